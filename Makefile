@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: MIT
+#
+# Thin wrapper around CMake/CTest. Quick start:
+#   make demo     configure + build ./build, run the demo
+#   make check    configure + build ./build, run every test
+#   make asan     ASan+UBSan build in ./build-asan, run unit+stress tests
+#   make tsan     TSan build in ./build-tsan, run unit+stress tests
+#   make clean    remove the build directories
+#   make          (= make build) configure + build ./build only
+#
+# Extra CMake arguments: make check CMAKE_ARGS=-DGRB_WERROR=ON
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+CMAKE      ?= cmake
+CTEST      ?= ctest
+JOBS       ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_ARGS ?=
+
+BUILD_DIR  ?= build
+ASAN_DIR   ?= build-asan
+TSAN_DIR   ?= build-tsan
+
+ASAN_ENV ?= GRB_STRESS_SCALE=0.2 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+TSAN_ENV ?= GRB_STRESS_SCALE=0.05 \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# Command prefix for running TSan binaries. Left empty, `make tsan` probes
+# whether a trivial TSan program runs and falls back to
+# `setarch $(uname -m) -R` (ASLR off) on "unexpected memory mapping".
+TSAN_WRAP ?=
+
+# configure + build a build dir: $(call build,<dir>,<extra cmake args>)
+define build
+$(CMAKE) -S . -B $(1) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(2) $(CMAKE_ARGS)
+$(CMAKE) --build $(1) -j$(JOBS)
+endef
+
+.PHONY: all build demo check asan tsan clean
+
+all: build
+
+build:
+	$(call build,$(BUILD_DIR),)
+
+demo: build
+	@if [ -x $(BUILD_DIR)/tools/grb ]; then \
+		echo "+ ./$(BUILD_DIR)/tools/grb record"; \
+		./$(BUILD_DIR)/tools/grb record; \
+	elif [ -x $(BUILD_DIR)/examples/demo ]; then \
+		echo "+ ./$(BUILD_DIR)/examples/demo"; \
+		./$(BUILD_DIR)/examples/demo; \
+	else \
+		echo "demo: neither $(BUILD_DIR)/tools/grb nor $(BUILD_DIR)/examples/demo was built" >&2; \
+		exit 1; \
+	fi
+
+check: build
+	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+asan:
+	$(call build,$(ASAN_DIR),-DGRB_SANITIZE=address)
+	env $(ASAN_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'
+
+tsan:
+	$(call build,$(TSAN_DIR),-DGRB_SANITIZE=thread)
+	@wrap='$(TSAN_WRAP)'; \
+	if [ -z "$$wrap" ]; then \
+		cc=$$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' $(TSAN_DIR)/CMakeCache.txt); \
+		printf 'int main(void){return 0;}\n' | \
+			"$${cc:-cc}" -fsanitize=thread -x c - -o $(TSAN_DIR)/tsan-probe; \
+		if ! $(TSAN_DIR)/tsan-probe >$(TSAN_DIR)/tsan-probe.log 2>&1; then \
+			cat $(TSAN_DIR)/tsan-probe.log; \
+			wrap="setarch $$(uname -m) -R"; \
+			echo "tsan: trivial TSan program failed; running tests under '$$wrap'"; \
+		fi; \
+	fi; \
+	echo "+ $$wrap env $(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'"; \
+	$$wrap env $(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: MIT
+#
+# grb_add_test(NAME <name> SOURCES <files...> [LABELS <labels...>]
+#              [TIMEOUT <seconds>] [ARGS <args...>] [STATIC | SHARED])
+#
+# Builds executable <name> from SOURCES and registers it as ctest test
+# <name>. By default (and with STATIC) it links grb_static, so symbols with
+# hidden visibility are reachable; SHARED links the shared libgrb instead
+# (only the exported ABI is visible). Threads and libm are always linked.
+# Tests may include private headers from src/ either as "foo.h" or as
+# "src/foo.h". Asserts stay enabled in tests (NDEBUG is undefined).
+# TIMEOUT defaults to 60 seconds.
+
+include_guard(GLOBAL)
+
+function(grb_add_test)
+	cmake_parse_arguments(PARSE_ARGV 0 T "STATIC;SHARED" "NAME;TIMEOUT"
+		"SOURCES;LABELS;ARGS")
+	if(T_UNPARSED_ARGUMENTS)
+		message(FATAL_ERROR "grb_add_test: unknown arguments: ${T_UNPARSED_ARGUMENTS}")
+	endif()
+	if(NOT T_NAME)
+		message(FATAL_ERROR "grb_add_test: NAME is required")
+	endif()
+	if(NOT T_SOURCES)
+		message(FATAL_ERROR "grb_add_test(${T_NAME}): SOURCES is required")
+	endif()
+	if(T_STATIC AND T_SHARED)
+		message(FATAL_ERROR "grb_add_test(${T_NAME}): STATIC and SHARED are exclusive")
+	endif()
+	if(NOT T_TIMEOUT)
+		set(T_TIMEOUT 60)
+	endif()
+
+	if(T_SHARED)
+		set(_lib grb::grb)
+	else()
+		set(_lib grb::grb_static)
+	endif()
+
+	add_executable(${T_NAME} ${T_SOURCES})
+	target_include_directories(${T_NAME} PRIVATE
+		"${PROJECT_SOURCE_DIR}/src"
+		"${PROJECT_SOURCE_DIR}")
+	target_compile_options(${T_NAME} PRIVATE -UNDEBUG)
+	target_link_libraries(${T_NAME} PRIVATE ${_lib} Threads::Threads m)
+
+	add_test(NAME ${T_NAME} COMMAND ${T_NAME} ${T_ARGS})
+	set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT})
+	if(T_LABELS)
+		set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
+	endif()
+endfunction()

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/channel.h - creating, flushing and inspecting channels.
+ *
+ * Real-time contract of this header's functions:
+ *
+ * | function                      | signal-safe | progress     | system calls        |
+ * |-------------------------------|-------------|--------------|---------------------|
+ * | grb_channel_attr_init         | yes         | wait-free    | no                  |
+ * | grb_channel_create            | no          | blocking     | mmap, thread create |
+ * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
+ * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
+ * | grb_channel_flush             | yes         | lock-free    | no                  |
+ * | grb_channel_finalize          | no          | lock-free    | futex wake          |
+ * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
+ * | grb_channel_read_stats        | yes         | wait-free    | no                  |
+ * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
+ * | grb_last_error, grb_version   | yes         | wait-free    | no                  |
+ *
+ * None of them may be called between a grb_reserve() and its commit on the
+ * same thread except the stats, enable/disable and flush functions.
+ */
+#ifndef GRB_CHANNEL_H
+#define GRB_CHANNEL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <grb/config.h>
+#include <grb/static/layout.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/** Run-time attributes of a channel; initialise with grb_channel_attr_init(). */
+struct grb_channel_attr {
+	uint32_t size; /* sizeof(struct grb_channel_attr), set by attr_init */
+	uint32_t subbuf_size; /* bytes, a power of two, 128 to 2^30 (default 64 KiB) */
+	uint32_t subbuf_count; /* a power of two, 2 to 2^20 (default 8) */
+	uint32_t nr_streams; /* per-thread alloc: size of the stream pool (default 64) */
+	/* Per-CPU alloc: bitmap of the CPUs that get a stream (bit i of byte
+	 * i / 8 is CPU i); NULL means every possible CPU. */
+	const unsigned char *cpu_set;
+	size_t cpu_set_size; /* bytes in cpu_set */
+	uint64_t switch_timer_us; /* flush partially filled sub-buffers this often; 0: never */
+	uint64_t read_timer_us; /* GRB_WAKEUP_TIMER: reader wake-up period (default 100 ms) */
+	uint64_t blocking_timeout_us; /* GRB_MODE_BLOCKING: longest wait of a writer
+				       * (default 100 ms; UINT64_MAX: forever) */
+	const char *name; /* for messages (copied); may be NULL */
+};
+
+/** Per-stream statistics (a consistent-enough snapshot, counters are exact). */
+struct grb_stream_stats {
+	uint64_t lost[GRB_LOST_NR]; /* by enum grb_lost_cause */
+	uint64_t lost_total;
+	uint64_t write_pos; /* bytes reserved since creation */
+	uint64_t consumed_pos; /* bytes consumed or overwritten since creation */
+	uint64_t invariant_failures; /* internal errors; the stream is then disabled */
+	uint32_t disabled;
+	uint32_t cpu; /* per-CPU streams, else UINT32_MAX */
+};
+
+/** Channel totals: sum over streams plus the channel's own counters. */
+struct grb_channel_stats {
+	uint64_t lost[GRB_LOST_NR];
+	uint64_t lost_total;
+	uint64_t filtered_cpu; /* records written on CPUs outside the CPU set */
+	uint64_t invariant_failures;
+	uint32_t nr_streams;
+	uint32_t _pad;
+};
+
+/** grb_channel_attr_init() - fill attr with the defaults. */
+void grb_channel_attr_init(struct grb_channel_attr *attr);
+
+/**
+ * grb_channel_create() - create a channel and map its streams.
+ * @cfg: the client's configuration; it must outlive the channel
+ * @attr: run-time attributes (NULL: defaults)
+ *
+ * Return: the channel, or NULL with errno set: EINVAL an invalid or
+ * inconsistent configuration or attribute (grb_last_error() names the
+ * field); ENOMEM no memory; ENOSPC no per-thread cache slot could be
+ * assigned; other values from mmap or pthread_create.
+ */
+struct grb_channel *grb_channel_create(const struct grb_config *cfg,
+				       const struct grb_channel_attr *attr);
+
+/**
+ * grb_channel_destroy() - stop the timers, unmap the streams, free the channel.
+ *
+ * No writer may use the channel any more.  Readers still open keep the
+ * memory mapped; their calls then return -ESHUTDOWN.  Return: 0, -EINVAL
+ * for NULL.
+ */
+int grb_channel_destroy(struct grb_channel *ch);
+
+/** grb_channel_enable() / grb_channel_disable() - start / stop recording.
+ * A disabled channel's grb_reserve() returns -EAGAIN.  Return: 0. */
+int grb_channel_enable(struct grb_channel *ch);
+int grb_channel_disable(struct grb_channel *ch);
+
+/**
+ * grb_channel_flush() - close the partially filled sub-buffer of every stream
+ * so that its records become readable.
+ *
+ * A single-writer stream whose thread is alive is flushed by that thread at
+ * its next reservation (the request is recorded here).  Return: 0; -EINVAL
+ * for NULL.
+ */
+int grb_channel_flush(struct grb_channel *ch);
+
+/**
+ * grb_channel_finalize() - stop recording, flush every stream and mark it
+ * finalized: readers get -ENODATA once they have drained it.  Writers must
+ * have committed their records.  Return: 0, -EINVAL for NULL.
+ */
+int grb_channel_finalize(struct grb_channel *ch);
+
+/** grb_channel_nr_streams() - the number of streams (readers index 0..n-1). */
+uint32_t grb_channel_nr_streams(const struct grb_channel *ch);
+
+/** grb_channel_read_stream_stats() - counters of one stream.
+ * Return: 0; -EINVAL bad index or NULL. */
+int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
+				  struct grb_stream_stats *st);
+
+/** grb_channel_read_stats() - totals over the channel.  Return: 0; -EINVAL for NULL. */
+int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st);
+
+/** grb_lost_cause_name() - a short name for a cause ("full", ...). */
+const char *grb_lost_cause_name(enum grb_lost_cause cause);
+
+/** grb_last_error() - message of the last failed grb call on this thread. */
+const char *grb_last_error(void);
+
+/** grb_version() - the library's version string. */
+const char *grb_version(void);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRB_CHANNEL_H */

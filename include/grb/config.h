@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/config.h - the compile-time configuration a client declares.
+ *
+ * A client (a trace format, a test, an application) declares
+ *
+ *	static const struct grb_config my_config = { ... };
+ *
+ * and passes &my_config to every fast-path call.  Because the structure is a
+ * constant known at the call site and the fast path is static inline, the
+ * compiler folds every option and inlines every callback: each client gets
+ * its own branch-free fast path.  The same structure drives the out-of-line
+ * slow paths at run time.  grb_channel_create() refuses inconsistent
+ * configurations with -EINVAL and a message naming the field.
+ */
+#ifndef GRB_CONFIG_H
+#define GRB_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of struct grb_config a client was compiled against. */
+#define GRB_CONFIG_ABI 1
+
+/** How many streams a channel has and who writes each. */
+enum grb_alloc {
+	GRB_ALLOC_GLOBAL = 1, /* one stream for the whole channel */
+	GRB_ALLOC_PER_CPU = 2, /* one stream per CPU of the channel's CPU set */
+	GRB_ALLOC_PER_THREAD = 3, /* a stream claimed by each writing thread */
+};
+
+/** How writers synchronise on one stream. */
+enum grb_sync {
+	/* Any number of writers, threads or processes: one CAS to reserve, one
+	 * atomic add to commit. */
+	GRB_SYNC_ATOMIC = 1,
+	/* One writer thread per stream (and that thread's signal handlers):
+	 * instructions without the lock prefix.  Only with GRB_ALLOC_PER_THREAD. */
+	GRB_SYNC_SINGLE_WRITER = 2,
+	/* Reserved for restartable-sequence per-CPU writes. */
+	GRB_SYNC_PER_CPU_RSEQ = 3,
+};
+
+/** What a writer does when the next sub-buffer is not free. */
+enum grb_mode {
+	GRB_MODE_DISCARD = 1, /* drop the new record, count it lost (full) */
+	GRB_MODE_OVERWRITE = 2, /* flight recorder: drop the oldest sub-buffer */
+	GRB_MODE_BLOCKING = 3, /* wait up to the channel's timeout, then drop */
+};
+
+/** How a waiting reader learns that a sub-buffer is ready. */
+enum grb_wakeup {
+	GRB_WAKEUP_NONE = 1, /* the reader polls; writers never make a system call */
+	GRB_WAKEUP_TIMER = 2, /* the reader wakes on its read timer period */
+	GRB_WAKEUP_WRITER = 3, /* the writer that delivers a sub-buffer wakes it (futex) */
+};
+
+/**
+ * Why a record was lost.  Counted per stream; GRB_LOST_NO_STREAM per channel.
+ */
+enum grb_lost_cause {
+	GRB_LOST_FULL = 0, /* discard mode: the next sub-buffer was not consumed */
+	GRB_LOST_OVERWRITTEN = 1, /* overwrite mode: dropped with its oldest sub-buffer */
+	GRB_LOST_TOO_BIG = 2, /* larger than a sub-buffer minus its packet header */
+	GRB_LOST_NESTED = 3, /* deeper than max_nesting reservations on one thread */
+	GRB_LOST_TIMEOUT = 4, /* blocking mode: no space within the timeout */
+	GRB_LOST_WRAP = 5, /* the next sub-buffer still held an uncommitted record
+			    * (its writer was stalled for a whole lap of the ring) */
+	GRB_LOST_DISABLED = 6, /* the stream was disabled by an internal invariant failure */
+	GRB_LOST_NO_STREAM = 7, /* per-thread alloc: no free stream for the thread */
+	GRB_LOST_NR = 8,
+};
+
+/* Record flags seen by the client's callbacks (struct grb_ctx.flags). */
+#define GRB_RFLAG_FULL_TS 0x1u /* delta to the previous record does not fit ts_bits */
+#define GRB_RFLAG_PACKET_START 0x2u /* first record of a packet */
+
+struct grb_config;
+struct grb_stream;
+
+/**
+ * The state of one reservation, on the writer's stack.  Filled by
+ * grb_reserve(); the client may set event_id before the call (its header
+ * callbacks read it) and reads the rest afterwards.
+ */
+struct grb_ctx {
+	/* In: set by the caller before grb_reserve(). */
+	uint32_t event_id; /* client's meaning; passed to the header callbacks */
+	uint32_t payload_len; /* bytes of payload after the record header */
+	/* Out: set by grb_reserve(). */
+	uint32_t flags; /* GRB_RFLAG_* */
+	uint32_t header_len; /* record header bytes, as the client computed */
+	uint32_t slot_len; /* bytes reserved: header + payload + alignment */
+	uint32_t _pad;
+	uint64_t ts; /* the record's timestamp */
+	uint64_t pos; /* stream position of the record's first byte */
+	char *rec; /* the record's first byte (its header) */
+	char *wp; /* write cursor: the next payload byte */
+	struct grb_stream *stream;
+};
+
+/** What the core knows of a packet when it opens or closes it. */
+struct grb_packet_info {
+	uint64_t seq; /* packet sequence number in the stream (position / subbuf size) */
+	uint64_t ts_begin; /* timestamp of the reservation that opened it */
+	uint64_t ts_end; /* timestamp sampled by the reservation that closed it */
+	uint64_t content_size; /* bytes used, headers and records, without padding */
+	uint64_t packet_size; /* the sub-buffer size */
+	uint64_t lost; /* cumulative records lost in the stream when it closed,
+			* all causes but overwrite (the CTF events_discarded) */
+	uint64_t records; /* records committed in this packet (discarded ones excluded) */
+	uint32_t stream_id;
+	uint32_t cpu; /* CPU of a per-CPU stream, else UINT32_MAX */
+};
+
+/** One decoded record, returned by the client's record_decode. */
+struct grb_record {
+	const void *data; /* the record's first byte (its header) */
+	const void *payload;
+	uint32_t len; /* total bytes the record occupies */
+	uint32_t payload_len; /* payload bytes (may include alignment padding) */
+	uint64_t ts; /* full timestamp, rebuilt from the previous one */
+	uint32_t event_id;
+	uint32_t discarded; /* 1: discarded after reserve: skip it */
+	uint32_t stream_index; /* filled by the iterators */
+	uint32_t _pad;
+};
+
+/**
+ * struct grb_config - a client's compile-time configuration.
+ *
+ * All callbacks except clock_read run in the writer's context, inside the
+ * reservation; they must be async-signal-safe, must not block and must not
+ * reserve records themselves.
+ */
+struct grb_config {
+	uint32_t abi; /* GRB_CONFIG_ABI */
+	enum grb_alloc alloc;
+	enum grb_sync sync;
+	enum grb_mode mode;
+	enum grb_wakeup wakeup;
+	/* Bits of timestamp delta the compact record header holds (1-64); a
+	 * larger delta sets GRB_RFLAG_FULL_TS. */
+	unsigned int ts_bits;
+	/* Records a thread may have reserved and not committed at once (the
+	 * first plus nested signal handlers); 1-16. */
+	unsigned int max_nesting;
+	/* Every reserved slot is a multiple of this (a power of two, 1-64). */
+	unsigned int record_align;
+	/* Bytes the client's packet header occupies at the start of every
+	 * sub-buffer (may be 0). */
+	unsigned int packet_header_size;
+	/* Smallest slot a record can occupy (header + empty payload, aligned);
+	 * bounds the records per sub-buffer for the commit counters. */
+	unsigned int min_record_size;
+
+	/* The clock: returns a timestamp that never decreases on one CPU and is
+	 * synchronised across CPUs (CLOCK_MONOTONIC by default). */
+	uint64_t (*clock_read)(void);
+	/* Size of the record header for ctx (reads ctx->flags, ctx->event_id,
+	 * ctx->payload_len). */
+	uint32_t (*record_header_size)(const struct grb_config *cfg, const struct grb_ctx *ctx);
+	/* Writes the record header at ctx->rec (ctx->header_len bytes). */
+	void (*record_header_write)(const struct grb_config *cfg, const struct grb_ctx *ctx);
+	/* Writes the packet header at the start of a new sub-buffer. */
+	void (*packet_begin)(const struct grb_config *cfg, void *packet,
+			     const struct grb_packet_info *info);
+	/* Completes the packet header when the sub-buffer is delivered. */
+	void (*packet_end)(const struct grb_config *cfg, void *packet,
+			   const struct grb_packet_info *info);
+	/* Decodes the record at rec (avail bytes readable) given the previous
+	 * record's full timestamp; returns 0 or -EPROTO for corrupt bytes.  It
+	 * must read nothing past avail. */
+	int (*record_decode)(const struct grb_config *cfg, const void *rec, size_t avail,
+			     uint64_t prev_ts, struct grb_record *out);
+	/* Marks a reserved record as discarded (readers skip it) without
+	 * changing its length. */
+	void (*record_discard)(const struct grb_config *cfg, void *rec, uint32_t len);
+	const char *name;
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRB_CONFIG_H */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/reader.h - consuming and snapshot reads: sub-buffers, records, and a
+ * merge of all streams by timestamp.
+ *
+ * One reader per stream at a time.  A reader takes a complete sub-buffer by
+ * swapping it with its spare sub-buffer, so writers never write into what it
+ * reads and never wait for it, in every mode.
+ *
+ * Real-time contract:
+ *
+ * | function                     | signal-safe | progress  | system calls          |
+ * |------------------------------|-------------|-----------|-----------------------|
+ * | grb_reader_create / destroy  | no          | blocking  | malloc, free          |
+ * | grb_reader_get_next          | yes         | lock-free | futex wake (blocking) |
+ * | grb_reader_put               | yes         | wait-free | no                    |
+ * | grb_reader_wait              | no          | blocking  | futex wait, nanosleep |
+ * | grb_packet_record_next       | yes         | wait-free | no                    |
+ * | grb_iter_* / grb_merge_next  | no          | lock-free | as get_next           |
+ * | grb_iter_create / merge_create | no        | blocking  | malloc                |
+ *
+ * A reader may run in any thread or process; a reader and the writers never
+ * wait for each other.  One thread at a time uses a given reader handle.
+ */
+#ifndef GRB_READER_H
+#define GRB_READER_H
+
+#include <stdint.h>
+#include <grb/config.h>
+#include <grb/channel.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* grb_reader_create() flags. */
+#define GRB_READER_SNAPSHOT 0x1u /* read without consuming (flight recorder dump) */
+
+struct grb_reader;
+
+/** A sub-buffer held by a reader, between get and put. */
+struct grb_packet {
+	const char *data; /* the packet's first byte (its packet header) */
+	uint64_t pos; /* stream position of the packet */
+	struct grb_packet_info info; /* as the core recorded it, validated */
+	uint32_t stream_index;
+	uint32_t header_size; /* the client's packet header size */
+};
+
+/** Where grb_packet_record_next() is in a packet. */
+struct grb_packet_cursor {
+	uint64_t off;
+	uint64_t prev_ts;
+};
+
+/**
+ * grb_reader_create() - attach a reader to one stream of a channel.
+ * @flags: 0 (consuming) or GRB_READER_SNAPSHOT
+ *
+ * A snapshot reader reads the complete sub-buffers present when it is
+ * created (call grb_channel_flush() first to include the newest records),
+ * oldest first, without consuming them; grb_reader_snapshot_restart() takes
+ * a new snapshot.
+ *
+ * Return: the reader, or NULL with errno: EINVAL bad stream index or flags;
+ * EBUSY the stream already has a reader; ESHUTDOWN the channel is
+ * destroyed; ENOMEM.
+ */
+struct grb_reader *grb_reader_create(struct grb_channel *ch, uint32_t stream, uint32_t flags);
+
+/** grb_reader_destroy() - detach (puts a held packet).  Return: 0, -EINVAL. */
+int grb_reader_destroy(struct grb_reader *r);
+
+/**
+ * grb_reader_get_next() - take the next complete sub-buffer.
+ *
+ * Return: 0 and *pkt filled; -EAGAIN nothing complete yet (flush the channel
+ * to close a partially filled one); -ENODATA the stream is finalized and
+ * drained, or the snapshot is read to its end; -EBUSY a packet is already
+ * held (put it first); -EPROTO the sub-buffer failed validation: it was
+ * skipped and counted in invariant_failures, the next call goes on;
+ * -ESHUTDOWN the channel was destroyed.
+ */
+int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt);
+
+/**
+ * grb_reader_put() - give back the packet taken by grb_reader_get_next().
+ *
+ * Return: 0; -EINVAL no packet is held or pkt is not the held one.
+ */
+int grb_reader_put(struct grb_reader *r, struct grb_packet *pkt);
+
+/**
+ * grb_reader_wait() - wait until a sub-buffer may be ready.
+ * @timeout_ns: longest wait; 0 returns at once
+ *
+ * With GRB_WAKEUP_WRITER the delivering writer wakes it; otherwise it sleeps
+ * for the read timer period or the timeout, whichever is shorter.
+ * Return: 0 (maybe ready), -ETIMEDOUT, -ESHUTDOWN.
+ */
+int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns);
+
+/** grb_reader_snapshot_restart() - sample the stream again (snapshot readers).
+ * Return: 0; -EINVAL not a snapshot reader; -EBUSY a packet is held. */
+int grb_reader_snapshot_restart(struct grb_reader *r);
+
+/** grb_reader_lost_packets() - sub-buffers a reader skipped because they were
+ * overwritten while it tried to take them (snapshot readers). */
+uint64_t grb_reader_lost_packets(const struct grb_reader *r);
+
+/**
+ * grb_packet_record_next() - decode the next record of a held packet.
+ * @cur: zero it (or call grb_packet_cursor_init()) before the first record
+ *
+ * Records discarded after reserve are skipped.  Return: 0 and *rec filled;
+ * -ENODATA no more records; -EPROTO corrupt record (the rest of the packet
+ * is skipped).
+ */
+int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *pkt,
+			   struct grb_packet_cursor *cur, struct grb_record *rec);
+
+/** grb_packet_cursor_init() - position a cursor on a packet's first record. */
+void grb_packet_cursor_init(const struct grb_packet *pkt, struct grb_packet_cursor *cur);
+
+/* Record iterator over one stream; records point into a held packet and
+ * stay valid until the next call. */
+struct grb_iter;
+struct grb_iter *grb_iter_create(struct grb_channel *ch, uint32_t stream, uint32_t flags);
+/** Return: 0; -EAGAIN none now; -ENODATA finalized and drained; -EPROTO a
+ * corrupt record or packet was skipped (call again); -ESHUTDOWN. */
+int grb_iter_next(struct grb_iter *it, struct grb_record *rec);
+int grb_iter_destroy(struct grb_iter *it);
+struct grb_reader *grb_iter_reader(struct grb_iter *it);
+
+/*
+ * Iterator that merges every stream of a channel by timestamp (the ftrace
+ * "trace" view).  A stream with nothing complete is passed over, so the
+ * order is global only over what is complete: flush the channel first (or
+ * read after grb_channel_finalize()) for an exact merge.
+ */
+struct grb_merge;
+struct grb_merge *grb_merge_create(struct grb_channel *ch, uint32_t flags);
+/** Return: as grb_iter_next(); -EAGAIN when no stream has a record now. */
+int grb_merge_next(struct grb_merge *m, struct grb_record *rec);
+int grb_merge_destroy(struct grb_merge *m);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRB_READER_H */

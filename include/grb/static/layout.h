@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/static/layout.h - the memory layout of a stream and the handles the
+ * inline fast path reads.  Not to be included directly: include <grb/grb.h>.
+ *
+ * A stream lives in one mapping:
+ *
+ *	+---------------------------+ 0
+ *	| struct grb_shm_stream     |  self-describing header, positions, counters
+ *	+---------------------------+ slots_offset
+ *	| struct grb_shm_slot [n]   |  per sub-buffer slot: commit counter, id, packet info
+ *	+---------------------------+ data_offset (page aligned)
+ *	| n + 1 sub-buffers         |  n in the ring, one spare owned by the reader
+ *	+---------------------------+ map_size
+ *
+ * Nothing in it is a pointer: every reference is an offset or an index, so the
+ * mapping can be shared with another process or read after the writer died.
+ * Positions are free-running 64-bit byte counts.  For a position p, with a
+ * sub-buffer size of 2^sb_order bytes and 2^count_order sub-buffers:
+ *	offset in sub-buffer	p & (sb_size - 1)
+ *	slot			(p >> sb_order) & (count - 1)
+ *	lap			p >> (sb_order + count_order)
+ */
+#ifndef GRB_STATIC_LAYOUT_H
+#define GRB_STATIC_LAYOUT_H
+
+#include <stdint.h>
+#include <grb/config.h>
+#include <grb/static/env.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
+#define GRB_LAYOUT_VERSION 1u
+#define GRB_BYTE_ORDER_LITTLE 1u
+#define GRB_BYTE_ORDER_BIG 2u
+
+/*
+ * A slot's commit counter packs two counts so that one atomic add commits a
+ * record and counts it: bytes in bits 0-39, records from bit 40 up.  Bytes
+ * wrap into the record field only at whole laps (2^40 is a multiple of the
+ * sub-buffer size), and the records of one lap are the high bits of the
+ * difference of two lap-end values, so both stay exact.  It bounds a
+ * sub-buffer to fewer than 2^24 records (checked at channel creation).
+ */
+#define GRB_CC_RECORD (1ull << 40)
+#define GRB_CC_BYTES_MASK (GRB_CC_RECORD - 1)
+#define GRB_CC_MAX_RECORDS (1ull << 24)
+
+/*
+ * A slot's id: which physical sub-buffer the writers of the slot use.
+ * bits 0-30: physical index (0..count, count is the initial reader spare)
+ * bit 31: NOREF, no writer references it: set at delivery, cleared by the
+ *         first writer of the next lap; only a NOREF id may be swapped by the
+ *         reader
+ * bits 32-63: tag, the low 32 bits of the lap of the last delivery
+ */
+#define GRB_ID_INDEX_MASK 0x7fffffffull
+#define GRB_ID_NOREF (1ull << 31)
+#define GRB_ID_TAG_SHIFT 32
+
+struct grb_shm_stream {
+	/* Written once at creation, then read-only. */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size; /* sizeof(struct grb_shm_stream) */
+	uint8_t byte_order; /* GRB_BYTE_ORDER_* */
+	uint8_t word_size; /* bytes of a position: 8 */
+	uint16_t slot_size; /* sizeof(struct grb_shm_slot) */
+	uint32_t stream_id;
+	uint32_t cpu; /* per-CPU stream's CPU, else UINT32_MAX */
+	uint32_t sb_order;
+	uint32_t count_order;
+	uint32_t packet_header_size;
+	uint64_t map_size;
+	uint64_t slots_offset;
+	uint64_t data_offset;
+	uint32_t mode, alloc, sync, ts_bits; /* the configuration, for readers */
+	uint64_t channel_uid;
+
+	/* Writers' line. */
+	uint64_t offset __attribute__((aligned(GRB_CACHELINE))); /* write position */
+	uint64_t last_ts; /* timestamp of the latest reservation (racy hint) */
+	uint32_t flush_req; /* single-writer: a flush asked by another thread */
+	uint32_t owner; /* per-thread: the claiming thread's id, 0 when free */
+
+	/* Reader's line. */
+	uint64_t consumed __attribute__((aligned(GRB_CACHELINE)));
+	uint64_t reader_spare; /* physical index the reader owns */
+	uint32_t consumed_seq; /* futex: bumped when consumed moves (blocking mode) */
+	uint32_t writer_waiters;
+	uint32_t deliver_seq; /* futex: bumped at each delivery (writer wake-up) */
+	uint32_t reader_waiting;
+	uint32_t reader_active; /* 0 or 1: one reader per stream */
+	uint32_t disabled; /* set on an internal invariant failure */
+	uint32_t finalized; /* the channel will write no more */
+	uint32_t _pad1;
+
+	/* Loss counters, by enum grb_lost_cause (GRB_LOST_NO_STREAM unused). */
+	uint64_t lost[GRB_LOST_NR] __attribute__((aligned(GRB_CACHELINE)));
+	uint64_t invariant_failures;
+} __attribute__((aligned(GRB_CACHELINE)));
+
+struct grb_shm_slot {
+	/* Hot: every commit adds to cc; every reservation reads id. */
+	uint64_t cc __attribute__((aligned(GRB_CACHELINE)));
+	uint64_t id;
+	/* Cold: touched once per packet. */
+	uint64_t done __attribute__((aligned(GRB_CACHELINE))); /* end position of the
+							      * last delivered packet */
+	uint64_t last_cc; /* cc at that delivery */
+	uint64_t records; /* records in that packet */
+	uint64_t ts_begin; /* set when the packet is opened */
+	uint64_t ts_end; /* set by the reservation that closes it */
+	uint64_t data_end; /* content bytes, set with ts_end */
+	uint64_t lost_snap; /* cumulative lost (but overwritten), set with ts_end */
+} __attribute__((aligned(GRB_CACHELINE)));
+
+/* The in-process handle of a stream (not in shared memory). */
+struct grb_stream {
+	struct grb_shm_stream *shm;
+	struct grb_shm_slot *slots;
+	char *data;
+	uint64_t sb_size;
+	uint64_t sb_mask;
+	uint32_t sb_order;
+	uint32_t count_order;
+	uint32_t count_mask;
+	uint32_t index; /* in the channel */
+	struct grb_channel *chan;
+	uint64_t map_size;
+};
+
+/*
+ * The channel as the fast path sees it.  The rest is private to the library
+ * (struct grb_channel_priv); applications use only the functions.
+ */
+struct grb_channel {
+	uint32_t enabled; /* the disabled event site costs one load and branch */
+	uint32_t nr_streams;
+	struct grb_stream *streams;
+	const int32_t *cpu_map; /* per-CPU: CPU -> stream index, -1 if not in the set */
+	uint32_t nr_cpu_map;
+	uint32_t tls_slot; /* per-thread: preferred slot in the thread's stream cache */
+	uint64_t uid; /* never reused in a process */
+	const struct grb_config *cfg;
+	uint64_t lost_no_stream; /* GRB_LOST_NO_STREAM */
+	uint64_t filtered_cpu; /* records from CPUs outside the CPU set */
+	struct grb_channel_priv *priv;
+};
+
+#define GRB_TLS_STREAMS 16
+
+/* A thread's per-thread streams, one entry per channel it wrote to. */
+struct _grb_tls_stream {
+	uint64_t uid;
+	struct grb_stream *stream;
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRB_STATIC_LAYOUT_H */

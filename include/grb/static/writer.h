@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/static/writer.h - the inline write fast path.  Not to be included
+ * directly: include <grb/writer.h>.
+ *
+ * Every function takes the client's constant configuration; with it declared
+ * static const, the compiler removes every test on it.  Ordering labels ([W1]
+ * etc.) are explained in doc/ordering.md.
+ */
+#ifndef GRB_STATIC_WRITER_H
+#define GRB_STATIC_WRITER_H
+
+#include <errno.h>
+#include <string.h>
+#include <grb/config.h>
+#include <grb/static/env.h>
+#include <grb/static/layout.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* Reservations the calling thread holds (nesting depth). */
+extern __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
+/* The calling thread's per-thread streams. */
+extern __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
+	__attribute__((tls_model("initial-exec")));
+
+/* Out of line (src/frontend.c, src/channel.c). */
+int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx);
+uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot);
+void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos, uint64_t cc);
+void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause);
+int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx);
+struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch);
+struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu);
+void _grb_flush_requested(const struct grb_config *cfg, struct grb_stream *s);
+
+static _grb_always_inline int _grb_single(const struct grb_config *cfg)
+{
+	return cfg->sync == GRB_SYNC_SINGLE_WRITER;
+}
+
+static _grb_always_inline uint32_t _grb_slot_of(const struct grb_stream *s, uint64_t pos)
+{
+	return (uint32_t)(pos >> s->sb_order) & s->count_mask;
+}
+
+static _grb_always_inline uint64_t _grb_align(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* GRB_RFLAG_FULL_TS when ts - last does not fit in ts_bits. */
+static _grb_always_inline uint32_t _grb_ts_flags(const struct grb_config *cfg, uint64_t ts,
+						  uint64_t last)
+{
+	if (cfg->ts_bits >= 64)
+		return 0;
+	return ((ts - last) >> cfg->ts_bits) ? GRB_RFLAG_FULL_TS : 0;
+}
+
+static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_config *cfg,
+							       struct grb_channel *ch)
+{
+	if (cfg->alloc == GRB_ALLOC_GLOBAL)
+		return &ch->streams[0];
+	if (cfg->alloc == GRB_ALLOC_PER_CPU) {
+		int cpu = _grb_env_getcpu();
+
+		if (_grb_likely((uint32_t)cpu < ch->nr_cpu_map)) {
+			int32_t i = ch->cpu_map[cpu];
+
+			if (_grb_likely(i >= 0))
+				return &ch->streams[i];
+		}
+		return _grb_stream_for_cpu_slow(ch, cpu);
+	}
+	/* Per-thread: the thread's cache entry for this channel. */
+	{
+		struct _grb_tls_stream *e = &_grb_tls_streams[ch->tls_slot];
+
+		if (_grb_likely(e->uid == ch->uid))
+			return e->stream;
+		return _grb_stream_for_thread(ch);
+	}
+}
+
+/* Adds len committed bytes (and a record if rec) to the slot of pos; the
+ * add that completes the sub-buffer for its lap delivers it. */
+static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
+						  struct grb_stream *s, uint64_t pos,
+						  uint64_t add)
+{
+	struct grb_shm_slot *slot = &s->slots[_grb_slot_of(s, pos)];
+	uint64_t lap_end = ((pos >> (s->sb_order + s->count_order)) + 1) << s->sb_order;
+	uint64_t cc;
+
+	/* [C1] release: the record's stores (and, for a closing commit, the
+	 * slot's ts_end/data_end/lost_snap) before the count; acquire: the
+	 * commit that completes the lap sees every other commit's stores.
+	 * Pairs with itself across committers and with [R1] through [D3]. */
+	if (_grb_single(cfg))
+		cc = _grb_local_add_return(&slot->cc, add);
+	else
+		cc = _grb_add_return_acqrel(&slot->cc, add);
+	if (_grb_unlikely(((cc - lap_end) & GRB_CC_BYTES_MASK) == 0))
+		_grb_deliver(cfg, s, pos, cc);
+}
+
+/**
+ * grb_reserve() - reserve a record in the calling thread's stream.
+ * @cfg: the client's constant configuration
+ * @ch: the channel
+ * @ctx: in: payload_len (and event_id for the client); out: the reservation
+ *
+ * Reserves header + payload, writes the record header (client callback) and
+ * leaves ctx->wp on the first payload byte.  Every successful reserve must be
+ * followed by grb_commit() or grb_discard() on the same thread.
+ *
+ * Return: 0; -EAGAIN the channel is not recording; -EBUSY more than
+ * cfg->max_nesting reservations held by this thread (counted
+ * GRB_LOST_NESTED); -E2BIG the record does not fit in a sub-buffer (counted
+ * GRB_LOST_TOO_BIG); -ENOBUFS no free sub-buffer (discard mode: counted
+ * GRB_LOST_FULL; the next sub-buffer still being written: GRB_LOST_WRAP);
+ * -ETIMEDOUT blocking mode gave up (GRB_LOST_TIMEOUT); -ENOSPC per-thread
+ * alloc found no free stream (GRB_LOST_NO_STREAM); -ENODEV the CPU is not in
+ * the channel's CPU set (counted in the channel's filtered_cpu); -EIO the
+ * stream was disabled after an internal invariant failure (GRB_LOST_DISABLED).
+ *
+ * Real-time: async-signal-safe; nestable up to cfg->max_nesting; lock-free
+ * (atomic sync), wait-free in the common case (single writer); no system
+ * call except in blocking mode (futex wait) and with GRB_WAKEUP_WRITER (futex
+ * wake when a sub-buffer is delivered, in grb_commit()).
+ */
+static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct grb_channel *ch,
+					  struct grb_ctx *ctx)
+{
+	struct grb_stream *s;
+	struct grb_shm_stream *shm;
+	uint64_t o, ts, in_sb, slot_len;
+	uint32_t hdr, depth;
+	char *base;
+
+	if (_grb_unlikely(!_grb_load_relaxed(&ch->enabled)))
+		return -EAGAIN;
+	s = _grb_pick_stream(cfg, ch);
+	if (_grb_unlikely(!s))
+		return cfg->alloc == GRB_ALLOC_PER_CPU ? -ENODEV : -ENOSPC;
+	depth = ++_grb_tls_nesting;
+	_grb_barrier();
+	if (_grb_unlikely(depth > cfg->max_nesting)) {
+		_grb_count_lost(s, GRB_LOST_NESTED);
+		_grb_barrier();
+		_grb_tls_nesting--;
+		return -EBUSY;
+	}
+	ctx->stream = s;
+	shm = s->shm;
+	for (;;) {
+		/* [W1] relaxed: the CAS below validates the value; the clock is
+		 * read after this load so that timestamps never decrease in
+		 * stream order (see doc/ordering.md, "clock"). */
+		o = _grb_load_relaxed(&shm->offset);
+		if (_grb_single(cfg) && _grb_unlikely(_grb_load_relaxed(&shm->flush_req)))
+			goto slow;
+		ts = cfg->clock_read();
+		/* relaxed: last_ts is a hint; a stale value only makes the
+		 * header larger (doc/ordering.md, "last_ts"). */
+		ctx->flags = _grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts));
+		in_sb = o & s->sb_mask;
+		if (_grb_unlikely(in_sb == 0))
+			goto slow;
+		ctx->ts = ts;
+		hdr = cfg->record_header_size(cfg, ctx);
+		slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
+		if (_grb_unlikely(in_sb + slot_len >= s->sb_size))
+			goto slow;
+		/* [W2] acq_rel CAS: acquire orders the slot id load after the
+		 * opening writer's [W5]; release keeps the last_ts load above
+		 * it.  Pairs with other writers' [W2] and the switch's [W5]. */
+		if (_grb_single(cfg)) {
+			if (_grb_likely(_grb_local_cas(&shm->offset, &o, o + slot_len)))
+				break;
+		} else if (_grb_likely(_grb_cas_acqrel(&shm->offset, &o, o + slot_len))) {
+			break;
+		}
+	}
+	/* relaxed: hint only, see above. */
+	_grb_store_relaxed(&shm->last_ts, ts);
+	ctx->pos = o;
+	ctx->header_len = hdr;
+	ctx->slot_len = (uint32_t)slot_len;
+	{
+		uint32_t slot = _grb_slot_of(s, o);
+		/* relaxed: ordered by [W2]; a NOREF id is fixed by a CAS. */
+		uint64_t id = _grb_load_relaxed(&s->slots[slot].id);
+
+		if (_grb_unlikely(id & GRB_ID_NOREF))
+			id = _grb_clear_noref(s, slot);
+		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
+	}
+	ctx->rec = base + in_sb;
+	cfg->record_header_write(cfg, ctx);
+	ctx->wp = ctx->rec + hdr;
+	return 0;
+slow:
+	{
+		int ret = _grb_reserve_slow(cfg, s, ctx);
+
+		if (_grb_unlikely(ret < 0)) {
+			_grb_barrier();
+			_grb_tls_nesting--;
+		}
+		return ret;
+	}
+}
+
+/**
+ * grb_write() - copy len bytes of payload at the write cursor.
+ *
+ * The caller writes at most ctx->payload_len bytes in all.  Constant sizes
+ * compile to plain stores.  Real-time: async-signal-safe, wait-free.
+ */
+static _grb_always_inline void grb_write(struct grb_ctx *ctx, const void *src, size_t len)
+{
+	memcpy(ctx->wp, src, len);
+	ctx->wp += len;
+}
+
+/**
+ * grb_commit() - publish a reserved record.
+ *
+ * Commits may complete in any order (a signal handler's record nested in the
+ * thread's).  The commit that completes a sub-buffer delivers it to readers
+ * (client packet_end callback; a futex wake with GRB_WAKEUP_WRITER).
+ * Real-time: async-signal-safe; wait-free; a system call only with
+ * GRB_WAKEUP_WRITER when a reader sleeps.
+ */
+static _grb_always_inline void grb_commit(const struct grb_config *cfg, struct grb_ctx *ctx)
+{
+	_grb_commit_bytes(cfg, ctx->stream, ctx->pos, ctx->slot_len + GRB_CC_RECORD);
+	_grb_barrier();
+	_grb_tls_nesting--;
+}
+
+/**
+ * grb_discard() - drop a reserved record instead of committing it.
+ *
+ * When nothing was reserved after it, the space is given back; otherwise the
+ * record is marked discarded (readers skip it).  Either way it is neither
+ * delivered nor counted lost.  Return: 0.  Real-time: as grb_commit().
+ */
+static _grb_always_inline int grb_discard(const struct grb_config *cfg, struct grb_ctx *ctx)
+{
+	int ret = _grb_discard_slow(cfg, ctx);
+
+	_grb_barrier();
+	_grb_tls_nesting--;
+	return ret;
+}
+
+/**
+ * grb_write_record() - reserve, copy payload and commit in one call.
+ *
+ * Return: as grb_reserve().  Real-time: as grb_reserve().
+ */
+static _grb_always_inline int grb_write_record(const struct grb_config *cfg,
+					       struct grb_channel *ch, uint32_t event_id,
+					       const void *payload, uint32_t len)
+{
+	struct grb_ctx ctx;
+	int ret;
+
+	ctx.event_id = event_id;
+	ctx.payload_len = len;
+	ret = grb_reserve(cfg, ch, &ctx);
+	if (_grb_unlikely(ret))
+		return ret;
+	grb_write(&ctx, payload, len);
+	grb_commit(cfg, &ctx);
+	return 0;
+}
+
+/** grb_enabled() - whether the channel records (one load). */
+static _grb_always_inline int grb_enabled(const struct grb_channel *ch)
+{
+	return (int)_grb_load_relaxed(&ch->enabled);
+}
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRB_STATIC_WRITER_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/writer.h - the write path: grb_reserve(), grb_write(), grb_commit(),
+ * grb_discard(), grb_write_record(), grb_enabled().  All static inline,
+ * specialised by the client's constant struct grb_config.
+ *
+ * Real-time contract:
+ *
+ * | function        | signal-safe | nestable | progress                     | system calls |
+ * |-----------------|-------------|----------|------------------------------|--------------|
+ * | grb_reserve     | yes         | yes (1)  | lock-free; wait-free (2)     | (3)          |
+ * | grb_write       | yes         | yes      | wait-free                    | no           |
+ * | grb_commit      | yes         | yes      | wait-free                    | (4)          |
+ * | grb_discard     | yes         | yes      | lock-free                    | (4)          |
+ * | grb_enabled     | yes         | yes      | wait-free                    | no           |
+ *
+ * (1) up to cfg->max_nesting reservations held at once by one thread.
+ * (2) single-writer sync, outside blocking mode.
+ * (3) blocking mode waits on a futex; per-thread alloc registers a
+ *     thread-exit handler on the thread's first record.
+ * (4) a futex wake with GRB_WAKEUP_WRITER when a waiting reader must be woken.
+ *
+ * The writer never allocates memory, never takes a lock and never logs.
+ */
+#ifndef GRB_WRITER_H
+#define GRB_WRITER_H
+
+#include <grb/config.h>
+#include <grb/static/writer.h>
+
+#endif /* GRB_WRITER_H */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * env_internal.h - the out-of-line environment layer.
+ *
+ * The core (frontend.c, reader.c, the layout code in channel.c) calls the
+ * environment only through these functions and the inline ones of
+ * grb/static/env.h, so that it can be built against another environment (a
+ * kernel module) by providing this interface.  env_user.c is the user-space
+ * implementation.
+ */
+#ifndef GRB_ENV_INTERNAL_H
+#define GRB_ENV_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <grb/static/env.h>
+
+/* Memory: zeroed, page-aligned mappings; NULL on failure (errno kept). */
+void *_grb_env_map(size_t size);
+void _grb_env_unmap(void *addr, size_t size);
+void *_grb_env_zalloc(size_t size);
+void _grb_env_free(void *p);
+size_t _grb_env_page_size(void);
+
+/* CPUs: number of possible CPU ids (0 .. n-1). */
+int _grb_env_nr_cpus(void);
+/* The calling thread's id (never 0). */
+uint32_t _grb_env_thread_id(void);
+
+/* Clock for timeouts. */
+uint64_t _grb_env_monotonic_ns(void);
+void _grb_env_sleep_ns(uint64_t ns);
+
+/* Futex on a 32-bit word, shared between processes when mapped shared.
+ * wait returns 0 (woken or value changed) or -ETIMEDOUT. */
+int _grb_env_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
+void _grb_env_futex_wake(uint32_t *addr);
+
+/* Error reporting for the slow paths: keeps the message for grb_last_error(). */
+void _grb_env_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Per-thread exit hook for per-thread streams: calls fn once when the
+ * calling thread exits.  Return 0 or a negative errno. */
+int _grb_env_thread_exit_hook(void (*fn)(void));
+
+/* A mutex for the slow paths (channel registry). */
+void _grb_env_registry_lock(void);
+void _grb_env_registry_unlock(void);
+
+#endif /* GRB_ENV_INTERNAL_H */

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+/*
+ * frontend.c - the out-of-line write paths: sub-buffer switch, delivery,
+ * reader push in overwrite mode, blocking waits, discard, flush.
+ *
+ * Labels [W*], [C*], [D*], [P*], [B*] name memory-ordering pairs; the reader's
+ * side is [R*] in reader.c.  doc/ordering.md lists them all.
+ */
+#include "core_internal.h"
+
+__thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
+__thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
+	__attribute__((tls_model("initial-exec")));
+
+void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause)
+{
+	/* relaxed: a counter; its atomicity makes it exact, and the packet
+	 * snapshots below need no ordering with the records. */
+	_grb_add_relaxed(&s->shm->lost[cause], 1);
+}
+
+uint64_t _grb_lost_snapshot(const struct grb_stream *s)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < GRB_LOST_NR; i++)
+		if (i != GRB_LOST_OVERWRITTEN)
+			sum += _grb_load_relaxed(&s->shm->lost[i]);
+	return sum;
+}
+
+void _grb_invariant_failure(struct grb_stream *s, const char *what)
+{
+	(void)what;
+	_grb_add_relaxed(&s->shm->invariant_failures, 1);
+	_grb_store_relaxed(&s->shm->disabled, 1);
+}
+
+uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot)
+{
+	uint64_t *idp = &s->slots[slot].id;
+	uint64_t id = _grb_load_relaxed(idp);
+
+	/* [W6] acq_rel CAS: the id read is the one the reader's swap [R2]
+	 * left, and after it the reader can no longer swap this slot (it needs
+	 * NOREF).  Pairs with [R2] and [R5]. */
+	while (id & GRB_ID_NOREF)
+		if (_grb_cas_acqrel(idp, &id, id & ~GRB_ID_NOREF))
+			return id & ~GRB_ID_NOREF;
+	return id;
+}
+
+/*
+ * Called by the one commit whose add completed the lap of the sub-buffer at
+ * pos: no writer references it any more and the next lap cannot open before
+ * [D3] publishes it, so the slot's fields are ours.
+ */
+void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos, uint64_t cc)
+{
+	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
+	uint64_t start = pos & ~s->sb_mask;
+	uint64_t id = _grb_load_relaxed(&x->id);
+	uint64_t records = (cc - _grb_load_relaxed(&x->last_cc)) >> 40;
+	struct grb_packet_info info;
+
+	if (_grb_unlikely(id & GRB_ID_NOREF) ||
+	    _grb_unlikely((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u)) {
+		_grb_invariant_failure(s, "delivery of a sub-buffer no writer opened");
+		return;
+	}
+	/* relaxed: published by [D3]; the fields below were written before
+	 * commits [C1] that this delivery's add acquired. */
+	_grb_store_relaxed(&x->last_cc, cc);
+	_grb_store_relaxed(&x->records, records);
+	info.seq = start >> s->sb_order;
+	info.ts_begin = _grb_load_relaxed(&x->ts_begin);
+	info.ts_end = _grb_load_relaxed(&x->ts_end);
+	info.content_size = _grb_load_relaxed(&x->data_end);
+	info.packet_size = s->sb_size;
+	info.lost = _grb_load_relaxed(&x->lost_snap);
+	info.records = records;
+	info.stream_id = s->shm->stream_id;
+	info.cpu = s->shm->cpu;
+	cfg->packet_end(cfg, s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order), &info);
+	/* [D2] release: the packet's bytes before the id that lets the reader
+	 * swap it; pairs with [R2]. */
+	_grb_store_release(&x->id, ((uint64_t)_grb_lap_tag(s, start) << GRB_ID_TAG_SHIFT) |
+					   GRB_ID_NOREF | (id & GRB_ID_INDEX_MASK));
+	/* [D3] release: everything above before "delivered"; pairs with the
+	 * reader's [R1], the next lap's opener [W4] and the pusher [P2]. */
+	_grb_store_release(&x->done, start + s->sb_size);
+	if (cfg->wakeup == GRB_WAKEUP_WRITER) {
+		/* [D4] seq_cst: Dekker pair with the reader's [R6] (set waiting,
+		 * then re-check): one of the two sees the other. */
+		__atomic_add_fetch(&s->shm->deliver_seq, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&s->shm->reader_waiting, __ATOMIC_SEQ_CST))
+			_grb_env_futex_wake(&s->shm->deliver_seq);
+	}
+}
+
+/* Overwrite mode: move consumed past every sub-buffer the ring at begin
+ * overwrites, counting their records. */
+static void push_reader(struct grb_stream *s, uint64_t begin)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t buf = _grb_buf_size(s);
+
+	for (;;) {
+		/* [P1] acquire: pairs with the reader's [R3]: its reads of the
+		 * slot's fields precede our reuse of them. */
+		uint64_t c = _grb_load_acquire(&shm->consumed);
+		struct grb_shm_slot *x;
+		uint64_t done, records;
+
+		if (begin - c < buf)
+			return;
+		x = &s->slots[_grb_slot_of(s, c)];
+		/* [P2] acquire: pairs with [D3]; records is the lap's count. */
+		done = _grb_load_acquire(&x->done);
+		records = _grb_load_relaxed(&x->records);
+		if (_grb_unlikely(done != c + s->sb_size)) {
+			if (_grb_load_acquire(&shm->consumed) != c)
+				continue; /* raced with the reader or another push */
+			_grb_invariant_failure(s, "overwritten sub-buffer was never delivered");
+			return;
+		}
+		/* [P3] acq_rel CAS: exactly one of the readers' [R3] and the
+		 * pushers moves consumed past c, so each sub-buffer is either
+		 * delivered or counted overwritten, never both. */
+		if (_grb_cas_acqrel(&shm->consumed, &c, c + s->sb_size))
+			_grb_add_relaxed(&shm->lost[GRB_LOST_OVERWRITTEN], records);
+	}
+}
+
+/* Blocking mode: wait for the reader to free the sub-buffer at begin.
+ * Return 0 to retry the reservation, -ETIMEDOUT when out of time. */
+static int block_wait(const struct grb_config *cfg, struct grb_stream *s, uint64_t begin,
+		      uint64_t *deadline)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t now = _grb_env_monotonic_ns();
+	uint64_t timeout_us = s->chan->priv->attr.blocking_timeout_us;
+	uint64_t slice = 10 * 1000 * 1000, left;
+	uint32_t seq;
+
+	(void)cfg;
+	if (!*deadline)
+		*deadline = timeout_us == UINT64_MAX ? UINT64_MAX : now + timeout_us * 1000;
+	if (now >= *deadline)
+		return -ETIMEDOUT;
+	left = *deadline - now;
+	/* [B1] acquire: pairs with the reader's [R4] bump of consumed_seq. */
+	seq = _grb_load_acquire(&shm->consumed_seq);
+	/* [B2] seq_cst: Dekker pair with [R4]: either the reader sees the
+	 * waiter and wakes it, or this re-check sees the new consumed. */
+	__atomic_add_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
+	if (begin - __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) >= _grb_buf_size(s))
+		_grb_env_futex_wait(&shm->consumed_seq, seq, left < slice ? left : slice);
+	__atomic_sub_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/*
+ * Whether the sub-buffer a reservation opens at begin may be used.
+ * Return 0 (free), 1 (the offset moved: retry), -EAGAIN (waited: retry) or
+ * a negative errno with the loss counted.
+ */
+static int check_next_free(const struct grb_config *cfg, struct grb_stream *s, uint64_t o,
+			   uint64_t begin, uint64_t *deadline)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t buf = _grb_buf_size(s);
+	uint64_t done;
+
+	if (cfg->mode != GRB_MODE_OVERWRITE) {
+		/* [W3] acquire: pairs with the reader's [R3]: it has swapped
+		 * the sub-buffer out and read the slot's fields. */
+		uint64_t c = _grb_load_acquire(&shm->consumed);
+
+		if (begin - c >= buf) {
+			if (_grb_load_relaxed(&shm->offset) != o)
+				return 1;
+			if (cfg->mode == GRB_MODE_BLOCKING) {
+				if (block_wait(cfg, s, begin, deadline) == 0)
+					return -EAGAIN;
+				_grb_count_lost(s, GRB_LOST_TIMEOUT);
+				return -ETIMEDOUT;
+			}
+			_grb_count_lost(s, GRB_LOST_FULL);
+			return -ENOBUFS;
+		}
+	}
+	/* [W4] acquire: pairs with [D3]: the previous lap of this slot is
+	 * delivered, its fields and id are final. */
+	done = _grb_load_acquire(&s->slots[_grb_slot_of(s, begin)].done);
+	if (_grb_unlikely(done != begin + s->sb_size - buf)) {
+		if (_grb_load_relaxed(&shm->offset) != o)
+			return 1;
+		_grb_count_lost(s, GRB_LOST_WRAP);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
+{
+	struct grb_shm_stream *shm = s->shm;
+	const uint64_t sb = s->sb_size;
+	const uint32_t phdr = cfg->packet_header_size;
+	uint64_t deadline = 0, o, ts, in_sb, begin, end, slot_len, snap = 0, rec_pos, id;
+	uint32_t hdr;
+	int open_new, close_old, exact_end, ret;
+	char *base;
+
+	if (_grb_unlikely(_grb_load_relaxed(&shm->disabled))) {
+		_grb_count_lost(s, GRB_LOST_DISABLED);
+		return -EIO;
+	}
+	if (ctx->payload_len > s->chan->priv->max_payload) {
+		_grb_count_lost(s, GRB_LOST_TOO_BIG);
+		return -E2BIG;
+	}
+	if (_grb_single(cfg) && _grb_load_relaxed(&shm->flush_req)) {
+		/* A remote flush asked the owner thread to close its sub-buffer. */
+		_grb_store_relaxed(&shm->flush_req, 0);
+		_grb_stream_flush(cfg, s);
+	}
+	for (;;) {
+		o = _grb_load_relaxed(&shm->offset); /* [W1], see writer.h */
+		ts = cfg->clock_read();
+		ctx->flags = _grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts));
+		ctx->ts = ts;
+		in_sb = o & s->sb_mask;
+		open_new = close_old = exact_end = 0;
+		begin = o;
+		if (in_sb) {
+			hdr = cfg->record_header_size(cfg, ctx);
+			slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
+			if (in_sb + slot_len <= sb) {
+				end = o + slot_len;
+				exact_end = in_sb + slot_len == sb;
+			} else {
+				close_old = 1;
+				begin = o + (sb - in_sb);
+				open_new = 1;
+			}
+		} else {
+			open_new = 1;
+		}
+		if (open_new) {
+			ctx->flags |= GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START;
+			hdr = cfg->record_header_size(cfg, ctx);
+			slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
+			if (phdr + slot_len > sb) {
+				_grb_count_lost(s, GRB_LOST_TOO_BIG);
+				return -E2BIG;
+			}
+			end = begin + phdr + slot_len;
+			exact_end = phdr + slot_len == sb;
+			ret = check_next_free(cfg, s, o, begin, &deadline);
+			if (ret == 1 || ret == -EAGAIN)
+				continue;
+			if (ret)
+				return ret;
+		}
+		if (close_old || exact_end)
+			snap = _grb_lost_snapshot(s);
+		/* [W5] acq_rel CAS: as [W2]; the release also publishes the
+		 * [W4]/[P*] observations to the writers that reserve after. */
+		if (_grb_single(cfg) ? _grb_local_cas(&shm->offset, &o, end)
+				     : _grb_cas_acqrel(&shm->offset, &o, end))
+			break;
+	}
+	_grb_store_relaxed(&shm->last_ts, ts);
+	if (close_old) {
+		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, o)];
+
+		/* relaxed: published by the padding commit [C1] below. */
+		_grb_store_relaxed(&x->ts_end, ts);
+		_grb_store_relaxed(&x->data_end, in_sb);
+		_grb_store_relaxed(&x->lost_snap, snap);
+		_grb_commit_bytes(cfg, s, o, sb - in_sb);
+	}
+	if (open_new) {
+		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, begin)];
+		struct grb_packet_info info = { 0 };
+
+		if (cfg->mode == GRB_MODE_OVERWRITE)
+			push_reader(s, begin);
+		id = _grb_clear_noref(s, _grb_slot_of(s, begin));
+		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
+		/* relaxed: published by the header commit [C1] below. */
+		_grb_store_relaxed(&x->ts_begin, ts);
+		info.seq = begin >> s->sb_order;
+		info.ts_begin = ts;
+		info.packet_size = sb;
+		info.stream_id = shm->stream_id;
+		info.cpu = shm->cpu;
+		cfg->packet_begin(cfg, base, &info);
+		if (phdr)
+			_grb_commit_bytes(cfg, s, begin, phdr);
+		rec_pos = begin + phdr;
+	} else {
+		uint32_t slot = _grb_slot_of(s, o);
+
+		id = _grb_load_relaxed(&s->slots[slot].id);
+		if (id & GRB_ID_NOREF)
+			id = _grb_clear_noref(s, slot);
+		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
+		rec_pos = o;
+	}
+	if (exact_end) {
+		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, rec_pos)];
+
+		/* relaxed: published by this record's commit [C1]. */
+		_grb_store_relaxed(&x->ts_end, ts);
+		_grb_store_relaxed(&x->data_end, sb);
+		_grb_store_relaxed(&x->lost_snap, snap);
+	}
+	ctx->pos = rec_pos;
+	ctx->header_len = hdr;
+	ctx->slot_len = (uint32_t)slot_len;
+	ctx->rec = base + (rec_pos & s->sb_mask);
+	cfg->record_header_write(cfg, ctx);
+	ctx->wp = ctx->rec + hdr;
+	return 0;
+}
+
+int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
+{
+	struct grb_stream *s = ctx->stream;
+
+	if (!(ctx->flags & GRB_RFLAG_PACKET_START)) {
+		uint64_t expected = ctx->pos + ctx->slot_len;
+
+		/* Give the space back when nothing was reserved after it.
+		 * [W7] acq_rel CAS, as [W2]. */
+		if (_grb_single(cfg) ? _grb_local_cas(&s->shm->offset, &expected, ctx->pos)
+				     : _grb_cas_acqrel(&s->shm->offset, &expected, ctx->pos)) {
+			/* The next record must carry a full timestamp: its
+			 * predecessor is older than this one. relaxed: hint. */
+			_grb_store_relaxed(&s->shm->last_ts, 0);
+			return 0;
+		}
+	}
+	cfg->record_discard(cfg, ctx->rec, ctx->slot_len);
+	_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
+	return 0;
+}
+
+/*
+ * Close the partially filled sub-buffer: the rest becomes padding.  Safe
+ * from any thread with the atomic sync; with the single-writer sync only
+ * from the owner or while no thread owns the stream.  Return 1 if it closed
+ * one, 0 if the stream was at a sub-buffer boundary.
+ */
+int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
+{
+	struct grb_shm_stream *shm = s->shm;
+	struct grb_shm_slot *x;
+	uint64_t o, ts, in_sb, snap;
+
+	o = _grb_load_relaxed(&shm->offset);
+	for (;;) {
+		in_sb = o & s->sb_mask;
+		if (!in_sb)
+			return 0;
+		ts = cfg->clock_read();
+		snap = _grb_lost_snapshot(s);
+		/* [W8] acq_rel CAS, as [W5]. */
+		if (_grb_cas_acqrel(&shm->offset, &o, o + (s->sb_size - in_sb)))
+			break;
+	}
+	x = &s->slots[_grb_slot_of(s, o)];
+	_grb_store_relaxed(&x->ts_end, ts);
+	_grb_store_relaxed(&x->data_end, in_sb);
+	_grb_store_relaxed(&x->lost_snap, snap);
+	_grb_commit_bytes(cfg, s, o, s->sb_size - in_sb);
+	return 1;
+}
+
+void _grb_flush_requested(const struct grb_config *cfg, struct grb_stream *s)
+{
+	_grb_store_relaxed(&s->shm->flush_req, 0);
+	_grb_stream_flush(cfg, s);
+}
