@@ -219,6 +219,8 @@ static void channel_free(struct grb_channel *ch)
 	_grb_env_free(ch);
 }
 
+static void thread_exit(void);
+
 static void switch_timer_fn(void *arg)
 {
 	grb_channel_flush((struct grb_channel *)arg);
@@ -274,6 +276,12 @@ struct grb_channel *grb_channel_create(const struct grb_config *cfg,
 	ch->uid = next_uid++;
 	_grb_env_registry_unlock();
 	ch->tls_slot = (uint32_t)(ch->uid % GRB_TLS_STREAMS);
+	if (cfg->alloc == GRB_ALLOC_PER_THREAD && _grb_env_thread_exit_init(thread_exit)) {
+		_grb_env_set_error("per-thread streams: cannot create the thread-exit key");
+		channel_free(ch);
+		errno = EAGAIN;
+		return NULL;
+	}
 
 	switch (cfg->alloc) {
 	case GRB_ALLOC_GLOBAL:
@@ -557,18 +565,27 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 	struct _grb_tls_stream *e = NULL;
 	int i;
 
+	/*
+	 * This runs on the thread's first record, maybe in a signal handler
+	 * that interrupted the thread anywhere: it takes no lock it could
+	 * wait for.
+	 */
 	for (i = 0; i < GRB_TLS_STREAMS; i++)
 		if (_grb_tls_streams[i].uid == ch->uid)
 			return _grb_tls_streams[i].stream;
 	/* A cache entry: the channel's own if free, else any free one, else
-	 * one whose channel is gone. */
-	_grb_env_registry_lock();
-	if (!_grb_tls_streams[ch->tls_slot].uid || !registry_find(_grb_tls_streams[ch->tls_slot].uid))
+	 * (if the registry lock is free) one whose channel is gone. */
+	if (!_grb_tls_streams[ch->tls_slot].uid)
 		e = &_grb_tls_streams[ch->tls_slot];
 	for (i = 0; !e && i < GRB_TLS_STREAMS; i++)
-		if (!_grb_tls_streams[i].uid || !registry_find(_grb_tls_streams[i].uid))
+		if (!_grb_tls_streams[i].uid)
 			e = &_grb_tls_streams[i];
-	_grb_env_registry_unlock();
+	if (!e && _grb_env_registry_trylock() == 0) {
+		for (i = 0; !e && i < GRB_TLS_STREAMS; i++)
+			if (!registry_find(_grb_tls_streams[i].uid))
+				e = &_grb_tls_streams[i];
+		_grb_env_registry_unlock();
+	}
 	if (!e)
 		goto none;
 	for (k = 0; k < n && !s; k++) {
@@ -584,7 +601,7 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 		s = &ch->streams[me % n]; /* atomic streams may be shared */
 	if (!s)
 		goto none;
-	if (_grb_env_thread_exit_hook(thread_exit)) {
+	if (_grb_env_thread_exit_arm()) {
 		if (_grb_load_relaxed(&s->shm->owner) == me)
 			_grb_store_release(&s->shm->owner, 0);
 		goto none;

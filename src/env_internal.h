@@ -39,12 +39,15 @@ void _grb_env_futex_wake(uint32_t *addr);
 /* Error reporting for the slow paths: keeps the message for grb_last_error(). */
 void _grb_env_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Per-thread exit hook for per-thread streams: calls fn once when the
+/* Per-thread exit hook for per-thread streams.  init (not signal-safe)
+ * sets fn once per process; arm (async-signal-safe) makes fn run when the
  * calling thread exits.  Return 0 or a negative errno. */
-int _grb_env_thread_exit_hook(void (*fn)(void));
+int _grb_env_thread_exit_init(void (*fn)(void));
+int _grb_env_thread_exit_arm(void);
 
 /* A mutex for the slow paths (channel registry). */
 void _grb_env_registry_lock(void);
+int _grb_env_registry_trylock(void); /* 0 when taken; async-signal-safe */
 void _grb_env_registry_unlock(void);
 
 #endif /* GRB_ENV_INTERNAL_H */

@@ -132,10 +132,16 @@ static void exit_key_init(void)
 	pthread_key_create(&exit_key, exit_trampoline);
 }
 
-int _grb_env_thread_exit_hook(void (*fn)(void))
+int _grb_env_thread_exit_init(void (*fn)(void))
 {
-	pthread_once(&exit_once, exit_key_init);
 	exit_fn = fn;
+	return -pthread_once(&exit_once, exit_key_init);
+}
+
+/* pthread_setspecific of one of the first keys of a process stores into the
+ * thread's descriptor without allocating, so it is safe in a signal handler. */
+int _grb_env_thread_exit_arm(void)
+{
 	if (pthread_getspecific(exit_key))
 		return 0;
 	return -pthread_setspecific(exit_key, (void *)1);
@@ -146,6 +152,11 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 void _grb_env_registry_lock(void)
 {
 	pthread_mutex_lock(&registry_lock);
+}
+
+int _grb_env_registry_trylock(void)
+{
+	return pthread_mutex_trylock(&registry_lock) ? -EBUSY : 0;
 }
 
 void _grb_env_registry_unlock(void)

@@ -181,7 +181,10 @@ static int check_next_free(const struct grb_config *cfg, struct grb_stream *s, u
 		if (begin - c >= buf) {
 			if (_grb_load_relaxed(&shm->offset) != o)
 				return 1;
-			if (cfg->mode == GRB_MODE_BLOCKING) {
+			/* A writer nested in a reservation of its own thread
+			 * (a signal handler) does not wait: the record it would
+			 * wait for may be the one it interrupted. */
+			if (cfg->mode == GRB_MODE_BLOCKING && _grb_tls_nesting == 1) {
 				if (block_wait(cfg, s, begin, deadline) == 0)
 					return -EAGAIN;
 				_grb_count_lost(s, GRB_LOST_TIMEOUT);
