@@ -40,7 +40,8 @@ void _grb_invariant_failure(struct grb_stream *s, const char *what)
 uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot)
 {
 	uint64_t *idp = &s->slots[slot].id;
-	uint64_t id = _grb_load_relaxed(idp);
+	/* [W9] acquire, as in grb_reserve(). */
+	uint64_t id = _grb_load_acquire(idp);
 
 	/* [W6] acq_rel CAS: the id read is the one the reader's swap [R2]
 	 * left, and after it the reader can no longer swap this slot (it needs
@@ -307,7 +308,7 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 	} else {
 		uint32_t slot = _grb_slot_of(s, o);
 
-		id = _grb_load_relaxed(&s->slots[slot].id);
+		id = _grb_load_acquire(&s->slots[slot].id); /* [W9] */
 		if (id & GRB_ID_NOREF)
 			id = _grb_clear_noref(s, slot);
 		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);

@@ -197,8 +197,11 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	ctx->slot_len = (uint32_t)slot_len;
 	{
 		uint32_t slot = _grb_slot_of(s, o);
-		/* relaxed: ordered by [W2]; a NOREF id is fixed by a CAS. */
-		uint64_t id = _grb_load_relaxed(&s->slots[slot].id);
+		/* [W9] acquire: the id comes from the release sequence of the
+		 * reader's swap [R2]/[R5] continued by the opener's [W6]: the
+		 * reader's reads of the sub-buffer it gave back happen before
+		 * our stores into it.  A NOREF id is fixed by a CAS. */
+		uint64_t id = _grb_load_acquire(&s->slots[slot].id);
 
 		if (_grb_unlikely(id & GRB_ID_NOREF))
 			id = _grb_clear_noref(s, slot);
