@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grb/grb.h>
 
@@ -428,6 +429,123 @@ static void test_merge(void)
 	grb_channel_destroy(ch);
 }
 
+static struct grb_channel *wake_ch;
+static const struct grb_config cfg_wake = {
+	GRB_CONFIG_ABI, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER,
+	32, 4, 8, (unsigned int)sizeof(struct grb_native_packet), 8, grb_clock_monotonic,
+	grb_native_header_size, grb_native_header_write, grb_native_packet_begin,
+	grb_native_packet_end, grb_native_record_decode, grb_native_record_discard, "wake"
+};
+
+static void *late_writer(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int i;
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	for (i = 0; i < 40; i++) /* fills more than one 256-byte sub-buffer */
+		put_u64(&cfg_wake, wake_ch, (uint64_t)i);
+	return NULL;
+}
+
+static uint64_t now_ns(void)
+{
+	return grb_clock_monotonic();
+}
+
+/* A reader sleeping in grb_reader_wait() is woken by the delivering writer. */
+static void test_writer_wakeup(void)
+{
+	struct grb_reader *r;
+	struct grb_packet p;
+	pthread_t t;
+	uint64_t t0;
+	int ret, got = 0, i;
+
+	wake_ch = make(&cfg_wake, 256, 4);
+	r = grb_reader_create(wake_ch, 0, 0);
+	CHECK(grb_reader_get_next(r, &p) == -EAGAIN);
+	pthread_create(&t, NULL, late_writer, NULL);
+	t0 = now_ns();
+	for (i = 0; i < 100 && !got; i++) {
+		ret = grb_reader_wait(r, 5ull * 1000 * 1000 * 1000);
+		CHECK(ret == 0);
+		if (grb_reader_get_next(r, &p) == 0) {
+			got = 1;
+			grb_reader_put(r, &p);
+		}
+	}
+	CHECK(got);
+	CHECK(now_ns() - t0 < 4ull * 1000 * 1000 * 1000); /* woken, not timed out */
+	pthread_join(t, NULL);
+	grb_reader_destroy(r);
+	grb_channel_destroy(wake_ch);
+}
+
+/* The switch timer makes a partially filled sub-buffer readable. */
+static void test_switch_timer(void)
+{
+	struct grb_channel_attr a;
+	struct grb_channel *ch;
+	struct grb_reader *r;
+	struct grb_packet p;
+	int i, got = 0;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = 4096;
+	a.switch_timer_us = 2000;
+	ch = grb_channel_create(&cfg_discard, &a);
+	CHECK(ch != NULL);
+	CHECK(put_u64(&cfg_discard, ch, 42) == 0);
+	r = grb_reader_create(ch, 0, 0);
+	for (i = 0; i < 2000 && !got; i++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+
+		if (grb_reader_get_next(r, &p) == 0) {
+			got = 1;
+			CHECK(p.info.records == 1);
+			grb_reader_put(r, &p);
+		} else {
+			nanosleep(&ts, NULL);
+		}
+	}
+	CHECK(got);
+	grb_reader_destroy(r);
+	grb_channel_destroy(ch);
+}
+
+/* Blocking mode without a reader: the writer waits its timeout, then the
+ * record is counted lost. */
+static void test_blocking_timeout(void)
+{
+	static const struct grb_config cfg = GRB_NATIVE_CONFIG_CLOCK(
+		GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_BLOCKING, fake_clock);
+	struct grb_channel_attr a;
+	struct grb_channel *ch;
+	struct grb_channel_stats st;
+	uint64_t t0, waited;
+	int i, ret = 0;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = 256;
+	a.subbuf_count = 2;
+	a.blocking_timeout_us = 20000;
+	ch = grb_channel_create(&cfg, &a);
+	for (i = 0; i < 100 && ret == 0; i++)
+		ret = put_u64(&cfg, ch, (uint64_t)i);
+	CHECK(ret == -ETIMEDOUT);
+	t0 = now_ns();
+	CHECK(put_u64(&cfg, ch, 1) == -ETIMEDOUT);
+	waited = now_ns() - t0;
+	CHECK(waited >= 19ull * 1000 * 1000);
+	grb_channel_read_stats(ch, &st);
+	CHECK(st.lost[GRB_LOST_TIMEOUT] == 2 && st.lost_total == 2);
+	a.blocking_timeout_us = 0;
+	CHECK(grb_channel_create(&cfg, &a) == NULL && errno == EINVAL);
+	grb_channel_destroy(ch);
+}
+
 int main(void)
 {
 	test_config_errors();
@@ -440,6 +558,9 @@ int main(void)
 	test_per_thread();
 	test_per_cpu_set();
 	test_merge();
+	test_writer_wakeup();
+	test_switch_timer();
+	test_blocking_timeout();
 	if (failures) {
 		fprintf(stderr, "test_core: %d checks failed\n", failures);
 		return 1;
