@@ -590,12 +590,20 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 		goto none;
 	for (k = 0; k < n && !s; k++) {
 		struct grb_stream *c = &ch->streams[(me + k) % n];
-		uint32_t free_owner = 0;
+		int spin;
 
-		/* [O1] acq_rel CAS: the previous owner's records (and a remote
-		 * flush) happen before this thread's. */
-		if (_grb_cas_acqrel(&c->shm->owner, &free_owner, me))
-			s = c;
+		/* A remote flush holds a free stream for a few hundred
+		 * instructions: wait for it a bounded while. */
+		for (spin = 0; spin < 4096 && !s; spin++) {
+			uint32_t free_owner = 0;
+
+			/* [O1] acq_rel CAS: the previous owner's records (and
+			 * a remote flush) happen before this thread's. */
+			if (_grb_cas_acqrel(&c->shm->owner, &free_owner, me))
+				s = c;
+			else if (free_owner != GRB_OWNER_FLUSHING)
+				break;
+		}
 	}
 	if (!s && ch->cfg->sync == GRB_SYNC_ATOMIC)
 		s = &ch->streams[me % n]; /* atomic streams may be shared */
