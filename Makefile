@@ -25,10 +25,10 @@ BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
 TSAN_DIR   ?= build-tsan
 
-ASAN_ENV ?= GRB_STRESS_SCALE=0.2 \
+ASAN_ENV ?= GRB_STRESS_SCALE=0.5 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-TSAN_ENV ?= GRB_STRESS_SCALE=0.05 \
+TSAN_ENV ?= GRB_STRESS_SCALE=0.25 \
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # Command prefix for running TSan binaries. Left empty, `make tsan` probes
 # whether a trivial TSan program runs and falls back to
