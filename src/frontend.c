@@ -83,6 +83,7 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	info.records = records;
 	info.stream_id = s->shm->stream_id;
 	info.cpu = s->shm->cpu;
+	info.client_data = s->chan->priv->attr.client_data;
 	cfg->packet_end(cfg, s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order), &info);
 	/* [D2] release: the packet's bytes before the id that lets the reader
 	 * swap it; pairs with [R2]. */
@@ -301,6 +302,7 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 		info.packet_size = sb;
 		info.stream_id = shm->stream_id;
 		info.cpu = shm->cpu;
+		info.client_data = s->chan->priv->attr.client_data;
 		cfg->packet_begin(cfg, base, &info);
 		if (phdr)
 			_grb_commit_bytes(cfg, s, begin, phdr);

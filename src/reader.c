@@ -125,6 +125,7 @@ static int packet_fill(struct grb_reader *r, const struct grb_shm_slot *x, uint6
 	info->records = _grb_load_relaxed(&x->records);
 	info->stream_id = s->index;
 	info->cpu = s->shm->cpu;
+	info->client_data = r->ch->priv->attr.client_data;
 	if (info->content_size < phdr || info->content_size > s->sb_size)
 		return -EPROTO;
 	if (info->records > (info->content_size - phdr) / r->cfg->min_record_size)
@@ -358,7 +359,8 @@ int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *
 	while (cur->off < end) {
 		uint64_t avail = end - cur->off;
 
-		if (cfg->record_decode(cfg, pkt->data + cur->off, avail, cur->prev_ts, rec) ||
+		if (cfg->record_decode(cfg, pkt->info.client_data, pkt->data + cur->off, avail,
+				       cur->prev_ts, rec) ||
 		    rec->len == 0 || rec->len > avail) {
 			cur->off = end;
 			return -EPROTO;

@@ -49,6 +49,9 @@ struct grb_channel_attr {
 	uint64_t blocking_timeout_us; /* GRB_MODE_BLOCKING: longest wait of a writer
 				       * (default 100 ms; UINT64_MAX: forever) */
 	const char *name; /* for messages (copied); may be NULL */
+	/* The client's data for this channel, passed to its packet callbacks
+	 * (struct grb_packet_info.client_data) and to record_decode. */
+	void *client_data;
 };
 
 /** Per-stream statistics (a consistent-enough snapshot, counters are exact). */

@@ -115,6 +115,7 @@ struct grb_packet_info {
 	uint64_t records; /* records committed in this packet (discarded ones excluded) */
 	uint32_t stream_id;
 	uint32_t cpu; /* CPU of a per-CPU stream, else UINT32_MAX */
+	void *client_data; /* struct grb_channel_attr.client_data */
 };
 
 /** One decoded record, returned by the client's record_decode. */
@@ -174,9 +175,9 @@ struct grb_config {
 			   const struct grb_packet_info *info);
 	/* Decodes the record at rec (avail bytes readable) given the previous
 	 * record's full timestamp; returns 0 or -EPROTO for corrupt bytes.  It
-	 * must read nothing past avail. */
-	int (*record_decode)(const struct grb_config *cfg, const void *rec, size_t avail,
-			     uint64_t prev_ts, struct grb_record *out);
+	 * must read nothing past avail.  client_data: the channel's. */
+	int (*record_decode)(const struct grb_config *cfg, void *client_data, const void *rec,
+			     size_t avail, uint64_t prev_ts, struct grb_record *out);
 	/* Marks a reserved record as discarded (readers skip it) without
 	 * changing its length. */
 	void (*record_discard)(const struct grb_config *cfg, void *rec, uint32_t len);

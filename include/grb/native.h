@@ -99,13 +99,15 @@ static inline void grb_native_packet_end(const struct grb_config *cfg, void *pac
 }
 
 /* Reads nothing past avail; every length is checked. */
-static inline int grb_native_record_decode(const struct grb_config *cfg, const void *rec,
-					   size_t avail, uint64_t prev_ts, struct grb_record *out)
+static inline int grb_native_record_decode(const struct grb_config *cfg, void *client_data,
+					   const void *rec, size_t avail, uint64_t prev_ts,
+					   struct grb_record *out)
 {
 	const unsigned char *b = (const unsigned char *)rec;
 	uint32_t w0, w1, len, hdr;
 
 	(void)cfg;
+	(void)client_data;
 	if (avail < GRB_NATIVE_COMPACT_SIZE)
 		return -EPROTO;
 	memcpy(&w0, b, 4);
