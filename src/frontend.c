@@ -350,7 +350,7 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 			return 0;
 		}
 	}
-	cfg->record_discard(cfg, ctx->rec, ctx->slot_len);
+	cfg->record_discard(cfg, ctx);
 	_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
 	return 0;
 }

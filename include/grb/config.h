@@ -178,9 +178,9 @@ struct grb_config {
 	 * must read nothing past avail.  client_data: the channel's. */
 	int (*record_decode)(const struct grb_config *cfg, void *client_data, const void *rec,
 			     size_t avail, uint64_t prev_ts, struct grb_record *out);
-	/* Marks a reserved record as discarded (readers skip it) without
-	 * changing its length. */
-	void (*record_discard)(const struct grb_config *cfg, void *rec, uint32_t len);
+	/* Marks the reserved record of ctx (ctx->slot_len bytes at ctx->rec)
+	 * as discarded, so that readers skip it, without changing its length. */
+	void (*record_discard)(const struct grb_config *cfg, const struct grb_ctx *ctx);
 	const char *name;
 };
 

@@ -139,15 +139,15 @@ static inline int grb_native_record_decode(const struct grb_config *cfg, void *c
 	return 0;
 }
 
-static inline void grb_native_record_discard(const struct grb_config *cfg, void *rec, uint32_t len)
+static inline void grb_native_record_discard(const struct grb_config *cfg,
+					     const struct grb_ctx *ctx)
 {
 	uint32_t w0;
 
 	(void)cfg;
-	(void)len;
-	memcpy(&w0, rec, 4);
+	memcpy(&w0, ctx->rec, 4);
 	w0 |= GRB_NATIVE_DISCARDED;
-	memcpy(rec, &w0, 4);
+	memcpy(ctx->rec, &w0, 4);
 }
 
 /**
