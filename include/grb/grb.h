@@ -10,5 +10,6 @@
 #include <grb/writer.h>
 #include <grb/reader.h>
 #include <grb/native.h>
+#include <grb/ctf.h>
 
 #endif /* GRB_GRB_H */

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb/ctf.h - the CTF 1.8 client: LTTng-compatible packets and event
+ * headers, typed events declared once in C, and a trace writer whose output
+ * babeltrace2 and Trace Compass read.
+ *
+ * Declaring an event: list its fields with an X-macro, then GRB_CTF_EVENT:
+ *
+ *	#define MYAPP_TICK_FIELDS(F)            \
+ *		F(u32, cpu)                     \
+ *		F(s64, delta)                   \
+ *		F(f64, ratio)                   \
+ *		F(string, msg, 64)              \  (at most 64 bytes with the NUL)
+ *		F(array_u16, regs, 4)           \  (exactly 4 elements)
+ *		F(seq_u32, samples, 16)         \  (0 to 16 elements: samples, samples_len)
+ *		F(enum_u8, state, myapp_states)
+ *	GRB_CTF_EVENT(myapp_tick, "myapp:tick", 3, MYAPP_TICK_FIELDS)
+ *
+ * This defines `myapp_tick_event` (struct grb_ctf_event_desc, given to
+ * grb_ctf_trace_create) and the inline, typed
+ *
+ *	int myapp_tick_write(const struct grb_config *cfg, struct grb_channel *ch,
+ *			     uint32_t cpu, int64_t delta, double ratio, const char *msg,
+ *			     const uint16_t *regs, const uint32_t *samples,
+ *			     uint32_t samples_len, uint8_t state);
+ *
+ * returning grb_reserve()'s codes.  A string or sequence longer than its
+ * declared maximum is refused whole (-E2BIG, counted GRB_LOST_TOO_BIG),
+ * never truncated.  Field kinds: u8 u16 u32 u64 s8 s16 s32 s64 f32 f64,
+ * string, array_<int>, seq_<int>, enum_<u8|u16|u32> (with a struct
+ * grb_ctf_enum_desc declared by GRB_CTF_ENUM).
+ *
+ * Event ids 29 and 30 are reserved (records discarded after reserve are
+ * rewritten as "grb:discarded" filler events); ids up to 28 use the 4-byte
+ * compact header, larger ids the 13-byte extended one.
+ */
+#ifndef GRB_CTF_H
+#define GRB_CTF_H
+
+#include <stdint.h>
+#include <string.h>
+#include <grb/config.h>
+#include <grb/channel.h>
+#include <grb/writer.h>
+#include <grb/clock.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* Packet header and context, byte-packed, in the host's byte order. */
+#define GRB_CTF_MAGIC 0xC1FC1FC1u
+#define GRB_CTF_PACKET_HEADER_SIZE 84u
+#define GRB_CTF_OFF_MAGIC 0
+#define GRB_CTF_OFF_UUID 4
+#define GRB_CTF_OFF_STREAM_ID 20
+#define GRB_CTF_OFF_INSTANCE 24
+#define GRB_CTF_OFF_TS_BEGIN 32
+#define GRB_CTF_OFF_TS_END 40
+#define GRB_CTF_OFF_CONTENT 48
+#define GRB_CTF_OFF_PACKET 56
+#define GRB_CTF_OFF_SEQ 64
+#define GRB_CTF_OFF_DISCARDED 72
+#define GRB_CTF_OFF_CPU 80
+
+#define GRB_CTF_COMPACT_SIZE 4u
+#define GRB_CTF_EXTENDED_SIZE 13u
+#define GRB_CTF_COMPACT_MAX_ID 28u /* user ids up to this use the compact header */
+#define GRB_CTF_ID_DISCARDED_EMPTY 29u
+#define GRB_CTF_ID_DISCARDED 30u
+#define GRB_CTF_ID_EXTENDED 31u
+#define GRB_CTF_TS_BITS 27u
+#define GRB_CTF_MAX_FIELDS 128u
+#define GRB_CTF_MAX_EVENT_ID 65535u
+
+enum grb_ctf_type {
+	GRB_CTF_U8 = 1, GRB_CTF_U16, GRB_CTF_U32, GRB_CTF_U64,
+	GRB_CTF_S8, GRB_CTF_S16, GRB_CTF_S32, GRB_CTF_S64,
+	GRB_CTF_F32, GRB_CTF_F64,
+	GRB_CTF_STRING, GRB_CTF_ARRAY, GRB_CTF_SEQUENCE, GRB_CTF_ENUM,
+};
+
+struct grb_ctf_enum_entry {
+	const char *label;
+	int64_t start, end; /* inclusive range */
+};
+
+struct grb_ctf_enum_desc {
+	const struct grb_ctf_enum_entry *entries;
+	uint32_t nr_entries;
+};
+
+/** GRB_CTF_ENUM(sym, {"IDLE", 0, 0}, {"BUSY", 1, 9}) defines sym. */
+#define GRB_CTF_ENUM(sym, ...)                                                             \
+	static const struct grb_ctf_enum_entry sym##_entries[] = { __VA_ARGS__ };          \
+	static const struct grb_ctf_enum_desc sym = {                                      \
+		sym##_entries, sizeof(sym##_entries) / sizeof(sym##_entries[0])            \
+	};
+
+struct grb_ctf_field_desc {
+	const char *name;
+	enum grb_ctf_type type;
+	enum grb_ctf_type elem; /* element type of arrays, sequences, enums, strings */
+	uint32_t len; /* array length; sequence elements or string bytes at most */
+	const struct grb_ctf_enum_desc *enm;
+};
+
+struct grb_ctf_event_desc {
+	const char *name; /* "provider:event" */
+	uint32_t id;
+	uint32_t nr_fields;
+	const struct grb_ctf_field_desc *fields;
+};
+
+/* The channel data (struct grb_channel_attr.client_data) of a CTF channel. */
+struct grb_ctf_chan_data {
+	uint8_t uuid[16];
+	const struct grb_ctf_event_desc *const *events;
+	uint32_t nr_events;
+	const struct grb_ctf_event_desc **by_id; /* GRB_CTF_MAX_EVENT_ID + 1 entries */
+};
+
+static inline uint32_t grb_ctf_header_size(const struct grb_config *cfg, const struct grb_ctx *ctx)
+{
+	(void)cfg;
+	return ((ctx->flags & GRB_RFLAG_FULL_TS) || ctx->event_id > GRB_CTF_COMPACT_MAX_ID)
+		       ? GRB_CTF_EXTENDED_SIZE
+		       : GRB_CTF_COMPACT_SIZE;
+}
+
+/* Compact: 5-bit id then 27-bit timestamp; extended: id 31, u32 id, u64 ts. */
+static inline void _grb_ctf_write_header(char *p, uint32_t id, uint64_t ts, int extended)
+{
+	if (!extended) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		uint32_t w = id | ((uint32_t)ts & 0x7ffffffu) << 5;
+#else
+		uint32_t w = id << 27 | ((uint32_t)ts & 0x7ffffffu);
+#endif
+		memcpy(p, &w, 4);
+	} else {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		p[0] = (char)GRB_CTF_ID_EXTENDED;
+#else
+		p[0] = (char)(GRB_CTF_ID_EXTENDED << 3);
+#endif
+		memcpy(p + 1, &id, 4);
+		memcpy(p + 5, &ts, 8);
+	}
+}
+
+static inline void grb_ctf_header_write(const struct grb_config *cfg, const struct grb_ctx *ctx)
+{
+	(void)cfg;
+	_grb_ctf_write_header(ctx->rec, ctx->event_id, ctx->ts,
+			      ctx->header_len == GRB_CTF_EXTENDED_SIZE);
+}
+
+static inline void grb_ctf_packet_begin(const struct grb_config *cfg, void *packet,
+					const struct grb_packet_info *info)
+{
+	char *p = (char *)packet;
+	const struct grb_ctf_chan_data *d = (const struct grb_ctf_chan_data *)info->client_data;
+	uint32_t magic = GRB_CTF_MAGIC, sid = 0, cpu = info->cpu;
+	uint64_t instance = info->stream_id;
+
+	(void)cfg;
+	memcpy(p + GRB_CTF_OFF_MAGIC, &magic, 4);
+	if (d)
+		memcpy(p + GRB_CTF_OFF_UUID, d->uuid, 16);
+	else
+		memset(p + GRB_CTF_OFF_UUID, 0, 16);
+	memcpy(p + GRB_CTF_OFF_STREAM_ID, &sid, 4);
+	memcpy(p + GRB_CTF_OFF_INSTANCE, &instance, 8);
+	memcpy(p + GRB_CTF_OFF_TS_BEGIN, &info->ts_begin, 8);
+	memcpy(p + GRB_CTF_OFF_SEQ, &info->seq, 8);
+	memcpy(p + GRB_CTF_OFF_CPU, &cpu, 4);
+}
+
+/* packet_size = content_size: the trace writer stores no padding. */
+static inline void grb_ctf_packet_end(const struct grb_config *cfg, void *packet,
+				      const struct grb_packet_info *info)
+{
+	char *p = (char *)packet;
+	uint64_t bits = info->content_size * 8;
+
+	(void)cfg;
+	memcpy(p + GRB_CTF_OFF_TS_END, &info->ts_end, 8);
+	memcpy(p + GRB_CTF_OFF_CONTENT, &bits, 8);
+	memcpy(p + GRB_CTF_OFF_PACKET, &bits, 8);
+	memcpy(p + GRB_CTF_OFF_DISCARDED, &info->lost, 8);
+}
+
+/* Out of line (clients/ctf): decode walks the fields of the event's
+ * description; discard rewrites the record as filler events. */
+int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const void *rec,
+			  size_t avail, uint64_t prev_ts, struct grb_record *out);
+void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *ctx);
+
+/**
+ * GRB_CTF_CONFIG(alloc, sync, mode) - a struct grb_config initializer for
+ * CTF traces with the CLOCK_MONOTONIC clock; GRB_CTF_CONFIG_CLOCK to give
+ * another clock (describe it in struct grb_ctf_trace_attr.clock).
+ */
+#define GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                 \
+	{                                                                                  \
+		GRB_CONFIG_ABI, (_alloc), (_sync), (_mode), GRB_WAKEUP_NONE,               \
+			GRB_CTF_TS_BITS, 4, 1, GRB_CTF_PACKET_HEADER_SIZE,                 \
+			GRB_CTF_COMPACT_SIZE, (_clock), grb_ctf_header_size,               \
+			grb_ctf_header_write, grb_ctf_packet_begin, grb_ctf_packet_end,    \
+			grb_ctf_record_decode, grb_ctf_record_discard, "ctf"               \
+	}
+#define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
+	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
+
+/* Field-kind expansions used by GRB_CTF_EVENT (P: parameter, S: size,
+ * W: write, D: description). */
+#define _GRB_CTF_P(kind, ...) _GRB_CTF_P_##kind(__VA_ARGS__)
+#define _GRB_CTF_S(kind, ...) _GRB_CTF_S_##kind(__VA_ARGS__)
+#define _GRB_CTF_W(kind, ...) _GRB_CTF_W_##kind(__VA_ARGS__)
+#define _GRB_CTF_D(kind, ...) _GRB_CTF_D_##kind(__VA_ARGS__)
+#define _GRB_CTF_P_u8(n) , uint8_t n
+#define _GRB_CTF_S_u8(n) _grb_len += sizeof(uint8_t);
+#define _GRB_CTF_W_u8(n) grb_write(&_grb_ctx, &n, sizeof(uint8_t));
+#define _GRB_CTF_D_u8(n) { #n, GRB_CTF_U8, GRB_CTF_U8, 0, NULL },
+#define _GRB_CTF_P_u16(n) , uint16_t n
+#define _GRB_CTF_S_u16(n) _grb_len += sizeof(uint16_t);
+#define _GRB_CTF_W_u16(n) grb_write(&_grb_ctx, &n, sizeof(uint16_t));
+#define _GRB_CTF_D_u16(n) { #n, GRB_CTF_U16, GRB_CTF_U16, 0, NULL },
+#define _GRB_CTF_P_u32(n) , uint32_t n
+#define _GRB_CTF_S_u32(n) _grb_len += sizeof(uint32_t);
+#define _GRB_CTF_W_u32(n) grb_write(&_grb_ctx, &n, sizeof(uint32_t));
+#define _GRB_CTF_D_u32(n) { #n, GRB_CTF_U32, GRB_CTF_U32, 0, NULL },
+#define _GRB_CTF_P_u64(n) , uint64_t n
+#define _GRB_CTF_S_u64(n) _grb_len += sizeof(uint64_t);
+#define _GRB_CTF_W_u64(n) grb_write(&_grb_ctx, &n, sizeof(uint64_t));
+#define _GRB_CTF_D_u64(n) { #n, GRB_CTF_U64, GRB_CTF_U64, 0, NULL },
+#define _GRB_CTF_P_s8(n) , int8_t n
+#define _GRB_CTF_S_s8(n) _grb_len += sizeof(int8_t);
+#define _GRB_CTF_W_s8(n) grb_write(&_grb_ctx, &n, sizeof(int8_t));
+#define _GRB_CTF_D_s8(n) { #n, GRB_CTF_S8, GRB_CTF_S8, 0, NULL },
+#define _GRB_CTF_P_s16(n) , int16_t n
+#define _GRB_CTF_S_s16(n) _grb_len += sizeof(int16_t);
+#define _GRB_CTF_W_s16(n) grb_write(&_grb_ctx, &n, sizeof(int16_t));
+#define _GRB_CTF_D_s16(n) { #n, GRB_CTF_S16, GRB_CTF_S16, 0, NULL },
+#define _GRB_CTF_P_s32(n) , int32_t n
+#define _GRB_CTF_S_s32(n) _grb_len += sizeof(int32_t);
+#define _GRB_CTF_W_s32(n) grb_write(&_grb_ctx, &n, sizeof(int32_t));
+#define _GRB_CTF_D_s32(n) { #n, GRB_CTF_S32, GRB_CTF_S32, 0, NULL },
+#define _GRB_CTF_P_s64(n) , int64_t n
+#define _GRB_CTF_S_s64(n) _grb_len += sizeof(int64_t);
+#define _GRB_CTF_W_s64(n) grb_write(&_grb_ctx, &n, sizeof(int64_t));
+#define _GRB_CTF_D_s64(n) { #n, GRB_CTF_S64, GRB_CTF_S64, 0, NULL },
+#define _GRB_CTF_P_f32(n) , float n
+#define _GRB_CTF_S_f32(n) _grb_len += sizeof(float);
+#define _GRB_CTF_W_f32(n) grb_write(&_grb_ctx, &n, sizeof(float));
+#define _GRB_CTF_D_f32(n) { #n, GRB_CTF_F32, GRB_CTF_F32, 0, NULL },
+#define _GRB_CTF_P_f64(n) , double n
+#define _GRB_CTF_S_f64(n) _grb_len += sizeof(double);
+#define _GRB_CTF_W_f64(n) grb_write(&_grb_ctx, &n, sizeof(double));
+#define _GRB_CTF_D_f64(n) { #n, GRB_CTF_F64, GRB_CTF_F64, 0, NULL },
+#define _GRB_CTF_P_array_u8(n, N) , const uint8_t *n
+#define _GRB_CTF_S_array_u8(n, N) _grb_len += (uint64_t)(N) * sizeof(uint8_t);
+#define _GRB_CTF_W_array_u8(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint8_t));
+#define _GRB_CTF_D_array_u8(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U8, (N), NULL },
+#define _GRB_CTF_P_seq_u8(n, MAX) , const uint8_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_u8(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint8_t);
+#define _GRB_CTF_W_seq_u8(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint8_t));
+#define _GRB_CTF_D_seq_u8(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U8, (MAX), NULL },
+#define _GRB_CTF_P_array_u16(n, N) , const uint16_t *n
+#define _GRB_CTF_S_array_u16(n, N) _grb_len += (uint64_t)(N) * sizeof(uint16_t);
+#define _GRB_CTF_W_array_u16(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint16_t));
+#define _GRB_CTF_D_array_u16(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U16, (N), NULL },
+#define _GRB_CTF_P_seq_u16(n, MAX) , const uint16_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_u16(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint16_t);
+#define _GRB_CTF_W_seq_u16(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint16_t));
+#define _GRB_CTF_D_seq_u16(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U16, (MAX), NULL },
+#define _GRB_CTF_P_array_u32(n, N) , const uint32_t *n
+#define _GRB_CTF_S_array_u32(n, N) _grb_len += (uint64_t)(N) * sizeof(uint32_t);
+#define _GRB_CTF_W_array_u32(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint32_t));
+#define _GRB_CTF_D_array_u32(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U32, (N), NULL },
+#define _GRB_CTF_P_seq_u32(n, MAX) , const uint32_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_u32(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint32_t);
+#define _GRB_CTF_W_seq_u32(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint32_t));
+#define _GRB_CTF_D_seq_u32(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U32, (MAX), NULL },
+#define _GRB_CTF_P_array_u64(n, N) , const uint64_t *n
+#define _GRB_CTF_S_array_u64(n, N) _grb_len += (uint64_t)(N) * sizeof(uint64_t);
+#define _GRB_CTF_W_array_u64(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint64_t));
+#define _GRB_CTF_D_array_u64(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U64, (N), NULL },
+#define _GRB_CTF_P_seq_u64(n, MAX) , const uint64_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_u64(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint64_t);
+#define _GRB_CTF_W_seq_u64(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint64_t));
+#define _GRB_CTF_D_seq_u64(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U64, (MAX), NULL },
+#define _GRB_CTF_P_array_s8(n, N) , const int8_t *n
+#define _GRB_CTF_S_array_s8(n, N) _grb_len += (uint64_t)(N) * sizeof(int8_t);
+#define _GRB_CTF_W_array_s8(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int8_t));
+#define _GRB_CTF_D_array_s8(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S8, (N), NULL },
+#define _GRB_CTF_P_seq_s8(n, MAX) , const int8_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_s8(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int8_t);
+#define _GRB_CTF_W_seq_s8(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int8_t));
+#define _GRB_CTF_D_seq_s8(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S8, (MAX), NULL },
+#define _GRB_CTF_P_array_s16(n, N) , const int16_t *n
+#define _GRB_CTF_S_array_s16(n, N) _grb_len += (uint64_t)(N) * sizeof(int16_t);
+#define _GRB_CTF_W_array_s16(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int16_t));
+#define _GRB_CTF_D_array_s16(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S16, (N), NULL },
+#define _GRB_CTF_P_seq_s16(n, MAX) , const int16_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_s16(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int16_t);
+#define _GRB_CTF_W_seq_s16(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int16_t));
+#define _GRB_CTF_D_seq_s16(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S16, (MAX), NULL },
+#define _GRB_CTF_P_array_s32(n, N) , const int32_t *n
+#define _GRB_CTF_S_array_s32(n, N) _grb_len += (uint64_t)(N) * sizeof(int32_t);
+#define _GRB_CTF_W_array_s32(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int32_t));
+#define _GRB_CTF_D_array_s32(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S32, (N), NULL },
+#define _GRB_CTF_P_seq_s32(n, MAX) , const int32_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_s32(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int32_t);
+#define _GRB_CTF_W_seq_s32(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int32_t));
+#define _GRB_CTF_D_seq_s32(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S32, (MAX), NULL },
+#define _GRB_CTF_P_array_s64(n, N) , const int64_t *n
+#define _GRB_CTF_S_array_s64(n, N) _grb_len += (uint64_t)(N) * sizeof(int64_t);
+#define _GRB_CTF_W_array_s64(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int64_t));
+#define _GRB_CTF_D_array_s64(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S64, (N), NULL },
+#define _GRB_CTF_P_seq_s64(n, MAX) , const int64_t *n, uint32_t n##_len
+#define _GRB_CTF_S_seq_s64(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int64_t);
+#define _GRB_CTF_W_seq_s64(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int64_t));
+#define _GRB_CTF_D_seq_s64(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S64, (MAX), NULL },
+#define _GRB_CTF_P_enum_u8(n, E) , uint8_t n
+#define _GRB_CTF_S_enum_u8(n, E) _grb_len += sizeof(uint8_t);
+#define _GRB_CTF_W_enum_u8(n, E) grb_write(&_grb_ctx, &n, sizeof(uint8_t));
+#define _GRB_CTF_D_enum_u8(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U8, 0, &(E) },
+#define _GRB_CTF_P_enum_u16(n, E) , uint16_t n
+#define _GRB_CTF_S_enum_u16(n, E) _grb_len += sizeof(uint16_t);
+#define _GRB_CTF_W_enum_u16(n, E) grb_write(&_grb_ctx, &n, sizeof(uint16_t));
+#define _GRB_CTF_D_enum_u16(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U16, 0, &(E) },
+#define _GRB_CTF_P_enum_u32(n, E) , uint32_t n
+#define _GRB_CTF_S_enum_u32(n, E) _grb_len += sizeof(uint32_t);
+#define _GRB_CTF_W_enum_u32(n, E) grb_write(&_grb_ctx, &n, sizeof(uint32_t));
+#define _GRB_CTF_D_enum_u32(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U32, 0, &(E) },
+#define _GRB_CTF_P_enum_u64(n, E) , uint64_t n
+#define _GRB_CTF_S_enum_u64(n, E) _grb_len += sizeof(uint64_t);
+#define _GRB_CTF_W_enum_u64(n, E) grb_write(&_grb_ctx, &n, sizeof(uint64_t));
+#define _GRB_CTF_D_enum_u64(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U64, 0, &(E) },
+#define _GRB_CTF_P_string(n, MAX) , const char *n
+#define _GRB_CTF_S_string(n, MAX) size_t _grb_l_##n = strlen(n) + 1; _grb_too_big |= _grb_l_##n > (MAX); _grb_len += _grb_l_##n;
+#define _GRB_CTF_W_string(n, MAX) grb_write(&_grb_ctx, n, _grb_l_##n);
+#define _GRB_CTF_D_string(n, MAX) { #n, GRB_CTF_STRING, GRB_CTF_U8, (MAX), NULL },
+
+/** GRB_CTF_EVENT(sym, "provider:name", id, FIELDS) - see the top of this file. */
+#define GRB_CTF_EVENT(sym, ename, eid, FIELDS)                                             \
+	static const struct grb_ctf_field_desc sym##_fields[] = { FIELDS(_GRB_CTF_D){      \
+		NULL, GRB_CTF_U8, GRB_CTF_U8, 0, NULL } };                                 \
+	static const struct grb_ctf_event_desc sym##_event = {                             \
+		ename, (eid), sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,          \
+		sym##_fields                                                               \
+	};                                                                                 \
+	static inline int sym##_write(const struct grb_config *_grb_cfg,                   \
+				      struct grb_channel *_grb_ch FIELDS(_GRB_CTF_P))      \
+	{                                                                                  \
+		struct grb_ctx _grb_ctx;                                                   \
+		uint64_t _grb_len = 0;                                                     \
+		int _grb_too_big = 0, _grb_ret;                                            \
+		if (_grb_unlikely(!grb_enabled(_grb_ch)))                                  \
+			return -EAGAIN;                                                    \
+		FIELDS(_GRB_CTF_S)                                                         \
+		_grb_ctx.event_id = (eid);                                                 \
+		_grb_ctx.payload_len = (_grb_too_big || _grb_len > UINT32_MAX)             \
+					       ? UINT32_MAX                                \
+					       : (uint32_t)_grb_len;                       \
+		_grb_ret = grb_reserve(_grb_cfg, _grb_ch, &_grb_ctx);                      \
+		if (_grb_unlikely(_grb_ret))                                               \
+			return _grb_ret;                                                   \
+		FIELDS(_GRB_CTF_W)                                                         \
+		grb_commit(_grb_cfg, &_grb_ctx);                                           \
+		return 0;                                                                  \
+	}
+
+/** A CTF clock description (zeroed fields take the CLOCK_MONOTONIC defaults). */
+struct grb_ctf_clock {
+	const char *name; /* TSDL identifier; default "monotonic" */
+	const char *description;
+	uint64_t freq; /* Hz; default 1000000000 */
+	int64_t offset_s; /* Epoch seconds of clock value 0; default: now - CLOCK_MONOTONIC */
+	uint64_t offset; /* in cycles, added to offset_s */
+	const char *uuid; /* default: this boot's id, as LTTng does */
+	int offset_set; /* 1: offset_s/offset are given (else computed) */
+};
+
+/** Attributes of a CTF trace; initialise with grb_ctf_trace_attr_init(). */
+struct grb_ctf_trace_attr {
+	uint32_t size; /* sizeof(struct grb_ctf_trace_attr) */
+	const char *path; /* the trace directory: must not exist, or be empty */
+	const char *channel_name; /* stream file prefix; default "channel0" */
+	const struct grb_ctf_event_desc *const *events;
+	uint32_t nr_events;
+	struct grb_channel_attr chan; /* geometry, CPU set, switch timer */
+	struct grb_ctf_clock clock;
+	uint64_t read_period_us; /* consumer poll period; default 10 ms */
+	const char *hostname; /* env.hostname; default gethostname() */
+};
+
+struct grb_ctf_trace;
+
+/** Per-stream figures of a trace (what reached the disk). */
+struct grb_ctf_stream_stats {
+	uint64_t packets; /* packets written to the stream file */
+	uint64_t events; /* events in those packets */
+	uint64_t bytes; /* bytes written to the stream file */
+	uint64_t packets_dropped; /* packets taken from the ring but not written (I/O error) */
+	uint64_t events_dropped;
+	uint64_t lost[GRB_LOST_NR]; /* the ring's loss counters */
+};
+
+void grb_ctf_trace_attr_init(struct grb_ctf_trace_attr *attr);
+
+/**
+ * grb_ctf_validate_events() - check event descriptions against CTF's rules
+ * and the sub-buffer size: names, field names, duplicate ids, reserved ids,
+ * too many fields, a maximal event larger than a sub-buffer.
+ * Return: 0; -EINVAL with grb_last_error() naming the event and the field.
+ */
+int grb_ctf_validate_events(const struct grb_ctf_event_desc *const *events, uint32_t nr,
+			    uint32_t subbuf_size);
+
+/**
+ * grb_ctf_metadata() - the TSDL text of a trace (malloc'd, NUL-terminated).
+ * Return: the text, or NULL with errno (EINVAL: invalid events; ENOMEM).
+ */
+char *grb_ctf_metadata(const struct grb_ctf_trace_attr *attr, const uint8_t uuid[16]);
+
+/**
+ * grb_ctf_trace_create() - create the trace directory and its metadata,
+ * create the channel, start the consumer thread that writes its packets.
+ * Return: the trace, or NULL with errno: EINVAL (grb_last_error() says
+ * which field or event), EEXIST (a non-empty directory is in the way),
+ * ENOENT/EACCES/ENOSPC/... from creating the directory or the metadata.
+ */
+struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
+					   const struct grb_ctf_trace_attr *attr);
+
+/** grb_ctf_trace_channel() - the channel events are written to. */
+struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t);
+
+/**
+ * grb_ctf_trace_stop() - stop recording, flush, drain every stream to
+ * disk, write the index files and close.  Writers must be done.
+ * Return: 0, or the first I/O error (e.g. -ENOSPC); the files then hold
+ * every whole packet written before it, a valid trace.
+ */
+int grb_ctf_trace_stop(struct grb_ctf_trace *t);
+
+/** grb_ctf_trace_error() - the message of the first I/O error, or "". */
+const char *grb_ctf_trace_error(const struct grb_ctf_trace *t);
+
+/** grb_ctf_trace_stream_stats() - figures of one stream.
+ * Return: 0; -EINVAL bad index. */
+int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
+			       struct grb_ctf_stream_stats *st);
+
+/** grb_ctf_trace_destroy() - stop if needed, then free.  Return: 0, -EINVAL. */
+int grb_ctf_trace_destroy(struct grb_ctf_trace *t);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRB_CTF_H */
