@@ -19,8 +19,7 @@ static const char *const tsdl_keywords[] = {
 	"align", "callsite", "const", "char", "clock", "double", "enum", "env", "event",
 	"floating_point", "float", "integer", "int", "long", "short", "signed", "stream",
 	"string", "struct", "trace", "typealias", "typedef", "unsigned", "variant", "void",
-	"_Bool", "_Complex", "_Imaginary", "map", "size", "base", "encoding", "id", "name",
-	"fields", "context", "header", "packet", "loglevel", "model.emf.uri", NULL,
+	"_Bool", "_Complex", "_Imaginary", NULL,
 };
 
 static int is_ident(const char *s, size_t n)
