@@ -537,32 +537,42 @@ struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu)
 	return NULL;
 }
 
+/* A thread's records are refused (counted nested) from here on: set while
+ * it claims a stream or exits, so that a signal handler cannot use a cache
+ * entry being filled or a stream being given back. */
+#define GRB_NESTING_BLOCKED 0x10000u
+
 /* Thread exit: flush and give back every per-thread stream the thread owns. */
 static void thread_exit(void)
 {
 	uint32_t me = _grb_env_thread_id();
 	int i;
 
+	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	_grb_env_registry_lock();
 	for (i = 0; i < GRB_TLS_STREAMS; i++) {
 		struct _grb_tls_stream *e = &_grb_tls_streams[i];
 		struct grb_channel *ch = e->uid ? registry_find(e->uid) : NULL;
+		struct grb_stream *s = e->stream;
 
-		if (ch && _grb_load_relaxed(&e->stream->shm->owner) == me) {
-			_grb_stream_flush(ch->cfg, e->stream);
-			_grb_store_release(&e->stream->shm->owner, 0); /* [O2] */
-		}
 		e->uid = 0;
 		e->stream = NULL;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (ch && _grb_load_relaxed(&s->shm->owner) == me) {
+			_grb_stream_flush(ch->cfg, s);
+			_grb_store_release(&s->shm->owner, 0); /* [O2] */
+		}
 	}
 	_grb_env_registry_unlock();
 }
 
+static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me);
+
 struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 {
-	uint32_t me = _grb_env_thread_id(), n = ch->nr_streams, k;
-	struct grb_stream *s = NULL;
-	struct _grb_tls_stream *e = NULL;
+	uint32_t me = _grb_env_thread_id();
+	struct grb_stream *s;
 	int i;
 
 	/*
@@ -573,6 +583,31 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 	for (i = 0; i < GRB_TLS_STREAMS; i++)
 		if (_grb_tls_streams[i].uid == ch->uid)
 			return _grb_tls_streams[i].stream;
+	/* A signal handler interrupting a claim (or thread exit) of this
+	 * thread must not claim too: it would race for the same entry. */
+	if (_grb_tls_nesting >= GRB_NESTING_BLOCKED)
+		goto none;
+	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	s = claim_stream(ch, me);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	_grb_tls_nesting -= GRB_NESTING_BLOCKED;
+	if (s)
+		return s;
+none:
+	/* relaxed: a statistic. */
+	_grb_add_relaxed(&ch->lost_no_stream, 1);
+	return NULL;
+}
+
+/* Claims a stream for the calling thread and fills a cache entry. */
+static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me)
+{
+	uint32_t n = ch->nr_streams, k;
+	struct grb_stream *s = NULL;
+	struct _grb_tls_stream *e = NULL;
+	int i;
+
 	/* A cache entry: the channel's own if free, else any free one, else
 	 * (if the registry lock is free) one whose channel is gone. */
 	if (!_grb_tls_streams[ch->tls_slot].uid)
@@ -587,7 +622,7 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 		_grb_env_registry_unlock();
 	}
 	if (!e)
-		goto none;
+		return NULL;
 	for (k = 0; k < n && !s; k++) {
 		struct grb_stream *c = &ch->streams[(me + k) % n];
 		int spin;
@@ -608,17 +643,14 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 	if (!s && ch->cfg->sync == GRB_SYNC_ATOMIC)
 		s = &ch->streams[me % n]; /* atomic streams may be shared */
 	if (!s)
-		goto none;
+		return NULL;
 	if (_grb_env_thread_exit_arm()) {
 		if (_grb_load_relaxed(&s->shm->owner) == me)
 			_grb_store_release(&s->shm->owner, 0);
-		goto none;
+		return NULL;
 	}
 	e->stream = s;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the stream before the uid that finds it */
 	e->uid = ch->uid;
 	return s;
-none:
-	/* relaxed: a statistic. */
-	_grb_add_relaxed(&ch->lost_no_stream, 1);
-	return NULL;
 }

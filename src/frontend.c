@@ -232,7 +232,7 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 		_grb_stream_flush(cfg, s);
 	}
 	for (;;) {
-		o = _grb_load_relaxed(&shm->offset); /* [W1], see writer.h */
+		o = _grb_load_acquire(&shm->offset); /* [W1], see writer.h */
 		ts = cfg->clock_read();
 		ctx->flags = _grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts));
 		ctx->ts = ts;
@@ -281,6 +281,10 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 	if (close_old) {
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, o)];
 
+		/* The reader may still take the slot's previous lap while its
+		 * NOREF is set (the opener may not have cleared it yet): clear
+		 * it before changing the slot's packet fields. */
+		_grb_clear_noref(s, _grb_slot_of(s, o));
 		/* relaxed: published by the padding commit [C1] below. */
 		_grb_store_relaxed(&x->ts_end, ts);
 		_grb_store_relaxed(&x->data_end, in_sb);
@@ -337,18 +341,25 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 {
 	struct grb_stream *s = ctx->stream;
 
-	if (!(ctx->flags & GRB_RFLAG_PACKET_START)) {
+	/*
+	 * Give the space back when nothing was reserved after it -- only with
+	 * the single-writer sync.  With several writers a rollback is an ABA
+	 * hazard: a writer that loaded the offset (and last_ts) before the
+	 * rollback would succeed its CAS after it and take the given-back
+	 * record as its predecessor for a compact timestamp.
+	 */
+	if (_grb_single(cfg) && !(ctx->flags & GRB_RFLAG_PACKET_START)) {
 		uint64_t expected = ctx->pos + ctx->slot_len;
 
-		/* Give the space back when nothing was reserved after it.
-		 * [W7] acq_rel CAS, as [W2]. */
-		if (_grb_single(cfg) ? _grb_local_cas(&s->shm->offset, &expected, ctx->pos)
-				     : _grb_cas_acqrel(&s->shm->offset, &expected, ctx->pos)) {
-			/* The next record must carry a full timestamp: its
-			 * predecessor is older than this one. relaxed: hint. */
-			_grb_store_relaxed(&s->shm->last_ts, 0);
+		/* The next record must carry a full timestamp: its predecessor
+		 * is older than this one.  Zeroed before the CAS, so that a
+		 * signal handler reserving in between sees it.  relaxed: a hint
+		 * read by this thread (and its handlers) only. */
+		_grb_store_relaxed(&s->shm->last_ts, 0);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		/* [W7] local CAS, as [W2]. */
+		if (_grb_local_cas(&s->shm->offset, &expected, ctx->pos))
 			return 0;
-		}
 	}
 	cfg->record_discard(cfg, ctx);
 	_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
@@ -367,7 +378,7 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 	struct grb_shm_slot *x;
 	uint64_t o, ts, in_sb, snap;
 
-	o = _grb_load_relaxed(&shm->offset);
+	o = _grb_load_acquire(&shm->offset); /* [W1] */
 	for (;;) {
 		in_sb = o & s->sb_mask;
 		if (!in_sb)
@@ -379,6 +390,7 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 			break;
 	}
 	x = &s->slots[_grb_slot_of(s, o)];
+	_grb_clear_noref(s, _grb_slot_of(s, o)); /* as in a closing reservation */
 	_grb_store_relaxed(&x->ts_end, ts);
 	_grb_store_relaxed(&x->data_end, in_sb);
 	_grb_store_relaxed(&x->lost_snap, snap);

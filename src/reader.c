@@ -225,6 +225,7 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 
 	for (attempt = 0; attempt < 4096; attempt++) {
 		uint64_t c = r->snap_cursor, done, id, left;
+		int bad;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, c)];
 
 		if (c == r->snap_end)
@@ -239,11 +240,10 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 			}
 			return -EAGAIN; /* not delivered yet (a writer is slow) */
 		}
-		if (packet_fill(r, x, c, &pkt->info)) {
-			r->snap_cursor += s->sb_size;
-			_grb_invariant_failure(s, "delivered sub-buffer fails validation");
-			return -EPROTO;
-		}
+		/* The fields are the packet's only if the swap below succeeds
+		 * (a writer changes them only after clearing NOREF): check
+		 * them after it. */
+		bad = packet_fill(r, x, c, &pkt->info);
 		id = swap_in_spare(r, x, c, &left);
 		if (!id) {
 			uint64_t now = _grb_load_acquire(&x->id);
@@ -261,6 +261,12 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 		r->held_idx = id & GRB_ID_INDEX_MASK;
 		r->held_swapped_id = left;
 		pkt->pos = c;
+		pkt->stream_index = s->index;
+		if (bad) {
+			grb_reader_put(r, pkt); /* give it back to the ring */
+			_grb_invariant_failure(s, "delivered sub-buffer fails validation");
+			return -EPROTO;
+		}
 		return 0;
 	}
 	return -EAGAIN;

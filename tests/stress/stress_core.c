@@ -34,19 +34,12 @@
 
 #include <grb/grb.h>
 
+#include "stress_payload.h"
+
 #define NR_WRITERS 4
 #define NR_IDS (2 * NR_WRITERS)
 #define MAX_STREAMS 64
-#define MAX_FILLER 48
 
-struct payload {
-	uint32_t writer;
-	uint32_t filler_len;
-	uint64_t seq;
-	uint64_t sum;
-	unsigned char filler[MAX_FILLER];
-};
-#define PAYLOAD_FIXED 24u
 
 /* Writer-side counts, per writer id (threads 0..W-1, handlers W..2W-1). */
 struct wcount {
@@ -79,35 +72,6 @@ static int failures;
 		if (failures++ < 20)                                                       \
 			fprintf(stderr, __VA_ARGS__);                                      \
 	} while (0)
-
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *b = (const unsigned char *)p;
-
-	while (n--)
-		h = (h ^ *b++) * 0x100000001b3ull;
-	return h;
-}
-
-static uint64_t payload_sum(const struct payload *p)
-{
-	uint64_t h = fnv(p, 16, 0xcbf29ce484222325ull);
-
-	return fnv(p->filler, p->filler_len, h);
-}
-
-static uint32_t make_payload(struct payload *p, uint32_t writer, uint64_t seq)
-{
-	uint32_t i;
-
-	p->writer = writer;
-	p->seq = seq;
-	p->filler_len = (uint32_t)((seq * 7 + writer) % (MAX_FILLER + 1));
-	for (i = 0; i < p->filler_len; i++)
-		p->filler[i] = (unsigned char)(seq * 31 + writer + i);
-	p->sum = payload_sum(p);
-	return PAYLOAD_FIXED + p->filler_len;
-}
 
 static void count_result(struct wcount *c, int ret)
 {

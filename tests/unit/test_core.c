@@ -283,6 +283,37 @@ static void test_overwrite(void)
 	grb_channel_destroy(ch);
 }
 
+/* A snapshot taken, then a writer opens the next lap of its oldest slot:
+ * that packet must be skipped and counted, the rest read, and the stream
+ * stay enabled (the slot's fields already belong to the new lap). */
+static void test_snapshot_overtaken(void)
+{
+	struct grb_channel *ch = make(&cfg_over, 256, 2);
+	struct grb_reader *r;
+	struct grb_packet p;
+	struct grb_stream_stats ss;
+	int i;
+
+	for (i = 0; i < 12; i++) { /* fills slot 0 and slot 1, opens slot 0 lap 1 */
+		__atomic_add_fetch(&fake_now, 10, __ATOMIC_RELAXED);
+		CHECK(put_u64(&cfg_over, ch, (uint64_t)i) == 0);
+	}
+	grb_channel_flush(ch);
+	r = grb_reader_create(ch, 0, GRB_READER_SNAPSHOT);
+	for (i = 0; i < 12; i++) { /* the ring moves on: slot 0 reopened */
+		__atomic_add_fetch(&fake_now, 10, __ATOMIC_RELAXED);
+		CHECK(put_u64(&cfg_over, ch, (uint64_t)(100 + i)) == 0);
+	}
+	while (grb_reader_get_next(r, &p) == 0)
+		grb_reader_put(r, &p);
+	CHECK(grb_reader_lost_packets(r) >= 1);
+	grb_channel_read_stream_stats(ch, 0, &ss);
+	CHECK(ss.disabled == 0 && ss.invariant_failures == 0);
+	CHECK(put_u64(&cfg_over, ch, 7) == 0);
+	grb_reader_destroy(r);
+	grb_channel_destroy(ch);
+}
+
 static void test_reader_misuse(void)
 {
 	struct grb_channel *ch = make(&cfg_discard, 256, 4);
@@ -554,6 +585,7 @@ int main(void)
 	test_nesting_and_discard();
 	test_timestamps();
 	test_overwrite();
+	test_snapshot_overtaken();
 	test_reader_misuse();
 	test_per_thread();
 	test_per_cpu_set();

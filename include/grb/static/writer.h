@@ -162,10 +162,11 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	ctx->stream = s;
 	shm = s->shm;
 	for (;;) {
-		/* [W1] relaxed: the CAS below validates the value; the clock is
-		 * read after this load so that timestamps never decrease in
-		 * stream order (see doc/ordering.md, "clock"). */
-		o = _grb_load_relaxed(&shm->offset);
+		/* [W1] acquire: the clock read and the loss snapshot come after
+		 * this load, so timestamps and cumulative losses never decrease
+		 * in stream order; pairs with the [W2]/[W5] release of the
+		 * previous reservation.  A plain load on x86-64. */
+		o = _grb_load_acquire(&shm->offset);
 		if (_grb_single(cfg) && _grb_unlikely(_grb_load_relaxed(&shm->flush_req)))
 			goto slow;
 		ts = cfg->clock_read();
