@@ -93,8 +93,9 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	 * reader's [R1], the next lap's opener [W4] and the pusher [P2]. */
 	_grb_store_release(&x->done, start + s->sb_size);
 	if (cfg->wakeup == GRB_WAKEUP_WRITER) {
-		/* [D4] seq_cst: Dekker pair with the reader's [R6] (set waiting,
-		 * then re-check): one of the two sees the other. */
+		/* [D4] seq_cst: pairs with the reader's [R6]: if we see no
+		 * waiter, its futex wait compares deliver_seq and returns at
+		 * once; the futex's own check is what loses no wake-up. */
 		__atomic_add_fetch(&s->shm->deliver_seq, 1, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&s->shm->reader_waiting, __ATOMIC_SEQ_CST))
 			_grb_env_futex_wake(&s->shm->deliver_seq);
@@ -154,8 +155,9 @@ static int block_wait(const struct grb_config *cfg, struct grb_stream *s, uint64
 	left = *deadline - now;
 	/* [B1] acquire: pairs with the reader's [R4] bump of consumed_seq. */
 	seq = _grb_load_acquire(&shm->consumed_seq);
-	/* [B2] seq_cst: Dekker pair with [R4]: either the reader sees the
-	 * waiter and wakes it, or this re-check sees the new consumed. */
+	/* [B2] seq_cst: pairs with [R4]: either the reader sees the waiter
+	 * and wakes it, or it bumped consumed_seq before our wait, whose
+	 * futex compare then returns at once. */
 	__atomic_add_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
 	if (begin - __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) >= _grb_buf_size(s))
 		_grb_env_futex_wait(&shm->consumed_seq, seq, left < slice ? left : slice);

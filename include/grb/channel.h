@@ -118,7 +118,9 @@ int grb_channel_flush(struct grb_channel *ch);
 /**
  * grb_channel_finalize() - stop recording, flush every stream and mark it
  * finalized: readers get -ENODATA once they have drained it.  Writers must
- * have committed their records.  Return: 0, -EINVAL for NULL.
+ * have committed their records: none may be inside or still enter
+ * grb_reserve()..grb_commit(), and their last commits must happen before
+ * this call (e.g. pthread_join).  Return: 0, -EINVAL for NULL.
  */
 int grb_channel_finalize(struct grb_channel *ch);
 
