@@ -78,7 +78,7 @@ static void *writer_main(void *arg)
 		if (g_case->write(g_ch, &p, len) == 0)
 			ok++;
 	}
-	committed[w] = ok;
+	__atomic_store_n(&committed[w], ok, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -141,7 +141,7 @@ static int run_case(const struct snap_case *sc, uint64_t total)
 	while (!done) {
 		done = 1;
 		for (w = 0; w < NR_WRITERS; w++)
-			if (!__atomic_load_n(&committed[w], __ATOMIC_RELAXED))
+			if (!__atomic_load_n(&committed[w], __ATOMIC_ACQUIRE))
 				done = 0;
 		grb_channel_flush(g_ch);
 		for (i = 0; i < n; i++) {
