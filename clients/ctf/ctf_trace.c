@@ -1,0 +1,835 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctf_trace.c - the CTF trace writer: creates the trace directory and its
+ * metadata, creates the channel, and runs a consumer thread that appends
+ * every packet to its stream file and to the stream's packet index.
+ *
+ * Layout of a trace directory:
+ *
+ *	metadata		TSDL text (grb_ctf_metadata)
+ *	<channel>_<N>		one file per stream that delivered a packet
+ *				(N: the CPU of a per-CPU stream, else the index)
+ *	index/<channel>_<N>.idx	the LTTng packet index of that file
+ *
+ * Stream and index files are created when their first packet arrives, so
+ * that no empty file is left.  Only whole packets are written: after an I/O
+ * error the file being written is cut back to its last whole packet and
+ * every later packet is taken from the ring and dropped (counted), so that
+ * writers never block and what is on disk stays a valid trace.
+ */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grb/grb.h>
+#include "../../src/env_internal.h"
+
+#define IDX_MAGIC 0xC1F1DCC1u
+#define IDX_MAJOR 1u
+#define IDX_MINOR 1u
+#define IDX_HEADER_SIZE 16u
+#define IDX_ENTRY_SIZE 72u
+#define ERR_MAX 512
+#define NAME_MAX_LEN 128
+/* After the stop, a stream that delivers nothing for this long (a writer
+ * that never committed its record) is given up. */
+#define DRAIN_TIMEOUT_NS 2000000000ull
+
+struct ctf_stream {
+	struct grb_reader *r;
+	char name[NAME_MAX_LEN + 16]; /* <channel>_<N> */
+	int fd, idx_fd; /* -1 until the first packet */
+	uint64_t size, idx_size; /* bytes of whole packets / entries on disk */
+	int ended; /* the reader returned -ENODATA */
+	/* Written by the consumer only; read with relaxed loads by the stats. */
+	uint64_t packets, events, bytes;
+	uint64_t packets_dropped, events_dropped;
+	uint64_t bad_packets; /* -EPROTO from the reader */
+};
+
+struct grb_ctf_trace {
+	struct grb_channel *ch;
+	struct grb_ctf_chan_data cd;
+	const struct grb_ctf_event_desc **events; /* copy of the caller's array */
+	char *dir;
+	int dirfd;
+	uint32_t nr_streams;
+	struct ctf_stream *s;
+	uint64_t period_ns; /* the longest sleep of the consumer */
+	uint32_t subbuf_count;
+
+	pthread_t thread;
+	pthread_mutex_t lock; /* stop, and the consumer's sleep */
+	pthread_cond_t wake;
+	int stopping; /* under lock; also read relaxed by the consumer */
+	int stopped;
+	int stop_ret;
+
+	int err; /* first error, negative errno; 0 */
+	int failed; /* release-stored after err_msg is complete */
+	char err_msg[ERR_MAX];
+};
+
+static uint64_t load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void add(uint64_t *p, uint64_t v)
+{
+	/* Single writer (the consumer): a relaxed load and store suffice. */
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void grb_ctf_trace_attr_init(struct grb_ctf_trace_attr *attr)
+{
+	if (!attr)
+		return;
+	memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
+	grb_channel_attr_init(&attr->chan);
+	attr->chan.subbuf_size = 256 * 1024;
+	attr->chan.subbuf_count = 8;
+	attr->chan.switch_timer_us = 100000;
+	attr->read_period_us = 10000;
+	attr->channel_name = "channel0";
+}
+
+/* Letters, digits, '_', '-', '.'; not starting with '.' (hidden files are
+ * not streams to babeltrace2), so no path separator and no "." or "..". */
+static int is_safe_name(const char *s)
+{
+	size_t i, n = s ? strlen(s) : 0;
+
+	if (!n || n > NAME_MAX_LEN || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static int write_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = (const char *)buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int random_uuid(uint8_t u[16])
+{
+	size_t got = 0;
+
+	while (got < 16) {
+		ssize_t n = getrandom(u + got, 16 - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	return 0;
+}
+
+/* This boot's id, as LTTng uses for its monotonic clock; "" if unknown. */
+static void read_boot_id(char *buf, size_t size)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	buf[0] = 0;
+	if (fd < 0)
+		return;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0) {
+		buf[0] = 0;
+		return;
+	}
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = 0;
+}
+
+/* Epoch time of CLOCK_MONOTONIC's 0: the tightest of a few samples. */
+static void monotonic_offset(uint64_t freq, int64_t *offset_s, uint64_t *offset)
+{
+	uint64_t best_gap = UINT64_MAX, diff = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		uint64_t r0 = now_ns(CLOCK_REALTIME);
+		uint64_t m = now_ns(CLOCK_MONOTONIC);
+		uint64_t r1 = now_ns(CLOCK_REALTIME);
+
+		if (r1 >= r0 && r1 - r0 < best_gap) {
+			best_gap = r1 - r0;
+			diff = r0 + (r1 - r0) / 2 - m;
+		}
+	}
+	*offset_s = (int64_t)(diff / 1000000000u);
+	diff %= 1000000000u;
+	/* diff * freq / 1e9 without overflow: diff < 1e9. */
+	*offset = diff * (freq / 1000000000u) + diff * (freq % 1000000000u) / 1000000000u;
+}
+
+static void set_io_error(struct grb_ctf_trace *t, int err, const char *what, const char *file)
+{
+	if (t->err)
+		return;
+	t->err = err;
+	snprintf(t->err_msg, sizeof(t->err_msg), "%s %s/%s: %s", what, t->dir, file,
+		 strerror(-err));
+	__atomic_store_n(&t->failed, 1, __ATOMIC_RELEASE);
+}
+
+/* Create the stream's file and its index (with the index header). */
+static int open_stream(struct grb_ctf_trace *t, struct ctf_stream *s, char *path, size_t size)
+{
+	unsigned char hdr[IDX_HEADER_SIZE];
+	uint32_t v;
+	int ret;
+
+	snprintf(path, size, "%s", s->name);
+	s->fd = openat(t->dirfd, s->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (s->fd < 0)
+		return -errno;
+	snprintf(path, size, "index/%s.idx", s->name);
+	s->idx_fd = openat(t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (s->idx_fd < 0)
+		return -errno;
+	v = htobe32(IDX_MAGIC);
+	memcpy(hdr, &v, 4);
+	v = htobe32(IDX_MAJOR);
+	memcpy(hdr + 4, &v, 4);
+	v = htobe32(IDX_MINOR);
+	memcpy(hdr + 8, &v, 4);
+	v = htobe32(IDX_ENTRY_SIZE);
+	memcpy(hdr + 12, &v, 4);
+	ret = write_full(s->idx_fd, hdr, sizeof(hdr), 0);
+	if (ret)
+		return ret;
+	s->idx_size = IDX_HEADER_SIZE;
+	return 0;
+}
+
+/* Remove the files of a stream that has no whole packet. */
+static void remove_stream_files(struct grb_ctf_trace *t, struct ctf_stream *s)
+{
+	char path[NAME_MAX_LEN + 32];
+
+	if (s->fd >= 0) {
+		close(s->fd);
+		unlinkat(t->dirfd, s->name, 0);
+	}
+	if (s->idx_fd >= 0) {
+		close(s->idx_fd);
+		snprintf(path, sizeof(path), "index/%s.idx", s->name);
+		unlinkat(t->dirfd, path, 0);
+	}
+	s->fd = s->idx_fd = -1;
+	s->size = s->idx_size = 0;
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, 8);
+}
+
+static uint64_t hdr64(const char *pkt, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, pkt + off, 8);
+	return v;
+}
+
+/* Append one packet and its index entry; on failure cut both files back to
+ * the last whole packet.  Return 0 or a negative errno (error recorded). */
+static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const struct grb_packet *pkt)
+{
+	char path[NAME_MAX_LEN + 32];
+	unsigned char e[IDX_ENTRY_SIZE];
+	uint64_t len = pkt->info.content_size;
+	uint32_t sid;
+	int ret;
+
+	if (s->fd < 0) {
+		ret = open_stream(t, s, path, sizeof(path));
+		if (ret) {
+			set_io_error(t, ret, "creating", path);
+			remove_stream_files(t, s);
+			return ret;
+		}
+	}
+	/* The entry repeats the packet's own header, so both always agree. */
+	memcpy(&sid, pkt->data + GRB_CTF_OFF_STREAM_ID, 4);
+	put_be64(e, s->size);
+	put_be64(e + 8, hdr64(pkt->data, GRB_CTF_OFF_PACKET));
+	put_be64(e + 16, hdr64(pkt->data, GRB_CTF_OFF_CONTENT));
+	put_be64(e + 24, hdr64(pkt->data, GRB_CTF_OFF_TS_BEGIN));
+	put_be64(e + 32, hdr64(pkt->data, GRB_CTF_OFF_TS_END));
+	put_be64(e + 40, hdr64(pkt->data, GRB_CTF_OFF_DISCARDED));
+	put_be64(e + 48, sid);
+	put_be64(e + 56, hdr64(pkt->data, GRB_CTF_OFF_INSTANCE));
+	put_be64(e + 64, hdr64(pkt->data, GRB_CTF_OFF_SEQ));
+
+	ret = write_full(s->fd, pkt->data, (size_t)len, s->size);
+	if (ret) {
+		snprintf(path, sizeof(path), "%s", s->name);
+	} else {
+		ret = write_full(s->idx_fd, e, sizeof(e), s->idx_size);
+		if (ret)
+			snprintf(path, sizeof(path), "index/%s.idx", s->name);
+	}
+	if (ret) {
+		set_io_error(t, ret, "writing", path);
+		if (!s->size) {
+			remove_stream_files(t, s);
+		} else {
+			/* Shrinking needs no space: these only fail on a broken
+			 * file system, and then nothing better can be done. */
+			if (ftruncate(s->fd, (off_t)s->size))
+				(void)0;
+			if (ftruncate(s->idx_fd, (off_t)s->idx_size))
+				(void)0;
+		}
+		return ret;
+	}
+	s->size += len;
+	s->idx_size += sizeof(e);
+	add(&s->packets, 1);
+	add(&s->events, pkt->info.records);
+	add(&s->bytes, len);
+	return 0;
+}
+
+static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const struct grb_packet *pkt)
+{
+	if (t->err || write_packet(t, s, pkt)) {
+		add(&s->packets_dropped, 1);
+		add(&s->events_dropped, pkt->info.records);
+	}
+}
+
+static void *consumer(void *arg)
+{
+	struct grb_ctf_trace *t = (struct grb_ctf_trace *)arg;
+	uint64_t idle_since = 0, sleep_ns = t->period_ns;
+	uint32_t most = 0; /* most packets one stream gave since the last sleep */
+
+	for (;;) {
+		uint32_t i, ended = 0;
+		int progress = 0, stopping;
+
+		/* Read before the round: a round that starts after the stop
+		 * sees every stream finalized. */
+		stopping = __atomic_load_n(&t->stopping, __ATOMIC_ACQUIRE);
+		for (i = 0; i < t->nr_streams; i++) {
+			struct ctf_stream *s = &t->s[i];
+			struct grb_packet pkt;
+			uint32_t got = 0;
+			int ret;
+
+			if (s->ended) {
+				ended++;
+				continue;
+			}
+			while ((ret = grb_reader_get_next(s->r, &pkt)) == 0 || ret == -EPROTO) {
+				progress = 1;
+				if (ret == -EPROTO) {
+					add(&s->bad_packets, 1);
+					continue;
+				}
+				take_packet(t, s, &pkt);
+				grb_reader_put(s->r, &pkt);
+				got++;
+			}
+			if (got > most)
+				most = got;
+			if (ret == -ENODATA || ret == -ESHUTDOWN) {
+				s->ended = 1;
+				ended++;
+			}
+		}
+		if (ended == t->nr_streams)
+			break;
+		if (progress || !stopping) {
+			idle_since = 0;
+		} else if (!idle_since) {
+			idle_since = now_ns(CLOCK_MONOTONIC);
+		} else if (now_ns(CLOCK_MONOTONIC) - idle_since > DRAIN_TIMEOUT_NS) {
+			if (!t->err) {
+				t->err = -ETIMEDOUT;
+				snprintf(t->err_msg, sizeof(t->err_msg),
+					 "%s: %u stream(s) did not drain after the stop (a writer "
+					 "did not commit its record)",
+					 t->dir, t->nr_streams - ended);
+				__atomic_store_n(&t->failed, 1, __ATOMIC_RELEASE);
+			}
+			break;
+		}
+		if (!progress) {
+			struct timespec ts;
+			uint64_t wake;
+
+			/* A ring that filled by a quarter while we slept: sleep
+			 * less, down to 100 us; one that gave little: more, up
+			 * to the read period. */
+			if (most > t->subbuf_count / 4 && sleep_ns > 200000)
+				sleep_ns /= 2;
+			else if (most <= 1 && sleep_ns < t->period_ns)
+				sleep_ns = sleep_ns * 2 < t->period_ns ? sleep_ns * 2 :
+									 t->period_ns;
+			most = 0;
+			wake = now_ns(CLOCK_MONOTONIC) + (stopping ? 1000000 : sleep_ns);
+
+			ts.tv_sec = (time_t)(wake / 1000000000u);
+			ts.tv_nsec = (long)(wake % 1000000000u);
+			pthread_mutex_lock(&t->lock);
+			if (t->stopping == stopping)
+				pthread_cond_timedwait(&t->wake, &t->lock, &ts);
+			pthread_mutex_unlock(&t->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Undo a partly created trace; errno is kept. */
+static void trace_free(struct grb_ctf_trace *t, int created_dir)
+{
+	int saved = errno;
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 0; t->s && i < t->nr_streams; i++) {
+		if (t->s[i].r)
+			grb_reader_destroy(t->s[i].r);
+		if (t->s[i].fd >= 0)
+			close(t->s[i].fd);
+		if (t->s[i].idx_fd >= 0)
+			close(t->s[i].idx_fd);
+	}
+	if (t->ch)
+		grb_channel_destroy(t->ch);
+	if (t->dirfd >= 0) {
+		if (created_dir >= 0) {
+			/* Everything in the directory is ours: only the files
+			 * below can exist before the consumer starts. */
+			unlinkat(t->dirfd, "metadata", 0);
+			unlinkat(t->dirfd, "index", AT_REMOVEDIR);
+		}
+		close(t->dirfd);
+	}
+	if (created_dir > 0)
+		rmdir(t->dir);
+	free(t->s);
+	free(t->cd.by_id);
+	free(t->events);
+	free(t->dir);
+	free(t);
+	errno = saved;
+}
+
+static struct grb_ctf_trace *fail(struct grb_ctf_trace *t, int created_dir, int err)
+{
+	errno = err;
+	trace_free(t, created_dir);
+	return NULL;
+}
+
+/* Is the directory open at fd empty (but for "." and "..")?  1, 0, or -errno. */
+static int dir_is_empty(int fd)
+{
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	struct dirent *de;
+	DIR *d;
+	int empty = 1;
+
+	if (dup_fd < 0)
+		return -errno;
+	d = fdopendir(dup_fd);
+	if (!d) {
+		int err = errno;
+
+		close(dup_fd);
+		return -err;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+/* mkdir, or take an existing empty directory.  1: created; 0: existed;
+ * -errno with the message set. */
+static int make_dir(struct grb_ctf_trace *t)
+{
+	int created = 1, r;
+
+	if (mkdir(t->dir, 0755)) {
+		if (errno != EEXIST) {
+			r = errno;
+			_grb_env_set_error("creating trace directory %s: %s", t->dir, strerror(r));
+			return -r;
+		}
+		created = 0;
+	}
+	t->dirfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd < 0) {
+		r = errno;
+		if (r == ENOTDIR) {
+			_grb_env_set_error("trace directory %s exists and is not empty "
+					   "(it is not a directory)",
+					   t->dir);
+			return -EEXIST;
+		}
+		_grb_env_set_error("opening trace directory %s: %s", t->dir, strerror(r));
+		if (created)
+			rmdir(t->dir);
+		return -r;
+	}
+	if (!created) {
+		r = dir_is_empty(t->dirfd);
+		if (r <= 0) {
+			close(t->dirfd);
+			t->dirfd = -1;
+			if (r < 0) {
+				_grb_env_set_error("reading trace directory %s: %s", t->dir,
+						   strerror(-r));
+				return r;
+			}
+			_grb_env_set_error("trace directory %s exists and is not empty", t->dir);
+			return -EEXIST;
+		}
+	}
+	return created;
+}
+
+static int write_metadata(struct grb_ctf_trace *t, const char *text)
+{
+	int fd = openat(t->dirfd, "metadata", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int ret = 0;
+
+	if (fd < 0) {
+		ret = -errno;
+		_grb_env_set_error("creating %s/metadata: %s", t->dir, strerror(-ret));
+		return ret;
+	}
+	ret = write_full(fd, text, strlen(text), 0);
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		_grb_env_set_error("writing %s/metadata: %s", t->dir, strerror(-ret));
+	return ret;
+}
+
+static int validate(const struct grb_config *cfg, const struct grb_ctf_trace_attr *attr)
+{
+	if (!attr || attr->size != sizeof(*attr)) {
+		_grb_env_set_error("ctf attr.size: call grb_ctf_trace_attr_init");
+		return -EINVAL;
+	}
+	if (!cfg) {
+		_grb_env_set_error("ctf cfg: NULL");
+		return -EINVAL;
+	}
+	if (cfg->packet_header_size != GRB_CTF_PACKET_HEADER_SIZE ||
+	    cfg->record_decode != grb_ctf_record_decode) {
+		_grb_env_set_error("ctf cfg: not a CTF configuration (use GRB_CTF_CONFIG)");
+		return -EINVAL;
+	}
+	if (!attr->path || !attr->path[0]) {
+		_grb_env_set_error("ctf attr.path: NULL or empty");
+		return -EINVAL;
+	}
+	if (!is_safe_name(attr->channel_name)) {
+		_grb_env_set_error("ctf attr.channel_name \"%s\": not a file name of 1 to %d "
+				   "letters, digits, '_', '-' or '.' not starting with '.'",
+				   attr->channel_name ? attr->channel_name : "(null)",
+				   NAME_MAX_LEN);
+		return -EINVAL;
+	}
+	return grb_ctf_validate_events(attr->events, attr->nr_events, attr->chan.subbuf_size);
+}
+
+struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
+					   const struct grb_ctf_trace_attr *attr)
+{
+	struct grb_ctf_trace_attr a;
+	struct grb_channel_attr ca;
+	struct grb_ctf_trace *t;
+	char boot_id[64], host[256];
+	sigset_t all, old;
+	char *meta;
+	uint32_t i;
+	int ret, created;
+
+	ret = validate(cfg, attr);
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	t = (struct grb_ctf_trace *)calloc(1, sizeof(*t));
+	if (!t) {
+		_grb_env_set_error("ctf trace: out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->dirfd = -1;
+	t->dir = strdup(attr->path);
+	if (t->dir) {
+		size_t n = strlen(t->dir);
+
+		while (n > 1 && t->dir[n - 1] == '/')
+			t->dir[--n] = 0; /* for the messages */
+	}
+	t->cd.by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
+								 sizeof(*t->cd.by_id));
+	t->events =
+		(const struct grb_ctf_event_desc **)calloc(attr->nr_events + 1, sizeof(*t->events));
+	if (!t->dir || !t->cd.by_id || !t->events) {
+		_grb_env_set_error("ctf trace: out of memory");
+		return fail(t, -1, ENOMEM);
+	}
+	for (i = 0; i < attr->nr_events; i++) {
+		t->events[i] = attr->events[i];
+		t->cd.by_id[attr->events[i]->id] = attr->events[i];
+	}
+	t->cd.events = t->events;
+	t->cd.nr_events = attr->nr_events;
+	ret = random_uuid(t->cd.uuid);
+	if (ret) {
+		_grb_env_set_error("ctf trace uuid: getrandom: %s", strerror(-ret));
+		return fail(t, -1, -ret);
+	}
+	t->period_ns = (attr->read_period_us ? attr->read_period_us : 10000) * 1000;
+	t->subbuf_count = attr->chan.subbuf_count;
+
+	/* The attributes with every default filled in. */
+	a = *attr;
+	if (!a.clock.name)
+		a.clock.name = "monotonic";
+	if (!a.clock.freq)
+		a.clock.freq = 1000000000u;
+	if (!a.clock.uuid) {
+		read_boot_id(boot_id, sizeof(boot_id));
+		a.clock.uuid = boot_id[0] ? boot_id : NULL;
+	}
+	if (!a.clock.offset_set) {
+		monotonic_offset(a.clock.freq, &a.clock.offset_s, &a.clock.offset);
+		a.clock.offset_set = 1;
+	}
+	if (!a.hostname) {
+		if (gethostname(host, sizeof(host)))
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = 0;
+		a.hostname = host;
+	}
+	meta = grb_ctf_metadata(&a, t->cd.uuid);
+	if (!meta) {
+		ret = errno;
+		if (ret == ENOMEM)
+			_grb_env_set_error("ctf metadata: out of memory");
+		return fail(t, -1, ret);
+	}
+
+	ca = attr->chan;
+	ca.client_data = &t->cd;
+	if (!ca.name)
+		ca.name = attr->channel_name;
+	t->ch = grb_channel_create(cfg, &ca);
+	if (!t->ch) {
+		free(meta);
+		return fail(t, -1, errno);
+	}
+	t->nr_streams = grb_channel_nr_streams(t->ch);
+	t->s = (struct ctf_stream *)calloc(t->nr_streams ? t->nr_streams : 1, sizeof(*t->s));
+	if (!t->s) {
+		free(meta);
+		_grb_env_set_error("ctf trace: out of memory");
+		return fail(t, -1, ENOMEM);
+	}
+	for (i = 0; i < t->nr_streams; i++) {
+		struct grb_stream_stats st;
+		uint32_t n = i;
+
+		t->s[i].fd = t->s[i].idx_fd = -1;
+		if (!grb_channel_read_stream_stats(t->ch, i, &st) && st.cpu != UINT32_MAX)
+			n = st.cpu;
+		snprintf(t->s[i].name, sizeof(t->s[i].name), "%s_%u", attr->channel_name, n);
+	}
+
+	created = make_dir(t);
+	if (created < 0) {
+		free(meta);
+		return fail(t, -1, -created);
+	}
+	ret = write_metadata(t, meta);
+	free(meta);
+	if (ret)
+		return fail(t, created, -ret);
+	if (mkdirat(t->dirfd, "index", 0755)) {
+		ret = errno;
+		_grb_env_set_error("creating %s/index: %s", t->dir, strerror(ret));
+		return fail(t, created, ret);
+	}
+	for (i = 0; i < t->nr_streams; i++) {
+		t->s[i].r = grb_reader_create(t->ch, i, 0);
+		if (!t->s[i].r)
+			return fail(t, created, errno);
+	}
+
+	pthread_mutex_init(&t->lock, NULL);
+	{
+		pthread_condattr_t cattr;
+
+		pthread_condattr_init(&cattr);
+		pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+		pthread_cond_init(&t->wake, &cattr);
+		pthread_condattr_destroy(&cattr);
+	}
+	/* The consumer takes no signal meant for the application. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t->thread, NULL, consumer, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		_grb_env_set_error("ctf trace: starting the consumer thread: %s", strerror(ret));
+		pthread_cond_destroy(&t->wake);
+		pthread_mutex_destroy(&t->lock);
+		return fail(t, created, ret);
+	}
+	return t;
+}
+
+struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t)
+{
+	return t ? t->ch : NULL;
+}
+
+int grb_ctf_trace_stop(struct grb_ctf_trace *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	if (t->stopped) {
+		pthread_mutex_unlock(&t->lock);
+		return t->stop_ret;
+	}
+	grb_channel_finalize(t->ch);
+	__atomic_store_n(&t->stopping, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&t->wake);
+	pthread_mutex_unlock(&t->lock);
+
+	pthread_join(t->thread, NULL);
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nr_streams; i++) {
+		struct ctf_stream *s = &t->s[i];
+		char path[NAME_MAX_LEN + 32];
+
+		grb_reader_destroy(s->r);
+		s->r = NULL;
+		if (s->fd >= 0 && close(s->fd))
+			set_io_error(t, -errno, "closing", s->name);
+		if (s->idx_fd >= 0 && close(s->idx_fd)) {
+			snprintf(path, sizeof(path), "index/%s.idx", s->name);
+			set_io_error(t, -errno, "closing", path);
+		}
+		s->fd = s->idx_fd = -1;
+	}
+	if (close(t->dirfd) && !t->err)
+		set_io_error(t, -errno, "closing", ".");
+	t->dirfd = -1;
+	t->stop_ret = t->err;
+	t->stopped = 1;
+	pthread_mutex_unlock(&t->lock);
+	return t->stop_ret;
+}
+
+const char *grb_ctf_trace_error(const struct grb_ctf_trace *t)
+{
+	if (!t || !__atomic_load_n(&t->failed, __ATOMIC_ACQUIRE))
+		return "";
+	return t->err_msg;
+}
+
+int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
+			       struct grb_ctf_stream_stats *st)
+{
+	const struct ctf_stream *s;
+	struct grb_stream_stats ss;
+	int i;
+
+	if (!t || !st || stream >= t->nr_streams)
+		return -EINVAL;
+	s = &t->s[stream];
+	memset(st, 0, sizeof(*st));
+	st->packets = load(&s->packets);
+	st->events = load(&s->events);
+	st->bytes = load(&s->bytes);
+	st->packets_dropped = load(&s->packets_dropped);
+	st->events_dropped = load(&s->events_dropped);
+	if (!grb_channel_read_stream_stats(t->ch, stream, &ss))
+		for (i = 0; i < GRB_LOST_NR; i++)
+			st->lost[i] = ss.lost[i];
+	return 0;
+}
+
+int grb_ctf_trace_destroy(struct grb_ctf_trace *t)
+{
+	if (!t)
+		return -EINVAL;
+	grb_ctf_trace_stop(t);
+	pthread_cond_destroy(&t->wake);
+	pthread_mutex_destroy(&t->lock);
+	trace_free(t, -1);
+	return 0;
+}
