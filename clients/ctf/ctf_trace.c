@@ -51,6 +51,9 @@ struct ctf_stream {
 	int fd, idx_fd; /* -1 until the first packet */
 	uint64_t size, idx_size; /* bytes of whole packets / entries on disk */
 	int ended; /* the reader returned -ENODATA */
+	uint32_t cpu; /* of a per-CPU stream, else UINT32_MAX */
+	/* The last packet on disk: its sequence number, end, discarded count. */
+	uint64_t last_seq, last_ts_end, last_discarded;
 	/* Written by the consumer only; read with relaxed loads by the stats. */
 	uint64_t packets, events, bytes;
 	uint64_t packets_dropped, events_dropped;
@@ -58,6 +61,7 @@ struct ctf_stream {
 };
 
 struct grb_ctf_trace {
+	const struct grb_config *cfg;
 	struct grb_channel *ch;
 	struct grb_ctf_chan_data cd;
 	const struct grb_ctf_event_desc **events; /* copy of the caller's array */
@@ -338,6 +342,9 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 	}
 	s->size += len;
 	s->idx_size += sizeof(e);
+	s->last_seq = hdr64(pkt->data, GRB_CTF_OFF_SEQ);
+	s->last_ts_end = hdr64(pkt->data, GRB_CTF_OFF_TS_END);
+	s->last_discarded = hdr64(pkt->data, GRB_CTF_OFF_DISCARDED);
 	add(&s->packets, 1);
 	add(&s->events, pkt->info.records);
 	add(&s->bytes, len);
@@ -349,6 +356,50 @@ static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 	if (t->err || write_packet(t, s, pkt)) {
 		add(&s->packets_dropped, 1);
 		add(&s->events_dropped, pkt->info.records);
+	}
+}
+
+/*
+ * Events lost after a stream's last packet was closed are in no packet's
+ * events_discarded.  Append an empty packet (its header and context only)
+ * that carries the final count, so that readers report them too.
+ */
+static void write_closing_packets(struct grb_ctf_trace *t)
+{
+	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
+	uint32_t i;
+
+	for (i = 0; i < t->nr_streams && !t->err; i++) {
+		struct ctf_stream *s = &t->s[i];
+		struct grb_stream_stats ss;
+		struct grb_packet pkt;
+		uint64_t lost = 0, now;
+		int k;
+
+		if (!load(&s->packets) || grb_channel_read_stream_stats(t->ch, i, &ss))
+			continue;
+		for (k = 0; k < GRB_LOST_NR; k++)
+			if (k != GRB_LOST_OVERWRITTEN)
+				lost += ss.lost[k];
+		if (lost <= s->last_discarded)
+			continue;
+		now = t->cfg->clock_read();
+		memset(&pkt, 0, sizeof(pkt));
+		memset(hdr, 0, sizeof(hdr));
+		pkt.data = hdr;
+		pkt.stream_index = i;
+		pkt.info.seq = s->last_seq + 1;
+		pkt.info.ts_begin = s->last_ts_end;
+		pkt.info.ts_end = now > s->last_ts_end ? now : s->last_ts_end;
+		pkt.info.content_size = sizeof(hdr);
+		pkt.info.packet_size = sizeof(hdr);
+		pkt.info.lost = lost;
+		pkt.info.stream_id = i;
+		pkt.info.cpu = s->cpu;
+		pkt.info.client_data = &t->cd;
+		grb_ctf_packet_begin(t->cfg, hdr, &pkt.info);
+		grb_ctf_packet_end(t->cfg, hdr, &pkt.info);
+		write_packet(t, s, &pkt);
 	}
 }
 
@@ -392,8 +443,10 @@ static void *consumer(void *arg)
 				ended++;
 			}
 		}
-		if (ended == t->nr_streams)
+		if (ended == t->nr_streams) {
+			write_closing_packets(t);
 			break;
+		}
 		if (progress || !stopping) {
 			idle_since = 0;
 		} else if (!idle_since) {
@@ -682,6 +735,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	ca.client_data = &t->cd;
 	if (!ca.name)
 		ca.name = attr->channel_name;
+	t->cfg = cfg;
 	t->ch = grb_channel_create(cfg, &ca);
 	if (!t->ch) {
 		free(meta);
@@ -699,8 +753,9 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 		uint32_t n = i;
 
 		t->s[i].fd = t->s[i].idx_fd = -1;
+		t->s[i].cpu = UINT32_MAX;
 		if (!grb_channel_read_stream_stats(t->ch, i, &st) && st.cpu != UINT32_MAX)
-			n = st.cpu;
+			n = t->s[i].cpu = st.cpu;
 		snprintf(t->s[i].name, sizeof(t->s[i].name), "%s_%u", attr->channel_name, n);
 	}
 
