@@ -171,7 +171,7 @@ static const struct grb_ctf_event_desc ev_seqlen_event = { "itest:seq_length", 6
 static const struct grb_ctf_event_desc *const under_events[] = { &ev_under_event };
 static const struct grb_ctf_event_desc *const seqlen_events[] = { &ev_seqlen_event };
 
-enum pattern { P_ALL, P_EDGES, P_BURSTS, P_LOSS_AT_END, P_NAMES };
+enum pattern { P_ALL, P_EDGES, P_BURSTS, P_LOSS_AT_END, P_NAMES, P_NO_PACKET };
 
 struct scenario {
 	const char *name;
@@ -297,6 +297,18 @@ static const struct scenario scenarios[] = {
 	  .clock_step = 1000,
 	  .read_period_us = 5000000,
 	  .switch_timer_us = 50000,
+	  .check = "exact",
+	  .expect_lost = 1 },
+	/* Losses in a stream that never delivers a packet: one writer only
+	 * writes records too big for their declaration. */
+	{ .name = "losses-no-packet",
+	  .cfg = &cfg_thread_discard,
+	  .pattern = P_NO_PACKET,
+	  .subbuf_size = 4096,
+	  .subbuf_count = 2,
+	  .nr_writers = 2,
+	  .events = 100,
+	  .clock_step = 1000,
 	  .check = "exact",
 	  .expect_lost = 1 },
 	/* 4. Full disk (TRACE_DIR on a 512 KiB tmpfs). */
@@ -814,6 +826,19 @@ static int write_burst(struct writer *w, uint32_t seq)
 	return ret;
 }
 
+/* A sequence one element longer than declared: refused whole (-E2BIG) and
+ * counted lost (too big), so readers must be told of it too. */
+static void write_too_big(struct writer *w, uint32_t seq)
+{
+	uint8_t blob[49] = { 0 };
+	int ret = ev_burst_write(w->run->sc->cfg, w->run->ch, w->wid, seq, 0, blob, 49);
+
+	note_result(w, ret);
+	if (ret != -E2BIG)
+		FAIL("writer %u: a 49-element sequence of at most 48: %d, expected -E2BIG",
+		     w->wid, ret);
+}
+
 /* Wait (3 s at most) until the consumer has written n packets in all. */
 static void wait_packets(struct run *r, uint64_t n)
 {
@@ -852,13 +877,29 @@ static void pattern_bursts(struct writer *w)
 	sleep_us(pause);
 	for (b = 0; b < 3; b++) {
 		move_writer(w, b);
-		for (i = 0; i < sc->events; i++)
+		for (i = 0; i < sc->events; i++) {
 			write_burst(w, seq++);
+			if (i % 100 == 50)
+				write_too_big(w, seq++);
+		}
 		sleep_us(pause);
 	}
 	for (i = 0; i < 10; i++)
 		write_burst(w, seq++);
 	sleep_us(pause);
+}
+
+/* Writer 1 writes events; writer 2 only records that are refused. */
+static void pattern_no_packet(struct writer *w)
+{
+	uint32_t seq;
+
+	for (seq = 0; seq < w->run->sc->events; seq++) {
+		if (w->wid == 1)
+			write_burst(w, seq);
+		else if (seq % 10 == 0)
+			write_too_big(w, seq);
+	}
 }
 
 /* Fill the ring (the consumer sleeps), let the switch timer close the
@@ -1070,6 +1111,9 @@ static void *writer_main(void *arg)
 		break;
 	case P_NAMES:
 		pattern_names(w);
+		break;
+	case P_NO_PACKET:
+		pattern_no_packet(w);
 		break;
 	}
 	return NULL;
