@@ -15,15 +15,7 @@
 
 #include <grb/grb.h>
 
-static int failures;
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,   \
-				#cond);                                                    \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 static uint64_t fake_now = 1000;
 static uint64_t fake_clock(void)
@@ -593,10 +585,5 @@ int main(void)
 	test_writer_wakeup();
 	test_switch_timer();
 	test_blocking_timeout();
-	if (failures) {
-		fprintf(stderr, "test_core: %d checks failed\n", failures);
-		return 1;
-	}
-	printf("test_core: all checks passed\n");
-	return 0;
+	return check_exit("test_core");
 }

@@ -12,15 +12,7 @@
 
 #include <grb/grb.h>
 
-static int failures;
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,   \
-				#cond);                                                    \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 static uint64_t now_ts = 1000;
 static uint64_t test_clock(void)
@@ -244,10 +236,5 @@ int main(void)
 	test_round_trip();
 	test_discard_fillers();
 	test_metadata();
-	if (failures) {
-		fprintf(stderr, "test_ctf: %d checks failed\n", failures);
-		return 1;
-	}
-	printf("test_ctf: all checks passed\n");
-	return 0;
+	return check_exit("test_ctf");
 }
