@@ -125,8 +125,9 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
  * GRB_LOST_NESTED); -E2BIG the record does not fit in a sub-buffer (counted
  * GRB_LOST_TOO_BIG); -ENOBUFS no free sub-buffer (discard mode, and blocking
  * mode for a reservation nested in another of the same thread, which must
- * not wait for the record it interrupted: counted GRB_LOST_FULL; the next
- * sub-buffer still being written: GRB_LOST_WRAP);
+ * not wait for the record it interrupted: counted GRB_LOST_FULL; overwrite
+ * mode, the next sub-buffer still being written by a stalled writer:
+ * GRB_LOST_WRAP);
  * -ETIMEDOUT blocking mode gave up (GRB_LOST_TIMEOUT); -ENOSPC per-thread
  * alloc found no free stream (GRB_LOST_NO_STREAM); -ENODEV the CPU is not in
  * the channel's CPU set (counted in the channel's filtered_cpu); -EIO the
