@@ -171,7 +171,7 @@ static const struct grb_ctf_event_desc ev_seqlen_event = { "itest:seq_length", 6
 static const struct grb_ctf_event_desc *const under_events[] = { &ev_under_event };
 static const struct grb_ctf_event_desc *const seqlen_events[] = { &ev_seqlen_event };
 
-enum pattern { P_ALL, P_EDGES, P_BURSTS, P_LOSS_AT_END, P_NAMES, P_NO_PACKET };
+enum pattern { P_ALL, P_EDGES, P_BURSTS, P_LOSS_AT_END, P_NAMES, P_NO_PACKET, P_FIRST_PACKET };
 
 struct scenario {
 	const char *name;
@@ -308,6 +308,17 @@ static const struct scenario scenarios[] = {
 	  .subbuf_count = 2,
 	  .nr_writers = 2,
 	  .events = 100,
+	  .clock_step = 1000,
+	  .check = "exact",
+	  .expect_lost = 1 },
+	/* A loss while the stream's first packet is open. */
+	{ .name = "losses-in-first-packet",
+	  .cfg = &cfg_thread_discard,
+	  .pattern = P_FIRST_PACKET,
+	  .subbuf_size = 4096,
+	  .subbuf_count = 4,
+	  .nr_writers = 1,
+	  .events = 300,
 	  .clock_step = 1000,
 	  .check = "exact",
 	  .expect_lost = 1 },
@@ -835,8 +846,8 @@ static void write_too_big(struct writer *w, uint32_t seq)
 
 	note_result(w, ret);
 	if (ret != -E2BIG)
-		FAIL("writer %u: a 49-element sequence of at most 48: %d, expected -E2BIG",
-		     w->wid, ret);
+		FAIL("writer %u: a 49-element sequence of at most 48: %d, expected -E2BIG", w->wid,
+		     ret);
 }
 
 /* Wait (3 s at most) until the consumer has written n packets in all. */
@@ -871,8 +882,12 @@ static void pattern_bursts(struct writer *w)
 	/* Two packets per writer that the consumer takes before the bursts
 	 * (overwrite mode: so that babeltrace2 sees a gap in the sequence
 	 * numbers after them). */
+	move_writer(w, 0);
 	for (i = 0; i < 250; i++)
 		write_burst(w, seq++);
+	/* Losses in a stream's first packet are a separate case
+	 * (losses-in-first-packet): from here on, the streams written to
+	 * have delivered theirs. */
 	wait_packets(w->run, 2 * sc->nr_writers);
 	sleep_us(pause);
 	for (b = 0; b < 3; b++) {
@@ -900,6 +915,19 @@ static void pattern_no_packet(struct writer *w)
 		else if (seq % 10 == 0)
 			write_too_big(w, seq);
 	}
+}
+
+/* A record refused while the first packet is open, then enough events to
+ * close that packet and fill a few more. */
+static void pattern_first_packet(struct writer *w)
+{
+	uint32_t seq;
+
+	for (seq = 0; seq < w->run->sc->events; seq++)
+		if (seq == 5)
+			write_too_big(w, seq);
+		else
+			write_burst(w, seq);
 }
 
 /* Fill the ring (the consumer sleeps), let the switch timer close the
@@ -1114,6 +1142,9 @@ static void *writer_main(void *arg)
 		break;
 	case P_NO_PACKET:
 		pattern_no_packet(w);
+		break;
+	case P_FIRST_PACKET:
+		pattern_first_packet(w);
 		break;
 	}
 	return NULL;
