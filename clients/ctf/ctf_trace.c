@@ -52,6 +52,8 @@ struct ctf_stream {
 	uint64_t size, idx_size; /* bytes of whole packets / entries on disk */
 	int ended; /* the reader returned -ENODATA */
 	uint32_t cpu; /* of a per-CPU stream, else UINT32_MAX */
+	int started; /* a packet was taken (or the stream was closed) */
+	uint64_t seq_shift; /* 1: the file starts with an extra empty packet */
 	/* The last packet on disk: its sequence number, end, discarded count. */
 	uint64_t last_seq, last_ts_end, last_discarded;
 	/* Written by the consumer only; read with relaxed loads by the stats. */
@@ -69,6 +71,7 @@ struct grb_ctf_trace {
 	int dirfd;
 	uint32_t nr_streams;
 	struct ctf_stream *s;
+	uint64_t start_ts; /* the clock when the trace was created */
 	uint64_t period_ns; /* the longest sleep of the consumer */
 	uint32_t subbuf_count;
 
@@ -288,13 +291,17 @@ static uint64_t hdr64(const char *pkt, size_t off)
 	return v;
 }
 
-/* Append one packet and its index entry; on failure cut both files back to
- * the last whole packet.  Return 0 or a negative errno (error recorded). */
-static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const struct grb_packet *pkt)
+/*
+ * Append one packet, given as its header hdr (GRB_CTF_PACKET_HEADER_SIZE
+ * bytes, as it goes to disk) and the rest of its len bytes at body, and its
+ * index entry.  On failure cut both files back to the last whole packet.
+ * Return 0 or a negative errno (the error is recorded).
+ */
+static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const char *hdr,
+			const char *body, uint64_t len, uint64_t records)
 {
 	char path[NAME_MAX_LEN + 32];
 	unsigned char e[IDX_ENTRY_SIZE];
-	uint64_t len = pkt->info.content_size;
 	uint32_t sid;
 	int ret;
 
@@ -307,18 +314,21 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 		}
 	}
 	/* The entry repeats the packet's own header, so both always agree. */
-	memcpy(&sid, pkt->data + GRB_CTF_OFF_STREAM_ID, 4);
+	memcpy(&sid, hdr + GRB_CTF_OFF_STREAM_ID, 4);
 	put_be64(e, s->size);
-	put_be64(e + 8, hdr64(pkt->data, GRB_CTF_OFF_PACKET));
-	put_be64(e + 16, hdr64(pkt->data, GRB_CTF_OFF_CONTENT));
-	put_be64(e + 24, hdr64(pkt->data, GRB_CTF_OFF_TS_BEGIN));
-	put_be64(e + 32, hdr64(pkt->data, GRB_CTF_OFF_TS_END));
-	put_be64(e + 40, hdr64(pkt->data, GRB_CTF_OFF_DISCARDED));
+	put_be64(e + 8, hdr64(hdr, GRB_CTF_OFF_PACKET));
+	put_be64(e + 16, hdr64(hdr, GRB_CTF_OFF_CONTENT));
+	put_be64(e + 24, hdr64(hdr, GRB_CTF_OFF_TS_BEGIN));
+	put_be64(e + 32, hdr64(hdr, GRB_CTF_OFF_TS_END));
+	put_be64(e + 40, hdr64(hdr, GRB_CTF_OFF_DISCARDED));
 	put_be64(e + 48, sid);
-	put_be64(e + 56, hdr64(pkt->data, GRB_CTF_OFF_INSTANCE));
-	put_be64(e + 64, hdr64(pkt->data, GRB_CTF_OFF_SEQ));
+	put_be64(e + 56, hdr64(hdr, GRB_CTF_OFF_INSTANCE));
+	put_be64(e + 64, hdr64(hdr, GRB_CTF_OFF_SEQ));
 
-	ret = write_full(s->fd, pkt->data, (size_t)len, s->size);
+	ret = write_full(s->fd, hdr, GRB_CTF_PACKET_HEADER_SIZE, s->size);
+	if (!ret && len > GRB_CTF_PACKET_HEADER_SIZE)
+		ret = write_full(s->fd, body, (size_t)(len - GRB_CTF_PACKET_HEADER_SIZE),
+				 s->size + GRB_CTF_PACKET_HEADER_SIZE);
 	if (ret) {
 		snprintf(path, sizeof(path), "%s", s->name);
 	} else {
@@ -342,64 +352,111 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 	}
 	s->size += len;
 	s->idx_size += sizeof(e);
-	s->last_seq = hdr64(pkt->data, GRB_CTF_OFF_SEQ);
-	s->last_ts_end = hdr64(pkt->data, GRB_CTF_OFF_TS_END);
-	s->last_discarded = hdr64(pkt->data, GRB_CTF_OFF_DISCARDED);
+	s->last_seq = hdr64(hdr, GRB_CTF_OFF_SEQ);
+	s->last_ts_end = hdr64(hdr, GRB_CTF_OFF_TS_END);
+	s->last_discarded = hdr64(hdr, GRB_CTF_OFF_DISCARDED);
 	add(&s->packets, 1);
-	add(&s->events, pkt->info.records);
+	add(&s->events, records);
 	add(&s->bytes, len);
 	return 0;
 }
 
+/* Append an empty packet (header and context only). */
+static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uint64_t seq,
+			      uint64_t ts_begin, uint64_t ts_end, uint64_t discarded)
+{
+	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
+	struct grb_packet_info info;
+
+	memset(hdr, 0, sizeof(hdr));
+	memset(&info, 0, sizeof(info));
+	info.seq = seq;
+	info.ts_begin = ts_begin;
+	info.ts_end = ts_end > ts_begin ? ts_end : ts_begin;
+	info.content_size = sizeof(hdr);
+	info.packet_size = sizeof(hdr);
+	info.lost = discarded;
+	info.stream_id = (uint32_t)(s - t->s);
+	info.cpu = s->cpu;
+	info.client_data = &t->cd;
+	/* The same callbacks as the ring's packets. */
+	grb_ctf_packet_begin(t->cfg, hdr, &info);
+	grb_ctf_packet_end(t->cfg, hdr, &info);
+	return write_packet(t, s, hdr, NULL, sizeof(hdr), 0);
+}
+
+/*
+ * A reader learns of losses from the difference of events_discarded, and of
+ * lost packets from gaps in packet_seq_num, between consecutive packets, so
+ * it cannot count what the first packet of a stream carries.  When the first
+ * packet taken from the ring has discarded events or does not start the
+ * stream (its predecessors were overwritten), the stream file starts with
+ * an empty packet from the trace's start, numbered 0, with nothing
+ * discarded; the ring's packets are then numbered one more than in the
+ * ring.
+ */
 static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const struct grb_packet *pkt)
 {
-	if (t->err || write_packet(t, s, pkt)) {
-		add(&s->packets_dropped, 1);
-		add(&s->events_dropped, pkt->info.records);
+	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
+	uint64_t seq;
+
+	if (t->err)
+		goto drop;
+	memcpy(hdr, pkt->data, sizeof(hdr));
+	seq = hdr64(hdr, GRB_CTF_OFF_SEQ);
+	if (!s->started) {
+		s->started = 1;
+		if (seq || hdr64(hdr, GRB_CTF_OFF_DISCARDED)) {
+			uint64_t begin = hdr64(hdr, GRB_CTF_OFF_TS_BEGIN);
+
+			s->seq_shift = 1;
+			if (write_empty_packet(t, s, 0, t->start_ts < begin ? t->start_ts : begin,
+					       begin, 0))
+				goto drop;
+		}
 	}
+	seq += s->seq_shift;
+	memcpy(hdr + GRB_CTF_OFF_SEQ, &seq, 8);
+	if (write_packet(t, s, hdr, pkt->data + sizeof(hdr), pkt->info.content_size,
+			 pkt->info.records))
+		goto drop;
+	return;
+drop:
+	add(&s->packets_dropped, 1);
+	add(&s->events_dropped, pkt->info.records);
 }
 
 /*
  * Events lost after a stream's last packet was closed are in no packet's
- * events_discarded.  Append an empty packet (its header and context only)
- * that carries the final count, so that readers report them too.
+ * events_discarded: append an empty packet that carries the final count.
+ * A stream that lost events but delivered no packet gets two: one from
+ * the trace's start with nothing discarded, then that one.
  */
 static void write_closing_packets(struct grb_ctf_trace *t)
 {
-	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
 	uint32_t i;
 
 	for (i = 0; i < t->nr_streams && !t->err; i++) {
 		struct ctf_stream *s = &t->s[i];
 		struct grb_stream_stats ss;
-		struct grb_packet pkt;
-		uint64_t lost = 0, now;
+		uint64_t lost = 0;
 		int k;
 
-		if (!load(&s->packets) || grb_channel_read_stream_stats(t->ch, i, &ss))
+		if (grb_channel_read_stream_stats(t->ch, i, &ss))
 			continue;
 		for (k = 0; k < GRB_LOST_NR; k++)
 			if (k != GRB_LOST_OVERWRITTEN)
 				lost += ss.lost[k];
-		if (lost <= s->last_discarded)
-			continue;
-		now = t->cfg->clock_read();
-		memset(&pkt, 0, sizeof(pkt));
-		memset(hdr, 0, sizeof(hdr));
-		pkt.data = hdr;
-		pkt.stream_index = i;
-		pkt.info.seq = s->last_seq + 1;
-		pkt.info.ts_begin = s->last_ts_end;
-		pkt.info.ts_end = now > s->last_ts_end ? now : s->last_ts_end;
-		pkt.info.content_size = sizeof(hdr);
-		pkt.info.packet_size = sizeof(hdr);
-		pkt.info.lost = lost;
-		pkt.info.stream_id = i;
-		pkt.info.cpu = s->cpu;
-		pkt.info.client_data = &t->cd;
-		grb_ctf_packet_begin(t->cfg, hdr, &pkt.info);
-		grb_ctf_packet_end(t->cfg, hdr, &pkt.info);
-		write_packet(t, s, &pkt);
+		if (!s->started) {
+			if (!lost)
+				continue;
+			s->started = 1;
+			if (write_empty_packet(t, s, 0, t->start_ts, t->start_ts, 0))
+				break;
+		}
+		if (lost > s->last_discarded)
+			write_empty_packet(t, s, s->last_seq + 1, s->last_ts_end,
+					   t->cfg->clock_read(), lost);
 	}
 }
 
@@ -736,6 +793,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	if (!ca.name)
 		ca.name = attr->channel_name;
 	t->cfg = cfg;
+	t->start_ts = cfg->clock_read ? cfg->clock_read() : 0;
 	t->ch = grb_channel_create(cfg, &ca);
 	if (!t->ch) {
 		free(meta);
