@@ -82,6 +82,24 @@ static int is_int(enum grb_ctf_type t)
 		return -EINVAL;                                                            \
 	} while (0)
 
+/* The name readers show: babeltrace2 drops one leading underscore. */
+static const char *shown(const char *name)
+{
+	return name[0] == '_' ? name + 1 : name;
+}
+
+/* Whether plain field b shows as the length field "_<a>_len" of sequence a. */
+static int seq_len_clash(const struct grb_ctf_field_desc *a, const struct grb_ctf_field_desc *b)
+{
+	size_t n = strlen(a->name);
+	const char *bn = shown(b->name);
+
+	if (a->type != GRB_CTF_SEQUENCE)
+		return 0;
+	/* Two sequences' length fields differ as their names do. */
+	return strlen(bn) == n + 4 && !strncmp(bn, a->name, n) && !strcmp(bn + n, "_len");
+}
+
 static int validate_field(const struct grb_ctf_event_desc *e, const struct grb_ctf_field_desc *f,
 			  uint64_t *max_size)
 {
@@ -180,20 +198,15 @@ int grb_ctf_validate_events(const struct grb_ctf_event_desc *const *events, uint
 				return r;
 			for (k = 0; k < j; k++) {
 				const struct grb_ctf_field_desc *g = &e->fields[k];
-				char lenname[300];
 
-				if (!strcmp(g->name, f->name))
-					BAD("event %s: field %s declared twice", e->name, f->name);
-				snprintf(lenname, sizeof(lenname), "_%s_len", g->name);
-				if (g->type == GRB_CTF_SEQUENCE && !strcmp(lenname, f->name))
-					BAD("event %s: field %s collides with the length of sequence "
-					    "%s",
-					    e->name, f->name, g->name);
-				snprintf(lenname, sizeof(lenname), "_%s_len", f->name);
-				if (f->type == GRB_CTF_SEQUENCE && !strcmp(lenname, g->name))
-					BAD("event %s: field %s collides with the length of sequence "
-					    "%s",
+				if (!strcmp(shown(g->name), shown(f->name)))
+					BAD("event %s: fields %s and %s have the same name once "
+					    "readers drop a leading underscore",
 					    e->name, g->name, f->name);
+				if (seq_len_clash(g, f) || seq_len_clash(f, g))
+					BAD("event %s: field %s collides with the length field of "
+					    "a sequence (shown as <name>_len)",
+					    e->name, f->name);
 			}
 			if (max > room)
 				BAD("event %s: field %s makes the largest record %llu bytes, more "

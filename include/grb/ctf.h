@@ -163,7 +163,10 @@ static inline void grb_ctf_packet_begin(const struct grb_config *cfg, void *pack
 {
 	char *p = (char *)packet;
 	const struct grb_ctf_chan_data *d = (const struct grb_ctf_chan_data *)info->client_data;
-	uint32_t magic = GRB_CTF_MAGIC, sid = 0, cpu = info->cpu;
+	/* cpu_id: the CPU of a per-CPU stream, else the stream's index, so
+	 * that viewers that group by CPU still tell streams apart. */
+	uint32_t magic = GRB_CTF_MAGIC, sid = 0,
+		 cpu = info->cpu != UINT32_MAX ? info->cpu : info->stream_id;
 	uint64_t instance = info->stream_id;
 
 	(void)cfg;
@@ -445,7 +448,9 @@ struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t);
  * grb_ctf_trace_stop() - stop recording, flush, drain every stream to
  * disk, write the index files and close.  Writers must be done.
  * Return: 0, or the first I/O error (e.g. -ENOSPC); the files then hold
- * every whole packet written before it, a valid trace.
+ * every whole packet written before it, a valid trace.  -ETIMEDOUT: a
+ * stream did not drain within 2 s of the stop (a writer that never
+ * committed a reservation); what was written is still a valid trace.
  */
 int grb_ctf_trace_stop(struct grb_ctf_trace *t);
 

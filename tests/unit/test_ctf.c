@@ -51,6 +51,10 @@ GRB_CTF_EVENT(ev_kw, "test:kw", 4, BAD_FIELD)
 GRB_CTF_EVENT(ev_badname, "test:bad-name", 5, ONE_FIELD)
 #define HUGE_FIELD(F) F(string, text, 100000)
 GRB_CTF_EVENT(ev_huge, "test:huge", 6, HUGE_FIELD)
+#define UNDERSCORE_FIELDS(F) F(u32, x) F(u32, _x)
+GRB_CTF_EVENT(ev_under, "test:under", 7, UNDERSCORE_FIELDS)
+#define SEQLEN_FIELDS(F) F(seq_u8, data, 4) F(u32, _data_len)
+GRB_CTF_EVENT(ev_seqlen, "test:seqlen", 8, SEQLEN_FIELDS)
 
 static const struct grb_ctf_event_desc *good[] = { &ev_all_event, &ev_big_event };
 
@@ -75,6 +79,8 @@ static void test_validation(void)
 	expect_invalid(&ev_kw_event, "test:kw", "integer");
 	expect_invalid(&ev_badname_event, "test:bad-name", NULL);
 	expect_invalid(&ev_huge_event, "test:huge", "text");
+	expect_invalid(&ev_under_event, "test:under", "_x");
+	expect_invalid(&ev_seqlen_event, "test:seqlen", "data_len");
 }
 
 static struct grb_ctf_chan_data chan_data;
