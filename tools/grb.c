@@ -306,7 +306,7 @@ static const char record_usage[] =
 	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
-	"  -d, --duration S      seconds to record, decimals allowed (default 2)\n"
+	"  -d, --duration S      seconds to record, decimals allowed (default 1)\n"
 	"  -m, --mode MODE       discard: a full ring drops new events (default);\n"
 	"                        overwrite: a full ring drops its oldest packet\n"
 	"  -s, --subbuf-size N   sub-buffer (packet) size, a power of two; K/M\n"
@@ -445,7 +445,7 @@ static int cmd_record(int argc, char **argv)
 	const struct grb_config *cfg = &cfg_discard;
 	const char *dir = NULL, *mode = "discard", *chan_name = "channel0";
 	char defdir[64], sz[32], dirbuf[4096];
-	double duration = 2.0;
+	double duration = 1.0;
 	uint64_t subbuf_size = 256 * 1024, subbuf_count = 8, threads = 4;
 	uint64_t t0, ok = 0, failed = 0, last_bytes = 0;
 	double secs, last_t = 0, io_error_at = 0;
