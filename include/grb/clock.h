@@ -22,6 +22,50 @@ static inline uint64_t grb_clock_monotonic(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/**
+ * grb_clock_tsc() - the time-stamp counter, in cycles.  The read waits for
+ * earlier loads (lfence; rdtsc), so that timestamps never decrease in stream
+ * order (doc/ordering.md).  Use it only where grb_tsc_calibrate() succeeds
+ * (an invariant TSC); on other architectures it returns CLOCK_MONOTONIC in
+ * ns.  Real-time: async-signal-safe, wait-free, no system call.
+ */
+static inline uint64_t grb_clock_tsc(void)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+#else
+	return grb_clock_monotonic();
+#endif
+}
+
+#pragma GCC visibility push(default)
+
+/** What grb_tsc_calibrate() measured. */
+struct grb_tsc_calibration {
+	uint64_t freq_hz; /* TSC cycles per second */
+	int64_t epoch_offset_s; /* Unix time of TSC value 0: whole seconds ... */
+	uint64_t epoch_offset_cycles; /* ... plus this many cycles (CTF clock offset) */
+	int64_t mono_offset_ns; /* CLOCK_MONOTONIC ns at TSC value 0 (may be negative) */
+};
+
+/**
+ * grb_tsc_calibrate() - measure the TSC frequency against CLOCK_MONOTONIC
+ * (about 20 ms) and where TSC 0 lies on the Unix and monotonic time lines.
+ *
+ * Return: 0; -ENOTSUP when the TSC is not invariant (no constant_tsc and
+ * nonstop_tsc in /proc/cpuinfo) or the architecture has none; -EIO when the
+ * measurement is inconsistent.  Not signal-safe (reads /proc, sleeps).
+ */
+int grb_tsc_calibrate(struct grb_tsc_calibration *cal);
+
+/** grb_tsc_to_ns() - TSC cycles to CLOCK_MONOTONIC ns with a calibration. */
+uint64_t grb_tsc_to_ns(const struct grb_tsc_calibration *cal, uint64_t cycles);
+
+#pragma GCC visibility pop
+
 #ifdef __cplusplus
 }
 #endif
