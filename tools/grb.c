@@ -90,6 +90,10 @@ static const struct grb_config cfg_discard =
 	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 static const struct grb_config cfg_overwrite =
 	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+static const struct grb_config cfg_discard_tsc =
+	GRB_CTF_CONFIG_CLOCK(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, grb_clock_tsc);
+static const struct grb_config cfg_overwrite_tsc =
+	GRB_CTF_CONFIG_CLOCK(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, grb_clock_tsc);
 
 static const char *const paths[] = {
 	"/", "/index.html", "/api/v1/users", "/api/v1/orders/42", "/static/app.js",
@@ -220,6 +224,18 @@ static void *writer_overwrite(void *arg)
 	return NULL;
 }
 
+static void *writer_discard_tsc(void *arg)
+{
+	workload(&cfg_discard_tsc, the_channel, (struct worker *)arg);
+	return NULL;
+}
+
+static void *writer_overwrite_tsc(void *arg)
+{
+	workload(&cfg_overwrite_tsc, the_channel, (struct worker *)arg);
+	return NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Option parsing helpers. */
 
@@ -298,7 +314,7 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 
 static const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
-	"                  [--subbuf-size N] [--subbuf-count N] [--threads N]\n"
+	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
@@ -313,6 +329,8 @@ static const char record_usage[] =
 	"                        suffixes (default 256K)\n"
 	"  -c, --subbuf-count N  sub-buffers per CPU, a power of two (default 8)\n"
 	"  -t, --threads N       writer threads, 1 to 256 (default 4)\n"
+	"  -k, --clock C         monotonic (CLOCK_MONOTONIC, the default) or tsc (the\n"
+	"                        invariant TSC, calibrated; described in the metadata)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -436,6 +454,7 @@ static int cmd_record(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "clock", required_argument, NULL, 'k' },
 		{ "subbuf-size", required_argument, NULL, 's' },
 		{ "subbuf-count", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 't' },
@@ -443,6 +462,9 @@ static int cmd_record(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct grb_config *cfg = &cfg_discard;
+	struct grb_tsc_calibration cal;
+	void *(*writer_fn)(void *);
+	int use_tsc = 0;
 	const char *dir = NULL, *mode = "discard", *chan_name = "channel0";
 	char defdir[64], sz[32], dirbuf[4096];
 	double duration = 1.0;
@@ -459,7 +481,7 @@ static int cmd_record(int argc, char **argv)
 
 	argv[0] = (char *)"grb record"; /* for getopt's messages */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:d:m:s:c:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:d:m:s:c:t:k:h", opts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
@@ -503,6 +525,17 @@ static int cmd_record(int argc, char **argv)
 			    !is_pow2(subbuf_count) || subbuf_count < 2) {
 				fprintf(stderr, "grb record: --subbuf-count %s: expected a power "
 						"of two from 2 to 1M (e.g. 4, 8, 64)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			if (!strcmp(optarg, "tsc")) {
+				use_tsc = 1;
+			} else if (!strcmp(optarg, "monotonic")) {
+				use_tsc = 0;
+			} else {
+				fprintf(stderr, "grb record: --clock %s: expected monotonic or tsc\n",
 					optarg);
 				return 2;
 			}
@@ -551,6 +584,24 @@ static int cmd_record(int argc, char **argv)
 	attr.nr_events = sizeof(demo_events) / sizeof(demo_events[0]);
 	attr.chan.subbuf_size = (uint32_t)subbuf_size;
 	attr.chan.subbuf_count = (uint32_t)subbuf_count;
+	writer_fn = cfg == &cfg_overwrite ? writer_overwrite : writer_discard;
+	if (use_tsc) {
+		ret = grb_tsc_calibrate(&cal);
+		if (ret) {
+			fprintf(stderr, "grb record: --clock tsc: %s; use --clock monotonic\n",
+				grb_last_error());
+			return 2;
+		}
+		cfg = cfg == &cfg_overwrite ? &cfg_overwrite_tsc : &cfg_discard_tsc;
+		writer_fn = cfg == &cfg_overwrite_tsc ? writer_overwrite_tsc : writer_discard_tsc;
+		/* The metadata says what a cycle is and where 0 lies in Unix time. */
+		attr.clock.name = "tsc";
+		attr.clock.description = "invariant TSC, calibrated against CLOCK_MONOTONIC";
+		attr.clock.freq = cal.freq_hz;
+		attr.clock.offset_s = cal.epoch_offset_s;
+		attr.clock.offset = cal.epoch_offset_cycles;
+		attr.clock.offset_set = 1;
+	}
 	/* The workload writes flat out: poll often so the rings rarely fill. */
 	attr.read_period_us = 1000;
 	t = grb_ctf_trace_create(cfg, &attr);
@@ -589,9 +640,7 @@ static int cmd_record(int argc, char **argv)
 	t0 = now_ns();
 	for (i = 0; i < threads; i++) {
 		w[i].id = i;
-		ret = pthread_create(&w[i].thread, NULL,
-				     cfg == &cfg_overwrite ? writer_overwrite : writer_discard,
-				     &w[i]);
+		ret = pthread_create(&w[i].thread, NULL, writer_fn, &w[i]);
 		if (ret) {
 			fprintf(stderr, "grb record: starting writer thread %u: %s\n", i,
 				strerror(ret));

@@ -176,6 +176,24 @@ static int random_uuid(uint8_t u[16])
 }
 
 /* This boot's id, as LTTng uses for its monotonic clock; "" if unknown. */
+/* Replaces the last 12 hex digits of a UUID string with a hash of the
+ * UUID and name (FNV-1a), keeping the version and variant digits. */
+static void derive_clock_uuid(char *uuid, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t len = strlen(uuid), i;
+	const char *p;
+
+	if (len != 36)
+		return;
+	for (p = uuid; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	for (i = 0; i < 12; i++)
+		uuid[24 + i] = "0123456789abcdef"[(h >> (4 * i)) & 15];
+}
+
 static void read_boot_id(char *buf, size_t size)
 {
 	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
@@ -768,6 +786,12 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 		a.clock.freq = 1000000000u;
 	if (!a.clock.uuid) {
 		read_boot_id(boot_id, sizeof(boot_id));
+		/* Readers merge traces whose clocks share a UUID as one clock:
+		 * CLOCK_MONOTONIC takes the boot id, as LTTng's does; any other
+		 * clock a per-boot UUID of its own, derived from it and from its
+		 * name, so traces of the same clock and boot still merge. */
+		if (boot_id[0] && a.clock.name && strcmp(a.clock.name, "monotonic"))
+			derive_clock_uuid(boot_id, a.clock.name);
 		a.clock.uuid = boot_id[0] ? boot_id : NULL;
 	}
 	if (!a.clock.offset_set) {
