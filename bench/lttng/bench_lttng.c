@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_lttng.c - nanoseconds per event of an LTTng-UST tracepoint, the
+ * side-by-side peer of bench/bench_write.c.
+ *
+ * Each writer thread calls tracepoint(grb_bench, write16, a, b) - one event
+ * with two uint64_t fields, the same 16-byte payload as bench_write - N
+ * times.  The session, channel geometry and buffering mode are set up by
+ * bench/lttng/run.sh with the lttng command; this program only traces and
+ * times, exactly as bench_write does: each writer is pinned to its own CPU,
+ * writes an untimed warm-up, waits on a barrier, then times its N events with
+ * clock_gettime(CLOCK_MONOTONIC).  Runs are repeated R times; the median and
+ * min/max of ns/event are reported (with 2 threads, the mean of the threads).
+ *
+ * LTTng-UST's consumer daemon (lttng-consumerd) drains the buffers
+ * concurrently; the events it had to discard are reported by run.sh from the
+ * tracer's own counters, not here.
+ *
+ * Not part of the CMake build (it needs lttng-ust): see bench/lttng/build.sh.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tp.h"
+
+#define MAX_THREADS 2
+#define MAX_RUNS 101
+
+static struct {
+	uint64_t events;
+	uint64_t warmup;
+	int runs;
+	int threads;
+	int pin;
+	int verbose;
+	const char *case_name;
+} opt = {
+	.events = 2000000,
+	.warmup = UINT64_MAX, /* default: as bench_write, see main() */
+	.runs = 5,
+	.threads = 1,
+	.pin = 1,
+	.case_name = "lttng-ust-discard",
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Writes n events; kept out of line so that it is one loop to look at. */
+static __attribute__((noinline)) void trace_loop(uint64_t n, uint64_t seed)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		tracepoint(grb_bench, write16, seed + i, i);
+}
+
+static int cpus[CPU_SETSIZE];
+static int nr_cpus;
+
+static void init_cpus(void)
+{
+	cpu_set_t set;
+	int c;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[nr_cpus++] = c;
+}
+
+struct writer {
+	pthread_t tid;
+	pthread_barrier_t *start;
+	uint64_t seed;
+	uint64_t ns;
+};
+
+static void *writer_main(void *p)
+{
+	struct writer *w = p;
+	uint64_t t0, t1;
+
+	if (opt.warmup)
+		trace_loop(opt.warmup, w->seed);
+	pthread_barrier_wait(w->start);
+	t0 = now_ns();
+	trace_loop(opt.events, w->seed + opt.warmup);
+	t1 = now_ns();
+	w->ns = t1 - t0;
+	return NULL;
+}
+
+/* One run: returns ns/event (mean over the threads); *mevents_s gets the
+ * aggregate rate (all events over the slowest thread's time). */
+static double one_run(int run, double *mevents_s)
+{
+	struct writer w[MAX_THREADS];
+	pthread_barrier_t start;
+	uint64_t max_ns = 0;
+	double sum = 0;
+	int i;
+
+	pthread_barrier_init(&start, NULL, (unsigned)opt.threads);
+	for (i = 0; i < opt.threads; i++) {
+		pthread_attr_t pa;
+
+		w[i].start = &start;
+		w[i].seed = ((uint64_t)run << 40) | ((uint64_t)i << 32);
+		w[i].ns = 0;
+		pthread_attr_init(&pa);
+		if (opt.pin && nr_cpus > 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpus[i % nr_cpus], &set);
+			pthread_attr_setaffinity_np(&pa, sizeof(set), &set);
+		}
+		if (pthread_create(&w[i].tid, &pa, writer_main, &w[i])) {
+			fprintf(stderr, "bench_lttng: pthread_create failed\n");
+			exit(3);
+		}
+		pthread_attr_destroy(&pa);
+	}
+	for (i = 0; i < opt.threads; i++) {
+		pthread_join(w[i].tid, NULL);
+		sum += (double)w[i].ns / (double)opt.events;
+		if (w[i].ns > max_ns)
+			max_ns = w[i].ns;
+	}
+	pthread_barrier_destroy(&start);
+	*mevents_s = max_ns ? (double)opt.events * opt.threads * 1e3 / (double)max_ns : 0;
+	return sum / opt.threads;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t parse_u64(const char *s, const char *what)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s) {
+		fprintf(stderr, "bench_lttng: %s needs a value\n", what);
+		exit(2);
+	}
+	v = strtoull(s, &end, 0);
+	if (*s == 0 || *end != 0) {
+		fprintf(stderr, "bench_lttng: bad value for %s: %s\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [options]\n"
+		"\n"
+		"Measures ns per LTTng-UST tracepoint() call (event grb_bench:write16, two\n"
+		"uint64_t fields = 16-byte payload).  The tracing session must be set up\n"
+		"beforehand (bench/lttng/run.sh does it); otherwise the tracepoint is\n"
+		"disabled and the program refuses to run (exit status 4).\n"
+		"\n"
+		"  --events N     events per thread and run (default 2,000,000)\n"
+		"  --runs R       repetitions (default 5); median and min/max\n"
+		"  --threads T    writer threads: 1 or 2 (default 1)\n"
+		"  --warmup N     untimed events per thread before each run (default\n"
+		"                 360448, as bench_write, at most --events)\n"
+		"  --case NAME    label of the SUMMARY line (default lttng-ust-discard)\n"
+		"  --allow-disabled  run even if the tracepoint is disabled\n"
+		"  --no-pin       do not pin threads to CPUs\n"
+		"  --verbose, -v  print every run\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	double ns[MAX_RUNS], mev[MAX_RUNS], sorted[MAX_RUNS], med, mev_sorted[MAX_RUNS];
+	int allow_disabled = 0, enabled, r, i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout, argv[0]);
+			return 0;
+		} else if (!strcmp(a, "--events")) {
+			opt.events = parse_u64(v, a);
+			i++;
+		} else if (!strcmp(a, "--runs")) {
+			opt.runs = (int)parse_u64(v, a);
+			i++;
+		} else if (!strcmp(a, "--threads")) {
+			opt.threads = (int)parse_u64(v, a);
+			i++;
+		} else if (!strcmp(a, "--warmup")) {
+			opt.warmup = parse_u64(v, a);
+			i++;
+		} else if (!strcmp(a, "--case")) {
+			if (!v) {
+				fprintf(stderr, "bench_lttng: --case needs a value\n");
+				return 2;
+			}
+			opt.case_name = v;
+			i++;
+		} else if (!strcmp(a, "--allow-disabled")) {
+			allow_disabled = 1;
+		} else if (!strcmp(a, "--no-pin")) {
+			opt.pin = 0;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			opt.verbose = 1;
+		} else {
+			usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+	if (opt.events == 0 || opt.runs < 1 || opt.runs > MAX_RUNS || opt.threads < 1 ||
+	    opt.threads > MAX_THREADS) {
+		fprintf(stderr, "bench_lttng: need --events > 0, --runs 1..%d, --threads 1..%d\n",
+			MAX_RUNS, MAX_THREADS);
+		return 2;
+	}
+	/* bench_write's default warm-up: one ring's worth of its 24-byte records
+	 * (8 MiB / 24 = 360,448 after sub-buffer rounding), at most --events. */
+	if (opt.warmup == UINT64_MAX)
+		opt.warmup = opt.events < 360448 ? opt.events : 360448;
+	init_cpus();
+
+	/* lttng-ust registers with the session daemon in a constructor and
+	 * waits for it (LTTNG_UST_REGISTER_TIMEOUT), so an enabled event is
+	 * already enabled here. */
+	enabled = tracepoint_enabled(grb_bench, write16) ? 1 : 0;
+	printf("bench_lttng: case=%s events=%llu warmup=%llu runs=%d threads=%d "
+	       "tracepoint_enabled=%d\n",
+	       opt.case_name, (unsigned long long)opt.events, (unsigned long long)opt.warmup,
+	       opt.runs, opt.threads, enabled);
+	if (!enabled && !allow_disabled) {
+		fprintf(stderr, "bench_lttng: tracepoint grb_bench:write16 is not enabled "
+				"(no session?); refusing to time a disabled tracepoint\n");
+		return 4;
+	}
+	fflush(stdout);
+
+	for (r = 0; r < opt.runs; r++) {
+		ns[r] = one_run(r, &mev[r]);
+		if (opt.verbose)
+			fprintf(stderr, "RUN run=%d case=%s threads=%d ns=%.2f mevents_s=%.2f\n",
+				r + 1, opt.case_name, opt.threads, ns[r], mev[r]);
+	}
+	memcpy(sorted, ns, sizeof(double) * (size_t)opt.runs);
+	qsort(sorted, (size_t)opt.runs, sizeof(double), cmp_double);
+	memcpy(mev_sorted, mev, sizeof(double) * (size_t)opt.runs);
+	qsort(mev_sorted, (size_t)opt.runs, sizeof(double), cmp_double);
+	med = opt.runs % 2 ? sorted[opt.runs / 2]
+			   : (sorted[opt.runs / 2 - 1] + sorted[opt.runs / 2]) / 2;
+
+	printf("%-24s %8s %10s %10s %10s %10s\n", "case", "threads", "ns_median", "ns_min",
+	       "ns_max", "Mev/s_med");
+	printf("%-24s %8d %10.2f %10.2f %10.2f %10.2f\n", opt.case_name, opt.threads, med,
+	       sorted[0], sorted[opt.runs - 1], mev_sorted[opt.runs / 2]);
+	printf("SUMMARY bench=lttng case=%s payload=16 threads=%d ns_median=%.2f ns_min=%.2f "
+	       "ns_max=%.2f mevents_s=%.2f runs=%d events=%llu warmup=%llu "
+	       "written=%llu tracepoint_enabled=%d\n",
+	       opt.case_name, opt.threads, med, sorted[0], sorted[opt.runs - 1],
+	       mev_sorted[opt.runs / 2], opt.runs, (unsigned long long)opt.events,
+	       (unsigned long long)opt.warmup,
+	       (unsigned long long)((opt.events + opt.warmup) * (uint64_t)opt.threads *
+				    (uint64_t)opt.runs),
+	       enabled);
+	return 0;
+}
