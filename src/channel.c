@@ -503,6 +503,7 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 	st->invariant_failures = _grb_load_relaxed(&shm->invariant_failures);
 	st->disabled = _grb_load_relaxed(&shm->disabled);
 	st->cpu = shm->cpu;
+	st->owner_tid = _grb_load_relaxed(&shm->owner);
 	return 0;
 }
 

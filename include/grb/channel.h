@@ -63,6 +63,8 @@ struct grb_stream_stats {
 	uint64_t invariant_failures; /* internal errors; the stream is then disabled */
 	uint32_t disabled;
 	uint32_t cpu; /* per-CPU streams, else UINT32_MAX */
+	uint32_t owner_tid; /* per-thread single-writer streams: the owning thread, 0 if free */
+	uint32_t _pad;
 };
 
 /** Channel totals: sum over streams plus the channel's own counters. */
