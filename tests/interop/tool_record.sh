@@ -18,7 +18,7 @@ want=$(echo "$out" | sed -n 's/^\([0-9,]*\) events recorded.*/\1/p' | tr -d ,)
 lost=$(echo "$out" | sed -n 's/^total .*//p' >/dev/null; echo "$out" | awk '$1 == "total" { print $5 + $7 + $8 + $9 + $10 }')
 babeltrace2 --clock-seconds "$work/trace" >"$work/events.txt" 2>"$work/warnings.txt"
 got=$(wc -l <"$work/events.txt")
-disc=$(sed -n 's/.*Tracer discarded \([0-9]*\) events.*/\1/p' "$work/warnings.txt" | awk '{ s += $1 } END { print s + 0 }')
+disc=$(sed -n 's/.*Tracer discarded \([0-9]*\) events\{0,1\}.*/\1/p' "$work/warnings.txt" | awk '{ s += $1 } END { print s + 0 }')
 first=$(head -1 "$work/events.txt" | sed -n 's/^\[\([0-9]*\)\..*/\1/p')
 now=$(date +%s)
 echo "tool_record: clock=$clock mode=$mode tool=$want babeltrace2=$got lost=$lost discarded=$disc first=$first now=$now"
