@@ -330,6 +330,7 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 		_grb_store_relaxed(&x->data_end, sb);
 		_grb_store_relaxed(&x->lost_snap, snap);
 	}
+	ctx->stream = s;
 	ctx->pos = rec_pos;
 	ctx->header_len = hdr;
 	ctx->slot_len = (uint32_t)slot_len;

@@ -215,8 +215,16 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	return 0;
 slow:
 	{
-		int ret = _grb_reserve_slow(cfg, s, ctx);
+		/* The slow path gets a copy: were the caller's ctx's address
+		 * to escape here, the compiler would keep it in memory on the
+		 * fast path too. */
+		struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
+		int ret;
 
+		slow_ctx.event_id = ctx->event_id;
+		slow_ctx.payload_len = ctx->payload_len;
+		ret = _grb_reserve_slow(cfg, s, &slow_ctx);
+		*ctx = slow_ctx;
 		if (_grb_unlikely(ret < 0)) {
 			_grb_barrier();
 			_grb_tls_nesting--;
