@@ -19,7 +19,7 @@
 
 #include <grb/grb.h>
 
-#include "stress_payload.h"
+#include "stress_common.h"
 
 #define POOL 6
 #define LIVE 4
@@ -33,15 +33,9 @@ static struct grb_channel *g_ch;
 static const struct grb_config *g_cfg;
 static uint32_t g_records;
 static uint64_t g_committed, g_refused;
-static int failures;
 static uint64_t *g_next_seq; /* per writer id, consumer side */
 static uint32_t g_threads;
 
-#define FAIL(...)                                                                          \
-	do {                                                                               \
-		if (__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED) <= 20)              \
-			fprintf(stderr, __VA_ARGS__);                                      \
-	} while (0)
 
 static void *writer_main(void *arg)
 {

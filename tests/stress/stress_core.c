@@ -34,7 +34,7 @@
 
 #include <grb/grb.h>
 
-#include "stress_payload.h"
+#include "stress_common.h"
 
 #define NR_WRITERS 4
 #define NR_IDS (2 * NR_WRITERS)
@@ -65,13 +65,7 @@ static volatile int g_stop_signals;
 static pthread_t g_writers[NR_WRITERS];
 static volatile int g_ready[NR_WRITERS];
 static __thread int tls_writer = -1;
-static int failures;
 
-#define FAIL(...)                                                                          \
-	do {                                                                               \
-		if (failures++ < 20)                                                       \
-			fprintf(stderr, __VA_ARGS__);                                      \
-	} while (0)
 
 static void count_result(struct wcount *c, int ret)
 {
@@ -557,17 +551,11 @@ static int run_case(const struct stress_case *sc, uint64_t total)
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv("GRB_STRESS_RECORDS");
-	const char *scale = getenv("GRB_STRESS_SCALE");
-	uint64_t total = env ? strtoull(env, NULL, 0) : 4000000;
+	uint64_t total = stress_size(4000000, 4000);
 	struct sigaction sa;
 	size_t i;
 	int bad = 0, ran = 0;
 
-	if (scale)
-		total = (uint64_t)((double)total * atof(scale));
-	if (total < 4000)
-		total = 4000;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;

@@ -21,7 +21,7 @@
 
 #include <grb/grb.h>
 
-#include "stress_payload.h"
+#include "stress_common.h"
 
 #define NR_WRITERS 3
 #define MAX_STREAMS 64
@@ -58,13 +58,7 @@ static struct grb_channel *g_ch;
 static const struct snap_case *g_case;
 static uint64_t g_quota;
 static uint64_t committed[NR_WRITERS];
-static int failures;
 
-#define FAIL(...)                                                                          \
-	do {                                                                               \
-		if (__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED) <= 20)              \
-			fprintf(stderr, __VA_ARGS__);                                      \
-	} while (0)
 
 static void *writer_main(void *arg)
 {
@@ -211,16 +205,10 @@ static int run_case(const struct snap_case *sc, uint64_t total)
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv("GRB_STRESS_RECORDS");
-	const char *scale = getenv("GRB_STRESS_SCALE");
-	uint64_t total = env ? strtoull(env, NULL, 0) : 3000000;
+	uint64_t total = stress_size(3000000, 3000);
 	size_t i;
 	int bad = 0, ran = 0;
 
-	if (scale)
-		total = (uint64_t)((double)total * atof(scale));
-	if (total < 3000)
-		total = 3000;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (argc > 1 && strcmp(argv[1], cases[i].name))
 			continue;

@@ -1,14 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stress_payload.h - the self-checking record payload of the stress tests:
- * writer id, sequence number, a filler whose length and bytes follow from
- * both, and an FNV-1a checksum over all of it.
+ * stress_common.h - what the stress tests share: the self-checking record
+ * payload (writer id, sequence number, a filler whose length and bytes
+ * follow from both, and an FNV-1a checksum over all of it), failure
+ * reporting from any thread, and the run size from the environment.
  */
-#ifndef GRB_STRESS_PAYLOAD_H
-#define GRB_STRESS_PAYLOAD_H
+#ifndef GRB_STRESS_COMMON_H
+#define GRB_STRESS_COMMON_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Failed checks, from any thread; the first 20 are printed. */
+static int failures;
+#define FAIL(...)                                                                          \
+	do {                                                                               \
+		if (__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED) <= 20)              \
+			fprintf(stderr, __VA_ARGS__);                                      \
+	} while (0)
+
+/* Records for a run: GRB_STRESS_RECORDS (else def) times GRB_STRESS_SCALE,
+ * at least min. */
+static inline uint64_t stress_size(uint64_t def, uint64_t min)
+{
+	const char *env = getenv("GRB_STRESS_RECORDS");
+	const char *scale = getenv("GRB_STRESS_SCALE");
+	uint64_t n = env ? strtoull(env, NULL, 0) : def;
+
+	if (scale)
+		n = (uint64_t)((double)n * atof(scale));
+	return n < min ? min : n;
+}
 
 #define MAX_FILLER 48
 
@@ -63,4 +87,4 @@ static inline int payload_check(const void *data, uint32_t len, struct payload *
 	return payload_sum(p) == p->sum ? 0 : -1;
 }
 
-#endif /* GRB_STRESS_PAYLOAD_H */
+#endif /* GRB_STRESS_COMMON_H */
