@@ -33,6 +33,18 @@
  * Event ids 29 and 30 are reserved (records discarded after reserve are
  * rewritten as "grb:discarded" filler events); ids up to 28 use the 4-byte
  * compact header, larger ids the 13-byte extended one.
+ *
+ * Real-time contract:
+ *
+ * | function                          | signal-safe | progress  | system calls          |
+ * |-----------------------------------|-------------|-----------|-----------------------|
+ * | <event>_write (GRB_CTF_EVENT)      | yes         | as grb_reserve() + grb_commit(), plus strlen of strings |
+ * | grb_ctf_record_decode / _discard  | yes         | wait-free | no                    |
+ * | grb_ctf_validate_events           | no          | blocking  | no (formats messages) |
+ * | grb_ctf_metadata                  | no          | blocking  | malloc                |
+ * | grb_ctf_trace_create              | no          | blocking  | mkdir, open, write, mmap, thread create |
+ * | grb_ctf_trace_stop / _destroy     | no          | blocking  | write, ftruncate, close, thread join |
+ * | grb_ctf_trace_channel, _error, _stream_stats, _attr_init | yes | wait-free | no |
  */
 #ifndef GRB_CTF_H
 #define GRB_CTF_H
