@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# specialisation.sh CC INCLUDE_DIR [CFLAGS...] - compile fastpath_tu.c and
+# check its machine code (x86-64): no instruction reads the configuration
+# (its address may only be taken, with lea, to hand it to a slow path); no
+# client callback is called (they are inlined); the only symbols referred
+# to are the library's slow paths and thread-locals, the rseq area, the
+# vDSO clock and local constants (so nothing allocates or locks); and no
+# system call instruction.
+set -eu
+cc=$1 inc=$2
+shift 2
+[ "$(uname -m)" = x86_64 ] || { echo "specialisation: x86-64 only: skipped"; exit 77; }
+command -v objdump >/dev/null || { echo "specialisation: objdump (binutils) is missing"; exit 1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+src=$(dirname "$0")/fastpath_tu.c
+"$cc" -O2 -fPIC -std=gnu11 -I"$inc" "$@" -c "$src" -o "$dir/tu.o"
+objdump -dr --no-show-raw-insn "$dir/tu.o" >"$dir/tu.dis"
+fail=0
+# 1. References to the configuration objects (in .data.rel.ro under -fPIC).
+awk '/^ *[0-9a-f]+:\t/ { insn = $0 } /R_X86_64/ && /data\.rel\.ro/ { print insn }' \
+	"$dir/tu.dis" >"$dir/cfg_refs"
+if grep -v '\blea ' "$dir/cfg_refs"; then
+	echo "specialisation: the instructions above read the configuration at run time"
+	fail=1
+fi
+# 2. Symbols referred to.
+awk '/R_X86_64/ { print $3 }' "$dir/tu.dis" | sed 's/[-+]0x[0-9a-f]*$//' | sort -u >"$dir/syms"
+if grep -Ev '^(\.LC[0-9]+|\.data\.rel\.ro(\.local)?|__rseq_offset|__rseq_size|_grb_(reserve_slow|clear_noref|deliver|count_lost|discard_slow|stream_for_thread|stream_for_cpu_slow|flush_requested|env_getcpu_slow|tls_nesting|tls_streams)|clock_gettime|strlen|memcpy)$' "$dir/syms"; then
+	echo "specialisation: the symbols above are not expected in an inline fast path"
+	fail=1
+fi
+# 3. No system call instruction.
+if grep -E '\bsyscall\b|\bint +\$0x80\b' "$dir/tu.dis"; then
+	echo "specialisation: a system call in the fast path"
+	fail=1
+fi
+funcs=$(grep -c '^[0-9a-f]* <spec_' "$dir/tu.dis")
+[ "$funcs" -eq 4 ] || { echo "specialisation: expected 4 functions, found $funcs"; fail=1; }
+[ $fail -eq 0 ] && echo "specialisation: 4 event sites specialised: no configuration read, callbacks inlined, $(wc -l <"$dir/syms") symbols referred to"
+exit $fail
