@@ -210,6 +210,32 @@ static int check_next_free(const struct grb_config *cfg, struct grb_stream *s, u
 	return 0;
 }
 
+/* Records how the packet in x ends; relaxed: published by the commit [C1]
+ * that follows (the padding's, or the closing record's). */
+static void set_packet_end(struct grb_shm_slot *x, uint64_t ts, uint64_t data_end, uint64_t snap)
+{
+	_grb_store_relaxed(&x->ts_end, ts);
+	_grb_store_relaxed(&x->data_end, data_end);
+	_grb_store_relaxed(&x->lost_snap, snap);
+}
+
+/*
+ * Closes the packet holding position o, whose rest the caller reserved as
+ * padding, by a closing reservation or a flush.  The reader may still take
+ * the slot's previous lap while its NOREF is set (the opener may not have
+ * cleared it yet): clear it before changing the slot's packet fields.
+ */
+static void close_with_padding(const struct grb_config *cfg, struct grb_stream *s, uint64_t o,
+			       uint64_t ts, uint64_t snap)
+{
+	uint32_t slot = _grb_slot_of(s, o);
+	uint64_t in_sb = o & s->sb_mask;
+
+	_grb_clear_noref(s, slot);
+	set_packet_end(&s->slots[slot], ts, in_sb, snap);
+	_grb_commit_bytes(cfg, s, o, s->sb_size - in_sb);
+}
+
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
 {
 	struct grb_shm_stream *shm = s->shm;
@@ -280,19 +306,8 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 			break;
 	}
 	_grb_store_relaxed(&shm->last_ts, ts);
-	if (close_old) {
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, o)];
-
-		/* The reader may still take the slot's previous lap while its
-		 * NOREF is set (the opener may not have cleared it yet): clear
-		 * it before changing the slot's packet fields. */
-		_grb_clear_noref(s, _grb_slot_of(s, o));
-		/* relaxed: published by the padding commit [C1] below. */
-		_grb_store_relaxed(&x->ts_end, ts);
-		_grb_store_relaxed(&x->data_end, in_sb);
-		_grb_store_relaxed(&x->lost_snap, snap);
-		_grb_commit_bytes(cfg, s, o, sb - in_sb);
-	}
+	if (close_old)
+		close_with_padding(cfg, s, o, ts, snap);
 	if (open_new) {
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, begin)];
 		struct grb_packet_info info = { 0 };
@@ -314,22 +329,13 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 			_grb_commit_bytes(cfg, s, begin, phdr);
 		rec_pos = begin + phdr;
 	} else {
-		uint32_t slot = _grb_slot_of(s, o);
-
-		id = _grb_load_acquire(&s->slots[slot].id); /* [W9] */
-		if (id & GRB_ID_NOREF)
-			id = _grb_clear_noref(s, slot);
+		/* [W9] acquire load of the id, NOREF cleared if set. */
+		id = _grb_clear_noref(s, _grb_slot_of(s, o));
 		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
 		rec_pos = o;
 	}
-	if (exact_end) {
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, rec_pos)];
-
-		/* relaxed: published by this record's commit [C1]. */
-		_grb_store_relaxed(&x->ts_end, ts);
-		_grb_store_relaxed(&x->data_end, sb);
-		_grb_store_relaxed(&x->lost_snap, snap);
-	}
+	if (exact_end)
+		set_packet_end(&s->slots[_grb_slot_of(s, rec_pos)], ts, sb, snap);
 	ctx->stream = s;
 	ctx->pos = rec_pos;
 	ctx->header_len = hdr;
@@ -378,7 +384,6 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 {
 	struct grb_shm_stream *shm = s->shm;
-	struct grb_shm_slot *x;
 	uint64_t o, ts, in_sb, snap;
 
 	o = _grb_load_acquire(&shm->offset); /* [W1] */
@@ -392,12 +397,7 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 		if (_grb_cas_acqrel(&shm->offset, &o, o + (s->sb_size - in_sb)))
 			break;
 	}
-	x = &s->slots[_grb_slot_of(s, o)];
-	_grb_clear_noref(s, _grb_slot_of(s, o)); /* as in a closing reservation */
-	_grb_store_relaxed(&x->ts_end, ts);
-	_grb_store_relaxed(&x->data_end, in_sb);
-	_grb_store_relaxed(&x->lost_snap, snap);
-	_grb_commit_bytes(cfg, s, o, s->sb_size - in_sb);
+	close_with_padding(cfg, s, o, ts, snap);
 	return 1;
 }
 
