@@ -7,18 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <grb/clock.h>
 #include "env_internal.h"
-
-static uint64_t ns_of(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Whether /proc/cpuinfo lists both invariant-TSC flags. */
 static int tsc_invariant(void)
@@ -41,15 +32,15 @@ static int tsc_invariant(void)
 }
 
 /* One (clock, tsc) pair taken in the narrowest of a few windows. */
-static void sample(clockid_t id, uint64_t *ns, uint64_t *tsc)
+static void sample(uint64_t (*clock_ns)(void), uint64_t *ns, uint64_t *tsc)
 {
 	uint64_t best = UINT64_MAX;
 	int i;
 
 	for (i = 0; i < 16; i++) {
-		uint64_t a = ns_of(id), c = grb_clock_tsc(), b = ns_of(id);
+		uint64_t a = clock_ns(), c = grb_clock_tsc(), b = clock_ns();
 
-		if (b - a < best) {
+		if (i == 0 || b - a < best) {
 			best = b - a;
 			*ns = a + (b - a) / 2;
 			*tsc = c;
@@ -70,9 +61,9 @@ int grb_tsc_calibrate(struct grb_tsc_calibration *cal)
 		_grb_env_set_error("TSC: not invariant (constant_tsc/nonstop_tsc missing)");
 		return -ENOTSUP;
 	}
-	sample(CLOCK_MONOTONIC, &m0, &c0);
+	sample(_grb_env_monotonic_ns, &m0, &c0);
 	_grb_env_sleep_ns(20 * 1000 * 1000);
-	sample(CLOCK_MONOTONIC, &m1, &c1);
+	sample(_grb_env_monotonic_ns, &m1, &c1);
 	if (m1 <= m0 || c1 <= c0) {
 		_grb_env_set_error("TSC: calibration went backwards");
 		return -EIO;
@@ -84,13 +75,13 @@ int grb_tsc_calibrate(struct grb_tsc_calibration *cal)
 		return -EIO;
 	}
 	/* Unix time of TSC 0 = realtime now - tsc now / freq. */
-	sample(CLOCK_REALTIME, &r, &cr);
+	sample(_grb_env_realtime_ns, &r, &cr);
 	epoch_ns_at_0 = (unsigned __int128)r -
 			(unsigned __int128)cr * 1000000000u / cal->freq_hz;
 	cal->epoch_offset_s = (int64_t)(epoch_ns_at_0 / 1000000000u);
 	cal->epoch_offset_cycles = (uint64_t)((epoch_ns_at_0 % 1000000000u) * cal->freq_hz /
 					      1000000000u);
-	sample(CLOCK_MONOTONIC, &m, &cm);
+	sample(_grb_env_monotonic_ns, &m, &cm);
 	mono_at_0 = (__int128)m - (__int128)((unsigned __int128)cm * 1000000000u / cal->freq_hz);
 	cal->mono_offset_ns = (int64_t)mono_at_0;
 	return 0;

@@ -27,8 +27,10 @@ int _grb_env_nr_cpus(void);
 /* The calling thread's id (never 0). */
 uint32_t _grb_env_thread_id(void);
 
-/* Clock for timeouts. */
+/* Clocks in ns: CLOCK_MONOTONIC (timeouts) and CLOCK_REALTIME (Unix time,
+ * to place a trace's clock on it). */
 uint64_t _grb_env_monotonic_ns(void);
+uint64_t _grb_env_realtime_ns(void);
 void _grb_env_sleep_ns(uint64_t ns);
 
 /* Futex on a 32-bit word, shared between processes when mapped shared.

@@ -98,14 +98,6 @@ static void add(uint64_t *p, uint64_t v)
 	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void grb_ctf_trace_attr_init(struct grb_ctf_trace_attr *attr)
 {
 	if (!attr)
@@ -222,9 +214,9 @@ static void monotonic_offset(uint64_t freq, int64_t *offset_s, uint64_t *offset)
 	int i;
 
 	for (i = 0; i < 5; i++) {
-		uint64_t r0 = now_ns(CLOCK_REALTIME);
-		uint64_t m = now_ns(CLOCK_MONOTONIC);
-		uint64_t r1 = now_ns(CLOCK_REALTIME);
+		uint64_t r0 = _grb_env_realtime_ns();
+		uint64_t m = _grb_env_monotonic_ns();
+		uint64_t r1 = _grb_env_realtime_ns();
 
 		if (r1 >= r0 && r1 - r0 < best_gap) {
 			best_gap = r1 - r0;
@@ -525,8 +517,8 @@ static void *consumer(void *arg)
 		if (progress || !stopping) {
 			idle_since = 0;
 		} else if (!idle_since) {
-			idle_since = now_ns(CLOCK_MONOTONIC);
-		} else if (now_ns(CLOCK_MONOTONIC) - idle_since > DRAIN_TIMEOUT_NS) {
+			idle_since = _grb_env_monotonic_ns();
+		} else if (_grb_env_monotonic_ns() - idle_since > DRAIN_TIMEOUT_NS) {
 			if (!t->err) {
 				t->err = -ETIMEDOUT;
 				snprintf(t->err_msg, sizeof(t->err_msg),
@@ -550,7 +542,7 @@ static void *consumer(void *arg)
 				sleep_ns = sleep_ns * 2 < t->period_ns ? sleep_ns * 2 :
 									 t->period_ns;
 			most = 0;
-			wake = now_ns(CLOCK_MONOTONIC) + (stopping ? 1000000 : sleep_ns);
+			wake = _grb_env_monotonic_ns() + (stopping ? 1000000 : sleep_ns);
 
 			ts.tv_sec = (time_t)(wake / 1000000000u);
 			ts.tv_nsec = (long)(wake % 1000000000u);
