@@ -67,8 +67,8 @@ static int validate_config(const struct grb_config *c)
 		BAD("config.alloc: unknown value %d", (int)c->alloc);
 	if (c->sync < GRB_SYNC_ATOMIC || c->sync > GRB_SYNC_PER_CPU_RSEQ)
 		BAD("config.sync: unknown value %d", (int)c->sync);
-	if (c->sync == GRB_SYNC_PER_CPU_RSEQ)
-		BAD("config.sync: per-CPU restartable sequences are not available yet");
+	if (c->sync == GRB_SYNC_PER_CPU_RSEQ && c->alloc != GRB_ALLOC_PER_CPU)
+		BAD("config.sync: per-CPU restartable sequences need alloc per-CPU");
 	if (c->sync == GRB_SYNC_SINGLE_WRITER && c->alloc != GRB_ALLOC_PER_THREAD)
 		BAD("config.sync: single writer needs alloc per-thread");
 	if (c->mode < GRB_MODE_DISCARD || c->mode > GRB_MODE_BLOCKING)
@@ -194,12 +194,15 @@ static int stream_init(struct grb_channel *ch, const struct grb_config *c, uint3
 	s->count_order = shm->count_order;
 	s->count_mask = (uint32_t)count - 1;
 	s->index = index;
+	s->rseq_cpu = c->sync == GRB_SYNC_PER_CPU_RSEQ && !ch->priv->rseq_fallback ? cpu
+										     : UINT32_MAX;
 	s->chan = ch;
 	s->map_size = map_size;
 	for (i = 0; i < count; i++) {
 		/* Lap -1 of every slot is "delivered" and empty. */
 		s->slots[i].id = (0xffffffffull << GRB_ID_TAG_SHIFT) | GRB_ID_NOREF | i;
 		s->slots[i].done = i * sb + sb - buf;
+		s->slots[i].claimed = s->slots[i].done;
 	}
 	return 0;
 }
@@ -282,6 +285,9 @@ struct grb_channel *grb_channel_create(const struct grb_config *cfg,
 		errno = EAGAIN;
 		return NULL;
 	}
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ &&
+	    _grb_env_rseq_check(priv->rseq_why, sizeof(priv->rseq_why)))
+		priv->rseq_fallback = 1;
 
 	switch (cfg->alloc) {
 	case GRB_ALLOC_GLOBAL:
@@ -410,6 +416,20 @@ int grb_channel_enable(struct grb_channel *ch)
 	return 0;
 }
 
+enum grb_sync grb_channel_sync(const struct grb_channel *ch, const char **why)
+{
+	if (why)
+		*why = NULL;
+	if (!ch)
+		return (enum grb_sync)0;
+	if (ch->cfg->sync == GRB_SYNC_PER_CPU_RSEQ && ch->priv->rseq_fallback) {
+		if (why)
+			*why = ch->priv->rseq_why;
+		return GRB_SYNC_ATOMIC;
+	}
+	return ch->cfg->sync;
+}
+
 int grb_channel_disable(struct grb_channel *ch)
 {
 	if (!ch)
@@ -501,6 +521,8 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 	st->write_pos = _grb_load_relaxed(&shm->offset);
 	st->consumed_pos = _grb_load_relaxed(&shm->consumed);
 	st->invariant_failures = _grb_load_relaxed(&shm->invariant_failures);
+	st->remote_commits = _grb_load_relaxed(&shm->remote_commits);
+	st->fenced_flushes = _grb_load_relaxed(&shm->fenced_flushes);
 	st->disabled = _grb_load_relaxed(&shm->disabled);
 	st->cpu = shm->cpu;
 	st->owner_tid = _grb_load_relaxed(&shm->owner);
@@ -521,6 +543,8 @@ int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stat
 		for (c = 0; c < GRB_LOST_NR; c++)
 			st->lost[c] += ss.lost[c];
 		st->invariant_failures += ss.invariant_failures;
+		st->remote_commits += ss.remote_commits;
+		st->fenced_flushes += ss.fenced_flushes;
 	}
 	st->lost[GRB_LOST_NO_STREAM] += _grb_load_relaxed(&ch->lost_no_stream);
 	for (c = 0; c < GRB_LOST_NR; c++)

@@ -23,6 +23,9 @@ struct grb_channel_priv {
 	uint32_t destroyed;
 	struct grb_timer *switch_timer;
 	uint64_t max_payload;
+	/* rseq sync: restartable sequences unusable, the streams use atomics. */
+	uint32_t rseq_fallback;
+	char rseq_why[128]; /* why */
 };
 
 /* frontend.c */

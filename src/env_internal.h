@@ -47,6 +47,20 @@ void _grb_env_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2
 int _grb_env_thread_exit_init(void (*fn)(void));
 int _grb_env_thread_exit_arm(void);
 
+/*
+ * Restartable sequences.  rseq_register: makes sure the calling thread has a
+ * registration (glibc's, or the library's own when glibc made none); 0 or a
+ * negative errno.  rseq_check: whether per-CPU rseq streams can run in this
+ * process (a registration, and membarrier's expedited rseq command with a
+ * target CPU); 0, or a negative errno with the reason in why.
+ * membarrier_cpu: a memory barrier on, and a restart of the sequence running
+ * on, the given CPU.  yield: give the CPU up (sched_yield).
+ */
+int _grb_env_rseq_register(void);
+int _grb_env_rseq_check(char *why, size_t len);
+void _grb_env_membarrier_cpu(uint32_t cpu);
+void _grb_env_yield(void);
+
 /* A mutex for the slow paths (channel registry). */
 void _grb_env_registry_lock(void);
 int _grb_env_registry_trylock(void); /* 0 when taken; async-signal-safe */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -18,7 +19,88 @@
 #include <grb/channel.h>
 #include "env_internal.h"
 
+/* The library's own rseq area, registered only when glibc made none.
+ * cpu_id starts at RSEQ_CPU_ID_UNINITIALIZED (-1). */
+__thread struct _grb_rseq _grb_tls_rseq __attribute__((tls_model("initial-exec"))) = {
+	.cpu_id_start = 0,
+	.cpu_id = (uint32_t)-1,
+};
 
+#define GRB_RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
+
+int _grb_env_rseq_register(void)
+{
+	struct _grb_rseq *rs = _grb_rseq_area();
+
+	if ((int32_t)_grb_load_relaxed(&rs->cpu_id) >= 0)
+		return 0;
+	/* glibc's area without a registration, or ours after a failure. */
+	if (rs != &_grb_tls_rseq || rs->cpu_id == GRB_RSEQ_CPU_ID_REGISTRATION_FAILED)
+		return -ENOSYS;
+#ifdef SYS_rseq
+	/* Never unregistered: the kernel writes the area only while the thread
+	 * runs, and a new thread starts without a registration. */
+	if (syscall(SYS_rseq, rs, (uint32_t)sizeof(*rs), 0, GRB_RSEQ_SIG) == 0)
+		return 0;
+	{
+		int err = errno;
+
+		rs->cpu_id = GRB_RSEQ_CPU_ID_REGISTRATION_FAILED;
+		return -err;
+	}
+#else
+	rs->cpu_id = GRB_RSEQ_CPU_ID_REGISTRATION_FAILED;
+	return -ENOSYS;
+#endif
+}
+
+static int membarrier(int cmd, unsigned int flags, int cpu)
+{
+	return (int)syscall(SYS_membarrier, cmd, flags, cpu);
+}
+
+int _grb_env_rseq_check(char *why, size_t len)
+{
+	const char *env = getenv("GRB_RSEQ");
+	int ret, cmds;
+
+	if (env && (!strcmp(env, "0") || !strcmp(env, "off"))) {
+		snprintf(why, len, "disabled by GRB_RSEQ=%s", env);
+		return -ENOTSUP;
+	}
+	ret = _grb_env_rseq_register();
+	if (ret) {
+		snprintf(why, len, "no rseq registration for this thread (%s)", strerror(-ret));
+		return ret;
+	}
+	cmds = membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)) {
+		snprintf(why, len, "membarrier has no expedited rseq command");
+		return -ENOTSUP;
+	}
+	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) < 0) {
+		snprintf(why, len, "membarrier rseq registration: %s", strerror(errno));
+		return -errno;
+	}
+	/* The target-CPU flag came with Linux 5.10. */
+	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU,
+		       _grb_env_getcpu_slow()) < 0) {
+		snprintf(why, len, "membarrier with a target CPU: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+void _grb_env_membarrier_cpu(uint32_t cpu)
+{
+	/* Cannot fail once _grb_env_rseq_check() succeeded. */
+	(void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, (int)cpu);
+}
+
+void _grb_env_yield(void)
+{
+	sched_yield();
+}
 
 void *_grb_env_map(size_t size)
 {

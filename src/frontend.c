@@ -65,6 +65,14 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	uint64_t records = (cc - _grb_load_relaxed(&x->last_cc)) >> 40;
 	struct grb_packet_info info;
 
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
+		uint64_t prev = start + s->sb_size - _grb_buf_size(s);
+
+		/* [D5] acq_rel CAS: a local committer [C4]+[C5] and a remote
+		 * one [C2]+[C3] may both see the lap complete; one delivers. */
+		if (!_grb_cas_acqrel(&x->claimed, &prev, start + s->sb_size))
+			return;
+	}
 	if (_grb_unlikely(id & GRB_ID_NOREF) ||
 	    _grb_unlikely((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u)) {
 		_grb_invariant_failure(s, "delivery of a sub-buffer no writer opened");
@@ -236,7 +244,43 @@ static void close_with_padding(const struct grb_config *cfg, struct grb_stream *
 	_grb_commit_bytes(cfg, s, o, s->sb_size - in_sb);
 }
 
-int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
+/* reserve_slow(): the calling thread is not on the stream's CPU any more. */
+#define GRB_REPICK 1
+
+/*
+ * Moves the offset from o to end for the slow paths.  Return 1 when moved, 0
+ * to retry (the offset changed), -1 when the thread left the CPU of an rseq
+ * stream (pick the stream again).
+ */
+static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64_t o,
+		      uint64_t end)
+{
+	struct grb_shm_stream *shm = s->shm;
+	struct _grb_rseq *rs;
+	int r;
+
+	/* [W5] acq_rel CAS: as [W2]; the release also publishes the [W4]/[P*]
+	 * observations to the writers that reserve after. */
+	if (_grb_single(cfg))
+		return _grb_local_cas(&shm->offset, &o, end);
+	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == UINT32_MAX)
+		return _grb_cas_acqrel(&shm->offset, &o, end);
+	rs = _grb_rseq_area();
+	/* [W11] acquire: pairs with the flusher's [F1]: with the fence held,
+	 * the offset is changed by locked instructions only ([W10] tests the
+	 * fence inside its sequence and aborts). */
+	if (_grb_load_acquire(&shm->flush_req))
+		r = _grb_rseq_cas_locked(rs, s->rseq_cpu, &shm->offset, o, end);
+	else
+		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, end, &shm->flush_req);
+	if (r == GRB_RSEQ_DONE)
+		return 1;
+	if (r == GRB_RSEQ_ABORTED && _grb_load_relaxed(&rs->cpu_id) != s->rseq_cpu)
+		return -1;
+	return 0;
+}
+
+static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
 {
 	struct grb_shm_stream *shm = s->shm;
 	const uint64_t sb = s->sb_size;
@@ -299,11 +343,11 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 		}
 		if (close_old || exact_end)
 			snap = _grb_lost_snapshot(s);
-		/* [W5] acq_rel CAS: as [W2]; the release also publishes the
-		 * [W4]/[P*] observations to the writers that reserve after. */
-		if (_grb_single(cfg) ? _grb_local_cas(&shm->offset, &o, end)
-				     : _grb_cas_acqrel(&shm->offset, &o, end))
+		ret = offset_cas(cfg, s, o, end);
+		if (ret > 0)
 			break;
+		if (ret < 0)
+			return GRB_REPICK;
 	}
 	_grb_store_relaxed(&shm->last_ts, ts);
 	if (close_old)
@@ -346,6 +390,101 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 	return 0;
 }
 
+int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
+{
+	return reserve_slow(cfg, s, ctx);
+}
+
+/* Counts a loss on the stream of the calling thread's CPU. */
+void _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
+{
+	int cpu = _grb_env_getcpu_slow();
+	int32_t i = (uint32_t)cpu < ch->nr_cpu_map ? ch->cpu_map[cpu] : -1;
+
+	if (i >= 0)
+		_grb_count_lost(&ch->streams[i], cause);
+	else
+		_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
+}
+
+/*
+ * The rseq sync's slow reservation: the stream of the CPU the thread runs
+ * on, picked again whenever the thread migrates before its offset moved.
+ */
+int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
+			   struct grb_ctx *ctx)
+{
+	for (;;) {
+		struct _grb_rseq *rs = _grb_rseq_area();
+		int cpu = (int)_grb_load_relaxed(&rs->cpu_id);
+		int32_t i;
+		int ret;
+
+		if (cpu < 0) {
+			/* No registration yet (the library registers its own
+			 * when glibc made none), or none possible. */
+			if (_grb_env_rseq_register() == 0)
+				continue;
+			if (ch->streams[0].rseq_cpu != UINT32_MAX) {
+				_grb_add_relaxed(&ch->lost_no_stream, 1);
+				return -ENOSPC;
+			}
+			cpu = _grb_env_getcpu_slow();
+		}
+		i = (uint32_t)cpu < ch->nr_cpu_map ? ch->cpu_map[cpu] : -1;
+		if (i < 0) {
+			_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
+			return -ENODEV;
+		}
+		ret = reserve_slow(cfg, &ch->streams[i], ctx);
+		if (ret != GRB_REPICK)
+			return ret;
+	}
+}
+
+/*
+ * A commit whose restartable add aborted: retried while the thread is on the
+ * stream's CPU, else made remotely.  With the channel fallen back to
+ * atomics, every commit is an atomic add to cc.
+ */
+void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
+			   uint64_t add)
+{
+	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
+	uint64_t cc, cl;
+
+	if (s->rseq_cpu == UINT32_MAX) {
+		cc = _grb_add_return_acqrel(&x->cc, add); /* [C1] */
+		goto check;
+	}
+	for (;;) {
+		struct _grb_rseq *rs = _grb_rseq_area();
+
+		if (_grb_load_relaxed(&rs->cpu_id) != s->rseq_cpu)
+			break;
+		if (_grb_rseq_add(rs, s->rseq_cpu, &x->cc, add, &cl) == GRB_RSEQ_DONE) {
+			cc = cl + __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST); /* [C5] */
+			goto check;
+		}
+	}
+	/* [C2] seq_cst add: release: the record's stores before the count;
+	 * acquire: as [C1].  Pairs with [C5] through [C3]. */
+	__atomic_add_fetch(&x->cc_remote, add, __ATOMIC_SEQ_CST);
+	_grb_add_relaxed(&s->shm->remote_commits, 1); /* relaxed: a statistic */
+	/* [C3] a memory barrier on the stream's CPU (membarrier): a local
+	 * committer's [C4] store there either precedes it, and our load of cc
+	 * below sees it, or its [C5] load follows it and sees our add.  The
+	 * emulated sequences (no assembly) are seq_cst and need none. */
+#ifdef GRB_RSEQ_NATIVE
+	_grb_env_membarrier_cpu(s->rseq_cpu);
+#endif
+	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
+	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
+check:
+	if (((cc - _grb_lap_end(s, pos)) & GRB_CC_BYTES_MASK) == 0)
+		_grb_deliver(cfg, s, pos, cc);
+}
+
 int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 {
 	struct grb_stream *s = ctx->stream;
@@ -384,21 +523,46 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 {
 	struct grb_shm_stream *shm = s->shm;
-	uint64_t o, ts, in_sb, snap;
+	uint64_t o, ts = 0, in_sb, snap = 0;
+	int fenced = cfg->sync == GRB_SYNC_PER_CPU_RSEQ && s->rseq_cpu != UINT32_MAX;
+	int closed = 0;
 
+	if (fenced) {
+		uint32_t free_fence = 0;
+
+		/* [F1] acq_rel CAS: one flusher holds the fence at a time;
+		 * pairs with the previous holder's [F3] and with the writers'
+		 * [W11]. */
+		while (!_grb_cas_acqrel(&shm->flush_req, &free_fence, 1)) {
+			free_fence = 0;
+			_grb_env_yield();
+		}
+		/* [F2] membarrier: every [W10] in progress on the stream's CPU
+		 * restarts, and every later one sees the fence: from here on
+		 * the offset changes only by locked instructions, like ours. */
+		_grb_env_membarrier_cpu(s->rseq_cpu);
+	}
 	o = _grb_load_acquire(&shm->offset); /* [W1] */
 	for (;;) {
 		in_sb = o & s->sb_mask;
 		if (!in_sb)
-			return 0;
+			break;
 		ts = cfg->clock_read();
 		snap = _grb_lost_snapshot(s);
 		/* [W8] acq_rel CAS, as [W5]. */
-		if (_grb_cas_acqrel(&shm->offset, &o, o + (s->sb_size - in_sb)))
+		if (_grb_cas_acqrel(&shm->offset, &o, o + (s->sb_size - in_sb))) {
+			closed = 1;
 			break;
+		}
 	}
-	close_with_padding(cfg, s, o, ts, snap);
-	return 1;
+	if (fenced) {
+		_grb_store_release(&shm->flush_req, 0); /* [F3] */
+		if (closed)
+			_grb_add_relaxed(&shm->fenced_flushes, 1); /* relaxed: a statistic */
+	}
+	if (closed)
+		close_with_padding(cfg, s, o, ts, snap);
+	return closed;
 }
 
 void _grb_flush_requested(const struct grb_config *cfg, struct grb_stream *s)

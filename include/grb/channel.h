@@ -61,6 +61,10 @@ struct grb_stream_stats {
 	uint64_t write_pos; /* bytes reserved since creation */
 	uint64_t consumed_pos; /* bytes consumed or overwritten since creation */
 	uint64_t invariant_failures; /* internal errors; the stream is then disabled */
+	uint64_t remote_commits; /* rseq sync: commits made from another CPU (the
+				  * writer migrated after its reservation) */
+	uint64_t fenced_flushes; /* rseq sync: packets closed by a flush (which
+				  * holds the stream's fence) */
 	uint32_t disabled;
 	uint32_t cpu; /* per-CPU streams, else UINT32_MAX */
 	uint32_t owner_tid; /* per-thread single-writer streams: the owning thread, 0 if free */
@@ -73,6 +77,8 @@ struct grb_channel_stats {
 	uint64_t lost_total;
 	uint64_t filtered_cpu; /* records written on CPUs outside the CPU set */
 	uint64_t invariant_failures;
+	uint64_t remote_commits; /* sums of the streams' */
+	uint64_t fenced_flushes;
 	uint32_t nr_streams;
 	uint32_t _pad;
 };
@@ -125,6 +131,19 @@ int grb_channel_flush(struct grb_channel *ch);
  * this call (e.g. pthread_join).  Return: 0, -EINVAL for NULL.
  */
 int grb_channel_finalize(struct grb_channel *ch);
+
+/**
+ * grb_channel_sync() - the sync the channel's writers use.
+ * @why: if not NULL, set to the reason of a fallback (else NULL); the
+ *	string lives as long as the channel
+ *
+ * The configured sync, except for GRB_SYNC_PER_CPU_RSEQ when restartable
+ * sequences cannot run here (no registration, no membarrier with a target
+ * CPU, or GRB_RSEQ=0 in the environment): then GRB_SYNC_ATOMIC, the per-CPU
+ * streams being written with atomic instructions, through the slow path.
+ * Return: the sync; 0 for NULL.  Real-time: wait-free.
+ */
+enum grb_sync grb_channel_sync(const struct grb_channel *ch, const char **why);
 
 /** grb_channel_nr_streams() - the number of streams (readers index 0..n-1). */
 uint32_t grb_channel_nr_streams(const struct grb_channel *ch);

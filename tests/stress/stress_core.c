@@ -100,11 +100,34 @@ static void count_result(struct wcount *c, int ret)
 	}
 }
 
-/* One record; discard != 0 reserves and then discards it.  Return 0 when
- * committed, 1 when discarded by choice, or the reserve error. */
+/*
+ * Moves the calling thread to another CPU and back to all of them, between a
+ * reservation and its commit: with the rseq sync the commit is then made
+ * from another CPU than the stream's.
+ */
+static void migrate_self(void)
+{
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), cpu = sched_getcpu(), i;
+	cpu_set_t cs;
+
+	if (ncpu < 2 || cpu < 0)
+		return;
+	CPU_ZERO(&cs);
+	CPU_SET((cpu + 1) % ncpu, &cs);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs))
+		return;
+	CPU_ZERO(&cs);
+	for (i = 0; i < ncpu; i++)
+		CPU_SET(i, &cs);
+	pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
+}
+
+/* One record.  how: 0 commit, 1 reserve then discard, 2 commit after moving
+ * to another CPU, 3 discard after moving.  Return 0 when committed, 1 when
+ * discarded by choice, or the reserve error. */
 #define DEFINE_WRITE(NAME, CFG)                                                            \
 	static int NAME##_one(struct grb_channel *ch, struct payload *p, uint32_t len,     \
-			      int discard)                                                 \
+			      int how)                                                     \
 	{                                                                                  \
 		struct grb_ctx ctx;                                                        \
 		int ret;                                                                   \
@@ -114,7 +137,9 @@ static void count_result(struct wcount *c, int ret)
 		if (ret)                                                                   \
 			return ret;                                                        \
 		grb_write(&ctx, p, len);                                                   \
-		if (discard) {                                                             \
+		if (how >= 2)                                                              \
+			migrate_self();                                                    \
+		if (how & 1) {                                                             \
 			grb_discard(&CFG, &ctx);                                           \
 			return 1;                                                          \
 		}                                                                          \
@@ -168,6 +193,12 @@ static const struct grb_config c_tb =
 	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_BLOCKING);
 static const struct grb_config c_ad =
 	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+static const struct grb_config c_rd =
+	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
+static const struct grb_config c_ro =
+	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+static const struct grb_config c_rb =
+	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_BLOCKING);
 
 DEFINE_WRITE(gd, c_gd)
 DEFINE_WRITE(go, c_go)
@@ -179,6 +210,9 @@ DEFINE_WRITE(td, c_td)
 DEFINE_WRITE(to, c_to)
 DEFINE_WRITE(tb, c_tb)
 DEFINE_WRITE(ad, c_ad)
+DEFINE_WRITE(rd, c_rd)
+DEFINE_WRITE(ro, c_ro)
+DEFINE_WRITE(rb, c_rb)
 
 static const struct stress_case cases[] = {
 	{ "global-discard", &c_gd, gd_one, gd_nested2, 4096, 4 },
@@ -191,6 +225,9 @@ static const struct stress_case cases[] = {
 	{ "perthread-overwrite", &c_to, to_one, to_nested2, 2048, 4 },
 	{ "perthread-blocking", &c_tb, tb_one, tb_nested2, 2048, 4 },
 	{ "perthread-atomic-shared", &c_ad, ad_one, ad_nested2, 2048, 4 },
+	{ "percpu-rseq-discard", &c_rd, rd_one, rd_nested2, 2048, 4 },
+	{ "percpu-rseq-overwrite", &c_ro, ro_one, ro_nested2, 2048, 4 },
+	{ "percpu-rseq-blocking", &c_rb, rb_one, rb_nested2, 2048, 4 },
 };
 
 /* Signal handler: one record, or two nested ones, from the handler's own
@@ -244,7 +281,14 @@ static void *writer_main(void *arg)
 			count_result(c, ret);
 			continue;
 		}
-		ret = g_case->write_one(g_ch, &p, len, i % 101 == 7);
+		{
+			int how = i % 101 == 7;
+
+			/* rseq: some commits (and discards) after a migration. */
+			if (g_case->cfg->sync == GRB_SYNC_PER_CPU_RSEQ && i % 509 == 5)
+				how += 2;
+			ret = g_case->write_one(g_ch, &p, len, how);
+		}
 		/* Some work between records, and a yield now and then, so that
 		 * the consumer keeps up part of the time. */
 		{
@@ -454,6 +498,9 @@ static int run_case(const struct stress_case *sc, uint64_t total)
 	a.subbuf_count = sc->subbuf_count;
 	a.nr_streams = sc->cfg->sync == GRB_SYNC_ATOMIC ? 2 : 8; /* atomic: shared streams */
 	a.blocking_timeout_us = 2000;
+	/* rseq: flushes from the timer thread race with the writers. */
+	if (sc->cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
+		a.switch_timer_us = 300;
 	g_ch = grb_channel_create(sc->cfg, &a);
 	if (!g_ch) {
 		FAIL("%s: channel_create: %s\n", sc->name, grb_last_error());
@@ -523,6 +570,22 @@ static int run_case(const struct stress_case *sc, uint64_t total)
 	if (cs.invariant_failures)
 		FAIL("%s: %llu invariant failures\n", sc->name,
 		     (unsigned long long)cs.invariant_failures);
+	if (sc->cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
+		const char *why, *env = getenv("GRB_RSEQ");
+		enum grb_sync in_use = grb_channel_sync(g_ch, &why);
+		int want_fallback = env && (!strcmp(env, "0") || !strcmp(env, "off"));
+
+		printf("%-24s sync in use: %s%s%s, remote commits %llu, fenced flushes %llu\n",
+		       sc->name, in_use == GRB_SYNC_PER_CPU_RSEQ ? "rseq" : "atomic (fallback)",
+		       why ? ": " : "", why ? why : "", (unsigned long long)cs.remote_commits,
+		       (unsigned long long)cs.fenced_flushes);
+		if (want_fallback != (in_use == GRB_SYNC_ATOMIC))
+			FAIL("%s: sync in use %d, GRB_RSEQ=%s\n", sc->name, (int)in_use,
+			     env ? env : "(unset)");
+		if (in_use == GRB_SYNC_PER_CPU_RSEQ && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+		    (!cs.remote_commits || !cs.fenced_flushes))
+			FAIL("%s: the run made no remote commit or no fenced flush\n", sc->name);
+	}
 	if (!err[1] || !(counts[4].attempts + counts[5].attempts + counts[6].attempts +
 			 counts[7].attempts))
 		FAIL("%s: the run exercised no too-big record or no signal handler\n", sc->name);

@@ -15,6 +15,8 @@ static const struct grb_config cfg_co = GRB_NATIVE_CONFIG_CLOCK(
 	GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, grb_clock_tsc);
 static const struct grb_config cfg_tb =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_BLOCKING);
+static const struct grb_config cfg_rs = GRB_NATIVE_CONFIG_CLOCK(
+	GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, grb_clock_tsc);
 static const struct grb_config cfg_ctf =
 	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 
@@ -31,6 +33,7 @@ int spec_global_atomic(struct grb_channel *ch, const void *p);
 int spec_percpu_overwrite_tsc(struct grb_channel *ch, const void *p);
 int spec_perthread_blocking(struct grb_channel *ch, const void *p);
 int spec_ctf_event(struct grb_channel *ch, uint32_t cpu, int64_t v, const char *m);
+int spec_percpu_rseq_tsc(struct grb_channel *ch, const void *p);
 
 int spec_global_atomic(struct grb_channel *ch, const void *p)
 {
@@ -50,4 +53,9 @@ int spec_perthread_blocking(struct grb_channel *ch, const void *p)
 int spec_ctf_event(struct grb_channel *ch, uint32_t cpu, int64_t v, const char *m)
 {
 	return spec_tick_write(CFG(cfg_ctf), ch, cpu, v, m);
+}
+
+int spec_percpu_rseq_tsc(struct grb_channel *ch, const void *p)
+{
+	return grb_write_record(CFG(cfg_rs), ch, 0, p, 16);
 }

@@ -7,7 +7,7 @@
 # client callback is called (they are inlined); the only symbols referred
 # to are the library's slow paths and thread-locals, the rseq area, the
 # vDSO clock and local constants (so nothing allocates or locks); and no
-# system call instruction.
+# system call instruction.  The rseq site has no lock-prefixed instruction.
 set -eu
 cc=$1 inc=$2
 shift 2
@@ -28,7 +28,7 @@ if grep -v '\blea ' "$dir/cfg_refs"; then
 fi
 # 2. Symbols referred to.
 awk '/R_X86_64/ { print $3 }' "$dir/tu.dis" | sed 's/[-+]0x[0-9a-f]*$//' | sort -u >"$dir/syms"
-if grep -Ev '^(\.LC[0-9]+|\.data\.rel\.ro(\.local)?|__rseq_offset|__rseq_size|_grb_(reserve_slow|clear_noref|deliver|count_lost|discard_slow|stream_for_thread|stream_for_cpu_slow|flush_requested|env_getcpu_slow|tls_nesting|tls_streams)|clock_gettime|strlen|memcpy)$' "$dir/syms"; then
+if grep -Ev '^(\.LC[0-9]+|\.data\.rel\.ro(\.local)?|__rseq_offset|__rseq_size|__grb_rseq_cs|_grb_(reserve_slow|reserve_slow_rseq|commit_rseq_slow|count_lost_here|clear_noref|deliver|count_lost|discard_slow|stream_for_thread|stream_for_cpu_slow|flush_requested|env_getcpu_slow|tls_nesting|tls_streams|tls_rseq)|clock_gettime|strlen|memcpy)$' "$dir/syms"; then
 	echo "specialisation: the symbols above are not expected in an inline fast path"
 	fail=1
 fi
@@ -37,7 +37,14 @@ if grep -E '\bsyscall\b|\bint +\$0x80\b' "$dir/tu.dis"; then
 	echo "specialisation: a system call in the fast path"
 	fail=1
 fi
+# 4. The rseq site reserves and commits without a lock prefix.
+awk '/^[0-9a-f]+ <spec_percpu_rseq_tsc>:/ { f = 1; next } /^[0-9a-f]+ </ { f = 0 } f' \
+	"$dir/tu.dis" >"$dir/rseq.dis"
+if [ ! -s "$dir/rseq.dis" ] || grep -E '\block\b' "$dir/rseq.dis"; then
+	echo "specialisation: the rseq site is missing or has a lock-prefixed instruction"
+	fail=1
+fi
 funcs=$(grep -c '^[0-9a-f]* <spec_' "$dir/tu.dis")
-[ "$funcs" -eq 4 ] || { echo "specialisation: expected 4 functions, found $funcs"; fail=1; }
-[ $fail -eq 0 ] && echo "specialisation: 4 event sites specialised: no configuration read, callbacks inlined, $(wc -l <"$dir/syms") symbols referred to"
+[ "$funcs" -eq 5 ] || { echo "specialisation: expected 5 functions, found $funcs"; fail=1; }
+[ $fail -eq 0 ] && echo "specialisation: 5 event sites specialised: no configuration read, callbacks inlined, $(wc -l <"$dir/syms") symbols referred to"
 exit $fail

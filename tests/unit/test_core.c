@@ -82,6 +82,10 @@ static void test_config_errors(void)
 	CHECK(grb_channel_create(&bad, NULL) == NULL && errno == EINVAL);
 	CHECK(strstr(grb_last_error(), "sync") != NULL);
 	bad = cfg_discard;
+	bad.sync = GRB_SYNC_PER_CPU_RSEQ; /* cfg_discard is a global stream */
+	CHECK(grb_channel_create(&bad, NULL) == NULL && errno == EINVAL);
+	CHECK(strstr(grb_last_error(), "per-CPU") != NULL);
+	bad = cfg_discard;
 	bad.record_align = 3;
 	CHECK(grb_channel_create(&bad, NULL) == NULL && errno == EINVAL);
 	bad = cfg_discard;

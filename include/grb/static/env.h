@@ -128,6 +128,182 @@ static _grb_always_inline int _grb_env_getcpu(void)
 	return _grb_env_getcpu_slow();
 }
 
+/*
+ * Restartable sequences (rseq), for the per-CPU sync.
+ *
+ * struct _grb_rseq holds the fields of the kernel's struct rseq that the
+ * library uses.  The thread's area is glibc's registration when glibc made one
+ * (glibc 2.35 and later, __rseq_size != 0).  Otherwise the library registers
+ * _grb_tls_rseq for the thread on its first per-CPU reservation
+ * (src/env_user.c).  cpu_id is negative while the thread has no registration.
+ */
+struct _grb_rseq {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;
+	uint64_t rseq_cs;
+	uint32_t flags;
+	uint32_t node_id;
+	uint32_t mm_cid;
+} __attribute__((aligned(32)));
+
+extern __thread struct _grb_rseq _grb_tls_rseq __attribute__((tls_model("initial-exec")));
+
+/* The signature before every abort handler: the one glibc registers. */
+#define GRB_RSEQ_SIG 0x53053053u
+/* Results of the _grb_rseq_*() operations. */
+#define GRB_RSEQ_DONE 0 /* the final store was made */
+#define GRB_RSEQ_CHANGED 1 /* the word did not hold the expected value */
+#define GRB_RSEQ_ABORTED 2 /* another CPU, preempted, signalled, or fenced */
+
+static _grb_always_inline struct _grb_rseq *_grb_rseq_area(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	if (_grb_likely(&__rseq_size != NULL && __rseq_size != 0))
+		return (struct _grb_rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+#endif
+	return &_grb_tls_rseq;
+}
+
+#if defined(__x86_64__) && !defined(_GRB_LOCAL_GENERIC)
+#define GRB_RSEQ_NATIVE 1
+/*
+ * Each critical section is [1, 2).  Its descriptor (struct rseq_cs: version,
+ * flags, start_ip, post_commit_offset, abort_ip) goes to a data section.
+ * While the section runs, the thread's rseq_cs word points at it.  The kernel
+ * moves a thread that is preempted, migrated or signalled inside [1, 2) to
+ * the abort handler 4, which must follow the 4-byte signature.  The section's
+ * last instruction is its only store: either it ran, or nothing did.
+ */
+#define _GRB_RSEQ_BEGIN                                                                    \
+	"movl $2, %[ret]\n\t"                                                              \
+	".pushsection __grb_rseq_cs, \"aw\"\n\t"                                           \
+	".balign 32\n\t"                                                                   \
+	"3:\n\t"                                                                           \
+	".long 0, 0\n\t"                                                                   \
+	".quad 1f, 2f - 1f, 4f\n\t"                                                        \
+	".popsection\n\t"                                                                  \
+	"leaq 3b(%%rip), %%rax\n\t"                                                        \
+	"movq %%rax, %[cs]\n\t"                                                            \
+	"1:\n\t"                                                                           \
+	"cmpl %[cpu], %[cpu_id]\n\t"                                                       \
+	"jne 5f\n\t"
+#define _GRB_RSEQ_ABORT                                                                    \
+	"jmp 5f\n\t"                                                                       \
+	".long 0x53053053\n\t"                                                             \
+	"4:\n\t"                                                                           \
+	"movl $2, %[ret]\n\t"                                                              \
+	"5:\n\t"
+
+/*
+ * On CPU cpu, with *fence zero: if *p == expected, *p = v by a plain store.
+ * Serialised with every other section on that CPU.
+ */
+static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+					    uint64_t expected, uint64_t v,
+					    const uint32_t *fence)
+{
+	int ret;
+
+	__asm__ __volatile__(_GRB_RSEQ_BEGIN
+			     "cmpl $0, %[fence]\n\t"
+			     "jne 5f\n\t"
+			     "movl $1, %[ret]\n\t"
+			     "cmpq %[exp], %[p]\n\t"
+			     "jne 5f\n\t"
+			     "movq %[v], %[p]\n\t"
+			     "2:\n\t"
+			     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
+			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [fence] "m"(*fence),
+			       [exp] "r"(expected), [v] "r"(v)
+			     : "rax", "memory", "cc");
+	return ret;
+}
+
+/*
+ * As _grb_rseq_cas(), without the fence test and with a locked cmpxchg as the
+ * final instruction: atomic also against other CPUs' atomic operations.
+ * Used while a remote thread holds the stream's fence.
+ */
+static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu,
+						   uint64_t *p, uint64_t expected, uint64_t v)
+{
+	int ret;
+
+	__asm__ __volatile__(_GRB_RSEQ_BEGIN
+			     "movl $1, %[ret]\n\t"
+			     "movq %[exp], %%rax\n\t"
+			     "lock cmpxchgq %[v], %[p]\n\t"
+			     "2:\n\t"
+			     "jne 5f\n\t"
+			     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
+			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected),
+			       [v] "r"(v)
+			     : "rax", "memory", "cc");
+	return ret;
+}
+
+/* On CPU cpu: *p += v by a plain store; *out = the new value. */
+static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+					    uint64_t v, uint64_t *out)
+{
+	int ret;
+	uint64_t tmp;
+
+	__asm__ __volatile__(_GRB_RSEQ_BEGIN
+			     "movq %[p], %[tmp]\n\t"
+			     "addq %[v], %[tmp]\n\t"
+			     "movq %[tmp], %[p]\n\t"
+			     "2:\n\t"
+			     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+			     : [ret] "=&r"(ret), [tmp] "=&r"(tmp), [cs] "=m"(rs->rseq_cs),
+			       [p] "+m"(*p)
+			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [v] "r"(v)
+			     : "rax", "memory", "cc");
+	*out = tmp;
+	return ret;
+}
+#else
+/*
+ * Elsewhere, and under TSan, which cannot see into assembly, the same
+ * operations are emulated with sequentially consistent atomics.  The
+ * protocol is unchanged: every word is then only ever changed atomically.
+ */
+static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+					    uint64_t expected, uint64_t v,
+					    const uint32_t *fence)
+{
+	if (__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) != cpu ||
+	    __atomic_load_n(fence, __ATOMIC_SEQ_CST))
+		return GRB_RSEQ_ABORTED;
+	return __atomic_compare_exchange_n(p, &expected, v, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST)
+		       ? GRB_RSEQ_DONE
+		       : GRB_RSEQ_CHANGED;
+}
+
+static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu,
+						   uint64_t *p, uint64_t expected, uint64_t v)
+{
+	if (__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) != cpu)
+		return GRB_RSEQ_ABORTED;
+	return __atomic_compare_exchange_n(p, &expected, v, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST)
+		       ? GRB_RSEQ_DONE
+		       : GRB_RSEQ_CHANGED;
+}
+
+static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+					    uint64_t v, uint64_t *out)
+{
+	if (__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) != cpu)
+		return GRB_RSEQ_ABORTED;
+	*out = __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
+	return GRB_RSEQ_DONE;
+}
+#endif
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

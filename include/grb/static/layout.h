@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 1u
+#define GRB_LAYOUT_VERSION 2u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -83,7 +83,8 @@ struct grb_shm_stream {
 	/* Writers' line. */
 	uint64_t offset __attribute__((aligned(GRB_CACHELINE))); /* write position */
 	uint64_t last_ts; /* timestamp of the latest reservation (racy hint) */
-	uint32_t flush_req; /* single-writer: a flush asked by another thread */
+	uint32_t flush_req; /* single-writer: a flush asked by another thread;
+			     * rseq: the fence a remote flusher holds */
 	uint32_t owner; /* per-thread: the claiming thread's id, 0 when free */
 
 	/* Reader's line. */
@@ -101,12 +102,18 @@ struct grb_shm_stream {
 	/* Loss counters, by enum grb_lost_cause (GRB_LOST_NO_STREAM unused). */
 	uint64_t lost[GRB_LOST_NR] __attribute__((aligned(GRB_CACHELINE)));
 	uint64_t invariant_failures;
+	uint64_t remote_commits; /* rseq sync: commits from another CPU */
+	uint64_t fenced_flushes; /* rseq sync: packets closed by a fenced flush */
 } __attribute__((aligned(GRB_CACHELINE)));
 
 struct grb_shm_slot {
 	/* Hot: every commit adds to cc; every reservation reads id. */
 	uint64_t cc __attribute__((aligned(GRB_CACHELINE)));
 	uint64_t id;
+	/* Per-CPU rseq sync: cc is changed only by restartable sequences on
+	 * the stream's CPU; commits from a thread that migrated after its
+	 * reservation are atomic adds here.  The slot's count is the sum. */
+	uint64_t cc_remote;
 	/* Cold: touched once per packet. */
 	uint64_t done __attribute__((aligned(GRB_CACHELINE))); /* end position of the
 							      * last delivered packet */
@@ -116,6 +123,8 @@ struct grb_shm_slot {
 	uint64_t ts_end; /* set by the reservation that closes it */
 	uint64_t data_end; /* content bytes, set with ts_end */
 	uint64_t lost_snap; /* cumulative lost (but overwritten), set with ts_end */
+	uint64_t claimed; /* rseq sync: end position of the last lap whose delivery
+			   * a committer claimed (two may see it complete) */
 } __attribute__((aligned(GRB_CACHELINE)));
 
 /* The in-process handle of a stream (not in shared memory). */
@@ -129,6 +138,9 @@ struct grb_stream {
 	uint32_t count_order;
 	uint32_t count_mask;
 	uint32_t index; /* in the channel */
+	/* rseq sync: the CPU whose restartable sequences may change the
+	 * stream; UINT32_MAX when the channel fell back to atomics. */
+	uint32_t rseq_cpu;
 	struct grb_channel *chan;
 	uint64_t map_size;
 };

@@ -37,6 +37,11 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx);
 struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch);
 struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu);
 void _grb_flush_requested(const struct grb_config *cfg, struct grb_stream *s);
+int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
+			   struct grb_ctx *ctx);
+void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
+			   uint64_t add);
+void _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause);
 
 static _grb_always_inline int _grb_single(const struct grb_config *cfg)
 {
@@ -88,6 +93,12 @@ static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_c
 	}
 }
 
+/* The commit count of a slot when the lap of pos is complete (bytes part). */
+static _grb_always_inline uint64_t _grb_lap_end(const struct grb_stream *s, uint64_t pos)
+{
+	return ((pos >> (s->sb_order + s->count_order)) + 1) << s->sb_order;
+}
+
 /* Adds len committed bytes (and a record if rec) to the slot of pos; the
  * add that completes the sub-buffer for its lap delivers it. */
 static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
@@ -95,19 +106,162 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
 						  uint64_t add)
 {
 	struct grb_shm_slot *slot = &s->slots[_grb_slot_of(s, pos)];
-	uint64_t lap_end = ((pos >> (s->sb_order + s->count_order)) + 1) << s->sb_order;
 	uint64_t cc;
 
-	/* [C1] release: the record's stores (and, for a closing commit, the
-	 * slot's ts_end/data_end/lost_snap) before the count; acquire: the
-	 * commit that completes the lap sees every other commit's stores.
-	 * Pairs with itself across committers and with [R1] through [D3]. */
-	if (_grb_single(cfg))
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
+		uint64_t cl;
+
+		/* [C4] restartable add on the stream's CPU: a plain store,
+		 * ordered after the record's stores by x86-TSO (release), and
+		 * serialised with every other [C4]/[W10] on that CPU.  On
+		 * another CPU it aborts: the thread migrated since its
+		 * reservation and commits remotely ([C2]). */
+		if (_grb_unlikely(_grb_rseq_add(_grb_rseq_area(), s->rseq_cpu, &slot->cc, add,
+						&cl) != GRB_RSEQ_DONE)) {
+			_grb_commit_rseq_slow(cfg, s, pos, add);
+			return;
+		}
+		/* [C5] seq_cst (a plain load on x86-64): pairs with a remote
+		 * committer's [C2] + [C3]: of the two, at least one sees the
+		 * other's add, so a completed lap is never missed. */
+		cc = cl + __atomic_load_n(&slot->cc_remote, __ATOMIC_SEQ_CST);
+	} else if (_grb_single(cfg)) {
+		/* [C1] release: the record's stores (and, for a closing commit,
+		 * the slot's ts_end/data_end/lost_snap) before the count;
+		 * acquire: the commit that completes the lap sees every other
+		 * commit's stores.  Pairs with itself across committers and
+		 * with [R1] through [D3]. */
 		cc = _grb_local_add_return(&slot->cc, add);
-	else
-		cc = _grb_add_return_acqrel(&slot->cc, add);
-	if (_grb_unlikely(((cc - lap_end) & GRB_CC_BYTES_MASK) == 0))
+	} else {
+		cc = _grb_add_return_acqrel(&slot->cc, add); /* [C1] */
+	}
+	if (_grb_unlikely(((cc - _grb_lap_end(s, pos)) & GRB_CC_BYTES_MASK) == 0))
 		_grb_deliver(cfg, s, pos, cc);
+}
+
+/* After the reservation of slot_len bytes at o: the record's header. */
+static _grb_always_inline void _grb_reserve_finish(const struct grb_config *cfg,
+						    struct grb_stream *s, struct grb_ctx *ctx,
+						    uint64_t o, uint64_t ts, uint32_t hdr,
+						    uint64_t slot_len)
+{
+	char *base;
+
+	/* relaxed: hint only (doc/ordering.md, "last_ts"). */
+	_grb_store_relaxed(&s->shm->last_ts, ts);
+	ctx->pos = o;
+	ctx->header_len = hdr;
+	ctx->slot_len = (uint32_t)slot_len;
+	{
+		uint32_t slot = _grb_slot_of(s, o);
+		/* [W9] acquire: the id comes from the release sequence of the
+		 * reader's swap [R2]/[R5] continued by the opener's [W6]: the
+		 * reader's reads of the sub-buffer it gave back happen before
+		 * our stores into it.  A NOREF id is fixed by a CAS. */
+		uint64_t id = _grb_load_acquire(&s->slots[slot].id);
+
+		if (_grb_unlikely(id & GRB_ID_NOREF))
+			id = _grb_clear_noref(s, slot);
+		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
+	}
+	ctx->rec = base + (o & s->sb_mask);
+	cfg->record_header_write(cfg, ctx);
+	ctx->wp = ctx->rec + hdr;
+}
+
+/* The out-of-line reservation, with the nesting depth taken. */
+static _grb_always_inline int _grb_reserve_slow_call(const struct grb_config *cfg,
+						     struct grb_channel *ch, struct grb_stream *s,
+						     struct grb_ctx *ctx)
+{
+	/* The slow path gets a copy: were the caller's ctx's address to
+	 * escape here, the compiler would keep it in memory on the fast path
+	 * too. */
+	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
+	int ret;
+
+	slow_ctx.event_id = ctx->event_id;
+	slow_ctx.payload_len = ctx->payload_len;
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
+		ret = _grb_reserve_slow_rseq(cfg, ch, &slow_ctx);
+	else
+		ret = _grb_reserve_slow(cfg, s, &slow_ctx);
+	*ctx = slow_ctx;
+	if (_grb_unlikely(ret < 0)) {
+		_grb_barrier();
+		_grb_tls_nesting--;
+	}
+	return ret;
+}
+
+/*
+ * grb_reserve() for the per-CPU rseq sync: the offset moves by a restartable
+ * sequence on the stream's CPU ([W10]), with no lock prefix.  Anything
+ * unusual (a migration, a preemption or signal inside the sequence, a
+ * remote flush holding the fence, a packet boundary, a CPU without a
+ * registration) takes the slow path, which picks the stream again.
+ */
+static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
+						struct grb_channel *ch, struct grb_ctx *ctx)
+{
+	struct _grb_rseq *rs = _grb_rseq_area();
+	struct grb_stream *s = NULL;
+	struct grb_shm_stream *shm;
+	uint64_t o, ts, in_sb, slot_len;
+	uint32_t hdr, depth, cpu;
+	int r;
+
+	if (_grb_unlikely(!_grb_load_relaxed(&ch->enabled)))
+		return -EAGAIN;
+	/* relaxed: the kernel's own updates of the area; a stale CPU only
+	 * makes the sequence abort. */
+	cpu = _grb_load_relaxed(&rs->cpu_id);
+	if (_grb_likely(cpu < ch->nr_cpu_map)) {
+		int32_t i = ch->cpu_map[cpu];
+
+		if (_grb_likely(i >= 0))
+			s = &ch->streams[i];
+	}
+	depth = ++_grb_tls_nesting;
+	_grb_barrier();
+	if (_grb_unlikely(depth > cfg->max_nesting)) {
+		_grb_count_lost_here(ch, GRB_LOST_NESTED);
+		_grb_barrier();
+		_grb_tls_nesting--;
+		return -EBUSY;
+	}
+	if (_grb_unlikely(!s))
+		goto slow;
+	ctx->stream = s;
+	shm = s->shm;
+	for (;;) {
+		o = _grb_load_acquire(&shm->offset); /* [W1] */
+		ts = cfg->clock_read();
+		ctx->flags = _grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts));
+		in_sb = o & s->sb_mask;
+		if (_grb_unlikely(in_sb == 0))
+			goto slow;
+		ctx->ts = ts;
+		hdr = cfg->record_header_size(cfg, ctx);
+		slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
+		if (_grb_unlikely(in_sb + slot_len >= s->sb_size))
+			goto slow;
+		/* [W10] restartable compare-and-store on the stream's CPU, the
+		 * fence clear: serialised with every other [W10]/[C4] there
+		 * (the CPU runs one of them at a time; a preempted one
+		 * restarts).  x86-TSO orders the loads before it and the slot
+		 * id load after it, as [W2]'s acquire/release do. */
+		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, o + slot_len,
+				  &shm->flush_req);
+		if (_grb_likely(r == GRB_RSEQ_DONE))
+			break;
+		if (r == GRB_RSEQ_ABORTED)
+			goto slow;
+	}
+	_grb_reserve_finish(cfg, s, ctx, o, ts, hdr, slot_len);
+	return 0;
+slow:
+	return _grb_reserve_slow_call(cfg, ch, s, ctx);
 }
 
 /**
@@ -145,8 +299,9 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	struct grb_shm_stream *shm;
 	uint64_t o, ts, in_sb, slot_len;
 	uint32_t hdr, depth;
-	char *base;
 
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
+		return _grb_reserve_rseq(cfg, ch, ctx);
 	if (_grb_unlikely(!_grb_load_relaxed(&ch->enabled)))
 		return -EAGAIN;
 	s = _grb_pick_stream(cfg, ch);
@@ -192,45 +347,10 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 			break;
 		}
 	}
-	/* relaxed: hint only, see above. */
-	_grb_store_relaxed(&shm->last_ts, ts);
-	ctx->pos = o;
-	ctx->header_len = hdr;
-	ctx->slot_len = (uint32_t)slot_len;
-	{
-		uint32_t slot = _grb_slot_of(s, o);
-		/* [W9] acquire: the id comes from the release sequence of the
-		 * reader's swap [R2]/[R5] continued by the opener's [W6]: the
-		 * reader's reads of the sub-buffer it gave back happen before
-		 * our stores into it.  A NOREF id is fixed by a CAS. */
-		uint64_t id = _grb_load_acquire(&s->slots[slot].id);
-
-		if (_grb_unlikely(id & GRB_ID_NOREF))
-			id = _grb_clear_noref(s, slot);
-		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
-	}
-	ctx->rec = base + in_sb;
-	cfg->record_header_write(cfg, ctx);
-	ctx->wp = ctx->rec + hdr;
+	_grb_reserve_finish(cfg, s, ctx, o, ts, hdr, slot_len);
 	return 0;
 slow:
-	{
-		/* The slow path gets a copy: were the caller's ctx's address
-		 * to escape here, the compiler would keep it in memory on the
-		 * fast path too. */
-		struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
-		int ret;
-
-		slow_ctx.event_id = ctx->event_id;
-		slow_ctx.payload_len = ctx->payload_len;
-		ret = _grb_reserve_slow(cfg, s, &slow_ctx);
-		*ctx = slow_ctx;
-		if (_grb_unlikely(ret < 0)) {
-			_grb_barrier();
-			_grb_tls_nesting--;
-		}
-		return ret;
-	}
+	return _grb_reserve_slow_call(cfg, ch, s, ctx);
 }
 
 /**
