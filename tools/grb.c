@@ -86,14 +86,16 @@ static const struct grb_ctf_event_desc *const demo_events[] = {
 	&log_msg_event,	      &latency_hist_event, &config_reload_event,
 };
 
+/* Per-CPU streams written with restartable sequences (atomics where they
+ * cannot run: the banner says which). */
 static const struct grb_config cfg_discard =
-	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
 static const struct grb_config cfg_overwrite =
-	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
-static const struct grb_config cfg_discard_tsc =
-	GRB_CTF_CONFIG_CLOCK(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, grb_clock_tsc);
-static const struct grb_config cfg_overwrite_tsc =
-	GRB_CTF_CONFIG_CLOCK(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, grb_clock_tsc);
+	GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+static const struct grb_config cfg_discard_tsc = GRB_CTF_CONFIG_CLOCK(
+	GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, grb_clock_tsc);
+static const struct grb_config cfg_overwrite_tsc = GRB_CTF_CONFIG_CLOCK(
+	GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE, grb_clock_tsc);
 
 static const char *const paths[] = {
 	"/", "/index.html", "/api/v1/users", "/api/v1/orders/42", "/static/app.js",
@@ -630,6 +632,16 @@ static int cmd_record(int argc, char **argv)
 	printf("grb %s: recording %" PRIu64 " threads for %g s into %s (%s mode, %u per-CPU "
 	       "streams of %" PRIu64 " x %s)\n",
 	       grb_version(), threads, duration, dir, mode, n, subbuf_count, sz);
+	{
+		const char *why;
+
+		if (grb_channel_sync(the_channel, &why) == GRB_SYNC_PER_CPU_RSEQ)
+			printf("grb: writers use restartable sequences (no locked instruction)\n");
+		else
+			printf("grb: writers use atomic instructions: restartable sequences "
+			       "unavailable (%s)\n",
+			       why ? why : "?");
+	}
 	fflush(stdout);
 
 	/* Only this thread takes Ctrl-C. */
