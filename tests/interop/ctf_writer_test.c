@@ -78,6 +78,8 @@ static const struct grb_config cfg_cpu_discard =
 	CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 static const struct grb_config cfg_cpu_overwrite =
 	CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+static const struct grb_config cfg_rseq_overwrite =
+	CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
 static const struct grb_config cfg_thread_discard =
 	CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
 static const struct grb_config cfg_thread_overwrite =
@@ -232,6 +234,17 @@ static const struct scenario scenarios[] = {
 	  .nr_writers = 4,
 	  .events = 2500,
 	  .clock_step = 777,
+	  .check = "exact",
+	  .no_loss = 1 },
+	/* Per-CPU streams written with restartable sequences. */
+	{ .name = "all-percpu-rseq",
+	  .cfg = &cfg_rseq_overwrite,
+	  .pattern = P_ALL,
+	  .subbuf_size = 16384,
+	  .subbuf_count = 256,
+	  .nr_writers = 4,
+	  .events = 2500,
+	  .clock_step = 1000003,
 	  .check = "exact",
 	  .no_loss = 1 },
 	/* Overwrite with a small ring: old packets go. */
