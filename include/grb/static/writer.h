@@ -204,7 +204,7 @@ static _grb_always_inline int _grb_reserve_slow_call(const struct grb_config *cf
 static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 						struct grb_channel *ch, struct grb_ctx *ctx)
 {
-	struct _grb_rseq *rs = _grb_rseq_area();
+	struct _grb_rseq *rs;
 	struct grb_stream *s = NULL;
 	struct grb_shm_stream *shm;
 	uint64_t o, ts, in_sb, slot_len;
@@ -213,6 +213,9 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 
 	if (_grb_unlikely(!_grb_load_relaxed(&ch->enabled)))
 		return -EAGAIN;
+	/* After the test above: a disabled site costs one load and branch. */
+	_grb_barrier();
+	rs = _grb_rseq_area();
 	/* relaxed: the kernel's own updates of the area; a stale CPU only
 	 * makes the sequence abort. */
 	cpu = _grb_load_relaxed(&rs->cpu_id);
