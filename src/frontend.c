@@ -527,6 +527,10 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 	int fenced = cfg->sync == GRB_SYNC_PER_CPU_RSEQ && s->rseq_cpu != UINT32_MAX;
 	int closed = 0;
 
+	/* A stream at a packet boundary has nothing to flush: a record written
+	 * before this call moved the offset visibly to us. */
+	if (!(_grb_load_acquire(&shm->offset) & s->sb_mask)) /* [W1] */
+		return 0;
 	if (fenced) {
 		uint32_t free_fence = 0;
 

@@ -10,8 +10,8 @@
  * | grb_channel_create            | no          | blocking     | mmap, thread create |
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
- * | grb_channel_flush             | yes         | lock-free    | no                  |
- * | grb_channel_finalize          | no          | lock-free    | futex wake          |
+ * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1)              |
+ * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1)      |
  * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
  * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
@@ -19,6 +19,10 @@
  *
  * None of them may be called between a grb_reserve() and its commit on the
  * same thread except the stats, enable/disable and flush functions.
+ *
+ * (1) With GRB_SYNC_PER_CPU_RSEQ, flushes of one stream wait for each other
+ * (sched_yield), and each one that finds the stream's current packet open
+ * calls membarrier: grb_channel_flush() is then not async-signal-safe.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H
@@ -118,7 +122,8 @@ int grb_channel_disable(struct grb_channel *ch);
  * so that its records become readable.
  *
  * A single-writer stream whose thread is alive is flushed by that thread at
- * its next reservation (the request is recorded here).  Return: 0; -EINVAL
+ * its next reservation (the request is recorded here).  An rseq stream is
+ * flushed here, under its fence (see the table above).  Return: 0; -EINVAL
  * for NULL.
  */
 int grb_channel_flush(struct grb_channel *ch);
