@@ -284,7 +284,15 @@ lttng_run() {
 	if [ "$count_lttng" = yes ] && [ "$rep" = 1 ] && [ "$mode" = discard ]; then
 		recorded=$(lttng_count_events "$trace")
 		if [ "$recorded" != unknown ] && [ -n "$lttng_discarded" ] && [ -n "$written" ]; then
-			if [ $((recorded + lttng_discarded)) -eq "$written" ]; then check=ok; else check=FAIL; fi
+			# lttng list of LTTng-tools 2.13 sometimes prints 2^63 + N
+			# (19 digits) as the discarded count: not a count, no check
+			if [ ${#lttng_discarded} -ge 19 ]; then
+				check=unreliable-discarded-count
+			elif [ $((recorded + lttng_discarded)) -eq "$written" ]; then
+				check=ok
+			else
+				check=FAIL
+			fi
 		fi
 	fi
 	lttng_session_destroy
