@@ -5,7 +5,7 @@
 #   make check    configure + build ./build, run every test
 #   make asan     ASan+UBSan build in ./build-asan, run unit+stress tests
 #   make tsan     TSan build in ./build-tsan, run unit+stress tests
-#   make bench    the benchmark suite (bench/suite.sh, ~15-25 min; not a test)
+#   make bench    the benchmark suite (bench/suite.sh, ~12 min; not a test)
 #   make bench-quick  the same in under 2 minutes (bench/suite.sh --quick)
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only

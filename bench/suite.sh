@@ -5,7 +5,7 @@
 # `bench_write --list`), the floor and LTTng-UST side by side, plus the cost
 # of a disabled event site and instructions/event from callgrind.
 #
-#	bench/suite.sh               # full: ~15-25 minutes on 2 CPUs
+#	bench/suite.sh               # full: about 12 minutes on 2 CPUs
 #	bench/suite.sh --quick       # under 2 minutes: 16-byte payload only
 #	make bench / make bench-quick
 #
