@@ -5,10 +5,13 @@
 #   make check    configure + build ./build, run every test
 #   make asan     ASan+UBSan build in ./build-asan, run unit+stress tests
 #   make tsan     TSan build in ./build-tsan, run unit+stress tests
+#   make bench    the benchmark suite (bench/suite.sh, ~12 min; not a test)
+#   make bench-quick  the same in under 2 minutes (bench/suite.sh --quick)
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #
 # Extra CMake arguments: make check CMAKE_ARGS=-DGRB_WERROR=ON
+# Extra suite arguments: make bench BENCH_ARGS='--payloads 16 --runs 9'
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -20,6 +23,7 @@ CTEST      ?= ctest
 JOBS       ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
+BENCH_ARGS ?=
 
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
@@ -41,7 +45,7 @@ $(CMAKE) -S . -B $(1) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(2) $(CMAKE_ARGS)
 $(CMAKE) --build $(1) -j$(JOBS)
 endef
 
-.PHONY: all build demo check asan tsan clean
+.PHONY: all build demo check asan tsan bench bench-quick clean
 
 all: build
 
@@ -82,6 +86,14 @@ tsan:
 	fi; \
 	echo "+ $$wrap env $(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'"; \
 	$$wrap env $(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'
+
+# Benchmarks are never part of `make check` or CI: they take minutes and
+# their figures depend on the machine's load.
+bench:
+	bench/suite.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-quick:
+	bench/suite.sh --quick --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)

@@ -2,27 +2,37 @@
 /*
  * bench_write.c - nanoseconds per event of the write fast path.
  *
- * Every writer thread writes N events of a 16-byte payload (two uint64_t)
- * with the native client through grb_reserve() + grb_write() + grb_commit()
- * (grb_write_record() is an inline wrapper of the same three calls) while a
- * consumer thread drains every stream, so that discard mode is measured in
- * its steady state and not on the full-buffer drop path.  Each
- * configuration is its own static const struct grb_config, so each loop
- * gets the fast path specialised for it.
+ * Every writer thread writes N events of a P-byte payload (P = 8, 16, 64 or
+ * 256: --payload; 16 by default, two uint64_t) with the native client
+ * through grb_reserve() + grb_write() + grb_commit() (grb_write_record() is
+ * an inline wrapper of the same three calls) while a consumer thread drains
+ * every stream, so that discard mode is measured in its steady state and not
+ * on the full-buffer drop path.  Each configuration is its own static const
+ * struct grb_config and each (configuration, payload size) pair its own
+ * loop, so each loop gets the fast path specialised for it and copies a
+ * payload of constant size.
  *
- * Cases: {global, per-CPU} x GRB_SYNC_ATOMIC and per-thread x
- * GRB_SYNC_SINGLE_WRITER, each in discard and overwrite mode, with the
- * CLOCK_MONOTONIC clock (grb_clock_monotonic) and a raw TSC clock, with 1
- * and 2 writer threads.  The "floor" case is the same clock read plus plain
- * stores of the same 24 bytes (8-byte header, 16-byte payload) into a
+ * Cases: {global, per-CPU} x GRB_SYNC_ATOMIC, per-CPU x
+ * GRB_SYNC_PER_CPU_RSEQ and per-thread x GRB_SYNC_SINGLE_WRITER, each in
+ * discard and overwrite mode, with the CLOCK_MONOTONIC clock
+ * (grb_clock_monotonic) and a raw TSC clock, with 1 and 2 writer threads (or
+ * any list given with --threads, e.g. 1,2,4).  A case whose channel the
+ * library refuses to create (a sync not implemented yet) is reported as a
+ * SKIP line and the others go on.  The "floor" case is the same clock read
+ * plus plain stores of the same 8 + P bytes (8-byte header, payload) into a
  * thread-local 64 KiB ring: what any tracer must at least pay.
  *
- * Method: each writer thread is pinned to its own CPU (the consumer to a
- * spare one if there is one), writes an untimed warm-up (one ring's worth, so
- * that every page is touched before timing), waits on a barrier, then times
- * its N events with clock_gettime(CLOCK_MONOTONIC).  Every case is repeated
- * R times with the runs as the outer loop, so that a slow phase of a shared
- * machine is spread over all cases; the median and the min/max are reported.
+ * --disabled measures an event site whose channel is disabled
+ * (grb_channel_disable): loops of grb_write_record() and of grb_reserve()
+ * calls that all return -EAGAIN, next to an empty loop of the same length.
+ *
+ * Method: each writer thread is pinned to its own CPU when there are enough
+ * (the consumer to a spare one if there is one), writes an untimed warm-up
+ * (one ring's worth, so that every page is touched before timing), waits on a
+ * barrier, then times its N events with clock_gettime(CLOCK_MONOTONIC).
+ * Every case is repeated R times with the runs as the outer loop, so that a
+ * slow phase of a shared machine is spread over all cases; the median and the
+ * min/max are reported.
  *
  * Losses are never hidden: each case reports the library's loss counters
  * and checks delivered + lost (+ filtered) == written, and that every failed
@@ -47,13 +57,17 @@
 #define HAVE_TSC 1
 #endif
 
-#define PAYLOAD_SIZE 16u
-#define RECORD_SIZE (8u + PAYLOAD_SIZE) /* compact native header + payload */
-#define MAX_THREADS 2
+#define HEADER_SIZE 8u /* compact native record header */
+#define MAX_PAYLOAD 256u
+#define MAX_THREADS 8
 #define MAX_RUNS 101
 #define FLOOR_RING (64 * 1024)
 
 #define barrier() __asm__ __volatile__("" ::: "memory")
+
+/* The payload sizes, in bytes; every loop exists once per size. */
+static const unsigned int payload_sizes[] = { 8, 16, 64, 256 };
+#define NR_PAYLOADS (sizeof(payload_sizes) / sizeof(payload_sizes[0]))
 
 /* ---------------------------------------------------------------------- */
 /* Clocks                                                                  */
@@ -89,126 +103,223 @@ static void sleep_ns(uint64_t ns)
 /* The loops                                                               */
 /* ---------------------------------------------------------------------- */
 
-/* Writes n events; returns how many reservations failed. */
-static inline __attribute__((always_inline)) uint64_t
-write_loop(const struct grb_config *cfg, struct grb_channel *ch, uint64_t n, uint64_t seed)
+/*
+ * The payload of event i: words[0] = seed + i, words[1] = i, the other words
+ * a constant pattern set once before the loop.  bench/lttng/bench_lttng.c
+ * builds the same bytes for LTTng-UST.
+ */
+static inline __attribute__((always_inline)) void payload_init(uint64_t *w, unsigned int words)
 {
-	uint64_t i, rejected = 0;
+	unsigned int k;
 
-	for (i = 0; i < n; i++) {
-		uint64_t payload[2] = { seed + i, i };
-		struct grb_ctx ctx;
-
-		ctx.event_id = 0;
-		ctx.payload_len = sizeof(payload);
-		if (__builtin_expect(grb_reserve(cfg, ch, &ctx) != 0, 0)) {
-			rejected++;
-			continue;
-		}
-		grb_write(&ctx, payload, sizeof(payload));
-		grb_commit(cfg, &ctx);
-	}
-	return rejected;
+	for (k = 0; k < words; k++)
+		w[k] = 0x0101010101010101ull * k;
 }
 
-static __thread unsigned char floor_ring[FLOOR_RING + 64] __attribute__((aligned(64)));
-
-/* The floor: the clock read and plain stores of the same 24 bytes. */
-static inline __attribute__((always_inline)) uint64_t floor_loop(uint64_t (*clock_read)(void),
-								 uint64_t n, uint64_t seed)
+static inline __attribute__((always_inline)) void payload_set(uint64_t *w, unsigned int words,
+							      uint64_t seed, uint64_t i)
 {
-	uint64_t i, pos = 0;
+	w[0] = seed + i;
+	if (words > 1)
+		w[1] = i;
+}
 
-	for (i = 0; i < n; i++) {
-		uint64_t payload[2] = { seed + i, i };
-		uint64_t ts = clock_read();
-		uint32_t hdr[2] = { RECORD_SIZE | GRB_NATIVE_KIND_COMPACT, (uint32_t)ts };
-		unsigned char *p = floor_ring + pos;
-
-		memcpy(p, hdr, sizeof(hdr));
-		memcpy(p + sizeof(hdr), payload, sizeof(payload));
-		pos = (pos + RECORD_SIZE) & (FLOOR_RING - 1);
-		barrier(); /* the stores must happen, every iteration */
+/* Writes n events of P bytes; returns how many reservations failed. */
+#define DEFINE_WRITE_LOOP(id, P)                                                          \
+	static __attribute__((noinline))                                                  \
+	uint64_t loop_##id##_##P(struct grb_channel *ch, uint64_t n, uint64_t seed)       \
+	{                                                                                 \
+		uint64_t payload[(P) / 8], i, rejected = 0;                               \
+                                                                                          \
+		payload_init(payload, (P) / 8);                                           \
+		for (i = 0; i < n; i++) {                                                 \
+			struct grb_ctx ctx;                                               \
+                                                                                          \
+			payload_set(payload, (P) / 8, seed, i);                           \
+			ctx.event_id = 0;                                                 \
+			ctx.payload_len = sizeof(payload);                                \
+			if (__builtin_expect(grb_reserve(&cfg_##id, ch, &ctx) != 0, 0)) { \
+				rejected++;                                               \
+				continue;                                                 \
+			}                                                                 \
+			grb_write(&ctx, payload, sizeof(payload));                        \
+			grb_commit(&cfg_##id, &ctx);                                      \
+		}                                                                         \
+		return rejected;                                                          \
 	}
+
+static __thread unsigned char floor_ring[FLOOR_RING + HEADER_SIZE + MAX_PAYLOAD]
+	__attribute__((aligned(64)));
+
+/* The floor: the clock read and plain stores of the same 8 + P bytes. */
+#define DEFINE_FLOOR_LOOP(clk, clock_read, P)                                              \
+	static __attribute__((noinline))                                                   \
+	uint64_t loop_floor_##clk##_##P(struct grb_channel *ch, uint64_t n, uint64_t seed) \
+	{                                                                                  \
+		uint64_t payload[(P) / 8], i, pos = 0;                                     \
+                                                                                           \
+		(void)ch;                                                                  \
+		payload_init(payload, (P) / 8);                                            \
+		for (i = 0; i < n; i++) {                                                  \
+			uint64_t ts;                                                       \
+			uint32_t hdr[2];                                                   \
+			unsigned char *p = floor_ring + pos;                               \
+                                                                                           \
+			payload_set(payload, (P) / 8, seed, i);                            \
+			ts = clock_read();                                                 \
+			hdr[0] = (HEADER_SIZE + (P)) | GRB_NATIVE_KIND_COMPACT;            \
+			hdr[1] = (uint32_t)ts;                                             \
+			memcpy(p, hdr, sizeof(hdr));                                       \
+			memcpy(p + sizeof(hdr), payload, sizeof(payload));                 \
+			pos = (pos + HEADER_SIZE + (P)) & (FLOOR_RING - 1);                \
+			barrier(); /* the stores must happen, every iteration */           \
+		}                                                                          \
+		return 0;                                                                  \
+	}
+
+/*
+ * A disabled event site: every call returns -EAGAIN after one load and one
+ * branch.  The loops return how many calls were refused.
+ */
+#define DEFINE_DISABLED_LOOPS(_, P)                                                           \
+	static __attribute__((noinline))                                                      \
+	uint64_t loop_disabled_record_##P(struct grb_channel *ch, uint64_t n, uint64_t seed)  \
+	{                                                                                     \
+		uint64_t payload[(P) / 8], i, written = 0;                                    \
+                                                                                              \
+		payload_init(payload, (P) / 8);                                               \
+		for (i = 0; i < n; i++) {                                                     \
+			payload_set(payload, (P) / 8, seed, i);                               \
+			if (__builtin_expect(grb_write_record(&cfg_disabled, ch, 0, payload,  \
+							      sizeof(payload)) != 0,          \
+					     1))                                              \
+				continue;                                                     \
+			written++;                                                            \
+		}                                                                             \
+		return n - written;                                                           \
+	}                                                                                     \
+	static __attribute__((noinline))                                                      \
+	uint64_t loop_disabled_reserve_##P(struct grb_channel *ch, uint64_t n, uint64_t seed) \
+	{                                                                                     \
+		uint64_t payload[(P) / 8], i, written = 0;                                    \
+                                                                                              \
+		payload_init(payload, (P) / 8);                                               \
+		for (i = 0; i < n; i++) {                                                     \
+			struct grb_ctx ctx;                                                   \
+                                                                                              \
+			ctx.event_id = 0;                                                     \
+			ctx.payload_len = sizeof(payload);                                    \
+			if (__builtin_expect(grb_reserve(&cfg_disabled, ch, &ctx) != 0, 1))   \
+				continue;                                                     \
+			payload_set(payload, (P) / 8, seed, i);                               \
+			grb_write(&ctx, payload, sizeof(payload));                            \
+			grb_commit(&cfg_disabled, &ctx);                                      \
+			written++;                                                            \
+		}                                                                             \
+		return n - written;                                                           \
+	}
+
+/* The reference of the disabled loops: the loop alone (counter, compare,
+ * branch; the asm keeps the compiler from removing it). */
+static __attribute__((noinline)) uint64_t loop_empty(struct grb_channel *ch, uint64_t n,
+						     uint64_t seed)
+{
+	uint64_t i;
+
+	(void)ch;
+	(void)seed;
+	for (i = 0; i < n; i++)
+		__asm__ __volatile__("" : : "r"(i));
 	return 0;
 }
 
 typedef uint64_t (*loop_fn)(struct grb_channel *ch, uint64_t n, uint64_t seed);
 
-/* One static const configuration and one specialised loop per case. */
-#define DEFINE_CASE(id, alloc, sync, mode, clock)                             \
-	static const struct grb_config cfg_##id =                             \
-		GRB_NATIVE_CONFIG_CLOCK(alloc, sync, mode, clock);            \
-	static __attribute__((noinline))                                      \
-	uint64_t loop_##id(struct grb_channel *ch, uint64_t n, uint64_t seed) \
-	{                                                                     \
-		return write_loop(&cfg_##id, ch, n, seed);                    \
+#define FOR_EACH_PAYLOAD(X, ...) \
+	X(__VA_ARGS__, 8) X(__VA_ARGS__, 16) X(__VA_ARGS__, 64) X(__VA_ARGS__, 256)
+#define LOOPS_OF(prefix)                                           \
+	{                                                          \
+		prefix##_8, prefix##_16, prefix##_64, prefix##_256 \
 	}
 
-DEFINE_CASE(global_discard_mono, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
-	    grb_clock_monotonic)
-DEFINE_CASE(global_overwrite_mono, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE,
-	    grb_clock_monotonic)
-DEFINE_CASE(percpu_discard_mono, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
-	    grb_clock_monotonic)
-DEFINE_CASE(percpu_overwrite_mono, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE,
-	    grb_clock_monotonic)
-DEFINE_CASE(perthread_discard_mono, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD,
-	    grb_clock_monotonic)
-DEFINE_CASE(perthread_overwrite_mono, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER,
-	    GRB_MODE_OVERWRITE, grb_clock_monotonic)
-DEFINE_CASE(global_discard_tsc, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, tsc_clock)
-DEFINE_CASE(global_overwrite_tsc, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, tsc_clock)
-DEFINE_CASE(percpu_discard_tsc, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, tsc_clock)
-DEFINE_CASE(percpu_overwrite_tsc, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, tsc_clock)
-DEFINE_CASE(perthread_discard_tsc, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD,
-	    tsc_clock)
-DEFINE_CASE(perthread_overwrite_tsc, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER,
-	    GRB_MODE_OVERWRITE, tsc_clock)
+/* One static const configuration and one specialised loop per case and payload. */
+#define DEFINE_CASE(id, alloc, sync, mode, clock)                  \
+	static const struct grb_config cfg_##id =                  \
+		GRB_NATIVE_CONFIG_CLOCK(alloc, sync, mode, clock); \
+	FOR_EACH_PAYLOAD(DEFINE_WRITE_LOOP, id)
 
-static __attribute__((noinline)) uint64_t loop_floor_mono(struct grb_channel *ch, uint64_t n,
-							  uint64_t seed)
-{
-	(void)ch;
-	return floor_loop(grb_clock_monotonic, n, seed);
-}
+#define DEFINE_CASES(clk, clock)                                                                   \
+	DEFINE_CASE(global_discard_##clk, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,     \
+		    clock)                                                                         \
+	DEFINE_CASE(global_overwrite_##clk, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, \
+		    clock)                                                                         \
+	DEFINE_CASE(percpu_discard_##clk, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,    \
+		    clock)                                                                         \
+	DEFINE_CASE(percpu_overwrite_##clk, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC,                    \
+		    GRB_MODE_OVERWRITE, clock)                                                     \
+	DEFINE_CASE(rseq_discard_##clk, GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ,                  \
+		    GRB_MODE_DISCARD, clock)                                                       \
+	DEFINE_CASE(rseq_overwrite_##clk, GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ,                \
+		    GRB_MODE_OVERWRITE, clock)                                                     \
+	DEFINE_CASE(perthread_discard_##clk, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER,         \
+		    GRB_MODE_DISCARD, clock)                                                       \
+	DEFINE_CASE(perthread_overwrite_##clk, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER,       \
+		    GRB_MODE_OVERWRITE, clock)                                                     \
+	FOR_EACH_PAYLOAD(DEFINE_FLOOR_LOOP, clk, clock)
 
-static __attribute__((noinline)) uint64_t loop_floor_tsc(struct grb_channel *ch, uint64_t n,
-							 uint64_t seed)
-{
-	(void)ch;
-	return floor_loop(tsc_clock, n, seed);
-}
+DEFINE_CASES(mono, grb_clock_monotonic)
+DEFINE_CASES(tsc, tsc_clock)
 
-enum clock_kind { CLK_MONO, CLK_TSC, CLK_NR };
-static const char *const clock_names[CLK_NR] = { "mono", "tsc" };
+/* The disabled event site: a global atomic channel, disabled before the loop. */
+static const struct grb_config cfg_disabled =
+	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+FOR_EACH_PAYLOAD(DEFINE_DISABLED_LOOPS)
+
+enum clock_kind { CLK_MONO, CLK_TSC, CLK_NONE, CLK_NR };
+static const char *const clock_names[CLK_NR] = { "mono", "tsc", "none" };
+
+enum case_kind {
+	KIND_WRITE, /* grb_reserve + grb_write + grb_commit on an enabled channel */
+	KIND_FLOOR, /* the clock read and plain stores */
+	KIND_DISABLED, /* calls on a disabled channel: all refused */
+	KIND_EMPTY, /* the empty loop */
+};
 
 struct bench_case {
 	const char *name;
+	enum case_kind kind;
 	enum clock_kind clk;
-	const struct grb_config *cfg; /* NULL: the floor */
-	loop_fn loop;
+	const struct grb_config *cfg; /* NULL: no channel */
+	loop_fn loop[NR_PAYLOADS];
 };
 
-#define CASE(name, id, clk)                     \
-	{                                       \
-		name, clk, &cfg_##id, loop_##id \
+#define CASE(name, id, clk)                                           \
+	{                                                             \
+		name, KIND_WRITE, clk, &cfg_##id, LOOPS_OF(loop_##id) \
 	}
+#define CLOCK_CASES(clk, CLK)                                                   \
+	{ "floor", KIND_FLOOR, CLK, NULL, LOOPS_OF(loop_floor_##clk) },         \
+		CASE("global-atomic-discard", global_discard_##clk, CLK),       \
+		CASE("global-atomic-overwrite", global_overwrite_##clk, CLK),   \
+		CASE("percpu-atomic-discard", percpu_discard_##clk, CLK),       \
+		CASE("percpu-atomic-overwrite", percpu_overwrite_##clk, CLK),   \
+		CASE("percpu-rseq-discard", rseq_discard_##clk, CLK),           \
+		CASE("percpu-rseq-overwrite", rseq_overwrite_##clk, CLK),       \
+		CASE("perthread-single-discard", perthread_discard_##clk, CLK), \
+		CASE("perthread-single-overwrite", perthread_overwrite_##clk, CLK)
+
 static const struct bench_case cases[] = {
-	{ "floor", CLK_MONO, NULL, loop_floor_mono },
-	{ "floor", CLK_TSC, NULL, loop_floor_tsc },
-	CASE("global-atomic-discard", global_discard_mono, CLK_MONO),
-	CASE("global-atomic-overwrite", global_overwrite_mono, CLK_MONO),
-	CASE("percpu-atomic-discard", percpu_discard_mono, CLK_MONO),
-	CASE("percpu-atomic-overwrite", percpu_overwrite_mono, CLK_MONO),
-	CASE("perthread-single-discard", perthread_discard_mono, CLK_MONO),
-	CASE("perthread-single-overwrite", perthread_overwrite_mono, CLK_MONO),
-	CASE("global-atomic-discard", global_discard_tsc, CLK_TSC),
-	CASE("global-atomic-overwrite", global_overwrite_tsc, CLK_TSC),
-	CASE("percpu-atomic-discard", percpu_discard_tsc, CLK_TSC),
-	CASE("percpu-atomic-overwrite", percpu_overwrite_tsc, CLK_TSC),
-	CASE("perthread-single-discard", perthread_discard_tsc, CLK_TSC),
-	CASE("perthread-single-overwrite", perthread_overwrite_tsc, CLK_TSC),
+	CLOCK_CASES(mono, CLK_MONO),
+	CLOCK_CASES(tsc, CLK_TSC),
+	{ "empty-loop",
+	  KIND_EMPTY,
+	  CLK_NONE,
+	  NULL,
+	  { loop_empty, loop_empty, loop_empty, loop_empty } },
+	{ "disabled-write-record", KIND_DISABLED, CLK_NONE, &cfg_disabled,
+	  LOOPS_OF(loop_disabled_record) },
+	{ "disabled-reserve", KIND_DISABLED, CLK_NONE, &cfg_disabled,
+	  LOOPS_OF(loop_disabled_reserve) },
 };
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -222,14 +333,18 @@ static struct {
 	int warmup_set;
 	int runs;
 	int consumer;
+	unsigned int payload; /* bytes */
+	int payload_index;
 	uint32_t subbuf_size;
 	uint32_t subbufs;
 	uint64_t poll_us;
 	uint64_t timeout_s;
 	const char *case_filter[NR_CASES + 1];
 	int nr_case_filter;
+	int disabled; /* --disabled: the disabled-site cases */
 	int clock_filter; /* -1: all */
-	int threads_filter; /* 0: all */
+	int threads[MAX_THREADS]; /* the writer thread counts to run */
+	int nr_threads;
 	int pin;
 	int consumer_rt;
 	int verbose;
@@ -237,6 +352,8 @@ static struct {
 	.events = 2000000,
 	.runs = 5,
 	.consumer = 1,
+	.payload = 16,
+	.payload_index = 1,
 	.subbuf_size = 256 * 1024,
 	.subbufs = 32,
 	.poll_us = 100,
@@ -250,20 +367,27 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"usage: %s [options]\n"
 		"\n"
-		"Measures ns per event of grb_reserve + grb_write + grb_commit, 16-byte payload,\n"
-		"native client, with a consumer thread draining every stream concurrently.\n"
+		"Measures ns per event of grb_reserve + grb_write + grb_commit, native client,\n"
+		"with a consumer thread draining every stream concurrently.\n"
 		"\n"
 		"  --quick           300,000 events per thread (default 2,000,000)\n"
 		"  --events N        events per thread and run\n"
 		"  --runs R          repetitions of every case (default 5); median and min/max\n"
+		"  --payload P       payload bytes per event: 8, 16, 64 or 256 (default 16)\n"
 		"  --case NAME       only this case (repeatable, or a comma-separated list);\n"
 		"                    see --list; the floor case is \"floor\"\n"
 		"  --clock C         only clock C: mono or tsc (default both)\n"
-		"  --threads T       only T writer threads: 1 or 2 (default both)\n"
+		"  --threads T       writer threads: a number or a comma-separated list, each\n"
+		"                    1 to %d (default 1,2); threads are only pinned when there\n"
+		"                    are at least as many CPUs\n"
+		"  --disabled        instead of the write cases: an event site on a disabled\n"
+		"                    channel (disabled-write-record, disabled-reserve) and the\n"
+		"                    empty loop, 1 thread unless --threads says otherwise\n"
 		"  --no-consumer     no concurrent consumer: the streams are drained after\n"
-		"                    the writers end (discard mode then drops when full)\n"
+		"                    the writers end (discard mode then mostly measures the\n"
+		"                    drop path once the ring is full)\n"
 		"  --warmup N        untimed events per thread before each run (default:\n"
-		"                    one ring's worth, at most --events)\n"
+		"                    one ring's worth, whatever --events)\n"
 		"  --subbuf-size B   sub-buffer bytes (default 262144)\n"
 		"  --subbufs N       sub-buffers per stream (default 32: 8 MiB per stream,\n"
 		"                    several ms of slack for a consumer kept off its CPU)\n"
@@ -273,13 +397,16 @@ static void usage(FILE *f, const char *prog)
 		"  --no-pin          do not pin threads to CPUs\n"
 		"  --timeout S       give up (report a hang) after S seconds per run (default 120)\n"
 		"  --verbose, -v     print every run (RUN lines, on stderr)\n"
-		"  --list            list the cases and exit\n"
+		"  --list            list the case names and exit\n"
 		"  --help            this text\n"
 		"\n"
 		"Output: a table, one ACCOUNTING line and one SUMMARY line per case, then\n"
-		"\"SUMMARY bench=write done cases=N\".  Exit status 1 if an accounting check\n"
-		"failed, 2 on a usage error, 3 on a hang or library error.\n",
-		prog);
+		"\"SUMMARY bench=write done cases=N skipped=S\".  A case whose channel cannot be\n"
+		"created (e.g. a sync the library does not implement yet) is reported as\n"
+		"\"SKIP case=... clock=... threads=... payload=... reason=<message to the end\n"
+		"of the line>\" and left out.  Exit status 1 if an accounting check failed,\n"
+		"2 on a usage error, 3 on a hang or library error.\n",
+		prog, MAX_THREADS);
 }
 
 static uint64_t parse_u64(const char *s, const char *what)
@@ -320,14 +447,38 @@ static void add_case_filter(char *list)
 	}
 }
 
+static void parse_threads(char *list)
+{
+	char *save = NULL, *tok;
+
+	opt.nr_threads = 0;
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t t = parse_u64(tok, "--threads");
+
+		if (t < 1 || t > MAX_THREADS || opt.nr_threads >= MAX_THREADS) {
+			fprintf(stderr, "bench_write: --threads takes 1 to %d, at most %d values\n",
+				MAX_THREADS, MAX_THREADS);
+			exit(2);
+		}
+		opt.threads[opt.nr_threads++] = (int)t;
+	}
+	if (!opt.nr_threads) {
+		fprintf(stderr, "bench_write: --threads needs a value\n");
+		exit(2);
+	}
+}
+
 static int case_selected(const struct bench_case *bc)
 {
 	int i;
 
-	if (opt.clock_filter >= 0 && (int)bc->clk != opt.clock_filter)
+	if (opt.clock_filter >= 0 && bc->clk != CLK_NONE && (int)bc->clk != opt.clock_filter)
 		return 0;
-	if (!opt.nr_case_filter)
-		return 1;
+	if (!opt.nr_case_filter) {
+		if (opt.disabled)
+			return bc->kind == KIND_DISABLED || bc->kind == KIND_EMPTY;
+		return bc->kind == KIND_WRITE || bc->kind == KIND_FLOOR;
+	}
 	for (i = 0; i < opt.nr_case_filter; i++)
 		if (!strcmp(opt.case_filter[i], bc->name))
 			return 1;
@@ -356,8 +507,10 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(a, "--list")) {
 			size_t k;
 
+			/* Each name once: the write cases and the floor are
+			 * listed once per clock. */
 			for (k = 0; k < NR_CASES; k++)
-				if (cases[k].clk == CLK_MONO)
+				if (cases[k].clk != CLK_TSC)
 					printf("%s\n", cases[k].name);
 			exit(0);
 		} else if (!strcmp(a, "--quick")) {
@@ -372,9 +525,25 @@ static void parse_args(int argc, char **argv)
 				fprintf(stderr, "bench_write: --runs must be 1 to %d\n", MAX_RUNS);
 				exit(2);
 			}
+		} else if (!strcmp(a, "--payload")) {
+			size_t k;
+
+			NEED_VALUE;
+			opt.payload = (unsigned int)parse_u64(v, "--payload");
+			opt.payload_index = -1;
+			for (k = 0; k < NR_PAYLOADS; k++)
+				if (payload_sizes[k] == opt.payload)
+					opt.payload_index = (int)k;
+			if (opt.payload_index < 0) {
+				fprintf(stderr,
+					"bench_write: --payload must be 8, 16, 64 or 256\n");
+				exit(2);
+			}
 		} else if (!strcmp(a, "--case")) {
 			NEED_VALUE;
 			add_case_filter(argv[i]);
+		} else if (!strcmp(a, "--disabled")) {
+			opt.disabled = 1;
 		} else if (!strcmp(a, "--clock")) {
 			NEED_VALUE;
 			if (!strcmp(v, "mono")) {
@@ -387,11 +556,7 @@ static void parse_args(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--threads")) {
 			NEED_VALUE;
-			opt.threads_filter = (int)parse_u64(v, "--threads");
-			if (opt.threads_filter < 1 || opt.threads_filter > MAX_THREADS) {
-				fprintf(stderr, "bench_write: --threads must be 1 or 2\n");
-				exit(2);
-			}
+			parse_threads(argv[i]);
 		} else if (!strcmp(a, "--no-consumer")) {
 			opt.consumer = 0;
 		} else if (!strcmp(a, "--warmup")) {
@@ -423,11 +588,18 @@ static void parse_args(int argc, char **argv)
 		}
 #undef NEED_VALUE
 	}
+	if (!opt.nr_threads) {
+		opt.threads[opt.nr_threads++] = 1;
+		if (!opt.disabled)
+			opt.threads[opt.nr_threads++] = 2;
+	}
 	if (!opt.warmup_set) {
-		/* Touch every page of the ring (and the reader's spare) once. */
-		uint64_t ring = (uint64_t)opt.subbuf_size * (opt.subbufs + 1) / RECORD_SIZE;
-
-		opt.warmup = ring < opt.events ? ring : opt.events;
+		/* Touch every page of the ring (and the reader's spare) once,
+		 * however few events are timed: a first touch is a page fault,
+		 * tens of microseconds on a paravirtualised guest, so a short
+		 * run that started on untouched pages would time page faults. */
+		opt.warmup =
+			(uint64_t)opt.subbuf_size * (opt.subbufs + 1) / (HEADER_SIZE + opt.payload);
 	}
 }
 
@@ -511,6 +683,7 @@ struct consumer {
 
 struct run {
 	const struct bench_case *bc;
+	loop_fn loop;
 	struct grb_channel *ch;
 	int threads;
 	pthread_barrier_t start;
@@ -529,6 +702,7 @@ struct run_result {
 	uint64_t lost[GRB_LOST_NR];
 	uint64_t lost_total;
 	int accounting_ok;
+	char skip_reason[256]; /* non-empty: the channel could not be created */
 };
 
 static void *writer_main(void *p)
@@ -538,10 +712,10 @@ static void *writer_main(void *p)
 	uint64_t t0, t1;
 
 	if (opt.warmup)
-		w->rejected += r->bc->loop(r->ch, opt.warmup, w->seed);
+		w->rejected += r->loop(r->ch, opt.warmup, w->seed);
 	pthread_barrier_wait(&r->start);
 	t0 = now_ns();
-	w->rejected += r->bc->loop(r->ch, opt.events, w->seed + opt.warmup);
+	w->rejected += r->loop(r->ch, opt.events, w->seed + opt.warmup);
 	t1 = now_ns();
 	w->ns = t1 - t0;
 	return NULL;
@@ -655,6 +829,7 @@ static void run_once(const struct bench_case *bc, int threads, struct run_result
 	memset(&c, 0, sizeof(c));
 	memset(res, 0, sizeof(*res));
 	r.bc = bc;
+	r.loop = bc->loop[opt.payload_index];
 	r.threads = threads;
 	if (bc->cfg) {
 		grb_channel_attr_init(&attr);
@@ -664,10 +839,15 @@ static void run_once(const struct bench_case *bc, int threads, struct run_result
 		attr.name = bc->name;
 		r.ch = grb_channel_create(bc->cfg, &attr);
 		if (!r.ch) {
-			fprintf(stderr, "bench_write: grb_channel_create(%s): %s: %s\n", bc->name,
-				strerror(errno), grb_last_error());
-			exit(3);
+			/* Not fatal: the library may not implement this
+			 * configuration yet.  The caller reports a SKIP. */
+			snprintf(res->skip_reason, sizeof(res->skip_reason),
+				 "grb_channel_create: %s: %s", strerror(errno), grb_last_error());
+			res->skip_reason[strcspn(res->skip_reason, "\n")] = 0;
+			return;
 		}
+		if (bc->kind == KIND_DISABLED)
+			grb_channel_disable(r.ch);
 		c.ch = r.ch;
 		c.nr = grb_channel_nr_streams(r.ch);
 		c.readers = calloc(c.nr, sizeof(*c.readers));
@@ -770,14 +950,23 @@ static void run_once(const struct bench_case *bc, int threads, struct run_result
 	res->invariant_failures = st.invariant_failures;
 	res->delivered = c.delivered;
 	res->eproto = c.eproto;
-	/*
-	 * Every event written is delivered, counted lost or (per-CPU) filtered;
-	 * every failed reservation is a loss that is not an overwrite.
-	 */
-	res->accounting_ok = res->delivered + res->lost_total + res->filtered == res->written &&
-			     res->rejected == res->lost_total - res->lost[GRB_LOST_OVERWRITTEN] +
-						      res->filtered &&
-			     !res->eproto && !res->invariant_failures;
+	if (bc->kind == KIND_DISABLED) {
+		/* Every call refused (-EAGAIN), nothing recorded, nothing lost. */
+		res->accounting_ok = res->rejected == res->written && !res->delivered &&
+				     !res->lost_total && !res->filtered && !res->eproto &&
+				     !res->invariant_failures;
+	} else {
+		/*
+		 * Every event written is delivered, counted lost or (per-CPU)
+		 * filtered; every failed reservation is a loss that is not an
+		 * overwrite.
+		 */
+		res->accounting_ok =
+			res->delivered + res->lost_total + res->filtered == res->written &&
+			res->rejected ==
+				res->lost_total - res->lost[GRB_LOST_OVERWRITTEN] + res->filtered &&
+			!res->eproto && !res->invariant_failures;
+	}
 	for (i = 0; i < c.nr; i++)
 		grb_reader_destroy(c.readers[i]);
 	free(c.readers);
@@ -792,6 +981,8 @@ struct case_result {
 	const struct bench_case *bc;
 	int threads;
 	int nr;
+	int skipped;
+	char skip_reason[256];
 	double ns[MAX_RUNS];
 	double mevents_s[MAX_RUNS];
 	uint64_t written, delivered, rejected, filtered, eproto, invariant_failures;
@@ -840,6 +1031,8 @@ static double vmax(const double *v, int n)
 
 static const char *acct_str(const struct case_result *cr)
 {
+	if (cr->skipped)
+		return "skip";
 	if (!cr->bc->cfg)
 		return "n/a";
 	return cr->accounting_ok ? "ok" : "FAIL";
@@ -894,12 +1087,31 @@ static double tsc_ghz(void)
 #endif
 }
 
+/* The median ns/event of the reference of a case: the floor of the same clock
+ * and thread count, or the empty loop for a disabled site; 0 if not run. */
+static double reference_ns(const struct case_result *res, int nres, const struct case_result *cr)
+{
+	enum case_kind want;
+	int i;
+
+	if (cr->bc->kind == KIND_WRITE)
+		want = KIND_FLOOR;
+	else if (cr->bc->kind == KIND_DISABLED)
+		want = KIND_EMPTY;
+	else
+		return 0;
+	for (i = 0; i < nres; i++)
+		if (res[i].bc->kind == want && res[i].threads == cr->threads && res[i].nr &&
+		    (want == KIND_EMPTY || res[i].bc->clk == cr->bc->clk))
+			return median(res[i].ns, res[i].nr);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct case_result *res;
 	struct run_result rr;
-	double floor_ns[CLK_NR][MAX_THREADS + 1] = { { 0 } };
-	int nres = 0, i, t, run, failed = 0;
+	int nres = 0, nskipped = 0, i, t, run, failed = 0;
 	size_t k;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -913,11 +1125,9 @@ int main(int argc, char **argv)
 	for (k = 0; k < NR_CASES; k++) {
 		if (!case_selected(&cases[k]))
 			continue;
-		for (t = 1; t <= MAX_THREADS; t++) {
-			if (opt.threads_filter && t != opt.threads_filter)
-				continue;
+		for (t = 0; t < opt.nr_threads; t++) {
 			res[nres].bc = &cases[k];
-			res[nres].threads = t;
+			res[nres].threads = opt.threads[t];
 			res[nres].accounting_ok = 1;
 			nres++;
 		}
@@ -929,11 +1139,11 @@ int main(int argc, char **argv)
 
 	printf("bench_write: grb %s, payload %u bytes, %llu events/thread/run (+%llu warm-up), "
 	       "%d runs, %s consumer%s, %u x %u B sub-buffers, %d CPUs%s\n",
-	       grb_version(), PAYLOAD_SIZE, (unsigned long long)opt.events,
+	       grb_version(), opt.payload, (unsigned long long)opt.events,
 	       (unsigned long long)opt.warmup, opt.runs,
 	       opt.consumer ? "concurrent" : "no (drain after)",
 	       opt.consumer && opt.consumer_rt ? " (SCHED_FIFO)" : "", opt.subbufs, opt.subbuf_size,
-	       nr_cpus, opt.pin ? ", writers pinned" : "");
+	       nr_cpus, opt.pin ? ", writers pinned when threads <= CPUs" : "");
 	printf("bench_write: tsc clock = raw TSC ticks (%.3f ticks/ns)\n", tsc_ghz());
 	print_loadavg("at start");
 
@@ -944,7 +1154,19 @@ int main(int argc, char **argv)
 			struct case_result *cr = &res[i];
 			int c;
 
+			if (cr->skipped)
+				continue;
 			run_once(cr->bc, cr->threads, &rr);
+			if (rr.skip_reason[0]) {
+				cr->skipped = 1;
+				nskipped++;
+				snprintf(cr->skip_reason, sizeof(cr->skip_reason), "%s",
+					 rr.skip_reason);
+				fprintf(stderr, "bench_write: skipping %s/%s/%d: %s\n",
+					cr->bc->name, clock_names[cr->bc->clk], cr->threads,
+					cr->skip_reason);
+				continue;
+			}
 			cr->ns[cr->nr] = rr.ns;
 			cr->mevents_s[cr->nr] = rr.mevents_s;
 			cr->nr++;
@@ -959,10 +1181,11 @@ int main(int argc, char **argv)
 			cr->lost_total += rr.lost_total;
 			if (opt.verbose)
 				fprintf(stderr,
-					"RUN run=%d case=%s clock=%s threads=%d ns=%.2f mevents_s=%.2f "
-					"lost=%llu\n",
-					run, cr->bc->name, clock_names[cr->bc->clk], cr->threads,
-					rr.ns, rr.mevents_s, (unsigned long long)rr.lost_total);
+					"RUN run=%d case=%s clock=%s payload=%u threads=%d ns=%.2f "
+					"mevents_s=%.2f lost=%llu\n",
+					run, cr->bc->name, clock_names[cr->bc->clk], opt.payload,
+					cr->threads, rr.ns, rr.mevents_s,
+					(unsigned long long)rr.lost_total);
 			if (!rr.accounting_ok) {
 				cr->accounting_ok = 0;
 				fprintf(stderr,
@@ -983,17 +1206,20 @@ int main(int argc, char **argv)
 	}
 
 	print_loadavg("at end");
-	for (i = 0; i < nres; i++)
-		if (!res[i].bc->cfg)
-			floor_ns[res[i].bc->clk][res[i].threads] = median(res[i].ns, res[i].nr);
 
 	printf("\n%-27s %-5s %3s %9s %19s %9s %8s %7s %12s %9s  %s\n", "case", "clock", "thr",
-	       "ns/ev", "[min - max]", "Mev/s", "floor", "xfloor", "lost", "lost %", "acct");
+	       "ns/ev", "[min - max]", "Mev/s", "ref", "xref", "lost", "lost %", "acct");
 	for (i = 0; i < nres; i++) {
 		struct case_result *cr = &res[i];
-		double med = median(cr->ns, cr->nr), fl = floor_ns[cr->bc->clk][cr->threads];
+		double med, fl = reference_ns(res, nres, cr);
 		char spread[40], flbuf[16], rbuf[16];
 
+		if (cr->skipped) {
+			printf("%-27s %-5s %3d %9s\n", cr->bc->name, clock_names[cr->bc->clk],
+			       cr->threads, "SKIP");
+			continue;
+		}
+		med = median(cr->ns, cr->nr);
 		snprintf(spread, sizeof(spread), "[%.2f - %.2f]", vmin(cr->ns, cr->nr),
 			 vmax(cr->ns, cr->nr));
 		snprintf(flbuf, sizeof(flbuf), fl > 0 ? "%.2f" : "-", fl);
@@ -1006,18 +1232,19 @@ int main(int argc, char **argv)
 		       acct_str(cr));
 	}
 	printf("\n(ns/ev: per writer thread, median of %d runs; Mev/s: all writers together; "
-	       "xfloor: ns/ev over the floor of the same clock and thread count)\n\n",
+	       "ref: the floor of the same clock and thread count, or the empty loop for a\n"
+	       "disabled site; xref: ns/ev over ref)\n\n",
 	       opt.runs);
 
 	for (i = 0; i < nres; i++) {
 		struct case_result *cr = &res[i];
 
-		if (!cr->bc->cfg)
+		if (!cr->bc->cfg || cr->skipped)
 			continue;
-		printf("ACCOUNTING case=%s clock=%s threads=%d written=%llu delivered=%llu "
-		       "lost=%llu filtered=%llu rejected=%llu eproto=%llu invariant_failures=%llu "
-		       "%s\n",
-		       cr->bc->name, clock_names[cr->bc->clk], cr->threads,
+		printf("ACCOUNTING case=%s clock=%s payload=%u threads=%d written=%llu "
+		       "delivered=%llu lost=%llu filtered=%llu rejected=%llu eproto=%llu "
+		       "invariant_failures=%llu %s\n",
+		       cr->bc->name, clock_names[cr->bc->clk], opt.payload, cr->threads,
 		       (unsigned long long)cr->written, (unsigned long long)cr->delivered,
 		       (unsigned long long)cr->lost_total, (unsigned long long)cr->filtered,
 		       (unsigned long long)cr->rejected, (unsigned long long)cr->eproto,
@@ -1028,25 +1255,35 @@ int main(int argc, char **argv)
 	printf("\n");
 	for (i = 0; i < nres; i++) {
 		struct case_result *cr = &res[i];
-		double med = median(cr->ns, cr->nr), fl = floor_ns[cr->bc->clk][cr->threads];
+		double med, fl = reference_ns(res, nres, cr);
 		char detail[256];
 
+		if (cr->skipped) {
+			printf("SKIP case=%s clock=%s threads=%d payload=%u reason=%s\n",
+			       cr->bc->name, clock_names[cr->bc->clk], cr->threads, opt.payload,
+			       cr->skip_reason);
+			continue;
+		}
+		med = median(cr->ns, cr->nr);
 		lost_detail(cr, detail, sizeof(detail));
 		printf("SUMMARY bench=write case=%s clock=%s payload=%u threads=%d ns_median=%.2f "
 		       "ns_min=%.2f ns_max=%.2f mevents_s=%.2f ",
-		       cr->bc->name, clock_names[cr->bc->clk], PAYLOAD_SIZE, cr->threads, med,
+		       cr->bc->name, clock_names[cr->bc->clk], opt.payload, cr->threads, med,
 		       vmin(cr->ns, cr->nr), vmax(cr->ns, cr->nr), median(cr->mevents_s, cr->nr));
-		if (fl > 0)
+		if (cr->bc->kind == KIND_DISABLED && fl > 0)
+			printf("empty_ns=%.3f extra_ns=%.3f ", fl, med - fl);
+		else if (cr->bc->kind == KIND_WRITE && fl > 0)
 			printf("floor_ns=%.2f ratio_floor=%.2f ", fl, med / fl);
 		else
 			printf("floor_ns=na ratio_floor=na ");
-		printf("lost=%llu lost_detail=%s written=%llu delivered=%llu accounting=%s "
-		       "runs=%d events=%llu consumer=%d\n",
+		printf("lost=%llu lost_detail=%s written=%llu delivered=%llu rejected=%llu "
+		       "accounting=%s runs=%d events=%llu consumer=%d\n",
 		       (unsigned long long)cr->lost_total, detail, (unsigned long long)cr->written,
-		       (unsigned long long)cr->delivered, acct_str(cr), cr->nr,
-		       (unsigned long long)opt.events, opt.consumer && cr->bc->cfg);
+		       (unsigned long long)cr->delivered, (unsigned long long)cr->rejected,
+		       acct_str(cr), cr->nr, (unsigned long long)opt.events,
+		       opt.consumer && cr->bc->cfg);
 	}
-	printf("SUMMARY bench=write done cases=%d\n", nres);
+	printf("SUMMARY bench=write done cases=%d skipped=%d\n", nres - nskipped, nskipped);
 	free(res);
 	return failed ? 1 : 0;
 }

@@ -3,14 +3,16 @@
  * bench_lttng.c - nanoseconds per event of an LTTng-UST tracepoint, the
  * side-by-side peer of bench/bench_write.c.
  *
- * Each writer thread calls tracepoint(grb_bench, write16, a, b) - one event
- * with two uint64_t fields, the same 16-byte payload as bench_write - N
- * times.  The session, channel geometry and buffering mode are set up by
- * bench/lttng/run.sh with the lttng command; this program only traces and
- * times, exactly as bench_write does: each writer is pinned to its own CPU,
- * writes an untimed warm-up, waits on a barrier, then times its N events with
- * clock_gettime(CLOCK_MONOTONIC).  Runs are repeated R times; the median and
- * min/max of ns/event are reported (with 2 threads, the mean of the threads).
+ * Each writer thread calls tracepoint(grb_bench, writeP, ...) N times: one
+ * event with a P-byte payload (--payload P: 8, 16, 64 or 256; two uint64_t
+ * fields for 16), the same bytes as bench_write's payload of that size.  The
+ * session, channel geometry and buffering mode are set up by
+ * bench/lttng/run.sh or bench/suite.sh with the lttng command; this program
+ * only traces and times, exactly as bench_write does: each writer is pinned
+ * to its own CPU when there are enough CPUs, writes an untimed warm-up, waits
+ * on a barrier, then times its N events with clock_gettime(CLOCK_MONOTONIC).
+ * Runs are repeated R times; the median and min/max of ns/event are reported
+ * (with several threads, the mean of the threads).
  *
  * LTTng-UST's consumer daemon (lttng-consumerd) drains the buffers
  * concurrently; the events it had to discard are reported by run.sh from the
@@ -31,7 +33,8 @@
 
 #include "tp.h"
 
-#define MAX_THREADS 2
+#define MAX_THREADS 8
+#define MAX_WORDS 32 /* 256 bytes */
 #define MAX_RUNS 101
 
 static struct {
@@ -39,6 +42,7 @@ static struct {
 	uint64_t warmup;
 	int runs;
 	int threads;
+	unsigned int payload; /* bytes */
 	int pin;
 	int verbose;
 	const char *case_name;
@@ -47,6 +51,7 @@ static struct {
 	.warmup = UINT64_MAX, /* default: as bench_write, see main() */
 	.runs = 5,
 	.threads = 1,
+	.payload = 16,
 	.pin = 1,
 	.case_name = "lttng-ust-discard",
 };
@@ -59,13 +64,89 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Writes n events; kept out of line so that it is one loop to look at. */
-static __attribute__((noinline)) void trace_loop(uint64_t n, uint64_t seed)
+/*
+ * The payload of event i, as in bench_write: w[0] = seed + i, w[1] = i, the
+ * other words a constant pattern set once.  One loop per payload size, each
+ * kept out of line so that it is one loop to look at.
+ */
+static void payload_init(uint64_t *w, unsigned int words)
+{
+	unsigned int k;
+
+	for (k = 0; k < words; k++)
+		w[k] = 0x0101010101010101ull * k;
+}
+
+static __attribute__((noinline)) void trace_loop_8(uint64_t n, uint64_t seed)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		tracepoint(grb_bench, write8, seed + i);
+}
+
+static __attribute__((noinline)) void trace_loop_16(uint64_t n, uint64_t seed)
 {
 	uint64_t i;
 
 	for (i = 0; i < n; i++)
 		tracepoint(grb_bench, write16, seed + i, i);
+}
+
+static __attribute__((noinline)) void trace_loop_64(uint64_t n, uint64_t seed)
+{
+	uint64_t w[8], i;
+
+	payload_init(w, 8);
+	for (i = 0; i < n; i++) {
+		w[0] = seed + i;
+		w[1] = i;
+		tracepoint(grb_bench, write64, w);
+	}
+}
+
+static __attribute__((noinline)) void trace_loop_256(uint64_t n, uint64_t seed)
+{
+	uint64_t w[MAX_WORDS], i;
+
+	payload_init(w, MAX_WORDS);
+	for (i = 0; i < n; i++) {
+		w[0] = seed + i;
+		w[1] = i;
+		tracepoint(grb_bench, write256, w);
+	}
+}
+
+static void trace_loop(uint64_t n, uint64_t seed)
+{
+	switch (opt.payload) {
+	case 8:
+		trace_loop_8(n, seed);
+		break;
+	case 64:
+		trace_loop_64(n, seed);
+		break;
+	case 256:
+		trace_loop_256(n, seed);
+		break;
+	default:
+		trace_loop_16(n, seed);
+		break;
+	}
+}
+
+static int payload_enabled(void)
+{
+	switch (opt.payload) {
+	case 8:
+		return tracepoint_enabled(grb_bench, write8) ? 1 : 0;
+	case 64:
+		return tracepoint_enabled(grb_bench, write64) ? 1 : 0;
+	case 256:
+		return tracepoint_enabled(grb_bench, write256) ? 1 : 0;
+	default:
+		return tracepoint_enabled(grb_bench, write16) ? 1 : 0;
+	}
 }
 
 static int cpus[CPU_SETSIZE];
@@ -123,11 +204,12 @@ static double one_run(int run, double *mevents_s)
 		w[i].seed = ((uint64_t)run << 40) | ((uint64_t)i << 32);
 		w[i].ns = 0;
 		pthread_attr_init(&pa);
-		if (opt.pin && nr_cpus > 0) {
+		/* As bench_write: pinned only when every writer gets a CPU. */
+		if (opt.pin && nr_cpus >= opt.threads) {
 			cpu_set_t set;
 
 			CPU_ZERO(&set);
-			CPU_SET(cpus[i % nr_cpus], &set);
+			CPU_SET(cpus[i], &set);
 			pthread_attr_setaffinity_np(&pa, sizeof(set), &set);
 		}
 		if (pthread_create(&w[i].tid, &pa, writer_main, &w[i])) {
@@ -176,16 +258,20 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"usage: %s [options]\n"
 		"\n"
-		"Measures ns per LTTng-UST tracepoint() call (event grb_bench:write16, two\n"
-		"uint64_t fields = 16-byte payload).  The tracing session must be set up\n"
-		"beforehand (bench/lttng/run.sh does it); otherwise the tracepoint is\n"
-		"disabled and the program refuses to run (exit status 4).\n"
+		"Measures ns per LTTng-UST tracepoint() call (event grb_bench:writeP, a\n"
+		"P-byte payload; write16 is two uint64_t fields).  The tracing session must\n"
+		"be set up beforehand (bench/lttng/run.sh and bench/suite.sh do it);\n"
+		"otherwise the tracepoint is disabled and the program refuses to run\n"
+		"(exit status 4).\n"
 		"\n"
 		"  --events N     events per thread and run (default 2,000,000)\n"
 		"  --runs R       repetitions (default 5); median and min/max\n"
-		"  --threads T    writer threads: 1 or 2 (default 1)\n"
-		"  --warmup N     untimed events per thread before each run (default\n"
-		"                 360448, as bench_write, at most --events)\n"
+		"  --threads T    writer threads: 1 to 8 (default 1); pinned to CPUs only\n"
+		"                 when there are at least as many CPUs\n"
+		"  --payload P    payload bytes: 8, 16, 64 or 256 (default 16)\n"
+		"  --warmup N     untimed events per thread before each run (default, as\n"
+		"                 bench_write: one 8.25 MiB ring's worth of 8 + P byte\n"
+		"                 records, 360448 for 16 bytes)\n"
 		"  --case NAME    label of the SUMMARY line (default lttng-ust-discard)\n"
 		"  --allow-disabled  run even if the tracepoint is disabled\n"
 		"  --no-pin       do not pin threads to CPUs\n"
@@ -213,6 +299,15 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--threads")) {
 			opt.threads = (int)parse_u64(v, a);
 			i++;
+		} else if (!strcmp(a, "--payload")) {
+			opt.payload = (unsigned int)parse_u64(v, a);
+			i++;
+			if (opt.payload != 8 && opt.payload != 16 && opt.payload != 64 &&
+			    opt.payload != 256) {
+				fprintf(stderr,
+					"bench_lttng: --payload must be 8, 16, 64 or 256\n");
+				return 2;
+			}
 		} else if (!strcmp(a, "--warmup")) {
 			opt.warmup = parse_u64(v, a);
 			i++;
@@ -240,23 +335,25 @@ int main(int argc, char **argv)
 			MAX_RUNS, MAX_THREADS);
 		return 2;
 	}
-	/* bench_write's default warm-up: one ring's worth of its 24-byte records
-	 * (8 MiB / 24 = 360,448 after sub-buffer rounding), at most --events. */
+	/* bench_write's default warm-up: one ring's worth of its 8 + P byte
+	 * records (33 x 256 KiB / 24 = 360,448 for 16 bytes). */
 	if (opt.warmup == UINT64_MAX)
-		opt.warmup = opt.events < 360448 ? opt.events : 360448;
+		opt.warmup = 33ull * 256 * 1024 / (8 + opt.payload);
 	init_cpus();
 
 	/* lttng-ust registers with the session daemon in a constructor and
 	 * waits for it (LTTNG_UST_REGISTER_TIMEOUT), so an enabled event is
 	 * already enabled here. */
-	enabled = tracepoint_enabled(grb_bench, write16) ? 1 : 0;
-	printf("bench_lttng: case=%s events=%llu warmup=%llu runs=%d threads=%d "
+	enabled = payload_enabled();
+	printf("bench_lttng: case=%s payload=%u events=%llu warmup=%llu runs=%d threads=%d "
 	       "tracepoint_enabled=%d\n",
-	       opt.case_name, (unsigned long long)opt.events, (unsigned long long)opt.warmup,
-	       opt.runs, opt.threads, enabled);
+	       opt.case_name, opt.payload, (unsigned long long)opt.events,
+	       (unsigned long long)opt.warmup, opt.runs, opt.threads, enabled);
 	if (!enabled && !allow_disabled) {
-		fprintf(stderr, "bench_lttng: tracepoint grb_bench:write16 is not enabled "
-				"(no session?); refusing to time a disabled tracepoint\n");
+		fprintf(stderr,
+			"bench_lttng: tracepoint grb_bench:write%u is not enabled "
+			"(no session?); refusing to time a disabled tracepoint\n",
+			opt.payload);
 		return 4;
 	}
 	fflush(stdout);
@@ -278,10 +375,10 @@ int main(int argc, char **argv)
 	       "ns_max", "Mev/s_med");
 	printf("%-24s %8d %10.2f %10.2f %10.2f %10.2f\n", opt.case_name, opt.threads, med,
 	       sorted[0], sorted[opt.runs - 1], mev_sorted[opt.runs / 2]);
-	printf("SUMMARY bench=lttng case=%s payload=16 threads=%d ns_median=%.2f ns_min=%.2f "
+	printf("SUMMARY bench=lttng case=%s payload=%u threads=%d ns_median=%.2f ns_min=%.2f "
 	       "ns_max=%.2f mevents_s=%.2f runs=%d events=%llu warmup=%llu "
 	       "written=%llu tracepoint_enabled=%d\n",
-	       opt.case_name, opt.threads, med, sorted[0], sorted[opt.runs - 1],
+	       opt.case_name, opt.payload, opt.threads, med, sorted[0], sorted[opt.runs - 1],
 	       mev_sorted[opt.runs / 2], opt.runs, (unsigned long long)opt.events,
 	       (unsigned long long)opt.warmup,
 	       (unsigned long long)((opt.events + opt.warmup) * (uint64_t)opt.threads *

@@ -16,7 +16,8 @@
 # directory) and stops it, by its PID only, when it exits.  As root, the
 # session daemon's run directory is always /var/run/lttng whatever
 # LTTNG_HOME says, so the script refuses to run if a root session daemon is
-# already running there: it never touches a daemon it did not start.
+# already running there: it never touches a daemon it did not start.  That
+# logic lives in session.sh, shared with bench/suite.sh.
 #
 # Needs liblttng-ust-dev and lttng-tools (and babeltrace2, optional, to count
 # the recorded events).
@@ -32,7 +33,7 @@ count=auto
 callgrind=no
 
 usage() {
-	sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'
 	echo "options: --runs R  --events N  --threads 1|2  --modes 'discard overwrite'"
 	echo "         --no-count (do not count the recorded events with babeltrace2)"
 	echo "         --callgrind (then also: instructions/event of LTTng-UST under callgrind,"
@@ -66,45 +67,20 @@ cmake --build "$root/build" -j2 --target bench_bench_write >/dev/null
 bench_write=$root/build/bench/bench_write
 bench_lttng=$("$here/build.sh" | tail -n 1)
 
+. "$here/session.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/grb-lttng.XXXXXX")
-LTTNG_HOME=$tmp/home
-export LTTNG_HOME
-mkdir -p "$LTTNG_HOME"
-if [ "$(id -u)" = 0 ]; then rundir=/var/run/lttng; else rundir=$LTTNG_HOME/.lttng; fi
+lttng_setup "$tmp"
 
-sessiond_pid=
-session=
 cleanup() {
 	set +e
-	if [ -n "$session" ]; then lttng destroy "$session" >/dev/null 2>&1; fi
-	if [ -n "$sessiond_pid" ]; then
-		kill -TERM "$sessiond_pid" 2>/dev/null
-		i=0
-		while kill -0 "$sessiond_pid" 2>/dev/null && [ $i -lt 50 ]; do
-			# a zombie (already exited, not yet reaped) is gone enough
-			case "$(ps -o stat= -p "$sessiond_pid" 2>/dev/null)" in Z*) break ;; esac
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if kill -0 "$sessiond_pid" 2>/dev/null &&
-			! ps -o stat= -p "$sessiond_pid" | grep -q '^Z'; then
-			echo "run.sh: lttng-sessiond $sessiond_pid did not exit, sending SIGKILL" >&2
-			kill -KILL "$sessiond_pid" 2>/dev/null
-		fi
-	fi
+	lttng_session_destroy
+	sessiond_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -f "$rundir/lttng-sessiond.pid" ] && kill -0 "$(cat "$rundir/lttng-sessiond.pid")" 2>/dev/null; then
-	echo "run.sh: a session daemon (PID $(cat "$rundir/lttng-sessiond.pid")) already runs" \
-		"with run directory $rundir; not starting another one, not touching it" >&2
-	exit 2
-fi
-lttng-sessiond --background --no-kernel --quiet >"$tmp/sessiond.log" 2>&1
-sessiond_pid=$(cat "$rundir/lttng-sessiond.pid")
-echo "run.sh: started lttng-sessiond PID $sessiond_pid (LTTNG_HOME=$LTTNG_HOME, run dir $rundir)"
+sessiond_start || exit 2
 echo "run.sh: $(lttng --version | head -n 1); liblttng-ust $(dpkg-query -W -f '${Version}' liblttng-ust1 2>/dev/null || echo '?')"
 echo "run.sh: load average before: $(cat /proc/loadavg)"
 
@@ -118,26 +94,18 @@ lttng_case() {
 	mode=$1
 	session=grb-bench-$mode
 	echo "=== LTTng-UST $mode: channel 256 KiB x 32, per-UID buffers"
-	lttng create "$session" --output="$tmp/trace-$mode" >/dev/null
-	lttng enable-channel --userspace --session="$session" --buffers-uid \
-		--subbuf-size=256K --num-subbuf=32 --"$mode" ch0 >/dev/null
-	lttng enable-event --userspace --session="$session" --channel=ch0 grb_bench:write16 >/dev/null
-	lttng start "$session" >/dev/null
+	lttng_session_start "$session" "$tmp/trace-$mode" "$mode" grb_bench:write16
 	"$bench_lttng" --case "lttng-ust-$mode" --threads "$threads" --runs "$runs" \
 		--events "$events" >"$tmp/out-$mode.txt"
 	cat "$tmp/out-$mode.txt"
-	lttng stop "$session" 2>&1 | grep -iv 'waiting for data\|tracing stopped' || true
-	stats=$(lttng list "$session" | sed -n '/Statistics:/,/^$/p' | grep -v 'Statistics:' |
-		sed 's/^ *//' | tr '\n' ' ')
-	discarded=$(lttng list "$session" | sed -n 's/^ *Discarded events: *//p' | head -n 1)
-	lostpk=$(lttng list "$session" | sed -n 's/^ *Lost packets: *//p' | head -n 1)
+	lttng_session_stop "$session"
+	stats=$lttng_stats
+	discarded=$lttng_discarded
+	lostpk=$lttng_lost_packets
 	written=$(sed -n 's/^SUMMARY bench=lttng .* written=\([0-9]*\).*/\1/p' "$tmp/out-$mode.txt")
 	recorded=unknown
 	if [ "$count" = yes ]; then
-		# the counter prints a block every 10,000 messages; the last one counts all
-		recorded=$(babeltrace2 "$tmp/trace-$mode" --component=sink.utils.counter 2>/dev/null |
-			awk '/Event messages/ { n = $1 } END { print n }')
-		[ -n "$recorded" ] || recorded=unknown
+		recorded=$(lttng_count_events "$tmp/trace-$mode")
 	fi
 	check=n/a
 	if [ "$mode" = discard ] && [ "$recorded" != unknown ] && [ -n "$discarded" ]; then
@@ -146,8 +114,7 @@ lttng_case() {
 	echo "LTTNG_ACCOUNTING case=lttng-ust-$mode threads=$threads written=$written" \
 		"recorded=$recorded discarded_events=${discarded:-n/a} lost_packets=${lostpk:-n/a}" \
 		"check=$check stats: $stats"
-	lttng destroy "$session" >/dev/null
-	session=
+	lttng_session_destroy
 	rm -rf "$tmp/trace-$mode"
 }
 
@@ -168,19 +135,13 @@ if [ "$callgrind" = yes ]; then
 	echo "=== callgrind: LTTng-UST discard, 1 thread, 100000 and 300000 events"
 	for n in 100000 300000; do
 		session=grb-bench-cg$n
-		lttng create "$session" --output="$tmp/trace-cg$n" >/dev/null
-		lttng enable-channel --userspace --session="$session" --buffers-uid \
-			--subbuf-size=256K --num-subbuf=32 --discard ch0 >/dev/null
-		lttng enable-event --userspace --session="$session" --channel=ch0 \
-			grb_bench:write16 >/dev/null
-		lttng start "$session" >/dev/null
+		lttng_session_start "$session" "$tmp/trace-cg$n" discard grb_bench:write16
 		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$n.out" "$bench_lttng" \
 			--case lttng-ust-cg --threads 1 --runs 1 --warmup 0 --events $n \
 			>"$tmp/cg.$n.txt" 2>"$tmp/cg.$n.err" || { cat "$tmp/cg.$n.err" >&2; exit 3; }
-		lttng stop "$session" >/dev/null 2>&1
-		disc=$(lttng list "$session" | sed -n 's/^ *Discarded events: *//p' | head -n 1)
-		lttng destroy "$session" >/dev/null
-		session=
+		lttng_session_stop "$session" >/dev/null
+		disc=$lttng_discarded
+		lttng_session_destroy
 		ir=$(sed -n 's/^summary: *//p' "$tmp/cg.$n.out")
 		grep -h '^SUMMARY' "$tmp/cg.$n.txt"
 		echo "CALLGRIND events=$n Ir=$ir discarded=$disc"
