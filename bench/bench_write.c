@@ -356,7 +356,7 @@ static struct {
 	.payload_index = 1,
 	.subbuf_size = 256 * 1024,
 	.subbufs = 32,
-	.poll_us = 100,
+	.poll_us = 1000,
 	.timeout_s = 120,
 	.clock_filter = -1,
 	.pin = 1,
@@ -391,7 +391,9 @@ static void usage(FILE *f, const char *prog)
 		"  --subbuf-size B   sub-buffer bytes (default 262144)\n"
 		"  --subbufs N       sub-buffers per stream (default 32: 8 MiB per stream,\n"
 		"                    several ms of slack for a consumer kept off its CPU)\n"
-		"  --poll-us U       consumer sleep when every stream is empty (default 100)\n"
+		"  --poll-us U       consumer sleep when every stream is empty (default 1000:\n"
+		"                    one wake-up per ms drains everything ready; the ring\n"
+		"                    holds about 8 ms of events at full speed)\n"
 		"  --consumer-rt     run the consumer SCHED_FIFO (priority 1) so that it is\n"
 		"                    never kept off a CPU by the writers or other processes\n"
 		"  --no-pin          do not pin threads to CPUs\n"
