@@ -406,7 +406,9 @@ static void usage(FILE *f, const char *prog)
 		"\"SUMMARY bench=write done cases=N skipped=S\".  A case whose channel cannot be\n"
 		"created (e.g. a sync the library does not implement yet) is reported as\n"
 		"\"SKIP case=... clock=... threads=... payload=... reason=<message to the end\n"
-		"of the line>\" and left out.  Exit status 1 if an accounting check failed,\n"
+		"of the line>\" and left out.  An rseq case whose channel fell back to\n"
+		"atomics prints \"FALLBACK case=... reason=...\".  Exit status 1 if an\n"
+		"accounting check failed,\n"
 		"2 on a usage error, 3 on a hang or library error.\n",
 		prog, MAX_THREADS);
 }
@@ -847,6 +849,15 @@ static void run_once(const struct bench_case *bc, int threads, struct run_result
 				 "grb_channel_create: %s: %s", strerror(errno), grb_last_error());
 			res->skip_reason[strcspn(res->skip_reason, "\n")] = 0;
 			return;
+		}
+		if (bc->cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
+			const char *why;
+
+			/* Say so when restartable sequences cannot run here
+			 * (valgrind, old kernels): the figures are then those
+			 * of the atomic fallback. */
+			if (grb_channel_sync(r.ch, &why) != GRB_SYNC_PER_CPU_RSEQ)
+				printf("FALLBACK case=%s reason=%s\n", bc->name, why ? why : "?");
 		}
 		if (bc->kind == KIND_DISABLED)
 			grb_channel_disable(r.ch);
