@@ -61,14 +61,22 @@ static int validate_config(const struct grb_config *c)
 {
 	if (!c)
 		BAD("config: NULL");
-	if (c->abi != GRB_CONFIG_ABI)
-		BAD("config.abi: %u, this library speaks %u", c->abi, GRB_CONFIG_ABI);
+	if ((c->abi & ~GRB_CONFIG_ABI_EMULATED) != GRB_CONFIG_ABI_VERSION)
+		BAD("config.abi: %u, this library speaks %u", c->abi & ~GRB_CONFIG_ABI_EMULATED,
+		    GRB_CONFIG_ABI_VERSION);
 	if (c->alloc < GRB_ALLOC_GLOBAL || c->alloc > GRB_ALLOC_PER_THREAD)
 		BAD("config.alloc: unknown value %d", (int)c->alloc);
 	if (c->sync < GRB_SYNC_ATOMIC || c->sync > GRB_SYNC_PER_CPU_RSEQ)
 		BAD("config.sync: unknown value %d", (int)c->sync);
 	if (c->sync == GRB_SYNC_PER_CPU_RSEQ && c->alloc != GRB_ALLOC_PER_CPU)
 		BAD("config.sync: per-CPU restartable sequences need alloc per-CPU");
+	if (c->sync == GRB_SYNC_PER_CPU_RSEQ &&
+	    (c->abi & GRB_CONFIG_ABI_EMULATED) != (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED))
+		BAD("config.sync: the caller's restartable sequences are %s, the library's %s: "
+		    "build both with the same sanitizer and GRB_NO_LOCAL_ASM setting",
+		    (c->abi & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics" : "native",
+		    (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics"
+							       : "native");
 	if (c->sync == GRB_SYNC_SINGLE_WRITER && c->alloc != GRB_ALLOC_PER_THREAD)
 		BAD("config.sync: single writer needs alloc per-thread");
 	if (c->mode < GRB_MODE_DISCARD || c->mode > GRB_MODE_BLOCKING)
@@ -195,7 +203,7 @@ static int stream_init(struct grb_channel *ch, const struct grb_config *c, uint3
 	s->count_mask = (uint32_t)count - 1;
 	s->index = index;
 	s->rseq_cpu = c->sync == GRB_SYNC_PER_CPU_RSEQ && !ch->priv->rseq_fallback ? cpu
-										     : UINT32_MAX;
+										     : GRB_RSEQ_NO_CPU;
 	s->chan = ch;
 	s->map_size = map_size;
 	for (i = 0; i < count; i++) {

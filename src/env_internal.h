@@ -54,11 +54,12 @@ int _grb_env_thread_exit_arm(void);
  * process (a registration, and membarrier's expedited rseq command with a
  * target CPU); 0, or a negative errno with the reason in why.
  * membarrier_cpu: a memory barrier on, and a restart of the sequence running
- * on, the given CPU.  yield: give the CPU up (sched_yield).
+ * on, the given CPU (it fails only if something, a seccomp filter say,
+ * forbids membarrier after rseq_check succeeded).  yield: give the CPU up (sched_yield).
  */
 int _grb_env_rseq_register(void);
 int _grb_env_rseq_check(char *why, size_t len);
-void _grb_env_membarrier_cpu(uint32_t cpu);
+int _grb_env_membarrier_cpu(uint32_t cpu); /* 0 or -errno */
 void _grb_env_yield(void);
 
 /* A mutex for the slow paths (channel registry). */

@@ -45,6 +45,11 @@ int _grb_env_rseq_register(void)
 	{
 		int err = errno;
 
+		/* A signal handler's reservation may have registered the area
+		 * between our test and our call (EBUSY): the kernel has set
+		 * cpu_id since, and the area must not be written. */
+		if ((int32_t)_grb_load_relaxed(&rs->cpu_id) >= 0)
+			return 0;
 		rs->cpu_id = GRB_RSEQ_CPU_ID_REGISTRATION_FAILED;
 		return -err;
 	}
@@ -91,10 +96,11 @@ int _grb_env_rseq_check(char *why, size_t len)
 	return 0;
 }
 
-void _grb_env_membarrier_cpu(uint32_t cpu)
+int _grb_env_membarrier_cpu(uint32_t cpu)
 {
-	/* Cannot fail once _grb_env_rseq_check() succeeded. */
-	(void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, (int)cpu);
+	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, (int)cpu) < 0)
+		return -errno;
+	return 0;
 }
 
 void _grb_env_yield(void)

@@ -263,7 +263,7 @@ static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64
 	 * observations to the writers that reserve after. */
 	if (_grb_single(cfg))
 		return _grb_local_cas(&shm->offset, &o, end);
-	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == UINT32_MAX)
+	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == GRB_RSEQ_NO_CPU)
 		return _grb_cas_acqrel(&shm->offset, &o, end);
 	rs = _grb_rseq_area();
 	/* [W11] acquire: pairs with the flusher's [F1]: with the fence held,
@@ -280,12 +280,13 @@ static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64
 	return 0;
 }
 
-static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
+static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx,
+			uint64_t *deadlinep)
 {
 	struct grb_shm_stream *shm = s->shm;
 	const uint64_t sb = s->sb_size;
 	const uint32_t phdr = cfg->packet_header_size;
-	uint64_t deadline = 0, o, ts, in_sb, begin, end, slot_len, snap = 0, rec_pos, id;
+	uint64_t o, ts, in_sb, begin, end, slot_len, snap = 0, rec_pos, id;
 	uint32_t hdr;
 	int open_new, close_old, exact_end, ret;
 	char *base;
@@ -335,7 +336,13 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 			}
 			end = begin + phdr + slot_len;
 			exact_end = phdr + slot_len == sb;
-			ret = check_next_free(cfg, s, o, begin, &deadline);
+			ret = check_next_free(cfg, s, o, begin, deadlinep);
+			/* rseq: a thread that waited may wake on another CPU,
+			 * whose stream is the one to write. */
+			if (ret == -EAGAIN && cfg->sync == GRB_SYNC_PER_CPU_RSEQ &&
+			    s->rseq_cpu != GRB_RSEQ_NO_CPU &&
+			    _grb_load_relaxed(&_grb_rseq_area()->cpu_id) != s->rseq_cpu)
+				return GRB_REPICK;
 			if (ret == 1 || ret == -EAGAIN)
 				continue;
 			if (ret)
@@ -392,7 +399,9 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
 {
-	return reserve_slow(cfg, s, ctx);
+	uint64_t deadline = 0;
+
+	return reserve_slow(cfg, s, ctx, &deadline);
 }
 
 /* Counts a loss on the stream of the calling thread's CPU. */
@@ -414,29 +423,33 @@ void _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
 int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			   struct grb_ctx *ctx)
 {
+	int fallback = ch->streams[0].rseq_cpu == GRB_RSEQ_NO_CPU;
+	uint64_t deadline = 0; /* blocking mode: one timeout across migrations */
+
 	for (;;) {
 		struct _grb_rseq *rs = _grb_rseq_area();
 		int cpu = (int)_grb_load_relaxed(&rs->cpu_id);
 		int32_t i;
 		int ret;
 
-		if (cpu < 0) {
+		if (fallback) {
+			/* Atomics only: the CPU merely picks a stream. */
+			cpu = _grb_env_getcpu_slow();
+		} else if (cpu < 0) {
 			/* No registration yet (the library registers its own
-			 * when glibc made none), or none possible. */
+			 * when glibc made none), or none possible: without one
+			 * the thread cannot write into rseq streams. */
 			if (_grb_env_rseq_register() == 0)
 				continue;
-			if (ch->streams[0].rseq_cpu != UINT32_MAX) {
-				_grb_add_relaxed(&ch->lost_no_stream, 1);
-				return -ENOSPC;
-			}
-			cpu = _grb_env_getcpu_slow();
+			_grb_add_relaxed(&ch->lost_no_stream, 1); /* relaxed: a statistic */
+			return -ENOSPC;
 		}
 		i = (uint32_t)cpu < ch->nr_cpu_map ? ch->cpu_map[cpu] : -1;
 		if (i < 0) {
 			_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
 			return -ENODEV;
 		}
-		ret = reserve_slow(cfg, &ch->streams[i], ctx);
+		ret = reserve_slow(cfg, &ch->streams[i], ctx, &deadline);
 		if (ret != GRB_REPICK)
 			return ret;
 	}
@@ -453,7 +466,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
 	uint64_t cc, cl;
 
-	if (s->rseq_cpu == UINT32_MAX) {
+	if (s->rseq_cpu == GRB_RSEQ_NO_CPU) {
 		cc = _grb_add_return_acqrel(&x->cc, add); /* [C1] */
 		goto check;
 	}
@@ -476,7 +489,8 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	 * below sees it, or its [C5] load follows it and sees our add.  The
 	 * emulated sequences (no assembly) are seq_cst and need none. */
 #ifdef GRB_RSEQ_NATIVE
-	_grb_env_membarrier_cpu(s->rseq_cpu);
+	if (_grb_unlikely(_grb_env_membarrier_cpu(s->rseq_cpu)))
+		_grb_invariant_failure(s, "membarrier failed after a remote commit");
 #endif
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
@@ -524,7 +538,7 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 {
 	struct grb_shm_stream *shm = s->shm;
 	uint64_t o, ts = 0, in_sb, snap = 0;
-	int fenced = cfg->sync == GRB_SYNC_PER_CPU_RSEQ && s->rseq_cpu != UINT32_MAX;
+	int fenced = cfg->sync == GRB_SYNC_PER_CPU_RSEQ && s->rseq_cpu != GRB_RSEQ_NO_CPU;
 	int closed = 0;
 
 	/* A stream at a packet boundary has nothing to flush: a record written
@@ -544,7 +558,8 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 		/* [F2] membarrier: every [W10] in progress on the stream's CPU
 		 * restarts, and every later one sees the fence: from here on
 		 * the offset changes only by locked instructions, like ours. */
-		_grb_env_membarrier_cpu(s->rseq_cpu);
+		if (_grb_unlikely(_grb_env_membarrier_cpu(s->rseq_cpu)))
+			_grb_invariant_failure(s, "membarrier failed in a flush");
 	}
 	o = _grb_load_acquire(&shm->offset); /* [W1] */
 	for (;;) {

@@ -18,13 +18,26 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <grb/static/env.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The version of struct grb_config a client was compiled against. */
-#define GRB_CONFIG_ABI 1
+/*
+ * The version of struct grb_config a client was compiled against, plus
+ * GRB_CONFIG_ABI_EMULATED when its restartable sequences are emulated with
+ * atomics (TSan, GRB_NO_LOCAL_ASM, not x86-64).  Native and emulated
+ * sequences must not write the same per-CPU rseq streams: the library
+ * refuses an rseq configuration compiled the other way.
+ */
+#define GRB_CONFIG_ABI_VERSION 1u
+#define GRB_CONFIG_ABI_EMULATED 0x10000u
+#ifdef GRB_RSEQ_NATIVE
+#define GRB_CONFIG_ABI GRB_CONFIG_ABI_VERSION
+#else
+#define GRB_CONFIG_ABI (GRB_CONFIG_ABI_VERSION | GRB_CONFIG_ABI_EMULATED)
+#endif
 
 /** How many streams a channel has and who writes each. */
 enum grb_alloc {

@@ -582,8 +582,12 @@ static int run_case(const struct stress_case *sc, uint64_t total)
 		if (want_fallback != (in_use == GRB_SYNC_ATOMIC))
 			FAIL("%s: sync in use %d, GRB_RSEQ=%s\n", sc->name, (int)in_use,
 			     env ? env : "(unset)");
-		if (in_use == GRB_SYNC_PER_CPU_RSEQ && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-		    (!cs.remote_commits || !cs.fenced_flushes))
+		cpu_set_t allowed;
+
+		/* Migrations need two CPUs this process may run on. */
+		if (in_use == GRB_SYNC_PER_CPU_RSEQ &&
+		    sched_getaffinity(0, sizeof(allowed), &allowed) == 0 &&
+		    CPU_COUNT(&allowed) > 1 && (!cs.remote_commits || !cs.fenced_flushes))
 			FAIL("%s: the run made no remote commit or no fenced flush\n", sc->name);
 	}
 	if (!err[1] || !(counts[4].attempts + counts[5].attempts + counts[6].attempts +

@@ -4,7 +4,9 @@
  * which sync is in use, records written on one CPU, a commit made after the
  * writer moved to another CPU (remote), a lap completed by a remote commit
  * and one completed locally after a remote commit, a flush from another
- * thread (fenced), and the atomic fallback (GRB_RSEQ=0).
+ * thread (fenced), the atomic fallback (GRB_RSEQ=0), and the refusal of a
+ * caller whose sequences are emulated when the library's are native (or the
+ * reverse).
  *
  * Needs two CPUs; exits 77 (skipped) on one.
  */
@@ -218,6 +220,16 @@ int main(void)
 		CHECK(in_use == GRB_SYNC_PER_CPU_RSEQ && why == NULL);
 	grb_channel_destroy(ch);
 	g_rseq = in_use == GRB_SYNC_PER_CPU_RSEQ;
+	{
+		/* A caller built with the other kind of sequences (native
+		 * against emulated) is refused. */
+		struct grb_config other = cfg_rseq;
+
+		other.abi ^= GRB_CONFIG_ABI_EMULATED;
+		errno = 0;
+		CHECK(grb_channel_create(&other, NULL) == NULL && errno == EINVAL);
+		CHECK(strstr(grb_last_error(), "restartable sequences") != NULL);
+	}
 	test_remote_completion(1);
 	test_remote_completion(0);
 	test_local_and_flush();

@@ -150,6 +150,12 @@ extern __thread struct _grb_rseq _grb_tls_rseq __attribute__((tls_model("initial
 
 /* The signature before every abort handler: the one glibc registers. */
 #define GRB_RSEQ_SIG 0x53053053u
+/*
+ * The CPU of a stream whose channel fell back to atomics: no cpu_id ever
+ * equals it (not even the negative ones of an unregistered area, -1 and
+ * -2), so every sequence on such a stream aborts at its first test.
+ */
+#define GRB_RSEQ_NO_CPU 0x80000000u
 /* Results of the _grb_rseq_*() operations. */
 #define GRB_RSEQ_DONE 0 /* the final store was made */
 #define GRB_RSEQ_CHANGED 1 /* the word did not hold the expected value */

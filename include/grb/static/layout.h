@@ -139,7 +139,7 @@ struct grb_stream {
 	uint32_t count_mask;
 	uint32_t index; /* in the channel */
 	/* rseq sync: the CPU whose restartable sequences may change the
-	 * stream; UINT32_MAX when the channel fell back to atomics. */
+	 * stream; GRB_RSEQ_NO_CPU when the channel fell back to atomics. */
 	uint32_t rseq_cpu;
 	struct grb_channel *chan;
 	uint64_t map_size;

@@ -228,7 +228,10 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	depth = ++_grb_tls_nesting;
 	_grb_barrier();
 	if (_grb_unlikely(depth > cfg->max_nesting)) {
-		_grb_count_lost_here(ch, GRB_LOST_NESTED);
+		if (s)
+			_grb_count_lost(s, GRB_LOST_NESTED);
+		else
+			_grb_count_lost_here(ch, GRB_LOST_NESTED);
 		_grb_barrier();
 		_grb_tls_nesting--;
 		return -EBUSY;
