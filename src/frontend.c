@@ -495,7 +495,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 check:
-	if (((cc - _grb_lap_end(s, pos)) & GRB_CC_BYTES_MASK) == 0)
+	if (_grb_lap_complete(s, pos, cc))
 		_grb_deliver(cfg, s, pos, cc);
 }
 

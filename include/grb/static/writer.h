@@ -93,10 +93,14 @@ static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_c
 	}
 }
 
-/* The commit count of a slot when the lap of pos is complete (bytes part). */
-static _grb_always_inline uint64_t _grb_lap_end(const struct grb_stream *s, uint64_t pos)
+/* Whether cc, a commit count of the slot of pos, completes pos's lap: its
+ * bytes part equals the lap's end. */
+static _grb_always_inline int _grb_lap_complete(const struct grb_stream *s, uint64_t pos,
+						uint64_t cc)
 {
-	return ((pos >> (s->sb_order + s->count_order)) + 1) << s->sb_order;
+	uint64_t lap_end = ((pos >> (s->sb_order + s->count_order)) + 1) << s->sb_order;
+
+	return ((cc - lap_end) & GRB_CC_BYTES_MASK) == 0;
 }
 
 /* Adds len committed bytes (and a record if rec) to the slot of pos; the
@@ -135,8 +139,41 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
 	} else {
 		cc = _grb_add_return_acqrel(&slot->cc, add); /* [C1] */
 	}
-	if (_grb_unlikely(((cc - _grb_lap_end(s, pos)) & GRB_CC_BYTES_MASK) == 0))
+	if (_grb_unlikely(_grb_lap_complete(s, pos, cc)))
 		_grb_deliver(cfg, s, pos, cc);
+}
+
+/*
+ * The common case of a reservation at offset o, once o is loaded: reads the
+ * clock and sizes the record.  Return 0 with ts, hdr and slot_len set when
+ * the record fits strictly inside the current sub-buffer with a compact
+ * timestamp; 1 for the slow path (a packet boundary, a record that does not
+ * fit, or one that needs a full timestamp).
+ */
+static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
+						 const struct grb_stream *s, struct grb_ctx *ctx,
+						 uint64_t o, uint64_t *ts, uint32_t *hdr,
+						 uint64_t *slot_len)
+{
+	uint64_t in_sb = o & s->sb_mask;
+
+	*ts = cfg->clock_read();
+	/* relaxed: last_ts is a hint; a stale value only makes the header
+	 * larger (doc/ordering.md, "last_ts").  A record that needs a full
+	 * timestamp (rare: the delta outgrew ts_bits) takes the slow path.
+	 * As a predicted branch, the test keeps the clock's latency off the
+	 * chain offset -> size -> CAS -> next offset; computed into the header
+	 * size, it made every reservation wait for the clock (+6 ns with the
+	 * TSC). */
+	if (_grb_unlikely(_grb_ts_flags(cfg, *ts, _grb_load_relaxed(&s->shm->last_ts))))
+		return 1;
+	ctx->flags = 0;
+	if (_grb_unlikely(in_sb == 0))
+		return 1;
+	ctx->ts = *ts;
+	*hdr = cfg->record_header_size(cfg, ctx);
+	*slot_len = _grb_align((uint64_t)*hdr + ctx->payload_len, cfg->record_align);
+	return in_sb + *slot_len >= s->sb_size;
 }
 
 /* After the reservation of slot_len bytes at o: the record's header. */
@@ -207,7 +244,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	struct _grb_rseq *rs;
 	struct grb_stream *s = NULL;
 	struct grb_shm_stream *shm;
-	uint64_t o, ts, in_sb, slot_len;
+	uint64_t o, ts, slot_len;
 	uint32_t hdr, depth, cpu;
 	int r;
 
@@ -242,18 +279,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	shm = s->shm;
 	for (;;) {
 		o = _grb_load_acquire(&shm->offset); /* [W1] */
-		ts = cfg->clock_read();
-		/* A full timestamp takes the slow path (see grb_reserve()). */
-		if (_grb_unlikely(_grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts))))
-			goto slow;
-		ctx->flags = 0;
-		in_sb = o & s->sb_mask;
-		if (_grb_unlikely(in_sb == 0))
-			goto slow;
-		ctx->ts = ts;
-		hdr = cfg->record_header_size(cfg, ctx);
-		slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
-		if (_grb_unlikely(in_sb + slot_len >= s->sb_size))
+		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, &ts, &hdr, &slot_len)))
 			goto slow;
 		/* [W10] restartable compare-and-store on the stream's CPU, the
 		 * fence clear: serialised with every other [W10]/[C4] there
@@ -306,7 +332,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 {
 	struct grb_stream *s;
 	struct grb_shm_stream *shm;
-	uint64_t o, ts, in_sb, slot_len;
+	uint64_t o, ts, slot_len;
 	uint32_t hdr, depth;
 
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
@@ -334,24 +360,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 		o = _grb_load_acquire(&shm->offset);
 		if (_grb_single(cfg) && _grb_unlikely(_grb_load_relaxed(&shm->flush_req)))
 			goto slow;
-		ts = cfg->clock_read();
-		/* relaxed: last_ts is a hint; a stale value only makes the
-		 * header larger (doc/ordering.md, "last_ts").  A record that
-		 * needs a full timestamp (rare: the delta outgrew ts_bits)
-		 * takes the slow path.  As a predicted branch, the test keeps
-		 * the clock's latency off the chain offset -> size -> CAS ->
-		 * next offset; computed into the header size, it made every
-		 * reservation wait for the clock (+6 ns with the TSC). */
-		if (_grb_unlikely(_grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts))))
-			goto slow;
-		ctx->flags = 0;
-		in_sb = o & s->sb_mask;
-		if (_grb_unlikely(in_sb == 0))
-			goto slow;
-		ctx->ts = ts;
-		hdr = cfg->record_header_size(cfg, ctx);
-		slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
-		if (_grb_unlikely(in_sb + slot_len >= s->sb_size))
+		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, &ts, &hdr, &slot_len)))
 			goto slow;
 		/* [W2] acq_rel CAS: acquire orders the slot id load after the
 		 * opening writer's [W5]; release keeps the last_ts load above
