@@ -16,6 +16,7 @@
 #include <grb/grb.h>
 
 #include "check.h"
+#include "drain.h"
 
 static uint64_t fake_now = 1000;
 static uint64_t fake_clock(void)
@@ -45,27 +46,6 @@ static struct grb_channel *make(const struct grb_config *cfg, uint32_t sb, uint3
 static int put_u64(const struct grb_config *cfg, struct grb_channel *ch, uint64_t v)
 {
 	return grb_write_record(cfg, ch, 0, &v, sizeof(v));
-}
-
-/* Drains stream 0 into out[]; returns the count. */
-static int drain(struct grb_channel *ch, uint32_t flags, uint64_t *out, int max)
-{
-	struct grb_iter *it = grb_iter_create(ch, 0, flags);
-	struct grb_record rec;
-	int n = 0, ret;
-
-	CHECK(it != NULL);
-	if (!it)
-		return 0;
-	while ((ret = grb_iter_next(it, &rec)) == 0) {
-		CHECK(rec.payload_len == 8);
-		if (n < max)
-			memcpy(&out[n], rec.payload, 8);
-		n++;
-	}
-	CHECK(ret == -EAGAIN || ret == -ENODATA);
-	grb_iter_destroy(it);
-	return n;
 }
 
 static void test_config_errors(void)

@@ -21,6 +21,7 @@
 #include <grb/grb.h>
 
 #include "check.h"
+#include "drain.h"
 
 static const struct grb_config cfg_rseq =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
@@ -41,27 +42,6 @@ static int pin(int cpu)
 static int put(struct grb_channel *ch, uint64_t v)
 {
 	return grb_write_record(&cfg_rseq, ch, 0, &v, sizeof(v));
-}
-
-/* Reads every delivered record of stream (CPU) 0 into out[]. */
-static int drain0(struct grb_channel *ch, uint64_t *out, int max)
-{
-	struct grb_iter *it = grb_iter_create(ch, 0, 0);
-	struct grb_record rec;
-	int n = 0, ret;
-
-	CHECK(it != NULL);
-	if (!it)
-		return 0;
-	while ((ret = grb_iter_next(it, &rec)) == 0) {
-		CHECK(rec.payload_len == 8);
-		if (n < max)
-			memcpy(&out[n], rec.payload, 8);
-		n++;
-	}
-	CHECK(ret == -EAGAIN || ret == -ENODATA);
-	grb_iter_destroy(it);
-	return n;
 }
 
 static struct grb_channel *make(uint32_t sb, uint32_t n)
@@ -138,16 +118,16 @@ static void test_remote_completion(int remote_last)
 		/* The others complete first; the remote commit completes the
 		 * lap and must deliver it. */
 		run_filler(ch, 2, 11);
-		CHECK(drain0(ch, out, 64) == 0);
+		CHECK(drain(ch, 0, out, 64) == 0);
 		grb_commit(&cfg_rseq, &ctx);
 	} else {
 		/* The remote commit first; the local one that completes the
 		 * lap must count it. */
 		grb_commit(&cfg_rseq, &ctx);
-		CHECK(drain0(ch, out, 64) == 0);
+		CHECK(drain(ch, 0, out, 64) == 0);
 		run_filler(ch, 2, 11);
 	}
-	n = drain0(ch, out, 64);
+	n = drain(ch, 0, out, 64);
 	CHECK(n == 11);
 	for (i = 0; i < n && i < 11; i++)
 		CHECK(out[i] == (uint64_t)i + 1);
@@ -172,10 +152,10 @@ static void test_local_and_flush(void)
 	for (i = 1; i <= 5; i++)
 		CHECK(put(ch, (uint64_t)i) == 0);
 	/* Nothing delivered yet: the sub-buffer is open. */
-	CHECK(drain0(ch, out, 64) == 0);
+	CHECK(drain(ch, 0, out, 64) == 0);
 	CHECK(pthread_create(&t, NULL, flush_main, ch) == 0);
 	pthread_join(t, NULL);
-	n = drain0(ch, out, 64);
+	n = drain(ch, 0, out, 64);
 	CHECK(n == 5);
 	for (i = 0; i < n && i < 5; i++)
 		CHECK(out[i] == (uint64_t)i + 1);
@@ -183,7 +163,7 @@ static void test_local_and_flush(void)
 	for (i = 6; i <= 8; i++)
 		CHECK(put(ch, (uint64_t)i) == 0);
 	CHECK(grb_channel_flush(ch) == 0);
-	n = drain0(ch, out, 64);
+	n = drain(ch, 0, out, 64);
 	CHECK(n == 3 && out[0] == 6 && out[2] == 8);
 	CHECK(grb_channel_read_stats(ch, &st) == 0);
 	CHECK(st.fenced_flushes == 2 * (uint64_t)g_rseq);

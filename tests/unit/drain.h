@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drain.h - reads back what a unit test wrote: every delivered record of
+ * stream 0, each an 8-byte payload.
+ */
+#ifndef GRB_TEST_DRAIN_H
+#define GRB_TEST_DRAIN_H
+
+#include <errno.h>
+#include <string.h>
+
+#include <grb/grb.h>
+
+#include "check.h"
+
+/* Drains stream 0 into out[] (at most max values); returns the count. */
+static inline int drain(struct grb_channel *ch, uint32_t flags, uint64_t *out, int max)
+{
+	struct grb_iter *it = grb_iter_create(ch, 0, flags);
+	struct grb_record rec;
+	int n = 0, ret;
+
+	CHECK(it != NULL);
+	if (!it)
+		return 0;
+	while ((ret = grb_iter_next(it, &rec)) == 0) {
+		CHECK(rec.payload_len == 8);
+		if (n < max)
+			memcpy(&out[n], rec.payload, 8);
+		n++;
+	}
+	CHECK(ret == -EAGAIN || ret == -ENODATA);
+	grb_iter_destroy(it);
+	return n;
+}
+
+#endif /* GRB_TEST_DRAIN_H */
