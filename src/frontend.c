@@ -247,6 +247,14 @@ static void close_with_padding(const struct grb_config *cfg, struct grb_stream *
 /* reserve_slow(): the calling thread is not on the stream's CPU any more. */
 #define GRB_REPICK 1
 
+/* rseq sync: whether the calling thread runs on another CPU than the stream
+ * its reservation started on (never with the atomic fallback). */
+static int left_stream_cpu(const struct grb_stream *s)
+{
+	return s->rseq_cpu != GRB_RSEQ_NO_CPU &&
+	       _grb_load_relaxed(&_grb_rseq_area()->cpu_id) != s->rseq_cpu;
+}
+
 /*
  * Moves the offset from o to end for the slow paths.  Return 1 when moved, 0
  * to retry (the offset changed), -1 when the thread left the CPU of an rseq
@@ -275,7 +283,7 @@ static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64
 		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, end, &shm->flush_req);
 	if (r == GRB_RSEQ_DONE)
 		return 1;
-	if (r == GRB_RSEQ_ABORTED && _grb_load_relaxed(&rs->cpu_id) != s->rseq_cpu)
+	if (r == GRB_RSEQ_ABORTED && left_stream_cpu(s))
 		return -1;
 	return 0;
 }
@@ -340,8 +348,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 			/* rseq: a thread that waited may wake on another CPU,
 			 * whose stream is the one to write. */
 			if (ret == -EAGAIN && cfg->sync == GRB_SYNC_PER_CPU_RSEQ &&
-			    s->rseq_cpu != GRB_RSEQ_NO_CPU &&
-			    _grb_load_relaxed(&_grb_rseq_area()->cpu_id) != s->rseq_cpu)
+			    left_stream_cpu(s))
 				return GRB_REPICK;
 			if (ret == 1 || ret == -EAGAIN)
 				continue;
@@ -407,11 +414,10 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 /* Counts a loss on the stream of the calling thread's CPU. */
 void _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
 {
-	int cpu = _grb_env_getcpu_slow();
-	int32_t i = (uint32_t)cpu < ch->nr_cpu_map ? ch->cpu_map[cpu] : -1;
+	struct grb_stream *s = _grb_cpu_stream(ch, (uint32_t)_grb_env_getcpu_slow());
 
-	if (i >= 0)
-		_grb_count_lost(&ch->streams[i], cause);
+	if (s)
+		_grb_count_lost(s, cause);
 	else
 		_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
 }
@@ -429,7 +435,7 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 	for (;;) {
 		struct _grb_rseq *rs = _grb_rseq_area();
 		int cpu = (int)_grb_load_relaxed(&rs->cpu_id);
-		int32_t i;
+		struct grb_stream *s;
 		int ret;
 
 		if (fallback) {
@@ -444,12 +450,12 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			_grb_add_relaxed(&ch->lost_no_stream, 1); /* relaxed: a statistic */
 			return -ENOSPC;
 		}
-		i = (uint32_t)cpu < ch->nr_cpu_map ? ch->cpu_map[cpu] : -1;
-		if (i < 0) {
+		s = _grb_cpu_stream(ch, (uint32_t)cpu);
+		if (!s) {
 			_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
 			return -ENODEV;
 		}
-		ret = reserve_slow(cfg, &ch->streams[i], ctx, &deadline);
+		ret = reserve_slow(cfg, s, ctx, &deadline);
 		if (ret != GRB_REPICK)
 			return ret;
 	}

@@ -67,6 +67,20 @@ static _grb_always_inline uint32_t _grb_ts_flags(const struct grb_config *cfg, u
 	return ((ts - last) >> cfg->ts_bits) ? GRB_RFLAG_FULL_TS : 0;
 }
 
+/* The per-CPU stream of CPU cpu, or NULL when cpu is not in the channel's
+ * CPU set (or is a negative, unregistered rseq cpu_id). */
+static _grb_always_inline struct grb_stream *_grb_cpu_stream(struct grb_channel *ch,
+							      uint32_t cpu)
+{
+	if (_grb_likely(cpu < ch->nr_cpu_map)) {
+		int32_t i = ch->cpu_map[cpu];
+
+		if (_grb_likely(i >= 0))
+			return &ch->streams[i];
+	}
+	return NULL;
+}
+
 static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_config *cfg,
 							       struct grb_channel *ch)
 {
@@ -74,13 +88,10 @@ static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_c
 		return &ch->streams[0];
 	if (cfg->alloc == GRB_ALLOC_PER_CPU) {
 		int cpu = _grb_env_getcpu();
+		struct grb_stream *s = _grb_cpu_stream(ch, (uint32_t)cpu);
 
-		if (_grb_likely((uint32_t)cpu < ch->nr_cpu_map)) {
-			int32_t i = ch->cpu_map[cpu];
-
-			if (_grb_likely(i >= 0))
-				return &ch->streams[i];
-		}
+		if (_grb_likely(s != NULL))
+			return s;
 		return _grb_stream_for_cpu_slow(ch, cpu);
 	}
 	/* Per-thread: the thread's cache entry for this channel. */
@@ -242,7 +253,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 						struct grb_channel *ch, struct grb_ctx *ctx)
 {
 	struct _grb_rseq *rs;
-	struct grb_stream *s = NULL;
+	struct grb_stream *s;
 	struct grb_shm_stream *shm;
 	uint64_t o, ts, slot_len;
 	uint32_t hdr, depth, cpu;
@@ -256,12 +267,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	/* relaxed: the kernel's own updates of the area; a stale CPU only
 	 * makes the sequence abort. */
 	cpu = _grb_load_relaxed(&rs->cpu_id);
-	if (_grb_likely(cpu < ch->nr_cpu_map)) {
-		int32_t i = ch->cpu_map[cpu];
-
-		if (_grb_likely(i >= 0))
-			s = &ch->streams[i];
-	}
+	s = _grb_cpu_stream(ch, cpu);
 	depth = ++_grb_tls_nesting;
 	_grb_barrier();
 	if (_grb_unlikely(depth > cfg->max_nesting)) {
