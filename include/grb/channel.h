@@ -7,7 +7,7 @@
  * | function                      | signal-safe | progress     | system calls        |
  * |-------------------------------|-------------|--------------|---------------------|
  * | grb_channel_attr_init         | yes         | wait-free    | no                  |
- * | grb_channel_create            | no          | blocking     | mmap, thread create |
+ * | grb_channel_create            | no          | blocking     | mmap, thread (2)    |
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
  * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1)              |
@@ -15,6 +15,7 @@
  * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
  * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
+ * | grb_channel_sync              | yes         | wait-free    | no                  |
  * | grb_last_error, grb_version   | yes         | wait-free    | no                  |
  *
  * None of them may be called between a grb_reserve() and its commit on the
@@ -23,6 +24,8 @@
  * (1) With GRB_SYNC_PER_CPU_RSEQ, flushes of one stream wait for each other
  * (sched_yield), and each one that finds the stream's current packet open
  * calls membarrier: grb_channel_flush() is then not async-signal-safe.
+ * (2) With GRB_SYNC_PER_CPU_RSEQ also rseq (registration) and membarrier
+ * (query, registration, a test call) to decide between rseq and the fallback.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H

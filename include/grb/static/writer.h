@@ -329,9 +329,11 @@ slow:
  * stream was disabled after an internal invariant failure (GRB_LOST_DISABLED).
  *
  * Real-time: async-signal-safe; nestable up to cfg->max_nesting; lock-free
- * (atomic sync), wait-free in the common case (single writer); no system
- * call except in blocking mode (futex wait) and with GRB_WAKEUP_WRITER (futex
- * wake when a sub-buffer is delivered, in grb_commit()).
+ * (atomic and rseq syncs), wait-free in the common case (single writer); no
+ * system call except in blocking mode (futex wait), with GRB_WAKEUP_WRITER
+ * (futex wake when a sub-buffer is delivered, in grb_commit()), and, with the
+ * rseq sync, the rseq registration of a thread's first reservation when
+ * glibc made none.
  */
 static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct grb_channel *ch,
 					  struct grb_ctx *ctx)
@@ -403,7 +405,9 @@ static _grb_always_inline void grb_write(struct grb_ctx *ctx, const void *src, s
  * thread's).  The commit that completes a sub-buffer delivers it to readers
  * (client packet_end callback; a futex wake with GRB_WAKEUP_WRITER).
  * Real-time: async-signal-safe; wait-free; a system call only with
- * GRB_WAKEUP_WRITER when a reader sleeps.
+ * GRB_WAKEUP_WRITER when a reader sleeps, and with the rseq sync a
+ * membarrier when the thread migrated since its reservation (the commit is
+ * then made from another CPU).
  */
 static _grb_always_inline void grb_commit(const struct grb_config *cfg, struct grb_ctx *ctx)
 {
