@@ -202,14 +202,14 @@ fi
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
 		git -C "$root" diff --quiet HEAD -- include src 2>/dev/null || echo ' (include/ or src/ modified)')"
-	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) CPUs," \
+	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | sed -n 1p), $(nproc) CPUs," \
 		"$(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core"
 	echo "kernel: $(uname -r)"
 	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
-	echo "gcc: $(gcc --version | head -n 1)"
-	echo "glibc: $(ldd --version 2>/dev/null | head -n 1)"
+	echo "gcc: $(gcc --version | sed -n 1p)"
+	echo "glibc: $(ldd --version 2>/dev/null | sed -n 1p)"
 	if [ "$do_lttng" = yes ]; then
-		echo "lttng: $(lttng --version | head -n 1), liblttng-ust" \
+		echo "lttng: $(lttng --version | sed -n 1p), liblttng-ust" \
 			"$(dpkg-query -W -f '${Version}' liblttng-ust1 2>/dev/null || echo '?')"
 	fi
 	[ "$do_callgrind" = yes ] && echo "valgrind: $(valgrind --version)"
@@ -257,7 +257,7 @@ grb_run() {
 		"${extra[@]}" >"$f" 2>"$f.err" || rc=$?
 	if [ $rc -ne 0 ]; then
 		fail "bench_write rep $rep payload $p threads $t consumer $c: exit $rc" \
-			"($(grep -h 'FAIL\|HANG\|ERROR' "$f" "$f.err" | head -n 3 | tr '\n' ' '))"
+			"($(grep -h 'FAIL\|HANG\|ERROR' "$f" "$f.err" | sed -n 1,3p | tr '\n' ' '))"
 	fi
 	sed -n "s/^SUMMARY bench=write case=/RUN src=grb rep=$rep consumer_run=$c case=/p" "$f" \
 		>>"$runs_file"
@@ -390,7 +390,7 @@ if [ "$do_callgrind" = yes ]; then
 			ir=$(sed -n 's/^summary: *//p' "$cgdir/$k-$clk-$p.$n.out")
 			irs+=("$ir")
 			l=$(sed -n "s/^SUMMARY bench=write case=$k .* lost=\([0-9]*\) .*/\1/p" \
-				"$cgdir/$k-$clk-$p.$n.txt" | head -n 1)
+				"$cgdir/$k-$clk-$p.$n.txt" | sed -n 1p)
 			lost=$((lost + ${l:-0}))
 		done
 		echo "INSTR src=grb case=$k clock=$clk payload=$p ir_n=${irs[0]} ir_3n=${irs[1]}" \
