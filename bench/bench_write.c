@@ -52,6 +52,9 @@
 
 #include <grb/grb.h>
 
+#define BENCH_PROG "bench_write"
+#include "harness.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define HAVE_TSC 1
@@ -60,7 +63,6 @@
 #define HEADER_SIZE 8u /* compact native record header */
 #define MAX_PAYLOAD 256u
 #define MAX_THREADS 8
-#define MAX_RUNS 101
 #define FLOOR_RING (64 * 1024)
 
 #define barrier() __asm__ __volatile__("" ::: "memory")
@@ -83,15 +85,6 @@ static inline uint64_t tsc_clock(void)
 #endif
 }
 
-/* The benchmark's own stopwatch. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
@@ -102,27 +95,6 @@ static void sleep_ns(uint64_t ns)
 /* ---------------------------------------------------------------------- */
 /* The loops                                                               */
 /* ---------------------------------------------------------------------- */
-
-/*
- * The payload of event i: words[0] = seed + i, words[1] = i, the other words
- * a constant pattern set once before the loop.  bench/lttng/bench_lttng.c
- * builds the same bytes for LTTng-UST.
- */
-static inline __attribute__((always_inline)) void payload_init(uint64_t *w, unsigned int words)
-{
-	unsigned int k;
-
-	for (k = 0; k < words; k++)
-		w[k] = 0x0101010101010101ull * k;
-}
-
-static inline __attribute__((always_inline)) void payload_set(uint64_t *w, unsigned int words,
-							      uint64_t seed, uint64_t i)
-{
-	w[0] = seed + i;
-	if (words > 1)
-		w[1] = i;
-}
 
 /* Writes n events of P bytes; returns how many reservations failed. */
 #define DEFINE_WRITE_LOOP(id, P)                                                          \
@@ -413,20 +385,6 @@ static void usage(FILE *f, const char *prog)
 		prog, MAX_THREADS);
 }
 
-static uint64_t parse_u64(const char *s, const char *what)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-') {
-		fprintf(stderr, "bench_write: bad %s: '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
-}
-
 static int case_known(const char *name)
 {
 	size_t i;
@@ -610,23 +568,6 @@ static void parse_args(int argc, char **argv)
 /* ---------------------------------------------------------------------- */
 /* CPUs                                                                    */
 /* ---------------------------------------------------------------------- */
-
-static int cpus[CPU_SETSIZE];
-static int nr_cpus;
-
-static void init_cpus(void)
-{
-	cpu_set_t set;
-	int c;
-
-	if (sched_getaffinity(0, sizeof(set), &set)) {
-		nr_cpus = 0;
-		return;
-	}
-	for (c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[nr_cpus++] = c;
-}
 
 static void pin_thread(pthread_t t, int cpu)
 {
@@ -1003,22 +944,6 @@ struct case_result {
 	uint64_t lost_total;
 	int accounting_ok;
 };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_RUNS];
-
-	memcpy(s, v, sizeof(*v) * (size_t)n);
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 static double vmin(const double *v, int n)
 {

@@ -33,9 +33,11 @@
 
 #include "tp.h"
 
+#define BENCH_PROG "bench_lttng"
+#include "../harness.h"
+
 #define MAX_THREADS 8
 #define MAX_WORDS 32 /* 256 bytes */
-#define MAX_RUNS 101
 
 static struct {
 	uint64_t events;
@@ -56,27 +58,10 @@ static struct {
 	.case_name = "lttng-ust-discard",
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
- * The payload of event i, as in bench_write: w[0] = seed + i, w[1] = i, the
- * other words a constant pattern set once.  One loop per payload size, each
- * kept out of line so that it is one loop to look at.
+ * The payload of event i, as in bench_write (harness.h).  One loop per
+ * payload size, each kept out of line so that it is one loop to look at.
  */
-static void payload_init(uint64_t *w, unsigned int words)
-{
-	unsigned int k;
-
-	for (k = 0; k < words; k++)
-		w[k] = 0x0101010101010101ull * k;
-}
-
 static __attribute__((noinline)) void trace_loop_8(uint64_t n, uint64_t seed)
 {
 	uint64_t i;
@@ -99,8 +84,7 @@ static __attribute__((noinline)) void trace_loop_64(uint64_t n, uint64_t seed)
 
 	payload_init(w, 8);
 	for (i = 0; i < n; i++) {
-		w[0] = seed + i;
-		w[1] = i;
+		payload_set(w, 8, seed, i);
 		tracepoint(grb_bench, write64, w);
 	}
 }
@@ -111,8 +95,7 @@ static __attribute__((noinline)) void trace_loop_256(uint64_t n, uint64_t seed)
 
 	payload_init(w, MAX_WORDS);
 	for (i = 0; i < n; i++) {
-		w[0] = seed + i;
-		w[1] = i;
+		payload_set(w, MAX_WORDS, seed, i);
 		tracepoint(grb_bench, write256, w);
 	}
 }
@@ -147,21 +130,6 @@ static int payload_enabled(void)
 	default:
 		return tracepoint_enabled(grb_bench, write16) ? 1 : 0;
 	}
-}
-
-static int cpus[CPU_SETSIZE];
-static int nr_cpus;
-
-static void init_cpus(void)
-{
-	cpu_set_t set;
-	int c;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return;
-	for (c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[nr_cpus++] = c;
 }
 
 struct writer {
@@ -227,30 +195,6 @@ static double one_run(int run, double *mevents_s)
 	pthread_barrier_destroy(&start);
 	*mevents_s = max_ns ? (double)opt.events * opt.threads * 1e3 / (double)max_ns : 0;
 	return sum / opt.threads;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t parse_u64(const char *s, const char *what)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s) {
-		fprintf(stderr, "bench_lttng: %s needs a value\n", what);
-		exit(2);
-	}
-	v = strtoull(s, &end, 0);
-	if (*s == 0 || *end != 0) {
-		fprintf(stderr, "bench_lttng: bad value for %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
 }
 
 static void usage(FILE *f, const char *prog)
@@ -368,8 +312,7 @@ int main(int argc, char **argv)
 	qsort(sorted, (size_t)opt.runs, sizeof(double), cmp_double);
 	memcpy(mev_sorted, mev, sizeof(double) * (size_t)opt.runs);
 	qsort(mev_sorted, (size_t)opt.runs, sizeof(double), cmp_double);
-	med = opt.runs % 2 ? sorted[opt.runs / 2]
-			   : (sorted[opt.runs / 2 - 1] + sorted[opt.runs / 2]) / 2;
+	med = median(ns, opt.runs);
 
 	printf("%-24s %8s %10s %10s %10s %10s\n", "case", "threads", "ns_median", "ns_min",
 	       "ns_max", "Mev/s_med");
