@@ -167,7 +167,6 @@ static int random_uuid(uint8_t u[16])
 	return 0;
 }
 
-/* This boot's id, as LTTng uses for its monotonic clock; "" if unknown. */
 /* Replaces the last 12 hex digits of a UUID string with a hash of the
  * UUID and name (FNV-1a), keeping the version and variant digits. */
 static void derive_clock_uuid(char *uuid, const char *name)
@@ -186,6 +185,7 @@ static void derive_clock_uuid(char *uuid, const char *name)
 		uuid[24 + i] = "0123456789abcdef"[(h >> (4 * i)) & 15];
 }
 
+/* This boot's id, as LTTng uses for its monotonic clock; "" if unknown. */
 static void read_boot_id(char *buf, size_t size)
 {
 	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
