@@ -84,14 +84,16 @@ int _grb_env_rseq_check(char *why, size_t len)
 		return -ENOTSUP;
 	}
 	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) < 0) {
-		snprintf(why, len, "membarrier rseq registration: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(why, len, "membarrier rseq registration: %s", strerror(-ret));
+		return ret;
 	}
 	/* The target-CPU flag came with Linux 5.10. */
 	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU,
 		       _grb_env_getcpu_slow()) < 0) {
-		snprintf(why, len, "membarrier with a target CPU: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(why, len, "membarrier with a target CPU: %s", strerror(-ret));
+		return ret;
 	}
 	return 0;
 }
@@ -157,20 +159,22 @@ uint32_t _grb_env_thread_id(void)
 	return (uint32_t)syscall(SYS_gettid);
 }
 
-uint64_t _grb_env_monotonic_ns(void)
+static uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t _grb_env_monotonic_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 uint64_t _grb_env_realtime_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_REALTIME);
 }
 
 void _grb_env_sleep_ns(uint64_t ns)
