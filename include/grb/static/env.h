@@ -276,19 +276,6 @@ static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, 
  * operations are emulated with sequentially consistent atomics.  The
  * protocol is unchanged: every word is then only ever changed atomically.
  */
-static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
-					    uint64_t expected, uint64_t v,
-					    const uint32_t *fence)
-{
-	if (__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) != cpu ||
-	    __atomic_load_n(fence, __ATOMIC_SEQ_CST))
-		return GRB_RSEQ_ABORTED;
-	return __atomic_compare_exchange_n(p, &expected, v, 0, __ATOMIC_SEQ_CST,
-					   __ATOMIC_SEQ_CST)
-		       ? GRB_RSEQ_DONE
-		       : GRB_RSEQ_CHANGED;
-}
-
 static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu,
 						   uint64_t *p, uint64_t expected, uint64_t v)
 {
@@ -298,6 +285,17 @@ static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_
 					   __ATOMIC_SEQ_CST)
 		       ? GRB_RSEQ_DONE
 		       : GRB_RSEQ_CHANGED;
+}
+
+/* Emulated, the plain compare-and-store is the locked one after the fence
+ * test. */
+static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+					    uint64_t expected, uint64_t v,
+					    const uint32_t *fence)
+{
+	if (__atomic_load_n(fence, __ATOMIC_SEQ_CST))
+		return GRB_RSEQ_ABORTED;
+	return _grb_rseq_cas_locked(rs, cpu, p, expected, v);
 }
 
 static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
