@@ -470,7 +470,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 			   uint64_t add)
 {
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
-	uint64_t cc, cl;
+	uint64_t cc;
 
 	if (s->rseq_cpu == GRB_RSEQ_NO_CPU) {
 		cc = _grb_add_return_acqrel(&x->cc, add); /* [C1] */
@@ -481,10 +481,8 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 
 		if (_grb_load_relaxed(&rs->cpu_id) != s->rseq_cpu)
 			break;
-		if (_grb_rseq_add(rs, s->rseq_cpu, &x->cc, add, &cl) == GRB_RSEQ_DONE) {
-			cc = cl + __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST); /* [C5] */
+		if (_grb_rseq_commit_local(rs, s, x, add, &cc) == GRB_RSEQ_DONE) /* [C4] [C5] */
 			goto check;
-		}
 	}
 	/* [C2] seq_cst add: release: the record's stores before the count;
 	 * acquire: as [C1].  Pairs with [C5] through [C3]. */

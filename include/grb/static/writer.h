@@ -114,6 +114,31 @@ static _grb_always_inline int _grb_lap_complete(const struct grb_stream *s, uint
 	return ((cc - lap_end) & GRB_CC_BYTES_MASK) == 0;
 }
 
+/*
+ * The rseq sync's local commit: add to the slot's cc on the stream's CPU,
+ * then read the slot's count.  Return GRB_RSEQ_DONE with *cc the count
+ * (both counters), or GRB_RSEQ_ABORTED when nothing was added (the thread is
+ * on another CPU, or was preempted or signalled in the sequence).
+ */
+static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
+						      const struct grb_stream *s,
+						      struct grb_shm_slot *slot, uint64_t add,
+						      uint64_t *cc)
+{
+	uint64_t cl;
+
+	/* [C4] restartable add on the stream's CPU: a plain store, ordered
+	 * after the record's stores by x86-TSO (release), and serialised with
+	 * every other [C4]/[W10] on that CPU. */
+	if (_grb_unlikely(_grb_rseq_add(rs, s->rseq_cpu, &slot->cc, add, &cl) != GRB_RSEQ_DONE))
+		return GRB_RSEQ_ABORTED;
+	/* [C5] seq_cst (a plain load on x86-64): pairs with a remote
+	 * committer's [C2] + [C3]: of the two, at least one sees the other's
+	 * add, so a completed lap is never missed. */
+	*cc = cl + __atomic_load_n(&slot->cc_remote, __ATOMIC_SEQ_CST);
+	return GRB_RSEQ_DONE;
+}
+
 /* Adds len committed bytes (and a record if rec) to the slot of pos; the
  * add that completes the sub-buffer for its lap delivers it. */
 static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
@@ -124,22 +149,13 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
 	uint64_t cc;
 
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
-		uint64_t cl;
-
-		/* [C4] restartable add on the stream's CPU: a plain store,
-		 * ordered after the record's stores by x86-TSO (release), and
-		 * serialised with every other [C4]/[W10] on that CPU.  On
-		 * another CPU it aborts: the thread migrated since its
-		 * reservation and commits remotely ([C2]). */
-		if (_grb_unlikely(_grb_rseq_add(_grb_rseq_area(), s->rseq_cpu, &slot->cc, add,
-						&cl) != GRB_RSEQ_DONE)) {
+		/* Aborted: the thread migrated since its reservation (it
+		 * commits remotely, [C2]) or was interrupted (it retries). */
+		if (_grb_unlikely(_grb_rseq_commit_local(_grb_rseq_area(), s, slot, add, &cc) !=
+				  GRB_RSEQ_DONE)) {
 			_grb_commit_rseq_slow(cfg, s, pos, add);
 			return;
 		}
-		/* [C5] seq_cst (a plain load on x86-64): pairs with a remote
-		 * committer's [C2] + [C3]: of the two, at least one sees the
-		 * other's add, so a completed lap is never missed. */
-		cc = cl + __atomic_load_n(&slot->cc_remote, __ATOMIC_SEQ_CST);
 	} else if (_grb_single(cfg)) {
 		/* [C1] release: the record's stores (and, for a closing commit,
 		 * the slot's ts_end/data_end/lost_snap) before the count;
