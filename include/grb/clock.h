@@ -61,7 +61,11 @@ struct grb_tsc_calibration {
  */
 int grb_tsc_calibrate(struct grb_tsc_calibration *cal);
 
-/** grb_tsc_to_ns() - TSC cycles to CLOCK_MONOTONIC ns with a calibration. */
+/**
+ * grb_tsc_to_ns() - TSC cycles to CLOCK_MONOTONIC ns with a calibration that
+ * grb_tsc_calibrate() filled (freq_hz is never 0 then).
+ * Return: the ns.  Real-time: async-signal-safe, wait-free, no system call.
+ */
 uint64_t grb_tsc_to_ns(const struct grb_tsc_calibration *cal, uint64_t cycles);
 
 #pragma GCC visibility pop
