@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 #define BENCH_PROG "bench_write"
 #include "harness.h"

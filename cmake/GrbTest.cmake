@@ -4,11 +4,10 @@
 #              [TIMEOUT <seconds>] [ARGS <args...>] [STATIC | SHARED])
 #
 # Builds executable <name> from SOURCES and registers it as ctest test
-# <name>. By default (and with STATIC) it links grb_static, so symbols with
-# hidden visibility are reachable; SHARED links the shared libgrb instead
-# (only the exported ABI is visible). Threads and libm are always linked.
-# Tests may include private headers from src/ either as "foo.h" or as
-# "src/foo.h". Asserts stay enabled in tests (NDEBUG is undefined).
+# <name>. By default (and with STATIC) it links the static libgrb and
+# libgrb-ctf; SHARED links the shared libraries instead (only the exported
+# ABI is visible). Threads and libm are always linked.
+# Tests see the installed headers only, as applications do. Asserts stay enabled in tests (NDEBUG is undefined).
 # TIMEOUT defaults to 60 seconds.
 
 include_guard(GLOBAL)
@@ -33,15 +32,12 @@ function(grb_add_test)
 	endif()
 
 	if(T_SHARED)
-		set(_lib grb::grb)
+		set(_lib grb::grb_ctf grb::grb)
 	else()
-		set(_lib grb::grb_static)
+		set(_lib grb::grb_ctf_static grb::grb_static)
 	endif()
 
 	add_executable(${T_NAME} ${T_SOURCES})
-	target_include_directories(${T_NAME} PRIVATE
-		"${PROJECT_SOURCE_DIR}/src"
-		"${PROJECT_SOURCE_DIR}")
 	target_compile_options(${T_NAME} PRIVATE -UNDEBUG)
 	target_link_libraries(${T_NAME} PRIVATE ${_lib} Threads::Threads m)
 

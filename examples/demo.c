@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 static const struct grb_config cfg_discard =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);

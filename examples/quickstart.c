@@ -2,6 +2,7 @@
 /* The README's example: one channel, a writer, a consumer loop. */
 #include <stdio.h>
 #include <grb/grb.h>
+#include <grb/native.h>
 
 static const struct grb_config cfg =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);

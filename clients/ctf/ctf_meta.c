@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <grb/grb.h>
-#include "../../src/env_internal.h"
+#include <grb/client.h>
+#include <grb/ctf.h>
 
 static const char *const tsdl_keywords[] = {
 	"align", "callsite", "const", "char", "clock", "double", "enum", "env", "event",
@@ -78,7 +78,7 @@ static int is_int(enum grb_ctf_type t)
 
 #define BAD(...)                                                                           \
 	do {                                                                               \
-		_grb_env_set_error(__VA_ARGS__);                                           \
+		grb_error_set(__VA_ARGS__);                                           \
 		return -EINVAL;                                                            \
 	} while (0)
 
@@ -335,7 +335,7 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 	int r;
 
 	if (!a || a->size != sizeof(*a)) {
-		_grb_env_set_error("ctf attr.size: call grb_ctf_trace_attr_init");
+		grb_error_set("ctf attr.size: call grb_ctf_trace_attr_init");
 		errno = EINVAL;
 		return NULL;
 	}
@@ -345,7 +345,7 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 		return NULL;
 	}
 	if (!is_ident(clk, strlen(clk))) {
-		_grb_env_set_error("ctf clock.name \"%s\": not a CTF identifier", clk);
+		grb_error_set("ctf clock.name \"%s\": not a CTF identifier", clk);
 		errno = EINVAL;
 		return NULL;
 	}

@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <grb/grb.h>
-#include "../../src/env_internal.h"
+#include <grb/client.h>
+#include <grb/ctf.h>
 
 #define IDX_MAGIC 0xC1F1DCC1u
 #define IDX_MAJOR 1u
@@ -214,9 +214,9 @@ static void monotonic_offset(uint64_t freq, int64_t *offset_s, uint64_t *offset)
 	int i;
 
 	for (i = 0; i < 5; i++) {
-		uint64_t r0 = _grb_env_realtime_ns();
-		uint64_t m = _grb_env_monotonic_ns();
-		uint64_t r1 = _grb_env_realtime_ns();
+		uint64_t r0 = grb_clock_realtime();
+		uint64_t m = grb_clock_monotonic();
+		uint64_t r1 = grb_clock_realtime();
 
 		if (r1 >= r0 && r1 - r0 < best_gap) {
 			best_gap = r1 - r0;
@@ -517,8 +517,8 @@ static void *consumer(void *arg)
 		if (progress || !stopping) {
 			idle_since = 0;
 		} else if (!idle_since) {
-			idle_since = _grb_env_monotonic_ns();
-		} else if (_grb_env_monotonic_ns() - idle_since > DRAIN_TIMEOUT_NS) {
+			idle_since = grb_clock_monotonic();
+		} else if (grb_clock_monotonic() - idle_since > DRAIN_TIMEOUT_NS) {
 			if (!t->err) {
 				t->err = -ETIMEDOUT;
 				snprintf(t->err_msg, sizeof(t->err_msg),
@@ -542,7 +542,7 @@ static void *consumer(void *arg)
 				sleep_ns = sleep_ns * 2 < t->period_ns ? sleep_ns * 2 :
 									 t->period_ns;
 			most = 0;
-			wake = _grb_env_monotonic_ns() + (stopping ? 1000000 : sleep_ns);
+			wake = grb_clock_monotonic() + (stopping ? 1000000 : sleep_ns);
 
 			ts.tv_sec = (time_t)(wake / 1000000000u);
 			ts.tv_nsec = (long)(wake % 1000000000u);
@@ -634,7 +634,7 @@ static int make_dir(struct grb_ctf_trace *t)
 	if (mkdir(t->dir, 0755)) {
 		if (errno != EEXIST) {
 			r = errno;
-			_grb_env_set_error("creating trace directory %s: %s", t->dir, strerror(r));
+			grb_error_set("creating trace directory %s: %s", t->dir, strerror(r));
 			return -r;
 		}
 		created = 0;
@@ -643,12 +643,12 @@ static int make_dir(struct grb_ctf_trace *t)
 	if (t->dirfd < 0) {
 		r = errno;
 		if (r == ENOTDIR) {
-			_grb_env_set_error("trace directory %s exists and is not empty "
+			grb_error_set("trace directory %s exists and is not empty "
 					   "(it is not a directory)",
 					   t->dir);
 			return -EEXIST;
 		}
-		_grb_env_set_error("opening trace directory %s: %s", t->dir, strerror(r));
+		grb_error_set("opening trace directory %s: %s", t->dir, strerror(r));
 		if (created)
 			rmdir(t->dir);
 		return -r;
@@ -659,11 +659,11 @@ static int make_dir(struct grb_ctf_trace *t)
 			close(t->dirfd);
 			t->dirfd = -1;
 			if (r < 0) {
-				_grb_env_set_error("reading trace directory %s: %s", t->dir,
+				grb_error_set("reading trace directory %s: %s", t->dir,
 						   strerror(-r));
 				return r;
 			}
-			_grb_env_set_error("trace directory %s exists and is not empty", t->dir);
+			grb_error_set("trace directory %s exists and is not empty", t->dir);
 			return -EEXIST;
 		}
 	}
@@ -677,38 +677,38 @@ static int write_metadata(struct grb_ctf_trace *t, const char *text)
 
 	if (fd < 0) {
 		ret = -errno;
-		_grb_env_set_error("creating %s/metadata: %s", t->dir, strerror(-ret));
+		grb_error_set("creating %s/metadata: %s", t->dir, strerror(-ret));
 		return ret;
 	}
 	ret = write_full(fd, text, strlen(text), 0);
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret)
-		_grb_env_set_error("writing %s/metadata: %s", t->dir, strerror(-ret));
+		grb_error_set("writing %s/metadata: %s", t->dir, strerror(-ret));
 	return ret;
 }
 
 static int validate(const struct grb_config *cfg, const struct grb_ctf_trace_attr *attr)
 {
 	if (!attr || attr->size != sizeof(*attr)) {
-		_grb_env_set_error("ctf attr.size: call grb_ctf_trace_attr_init");
+		grb_error_set("ctf attr.size: call grb_ctf_trace_attr_init");
 		return -EINVAL;
 	}
 	if (!cfg) {
-		_grb_env_set_error("ctf cfg: NULL");
+		grb_error_set("ctf cfg: NULL");
 		return -EINVAL;
 	}
 	if (cfg->packet_header_size != GRB_CTF_PACKET_HEADER_SIZE ||
 	    cfg->record_decode != grb_ctf_record_decode) {
-		_grb_env_set_error("ctf cfg: not a CTF configuration (use GRB_CTF_CONFIG)");
+		grb_error_set("ctf cfg: not a CTF configuration (use GRB_CTF_CONFIG)");
 		return -EINVAL;
 	}
 	if (!attr->path || !attr->path[0]) {
-		_grb_env_set_error("ctf attr.path: NULL or empty");
+		grb_error_set("ctf attr.path: NULL or empty");
 		return -EINVAL;
 	}
 	if (!is_safe_name(attr->channel_name)) {
-		_grb_env_set_error("ctf attr.channel_name \"%s\": not a file name of 1 to %d "
+		grb_error_set("ctf attr.channel_name \"%s\": not a file name of 1 to %d "
 				   "letters, digits, '_', '-' or '.' not starting with '.'",
 				   attr->channel_name ? attr->channel_name : "(null)",
 				   NAME_MAX_LEN);
@@ -736,7 +736,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	}
 	t = (struct grb_ctf_trace *)calloc(1, sizeof(*t));
 	if (!t) {
-		_grb_env_set_error("ctf trace: out of memory");
+		grb_error_set("ctf trace: out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -753,7 +753,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	t->events =
 		(const struct grb_ctf_event_desc **)calloc(attr->nr_events + 1, sizeof(*t->events));
 	if (!t->dir || !t->cd.by_id || !t->events) {
-		_grb_env_set_error("ctf trace: out of memory");
+		grb_error_set("ctf trace: out of memory");
 		return fail(t, -1, ENOMEM);
 	}
 	for (i = 0; i < attr->nr_events; i++) {
@@ -764,7 +764,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	t->cd.nr_events = attr->nr_events;
 	ret = random_uuid(t->cd.uuid);
 	if (ret) {
-		_grb_env_set_error("ctf trace uuid: getrandom: %s", strerror(-ret));
+		grb_error_set("ctf trace uuid: getrandom: %s", strerror(-ret));
 		return fail(t, -1, -ret);
 	}
 	t->period_ns = (attr->read_period_us ? attr->read_period_us : 10000) * 1000;
@@ -800,7 +800,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	if (!meta) {
 		ret = errno;
 		if (ret == ENOMEM)
-			_grb_env_set_error("ctf metadata: out of memory");
+			grb_error_set("ctf metadata: out of memory");
 		return fail(t, -1, ret);
 	}
 
@@ -819,7 +819,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	t->s = (struct ctf_stream *)calloc(t->nr_streams ? t->nr_streams : 1, sizeof(*t->s));
 	if (!t->s) {
 		free(meta);
-		_grb_env_set_error("ctf trace: out of memory");
+		grb_error_set("ctf trace: out of memory");
 		return fail(t, -1, ENOMEM);
 	}
 	for (i = 0; i < t->nr_streams; i++) {
@@ -844,7 +844,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 		return fail(t, created, -ret);
 	if (mkdirat(t->dirfd, "index", 0755)) {
 		ret = errno;
-		_grb_env_set_error("creating %s/index: %s", t->dir, strerror(ret));
+		grb_error_set("creating %s/index: %s", t->dir, strerror(ret));
 		return fail(t, created, ret);
 	}
 	for (i = 0; i < t->nr_streams; i++) {
@@ -868,7 +868,7 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	ret = pthread_create(&t->thread, NULL, consumer, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
-		_grb_env_set_error("ctf trace: starting the consumer thread: %s", strerror(ret));
+		grb_error_set("ctf trace: starting the consumer thread: %s", strerror(ret));
 		pthread_cond_destroy(&t->wake);
 		pthread_mutex_destroy(&t->lock);
 		return fail(t, created, ret);

@@ -22,6 +22,16 @@ static inline uint64_t grb_clock_monotonic(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/** grb_clock_realtime() - CLOCK_REALTIME (Unix time) in ns (the vDSO: no
+ * system call).  Real-time: async-signal-safe, wait-free. */
+static inline uint64_t grb_clock_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /**
  * grb_clock_tsc() - the time-stamp counter, in cycles.  The read waits for
  * earlier loads (lfence; rdtsc), so that timestamps never decrease in stream

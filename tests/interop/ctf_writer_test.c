@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include <grb/grb.h>
+#include <grb/ctf.h>
 
 #define CLOCK_UUID "6d3f2a10-5b7e-4c1d-9a8b-0c1d2e3f4a5b"
 #define T27 (1ull << 27)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 #include "stress_common.h"
 

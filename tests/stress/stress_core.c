@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 #include "stress_common.h"
 

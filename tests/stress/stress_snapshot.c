@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 #include "stress_common.h"
 

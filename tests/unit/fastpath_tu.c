@@ -8,6 +8,8 @@
  * way an unspecialised library would; the check must then fail.
  */
 #include <grb/grb.h>
+#include <grb/ctf.h>
+#include <grb/native.h>
 
 static const struct grb_config cfg_ga =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <grb/grb.h>
+#include <grb/clock.h>
 #include "check.h"
 
 int main(void)

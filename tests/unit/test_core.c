@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 #include "check.h"
 #include "drain.h"

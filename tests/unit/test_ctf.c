@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <grb/grb.h>
+#include <grb/ctf.h>
 
 #include "check.h"
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <grb/grb.h>
+#include <grb/native.h>
 
 #include "check.h"
 #include "drain.h"

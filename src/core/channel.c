@@ -3,7 +3,7 @@
  * channel.c - channel creation and validation, the stream layout, stream
  * selection slow paths (per-CPU, per-thread), flush, statistics.
  */
-#include "core_internal.h"
+#include "core.h"
 
 #define GRB_VERSION_STRING "0.1.0"
 

@@ -7,7 +7,7 @@
 #define GRB_CORE_INTERNAL_H
 
 #include <grb/grb.h>
-#include "env_internal.h"
+#include "env.h"
 
 /* owner value of a per-thread stream locked by a remote flush. */
 #define GRB_OWNER_FLUSHING 0xffffffffu
@@ -38,9 +38,6 @@ void _grb_channel_get(struct grb_channel *ch);
 void _grb_channel_put(struct grb_channel *ch);
 int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s);
 
-/* timer.c: calls fn(arg) every period_us until stopped. */
-struct grb_timer *_grb_timer_start(uint64_t period_us, void (*fn)(void *), void *arg);
-void _grb_timer_stop(struct grb_timer *t);
 
 static inline uint64_t _grb_buf_size(const struct grb_stream *s)
 {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <grb/grb.h>
+#include <grb/ctf.h>
 
 #define MAX_THREADS 256
 

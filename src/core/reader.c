@@ -8,7 +8,7 @@
  * it is checked before use, and a bad sub-buffer is reported (-EPROTO) and
  * skipped.  Ordering labels [R*] pair with the writer's in frontend.c.
  */
-#include "core_internal.h"
+#include "core.h"
 
 struct grb_reader {
 	struct grb_channel *ch;

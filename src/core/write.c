@@ -6,7 +6,7 @@
  * Labels [W*], [C*], [D*], [P*], [B*] name memory-ordering pairs; the reader's
  * side is [R*] in reader.c.  doc/ordering.md lists them all.
  */
-#include "core_internal.h"
+#include "core.h"
 
 __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
 __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core_internal.h"
+#include "core/env.h"
 
 struct grb_timer {
 	pthread_t thread;

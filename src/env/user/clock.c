@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include <grb/clock.h>
-#include "env_internal.h"
+#include "core/env.h"
 
 /* Whether /proc/cpuinfo lists both invariant-TSC flags. */
 static int tsc_invariant(void)

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include <grb/channel.h>
-#include "env_internal.h"
+#include <grb/client.h>
+#include "core/env.h"
 
 /* The library's own rseq area, registered only when glibc made none.
  * cpu_id starts at RSEQ_CPU_ID_UNINITIALIZED (-1). */
@@ -202,6 +203,7 @@ void _grb_env_futex_wake(uint32_t *addr)
 
 static __thread char last_error[256];
 
+/* The core's error reporting and the clients' (<grb/client.h>) are one. */
 void _grb_env_set_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -210,6 +212,8 @@ void _grb_env_set_error(const char *fmt, ...)
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
 }
+
+void grb_error_set(const char *fmt, ...) __attribute__((alias("_grb_env_set_error")));
 
 const char *grb_last_error(void)
 {
