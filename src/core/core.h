@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core_internal.h - what the core's files share: the private half of a
+ * core.h - what the core's files share: the private half of a
  * channel and the slow-path helpers.
  */
-#ifndef GRB_CORE_INTERNAL_H
-#define GRB_CORE_INTERNAL_H
+#ifndef GRB_CORE_CORE_H
+#define GRB_CORE_CORE_H
 
 #include <grb/grb.h>
 #include "env.h"
@@ -33,11 +33,40 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s);
 uint64_t _grb_lost_snapshot(const struct grb_stream *s);
 void _grb_invariant_failure(struct grb_stream *s, const char *what);
 
+/* config.c */
+int _grb_is_pow2(uint64_t v);
+uint32_t _grb_log2(uint64_t v);
+int _grb_config_validate(const struct grb_config *c);
+int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr *a);
+uint32_t _grb_max_header(const struct grb_config *c); /* the largest record header */
+
+/* stream.c: lays out stream index of ch. */
+int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
+		     uint32_t cpu);
+
+/* select.c: gives the calling thread's per-thread streams back. */
+void _grb_thread_exit(void);
+
+/* reader.c: grb_reader_create() with its error as a negative errno. */
+int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
+		     struct grb_reader **out);
+
 /* channel.c */
+struct grb_channel *_grb_registry_find(uint64_t uid); /* under the registry lock */
 void _grb_channel_get(struct grb_channel *ch);
 void _grb_channel_put(struct grb_channel *ch);
 int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s);
 
+
+/* Copies the string src into dst of size n (n > 0), always terminated. */
+static inline void _grb_strlcpy(char *dst, const char *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+}
 
 static inline uint64_t _grb_buf_size(const struct grb_stream *s)
 {
@@ -49,4 +78,4 @@ static inline uint32_t _grb_lap_tag(const struct grb_stream *s, uint64_t pos)
 	return (uint32_t)(pos >> (s->sb_order + s->count_order));
 }
 
-#endif /* GRB_CORE_INTERNAL_H */
+#endif /* GRB_CORE_CORE_H */

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * env_internal.h - the out-of-line environment layer.
+ * env.h - the out-of-line half of the environment interface.
  *
- * The core (frontend.c, reader.c, the layout code in channel.c) calls the
- * environment only through these functions and the inline ones of
- * grb/static/env.h, so that it can be built against another environment (a
- * kernel module) by providing this interface.  env_user.c is the user-space
+ * The core (src/core) reaches memory, clocks, threads, CPU numbers, futexes,
+ * timers and errors only through these functions and the inline half that
+ * <grb/static/env.h> includes, so that it builds against another
+ * environment (a kernel module, or the freestanding test's stub) that
+ * provides this interface.  src/env/user/ is the Linux user-space
  * implementation.
  */
-#ifndef GRB_ENV_INTERNAL_H
-#define GRB_ENV_INTERNAL_H
+#ifndef GRB_CORE_ENV_H
+#define GRB_CORE_ENV_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,13 @@ void _grb_env_sleep_ns(uint64_t ns);
  * wait returns 0 (woken or value changed) or -ETIMEDOUT. */
 int _grb_env_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
 void _grb_env_futex_wake(uint32_t *addr);
+
+/*
+ * The public boundary of a function that creates an object: with ret 0,
+ * returns p; otherwise reports -ret the environment's way (errno in user
+ * space) and returns NULL.
+ */
+void *_grb_env_return_ptr(int ret, void *p);
 
 /* Error reporting for the slow paths: keeps the message for grb_last_error(). */
 void _grb_env_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -73,4 +81,4 @@ void _grb_env_registry_lock(void);
 int _grb_env_registry_trylock(void); /* 0 when taken; async-signal-safe */
 void _grb_env_registry_unlock(void);
 
-#endif /* GRB_ENV_INTERNAL_H */
+#endif /* GRB_CORE_ENV_H */

@@ -2,11 +2,11 @@
 /*
  * reader.c - the read side: take a complete sub-buffer by swapping it with
  * the reader's spare, validate what shared memory says about it, decode its
- * records, iterate over a stream or over all streams merged by timestamp.
+ * records (iterators and the merge are in iter.c).
  *
  * Shared memory is not trusted here: every index, size and count read from
  * it is checked before use, and a bad sub-buffer is reported (-EPROTO) and
- * skipped.  Ordering labels [R*] pair with the writer's in frontend.c.
+ * skipped.  Ordering labels [R*] pair with the writer's in write.c and static/writer.h.
  */
 #include "core.h"
 
@@ -39,7 +39,8 @@ static void snapshot_sample(struct grb_reader *r)
 	r->snap_cursor = end - c > buf ? end - buf : c;
 }
 
-struct grb_reader *grb_reader_create(struct grb_channel *ch, uint32_t stream, uint32_t flags)
+int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
+		       struct grb_reader **out)
 {
 	struct grb_reader *r;
 	uint32_t zero = 0;
@@ -47,18 +48,13 @@ struct grb_reader *grb_reader_create(struct grb_channel *ch, uint32_t stream, ui
 	if (!ch || stream >= ch->nr_streams || (flags & ~GRB_READER_SNAPSHOT)) {
 		_grb_env_set_error("reader: bad channel, stream index %u or flags 0x%x", stream,
 				   flags);
-		errno = EINVAL;
-		return NULL;
+		return -EINVAL;
 	}
-	if (_grb_load_acquire(&ch->priv->destroyed)) {
-		errno = ESHUTDOWN;
-		return NULL;
-	}
+	if (_grb_load_acquire(&ch->priv->destroyed))
+		return -ESHUTDOWN;
 	r = (struct grb_reader *)_grb_env_zalloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (!r)
+		return -ENOMEM;
 	r->ch = ch;
 	r->s = &ch->streams[stream];
 	r->cfg = ch->cfg;
@@ -67,13 +63,21 @@ struct grb_reader *grb_reader_create(struct grb_channel *ch, uint32_t stream, ui
 	if (!_grb_cas_acqrel(&r->s->shm->reader_active, &zero, 1)) {
 		_grb_env_free(r);
 		_grb_env_set_error("reader: stream %u already has a reader", stream);
-		errno = EBUSY;
-		return NULL;
+		return -EBUSY;
 	}
 	_grb_channel_get(ch);
 	if (flags & GRB_READER_SNAPSHOT)
 		snapshot_sample(r);
-	return r;
+	*out = r;
+	return 0;
+}
+
+struct grb_reader *grb_reader_create(struct grb_channel *ch, uint32_t stream, uint32_t flags)
+{
+	struct grb_reader *r = NULL;
+	int ret = _grb_reader_open(ch, stream, flags, &r);
+
+	return _grb_env_return_ptr(ret, r);
 }
 
 int grb_reader_destroy(struct grb_reader *r)
@@ -379,162 +383,4 @@ int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *
 		return 0;
 	}
 	return -ENODATA;
-}
-
-struct grb_iter {
-	struct grb_reader *r;
-	struct grb_packet pkt;
-	struct grb_packet_cursor cur;
-	int have;
-};
-
-struct grb_iter *grb_iter_create(struct grb_channel *ch, uint32_t stream, uint32_t flags)
-{
-	struct grb_iter *it = (struct grb_iter *)_grb_env_zalloc(sizeof(*it));
-
-	if (!it) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	it->r = grb_reader_create(ch, stream, flags);
-	if (!it->r) {
-		int e = errno;
-
-		_grb_env_free(it);
-		errno = e;
-		return NULL;
-	}
-	return it;
-}
-
-struct grb_reader *grb_iter_reader(struct grb_iter *it)
-{
-	return it ? it->r : NULL;
-}
-
-int grb_iter_next(struct grb_iter *it, struct grb_record *rec)
-{
-	int ret;
-
-	if (!it || !rec)
-		return -EINVAL;
-	for (;;) {
-		if (!it->have) {
-			ret = grb_reader_get_next(it->r, &it->pkt);
-			if (ret)
-				return ret;
-			grb_packet_cursor_init(&it->pkt, &it->cur);
-			it->have = 1;
-		}
-		ret = grb_packet_record_next(it->r, &it->pkt, &it->cur, rec);
-		if (!ret)
-			return 0;
-		grb_reader_put(it->r, &it->pkt);
-		it->have = 0;
-		if (ret == -EPROTO)
-			return ret;
-	}
-}
-
-int grb_iter_destroy(struct grb_iter *it)
-{
-	if (!it)
-		return -EINVAL;
-	if (it->have)
-		grb_reader_put(it->r, &it->pkt);
-	grb_reader_destroy(it->r);
-	_grb_env_free(it);
-	return 0;
-}
-
-struct grb_merge {
-	uint32_t n;
-	struct grb_iter **it;
-	struct grb_record *cur;
-	uint8_t *has;
-};
-
-int grb_merge_destroy(struct grb_merge *m)
-{
-	uint32_t i;
-
-	if (!m)
-		return -EINVAL;
-	for (i = 0; i < m->n; i++)
-		if (m->it[i])
-			grb_iter_destroy(m->it[i]);
-	_grb_env_free(m->it);
-	_grb_env_free(m->cur);
-	_grb_env_free(m->has);
-	_grb_env_free(m);
-	return 0;
-}
-
-struct grb_merge *grb_merge_create(struct grb_channel *ch, uint32_t flags)
-{
-	struct grb_merge *m;
-	uint32_t i;
-
-	if (!ch) {
-		errno = EINVAL;
-		return NULL;
-	}
-	m = (struct grb_merge *)_grb_env_zalloc(sizeof(*m));
-	if (!m) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	m->n = ch->nr_streams;
-	m->it = (struct grb_iter **)_grb_env_zalloc(sizeof(*m->it) * m->n);
-	m->cur = (struct grb_record *)_grb_env_zalloc(sizeof(*m->cur) * m->n);
-	m->has = (uint8_t *)_grb_env_zalloc(m->n);
-	if (!m->it || !m->cur || !m->has) {
-		grb_merge_destroy(m);
-		errno = ENOMEM;
-		return NULL;
-	}
-	for (i = 0; i < m->n; i++) {
-		m->it[i] = grb_iter_create(ch, i, flags);
-		if (!m->it[i]) {
-			int e = errno;
-
-			grb_merge_destroy(m);
-			errno = e;
-			return NULL;
-		}
-	}
-	return m;
-}
-
-int grb_merge_next(struct grb_merge *m, struct grb_record *rec)
-{
-	uint32_t i, best = UINT32_MAX, ended = 0;
-	int ret, err = 0;
-
-	if (!m || !rec)
-		return -EINVAL;
-	for (i = 0; i < m->n; i++) {
-		if (m->has[i])
-			continue;
-		ret = grb_iter_next(m->it[i], &m->cur[i]);
-		if (ret == -EPROTO)
-			ret = grb_iter_next(m->it[i], &m->cur[i]);
-		if (!ret)
-			m->has[i] = 1;
-		else if (ret == -ENODATA)
-			ended++;
-		else if (ret != -EAGAIN)
-			err = ret;
-	}
-	for (i = 0; i < m->n; i++)
-		if (m->has[i] && (best == UINT32_MAX || m->cur[i].ts < m->cur[best].ts))
-			best = i;
-	if (best == UINT32_MAX) {
-		if (err)
-			return err;
-		return ended == m->n ? -ENODATA : -EAGAIN;
-	}
-	*rec = m->cur[best];
-	m->has[best] = 0;
-	return 0;
 }

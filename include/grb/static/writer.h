@@ -10,8 +10,6 @@
 #ifndef GRB_STATIC_WRITER_H
 #define GRB_STATIC_WRITER_H
 
-#include <errno.h>
-#include <string.h>
 #include <grb/config.h>
 #include <grb/static/env.h>
 #include <grb/static/layout.h>
@@ -410,7 +408,7 @@ slow:
  */
 static _grb_always_inline void grb_write(struct grb_ctx *ctx, const void *src, size_t len)
 {
-	memcpy(ctx->wp, src, len);
+	_grb_memcpy(ctx->wp, src, len);
 	ctx->wp += len;
 }
 

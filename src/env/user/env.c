@@ -201,6 +201,15 @@ void _grb_env_futex_wake(uint32_t *addr)
 	syscall(SYS_futex, addr, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
 }
 
+void *_grb_env_return_ptr(int ret, void *p)
+{
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	return p;
+}
+
 static __thread char last_error[256];
 
 /* The core's error reporting and the clients' (<grb/client.h>) are one. */

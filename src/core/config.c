@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/*
+ * config.c - the library's version, the names of the loss causes, and the
+ * validation of a client's configuration and a channel's attributes.
+ */
+#include "core.h"
+
+#define GRB_VERSION_STRING "0.1.0"
+
+const char *grb_version(void)
+{
+	return GRB_VERSION_STRING;
+}
+
+const char *grb_lost_cause_name(enum grb_lost_cause cause)
+{
+	static const char *const names[GRB_LOST_NR] = {
+		"full", "overwritten", "too_big", "nested", "timeout", "wrap", "disabled", "no_stream",
+	};
+
+	return (unsigned)cause < GRB_LOST_NR ? names[cause] : "unknown";
+}
+
+void grb_channel_attr_init(struct grb_channel_attr *attr)
+{
+	if (!attr)
+		return;
+	_grb_memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
+	attr->subbuf_size = 64 * 1024;
+	attr->subbuf_count = 8;
+	attr->nr_streams = 64;
+	attr->read_timer_us = 100 * 1000;
+	attr->blocking_timeout_us = 100 * 1000;
+}
+
+int _grb_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+uint32_t _grb_log2(uint64_t v)
+{
+	uint32_t r = 0;
+
+	while (v >>= 1)
+		r++;
+	return r;
+}
+
+#define BAD(...)                                                                           \
+	do {                                                                               \
+		_grb_env_set_error(__VA_ARGS__);                                           \
+		return -EINVAL;                                                            \
+	} while (0)
+
+int _grb_config_validate(const struct grb_config *c)
+{
+	if (!c)
+		BAD("config: NULL");
+	if ((c->abi & ~GRB_CONFIG_ABI_EMULATED) != GRB_CONFIG_ABI_VERSION)
+		BAD("config.abi: %u, this library speaks %u", c->abi & ~GRB_CONFIG_ABI_EMULATED,
+		    GRB_CONFIG_ABI_VERSION);
+	if (c->alloc < GRB_ALLOC_GLOBAL || c->alloc > GRB_ALLOC_PER_THREAD)
+		BAD("config.alloc: unknown value %d", (int)c->alloc);
+	if (c->sync < GRB_SYNC_ATOMIC || c->sync > GRB_SYNC_PER_CPU_RSEQ)
+		BAD("config.sync: unknown value %d", (int)c->sync);
+	if (c->sync == GRB_SYNC_PER_CPU_RSEQ && c->alloc != GRB_ALLOC_PER_CPU)
+		BAD("config.sync: per-CPU restartable sequences need alloc per-CPU");
+	if (c->sync == GRB_SYNC_PER_CPU_RSEQ &&
+	    (c->abi & GRB_CONFIG_ABI_EMULATED) != (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED))
+		BAD("config.sync: the caller's restartable sequences are %s, the library's %s: "
+		    "build both with the same sanitizer and GRB_NO_LOCAL_ASM setting",
+		    (c->abi & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics" : "native",
+		    (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics"
+							       : "native");
+	if (c->sync == GRB_SYNC_SINGLE_WRITER && c->alloc != GRB_ALLOC_PER_THREAD)
+		BAD("config.sync: single writer needs alloc per-thread");
+	if (c->mode < GRB_MODE_DISCARD || c->mode > GRB_MODE_BLOCKING)
+		BAD("config.mode: unknown value %d", (int)c->mode);
+	if (c->wakeup < GRB_WAKEUP_NONE || c->wakeup > GRB_WAKEUP_WRITER)
+		BAD("config.wakeup: unknown value %d", (int)c->wakeup);
+	if (c->ts_bits < 1 || c->ts_bits > 64)
+		BAD("config.ts_bits: %u, must be 1 to 64", c->ts_bits);
+	if (c->max_nesting < 1 || c->max_nesting > 16)
+		BAD("config.max_nesting: %u, must be 1 to 16", c->max_nesting);
+	if (!_grb_is_pow2(c->record_align) || c->record_align > 64)
+		BAD("config.record_align: %u, must be a power of two up to 64", c->record_align);
+	if (c->min_record_size < 1)
+		BAD("config.min_record_size: must be at least 1");
+	if (!c->clock_read)
+		BAD("config.clock_read: NULL");
+	if (!c->record_header_size || !c->record_header_write)
+		BAD("config.record_header_size/record_header_write: NULL");
+	if (!c->packet_begin || !c->packet_end)
+		BAD("config.packet_begin/packet_end: NULL");
+	if (!c->record_decode || !c->record_discard)
+		BAD("config.record_decode/record_discard: NULL");
+	return 0;
+}
+
+/* The largest record header the client may write. */
+uint32_t _grb_max_header(const struct grb_config *c)
+{
+	struct grb_ctx ctx;
+
+	_grb_memset(&ctx, 0, sizeof(ctx));
+	ctx.flags = GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START;
+	ctx.event_id = UINT32_MAX;
+	return c->record_header_size(c, &ctx);
+}
+
+int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr *a)
+{
+	uint64_t hdr = _grb_max_header(c);
+
+	if (a->size != sizeof(*a))
+		BAD("attr.size: %u, expected %zu (call grb_channel_attr_init)", a->size,
+		    sizeof(*a));
+	if (!_grb_is_pow2(a->subbuf_size) || a->subbuf_size < 128 || a->subbuf_size > (1u << 30))
+		BAD("attr.subbuf_size: %u, must be a power of two from 128 to 2^30",
+		    a->subbuf_size);
+	if (!_grb_is_pow2(a->subbuf_count) || a->subbuf_count < 2 || a->subbuf_count > (1u << 20))
+		BAD("attr.subbuf_count: %u, must be a power of two from 2 to 2^20",
+		    a->subbuf_count);
+	if (c->packet_header_size + ((hdr + c->record_align - 1) & ~(uint64_t)(c->record_align - 1)) >=
+	    a->subbuf_size)
+		BAD("attr.subbuf_size: %u leaves no room for a record after the %u-byte packet header",
+		    a->subbuf_size, c->packet_header_size);
+	if (a->subbuf_size / c->min_record_size >= GRB_CC_MAX_RECORDS)
+		BAD("attr.subbuf_size: %u holds 2^24 or more records of min_record_size %u",
+		    a->subbuf_size, c->min_record_size);
+	if (c->alloc == GRB_ALLOC_PER_THREAD && (a->nr_streams < 1 || a->nr_streams > 4096))
+		BAD("attr.nr_streams: %u, must be 1 to 4096", a->nr_streams);
+	if (c->mode == GRB_MODE_BLOCKING && a->blocking_timeout_us == 0)
+		BAD("attr.blocking_timeout_us: 0 in blocking mode (use discard mode)");
+	if (c->wakeup == GRB_WAKEUP_TIMER && a->read_timer_us == 0)
+		BAD("attr.read_timer_us: 0 with the timer wake-up");
+	if (a->cpu_set && !a->cpu_set_size)
+		BAD("attr.cpu_set_size: 0 with a cpu_set");
+	return 0;
+}

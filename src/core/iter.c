@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iter.c - record iterators over one stream, and the merge of all streams
+ * of a channel by timestamp, on top of the reader.
+ */
+#include "core.h"
+
+struct grb_iter {
+	struct grb_reader *r;
+	struct grb_packet pkt;
+	struct grb_packet_cursor cur;
+	int have;
+};
+
+static int iter_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
+		     struct grb_iter **out)
+{
+	struct grb_iter *it = (struct grb_iter *)_grb_env_zalloc(sizeof(*it));
+	int ret;
+
+	if (!it)
+		return -ENOMEM;
+	ret = _grb_reader_open(ch, stream, flags, &it->r);
+	if (ret) {
+		_grb_env_free(it);
+		return ret;
+	}
+	*out = it;
+	return 0;
+}
+
+struct grb_iter *grb_iter_create(struct grb_channel *ch, uint32_t stream, uint32_t flags)
+{
+	struct grb_iter *it = NULL;
+	int ret = iter_open(ch, stream, flags, &it);
+
+	return _grb_env_return_ptr(ret, it);
+}
+
+struct grb_reader *grb_iter_reader(struct grb_iter *it)
+{
+	return it ? it->r : NULL;
+}
+
+int grb_iter_next(struct grb_iter *it, struct grb_record *rec)
+{
+	int ret;
+
+	if (!it || !rec)
+		return -EINVAL;
+	for (;;) {
+		if (!it->have) {
+			ret = grb_reader_get_next(it->r, &it->pkt);
+			if (ret)
+				return ret;
+			grb_packet_cursor_init(&it->pkt, &it->cur);
+			it->have = 1;
+		}
+		ret = grb_packet_record_next(it->r, &it->pkt, &it->cur, rec);
+		if (!ret)
+			return 0;
+		grb_reader_put(it->r, &it->pkt);
+		it->have = 0;
+		if (ret == -EPROTO)
+			return ret;
+	}
+}
+
+int grb_iter_destroy(struct grb_iter *it)
+{
+	if (!it)
+		return -EINVAL;
+	if (it->have)
+		grb_reader_put(it->r, &it->pkt);
+	grb_reader_destroy(it->r);
+	_grb_env_free(it);
+	return 0;
+}
+
+struct grb_merge {
+	uint32_t n;
+	struct grb_iter **it;
+	struct grb_record *cur;
+	uint8_t *has;
+};
+
+int grb_merge_destroy(struct grb_merge *m)
+{
+	uint32_t i;
+
+	if (!m)
+		return -EINVAL;
+	for (i = 0; i < m->n; i++)
+		if (m->it[i])
+			grb_iter_destroy(m->it[i]);
+	_grb_env_free(m->it);
+	_grb_env_free(m->cur);
+	_grb_env_free(m->has);
+	_grb_env_free(m);
+	return 0;
+}
+
+static int merge_open(struct grb_channel *ch, uint32_t flags, struct grb_merge **out)
+{
+	struct grb_merge *m;
+	uint32_t i;
+	int ret;
+
+	if (!ch)
+		return -EINVAL;
+	m = (struct grb_merge *)_grb_env_zalloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->n = ch->nr_streams;
+	m->it = (struct grb_iter **)_grb_env_zalloc(sizeof(*m->it) * m->n);
+	m->cur = (struct grb_record *)_grb_env_zalloc(sizeof(*m->cur) * m->n);
+	m->has = (uint8_t *)_grb_env_zalloc(m->n);
+	if (!m->it || !m->cur || !m->has) {
+		grb_merge_destroy(m);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->n; i++) {
+		ret = iter_open(ch, i, flags, &m->it[i]);
+		if (ret) {
+			grb_merge_destroy(m);
+			return ret;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+struct grb_merge *grb_merge_create(struct grb_channel *ch, uint32_t flags)
+{
+	struct grb_merge *m = NULL;
+	int ret = merge_open(ch, flags, &m);
+
+	return _grb_env_return_ptr(ret, m);
+}
+
+int grb_merge_next(struct grb_merge *m, struct grb_record *rec)
+{
+	uint32_t i, best = UINT32_MAX, ended = 0;
+	int ret, err = 0;
+
+	if (!m || !rec)
+		return -EINVAL;
+	for (i = 0; i < m->n; i++) {
+		if (m->has[i])
+			continue;
+		ret = grb_iter_next(m->it[i], &m->cur[i]);
+		if (ret == -EPROTO)
+			ret = grb_iter_next(m->it[i], &m->cur[i]);
+		if (!ret)
+			m->has[i] = 1;
+		else if (ret == -ENODATA)
+			ended++;
+		else if (ret != -EAGAIN)
+			err = ret;
+	}
+	for (i = 0; i < m->n; i++)
+		if (m->has[i] && (best == UINT32_MAX || m->cur[i].ts < m->cur[best].ts))
+			best = i;
+	if (best == UINT32_MAX) {
+		if (err)
+			return err;
+		return ended == m->n ? -ENODATA : -EAGAIN;
+	}
+	*rec = m->cur[best];
+	m->has[best] = 0;
+	return 0;
+}

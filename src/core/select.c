@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/*
+ * select.c - which stream a writer uses when the inline fast path cannot
+ * say: a CPU outside the channel's set, a thread's first record on a
+ * per-thread channel (claiming a stream), and giving per-thread streams
+ * back at thread exit.
+ */
+#include "core.h"
+
+struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu)
+{
+	(void)cpu;
+	/* relaxed: a statistic. */
+	_grb_add_relaxed(&ch->filtered_cpu, 1);
+	return NULL;
+}
+
+/* A thread's records are refused (counted nested) from here on: set while
+ * it claims a stream or exits, so that a signal handler cannot use a cache
+ * entry being filled or a stream being given back. */
+#define GRB_NESTING_BLOCKED 0x10000u
+
+/* Thread exit: flush and give back every per-thread stream the thread owns. */
+void _grb_thread_exit(void)
+{
+	uint32_t me = _grb_env_thread_id();
+	int i;
+
+	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	_grb_env_registry_lock();
+	for (i = 0; i < GRB_TLS_STREAMS; i++) {
+		struct _grb_tls_stream *e = &_grb_tls_streams[i];
+		struct grb_channel *ch = e->uid ? _grb_registry_find(e->uid) : NULL;
+		struct grb_stream *s = e->stream;
+
+		e->uid = 0;
+		e->stream = NULL;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (ch && _grb_load_relaxed(&s->shm->owner) == me) {
+			_grb_stream_flush(ch->cfg, s);
+			_grb_store_release(&s->shm->owner, 0); /* [O2] */
+		}
+	}
+	_grb_env_registry_unlock();
+}
+
+static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me);
+
+struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
+{
+	uint32_t me = _grb_env_thread_id();
+	struct grb_stream *s;
+	int i;
+
+	/*
+	 * This runs on the thread's first record, maybe in a signal handler
+	 * that interrupted the thread anywhere: it takes no lock it could
+	 * wait for.
+	 */
+	for (i = 0; i < GRB_TLS_STREAMS; i++)
+		if (_grb_tls_streams[i].uid == ch->uid)
+			return _grb_tls_streams[i].stream;
+	/* A signal handler interrupting a claim (or thread exit) of this
+	 * thread must not claim too: it would race for the same entry. */
+	if (_grb_tls_nesting >= GRB_NESTING_BLOCKED)
+		goto none;
+	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	s = claim_stream(ch, me);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	_grb_tls_nesting -= GRB_NESTING_BLOCKED;
+	if (s)
+		return s;
+none:
+	/* relaxed: a statistic. */
+	_grb_add_relaxed(&ch->lost_no_stream, 1);
+	return NULL;
+}
+
+/* Claims a stream for the calling thread and fills a cache entry. */
+static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me)
+{
+	uint32_t n = ch->nr_streams, k;
+	struct grb_stream *s = NULL;
+	struct _grb_tls_stream *e = NULL;
+	int i;
+
+	/* A cache entry: the channel's own if free, else any free one, else
+	 * (if the registry lock is free) one whose channel is gone. */
+	if (!_grb_tls_streams[ch->tls_slot].uid)
+		e = &_grb_tls_streams[ch->tls_slot];
+	for (i = 0; !e && i < GRB_TLS_STREAMS; i++)
+		if (!_grb_tls_streams[i].uid)
+			e = &_grb_tls_streams[i];
+	if (!e && _grb_env_registry_trylock() == 0) {
+		for (i = 0; !e && i < GRB_TLS_STREAMS; i++)
+			if (!_grb_registry_find(_grb_tls_streams[i].uid))
+				e = &_grb_tls_streams[i];
+		_grb_env_registry_unlock();
+	}
+	if (!e)
+		return NULL;
+	for (k = 0; k < n && !s; k++) {
+		struct grb_stream *c = &ch->streams[(me + k) % n];
+		int spin;
+
+		/* A remote flush holds a free stream for a few hundred
+		 * instructions: wait for it a bounded while. */
+		for (spin = 0; spin < 4096 && !s; spin++) {
+			uint32_t free_owner = 0;
+
+			/* [O1] acq_rel CAS: the previous owner's records (and
+			 * a remote flush) happen before this thread's. */
+			if (_grb_cas_acqrel(&c->shm->owner, &free_owner, me))
+				s = c;
+			else if (free_owner != GRB_OWNER_FLUSHING)
+				break;
+		}
+	}
+	if (!s && ch->cfg->sync == GRB_SYNC_ATOMIC)
+		s = &ch->streams[me % n]; /* atomic streams may be shared */
+	if (!s)
+		return NULL;
+	if (_grb_env_thread_exit_arm()) {
+		if (_grb_load_relaxed(&s->shm->owner) == me)
+			_grb_store_release(&s->shm->owner, 0);
+		return NULL;
+	}
+	e->stream = s;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the stream before the uid that finds it */
+	e->uid = ch->uid;
+	return s;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stats.c - a channel's and its streams' statistics: losses by cause,
+ * positions, counters.
+ */
+#include "core.h"
+
+uint32_t grb_channel_nr_streams(const struct grb_channel *ch)
+{
+	return ch ? ch->nr_streams : 0;
+}
+
+int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
+				  struct grb_stream_stats *st)
+{
+	const struct grb_shm_stream *shm;
+	int i;
+
+	if (!ch || !st || stream >= ch->nr_streams)
+		return -EINVAL;
+	shm = ch->streams[stream].shm;
+	_grb_memset(st, 0, sizeof(*st));
+	for (i = 0; i < GRB_LOST_NR; i++) {
+		st->lost[i] = _grb_load_relaxed(&shm->lost[i]);
+		st->lost_total += st->lost[i];
+	}
+	st->write_pos = _grb_load_relaxed(&shm->offset);
+	st->consumed_pos = _grb_load_relaxed(&shm->consumed);
+	st->invariant_failures = _grb_load_relaxed(&shm->invariant_failures);
+	st->remote_commits = _grb_load_relaxed(&shm->remote_commits);
+	st->fenced_flushes = _grb_load_relaxed(&shm->fenced_flushes);
+	st->disabled = _grb_load_relaxed(&shm->disabled);
+	st->cpu = shm->cpu;
+	st->owner_tid = _grb_load_relaxed(&shm->owner);
+	return 0;
+}
+
+int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st)
+{
+	struct grb_stream_stats ss;
+	uint32_t i;
+	int c;
+
+	if (!ch || !st)
+		return -EINVAL;
+	_grb_memset(st, 0, sizeof(*st));
+	for (i = 0; i < ch->nr_streams; i++) {
+		grb_channel_read_stream_stats(ch, i, &ss);
+		for (c = 0; c < GRB_LOST_NR; c++)
+			st->lost[c] += ss.lost[c];
+		st->invariant_failures += ss.invariant_failures;
+		st->remote_commits += ss.remote_commits;
+		st->fenced_flushes += ss.fenced_flushes;
+	}
+	st->lost[GRB_LOST_NO_STREAM] += _grb_load_relaxed(&ch->lost_no_stream);
+	for (c = 0; c < GRB_LOST_NR; c++)
+		st->lost_total += st->lost[c];
+	st->filtered_cpu = _grb_load_relaxed(&ch->filtered_cpu);
+	st->nr_streams = ch->nr_streams;
+	return 0;
+}
