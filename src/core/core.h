@@ -28,7 +28,7 @@ struct grb_channel_priv {
 	char rseq_why[128]; /* why */
 };
 
-/* frontend.c */
+/* write.c */
 int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s);
 uint64_t _grb_lost_snapshot(const struct grb_stream *s);
 void _grb_invariant_failure(struct grb_stream *s, const char *what);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * frontend.c - the out-of-line write paths: sub-buffer switch, delivery,
+ * write.c - the out-of-line write paths: sub-buffer switch, delivery,
  * reader push in overwrite mode, blocking waits, discard, flush.
  *
  * Labels [W*], [C*], [D*], [P*], [B*] name memory-ordering pairs; the reader's

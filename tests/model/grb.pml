@@ -6,12 +6,12 @@
  *
  * It follows, inline by inline, with the C names:
  *   include/grb/static/writer.h  grb_reserve, grb_commit, _grb_commit_bytes
- *   src/frontend.c               _grb_reserve_slow, check_next_free,
+ *   src/core/write.c             _grb_reserve_slow, check_next_free,
  *                                push_reader, _grb_clear_noref, _grb_deliver,
  *                                _grb_discard_slow, _grb_stream_flush
- *   src/reader.c                 get_consuming, packet_fill, swap_in_spare,
+ *   src/core/reader.c            get_consuming, packet_fill, swap_in_spare,
  *                                grb_reader_put, grb_packet_record_next
- *   src/channel.c                stream init, grb_channel_finalize
+ *   src/core/stream.c, channel.c stream init, grb_channel_finalize
  * as they are at dce3e62, that is since 771f555 ("Fix races found by a
  * review of the ordering protocol", doc/ordering.md K2 and K3): a closer
  * clears the slot's NOREF before storing its packet fields (close_old,
@@ -649,7 +649,7 @@ init
 	COMMIT_LOCALS;
 
 	atomic {
-		/* channel.c: lap -1 of every slot is delivered and empty */
+		/* stream.c: lap -1 of every slot is delivered and empty */
 		i = 0;
 		do
 		:: i < COUNT ->

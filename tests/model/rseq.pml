@@ -7,11 +7,11 @@
  * README.md (next to this file) says what the model proves.
  *
  * It follows the C code:
- *   include/grb/static/env.h     _grb_rseq_add, _grb_rseq_cas,
+ *   include/grb/arch/x86_64.h    _grb_rseq_add, _grb_rseq_cas,
  *                                _grb_rseq_cas_locked (the asm sequences)
  *   include/grb/static/writer.h  _grb_commit_bytes [C4] [C5],
  *                                _grb_reserve_rseq [W1] [W10]
- *   src/frontend.c               _grb_commit_rseq_slow [C2] [C3] [C5],
+ *   src/core/write.c             _grb_commit_rseq_slow [C2] [C3] [C5],
  *                                _grb_deliver [D5], offset_cas [W11],
  *                                reserve_slow's loop, _grb_stream_flush
  *                                [F1] [F2] [W8] [F3]

@@ -26,7 +26,7 @@ extern __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec
 extern __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
 	__attribute__((tls_model("initial-exec")));
 
-/* Out of line (src/frontend.c, src/channel.c). */
+/* Out of line (src/core/write.c, src/core/select.c). */
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx);
 uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot);
 void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos, uint64_t cc);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * env_user.c - the environment layer for Linux user space.
+ * env.c - the environment layer for Linux user space.
  */
 #include <errno.h>
 #include <linux/futex.h>
