@@ -18,7 +18,6 @@
  * writers never block and what is on disk stays a valid trace.
  */
 #include <dirent.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,11 +33,8 @@
 #include <grb/client.h>
 #include <grb/ctf.h>
 
-#define IDX_MAGIC 0xC1F1DCC1u
-#define IDX_MAJOR 1u
-#define IDX_MINOR 1u
-#define IDX_HEADER_SIZE 16u
-#define IDX_ENTRY_SIZE 72u
+#include "ctf_index.h"
+
 #define ERR_MAX 512
 #define NAME_MAX_LEN 128
 /* After the stop, a stream that delivers nothing for this long (a writer
@@ -242,8 +238,7 @@ static void set_io_error(struct grb_ctf_trace *t, int err, const char *what, con
 /* Create the stream's file and its index (with the index header). */
 static int open_stream(struct grb_ctf_trace *t, struct ctf_stream *s, char *path, size_t size)
 {
-	unsigned char hdr[IDX_HEADER_SIZE];
-	uint32_t v;
+	unsigned char hdr[CTF_IDX_HEADER_SIZE];
 	int ret;
 
 	snprintf(path, size, "%s", s->name);
@@ -254,18 +249,11 @@ static int open_stream(struct grb_ctf_trace *t, struct ctf_stream *s, char *path
 	s->idx_fd = openat(t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (s->idx_fd < 0)
 		return -errno;
-	v = htobe32(IDX_MAGIC);
-	memcpy(hdr, &v, 4);
-	v = htobe32(IDX_MAJOR);
-	memcpy(hdr + 4, &v, 4);
-	v = htobe32(IDX_MINOR);
-	memcpy(hdr + 8, &v, 4);
-	v = htobe32(IDX_ENTRY_SIZE);
-	memcpy(hdr + 12, &v, 4);
+	ctf_idx_put_header(hdr);
 	ret = write_full(s->idx_fd, hdr, sizeof(hdr), 0);
 	if (ret)
 		return ret;
-	s->idx_size = IDX_HEADER_SIZE;
+	s->idx_size = CTF_IDX_HEADER_SIZE;
 	return 0;
 }
 
@@ -287,12 +275,6 @@ static void remove_stream_files(struct grb_ctf_trace *t, struct ctf_stream *s)
 	s->size = s->idx_size = 0;
 }
 
-static void put_be64(unsigned char *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, 8);
-}
-
 static uint64_t hdr64(const char *pkt, size_t off)
 {
 	uint64_t v;
@@ -311,7 +293,8 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const cha
 			const char *body, uint64_t len, uint64_t records)
 {
 	char path[NAME_MAX_LEN + 32];
-	unsigned char e[IDX_ENTRY_SIZE];
+	unsigned char e[CTF_IDX_ENTRY_SIZE];
+	struct grb_ctf_index_entry x;
 	uint32_t sid;
 	int ret;
 
@@ -325,15 +308,16 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const cha
 	}
 	/* The entry repeats the packet's own header, so both always agree. */
 	memcpy(&sid, hdr + GRB_CTF_OFF_STREAM_ID, 4);
-	put_be64(e, s->size);
-	put_be64(e + 8, hdr64(hdr, GRB_CTF_OFF_PACKET));
-	put_be64(e + 16, hdr64(hdr, GRB_CTF_OFF_CONTENT));
-	put_be64(e + 24, hdr64(hdr, GRB_CTF_OFF_TS_BEGIN));
-	put_be64(e + 32, hdr64(hdr, GRB_CTF_OFF_TS_END));
-	put_be64(e + 40, hdr64(hdr, GRB_CTF_OFF_DISCARDED));
-	put_be64(e + 48, sid);
-	put_be64(e + 56, hdr64(hdr, GRB_CTF_OFF_INSTANCE));
-	put_be64(e + 64, hdr64(hdr, GRB_CTF_OFF_SEQ));
+	x.offset = s->size;
+	x.packet_size = hdr64(hdr, GRB_CTF_OFF_PACKET);
+	x.content_size = hdr64(hdr, GRB_CTF_OFF_CONTENT);
+	x.timestamp_begin = hdr64(hdr, GRB_CTF_OFF_TS_BEGIN);
+	x.timestamp_end = hdr64(hdr, GRB_CTF_OFF_TS_END);
+	x.events_discarded = hdr64(hdr, GRB_CTF_OFF_DISCARDED);
+	x.stream_id = sid;
+	x.stream_instance_id = hdr64(hdr, GRB_CTF_OFF_INSTANCE);
+	x.packet_seq_num = hdr64(hdr, GRB_CTF_OFF_SEQ);
+	ctf_idx_put_entry(e, &x);
 
 	ret = write_full(s->fd, hdr, GRB_CTF_PACKET_HEADER_SIZE, s->size);
 	if (!ret && len > GRB_CTF_PACKET_HEADER_SIZE)

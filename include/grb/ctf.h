@@ -477,6 +477,19 @@ int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
 /** grb_ctf_trace_destroy() - stop if needed, then free.  Return: 0, -EINVAL. */
 int grb_ctf_trace_destroy(struct grb_ctf_trace *t);
 
+/** One entry of a packet index: one packet of the stream file. */
+struct grb_ctf_index_entry {
+	uint64_t offset; /* of the packet in the stream file, in bytes */
+	uint64_t packet_size; /* in bits */
+	uint64_t content_size; /* in bits; this client writes packet_size == content_size */
+	uint64_t timestamp_begin; /* clock cycles */
+	uint64_t timestamp_end;
+	uint64_t events_discarded; /* cumulative, see doc/ctf.md "Losses" */
+	uint64_t stream_id; /* the stream class: 0 in this client's traces */
+	uint64_t stream_instance_id;
+	uint64_t packet_seq_num;
+};
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
