@@ -45,6 +45,26 @@
  * | grb_ctf_trace_create              | no          | blocking  | mkdir, open, write, mmap, thread create |
  * | grb_ctf_trace_stop / _destroy     | no          | blocking  | write, ftruncate, close, thread join |
  * | grb_ctf_trace_channel, _error, _stream_stats, _attr_init | yes | wait-free | no |
+ * | grb_ctf_read_clock                | no          | blocking  | open, read, malloc    |
+ * | grb_ctf_index_open                | no          | blocking  | open, read, malloc    |
+ * | grb_ctf_index_next                | no          | blocking  | read, once per 4 KiB  |
+ * | grb_ctf_index_close               | no          | blocking  | close                 |
+ *
+ * Reading a trace back (a trace directory this client wrote, or any CTF
+ * trace of text metadata with LTTng packet indexes):
+ *
+ *	struct grb_ctf_clock_info clk;
+ *	struct grb_ctf_index_entry e;
+ *	struct grb_ctf_index *idx;
+ *	int ret;
+ *
+ *	if (grb_ctf_read_clock("my-trace", &clk))
+ *		errx(1, "%s", grb_last_error());
+ *	if (grb_ctf_index_open("my-trace", "channel0_0", &idx))
+ *		errx(1, "%s", grb_last_error());
+ *	while ((ret = grb_ctf_index_next(idx, &e)) == 0)
+ *		... e.offset, e.packet_size / 8, e.timestamp_begin ...
+ *	grb_ctf_index_close(idx);   (ret: -ENODATA at the end, else an error)
  */
 #ifndef GRB_CTF_H
 #define GRB_CTF_H
@@ -477,18 +497,78 @@ int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
 /** grb_ctf_trace_destroy() - stop if needed, then free.  Return: 0, -EINVAL. */
 int grb_ctf_trace_destroy(struct grb_ctf_trace *t);
 
+/* Reading a trace back: its clock and its packet indexes. */
+
+/** A trace's clock, as its metadata's clock block gives it. */
+struct grb_ctf_clock_info {
+	uint64_t freq; /* Hz, never 0; 1000000000 when the block does not say */
+	int64_t offset_s; /* Unix time in seconds of clock value 0 (0 when unsaid) */
+	uint64_t offset; /* in cycles, added to offset_s (0 when unsaid) */
+};
+
+/* The largest metadata grb_ctf_read_clock() reads. */
+#define GRB_CTF_METADATA_MAX (64u << 20)
+
+/**
+ * grb_ctf_read_clock() - read the clock of the trace in directory dir from
+ * dir/metadata (text TSDL): the freq, offset_s and offset of its one clock
+ * block.  The whole text is tokenized (comments, strings and nested blocks
+ * are skipped, so a description that mentions "freq = " misleads nothing).
+ * The block's other fields (name, uuid, description, precision, absolute)
+ * are not returned.  On error *clk is left as it was.
+ * Return: 0; -EINVAL: a NULL argument; -ENOENT, -EACCES, -EIO, ...: opening
+ * or reading the metadata; -EFBIG: metadata larger than
+ * GRB_CTF_METADATA_MAX; -EPROTONOSUPPORT: packetized (binary) metadata;
+ * -EPROTO: malformed metadata (an unterminated comment or string, unbalanced
+ * braces, a NUL byte, more than one clock block, a clock field given twice,
+ * not an integer, out of range, or a freq of 0); -ENODATA: no clock block;
+ * -ENOMEM.  Every error sets grb_last_error() (file, line and reason).
+ */
+int grb_ctf_read_clock(const char *dir, struct grb_ctf_clock_info *clk);
+
 /** One entry of a packet index: one packet of the stream file. */
 struct grb_ctf_index_entry {
 	uint64_t offset; /* of the packet in the stream file, in bytes */
 	uint64_t packet_size; /* in bits */
 	uint64_t content_size; /* in bits; this client writes packet_size == content_size */
-	uint64_t timestamp_begin; /* clock cycles */
+	uint64_t timestamp_begin; /* clock cycles (struct grb_ctf_clock_info) */
 	uint64_t timestamp_end;
 	uint64_t events_discarded; /* cumulative, see doc/ctf.md "Losses" */
 	uint64_t stream_id; /* the stream class: 0 in this client's traces */
 	uint64_t stream_instance_id;
 	uint64_t packet_seq_num;
 };
+
+/* An open packet index (index/<stream>.idx). */
+struct grb_ctf_index;
+
+/**
+ * grb_ctf_index_open() - open dir/index/<stream>.idx, the LTTng packet
+ * index of stream file dir/<stream>, and check its header: magic
+ * 0xC1F1DCC1, version 1.x with x >= 1 (1.0 lacks stream_instance_id and
+ * packet_seq_num), entries of 72 to 4096 bytes (fields after the 72 known
+ * bytes of a later minor version are skipped).
+ * Return: 0 with *idx set; -EINVAL: a NULL argument, or a stream name that
+ * is empty, contains '/' or starts with '.'; -ENOENT, -EACCES, ...: opening
+ * or reading the file; -EBADMSG: the file ends inside the 16-byte header;
+ * -EPROTO: not a packet index (bad magic) or a bad entry size;
+ * -EPROTONOSUPPORT: another version; -ENOMEM.  Every error sets
+ * grb_last_error() and leaves *idx NULL.
+ */
+int grb_ctf_index_open(const char *dir, const char *stream, struct grb_ctf_index **idx);
+
+/**
+ * grb_ctf_index_next() - the next entry, in file order.
+ * Return: 0 with *e filled; -ENODATA: no more entries (the file ends after
+ * a whole entry); -EBADMSG: the file ends inside an entry (a truncated
+ * index: grb_last_error() says which entry and how many of its bytes are
+ * there); -EIO, ...: reading; -EINVAL: a NULL argument.  After an error or
+ * -ENODATA every later call returns the same code.
+ */
+int grb_ctf_index_next(struct grb_ctf_index *idx, struct grb_ctf_index_entry *e);
+
+/** grb_ctf_index_close() - close and free (NULL is ignored). */
+void grb_ctf_index_close(struct grb_ctf_index *idx);
 
 #pragma GCC visibility pop
 
