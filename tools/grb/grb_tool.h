@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grb_tool.h - what the files of the grb command line tool share; private
+ * to tools/grb (the tool itself uses the installed headers only).
+ *
+ *	main.c		dispatch to a command, usage, --version
+ *	record.c	grb record: options, the recording, the summary
+ *	view.c		grb view: babeltrace2, or a summary of the packet indexes
+ *	workload.c	the demo workload: its CTF events, configurations and
+ *			writer threads
+ */
+#ifndef GRB_TOOL_H
+#define GRB_TOOL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <grb/grb.h>
+#include <grb/ctf.h>
+
+/* record.c */
+extern const char record_usage[];
+int cmd_record(int argc, char **argv);
+
+/* view.c */
+extern const char view_usage[];
+int cmd_view(int argc, char **argv);
+
+/* workload.c: a simulated request-processing server whose writer threads
+ * write typed events into a per-CPU channel as fast as they can. */
+
+/* One writer thread. */
+struct worker {
+	pthread_t thread;
+	uint32_t id;
+	struct grb_channel *ch; /* the channel it writes to */
+	uint64_t ok, failed; /* writes that returned 0 / an error */
+};
+
+/* One configuration of the workload: the client configuration to create
+ * the trace with, and the writer thread function specialised for it
+ * (its argument: the thread's struct worker). */
+struct workload {
+	const struct grb_config *cfg;
+	void *(*writer)(void *arg);
+};
+
+extern const struct grb_ctf_event_desc *const workload_events[];
+extern const uint32_t workload_nr_events;
+
+/* The configuration for a mode (discard or overwrite) and a clock
+ * (CLOCK_MONOTONIC or the TSC). */
+const struct workload *workload_select(int overwrite, int tsc);
+
+/* Tell every writer thread to return (then join them). */
+void workload_stop(void);
+
+static inline uint64_t now_ns(void)
+{
+	return grb_clock_monotonic();
+}
+
+#endif /* GRB_TOOL_H */

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+/*
+ * record.c - `grb record`: parse the options, create the CTF trace, run
+ * the demo workload's writer threads (workload.c) for the duration, show
+ * a status line on a terminal, then stop and print the per-stream summary.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grb/grb.h>
+#include <grb/ctf.h>
+
+#include "grb_tool.h"
+
+#define MAX_THREADS 256
+
+static volatile sig_atomic_t interrupted;
+
+/* ------------------------------------------------------------------------ */
+/* Option parsing and number formatting helpers. */
+
+/* "256K", "1M", "4096", "2G", "64KiB": 1 on success. */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	uint64_t mul = 1;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mul = 1024;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1024 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1024 * 1024 * 1024;
+		end++;
+		break;
+	}
+	if (mul > 1 && (!strcmp(end, "iB") || !strcmp(end, "B")))
+		end += strlen(end);
+	if (*end || v > max / mul)
+		return 0;
+	*out = v * mul;
+	return 1;
+}
+
+static int is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static void print_size(char *buf, size_t n, uint64_t v)
+{
+	if (v >= 1024 * 1024 && !(v % (1024 * 1024)))
+		snprintf(buf, n, "%" PRIu64 " MiB", v / (1024 * 1024));
+	else if (v >= 1024 && !(v % 1024))
+		snprintf(buf, n, "%" PRIu64 " KiB", v / 1024);
+	else
+		snprintf(buf, n, "%" PRIu64 " B", v);
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(char *buf, size_t n, uint64_t v)
+{
+	char tmp[32];
+	size_t len, i, o = 0;
+
+	snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+	len = strlen(tmp);
+	for (i = 0; i < len && o + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* grb record */
+
+const char record_usage[] =
+	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
+	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
+	"\n"
+	"Run a built-in workload - a simulated request-processing server whose\n"
+	"threads write typed events as fast as they can - into a per-CPU channel,\n"
+	"and write it to DIR as a CTF trace (babeltrace2, Trace Compass).\n"
+	"\n"
+	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
+	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
+	"  -d, --duration S      seconds to record, decimals allowed (default 1)\n"
+	"  -m, --mode MODE       discard: a full ring drops new events (default);\n"
+	"                        overwrite: a full ring drops its oldest packet\n"
+	"  -s, --subbuf-size N   sub-buffer (packet) size, a power of two; K/M\n"
+	"                        suffixes (default 256K)\n"
+	"  -c, --subbuf-count N  sub-buffers per CPU, a power of two (default 8)\n"
+	"  -t, --threads N       writer threads, 1 to 256 (default 4)\n"
+	"  -k, --clock C         monotonic (CLOCK_MONOTONIC, the default) or tsc (the\n"
+	"                        invariant TSC, calibrated; described in the metadata)\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Ctrl-C stops the recording early; the trace is still complete.\n";
+
+struct totals {
+	uint64_t packets, events, bytes, packets_dropped, events_dropped;
+	uint64_t lost[GRB_LOST_NR], lost_all;
+};
+
+static void sum_stats(struct grb_ctf_trace *t, uint32_t n, struct totals *tot)
+{
+	uint32_t i;
+	int k;
+
+	memset(tot, 0, sizeof(*tot));
+	for (i = 0; i < n; i++) {
+		struct grb_ctf_stream_stats st;
+
+		if (grb_ctf_trace_stream_stats(t, i, &st))
+			continue;
+		tot->packets += st.packets;
+		tot->events += st.events;
+		tot->bytes += st.bytes;
+		tot->packets_dropped += st.packets_dropped;
+		tot->events_dropped += st.events_dropped;
+		for (k = 0; k < GRB_LOST_NR; k++) {
+			tot->lost[k] += st.lost[k];
+			tot->lost_all += st.lost[k];
+		}
+	}
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double seconds_since(uint64_t t0)
+{
+	return (double)(now_ns() - t0) / 1e9;
+}
+
+/* The loss causes the summary shows, in enum order. */
+#define NR_SHOWN_CAUSES 6
+
+static void print_summary(struct grb_ctf_trace *t, uint32_t n, const char *chan_name,
+			  const char *dir, double secs, uint64_t ok, uint64_t failed)
+{
+	struct grb_channel *ch = grb_ctf_trace_channel(t);
+	struct totals tot;
+	char a[32], b[32], c[32];
+	uint32_t i;
+	int k, any_dropped;
+	uint64_t meta = 0;
+	struct stat sb;
+	char path[4096];
+
+	sum_stats(t, n, &tot);
+	any_dropped = tot.packets_dropped != 0;
+	printf("\n%-6s %-14s %9s %13s %14s", "stream", "file", "packets", "events", "bytes");
+	for (k = 0; k < NR_SHOWN_CAUSES; k++)
+		printf(" %*s", k == GRB_LOST_OVERWRITTEN ? 11 : 8,
+		       grb_lost_cause_name((enum grb_lost_cause)k));
+	if (any_dropped)
+		printf(" %12s", "dropped(I/O)");
+	printf("\n");
+	for (i = 0; i < n; i++) {
+		struct grb_ctf_stream_stats st;
+		struct grb_stream_stats ss;
+		char file[160];
+
+		if (grb_ctf_trace_stream_stats(t, i, &st))
+			continue;
+		if (st.packets) {
+			uint32_t num = i;
+
+			if (!grb_channel_read_stream_stats(ch, i, &ss) && ss.cpu != UINT32_MAX)
+				num = ss.cpu;
+			snprintf(file, sizeof(file), "%s_%u", chan_name, num);
+		} else {
+			snprintf(file, sizeof(file), "-");
+		}
+		printf("%-6u %-14s %9" PRIu64 " %13s %14s", i, file, st.packets,
+		       grouped(a, sizeof(a), st.events), grouped(b, sizeof(b), st.bytes));
+		for (k = 0; k < NR_SHOWN_CAUSES; k++)
+			printf(" %*" PRIu64, k == GRB_LOST_OVERWRITTEN ? 11 : 8, st.lost[k]);
+		if (any_dropped)
+			printf(" %12s", grouped(c, sizeof(c), st.events_dropped));
+		printf("\n");
+	}
+	printf("%-6s %-14s %9" PRIu64 " %13s %14s", "total", "", tot.packets,
+	       grouped(a, sizeof(a), tot.events), grouped(b, sizeof(b), tot.bytes));
+	for (k = 0; k < NR_SHOWN_CAUSES; k++)
+		printf(" %*" PRIu64, k == GRB_LOST_OVERWRITTEN ? 11 : 8, tot.lost[k]);
+	if (any_dropped)
+		printf(" %12s", grouped(c, sizeof(c), tot.events_dropped));
+	printf("\n\n");
+
+	snprintf(path, sizeof(path), "%s/metadata", dir);
+	if (!stat(path, &sb))
+		meta = (uint64_t)sb.st_size;
+	printf("%s events recorded in %.2f s: %.2f M events/s, %.1f MB/s to disk, "
+	       "%.1f bytes/event on disk\n",
+	       grouped(a, sizeof(a), tot.events), secs, (double)tot.events / secs / 1e6,
+	       (double)tot.bytes / secs / 1e6,
+	       tot.events ? (double)tot.bytes / (double)tot.events : 0.0);
+	printf("on disk: %s bytes of packets + %" PRIu64 " bytes of metadata\n",
+	       grouped(a, sizeof(a), tot.bytes), meta);
+	printf("accounting: %s writes = %s on disk + %s dropped + %s lost: %s\n",
+	       grouped(a, sizeof(a), ok + failed), grouped(b, sizeof(b), tot.events),
+	       grouped(c, sizeof(c), tot.events_dropped),
+	       grouped(path, sizeof(path), tot.lost_all),
+	       ok + failed == tot.events + tot.events_dropped + tot.lost_all ? "exact"
+									 : "MISMATCH");
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "clock", required_argument, NULL, 'k' },
+		{ "subbuf-size", required_argument, NULL, 's' },
+		{ "subbuf-count", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct workload *wl;
+	struct grb_tsc_calibration cal;
+	int use_tsc = 0, overwrite = 0;
+	const char *dir = NULL, *mode = "discard", *chan_name = "channel0";
+	char defdir[64], sz[32], dirbuf[4096];
+	double duration = 1.0;
+	uint64_t subbuf_size = 256 * 1024, subbuf_count = 8, threads = 4;
+	uint64_t t0, ok = 0, failed = 0, last_bytes = 0;
+	double secs, last_t = 0, io_error_at = 0;
+	struct grb_ctf_trace_attr attr;
+	struct grb_ctf_trace *t;
+	struct grb_channel *ch;
+	struct worker *w;
+	struct sigaction sa;
+	sigset_t block, old;
+	int tty = isatty(STDOUT_FILENO), c, ret, status = 0;
+	uint32_t i, n;
+
+	argv[0] = (char *)"grb record"; /* for getopt's messages */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:d:m:s:c:t:k:h", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'o':
+			dir = optarg;
+			break;
+		case 'd':
+			errno = 0;
+			duration = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(duration > 0) || duration > 1e6) {
+				fprintf(stderr, "grb record: --duration %s: expected seconds, "
+						"more than 0 (e.g. 2 or 0.5)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'm':
+			if (!strcmp(optarg, "discard")) {
+				overwrite = 0;
+			} else if (!strcmp(optarg, "overwrite")) {
+				overwrite = 1;
+			} else {
+				fprintf(stderr, "grb record: --mode %s: expected discard or "
+						"overwrite\n",
+					optarg);
+				return 2;
+			}
+			mode = optarg;
+			break;
+		case 's':
+			if (!parse_size(optarg, 32u << 20, &subbuf_size) || !is_pow2(subbuf_size) ||
+			    subbuf_size < 4096) {
+				fprintf(stderr, "grb record: --subbuf-size %s: expected a power of "
+						"two from 4K to 32M (e.g. 64K, 256K, 1M)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			if (!parse_size(optarg, 1u << 20, &subbuf_count) ||
+			    !is_pow2(subbuf_count) || subbuf_count < 2) {
+				fprintf(stderr, "grb record: --subbuf-count %s: expected a power "
+						"of two from 2 to 1M (e.g. 4, 8, 64)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			if (!strcmp(optarg, "tsc")) {
+				use_tsc = 1;
+			} else if (!strcmp(optarg, "monotonic")) {
+				use_tsc = 0;
+			} else {
+				fprintf(stderr, "grb record: --clock %s: expected monotonic or tsc\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if (!parse_size(optarg, MAX_THREADS, &threads) || threads < 1) {
+				fprintf(stderr, "grb record: --threads %s: expected 1 to %d\n",
+					optarg, MAX_THREADS);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(record_usage, stdout);
+			return 0;
+		default:
+			fputs(record_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "grb record: unexpected argument '%s'\n", argv[optind]);
+		fputs(record_usage, stderr);
+		return 2;
+	}
+	if (dir && strlen(dir) < sizeof(dirbuf)) {
+		size_t len = strlen(dir);
+
+		memcpy(dirbuf, dir, len + 1);
+		while (len > 1 && dirbuf[len - 1] == '/')
+			dirbuf[--len] = 0;
+		dir = dirbuf;
+	}
+	if (!dir) {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		localtime_r(&now, &tm);
+		strftime(defdir, sizeof(defdir), "grb-trace-%Y%m%d-%H%M%S", &tm);
+		dir = defdir;
+	}
+
+	grb_ctf_trace_attr_init(&attr);
+	attr.path = dir;
+	attr.channel_name = chan_name;
+	attr.events = workload_events;
+	attr.nr_events = workload_nr_events;
+	attr.chan.subbuf_size = (uint32_t)subbuf_size;
+	attr.chan.subbuf_count = (uint32_t)subbuf_count;
+	wl = workload_select(overwrite, 0);
+	if (use_tsc) {
+		ret = grb_tsc_calibrate(&cal);
+		if (ret) {
+			fprintf(stderr, "grb record: --clock tsc: %s; use --clock monotonic\n",
+				grb_last_error());
+			return 2;
+		}
+		wl = workload_select(overwrite, 1);
+		/* The metadata says what a cycle is and where 0 lies in Unix time. */
+		attr.clock.name = "tsc";
+		attr.clock.description = "invariant TSC, calibrated against CLOCK_MONOTONIC";
+		attr.clock.freq = cal.freq_hz;
+		attr.clock.offset_s = cal.epoch_offset_s;
+		attr.clock.offset = cal.epoch_offset_cycles;
+		attr.clock.offset_set = 1;
+	}
+	/* The workload writes flat out: poll often so the rings rarely fill. */
+	attr.read_period_us = 1000;
+	t = grb_ctf_trace_create(wl->cfg, &attr);
+	if (!t) {
+		fprintf(stderr, "grb record: %s\n", grb_last_error());
+		if (errno == EEXIST)
+			fprintf(stderr, "grb record: choose another directory with -o DIR "
+					"(a trace is never overwritten)\n");
+		return 1;
+	}
+	ch = grb_ctf_trace_channel(t);
+	n = grb_channel_nr_streams(ch);
+	w = (struct worker *)calloc(threads, sizeof(*w));
+	if (!w) {
+		fprintf(stderr, "grb record: out of memory\n");
+		grb_ctf_trace_destroy(t);
+		return 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	print_size(sz, sizeof(sz), subbuf_size);
+	printf("grb %s: recording %" PRIu64 " threads for %g s into %s (%s mode, %u per-CPU "
+	       "streams of %" PRIu64 " x %s)\n",
+	       grb_version(), threads, duration, dir, mode, n, subbuf_count, sz);
+	{
+		const char *why;
+
+		if (grb_channel_sync(ch, &why) == GRB_SYNC_PER_CPU_RSEQ)
+			printf("grb: writers use restartable sequences (no locked instruction)\n");
+		else
+			printf("grb: writers use atomic instructions: restartable sequences "
+			       "unavailable (%s)\n",
+			       why ? why : "?");
+	}
+	fflush(stdout);
+
+	/* Only this thread takes Ctrl-C. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	t0 = now_ns();
+	for (i = 0; i < threads; i++) {
+		w[i].id = i;
+		w[i].ch = ch;
+		ret = pthread_create(&w[i].thread, NULL, wl->writer, &w[i]);
+		if (ret) {
+			fprintf(stderr, "grb record: starting writer thread %u: %s\n", i,
+				strerror(ret));
+			threads = i;
+			status = 1;
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	while (!status && !interrupted) {
+		uint64_t el = now_ns() - t0, end = (uint64_t)(duration * 1e9);
+		uint64_t next = (el / 500000000u + 1) * 500000000u; /* on the half second */
+		struct timespec ts;
+
+		if (el >= end)
+			break;
+		if (next > end)
+			next = end;
+		ts.tv_sec = (time_t)((next - el) / 1000000000u);
+		ts.tv_nsec = (long)((next - el) % 1000000000u);
+		nanosleep(&ts, NULL);
+		if (grb_ctf_trace_error(t)[0]) {
+			io_error_at = seconds_since(t0);
+			break;
+		}
+		if (tty) {
+			struct totals tot;
+			double now = seconds_since(t0);
+
+			sum_stats(t, n, &tot);
+			printf("\r  %5.1f s  %8.2f M events/s  %8.1f MB/s to disk  lost %-12" PRIu64
+			       "\033[K",
+			       now, now > 0 ? (double)tot.events / now / 1e6 : 0.0,
+			       now > last_t
+				       ? (double)(tot.bytes - last_bytes) / (now - last_t) / 1e6
+				       : 0.0,
+			       tot.lost_all);
+			fflush(stdout);
+			last_bytes = tot.bytes;
+			last_t = now;
+		}
+	}
+	workload_stop();
+	for (i = 0; i < threads; i++) {
+		pthread_join(w[i].thread, NULL);
+		ok += w[i].ok;
+		failed += w[i].failed;
+	}
+	secs = seconds_since(t0);
+	if (tty)
+		printf("\r\033[K");
+	if (interrupted)
+		printf("interrupted after %.2f s\n", secs);
+	if (io_error_at > 0)
+		printf("stopped after %.2f s: I/O error\n", io_error_at);
+	ret = grb_ctf_trace_stop(t);
+
+	print_summary(t, n, chan_name, dir, secs, ok, failed);
+	if (ret) {
+		struct totals tot;
+
+		sum_stats(t, n, &tot);
+		fflush(stdout);
+		fprintf(stderr, "\ngrb record: %s\n", grb_ctf_trace_error(t));
+		if (tot.packets)
+			fprintf(stderr, "grb record: the trace keeps the %" PRIu64 " whole packets "
+					"written before the error and is valid; the %" PRIu64
+					" packets (%" PRIu64 " events) taken after it were "
+					"dropped\n",
+				tot.packets, tot.packets_dropped, tot.events_dropped);
+		else
+			fprintf(stderr, "grb record: no packet reached the disk; the trace is "
+					"valid but empty (%" PRIu64 " packets, %" PRIu64
+					" events dropped)\n",
+				tot.packets_dropped, tot.events_dropped);
+		status = 1;
+	}
+	printf("\nTrace written to %s\n", dir);
+	printf("Open it with:  grb view %s\n", dir);
+	printf("           or  babeltrace2 %s\n", dir);
+	printf("           or  Trace Compass: File > Open Trace, select %s/metadata\n", dir);
+	grb_ctf_trace_destroy(t);
+	free(w);
+	return status;
+}
