@@ -61,7 +61,7 @@ class Case:
     """Every run of one case in one configuration."""
 
     def __init__(self, kind, name, clock, payload, threads, consumer):
-        self.kind = kind  # grb, floor, lttng, disabled, empty
+        self.kind = kind  # grb, floor, floor-bare, lttng, disabled, empty
         self.name = name
         self.clock = clock
         self.payload = payload
@@ -132,6 +132,10 @@ def load(path):
                     kind, consumer = "lttng", "yes"
                 elif name == "floor":
                     kind, consumer = "floor", "n/a"
+                elif name.startswith("floor-"):
+                    # floor-bare-tsc: the floor with a bare rdtsc, shown
+                    # against the floor, never a reference itself
+                    kind, consumer = "floor-bare", "n/a"
                 elif name == "empty-loop":
                     kind, consumer = "empty", "n/a"
                 elif name.startswith("disabled-"):
@@ -184,7 +188,8 @@ def load(path):
 
 
 def sort_key(c):
-    kind_rank = {"floor": 0, "grb": 1, "lttng": 2, "empty": 3, "disabled": 4}[c.kind]
+    kind_rank = {"floor": 0, "grb": 1, "floor-bare": 2, "lttng": 3, "empty": 4,
+                 "disabled": 5}[c.kind]
     fam = GRB_ORDER.index(c.family) if c.family in GRB_ORDER else 9
     return (c.kind in ("empty", "disabled"), c.payload, c.threads,
             {"yes": 0, "n/a": 0, "no": 1}[c.consumer], CLOCK_ORDER.get(c.clock, 3),
@@ -217,7 +222,7 @@ def main():
         st = c.stat()
         row = {"c": c, "st": st, "floor": None, "lttng": None, "instr": None,
                "floor_instr": None, "lttng_instr": None, "ref": None, "ref_instr": None}
-        if c.kind == "grb":
+        if c.kind in ("grb", "floor-bare"):
             fl = find("floor", "floor", c.clock, c.payload, c.threads, "n/a")
             row["floor"] = fl["median"] if fl else None
             if c.consumer == "yes":
@@ -228,7 +233,7 @@ def main():
             row["ref"] = e["median"] if e else None
         if c.threads == 1 and c.consumer in ("yes", "n/a"):
             row["instr"] = instr_of(c.name, c.clock, c.payload)
-            if c.kind in ("grb", "floor", "lttng"):
+            if c.kind in ("grb", "floor", "floor-bare", "lttng"):
                 row["floor_instr"] = instr_of("floor", c.clock, c.payload)
                 row["lttng_instr"] = instr_of("lttng-ust-discard", "mono", c.payload)
             if c.kind == "disabled":
@@ -285,6 +290,11 @@ def main():
     lines.append("LTTng-UST lost %: events it discarded (lttng list); ?(k): in k runs lttng list "
                  "printed a discarded count >= 2^63,")
     lines.append("which is not a count: lost % unknown.")
+    lines.append("The tsc clock is grb_clock_tsc() (lfence; rdtsc), the product's read. "
+                 "floor-bare-tsc is the tsc floor with a bare")
+    lines.append("rdtsc, which doc/ordering.md forbids for a tracer: its xfloor says what "
+                 "the ordered read costs; no ratio is taken")
+    lines.append("against it.")
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "table.txt"), "w") as f:
@@ -324,11 +334,15 @@ def main():
         spread = f"{fmt(st['min'])}..{fmt(st['max'])}"
         own = {"ns": fmt(st["median"]), "spread": spread, "iqr": fmt(st["q3"] - st["q1"])}
         grb = c.kind == "grb"
+        if grb or c.kind == "floor-bare":
+            floor_ns = r["floor"]
+        else:
+            floor_ns = st["median"] if c.kind == "floor" else None
         s = (f"SUMMARY case={c.name} kind={c.kind} payload={c.payload} threads={c.threads} "
              f"clock={c.clock} consumer={c.consumer} runs={st['n']} ns={own['ns']} "
              f"spread={own['spread']} iqr={own['iqr']} "
              f"grb_ns={own['ns'] if grb else 'na'} grb_spread={spread if grb else 'na'} "
-             f"floor_ns={fmt(r['floor'] if grb else (st['median'] if c.kind == 'floor' else None))} "
+             f"floor_ns={fmt(floor_ns)} "
              f"lttng_ns={fmt(r['lttng'] if grb else (st['median'] if c.kind == 'lttng' else None))} "
              f"grb_instr={fmt(r['instr'] if grb or c.kind == 'disabled' else None, 1)} "
              f"floor_instr={fmt(r['floor_instr'], 1)} lttng_instr={fmt(r['lttng_instr'], 1)} "

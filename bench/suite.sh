@@ -14,7 +14,9 @@
 # pinned); discard and overwrite; with a consumer draining concurrently and
 # without one (then discard mode mostly measures the drop path once the ring
 # is full, and overwrite mode the overwriting of old sub-buffers); the mono
-# (CLOCK_MONOTONIC, vDSO) and tsc (raw rdtsc) clocks.  LTTng-UST 2.13 gets
+# (CLOCK_MONOTONIC, vDSO) and tsc (grb_clock_tsc: lfence; rdtsc) clocks, and
+# on x86-64 the floor with a bare rdtsc (floor-bare-tsc, a reference that no
+# ratio is taken against).  LTTng-UST 2.13 gets
 # the same payload bytes, the same threads and the same geometry (256 KiB x
 # 32 sub-buffers per-UID buffers); its consumer daemon always drains.
 #
@@ -251,7 +253,7 @@ fi
 grb_run() {
 	local rep=$1 p=$2 t=$3 c=$4 f rc=0 extra=()
 	f=$raw/grb-r$rep-p$p-t$t-c$c.txt
-	# the floor has no consumer: measured once, in the consumer runs
+	# the floors have no consumer: measured once, in the consumer runs
 	[ "$c" = no ] && extra=(--no-consumer --case "$write_cases")
 	"$bench_write" --runs 1 --events "$events" --payload "$p" --threads "$t" \
 		"${extra[@]}" >"$f" 2>"$f.err" || rc=$?
@@ -316,7 +318,8 @@ disabled_run() {
 	return 0
 }
 
-write_cases=$("$bench_write" --list | grep -v '^floor$\|^empty-loop$\|^disabled-' | paste -sd, -)
+write_cases=$("$bench_write" --list | grep -v '^floor$\|^floor-\|^empty-loop$\|^disabled-' |
+	paste -sd, -)
 for rep in $(seq 1 "$runs"); do
 	log "repetition $rep/$runs ($(($(date +%s) - t_start)) s; load $(cut -d' ' -f1-3 /proc/loadavg))"
 	echo "LOAD rep=$rep $(cut -d' ' -f1-3 /proc/loadavg)" >>"$runs_file"
@@ -360,6 +363,7 @@ if [ "$do_callgrind" = yes ]; then
 		for k in $cases; do
 			case "$k" in
 			empty-loop | disabled-*) [ "$p" = 16 ] || continue; clocks=none ;;
+			floor-bare-tsc) clocks=tsc ;;
 			*) clocks="tsc mono" ;;
 			esac
 			for clk in $clocks; do
