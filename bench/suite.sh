@@ -60,7 +60,8 @@ do_plot=yes
 cg_payloads=
 
 usage() {
-	sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'
+	# the header comment, from its third line to its end
+	sed -n '3,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
 	cat <<'EOF'
 options:
   --quick             16-byte payload, 1 and 2 threads, consumer only, 1,000,000
