@@ -6,7 +6,9 @@ program run and case), takes the median and the spread of every case over
 the repetitions, joins each grb case with the floor and LTTng-UST of the same
 configuration, and writes table.txt, results.tsv, summary.txt and the plots
 into the output directory.  Prints the table, one SUMMARY line per case and
-the TARGETS block.  Exit status 1 if a grb accounting check failed.
+the TARGETS block.  Every output names the CPU model of the run (the
+"CPU model=" line of suite.sh, lscpu's "Model name").  Exit status 1 if a
+grb accounting check failed.
 Standard library only; plots with gnuplot, or matplotlib if gnuplot is
 missing.
 """
@@ -121,6 +123,7 @@ def load(path):
     wall = None
     failures = []
     lttng_cg = None
+    cpu_model = "unknown"
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -184,7 +187,9 @@ def load(path):
                 wall = int(kv["seconds"])
             elif tag == "FAILURE":
                 failures.append(line)
-    return cases, skips, instr, loads, wall, failures, lttng_cg
+            elif tag == "CPU" and line.startswith("CPU model="):
+                cpu_model = line[len("CPU model="):].strip() or "unknown"
+    return cases, skips, instr, loads, wall, failures, lttng_cg, cpu_model
 
 
 def sort_key(c):
@@ -204,7 +209,7 @@ def main():
     ap.add_argument("--plot", action="store_true")
     args = ap.parse_args()
 
-    cases, skips, instr, loads, wall, failures, lttng_cg = load(args.runs_file)
+    cases, skips, instr, loads, wall, failures, lttng_cg, cpu_model = load(args.runs_file)
     by = {}
     for c in cases.values():
         by[(c.kind, c.name, c.clock, c.payload, c.threads, c.consumer)] = c
@@ -240,7 +245,7 @@ def main():
                 row["ref_instr"] = instr_of("empty-loop", "none", c.payload)
         rows.append(row)
 
-    lines = []
+    lines = [f"CPU model: {cpu_model}", ""]
     hdr = (f"{'case':<27} {'clock':<5} {'P':>3} {'thr':>3} {'cons':<4} {'ns/ev':>8} "
            f"{'[min - max]':>17} {'IQR':>6} {'Mev/s':>8} {'instr':>7} {'xfloor':>6} "
            f"{'xLTTng':>6} {'lost %':>8}  acct")
@@ -310,11 +315,12 @@ def main():
     cols = ["kind", "case", "mode", "clock", "payload", "threads", "consumer", "runs",
             "ns_median", "ns_min", "ns_max", "ns_q1", "ns_q3", "mevents_s", "instr",
             "floor_ns", "lttng_ns", "ref_ns", "floor_instr", "lttng_instr", "ratio_floor",
-            "ratio_lttng", "lost", "written", "lost_pct", "accounting"]
+            "ratio_lttng", "lost", "written", "lost_pct", "accounting", "cpu_model"]
     with open(os.path.join(args.out, "results.tsv"), "w") as f:
         # (the licence line lets the file be committed as it is)
         f.write("# SPDX-License-Identifier: MIT\n")
         f.write("# bench/suite.sh results: one row per case; see bench/RESULTS.md\n")
+        f.write(f"# CPU model: {cpu_model}\n")
         f.write("\t".join(cols) + "\n")
         for r in rows:
             c, st = r["c"], r["st"]
@@ -324,7 +330,7 @@ def main():
                     fmt(r["floor"], 3), fmt(r["lttng"], 3), fmt(r["ref"], 3),
                     fmt(r["floor_instr"], 1), fmt(r["lttng_instr"], 1),
                     fmt(r["ratio_floor"], 3), fmt(r["ratio_lttng"], 3), c.lost, c.written,
-                    fmt(r["lost_pct"], 4), c.accounting()]
+                    fmt(r["lost_pct"], 4), c.accounting(), cpu_model]
             f.write("\t".join(str(v) for v in vals) + "\n")
 
     # SUMMARY lines
@@ -413,6 +419,7 @@ def main():
 
     out_lines = []
     out_lines.append("")
+    out_lines.append(f"CPU model: {cpu_model}")
     if dis:
         out_lines.append("Disabled event site (grb_channel_disable), 16-byte payload, 1 thread:")
         out_lines.extend(dis)
@@ -428,21 +435,24 @@ def main():
     if wall is not None:
         out_lines.append(f"wall time of the runs: {wall} s")
     out_lines.extend(summary)
-    out_lines.append("TARGETS (16-byte payload, 1 writer thread unless said, consumer "
-                     "draining; measured, not tuned):")
+    out_lines.append(f"TARGETS ({cpu_model}; 16-byte payload, 1 writer thread unless said, "
+                     "consumer draining; measured, not tuned):")
     out_lines.extend(targets)
     print("\n".join(out_lines))
     with open(os.path.join(args.out, "summary.txt"), "w") as f:
         f.write("\n".join(out_lines).lstrip("\n") + "\n")
 
     if args.plot:
-        plot(args.out, rows, find)
+        plot(args.out, rows, find, cpu_model)
     return 1 if bad else 0
 
 
-def plot(out, rows, find):
+def plot(out, rows, find, cpu_model):
     """ns/event against payload (1 thread, consumer) for each clock, and
-    aggregate events/s against threads (16 bytes, tsc, discard)."""
+    aggregate events/s against threads (16 bytes, tsc, discard); the titles
+    name the CPU model."""
+    # a title is a double-quoted gnuplot string
+    cpu_gp = cpu_model.replace("\\", "\\\\").replace('"', '\\"')
     payloads = sorted({r["c"].payload for r in rows if r["c"].kind in ("grb", "floor")})
     threads = sorted({r["c"].threads for r in rows if r["c"].kind in ("grb", "floor")})
     fams = [f for f in GRB_ORDER if any(r["c"].kind == "grb" and r["c"].family == f
@@ -494,7 +504,7 @@ def plot(out, rows, find):
         ]
         for clock in ("tsc", "mono"):
             gp.append(f'set title "grb and floor: {clock} clock; LTTng-UST: CLOCK_MONOTONIC\\n'
-                      f'discard, 1 writer, consumer draining" noenhanced')
+                      f'discard, 1 writer, consumer draining; {cpu_gp}" noenhanced')
             parts = []
             for i, (label, name, kind) in enumerate(series):
                 col = 2 + 3 * i
@@ -511,8 +521,8 @@ def plot(out, rows, find):
             "unset logscale x", "set xtics 1", "set xrange [0.5:*]",
             "set xlabel 'writer threads (2 CPUs)'",
             "set ylabel 'million events/s, all writers'", "set yrange [0:*]",
-            "set title 'aggregate throughput, 16-byte payload, discard, tsc clock, consumer "
-            "draining' noenhanced",
+            f'set title "aggregate throughput, 16-byte payload, discard, tsc clock, consumer '
+            f'draining\\n{cpu_gp}" noenhanced',
         ]
         parts = []
         for i, (label, name, kind) in enumerate(series):
@@ -554,7 +564,7 @@ def plot(out, rows, find):
         ax.set_ylim(bottom=0)
         ax.set_xlabel("payload bytes")
         ax.set_ylabel("ns/event (median; bars: interquartile range)")
-        ax.set_title(f"1 writer, consumer draining, {clock} clock")
+        ax.set_title(f"1 writer, consumer draining, {clock} clock; {cpu_model}")
         ax.grid(True)
         ax.legend()
     fig.savefig(os.path.join(out, "ns_payload.png"), dpi=100)
@@ -572,7 +582,8 @@ def plot(out, rows, find):
     ax.set_xlabel("writer threads (2 CPUs)")
     ax.set_ylabel("million events/s, all writers")
     ax.set_ylim(bottom=0)
-    ax.set_title("aggregate throughput, 16-byte payload, discard, tsc, consumer draining")
+    ax.set_title("aggregate throughput, 16-byte payload, discard, tsc, consumer draining\n"
+                 + cpu_model)
     ax.grid(True)
     ax.legend()
     fig.savefig(os.path.join(out, "scaling.png"), dpi=100)

@@ -30,7 +30,9 @@
 #
 # Output (default build/bench-results/): table.txt, results.tsv (one row per
 # case), summary.txt (SUMMARY and TARGET lines), ns_payload.png and
-# scaling.png, raw/ (every program's output).  The last lines are one
+# scaling.png, raw/ (every program's output).  Each of them, and the header
+# the suite prints first, names the CPU model (lscpu "Model name"): figures
+# of one CPU say little about another.  The last lines are one
 # SUMMARY line per case and a TARGETS block.  Exit status 1 if any
 # accounting check failed (grb: delivered + lost == written; LTTng-UST
 # discard: recorded + discarded == written) or a benchmark program failed.
@@ -132,6 +134,14 @@ failures=0
 t_start=$(date +%s)
 
 log() { echo "suite: $*"; }
+
+# The CPU model, as lscpu names it ("Model name"; /proc/cpuinfo without lscpu).
+cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | sed -n 1p)
+[ -n "$cpu_model" ] ||
+	cpu_model=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | sed -n 1p)
+cpu_model=${cpu_model:-unknown}
+log "CPU model: $cpu_model"
+echo "CPU model=$cpu_model" >>"$runs_file"
 fail() {
 	echo "suite: FAIL: $*" >&2
 	echo "FAILURE $*" >>"$runs_file"
@@ -205,8 +215,9 @@ fi
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
 		git -C "$root" diff --quiet HEAD -- include src 2>/dev/null || echo ' (include/ or src/ modified)')"
-	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | sed -n 1p), $(nproc) CPUs," \
-		"$(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core"
+	echo "cpu model: $cpu_model"
+	echo "cpus: $(nproc) CPUs," \
+		"$(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core: *//p') thread(s) per core"
 	echo "kernel: $(uname -r)"
 	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 	echo "gcc: $(gcc --version | sed -n 1p)"
