@@ -303,6 +303,8 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "table.txt"), "w") as f:
+        # (the licence line lets the file be committed as it is)
+        f.write("SPDX-License-Identifier: MIT\n")
         if args.machine and os.path.exists(args.machine):
             f.write(open(args.machine).read())
         for l in loads:
