@@ -15,12 +15,16 @@
  * Cases: {global, per-CPU} x GRB_SYNC_ATOMIC, per-CPU x
  * GRB_SYNC_PER_CPU_RSEQ and per-thread x GRB_SYNC_SINGLE_WRITER, each in
  * discard and overwrite mode, with the CLOCK_MONOTONIC clock
- * (grb_clock_monotonic) and a raw TSC clock, with 1 and 2 writer threads (or
- * any list given with --threads, e.g. 1,2,4).  A case whose channel the
- * library refuses to create (a sync not implemented yet) is reported as a
- * SKIP line and the others go on.  The "floor" case is the same clock read
- * plus plain stores of the same 8 + P bytes (8-byte header, payload) into a
- * thread-local 64 KiB ring: what any tracer must at least pay.
+ * (grb_clock_monotonic) and the TSC clock (grb_clock_tsc: lfence; rdtsc, the
+ * read `grb record --clock tsc` uses), with 1 and 2 writer threads (or any
+ * list given with --threads, e.g. 1,2,4).  A case whose channel the library
+ * refuses to create (a sync not implemented yet) is reported as a SKIP line
+ * and the others go on.  The "floor" case is the same clock read plus plain
+ * stores of the same 8 + P bytes (8-byte header, payload) into a
+ * thread-local 64 KiB ring: what any tracer must at least pay.  On x86-64,
+ * "floor-bare-tsc" is that floor with a bare rdtsc, which a tracer may not
+ * use (doc/ordering.md): it only says what the ordering of the TSC read
+ * costs, and no ratio is ever taken against it.
  *
  * --disabled measures an event site whose channel is disabled
  * (grb_channel_disable): loops of grb_write_record() and of grb_reserve()
@@ -56,9 +60,9 @@
 #define BENCH_PROG "bench_write"
 #include "harness.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <x86intrin.h>
-#define HAVE_TSC 1
+#define HAVE_BARE_TSC 1
 #endif
 
 #define HEADER_SIZE 8u /* compact native record header */
@@ -76,15 +80,26 @@ static const unsigned int payload_sizes[] = { 8, 16, 64, 256 };
 /* Clocks                                                                  */
 /* ---------------------------------------------------------------------- */
 
-/* Raw time-stamp counter ticks (not nanoseconds): the cheapest clock. */
-static inline uint64_t tsc_clock(void)
+/*
+ * The tsc cases and their floor use the product's read, grb_clock_tsc()
+ * (lfence; rdtsc, TSC ticks, not converted to ns): the clock a user of
+ * GRB_NATIVE_CONFIG_CLOCK(..., grb_clock_tsc) or `grb record --clock tsc`
+ * gets.  Its lfence keeps the read after the reservation's offset load
+ * (doc/ordering.md, "The clock is read after the offset load").
+ */
+
+#ifdef HAVE_BARE_TSC
+/*
+ * A bare rdtsc, for the floor-bare-tsc reference case only.  It may run
+ * before earlier loads complete, so a timestamp taken with it may precede
+ * the previous reservation's: doc/ordering.md forbids it as a tracer's
+ * clock, and no grb case uses it.
+ */
+static inline uint64_t bare_rdtsc(void)
 {
-#ifdef HAVE_TSC
 	return __rdtsc();
-#else
-	return grb_clock_monotonic();
-#endif
 }
+#endif
 
 static void sleep_ns(uint64_t ns)
 {
@@ -241,7 +256,10 @@ typedef uint64_t (*loop_fn)(struct grb_channel *ch, uint64_t n, uint64_t seed);
 	FOR_EACH_PAYLOAD(DEFINE_FLOOR_LOOP, clk, clock)
 
 DEFINE_CASES(mono, grb_clock_monotonic)
-DEFINE_CASES(tsc, tsc_clock)
+DEFINE_CASES(tsc, grb_clock_tsc)
+#ifdef HAVE_BARE_TSC
+FOR_EACH_PAYLOAD(DEFINE_FLOOR_LOOP, bare_tsc, bare_rdtsc)
+#endif
 
 /* The disabled event site: a global atomic channel, disabled before the loop. */
 static const struct grb_config cfg_disabled =
@@ -254,6 +272,8 @@ static const char *const clock_names[CLK_NR] = { "mono", "tsc", "none" };
 enum case_kind {
 	KIND_WRITE, /* grb_reserve + grb_write + grb_commit on an enabled channel */
 	KIND_FLOOR, /* the clock read and plain stores */
+	KIND_FLOOR_BARE, /* the floor with a bare rdtsc: compared with the floor,
+			  * never a reference itself */
 	KIND_DISABLED, /* calls on a disabled channel: all refused */
 	KIND_EMPTY, /* the empty loop */
 };
@@ -284,6 +304,9 @@ struct bench_case {
 static const struct bench_case cases[] = {
 	CLOCK_CASES(mono, CLK_MONO),
 	CLOCK_CASES(tsc, CLK_TSC),
+#ifdef HAVE_BARE_TSC
+	{ "floor-bare-tsc", KIND_FLOOR_BARE, CLK_TSC, NULL, LOOPS_OF(loop_floor_bare_tsc) },
+#endif
 	{ "empty-loop",
 	  KIND_EMPTY,
 	  CLK_NONE,
@@ -348,7 +371,9 @@ static void usage(FILE *f, const char *prog)
 		"  --runs R          repetitions of every case (default 5); median and min/max\n"
 		"  --payload P       payload bytes per event: 8, 16, 64 or 256 (default 16)\n"
 		"  --case NAME       only this case (repeatable, or a comma-separated list);\n"
-		"                    see --list; the floor case is \"floor\"\n"
+		"                    see --list; the floor case is \"floor\" (on x86-64\n"
+		"                    also \"floor-bare-tsc\": the tsc floor with a bare\n"
+		"                    rdtsc, for reference; ratios are never taken to it)\n"
 		"  --clock C         only clock C: mono or tsc (default both)\n"
 		"  --threads T       writer threads: a number or a comma-separated list, each\n"
 		"                    1 to %d (default 1,2); threads are only pinned when there\n"
@@ -440,7 +465,8 @@ static int case_selected(const struct bench_case *bc)
 	if (!opt.nr_case_filter) {
 		if (opt.disabled)
 			return bc->kind == KIND_DISABLED || bc->kind == KIND_EMPTY;
-		return bc->kind == KIND_WRITE || bc->kind == KIND_FLOOR;
+		return bc->kind == KIND_WRITE || bc->kind == KIND_FLOOR ||
+		       bc->kind == KIND_FLOOR_BARE;
 	}
 	for (i = 0; i < opt.nr_case_filter; i++)
 		if (!strcmp(opt.case_filter[i], bc->name))
@@ -468,13 +494,17 @@ static void parse_args(int argc, char **argv)
 			usage(stdout, argv[0]);
 			exit(0);
 		} else if (!strcmp(a, "--list")) {
-			size_t k;
+			size_t k, j;
 
 			/* Each name once: the write cases and the floor are
-			 * listed once per clock. */
-			for (k = 0; k < NR_CASES; k++)
-				if (cases[k].clk != CLK_TSC)
+			 * in the table once per clock. */
+			for (k = 0; k < NR_CASES; k++) {
+				for (j = 0; j < k; j++)
+					if (!strcmp(cases[j].name, cases[k].name))
+						break;
+				if (j == k)
 					printf("%s\n", cases[k].name);
+			}
 			exit(0);
 		} else if (!strcmp(a, "--quick")) {
 			opt.events = 300000;
@@ -1012,28 +1042,26 @@ static void print_loadavg(const char *when)
 	printf("bench_write: load average %s: %s\n", when, buf[0] ? buf : "unknown");
 }
 
+/* Ticks of the tsc clock per ns (1 where grb_clock_tsc() is CLOCK_MONOTONIC). */
 static double tsc_ghz(void)
 {
-#ifdef HAVE_TSC
-	uint64_t t0 = now_ns(), c0 = tsc_clock(), t1, c1;
+	uint64_t t0 = now_ns(), c0 = grb_clock_tsc(), t1, c1;
 
 	sleep_ns(50 * 1000 * 1000);
 	t1 = now_ns();
-	c1 = tsc_clock();
+	c1 = grb_clock_tsc();
 	return (double)(c1 - c0) / (double)(t1 - t0);
-#else
-	return 0;
-#endif
 }
 
 /* The median ns/event of the reference of a case: the floor of the same clock
- * and thread count, or the empty loop for a disabled site; 0 if not run. */
+ * and thread count (for a write case and for floor-bare-tsc), or the empty
+ * loop for a disabled site; 0 if not run.  floor-bare-tsc is never one. */
 static double reference_ns(const struct case_result *res, int nres, const struct case_result *cr)
 {
 	enum case_kind want;
 	int i;
 
-	if (cr->bc->kind == KIND_WRITE)
+	if (cr->bc->kind == KIND_WRITE || cr->bc->kind == KIND_FLOOR_BARE)
 		want = KIND_FLOOR;
 	else if (cr->bc->kind == KIND_DISABLED)
 		want = KIND_EMPTY;
@@ -1083,7 +1111,13 @@ int main(int argc, char **argv)
 	       opt.consumer ? "concurrent" : "no (drain after)",
 	       opt.consumer && opt.consumer_rt ? " (SCHED_FIFO)" : "", opt.subbufs, opt.subbuf_size,
 	       nr_cpus, opt.pin ? ", writers pinned when threads <= CPUs" : "");
-	printf("bench_write: tsc clock = raw TSC ticks (%.3f ticks/ns)\n", tsc_ghz());
+#ifdef HAVE_BARE_TSC
+	printf("bench_write: tsc clock = grb_clock_tsc(), lfence; rdtsc (TSC ticks, %.3f "
+	       "ticks/ns); floor-bare-tsc: a bare rdtsc, for reference only\n",
+	       tsc_ghz());
+#else
+	printf("bench_write: tsc clock = grb_clock_tsc() (%.3f ticks/ns)\n", tsc_ghz());
+#endif
 	print_loadavg("at start");
 
 	/* Runs are the outer loop so that slow phases of a noisy machine are
@@ -1211,7 +1245,7 @@ int main(int argc, char **argv)
 		       vmin(cr->ns, cr->nr), vmax(cr->ns, cr->nr), median(cr->mevents_s, cr->nr));
 		if (cr->bc->kind == KIND_DISABLED && fl > 0)
 			printf("empty_ns=%.3f extra_ns=%.3f ", fl, med - fl);
-		else if (cr->bc->kind == KIND_WRITE && fl > 0)
+		else if ((cr->bc->kind == KIND_WRITE || cr->bc->kind == KIND_FLOOR_BARE) && fl > 0)
 			printf("floor_ns=%.2f ratio_floor=%.2f ", fl, med / fl);
 		else
 			printf("floor_ns=na ratio_floor=na ");

@@ -6,7 +6,9 @@ program run and case), takes the median and the spread of every case over
 the repetitions, joins each grb case with the floor and LTTng-UST of the same
 configuration, and writes table.txt, results.tsv, summary.txt and the plots
 into the output directory.  Prints the table, one SUMMARY line per case and
-the TARGETS block.  Exit status 1 if a grb accounting check failed.
+the TARGETS block.  Every output names the CPU model of the run (the
+"CPU model=" line of suite.sh, lscpu's "Model name").  Exit status 1 if a
+grb accounting check failed.
 Standard library only; plots with gnuplot, or matplotlib if gnuplot is
 missing.
 """
@@ -61,7 +63,7 @@ class Case:
     """Every run of one case in one configuration."""
 
     def __init__(self, kind, name, clock, payload, threads, consumer):
-        self.kind = kind  # grb, floor, lttng, disabled, empty
+        self.kind = kind  # grb, floor, floor-bare, lttng, disabled, empty
         self.name = name
         self.clock = clock
         self.payload = payload
@@ -121,6 +123,7 @@ def load(path):
     wall = None
     failures = []
     lttng_cg = None
+    cpu_model = "unknown"
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -132,6 +135,10 @@ def load(path):
                     kind, consumer = "lttng", "yes"
                 elif name == "floor":
                     kind, consumer = "floor", "n/a"
+                elif name.startswith("floor-"):
+                    # floor-bare-tsc: the floor with a bare rdtsc, shown
+                    # against the floor, never a reference itself
+                    kind, consumer = "floor-bare", "n/a"
                 elif name == "empty-loop":
                     kind, consumer = "empty", "n/a"
                 elif name.startswith("disabled-"):
@@ -180,11 +187,14 @@ def load(path):
                 wall = int(kv["seconds"])
             elif tag == "FAILURE":
                 failures.append(line)
-    return cases, skips, instr, loads, wall, failures, lttng_cg
+            elif tag == "CPU" and line.startswith("CPU model="):
+                cpu_model = line[len("CPU model="):].strip() or "unknown"
+    return cases, skips, instr, loads, wall, failures, lttng_cg, cpu_model
 
 
 def sort_key(c):
-    kind_rank = {"floor": 0, "grb": 1, "lttng": 2, "empty": 3, "disabled": 4}[c.kind]
+    kind_rank = {"floor": 0, "grb": 1, "floor-bare": 2, "lttng": 3, "empty": 4,
+                 "disabled": 5}[c.kind]
     fam = GRB_ORDER.index(c.family) if c.family in GRB_ORDER else 9
     return (c.kind in ("empty", "disabled"), c.payload, c.threads,
             {"yes": 0, "n/a": 0, "no": 1}[c.consumer], CLOCK_ORDER.get(c.clock, 3),
@@ -199,7 +209,7 @@ def main():
     ap.add_argument("--plot", action="store_true")
     args = ap.parse_args()
 
-    cases, skips, instr, loads, wall, failures, lttng_cg = load(args.runs_file)
+    cases, skips, instr, loads, wall, failures, lttng_cg, cpu_model = load(args.runs_file)
     by = {}
     for c in cases.values():
         by[(c.kind, c.name, c.clock, c.payload, c.threads, c.consumer)] = c
@@ -217,7 +227,7 @@ def main():
         st = c.stat()
         row = {"c": c, "st": st, "floor": None, "lttng": None, "instr": None,
                "floor_instr": None, "lttng_instr": None, "ref": None, "ref_instr": None}
-        if c.kind == "grb":
+        if c.kind in ("grb", "floor-bare"):
             fl = find("floor", "floor", c.clock, c.payload, c.threads, "n/a")
             row["floor"] = fl["median"] if fl else None
             if c.consumer == "yes":
@@ -228,14 +238,14 @@ def main():
             row["ref"] = e["median"] if e else None
         if c.threads == 1 and c.consumer in ("yes", "n/a"):
             row["instr"] = instr_of(c.name, c.clock, c.payload)
-            if c.kind in ("grb", "floor", "lttng"):
+            if c.kind in ("grb", "floor", "floor-bare", "lttng"):
                 row["floor_instr"] = instr_of("floor", c.clock, c.payload)
                 row["lttng_instr"] = instr_of("lttng-ust-discard", "mono", c.payload)
             if c.kind == "disabled":
                 row["ref_instr"] = instr_of("empty-loop", "none", c.payload)
         rows.append(row)
 
-    lines = []
+    lines = [f"CPU model: {cpu_model}", ""]
     hdr = (f"{'case':<27} {'clock':<5} {'P':>3} {'thr':>3} {'cons':<4} {'ns/ev':>8} "
            f"{'[min - max]':>17} {'IQR':>6} {'Mev/s':>8} {'instr':>7} {'xfloor':>6} "
            f"{'xLTTng':>6} {'lost %':>8}  acct")
@@ -285,9 +295,16 @@ def main():
     lines.append("LTTng-UST lost %: events it discarded (lttng list); ?(k): in k runs lttng list "
                  "printed a discarded count >= 2^63,")
     lines.append("which is not a count: lost % unknown.")
+    lines.append("The tsc clock is grb_clock_tsc() (lfence; rdtsc), the product's read. "
+                 "floor-bare-tsc is the tsc floor with a bare")
+    lines.append("rdtsc, which doc/ordering.md forbids for a tracer: its xfloor says what "
+                 "the ordered read costs; no ratio is taken")
+    lines.append("against it.")
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "table.txt"), "w") as f:
+        # (the licence line lets the file be committed as it is)
+        f.write("SPDX-License-Identifier: MIT\n")
         if args.machine and os.path.exists(args.machine):
             f.write(open(args.machine).read())
         for l in loads:
@@ -300,11 +317,12 @@ def main():
     cols = ["kind", "case", "mode", "clock", "payload", "threads", "consumer", "runs",
             "ns_median", "ns_min", "ns_max", "ns_q1", "ns_q3", "mevents_s", "instr",
             "floor_ns", "lttng_ns", "ref_ns", "floor_instr", "lttng_instr", "ratio_floor",
-            "ratio_lttng", "lost", "written", "lost_pct", "accounting"]
+            "ratio_lttng", "lost", "written", "lost_pct", "accounting", "cpu_model"]
     with open(os.path.join(args.out, "results.tsv"), "w") as f:
         # (the licence line lets the file be committed as it is)
         f.write("# SPDX-License-Identifier: MIT\n")
         f.write("# bench/suite.sh results: one row per case; see bench/RESULTS.md\n")
+        f.write(f"# CPU model: {cpu_model}\n")
         f.write("\t".join(cols) + "\n")
         for r in rows:
             c, st = r["c"], r["st"]
@@ -314,7 +332,7 @@ def main():
                     fmt(r["floor"], 3), fmt(r["lttng"], 3), fmt(r["ref"], 3),
                     fmt(r["floor_instr"], 1), fmt(r["lttng_instr"], 1),
                     fmt(r["ratio_floor"], 3), fmt(r["ratio_lttng"], 3), c.lost, c.written,
-                    fmt(r["lost_pct"], 4), c.accounting()]
+                    fmt(r["lost_pct"], 4), c.accounting(), cpu_model]
             f.write("\t".join(str(v) for v in vals) + "\n")
 
     # SUMMARY lines
@@ -324,11 +342,15 @@ def main():
         spread = f"{fmt(st['min'])}..{fmt(st['max'])}"
         own = {"ns": fmt(st["median"]), "spread": spread, "iqr": fmt(st["q3"] - st["q1"])}
         grb = c.kind == "grb"
+        if grb or c.kind == "floor-bare":
+            floor_ns = r["floor"]
+        else:
+            floor_ns = st["median"] if c.kind == "floor" else None
         s = (f"SUMMARY case={c.name} kind={c.kind} payload={c.payload} threads={c.threads} "
              f"clock={c.clock} consumer={c.consumer} runs={st['n']} ns={own['ns']} "
              f"spread={own['spread']} iqr={own['iqr']} "
              f"grb_ns={own['ns'] if grb else 'na'} grb_spread={spread if grb else 'na'} "
-             f"floor_ns={fmt(r['floor'] if grb else (st['median'] if c.kind == 'floor' else None))} "
+             f"floor_ns={fmt(floor_ns)} "
              f"lttng_ns={fmt(r['lttng'] if grb else (st['median'] if c.kind == 'lttng' else None))} "
              f"grb_instr={fmt(r['instr'] if grb or c.kind == 'disabled' else None, 1)} "
              f"floor_instr={fmt(r['floor_instr'], 1)} lttng_instr={fmt(r['lttng_instr'], 1)} "
@@ -399,6 +421,7 @@ def main():
 
     out_lines = []
     out_lines.append("")
+    out_lines.append(f"CPU model: {cpu_model}")
     if dis:
         out_lines.append("Disabled event site (grb_channel_disable), 16-byte payload, 1 thread:")
         out_lines.extend(dis)
@@ -414,21 +437,24 @@ def main():
     if wall is not None:
         out_lines.append(f"wall time of the runs: {wall} s")
     out_lines.extend(summary)
-    out_lines.append("TARGETS (16-byte payload, 1 writer thread unless said, consumer "
-                     "draining; measured, not tuned):")
+    out_lines.append(f"TARGETS ({cpu_model}; 16-byte payload, 1 writer thread unless said, "
+                     "consumer draining; measured, not tuned):")
     out_lines.extend(targets)
     print("\n".join(out_lines))
     with open(os.path.join(args.out, "summary.txt"), "w") as f:
         f.write("\n".join(out_lines).lstrip("\n") + "\n")
 
     if args.plot:
-        plot(args.out, rows, find)
+        plot(args.out, rows, find, cpu_model)
     return 1 if bad else 0
 
 
-def plot(out, rows, find):
+def plot(out, rows, find, cpu_model):
     """ns/event against payload (1 thread, consumer) for each clock, and
-    aggregate events/s against threads (16 bytes, tsc, discard)."""
+    aggregate events/s against threads (16 bytes, tsc, discard); the titles
+    name the CPU model."""
+    # a title is a double-quoted gnuplot string
+    cpu_gp = cpu_model.replace("\\", "\\\\").replace('"', '\\"')
     payloads = sorted({r["c"].payload for r in rows if r["c"].kind in ("grb", "floor")})
     threads = sorted({r["c"].threads for r in rows if r["c"].kind in ("grb", "floor")})
     fams = [f for f in GRB_ORDER if any(r["c"].kind == "grb" and r["c"].family == f
@@ -480,7 +506,7 @@ def plot(out, rows, find):
         ]
         for clock in ("tsc", "mono"):
             gp.append(f'set title "grb and floor: {clock} clock; LTTng-UST: CLOCK_MONOTONIC\\n'
-                      f'discard, 1 writer, consumer draining" noenhanced')
+                      f'discard, 1 writer, consumer draining; {cpu_gp}" noenhanced')
             parts = []
             for i, (label, name, kind) in enumerate(series):
                 col = 2 + 3 * i
@@ -497,8 +523,8 @@ def plot(out, rows, find):
             "unset logscale x", "set xtics 1", "set xrange [0.5:*]",
             "set xlabel 'writer threads (2 CPUs)'",
             "set ylabel 'million events/s, all writers'", "set yrange [0:*]",
-            "set title 'aggregate throughput, 16-byte payload, discard, tsc clock, consumer "
-            "draining' noenhanced",
+            f'set title "aggregate throughput, 16-byte payload, discard, tsc clock, consumer '
+            f'draining\\n{cpu_gp}" noenhanced',
         ]
         parts = []
         for i, (label, name, kind) in enumerate(series):
@@ -540,7 +566,7 @@ def plot(out, rows, find):
         ax.set_ylim(bottom=0)
         ax.set_xlabel("payload bytes")
         ax.set_ylabel("ns/event (median; bars: interquartile range)")
-        ax.set_title(f"1 writer, consumer draining, {clock} clock")
+        ax.set_title(f"1 writer, consumer draining, {clock} clock; {cpu_model}")
         ax.grid(True)
         ax.legend()
     fig.savefig(os.path.join(out, "ns_payload.png"), dpi=100)
@@ -558,7 +584,8 @@ def plot(out, rows, find):
     ax.set_xlabel("writer threads (2 CPUs)")
     ax.set_ylabel("million events/s, all writers")
     ax.set_ylim(bottom=0)
-    ax.set_title("aggregate throughput, 16-byte payload, discard, tsc, consumer draining")
+    ax.set_title("aggregate throughput, 16-byte payload, discard, tsc, consumer draining\n"
+                 + cpu_model)
     ax.grid(True)
     ax.legend()
     fig.savefig(os.path.join(out, "scaling.png"), dpi=100)

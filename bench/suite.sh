@@ -14,7 +14,9 @@
 # pinned); discard and overwrite; with a consumer draining concurrently and
 # without one (then discard mode mostly measures the drop path once the ring
 # is full, and overwrite mode the overwriting of old sub-buffers); the mono
-# (CLOCK_MONOTONIC, vDSO) and tsc (raw rdtsc) clocks.  LTTng-UST 2.13 gets
+# (CLOCK_MONOTONIC, vDSO) and tsc (grb_clock_tsc: lfence; rdtsc) clocks, and
+# on x86-64 the floor with a bare rdtsc (floor-bare-tsc, a reference that no
+# ratio is taken against).  LTTng-UST 2.13 gets
 # the same payload bytes, the same threads and the same geometry (256 KiB x
 # 32 sub-buffers per-UID buffers); its consumer daemon always drains.
 #
@@ -28,7 +30,9 @@
 #
 # Output (default build/bench-results/): table.txt, results.tsv (one row per
 # case), summary.txt (SUMMARY and TARGET lines), ns_payload.png and
-# scaling.png, raw/ (every program's output).  The last lines are one
+# scaling.png, raw/ (every program's output).  Each of them, and the header
+# the suite prints first, names the CPU model (lscpu "Model name"): figures
+# of one CPU say little about another.  The last lines are one
 # SUMMARY line per case and a TARGETS block.  Exit status 1 if any
 # accounting check failed (grb: delivered + lost == written; LTTng-UST
 # discard: recorded + discarded == written) or a benchmark program failed.
@@ -58,7 +62,8 @@ do_plot=yes
 cg_payloads=
 
 usage() {
-	sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'
+	# the header comment, from its third line to its end
+	sed -n '3,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
 	cat <<'EOF'
 options:
   --quick             16-byte payload, 1 and 2 threads, consumer only, 1,000,000
@@ -129,6 +134,14 @@ failures=0
 t_start=$(date +%s)
 
 log() { echo "suite: $*"; }
+
+# The CPU model, as lscpu names it ("Model name"; /proc/cpuinfo without lscpu).
+cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | sed -n 1p)
+[ -n "$cpu_model" ] ||
+	cpu_model=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | sed -n 1p)
+cpu_model=${cpu_model:-unknown}
+log "CPU model: $cpu_model"
+echo "CPU model=$cpu_model" >>"$runs_file"
 fail() {
 	echo "suite: FAIL: $*" >&2
 	echo "FAILURE $*" >>"$runs_file"
@@ -202,8 +215,9 @@ fi
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
 		git -C "$root" diff --quiet HEAD -- include src 2>/dev/null || echo ' (include/ or src/ modified)')"
-	echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | sed -n 1p), $(nproc) CPUs," \
-		"$(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core"
+	echo "cpu model: $cpu_model"
+	echo "cpus: $(nproc) CPUs," \
+		"$(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core: *//p') thread(s) per core"
 	echo "kernel: $(uname -r)"
 	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 	echo "gcc: $(gcc --version | sed -n 1p)"
@@ -251,7 +265,7 @@ fi
 grb_run() {
 	local rep=$1 p=$2 t=$3 c=$4 f rc=0 extra=()
 	f=$raw/grb-r$rep-p$p-t$t-c$c.txt
-	# the floor has no consumer: measured once, in the consumer runs
+	# the floors have no consumer: measured once, in the consumer runs
 	[ "$c" = no ] && extra=(--no-consumer --case "$write_cases")
 	"$bench_write" --runs 1 --events "$events" --payload "$p" --threads "$t" \
 		"${extra[@]}" >"$f" 2>"$f.err" || rc=$?
@@ -316,7 +330,8 @@ disabled_run() {
 	return 0
 }
 
-write_cases=$("$bench_write" --list | grep -v '^floor$\|^empty-loop$\|^disabled-' | paste -sd, -)
+write_cases=$("$bench_write" --list | grep -v '^floor$\|^floor-\|^empty-loop$\|^disabled-' |
+	paste -sd, -)
 for rep in $(seq 1 "$runs"); do
 	log "repetition $rep/$runs ($(($(date +%s) - t_start)) s; load $(cut -d' ' -f1-3 /proc/loadavg))"
 	echo "LOAD rep=$rep $(cut -d' ' -f1-3 /proc/loadavg)" >>"$runs_file"
@@ -360,6 +375,7 @@ if [ "$do_callgrind" = yes ]; then
 		for k in $cases; do
 			case "$k" in
 			empty-loop | disabled-*) [ "$p" = 16 ] || continue; clocks=none ;;
+			floor-bare-tsc) clocks=tsc ;;
 			*) clocks="tsc mono" ;;
 			esac
 			for clk in $clocks; do
