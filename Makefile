@@ -5,6 +5,8 @@
 #   make check    configure + build ./build, run every test
 #   make asan     ASan+UBSan build in ./build-asan, run unit+stress tests
 #   make tsan     TSan build in ./build-tsan, run unit+stress tests
+#   make clang    clang build with -Werror in ./build-clang, run unit+stress
+#                 tests (CLANG_CTEST_ARGS= runs every test)
 #   make bench    the benchmark suite (bench/suite.sh, ~12 min; not a test)
 #   make bench-quick  the same in under 2 minutes (bench/suite.sh --quick)
 #   make clean    remove the build directories
@@ -28,6 +30,11 @@ BENCH_ARGS ?=
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
 TSAN_DIR   ?= build-tsan
+CLANG_DIR  ?= build-clang
+
+CLANG_CC   ?= clang
+CLANG_CXX  ?= clang++
+CLANG_CTEST_ARGS ?= -L 'unit|stress'
 
 ASAN_ENV ?= GRB_STRESS_SCALE=0.5 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -45,7 +52,7 @@ $(CMAKE) -S . -B $(1) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(2) $(CMAKE_ARGS)
 $(CMAKE) --build $(1) -j$(JOBS)
 endef
 
-.PHONY: all build demo check asan tsan bench bench-quick clean
+.PHONY: all build demo check asan tsan clang bench bench-quick clean
 
 all: build
 
@@ -87,6 +94,10 @@ tsan:
 	echo "+ $$wrap env $(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'"; \
 	$$wrap env $(TSAN_ENV) $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j$(JOBS) -L 'unit|stress'
 
+clang:
+	$(call build,$(CLANG_DIR),-DCMAKE_C_COMPILER=$(CLANG_CC) -DCMAKE_CXX_COMPILER=$(CLANG_CXX) -DGRB_WERROR=ON)
+	$(CTEST) --test-dir $(CLANG_DIR) --output-on-failure -j$(JOBS) $(CLANG_CTEST_ARGS)
+
 # Benchmarks are never part of `make check` or CI: they take minutes and
 # their figures depend on the machine's load.
 bench:
@@ -96,4 +107,4 @@ bench-quick:
 	bench/suite.sh --quick --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR)

@@ -34,7 +34,6 @@ static struct grb_channel *ch;
 static const struct grb_config *cfg;
 static uint64_t events_per_thread = 1000000;
 static uint64_t written, refused;
-static volatile int writers_done;
 
 #define WRITER(NAME, CFG)                                                                  \
 	static int NAME(const struct event *ev)                                            \

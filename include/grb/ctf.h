@@ -24,7 +24,8 @@
  *			     const uint16_t *regs, const uint32_t *samples,
  *			     uint32_t samples_len, uint8_t state);
  *
- * returning grb_reserve()'s codes.  A string or sequence longer than its
+ * returning grb_reserve()'s codes (marked unused: a file may declare an
+ * event only for its descriptor, e.g. to validate it).  A string or sequence longer than its
  * declared maximum is refused whole (-E2BIG, counted GRB_LOST_TOO_BIG),
  * never truncated.  Field kinds: u8 u16 u32 u64 s8 s16 s32 s64 f32 f64,
  * string, array_<int>, seq_<int>, enum_<u8|u16|u32> (with a struct
@@ -389,8 +390,9 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 		ename, (eid), sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,          \
 		sym##_fields                                                               \
 	};                                                                                 \
-	static inline int sym##_write(const struct grb_config *_grb_cfg,                   \
-				      struct grb_channel *_grb_ch FIELDS(_GRB_CTF_P))      \
+	static inline __attribute__((unused)) int sym##_write(                             \
+		const struct grb_config *_grb_cfg,                                         \
+		struct grb_channel *_grb_ch FIELDS(_GRB_CTF_P))                            \
 	{                                                                                  \
 		struct grb_ctx _grb_ctx;                                                   \
 		uint64_t _grb_len = 0;                                                     \

@@ -4,7 +4,8 @@
 # specialisation.sh CC INCLUDE_DIR [CFLAGS...] - compile fastpath_tu.c and
 # check its machine code (x86-64): no instruction reads the configuration
 # (its address may only be taken, with lea, to hand it to a slow path); no
-# client callback is called (they are inlined); the only symbols referred
+# client callback is called (they are inlined), and no call goes through a
+# pointer or to a function of the file; the only symbols referred
 # to are the library's slow paths and thread-locals, the rseq area, the
 # vDSO clock and local constants (so nothing allocates or locks); and no
 # system call instruction.  The rseq site has no lock-prefixed instruction.
@@ -42,6 +43,29 @@ awk '/^[0-9a-f]+ <spec_percpu_rseq_tsc>:/ { f = 1; next } /^[0-9a-f]+ </ { f = 0
 	"$dir/tu.dis" >"$dir/rseq.dis"
 if [ ! -s "$dir/rseq.dis" ] || grep -E '\block\b' "$dir/rseq.dis"; then
 	echo "specialisation: the rseq site is missing or has a lock-prefixed instruction"
+	fail=1
+fi
+# 5. Every call names its callee with a relocation that check 2 vetted.  An
+# indirect call through a register-held pointer calls a callback read from
+# the configuration (check 1 only sees reads addressed from the
+# configuration's symbol, not those through a pointer to it); a call without
+# a relocation goes to a function of this file that was not inlined.
+awk '/^ *[0-9a-f]+:\t/ {
+		if (call != "")
+			print call
+		call = ""
+		if ($0 ~ /\tcall/ && !($0 ~ /\(%rip\)/))
+			call = $0
+		next
+	}
+	/R_X86_64/ { call = "" }
+	END { if (call != "") print call }' "$dir/tu.dis" >"$dir/calls"
+if grep '\*' "$dir/calls"; then
+	echo "specialisation: the calls above go through a pointer: they read the configuration at run time"
+	fail=1
+fi
+if grep -v '\*' "$dir/calls"; then
+	echo "specialisation: the calls above go to a function of this file: a callback or fast path not inlined"
 	fail=1
 fi
 funcs=$(grep -c '^[0-9a-f]* <spec_' "$dir/tu.dis")

@@ -219,8 +219,8 @@ static void print_summary(struct grb_ctf_trace *t, uint32_t n, const char *chan_
 		printf(" %12s", grouped(c, sizeof(c), tot.events_dropped));
 	printf("\n\n");
 
-	snprintf(path, sizeof(path), "%s/metadata", dir);
-	if (!stat(path, &sb))
+	if (snprintf(path, sizeof(path), "%s/metadata", dir) < (int)sizeof(path) &&
+	    !stat(path, &sb))
 		meta = (uint64_t)sb.st_size;
 	printf("%s events recorded in %.2f s: %.2f M events/s, %.1f MB/s to disk, "
 	       "%.1f bytes/event on disk\n",
