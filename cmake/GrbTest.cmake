@@ -47,3 +47,21 @@ function(grb_add_test)
 		set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
 	endif()
 endfunction()
+
+# grb_test_tools(<test>...)
+#
+# The tests run a script that needs a tool grb does not build (spin,
+# babeltrace2, ...) and gets it with grb_need from cmake/test_tools.sh: run
+# as root, the script installs the tool with apt-get; otherwise it exits 77,
+# reported as skipped, and leaves a marker in <build>/test-tools/missing/
+# for the report that closes `make check`.  Call it after any
+# set_tests_properties(... ENVIRONMENT ...), which would replace the
+# variables set here.
+function(grb_test_tools)
+	foreach(_t IN LISTS ARGN)
+		set_property(TEST ${_t} APPEND PROPERTY ENVIRONMENT
+			"GRB_TOOLS_DIR=${PROJECT_BINARY_DIR}/test-tools"
+			"GRB_TEST_NAME=${_t}")
+		set_tests_properties(${_t} PROPERTIES SKIP_RETURN_CODE 77)
+	endforeach()
+endfunction()

@@ -10,22 +10,25 @@
 # bad-input only runs ctf_writer_test's own checks.
 #
 # babeltrace2 and python3-bt2 are installed with apt-get when missing and
-# the script runs as root; otherwise the test fails and says what to install.
+# the script runs as root; otherwise the script exits 77, which CTest
+# reports as skipped, and says how to install them (cmake/test_tools.sh).
 #
 # full-disk records into a 512 KiB tmpfs mounted on <workdir>/mnt and
 # unmounted on exit; without the right to mount it (not root, or no
-# CAP_SYS_ADMIN) the script exits 77, which CTest reports as skipped.
+# CAP_SYS_ADMIN) the script exits 77 too.
 #
 # Environment:
 #   INTEROP_EXPECT  a regular expression (grep -E) for a known grb bug: the
 #                   script then exits 1 only when the run fails with a
 #                   message matching it (CTest's WILL_FAIL turns that into a
-#                   pass), and 0 in every other case (the bug is fixed, or
-#                   the run failed some other way), which WILL_FAIL reports
-#                   as a failure.
+#                   pass), 77 when the run was skipped, and 0 in every other
+#                   case (the bug is fixed, or the run failed some other
+#                   way), which WILL_FAIL reports as a failure.
 #   INTEROP_KEEP=1  keep <workdir> after a passing run (it is always kept
 #                   after a failing one).
 set -u
+# shellcheck source=cmake/test_tools.sh
+. "$(dirname "$0")/../../cmake/test_tools.sh"
 
 usage() {
 	echo "usage: $0 <ctf_writer_test> <check_trace.py> <scenario> <workdir>" >&2
@@ -49,34 +52,8 @@ skip() {
 	exit 77
 }
 
-# apt_install <what is missing> <package>
-apt_install() {
-	if [ "$(id -u)" -ne 0 ]; then
-		fail "$1 is missing and this is not root: install it with 'apt-get install -y $2'"
-	fi
-	command -v apt-get >/dev/null 2>&1 || fail "$1 is missing and there is no apt-get"
-	echo "+ apt-get install -y $2"
-	DEBIAN_FRONTEND=noninteractive
-	export DEBIAN_FRONTEND
-	# Tests run in parallel: one apt-get at a time.
-	if command -v flock >/dev/null 2>&1; then
-		lock="flock ${TMPDIR:-/tmp}/grb-interop-apt.lock"
-	else
-		lock=""
-	fi
-	$lock apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$2" ||
-		{ $lock apt-get -o DPkg::Lock::Timeout=300 update &&
-			$lock apt-get -o DPkg::Lock::Timeout=300 install -y \
-				--no-install-recommends "$2"; } ||
-		fail "apt-get install -y $2 failed"
-}
-
 ensure_tools() {
-	command -v babeltrace2 >/dev/null 2>&1 || apt_install babeltrace2 babeltrace2
-	command -v babeltrace2 >/dev/null 2>&1 || fail "babeltrace2 is still missing"
-	[ -x "$python" ] || fail "$python is missing (apt-get install -y python3)"
-	"$python" -c 'import bt2' 2>/dev/null || apt_install "the bt2 module of $python" python3-bt2
-	"$python" -c 'import bt2' || fail "$python cannot import bt2 (python3-bt2)"
+	grb_need babeltrace2 python3-bt2
 	echo "$(babeltrace2 --version | head -n 1); bt2 $("$python" -c 'import bt2; print(bt2.__version__)')"
 }
 
@@ -95,10 +72,12 @@ run() {
 		"$writer" bad-input "$work"
 		return
 	fi
+	if [ "$scenario" = full-disk ]; then
+		[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	fi
 	ensure_tools
 	trace=$work/trace
 	if [ "$scenario" = full-disk ]; then
-		[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
 		command -v mount >/dev/null 2>&1 || skip "no mount command"
 		mkdir -p "$work/mnt" || fail "cannot create $work/mnt"
 		if ! mount -t tmpfs -o size=512k tmpfs "$work/mnt"; then
@@ -136,7 +115,8 @@ out=$( (run) 2>&1)
 rc=$?
 cleanup
 printf '%s\n' "$out"
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && printf '%s\n' "$out" | grep -Eq -- "$expect"; then
+[ "$rc" -ne 77 ] || exit 77
+if [ "$rc" -ne 0 ] && printf '%s\n' "$out" | grep -Eq -- "$expect"; then
 	echo "run_interop.sh: known bug reproduced (output matches '$expect');" \
 		"exit 1 so that WILL_FAIL reports this test as passed"
 	[ "${INTEROP_KEEP:-0}" = 1 ] || rm -rf "$work"

@@ -13,15 +13,21 @@
 #   SPIN_EXPECT  a regular expression (grep -E) for a model that must FAIL:
 #                the script then exits 1 when pan found an error whose report
 #                matches it (CTest's WILL_FAIL turns that into a pass), and 0
-#                in every other case, including a tool that is missing or
-#                broken (so that WILL_FAIL reports the test as failed).
+#                in every other case, including a tool that is broken (so
+#                that WILL_FAIL reports the test as failed).
 #   SPIN_KEEP=1  keep the temporary directory (pan, the trail) and print it.
 #   CC           the C compiler for pan (default: cc).
 #   PAN_MEMLIM   pan's memory limit in MB (default 2048).
 #
 # On an error, the counterexample's events are printed from the trail
 # (the model's "MSC:" printf lines).
+#
+# spin is installed with apt-get when it is missing and the script runs as
+# root; otherwise the script exits 77 (CTest: skipped, with or without
+# SPIN_EXPECT) and says how to install it (cmake/test_tools.sh).
 set -u
+# shellcheck source=cmake/test_tools.sh
+. "$(dirname "$0")/../../cmake/test_tools.sh"
 
 usage() {
 	echo "usage: $0 <model.pml> [spin -D options...]" >&2
@@ -43,9 +49,7 @@ infra_fail() {
 	exit 1
 }
 
-if ! command -v spin >/dev/null 2>&1; then
-	infra_fail "spin is not installed (Debian/Ubuntu: apt-get install spin)"
-fi
+grb_need spin
 cc=${CC:-cc}
 if ! command -v "$cc" >/dev/null 2>&1; then
 	infra_fail "C compiler '$cc' not found (set CC)"

@@ -9,11 +9,15 @@
 # to are the library's slow paths and thread-locals, the rseq area, the
 # vDSO clock and local constants (so nothing allocates or locks); and no
 # system call instruction.  The rseq site has no lock-prefixed instruction.
+# Without objdump: binutils is installed as root, else the test is skipped
+# (exit 77), by grb_need (cmake/test_tools.sh).
 set -eu
+# shellcheck source=cmake/test_tools.sh
+. "$(dirname "$0")/../../cmake/test_tools.sh"
 cc=$1 inc=$2
 shift 2
 [ "$(uname -m)" = x86_64 ] || { echo "specialisation: x86-64 only: skipped"; exit 77; }
-command -v objdump >/dev/null || { echo "specialisation: objdump (binutils) is missing"; exit 1; }
+grb_need binutils
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 src=$(dirname "$0")/fastpath_tu.c
