@@ -26,7 +26,7 @@ def walk(root, suffixes, exclude_top=()):
         keep = []
         for d in dirnames:
             full = os.path.join(dirpath, d)
-            if d.startswith(".") or is_build_dir(full):
+            if d.startswith(".") or d == "CMakeFiles" or is_build_dir(full):
                 continue
             if rel == "." and d in exclude_top:
                 continue
