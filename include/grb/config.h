@@ -54,7 +54,11 @@ enum grb_sync {
 	/* One writer thread per stream (and that thread's signal handlers):
 	 * instructions without the lock prefix.  Only with GRB_ALLOC_PER_THREAD. */
 	GRB_SYNC_SINGLE_WRITER = 2,
-	/* Reserved for restartable-sequence per-CPU writes. */
+	/* Per-CPU streams written by restartable sequences on the stream's
+	 * CPU: no lock prefix; a commit made after the writer migrated is an
+	 * atomic add to a second counter.  Only with GRB_ALLOC_PER_CPU.  Where
+	 * the sequences cannot run, the channel falls back to atomics
+	 * (grb_channel_sync() says so and why). */
 	GRB_SYNC_PER_CPU_RSEQ = 3,
 };
 
@@ -147,9 +151,11 @@ struct grb_record {
 /**
  * struct grb_config - a client's compile-time configuration.
  *
- * All callbacks except clock_read run in the writer's context, inside the
- * reservation; they must be async-signal-safe, must not block and must not
- * reserve records themselves.
+ * Every callback but record_decode may run in a writer's context: inside
+ * grb_reserve(), grb_commit() or grb_discard() (maybe in a signal handler),
+ * or in a flush (grb_channel_flush(), the switch timer, finalize).  These
+ * must be async-signal-safe, must not block and must not reserve records
+ * themselves.  record_decode runs in the reader.
  */
 struct grb_config {
 	uint32_t abi; /* GRB_CONFIG_ABI */
