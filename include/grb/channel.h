@@ -100,8 +100,9 @@ void grb_channel_attr_init(struct grb_channel_attr *attr);
  *
  * Return: the channel, or NULL with errno set: EINVAL an invalid or
  * inconsistent configuration or attribute (grb_last_error() names the
- * field); ENOMEM no memory; ENOSPC no per-thread cache slot could be
- * assigned; other values from mmap or pthread_create.
+ * field); ENOMEM no memory for the channel or a stream's mapping; EAGAIN
+ * the thread-exit hook of per-thread streams or the switch timer's thread
+ * could not be set up.
  */
 struct grb_channel *grb_channel_create(const struct grb_config *cfg,
 				       const struct grb_channel_attr *attr);

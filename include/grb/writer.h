@@ -17,8 +17,12 @@
  * (1) up to cfg->max_nesting reservations held at once by one thread.
  * (2) single-writer sync, outside blocking mode.
  * (3) blocking mode waits on a futex; per-thread alloc registers a
- *     thread-exit handler on the thread's first record.
- * (4) a futex wake with GRB_WAKEUP_WRITER when a waiting reader must be woken.
+ *     thread-exit handler on the thread's first record; the rseq sync
+ *     registers the thread's rseq area on its first record when glibc has
+ *     none.
+ * (4) a futex wake with GRB_WAKEUP_WRITER when a waiting reader must be
+ *     woken; with the rseq sync, a commit made on another CPU than the
+ *     reservation's (the thread migrated) calls membarrier.
  *
  * The writer never allocates memory, never takes a lock and never logs.
  */
