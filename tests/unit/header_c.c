@@ -11,6 +11,7 @@
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/version.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -175,6 +176,17 @@ static void test_config_macros(void)
 	CHECK(cd.sync == GRB_SYNC_PER_CPU_RSEQ && cd.mode == GRB_MODE_OVERWRITE);
 }
 
+/* The generated header and the loaded library agree. */
+static void test_version(void)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "%d.%d.%d", GRB_VERSION_MAJOR, GRB_VERSION_MINOR,
+		 GRB_VERSION_PATCH);
+	CHECK(strcmp(v, GRB_VERSION_STRING) == 0);
+	CHECK(strcmp(grb_version(), GRB_VERSION_STRING) == 0);
+}
+
 static void test_clocks(void)
 {
 	uint64_t m0 = grb_clock_monotonic(), t0 = grb_clock_tsc();
@@ -252,6 +264,7 @@ static void test_ctf_event(void)
 
 int main(void)
 {
+	test_version();
 	test_config_macros();
 	test_clocks();
 	run_site("global_atomic", &cfg_global_atomic, site_global_atomic);
