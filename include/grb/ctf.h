@@ -238,15 +238,31 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 /**
  * GRB_CTF_CONFIG(alloc, sync, mode) - a struct grb_config initializer for
  * CTF traces with the CLOCK_MONOTONIC clock; GRB_CTF_CONFIG_CLOCK to give
- * another clock (describe it in struct grb_ctf_trace_attr.clock).
+ * another clock (describe it in struct grb_ctf_trace_attr.clock).  Each
+ * field is named (a designated initializer), in declaration order: from
+ * C++ the macros need C++20 (g++ and clang++ accept them in C++17 as an
+ * extension, with a warning under -pedantic).
  */
 #define GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                 \
 	{                                                                                  \
-		GRB_CONFIG_ABI, (_alloc), (_sync), (_mode), GRB_WAKEUP_NONE,               \
-			GRB_CTF_TS_BITS, 4, 1, GRB_CTF_PACKET_HEADER_SIZE,                 \
-			GRB_CTF_COMPACT_SIZE, (_clock), grb_ctf_header_size,               \
-			grb_ctf_header_write, grb_ctf_packet_begin, grb_ctf_packet_end,    \
-			grb_ctf_record_decode, grb_ctf_record_discard, "ctf"               \
+		.abi = GRB_CONFIG_ABI,                                                     \
+		.alloc = (_alloc),                                                         \
+		.sync = (_sync),                                                           \
+		.mode = (_mode),                                                           \
+		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.ts_bits = GRB_CTF_TS_BITS,                                                \
+		.max_nesting = 4,                                                          \
+		.record_align = 1,                                                         \
+		.packet_header_size = GRB_CTF_PACKET_HEADER_SIZE,                          \
+		.min_record_size = GRB_CTF_COMPACT_SIZE,                                   \
+		.clock_read = (_clock),                                                    \
+		.record_header_size = grb_ctf_header_size,                                 \
+		.record_header_write = grb_ctf_header_write,                               \
+		.packet_begin = grb_ctf_packet_begin,                                      \
+		.packet_end = grb_ctf_packet_end,                                          \
+		.record_decode = grb_ctf_record_decode,                                    \
+		.record_discard = grb_ctf_record_discard,                                  \
+		.name = "ctf",                                                             \
 	}
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
