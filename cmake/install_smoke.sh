@@ -3,15 +3,21 @@
 #
 # install_smoke.sh <build-dir> [<libdir>]
 #
-# Installs <build-dir> into a temporary prefix and builds + runs a tiny
-# consumer of grb_version() against it twice: with a CMake project using
-# find_package(grb) and with pkg-config. <libdir> is CMAKE_INSTALL_LIBDIR
-# (default: lib). Honours $CC, $CMAKE and $GRB_SMOKE_FLAGS (extra compile and
-# link flags, e.g. the sanitizer flags of a sanitizer build).
+# Installs <build-dir> into a temporary prefix and builds, links and runs
+# two consumers against it, as an application would: one of libgrb alone
+# (grb_version() against <grb/version.h>), one of libgrb-ctf (a CTF trace
+# of 100 events written to a temporary directory).  Each is built with a
+# CMake project using find_package(grb) (grb::grb, grb::grb_ctf) and with
+# pkg-config (grb.pc, grb-ctf.pc), linked with the shared
+# libraries and with the static ones; a static program must not load any
+# libgrb*.so, a shared one must.  <libdir> is CMAKE_INSTALL_LIBDIR (default:
+# lib).  Honours $CC, $CMAKE and $GRB_SMOKE_FLAGS (extra compile and link
+# flags, e.g. the sanitizer flags of a sanitizer build).
 #
-# Without pkg-config (not in a minimal Debian): installed as root, else the
-# test is skipped (exit 77) after the find_package half, by grb_need
-# (test_tools.sh beside this file).
+# Without readelf (binutils), or pkg-config (not in a minimal Debian):
+# installed as root, else the test is skipped (exit 77), after the
+# find_package half for pkg-config, by grb_need (test_tools.sh beside this
+# file).
 set -eu
 # shellcheck source=cmake/test_tools.sh
 . "$(dirname "$0")/test_tools.sh"
@@ -31,18 +37,104 @@ echo "== cmake --install $build --prefix $prefix"
 
 cat >"$tmp/smoke.c" <<'EOC'
 #include <grb/grb.h>
+#include <grb/version.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(void)
 {
 	const char *v = grb_version();
 
-	if (!v || !*v)
+	if (!v || strcmp(v, GRB_VERSION_STRING) != 0) {
+		fprintf(stderr, "grb_version() %s, <grb/version.h> %s\n", v ? v : "(null)",
+			GRB_VERSION_STRING);
 		return 1;
+	}
 	printf("grb_version() = %s\n", v);
 	return 0;
 }
 EOC
+
+cat >"$tmp/smoke_ctf.c" <<'EOC'
+#include <grb/grb.h>
+#include <grb/ctf.h>
+#include <stdio.h>
+
+#define SMOKE_FIELDS(F) F(u32, n) F(string, msg, 16)
+GRB_CTF_EVENT(smoke_ev, "smoke:tick", 1, SMOKE_FIELDS)
+
+static const struct grb_config cfg =
+	GRB_CTF_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+
+int main(int argc, char **argv)
+{
+	static const struct grb_ctf_event_desc *const events[] = { &smoke_ev_event };
+	struct grb_ctf_trace_attr attr;
+	struct grb_ctf_stream_stats st;
+	struct grb_ctf_trace *t;
+	uint32_t i;
+	int ret;
+
+	if (argc != 2)
+		return 2;
+	grb_ctf_trace_attr_init(&attr);
+	attr.path = argv[1];
+	attr.events = events;
+	attr.nr_events = 1;
+	t = grb_ctf_trace_create(&cfg, &attr);
+	if (!t) {
+		fprintf(stderr, "grb_ctf_trace_create: %s\n", grb_last_error());
+		return 1;
+	}
+	for (i = 0; i < 100; i++) {
+		ret = smoke_ev_write(&cfg, grb_ctf_trace_channel(t), i, "smoke");
+		if (ret) {
+			fprintf(stderr, "event %u: %d\n", i, ret);
+			return 1;
+		}
+	}
+	ret = grb_ctf_trace_stop(t);
+	if (ret || grb_ctf_trace_stream_stats(t, 0, &st) || st.events != 100) {
+		fprintf(stderr, "trace: stop %d (%s), %llu events\n", ret, grb_ctf_trace_error(t),
+			(unsigned long long)st.events);
+		return 1;
+	}
+	grb_ctf_trace_destroy(t);
+	printf("grb %s: %llu events in %s\n", grb_version(), (unsigned long long)st.events,
+	       argv[1]);
+	return 0;
+}
+EOC
+
+# check <program> shared|static [ctf]: run it (a CTF program writes a trace
+# into a new directory, which must then hold its metadata) and check which
+# grb libraries it loads.
+check()
+{
+	prog=$1 kind=$2 what=${3:-}
+	if [ "$what" = ctf ]; then
+		out=$tmp/trace.$(basename "$prog")
+		"$prog" "$out"
+		[ -s "$out/metadata" ] || { echo "$prog: no $out/metadata" >&2; exit 1; }
+	else
+		"$prog"
+	fi
+	needed=$(readelf -d "$prog" | sed -n 's/.*(NEEDED).*\[\(libgrb[^]]*\)\].*/\1/p' | sort | tr '\n' ' ')
+	if [ "$kind" = static ]; then
+		want=""
+	elif [ "$what" = ctf ]; then
+		want="libgrb-ctf.so.0 libgrb.so.0 "
+	else
+		want="libgrb.so.0 "
+	fi
+	if [ "$needed" != "$want" ]; then
+		echo "$prog ($kind): loads '$needed', expected '$want'" >&2
+		exit 1
+	fi
+	echo "$(basename "$prog"): $kind, loads '${needed% }'"
+}
+
+grb_need binutils
 
 echo "== find_package(grb)"
 mkdir -p "$tmp/cmk"
@@ -50,12 +142,17 @@ cat >"$tmp/cmk/CMakeLists.txt" <<'EOC'
 cmake_minimum_required(VERSION 3.16)
 project(grb_install_smoke LANGUAGES C)
 find_package(grb 0.1 REQUIRED)
+message(STATUS "grb ${grb_VERSION}")
 add_executable(smoke_shared smoke.c)
 target_link_libraries(smoke_shared PRIVATE grb::grb)
 add_executable(smoke_static smoke.c)
 target_link_libraries(smoke_static PRIVATE grb::grb_static)
+add_executable(smoke_ctf_shared smoke_ctf.c)
+target_link_libraries(smoke_ctf_shared PRIVATE grb::grb_ctf)
+add_executable(smoke_ctf_static smoke_ctf.c)
+target_link_libraries(smoke_ctf_static PRIVATE grb::grb_ctf_static)
 EOC
-cp "$tmp/smoke.c" "$tmp/cmk/smoke.c"
+cp "$tmp/smoke.c" "$tmp/smoke_ctf.c" "$tmp/cmk/"
 "$cmake" -S "$tmp/cmk" -B "$tmp/cmk/build" \
 	-DCMAKE_PREFIX_PATH="$prefix" \
 	-DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
@@ -65,20 +162,34 @@ cp "$tmp/smoke.c" "$tmp/cmk/smoke.c"
 	{ cat "$tmp/cmk.log"; exit 1; }
 "$cmake" --build "$tmp/cmk/build" >>"$tmp/cmk.log" 2>&1 ||
 	{ cat "$tmp/cmk.log"; exit 1; }
-"$tmp/cmk/build/smoke_shared"
-"$tmp/cmk/build/smoke_static"
+check "$tmp/cmk/build/smoke_shared" shared
+check "$tmp/cmk/build/smoke_static" static
+check "$tmp/cmk/build/smoke_ctf_shared" shared ctf
+check "$tmp/cmk/build/smoke_ctf_static" static ctf
 
 echo "== pkg-config"
 grb_need pkg-config
 PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 export PKG_CONFIG_PATH
-pkg-config --exists --print-errors grb
-echo "grb.pc version: $(pkg-config --modversion grb)"
-pc_flags=$(pkg-config --cflags --libs grb)
+pkg-config --exists --print-errors grb grb-ctf
+echo "grb.pc version: $(pkg-config --modversion grb); grb-ctf.pc version: $(pkg-config --modversion grb-ctf)"
 pc_libdir=$(pkg-config --variable=libdir grb)
-echo "pkg-config --cflags --libs grb: $pc_flags"
-# shellcheck disable=SC2086
-"$cc" $flags -o "$tmp/smoke_pc" "$tmp/smoke.c" $pc_flags -Wl,-rpath,"$pc_libdir"
-"$tmp/smoke_pc"
+for pc in grb grb-ctf; do
+	if [ "$pc" = grb ]; then src=$tmp/smoke.c what=""; else src=$tmp/smoke_ctf.c what=ctf; fi
+	pc_cflags=$(pkg-config --cflags "$pc")
+	pc_libs=$(pkg-config --libs "$pc")
+	echo "pkg-config --cflags --libs $pc: $pc_cflags $pc_libs"
+	# shellcheck disable=SC2086
+	"$cc" $flags -o "$tmp/${pc}_pc_shared" "$src" $pc_cflags $pc_libs -Wl,-rpath,"$pc_libdir"
+	check "$tmp/${pc}_pc_shared" shared $what
+	# Static: the archives named by --static --libs, in its order (a
+	# library before those it needs); the C library stays shared.
+	pc_static=$(pkg-config --static --libs "$pc")
+	echo "pkg-config --static --libs $pc: $pc_static"
+	# shellcheck disable=SC2086
+	"$cc" $flags -o "$tmp/${pc}_pc_static" "$src" $pc_cflags \
+		-Wl,-Bstatic $pc_static -Wl,-Bdynamic
+	check "$tmp/${pc}_pc_static" static $what
+done
 
 echo "install_smoke: OK"

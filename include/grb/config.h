@@ -4,9 +4,16 @@
  *
  * A client (a trace format, a test, an application) declares
  *
- *	static const struct grb_config my_config = { ... };
+ *	static const struct grb_config my_config = {
+ *		.abi = GRB_CONFIG_ABI,
+ *		.alloc = GRB_ALLOC_PER_CPU,
+ *		...
+ *	};
  *
- * and passes &my_config to every fast-path call.  Because the structure is a
+ * (or uses a format's macro: GRB_NATIVE_CONFIG(), GRB_CTF_CONFIG()) and
+ * passes &my_config to every fast-path call.  Name every field: a field
+ * added to the structure then cannot shift the others.  From C++ this
+ * needs C++20, with the fields in declaration order.  Because the structure is a
  * constant known at the call site and the fast path is static inline, the
  * compiler folds every option and inlines every callback: each client gets
  * its own branch-free fast path.  The same structure drives the out-of-line

@@ -129,7 +129,8 @@ struct grb_ctf_enum_desc {
 #define GRB_CTF_ENUM(sym, ...)                                                             \
 	static const struct grb_ctf_enum_entry sym##_entries[] = { __VA_ARGS__ };          \
 	static const struct grb_ctf_enum_desc sym = {                                      \
-		sym##_entries, sizeof(sym##_entries) / sizeof(sym##_entries[0])            \
+		.entries = sym##_entries,                                                  \
+		.nr_entries = sizeof(sym##_entries) / sizeof(sym##_entries[0]),            \
 	};
 
 struct grb_ctf_field_desc {
@@ -238,15 +239,31 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 /**
  * GRB_CTF_CONFIG(alloc, sync, mode) - a struct grb_config initializer for
  * CTF traces with the CLOCK_MONOTONIC clock; GRB_CTF_CONFIG_CLOCK to give
- * another clock (describe it in struct grb_ctf_trace_attr.clock).
+ * another clock (describe it in struct grb_ctf_trace_attr.clock).  Each
+ * field is named (a designated initializer), in declaration order: from
+ * C++ the macros need C++20 (g++ and clang++ accept them in C++17 as an
+ * extension, with a warning under -pedantic).
  */
 #define GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                 \
 	{                                                                                  \
-		GRB_CONFIG_ABI, (_alloc), (_sync), (_mode), GRB_WAKEUP_NONE,               \
-			GRB_CTF_TS_BITS, 4, 1, GRB_CTF_PACKET_HEADER_SIZE,                 \
-			GRB_CTF_COMPACT_SIZE, (_clock), grb_ctf_header_size,               \
-			grb_ctf_header_write, grb_ctf_packet_begin, grb_ctf_packet_end,    \
-			grb_ctf_record_decode, grb_ctf_record_discard, "ctf"               \
+		.abi = GRB_CONFIG_ABI,                                                     \
+		.alloc = (_alloc),                                                         \
+		.sync = (_sync),                                                           \
+		.mode = (_mode),                                                           \
+		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.ts_bits = GRB_CTF_TS_BITS,                                                \
+		.max_nesting = 4,                                                          \
+		.record_align = 1,                                                         \
+		.packet_header_size = GRB_CTF_PACKET_HEADER_SIZE,                          \
+		.min_record_size = GRB_CTF_COMPACT_SIZE,                                   \
+		.clock_read = (_clock),                                                    \
+		.record_header_size = grb_ctf_header_size,                                 \
+		.record_header_write = grb_ctf_header_write,                               \
+		.packet_begin = grb_ctf_packet_begin,                                      \
+		.packet_end = grb_ctf_packet_end,                                          \
+		.record_decode = grb_ctf_record_decode,                                    \
+		.record_discard = grb_ctf_record_discard,                                  \
+		.name = "ctf",                                                             \
 	}
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
@@ -257,138 +274,143 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 #define _GRB_CTF_S(kind, ...) _GRB_CTF_S_##kind(__VA_ARGS__)
 #define _GRB_CTF_W(kind, ...) _GRB_CTF_W_##kind(__VA_ARGS__)
 #define _GRB_CTF_D(kind, ...) _GRB_CTF_D_##kind(__VA_ARGS__)
+#define _GRB_CTF_FIELD(_name, _type, _elem, _len, _enm)                                    \
+	{ .name = (_name), .type = (_type), .elem = (_elem), .len = (_len), .enm = (_enm) },
 #define _GRB_CTF_P_u8(n) , uint8_t n
 #define _GRB_CTF_S_u8(n) _grb_len += sizeof(uint8_t);
 #define _GRB_CTF_W_u8(n) grb_write(&_grb_ctx, &n, sizeof(uint8_t));
-#define _GRB_CTF_D_u8(n) { #n, GRB_CTF_U8, GRB_CTF_U8, 0, NULL },
+#define _GRB_CTF_D_u8(n) _GRB_CTF_FIELD(#n, GRB_CTF_U8, GRB_CTF_U8, 0, NULL)
 #define _GRB_CTF_P_u16(n) , uint16_t n
 #define _GRB_CTF_S_u16(n) _grb_len += sizeof(uint16_t);
 #define _GRB_CTF_W_u16(n) grb_write(&_grb_ctx, &n, sizeof(uint16_t));
-#define _GRB_CTF_D_u16(n) { #n, GRB_CTF_U16, GRB_CTF_U16, 0, NULL },
+#define _GRB_CTF_D_u16(n) _GRB_CTF_FIELD(#n, GRB_CTF_U16, GRB_CTF_U16, 0, NULL)
 #define _GRB_CTF_P_u32(n) , uint32_t n
 #define _GRB_CTF_S_u32(n) _grb_len += sizeof(uint32_t);
 #define _GRB_CTF_W_u32(n) grb_write(&_grb_ctx, &n, sizeof(uint32_t));
-#define _GRB_CTF_D_u32(n) { #n, GRB_CTF_U32, GRB_CTF_U32, 0, NULL },
+#define _GRB_CTF_D_u32(n) _GRB_CTF_FIELD(#n, GRB_CTF_U32, GRB_CTF_U32, 0, NULL)
 #define _GRB_CTF_P_u64(n) , uint64_t n
 #define _GRB_CTF_S_u64(n) _grb_len += sizeof(uint64_t);
 #define _GRB_CTF_W_u64(n) grb_write(&_grb_ctx, &n, sizeof(uint64_t));
-#define _GRB_CTF_D_u64(n) { #n, GRB_CTF_U64, GRB_CTF_U64, 0, NULL },
+#define _GRB_CTF_D_u64(n) _GRB_CTF_FIELD(#n, GRB_CTF_U64, GRB_CTF_U64, 0, NULL)
 #define _GRB_CTF_P_s8(n) , int8_t n
 #define _GRB_CTF_S_s8(n) _grb_len += sizeof(int8_t);
 #define _GRB_CTF_W_s8(n) grb_write(&_grb_ctx, &n, sizeof(int8_t));
-#define _GRB_CTF_D_s8(n) { #n, GRB_CTF_S8, GRB_CTF_S8, 0, NULL },
+#define _GRB_CTF_D_s8(n) _GRB_CTF_FIELD(#n, GRB_CTF_S8, GRB_CTF_S8, 0, NULL)
 #define _GRB_CTF_P_s16(n) , int16_t n
 #define _GRB_CTF_S_s16(n) _grb_len += sizeof(int16_t);
 #define _GRB_CTF_W_s16(n) grb_write(&_grb_ctx, &n, sizeof(int16_t));
-#define _GRB_CTF_D_s16(n) { #n, GRB_CTF_S16, GRB_CTF_S16, 0, NULL },
+#define _GRB_CTF_D_s16(n) _GRB_CTF_FIELD(#n, GRB_CTF_S16, GRB_CTF_S16, 0, NULL)
 #define _GRB_CTF_P_s32(n) , int32_t n
 #define _GRB_CTF_S_s32(n) _grb_len += sizeof(int32_t);
 #define _GRB_CTF_W_s32(n) grb_write(&_grb_ctx, &n, sizeof(int32_t));
-#define _GRB_CTF_D_s32(n) { #n, GRB_CTF_S32, GRB_CTF_S32, 0, NULL },
+#define _GRB_CTF_D_s32(n) _GRB_CTF_FIELD(#n, GRB_CTF_S32, GRB_CTF_S32, 0, NULL)
 #define _GRB_CTF_P_s64(n) , int64_t n
 #define _GRB_CTF_S_s64(n) _grb_len += sizeof(int64_t);
 #define _GRB_CTF_W_s64(n) grb_write(&_grb_ctx, &n, sizeof(int64_t));
-#define _GRB_CTF_D_s64(n) { #n, GRB_CTF_S64, GRB_CTF_S64, 0, NULL },
+#define _GRB_CTF_D_s64(n) _GRB_CTF_FIELD(#n, GRB_CTF_S64, GRB_CTF_S64, 0, NULL)
 #define _GRB_CTF_P_f32(n) , float n
 #define _GRB_CTF_S_f32(n) _grb_len += sizeof(float);
 #define _GRB_CTF_W_f32(n) grb_write(&_grb_ctx, &n, sizeof(float));
-#define _GRB_CTF_D_f32(n) { #n, GRB_CTF_F32, GRB_CTF_F32, 0, NULL },
+#define _GRB_CTF_D_f32(n) _GRB_CTF_FIELD(#n, GRB_CTF_F32, GRB_CTF_F32, 0, NULL)
 #define _GRB_CTF_P_f64(n) , double n
 #define _GRB_CTF_S_f64(n) _grb_len += sizeof(double);
 #define _GRB_CTF_W_f64(n) grb_write(&_grb_ctx, &n, sizeof(double));
-#define _GRB_CTF_D_f64(n) { #n, GRB_CTF_F64, GRB_CTF_F64, 0, NULL },
+#define _GRB_CTF_D_f64(n) _GRB_CTF_FIELD(#n, GRB_CTF_F64, GRB_CTF_F64, 0, NULL)
 #define _GRB_CTF_P_array_u8(n, N) , const uint8_t *n
 #define _GRB_CTF_S_array_u8(n, N) _grb_len += (uint64_t)(N) * sizeof(uint8_t);
 #define _GRB_CTF_W_array_u8(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint8_t));
-#define _GRB_CTF_D_array_u8(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U8, (N), NULL },
+#define _GRB_CTF_D_array_u8(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U8, (N), NULL)
 #define _GRB_CTF_P_seq_u8(n, MAX) , const uint8_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_u8(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint8_t);
 #define _GRB_CTF_W_seq_u8(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint8_t));
-#define _GRB_CTF_D_seq_u8(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U8, (MAX), NULL },
+#define _GRB_CTF_D_seq_u8(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U8, (MAX), NULL)
 #define _GRB_CTF_P_array_u16(n, N) , const uint16_t *n
 #define _GRB_CTF_S_array_u16(n, N) _grb_len += (uint64_t)(N) * sizeof(uint16_t);
 #define _GRB_CTF_W_array_u16(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint16_t));
-#define _GRB_CTF_D_array_u16(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U16, (N), NULL },
+#define _GRB_CTF_D_array_u16(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U16, (N), NULL)
 #define _GRB_CTF_P_seq_u16(n, MAX) , const uint16_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_u16(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint16_t);
 #define _GRB_CTF_W_seq_u16(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint16_t));
-#define _GRB_CTF_D_seq_u16(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U16, (MAX), NULL },
+#define _GRB_CTF_D_seq_u16(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U16, (MAX), NULL)
 #define _GRB_CTF_P_array_u32(n, N) , const uint32_t *n
 #define _GRB_CTF_S_array_u32(n, N) _grb_len += (uint64_t)(N) * sizeof(uint32_t);
 #define _GRB_CTF_W_array_u32(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint32_t));
-#define _GRB_CTF_D_array_u32(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U32, (N), NULL },
+#define _GRB_CTF_D_array_u32(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U32, (N), NULL)
 #define _GRB_CTF_P_seq_u32(n, MAX) , const uint32_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_u32(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint32_t);
 #define _GRB_CTF_W_seq_u32(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint32_t));
-#define _GRB_CTF_D_seq_u32(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U32, (MAX), NULL },
+#define _GRB_CTF_D_seq_u32(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U32, (MAX), NULL)
 #define _GRB_CTF_P_array_u64(n, N) , const uint64_t *n
 #define _GRB_CTF_S_array_u64(n, N) _grb_len += (uint64_t)(N) * sizeof(uint64_t);
 #define _GRB_CTF_W_array_u64(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint64_t));
-#define _GRB_CTF_D_array_u64(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_U64, (N), NULL },
+#define _GRB_CTF_D_array_u64(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U64, (N), NULL)
 #define _GRB_CTF_P_seq_u64(n, MAX) , const uint64_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_u64(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint64_t);
 #define _GRB_CTF_W_seq_u64(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint64_t));
-#define _GRB_CTF_D_seq_u64(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_U64, (MAX), NULL },
+#define _GRB_CTF_D_seq_u64(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U64, (MAX), NULL)
 #define _GRB_CTF_P_array_s8(n, N) , const int8_t *n
 #define _GRB_CTF_S_array_s8(n, N) _grb_len += (uint64_t)(N) * sizeof(int8_t);
 #define _GRB_CTF_W_array_s8(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int8_t));
-#define _GRB_CTF_D_array_s8(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S8, (N), NULL },
+#define _GRB_CTF_D_array_s8(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S8, (N), NULL)
 #define _GRB_CTF_P_seq_s8(n, MAX) , const int8_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_s8(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int8_t);
 #define _GRB_CTF_W_seq_s8(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int8_t));
-#define _GRB_CTF_D_seq_s8(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S8, (MAX), NULL },
+#define _GRB_CTF_D_seq_s8(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S8, (MAX), NULL)
 #define _GRB_CTF_P_array_s16(n, N) , const int16_t *n
 #define _GRB_CTF_S_array_s16(n, N) _grb_len += (uint64_t)(N) * sizeof(int16_t);
 #define _GRB_CTF_W_array_s16(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int16_t));
-#define _GRB_CTF_D_array_s16(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S16, (N), NULL },
+#define _GRB_CTF_D_array_s16(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S16, (N), NULL)
 #define _GRB_CTF_P_seq_s16(n, MAX) , const int16_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_s16(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int16_t);
 #define _GRB_CTF_W_seq_s16(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int16_t));
-#define _GRB_CTF_D_seq_s16(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S16, (MAX), NULL },
+#define _GRB_CTF_D_seq_s16(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S16, (MAX), NULL)
 #define _GRB_CTF_P_array_s32(n, N) , const int32_t *n
 #define _GRB_CTF_S_array_s32(n, N) _grb_len += (uint64_t)(N) * sizeof(int32_t);
 #define _GRB_CTF_W_array_s32(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int32_t));
-#define _GRB_CTF_D_array_s32(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S32, (N), NULL },
+#define _GRB_CTF_D_array_s32(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S32, (N), NULL)
 #define _GRB_CTF_P_seq_s32(n, MAX) , const int32_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_s32(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int32_t);
 #define _GRB_CTF_W_seq_s32(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int32_t));
-#define _GRB_CTF_D_seq_s32(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S32, (MAX), NULL },
+#define _GRB_CTF_D_seq_s32(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S32, (MAX), NULL)
 #define _GRB_CTF_P_array_s64(n, N) , const int64_t *n
 #define _GRB_CTF_S_array_s64(n, N) _grb_len += (uint64_t)(N) * sizeof(int64_t);
 #define _GRB_CTF_W_array_s64(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int64_t));
-#define _GRB_CTF_D_array_s64(n, N) { #n, GRB_CTF_ARRAY, GRB_CTF_S64, (N), NULL },
+#define _GRB_CTF_D_array_s64(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S64, (N), NULL)
 #define _GRB_CTF_P_seq_s64(n, MAX) , const int64_t *n, uint32_t n##_len
 #define _GRB_CTF_S_seq_s64(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int64_t);
 #define _GRB_CTF_W_seq_s64(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int64_t));
-#define _GRB_CTF_D_seq_s64(n, MAX) { #n, GRB_CTF_SEQUENCE, GRB_CTF_S64, (MAX), NULL },
+#define _GRB_CTF_D_seq_s64(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S64, (MAX), NULL)
 #define _GRB_CTF_P_enum_u8(n, E) , uint8_t n
 #define _GRB_CTF_S_enum_u8(n, E) _grb_len += sizeof(uint8_t);
 #define _GRB_CTF_W_enum_u8(n, E) grb_write(&_grb_ctx, &n, sizeof(uint8_t));
-#define _GRB_CTF_D_enum_u8(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U8, 0, &(E) },
+#define _GRB_CTF_D_enum_u8(n, E) _GRB_CTF_FIELD(#n, GRB_CTF_ENUM, GRB_CTF_U8, 0, &(E))
 #define _GRB_CTF_P_enum_u16(n, E) , uint16_t n
 #define _GRB_CTF_S_enum_u16(n, E) _grb_len += sizeof(uint16_t);
 #define _GRB_CTF_W_enum_u16(n, E) grb_write(&_grb_ctx, &n, sizeof(uint16_t));
-#define _GRB_CTF_D_enum_u16(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U16, 0, &(E) },
+#define _GRB_CTF_D_enum_u16(n, E) _GRB_CTF_FIELD(#n, GRB_CTF_ENUM, GRB_CTF_U16, 0, &(E))
 #define _GRB_CTF_P_enum_u32(n, E) , uint32_t n
 #define _GRB_CTF_S_enum_u32(n, E) _grb_len += sizeof(uint32_t);
 #define _GRB_CTF_W_enum_u32(n, E) grb_write(&_grb_ctx, &n, sizeof(uint32_t));
-#define _GRB_CTF_D_enum_u32(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U32, 0, &(E) },
+#define _GRB_CTF_D_enum_u32(n, E) _GRB_CTF_FIELD(#n, GRB_CTF_ENUM, GRB_CTF_U32, 0, &(E))
 #define _GRB_CTF_P_enum_u64(n, E) , uint64_t n
 #define _GRB_CTF_S_enum_u64(n, E) _grb_len += sizeof(uint64_t);
 #define _GRB_CTF_W_enum_u64(n, E) grb_write(&_grb_ctx, &n, sizeof(uint64_t));
-#define _GRB_CTF_D_enum_u64(n, E) { #n, GRB_CTF_ENUM, GRB_CTF_U64, 0, &(E) },
+#define _GRB_CTF_D_enum_u64(n, E) _GRB_CTF_FIELD(#n, GRB_CTF_ENUM, GRB_CTF_U64, 0, &(E))
 #define _GRB_CTF_P_string(n, MAX) , const char *n
 #define _GRB_CTF_S_string(n, MAX) size_t _grb_l_##n = strlen(n) + 1; _grb_too_big |= _grb_l_##n > (MAX); _grb_len += _grb_l_##n;
 #define _GRB_CTF_W_string(n, MAX) grb_write(&_grb_ctx, n, _grb_l_##n);
-#define _GRB_CTF_D_string(n, MAX) { #n, GRB_CTF_STRING, GRB_CTF_U8, (MAX), NULL },
+#define _GRB_CTF_D_string(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_STRING, GRB_CTF_U8, (MAX), NULL)
 
 /** GRB_CTF_EVENT(sym, "provider:name", id, FIELDS) - see the top of this file. */
 #define GRB_CTF_EVENT(sym, ename, eid, FIELDS)                                             \
-	static const struct grb_ctf_field_desc sym##_fields[] = { FIELDS(_GRB_CTF_D){      \
-		NULL, GRB_CTF_U8, GRB_CTF_U8, 0, NULL } };                                 \
+	static const struct grb_ctf_field_desc sym##_fields[] = {                          \
+		FIELDS(_GRB_CTF_D) _GRB_CTF_FIELD(NULL, GRB_CTF_U8, GRB_CTF_U8, 0, NULL)     \
+	};                                                                                 \
 	static const struct grb_ctf_event_desc sym##_event = {                             \
-		ename, (eid), sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,          \
-		sym##_fields                                                               \
+		.name = ename,                                                             \
+		.id = (eid),                                                               \
+		.nr_fields = sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,           \
+		.fields = sym##_fields,                                                    \
 	};                                                                                 \
 	static inline __attribute__((unused)) int sym##_write(                             \
 		const struct grb_config *_grb_cfg,                                         \

@@ -156,14 +156,32 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
  *
  *	static const struct grb_config cfg =
  *		GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+ *
+ * GRB_NATIVE_CONFIG_CLOCK() takes the clock too.  Each field is named (a
+ * designated initializer), in declaration order: from C++ the macros need
+ * C++20 (g++ and clang++ accept them in C++17 as an extension, with a
+ * warning under -pedantic).
  */
 #define GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                \
 	{                                                                                  \
-		GRB_CONFIG_ABI, (_alloc), (_sync), (_mode), GRB_WAKEUP_NONE, 32, 4, 8,     \
-			(unsigned int)sizeof(struct grb_native_packet), 8, (_clock),       \
-			grb_native_header_size, grb_native_header_write,                   \
-			grb_native_packet_begin, grb_native_packet_end,                    \
-			grb_native_record_decode, grb_native_record_discard, "native"      \
+		.abi = GRB_CONFIG_ABI,                                                     \
+		.alloc = (_alloc),                                                         \
+		.sync = (_sync),                                                           \
+		.mode = (_mode),                                                           \
+		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.ts_bits = 32,                                                             \
+		.max_nesting = 4,                                                          \
+		.record_align = 8,                                                         \
+		.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),      \
+		.min_record_size = GRB_NATIVE_COMPACT_SIZE,                                \
+		.clock_read = (_clock),                                                    \
+		.record_header_size = grb_native_header_size,                              \
+		.record_header_write = grb_native_header_write,                            \
+		.packet_begin = grb_native_packet_begin,                                   \
+		.packet_end = grb_native_packet_end,                                       \
+		.record_decode = grb_native_record_decode,                                 \
+		.record_discard = grb_native_record_discard,                               \
+		.name = "native",                                                          \
 	}
 #define GRB_NATIVE_CONFIG(_alloc, _sync, _mode)                                            \
 	GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)

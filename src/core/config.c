@@ -5,7 +5,7 @@
  */
 #include "core.h"
 
-#define GRB_VERSION_STRING "0.1.0"
+#include <grb/version.h>
 
 const char *grb_version(void)
 {

@@ -587,9 +587,3 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 		close_with_padding(cfg, s, o, ts, snap);
 	return closed;
 }
-
-void _grb_flush_requested(const struct grb_config *cfg, struct grb_stream *s)
-{
-	_grb_store_relaxed(&s->shm->flush_req, 0);
-	_grb_stream_flush(cfg, s);
-}

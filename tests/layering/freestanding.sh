@@ -1,17 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# freestanding.sh <cc> <source-dir>
+# freestanding.sh <cc> <source-dir> <generated-include-dir>
 #
 # Compiles every source of the core (src/core/*.c) freestanding: no system
 # header at all (-nostdinc) but the compiler's own stddef.h, stdint.h and
 # stdbool.h, and the environment stub tests/layering/env_stub.h in place of
 # the user-space environment.  A core file that includes a libc header, or
 # uses anything of its environment outside the interface, fails here.
+# <generated-include-dir> holds the headers the build generates
+# (<grb/version.h>).
 set -eu
 
-cc=${1:?usage: freestanding.sh <cc> <source-dir>}
-top=${2:?usage: freestanding.sh <cc> <source-dir>}
+cc=${1:?usage: freestanding.sh <cc> <source-dir> <generated-include-dir>}
+top=${2:?usage: freestanding.sh <cc> <source-dir> <generated-include-dir>}
+gen=${3:?usage: freestanding.sh <cc> <source-dir> <generated-include-dir>}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/grb-freestanding.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -40,7 +43,7 @@ fail=0
 for src in "$top"/src/core/*.c; do
 	n=$((n + 1))
 	if ! "$cc" -std=gnu11 -ffreestanding -nostdinc -isystem "$tmp/inc" \
-		-I "$top/include" -I "$top/src" -I "$top/tests/layering" \
+		-I "$top/include" -I "$gen" -I "$top/src" -I "$top/tests/layering" \
 		'-DGRB_ENV_HEADER="env_stub.h"' \
 		-Wall -Wextra -Werror -c "$src" -o "$tmp/out.o"; then
 		echo "freestanding: FAIL: $src needs more than its environment interface" >&2

@@ -168,16 +168,29 @@ static void migrate_self(void)
 		return (-ra) | ((-rb) << 16);                         \
 	}
 
-/* Native format with a nesting limit of 3: a thread's record plus the
- * handler's two nested ones fit; a third nested one is refused. */
+/* Native format with a nesting limit of 2: a thread's record and the
+ * handler's first nested one fit; the handler's second, while the thread
+ * holds its record, is refused (GRB_LOST_NESTED). */
 #define CFG3(ALLOC, SYNC, MODE)                                                            \
 	{                                                                                  \
-		GRB_CONFIG_ABI, (ALLOC), (SYNC), (MODE), GRB_WAKEUP_NONE, 32, 2, 8,        \
-			(unsigned int)sizeof(struct grb_native_packet), 8,                 \
-			grb_clock_monotonic, grb_native_header_size,                       \
-			grb_native_header_write, grb_native_packet_begin,                  \
-			grb_native_packet_end, grb_native_record_decode,                   \
-			grb_native_record_discard, "stress"                                \
+		.abi = GRB_CONFIG_ABI,                                                     \
+		.alloc = (ALLOC),                                                          \
+		.sync = (SYNC),                                                            \
+		.mode = (MODE),                                                            \
+		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.ts_bits = 32,                                                             \
+		.max_nesting = 2,                                                          \
+		.record_align = 8,                                                         \
+		.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),      \
+		.min_record_size = GRB_NATIVE_COMPACT_SIZE,                                \
+		.clock_read = grb_clock_monotonic,                                         \
+		.record_header_size = grb_native_header_size,                              \
+		.record_header_write = grb_native_header_write,                            \
+		.packet_begin = grb_native_packet_begin,                                   \
+		.packet_end = grb_native_packet_end,                                       \
+		.record_decode = grb_native_record_decode,                                 \
+		.record_discard = grb_native_record_discard,                               \
+		.name = "stress",                                                          \
 	}
 
 static const struct grb_config c_gd = CFG3(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);

@@ -1,11 +1,277 @@
 // SPDX-License-Identifier: MIT
-/* The public headers must compile stand-alone as C. */
+/*
+ * header_c.c - the public headers compiled stand-alone as C and linked with
+ * the shared libraries, as an application sees them.  It uses every inline
+ * function of the headers (abi_symbols checks that it does, then that the
+ * libraries export every symbol this program refers to): a record written
+ * and read back through each sync and allocation, the native and CTF
+ * configuration macros field by field, a CTF event of each field kind.
+ */
 #include <grb/grb.h>
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/version.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+#define RECORDS 100
+
+/* One site per sync and allocation: a record by reserve + write + commit,
+ * one reserved then discarded, one by grb_write_record().  Return the
+ * records committed, or a negative error. */
+#define SITE(n, alloc, sync)                                                               \
+	static const struct grb_config cfg_##n =                                           \
+		GRB_NATIVE_CONFIG(alloc, sync, GRB_MODE_DISCARD);                          \
+	int site_##n(struct grb_channel *ch, uint64_t v);                                  \
+	int site_##n(struct grb_channel *ch, uint64_t v)                                   \
+	{                                                                                  \
+		struct grb_ctx ctx;                                                        \
+		uint64_t w = ~v;                                                           \
+		int ret;                                                                   \
+                                                                                           \
+		if (!grb_enabled(ch))                                                      \
+			return -EAGAIN;                                                    \
+		ctx.event_id = 0;                                                          \
+		ctx.payload_len = sizeof(v);                                               \
+		ret = grb_reserve(&cfg_##n, ch, &ctx);                                     \
+		if (ret)                                                                   \
+			return ret;                                                        \
+		grb_write(&ctx, &v, sizeof(v));                                            \
+		grb_commit(&cfg_##n, &ctx);                                                \
+		ctx.event_id = 2;                                                          \
+		ctx.payload_len = sizeof(w);                                               \
+		ret = grb_reserve(&cfg_##n, ch, &ctx);                                     \
+		if (ret)                                                                   \
+			return ret;                                                        \
+		grb_write(&ctx, &w, sizeof(w));                                            \
+		grb_discard(&cfg_##n, &ctx);                                               \
+		ret = grb_write_record(&cfg_##n, ch, 1, &w, sizeof(w));                    \
+		return ret ? ret : 2;                                                      \
+	}
+
+SITE(global_atomic, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC)
+SITE(cpu_atomic, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC)
+SITE(cpu_rseq, GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ)
+SITE(thread_atomic, GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC)
+SITE(thread_single, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER)
+
+static void run_site(const char *name, const struct grb_config *cfg,
+		     int (*site)(struct grb_channel *, uint64_t))
+{
+	struct grb_channel_attr attr;
+	struct grb_channel_stats st;
+	struct grb_channel *ch;
+	struct grb_merge *m;
+	struct grb_record rec;
+	uint64_t i, n = 0, n_id1 = 0, sum = 0, expect = 0;
+	int ret;
+
+	grb_channel_attr_init(&attr);
+	attr.subbuf_size = 4096;
+	attr.subbuf_count = 4;
+	attr.nr_streams = 4;
+	ch = grb_channel_create(cfg, &attr);
+	CHECK(ch != NULL);
+	if (!ch) {
+		fprintf(stderr, "%s: %s\n", name, grb_last_error());
+		return;
+	}
+	grb_channel_disable(ch);
+	CHECK(site(ch, 0) == -EAGAIN);
+	grb_channel_enable(ch);
+	for (i = 0; i < RECORDS; i++) {
+		ret = site(ch, i);
+		CHECK(ret == 2);
+		if (ret != 2)
+			fprintf(stderr, "%s: record %llu: %d\n", name, (unsigned long long)i, ret);
+		expect += i + ~i;
+	}
+	grb_channel_finalize(ch);
+	m = grb_merge_create(ch, 0);
+	CHECK(m != NULL);
+	while (m && (ret = grb_merge_next(m, &rec)) == 0) {
+		uint64_t v;
+
+		CHECK(rec.payload_len == sizeof(v));
+		CHECK(rec.event_id <= 1);
+		n_id1 += rec.event_id;
+		memcpy(&v, rec.payload, sizeof(v));
+		sum += v;
+		n++;
+	}
+	CHECK(n == 2 * RECORDS);
+	CHECK(n_id1 == RECORDS);
+	CHECK(sum == expect);
+	CHECK(grb_channel_read_stats(ch, &st) == 0);
+	CHECK(st.lost_total == 0);
+	printf("%s: %llu records (%s)\n", name, (unsigned long long)n,
+	       grb_channel_sync(ch, NULL) == cfg->sync ? "as configured" : "fallback");
+	if (m)
+		grb_merge_destroy(m);
+	grb_channel_destroy(ch);
+}
+
+/* The configuration macros put each value in its field. */
+static uint64_t clock_fixed(void)
+{
+	return 42;
+}
+
+static void test_config_macros(void)
+{
+	static const struct grb_config n = GRB_NATIVE_CONFIG_CLOCK(
+		GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, clock_fixed);
+	static const struct grb_config nd =
+		GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_BLOCKING);
+	static const struct grb_config c = GRB_CTF_CONFIG_CLOCK(
+		GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD, clock_fixed);
+	static const struct grb_config cd =
+		GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+
+	CHECK(n.abi == GRB_CONFIG_ABI);
+	CHECK(n.alloc == GRB_ALLOC_PER_CPU);
+	CHECK(n.sync == GRB_SYNC_ATOMIC);
+	CHECK(n.mode == GRB_MODE_OVERWRITE);
+	CHECK(n.wakeup == GRB_WAKEUP_NONE);
+	CHECK(n.ts_bits == 32);
+	CHECK(n.max_nesting == 4);
+	CHECK(n.record_align == 8);
+	CHECK(n.packet_header_size == sizeof(struct grb_native_packet));
+	CHECK(n.min_record_size == GRB_NATIVE_COMPACT_SIZE);
+	CHECK(n.clock_read == clock_fixed);
+	CHECK(n.record_header_size == grb_native_header_size);
+	CHECK(n.record_header_write == grb_native_header_write);
+	CHECK(n.packet_begin == grb_native_packet_begin);
+	CHECK(n.packet_end == grb_native_packet_end);
+	CHECK(n.record_decode == grb_native_record_decode);
+	CHECK(n.record_discard == grb_native_record_discard);
+	CHECK(strcmp(n.name, "native") == 0);
+	CHECK(nd.clock_read == grb_clock_monotonic);
+	CHECK(nd.alloc == GRB_ALLOC_GLOBAL && nd.mode == GRB_MODE_BLOCKING);
+
+	CHECK(c.abi == GRB_CONFIG_ABI);
+	CHECK(c.alloc == GRB_ALLOC_PER_THREAD);
+	CHECK(c.sync == GRB_SYNC_SINGLE_WRITER);
+	CHECK(c.mode == GRB_MODE_DISCARD);
+	CHECK(c.wakeup == GRB_WAKEUP_NONE);
+	CHECK(c.ts_bits == GRB_CTF_TS_BITS);
+	CHECK(c.max_nesting == 4);
+	CHECK(c.record_align == 1);
+	CHECK(c.packet_header_size == GRB_CTF_PACKET_HEADER_SIZE);
+	CHECK(c.min_record_size == GRB_CTF_COMPACT_SIZE);
+	CHECK(c.clock_read == clock_fixed);
+	CHECK(c.record_header_size == grb_ctf_header_size);
+	CHECK(c.record_header_write == grb_ctf_header_write);
+	CHECK(c.packet_begin == grb_ctf_packet_begin);
+	CHECK(c.packet_end == grb_ctf_packet_end);
+	CHECK(c.record_decode == grb_ctf_record_decode);
+	CHECK(c.record_discard == grb_ctf_record_discard);
+	CHECK(strcmp(c.name, "ctf") == 0);
+	CHECK(cd.clock_read == grb_clock_monotonic);
+	CHECK(cd.sync == GRB_SYNC_PER_CPU_RSEQ && cd.mode == GRB_MODE_OVERWRITE);
+}
+
+/* The generated header and the loaded library agree. */
+static void test_version(void)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "%d.%d.%d", GRB_VERSION_MAJOR, GRB_VERSION_MINOR,
+		 GRB_VERSION_PATCH);
+	CHECK(strcmp(v, GRB_VERSION_STRING) == 0);
+	CHECK(strcmp(grb_version(), GRB_VERSION_STRING) == 0);
+}
+
+static void test_clocks(void)
+{
+	uint64_t m0 = grb_clock_monotonic(), t0 = grb_clock_tsc();
+
+	/* Unix time is decades past the boot time CLOCK_MONOTONIC counts from. */
+	CHECK(grb_clock_realtime() > grb_clock_monotonic());
+	CHECK(grb_clock_monotonic() >= m0);
+	CHECK(t0 != 0);
+}
+
+/* A CTF event of every field kind, written and decoded by libgrb-ctf. */
+GRB_CTF_ENUM(hdr_states, { "OFF", 0, 0 }, { "ON", 1, 1 })
+#define HDR_FIELDS(F)                                                                      \
+	F(u8, a) F(u16, b) F(u32, c) F(u64, d) F(s8, e) F(s16, f) F(s32, g) F(s64, h)      \
+	F(f32, i) F(f64, j) F(string, k, 16) F(array_u8, l, 2) F(seq_s64, m, 3)            \
+	F(enum_u8, n, hdr_states)
+GRB_CTF_EVENT(hdr_all, "header:all", 40, HDR_FIELDS)
+
+static const struct grb_config cfg_ctf =
+	GRB_CTF_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+
+static void test_ctf_event(void)
+{
+	static const struct grb_ctf_event_desc *const events[] = { &hdr_all_event };
+	const uint8_t l[2] = { 1, 2 };
+	const int64_t m[3] = { -1, -2, -3 };
+	struct grb_ctf_chan_data cd;
+	struct grb_channel_attr attr;
+	struct grb_channel *ch;
+	struct grb_iter *it;
+	struct grb_record rec;
+	int n = 0;
+
+	CHECK(grb_ctf_validate_events(events, 1, 4096) == 0);
+	memset(&cd, 0, sizeof(cd));
+	cd.events = events;
+	cd.nr_events = 1;
+	cd.by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
+							       sizeof(*cd.by_id));
+	CHECK(cd.by_id != NULL);
+	if (!cd.by_id)
+		return;
+	cd.by_id[hdr_all_event.id] = &hdr_all_event;
+	grb_channel_attr_init(&attr);
+	attr.subbuf_size = 4096;
+	attr.subbuf_count = 2;
+	attr.client_data = &cd;
+	ch = grb_channel_create(&cfg_ctf, &attr);
+	CHECK(ch != NULL);
+	if (!ch) {
+		free(cd.by_id);
+		return;
+	}
+	grb_channel_enable(ch);
+	CHECK(hdr_all_write(&cfg_ctf, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25, "header", l,
+			    m, 3, 1) == 0);
+	/* Longer than its 16 bytes: refused whole. */
+	CHECK(hdr_all_write(&cfg_ctf, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25,
+			    "seventeen bytes!!", l, m, 3, 1) == -E2BIG);
+	grb_channel_finalize(ch);
+	it = grb_iter_create(ch, 0, 0);
+	CHECK(it != NULL);
+	while (it && grb_iter_next(it, &rec) == 0) {
+		CHECK(rec.event_id == hdr_all_event.id);
+		/* 1+2+4+8 + 1+2+4+8 + 4+8 + "header" + 2 + 4+3*8 + 1 */
+		CHECK(rec.payload_len == 15 + 15 + 12 + 7 + 2 + 28 + 1);
+		n++;
+	}
+	CHECK(n == 1);
+	if (it)
+		grb_iter_destroy(it);
+	grb_channel_destroy(ch);
+	free(cd.by_id);
+}
 
 int main(void)
 {
-	return 0;
+	test_version();
+	test_config_macros();
+	test_clocks();
+	run_site("global_atomic", &cfg_global_atomic, site_global_atomic);
+	run_site("cpu_atomic", &cfg_cpu_atomic, site_cpu_atomic);
+	run_site("cpu_rseq", &cfg_cpu_rseq, site_cpu_rseq);
+	run_site("thread_atomic", &cfg_thread_atomic, site_thread_atomic);
+	run_site("thread_single", &cfg_thread_single, site_thread_single);
+	test_ctf_event();
+	return check_exit("header_c");
 }

@@ -439,10 +439,24 @@ static void test_merge(void)
 
 static struct grb_channel *wake_ch;
 static const struct grb_config cfg_wake = {
-	GRB_CONFIG_ABI, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER,
-	32, 4, 8, (unsigned int)sizeof(struct grb_native_packet), 8, grb_clock_monotonic,
-	grb_native_header_size, grb_native_header_write, grb_native_packet_begin,
-	grb_native_packet_end, grb_native_record_decode, grb_native_record_discard, "wake"
+	.abi = GRB_CONFIG_ABI,
+	.alloc = GRB_ALLOC_GLOBAL,
+	.sync = GRB_SYNC_ATOMIC,
+	.mode = GRB_MODE_DISCARD,
+	.wakeup = GRB_WAKEUP_WRITER,
+	.ts_bits = 32,
+	.max_nesting = 4,
+	.record_align = 8,
+	.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),
+	.min_record_size = GRB_NATIVE_COMPACT_SIZE,
+	.clock_read = grb_clock_monotonic,
+	.record_header_size = grb_native_header_size,
+	.record_header_write = grb_native_header_write,
+	.packet_begin = grb_native_packet_begin,
+	.packet_end = grb_native_packet_end,
+	.record_decode = grb_native_record_decode,
+	.record_discard = grb_native_record_discard,
+	.name = "wake",
 };
 
 static void *late_writer(void *arg)

@@ -34,7 +34,6 @@ void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause);
 int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx);
 struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch);
 struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu);
-void _grb_flush_requested(const struct grb_config *cfg, struct grb_stream *s);
 int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			   struct grb_ctx *ctx);
 void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
