@@ -10,7 +10,7 @@
  * | grb_channel_create            | no          | blocking     | mmap, thread (2)    |
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
- * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1)              |
+ * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3)          |
  * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1)      |
  * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
@@ -26,6 +26,9 @@
  * calls membarrier: grb_channel_flush() is then not async-signal-safe.
  * (2) With GRB_SYNC_PER_CPU_RSEQ also rseq (registration) and membarrier
  * (query, registration, a test call) to decide between rseq and the fallback.
+ * (3) Per-thread streams without a thread-exit hook (the process left the
+ * library no thread-specific key, doc/design.md): tgkill(tid, 0) for each
+ * stream a thread owns, to give back those of exited threads.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H
@@ -126,7 +129,8 @@ int grb_channel_disable(struct grb_channel *ch);
  * so that its records become readable.
  *
  * A single-writer stream whose thread is alive is flushed by that thread at
- * its next reservation (the request is recorded here).  An rseq stream is
+ * its next reservation (the request is recorded here).  Without a
+ * thread-exit hook, the streams of exited threads are given back here.  An rseq stream is
  * flushed here, under its fence (see the table above).  Return: 0; -EINVAL
  * for NULL.
  */

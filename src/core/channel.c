@@ -84,11 +84,10 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	ch->uid = next_uid++;
 	_grb_env_registry_unlock();
 	ch->tls_slot = (uint32_t)(ch->uid % GRB_TLS_STREAMS);
-	if (cfg->alloc == GRB_ALLOC_PER_THREAD && _grb_env_thread_exit_init(_grb_thread_exit)) {
-		_grb_env_set_error("per-thread streams: cannot create the thread-exit key");
-		channel_free(ch);
-		return -EAGAIN;
-	}
+	/* Without a thread-exit hook (no thread-specific key left), the
+	 * streams of exited threads are found by later claims and flushes. */
+	if (cfg->alloc == GRB_ALLOC_PER_THREAD && _grb_env_thread_exit_init(_grb_thread_exit))
+		priv->no_exit_hook = 1;
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ &&
 	    _grb_env_rseq_check(priv->rseq_why, sizeof(priv->rseq_why)))
 		priv->rseq_fallback = 1;
@@ -257,9 +256,17 @@ int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s)
 {
 	const struct grb_config *cfg = ch->cfg;
 	uint32_t owner, me;
+	int r;
 
-	if (cfg->sync != GRB_SYNC_SINGLE_WRITER)
-		return _grb_stream_flush(cfg, s);
+	if (cfg->sync != GRB_SYNC_SINGLE_WRITER) {
+		r = _grb_stream_flush(cfg, s);
+		/* Without a thread-exit hook: give back the stream of an exited
+		 * thread.  relaxed: a candidate, checked by the lock's CAS. */
+		if (ch->priv->no_exit_hook &&
+		    _grb_stream_lock_exited(s, _grb_load_relaxed(&s->shm->owner)))
+			_grb_store_release(&s->shm->owner, 0); /* [O2] */
+		return r;
+	}
 	me = _grb_env_thread_id();
 	owner = _grb_load_acquire(&s->shm->owner);
 	if (owner == me)
@@ -268,11 +275,16 @@ int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s)
 		/* [O1] acq_rel CAS: pairs with the release of a thread that
 		 * gave the stream up [O2]: its writes precede our flush. */
 		if (_grb_cas_acqrel(&s->shm->owner, &owner, GRB_OWNER_FLUSHING)) {
-			int r = _grb_stream_flush(cfg, s);
-
+			r = _grb_stream_flush(cfg, s);
 			_grb_store_release(&s->shm->owner, 0); /* [O2] */
 			return r;
 		}
+	} else if (ch->priv->no_exit_hook && _grb_stream_lock_exited(s, owner)) {
+		/* Without a thread-exit hook: the owner has exited; its
+		 * stream goes back flushed, as the hook would have done. */
+		r = _grb_stream_flush(cfg, s);
+		_grb_store_release(&s->shm->owner, 0); /* [O2] */
+		return r;
 	}
 	if (owner != GRB_OWNER_FLUSHING)
 		_grb_store_release(&s->shm->flush_req, 1);

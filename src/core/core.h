@@ -25,6 +25,9 @@ struct grb_channel_priv {
 	uint64_t max_payload;
 	/* rseq sync: restartable sequences unusable, the streams use atomics. */
 	uint32_t rseq_fallback;
+	/* Per-thread alloc without a thread-exit hook: claims and flushes
+	 * find the streams of exited threads (_grb_stream_lock_exited). */
+	uint32_t no_exit_hook;
 	char rseq_why[128]; /* why */
 };
 
@@ -46,6 +49,8 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 
 /* select.c: gives the calling thread's per-thread streams back. */
 void _grb_thread_exit(void);
+/* select.c: locks s if its owner, a thread, has exited; 1 when locked. */
+int _grb_stream_lock_exited(struct grb_stream *s, uint32_t owner);
 
 /* reader.c: grb_reader_create() with its error as a negative errno. */
 int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,

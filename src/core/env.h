@@ -49,11 +49,21 @@ void *_grb_env_return_ptr(int ret, void *p);
 /* Error reporting for the slow paths: keeps the message for grb_last_error(). */
 void _grb_env_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Per-thread exit hook for per-thread streams.  init (not signal-safe)
- * sets fn once per process; arm (async-signal-safe) makes fn run when the
- * calling thread exits.  Return 0 or a negative errno. */
+/*
+ * Per-thread exit hook for per-thread streams.  init (not signal-safe)
+ * sets fn once per process: 0, or a negative errno when the environment
+ * has no hook to offer (then arm is never called).  arm (async-signal-safe,
+ * never allocates) makes fn run when the calling thread exits: 0 or a
+ * negative errno.
+ *
+ * thread_exited (async-signal-safe): 1 when the thread tid of this process
+ * has exited, every store it made then happening before the return; 0
+ * while it may run.  Without the hook, it is how the core finds the
+ * streams of exited threads.
+ */
 int _grb_env_thread_exit_init(void (*fn)(void));
 int _grb_env_thread_exit_arm(void);
+int _grb_env_thread_exited(uint32_t tid);
 
 /*
  * Restartable sequences.  rseq_register: makes sure the calling thread has a

@@ -45,6 +45,29 @@ void _grb_thread_exit(void)
 	_grb_env_registry_unlock();
 }
 
+/*
+ * Without a thread-exit hook (priv->no_exit_hook): locks the stream s,
+ * owned by the thread owner, if that thread has exited.  Return 1 with s
+ * locked (owner GRB_OWNER_FLUSHING) for the caller to take over or give
+ * back; 0 with s left as it was.
+ */
+int _grb_stream_lock_exited(struct grb_stream *s, uint32_t owner)
+{
+	if (owner == 0 || owner == GRB_OWNER_FLUSHING || !_grb_env_thread_exited(owner))
+		return 0;
+	/* [O1] acq_rel CAS: no claim, flush or other reclaim changes the
+	 * owner from here. */
+	if (!_grb_cas_acqrel(&s->shm->owner, &owner, GRB_OWNER_FLUSHING))
+		return 0;
+	/* [O3] asked again under the lock: a new thread may have got the id
+	 * and the stream since.  The owner's records, local atomics included,
+	 * happen before the exit this reports, and so before our use. */
+	if (_grb_env_thread_exited(owner))
+		return 1;
+	_grb_store_release(&s->shm->owner, owner); /* [O2] */
+	return 0;
+}
+
 static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me);
 
 struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
@@ -118,11 +141,22 @@ static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me)
 				break;
 		}
 	}
+	/* Without a thread-exit hook: the stream of an exited thread, its
+	 * open packet included (our records follow its). */
+	for (k = 0; k < n && !s && ch->priv->no_exit_hook; k++) {
+		struct grb_stream *c = &ch->streams[(me + k) % n];
+
+		/* relaxed: a candidate, checked by the lock's CAS. */
+		if (_grb_stream_lock_exited(c, _grb_load_relaxed(&c->shm->owner))) {
+			_grb_store_release(&c->shm->owner, me); /* [O2] */
+			s = c;
+		}
+	}
 	if (!s && ch->cfg->sync == GRB_SYNC_ATOMIC)
 		s = &ch->streams[me % n]; /* atomic streams may be shared */
 	if (!s)
 		return NULL;
-	if (_grb_env_thread_exit_arm()) {
+	if (!ch->priv->no_exit_hook && _grb_env_thread_exit_arm()) {
 		if (_grb_load_relaxed(&s->shm->owner) == me)
 			_grb_store_release(&s->shm->owner, 0);
 		return NULL;

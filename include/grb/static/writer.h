@@ -344,9 +344,11 @@ slow:
  * Real-time: async-signal-safe; nestable up to cfg->max_nesting; lock-free
  * (atomic and rseq syncs), wait-free in the common case (single writer); no
  * system call except in blocking mode (futex wait), with GRB_WAKEUP_WRITER
- * (futex wake when a sub-buffer is delivered, in grb_commit()), and, with the
+ * (futex wake when a sub-buffer is delivered, in grb_commit()), with the
  * rseq sync, the rseq registration of a thread's first reservation when
- * glibc made none.
+ * glibc made none, and, on a per-thread channel without a thread-exit hook
+ * (doc/design.md), tgkill(tid, 0) per stream when a thread's first
+ * reservation finds no free stream.
  */
 static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct grb_channel *ch,
 					  struct grb_ctx *ctx)

@@ -229,7 +229,14 @@ const char *grb_last_error(void)
 	return last_error;
 }
 
+/*
+ * The thread-exit hook of per-thread streams: a key of the library's own,
+ * whose destructor gives the thread's streams back.  Without one (every
+ * key was taken), the library never stores into a key it did not create:
+ * per-thread streams then do without the hook (_grb_env_thread_exited).
+ */
 static pthread_key_t exit_key;
+static int exit_key_ok; /* written once, under exit_once */
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 static void (*exit_fn)(void);
 
@@ -242,22 +249,46 @@ static void exit_trampoline(void *arg)
 
 static void exit_key_init(void)
 {
-	pthread_key_create(&exit_key, exit_trampoline);
+	exit_key_ok = pthread_key_create(&exit_key, exit_trampoline) == 0;
 }
 
 int _grb_env_thread_exit_init(void (*fn)(void))
 {
+	int ret = pthread_once(&exit_once, exit_key_init);
+
+	if (ret)
+		return -ret;
+	if (!exit_key_ok)
+		return -EAGAIN;
 	exit_fn = fn;
-	return -pthread_once(&exit_once, exit_key_init);
+	return 0;
 }
 
 /* pthread_setspecific of one of the first keys of a process stores into the
  * thread's descriptor without allocating, so it is safe in a signal handler. */
 int _grb_env_thread_exit_arm(void)
 {
+	if (!exit_key_ok)
+		return -EAGAIN;
 	if (pthread_getspecific(exit_key))
 		return 0;
 	return -pthread_setspecific(exit_key, (void *)1);
+}
+
+int _grb_env_thread_exited(uint32_t tid)
+{
+	int saved = errno, exited;
+
+	/* Signal 0 to the thread tid of this process: ESRCH once the kernel
+	 * has released it (a little after pthread_join() returns). */
+	exited = syscall(SYS_tgkill, (pid_t)getpid(), (pid_t)tid, 0) < 0 && errno == ESRCH;
+	errno = saved;
+	/* [O3] seq_cst fence: the kernel's exit path made the thread's stores
+	 * visible (full barriers) before it released the thread, which our
+	 * lookup saw; the fence keeps the caller's accesses after it. */
+	if (exited)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return exited;
 }
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
