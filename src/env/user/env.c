@@ -231,10 +231,22 @@ const char *grb_last_error(void)
 
 /*
  * The thread-exit hook of per-thread streams: a key of the library's own,
- * whose destructor gives the thread's streams back.  Without one (every
- * key was taken), the library never stores into a key it did not create:
- * per-thread streams then do without the hook (_grb_env_thread_exited).
+ * whose destructor gives the thread's streams back.  Without one, the
+ * library never stores into a key it did not create: per-thread streams
+ * then do without the hook (_grb_env_thread_exited).
+ *
+ * The hook is armed (pthread_setspecific) by a thread's first record,
+ * maybe in a signal handler, so arming must not allocate.  glibc keeps
+ * the values of the first 32 keys of a process (PTHREAD_KEY_2NDLEVEL_SIZE)
+ * in the thread's descriptor; a thread's first value for a higher key
+ * needs a block that pthread_setspecific callocs, and in a handler that
+ * interrupted malloc() that waits forever for the arena lock the thread
+ * holds.  So the library takes its key when it is loaded, before the
+ * application takes its own, and keeps it only if it is one of the first
+ * 32 (it is not when the process took 32 keys before loading the library).
  */
+#define GRB_KEYS_IN_DESCRIPTOR 32u
+
 static pthread_key_t exit_key;
 static int exit_key_ok; /* written once, under exit_once */
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
@@ -249,7 +261,18 @@ static void exit_trampoline(void *arg)
 
 static void exit_key_init(void)
 {
-	exit_key_ok = pthread_key_create(&exit_key, exit_trampoline) == 0;
+	if (pthread_key_create(&exit_key, exit_trampoline))
+		return;
+	if ((unsigned long)exit_key < GRB_KEYS_IN_DESCRIPTOR)
+		exit_key_ok = 1;
+	else
+		pthread_key_delete(exit_key);
+}
+
+/* At load time: before the application takes keys of its own. */
+__attribute__((constructor)) static void exit_key_at_load(void)
+{
+	pthread_once(&exit_once, exit_key_init);
 }
 
 int _grb_env_thread_exit_init(void (*fn)(void))
@@ -264,8 +287,8 @@ int _grb_env_thread_exit_init(void (*fn)(void))
 	return 0;
 }
 
-/* pthread_setspecific of one of the first keys of a process stores into the
- * thread's descriptor without allocating, so it is safe in a signal handler. */
+/* With one of the first 32 keys, pthread_setspecific stores into the
+ * thread's descriptor without allocating: it is safe in a signal handler. */
 int _grb_env_thread_exit_arm(void)
 {
 	if (!exit_key_ok)
