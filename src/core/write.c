@@ -411,15 +411,21 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
 	return reserve_slow(cfg, s, ctx, &deadline);
 }
 
-/* Counts a loss on the stream of the calling thread's CPU. */
-void _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
+/*
+ * Counts a loss on the stream of the calling thread's CPU.  Return 0, or
+ * -ENODEV when that CPU is outside the channel's set: the record is then
+ * filtered (counted in filtered_cpu), not lost.
+ */
+int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
 {
 	struct grb_stream *s = _grb_cpu_stream(ch, (uint32_t)_grb_env_getcpu_slow());
 
-	if (s)
+	if (s) {
 		_grb_count_lost(s, cause);
-	else
-		_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
+		return 0;
+	}
+	_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
+	return -ENODEV;
 }
 
 /*

@@ -38,7 +38,7 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			   struct grb_ctx *ctx);
 void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
 			   uint64_t add);
-void _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause);
+int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause);
 
 static _grb_always_inline int _grb_single(const struct grb_config *cfg)
 {
@@ -284,13 +284,18 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	depth = ++_grb_tls_nesting;
 	_grb_barrier();
 	if (_grb_unlikely(depth > cfg->max_nesting)) {
+		/* Without a stream from the area's CPU (an unregistered area,
+		 * or a CPU outside the set): the CPU the thread runs on decides,
+		 * the CPU set first, as in grb_reserve(). */
+		int filtered = 0;
+
 		if (s)
 			_grb_count_lost(s, GRB_LOST_NESTED);
 		else
-			_grb_count_lost_here(ch, GRB_LOST_NESTED);
+			filtered = _grb_count_lost_here(ch, GRB_LOST_NESTED) != 0;
 		_grb_barrier();
 		_grb_tls_nesting--;
-		return -EBUSY;
+		return filtered ? -ENODEV : -EBUSY;
 	}
 	if (_grb_unlikely(!s))
 		goto slow;
@@ -330,7 +335,7 @@ slow:
  *
  * Return: 0; -EAGAIN the channel is not recording; -EBUSY more than
  * cfg->max_nesting reservations held by this thread (counted
- * GRB_LOST_NESTED); -E2BIG the record does not fit in a sub-buffer (counted
+ * GRB_LOST_NESTED on the stream the record would have gone to); -E2BIG the record does not fit in a sub-buffer (counted
  * GRB_LOST_TOO_BIG); -ENOBUFS no free sub-buffer (discard mode, and blocking
  * mode for a reservation nested in another of the same thread, which must
  * not wait for the record it interrupted: counted GRB_LOST_FULL; overwrite
@@ -340,6 +345,10 @@ slow:
  * alloc found no free stream (GRB_LOST_NO_STREAM); -ENODEV the CPU is not in
  * the channel's CPU set (counted in the channel's filtered_cpu); -EIO the
  * stream was disabled after an internal invariant failure (GRB_LOST_DISABLED).
+ * The stream is chosen before the nesting depth is checked: a record on a
+ * CPU outside the set is filtered (-ENODEV, counted once, in filtered_cpu,
+ * not as a loss) however deep it nests, and so is one that finds no free
+ * per-thread stream (-ENOSPC).
  *
  * Real-time: async-signal-safe; nestable up to cfg->max_nesting; lock-free
  * (atomic and rseq syncs), wait-free in the common case (single writer); no
