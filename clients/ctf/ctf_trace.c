@@ -523,10 +523,16 @@ static void *consumer(void *arg)
 			if (most > t->subbuf_count / 4 && sleep_ns > 200000)
 				sleep_ns /= 2;
 			else if (most <= 1 && sleep_ns < t->period_ns)
-				sleep_ns = sleep_ns * 2 < t->period_ns ? sleep_ns * 2 :
-									 t->period_ns;
+				sleep_ns = sleep_ns <= (t->period_ns - 1) / 2 ? sleep_ns * 2 :
+										t->period_ns;
 			most = 0;
-			wake = grb_clock_monotonic() + (stopping ? 1000000 : sleep_ns);
+			wake = grb_clock_monotonic();
+			if (stopping)
+				wake += 1000000;
+			else if (sleep_ns > UINT64_MAX - wake)
+				wake = UINT64_MAX; /* past 2^64 ns: until the stop */
+			else
+				wake += sleep_ns;
 
 			ts.tv_sec = (time_t)(wake / 1000000000u);
 			ts.tv_nsec = (long)(wake % 1000000000u);
@@ -751,7 +757,13 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 		grb_error_set("ctf trace uuid: getrandom: %s", strerror(-ret));
 		return fail(t, -1, -ret);
 	}
-	t->period_ns = (attr->read_period_us ? attr->read_period_us : 10000) * 1000;
+	/* UINT64_MAX (sleep until stopped) when the ns do not fit. */
+	if (!attr->read_period_us)
+		t->period_ns = 10000 * 1000;
+	else if (attr->read_period_us > UINT64_MAX / 1000)
+		t->period_ns = UINT64_MAX;
+	else
+		t->period_ns = attr->read_period_us * 1000;
 	t->subbuf_count = attr->chan.subbuf_count;
 
 	/* The attributes with every default filled in. */

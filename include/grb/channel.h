@@ -54,6 +54,11 @@ struct grb_channel_attr {
 	 * i / 8 is CPU i); NULL means every possible CPU. */
 	const unsigned char *cpu_set;
 	size_t cpu_set_size; /* bytes in cpu_set */
+	/* Times in microseconds.  One whose nanoseconds do not fit 64 bits
+	 * (over UINT64_MAX / 1000 us, 584 years) is taken as UINT64_MAX ns,
+	 * and a timeout whose end does not fit the 64-bit CLOCK_MONOTONIC
+	 * ns never ends: such values mean never or forever, never a short
+	 * time. */
 	uint64_t switch_timer_us; /* flush partially filled sub-buffers this often; 0: never */
 	uint64_t read_timer_us; /* GRB_WAKEUP_TIMER: reader wake-up period (default 100 ms) */
 	uint64_t blocking_timeout_us; /* GRB_MODE_BLOCKING: longest wait of a writer

@@ -454,7 +454,8 @@ struct grb_ctf_trace_attr {
 	uint32_t nr_events;
 	struct grb_channel_attr chan; /* geometry, CPU set, switch timer */
 	struct grb_ctf_clock clock;
-	uint64_t read_period_us; /* consumer poll period; default 10 ms */
+	uint64_t read_period_us; /* consumer poll period; default 10 ms; over
+				  * UINT64_MAX / 1000: until the trace stops */
 	const char *hostname; /* env.hostname; default gethostname() */
 };
 

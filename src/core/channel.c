@@ -72,6 +72,8 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		_grb_strlcpy(priv->name, attr->name, sizeof(priv->name));
 		priv->attr.name = priv->name;
 	}
+	priv->blocking_timeout_ns = _grb_us_to_ns(attr->blocking_timeout_us);
+	priv->read_timer_ns = _grb_us_to_ns(attr->read_timer_us);
 	{
 		uint64_t hdr = _grb_max_header(cfg), sb = attr->subbuf_size;
 		uint64_t room = sb - cfg->packet_header_size;
@@ -134,7 +136,8 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		}
 	}
 	if (attr->switch_timer_us) {
-		priv->switch_timer = _grb_timer_start(attr->switch_timer_us, switch_timer_fn, ch);
+		priv->switch_timer =
+			_grb_timer_start(_grb_us_to_ns(attr->switch_timer_us), switch_timer_fn, ch);
 		if (!priv->switch_timer) {
 			_grb_env_set_error("switch timer: cannot start its thread");
 			channel_free(ch);

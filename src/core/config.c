@@ -132,6 +132,8 @@ int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr
 		    a->subbuf_size, c->min_record_size);
 	if (c->alloc == GRB_ALLOC_PER_THREAD && (a->nr_streams < 1 || a->nr_streams > 4096))
 		BAD("attr.nr_streams: %u, must be 1 to 4096", a->nr_streams);
+	/* The microsecond times take any value: those whose ns do not fit
+	 * saturate (_grb_us_to_ns, channel.h). */
 	if (c->mode == GRB_MODE_BLOCKING && a->blocking_timeout_us == 0)
 		BAD("attr.blocking_timeout_us: 0 in blocking mode (use discard mode)");
 	if (c->wakeup == GRB_WAKEUP_TIMER && a->read_timer_us == 0)

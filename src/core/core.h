@@ -28,6 +28,10 @@ struct grb_channel_priv {
 	/* Per-thread alloc without a thread-exit hook: claims and flushes
 	 * find the streams of exited threads (_grb_stream_lock_exited). */
 	uint32_t no_exit_hook;
+	/* attr's blocking_timeout_us and read_timer_us in ns, saturated:
+	 * UINT64_MAX means forever (_grb_us_to_ns). */
+	uint64_t blocking_timeout_ns;
+	uint64_t read_timer_ns;
 	char rseq_why[128]; /* why */
 };
 
@@ -71,6 +75,18 @@ static inline void _grb_strlcpy(char *dst, const char *src, size_t n)
 	for (i = 0; i + 1 < n && src[i]; i++)
 		dst[i] = src[i];
 	dst[i] = 0;
+}
+
+/* Microseconds to nanoseconds, UINT64_MAX (forever) when they do not fit. */
+static inline uint64_t _grb_us_to_ns(uint64_t us)
+{
+	return us > UINT64_MAX / 1000 ? UINT64_MAX : us * 1000;
+}
+
+/* now + ns, UINT64_MAX (never) when it does not fit. */
+static inline uint64_t _grb_deadline(uint64_t now, uint64_t ns)
+{
+	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
 }
 
 static inline uint64_t _grb_buf_size(const struct grb_stream *s)

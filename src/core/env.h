@@ -80,10 +80,10 @@ int _grb_env_rseq_check(char *why, size_t len);
 int _grb_env_membarrier_cpu(uint32_t cpu); /* 0 or -errno */
 void _grb_env_yield(void);
 
-/* Timers: calls fn(arg) every period_us on a thread of the environment's
- * until stopped; NULL on failure. */
+/* Timers: calls fn(arg) every period_ns (UINT64_MAX: never) on a thread of
+ * the environment's until stopped; NULL on failure. */
 struct grb_timer;
-struct grb_timer *_grb_timer_start(uint64_t period_us, void (*fn)(void *), void *arg);
+struct grb_timer *_grb_timer_start(uint64_t period_ns, void (*fn)(void *), void *arg);
 void _grb_timer_stop(struct grb_timer *t);
 
 /* A mutex for the slow paths (channel registry). */

@@ -345,7 +345,7 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
 		__atomic_store_n(&shm->reader_waiting, 0, __ATOMIC_SEQ_CST);
 		return ret;
 	}
-	period = r->ch->priv->attr.read_timer_us * 1000;
+	period = r->ch->priv->read_timer_ns;
 	if (!period)
 		period = 1000000;
 	_grb_env_sleep_ns(period < timeout_ns ? period : timeout_ns);

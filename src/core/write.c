@@ -151,13 +151,14 @@ static int block_wait(const struct grb_config *cfg, struct grb_stream *s, uint64
 {
 	struct grb_shm_stream *shm = s->shm;
 	uint64_t now = _grb_env_monotonic_ns();
-	uint64_t timeout_us = s->chan->priv->attr.blocking_timeout_us;
 	uint64_t slice = 10 * 1000 * 1000, left;
 	uint32_t seq;
 
 	(void)cfg;
+	/* UINT64_MAX: forever (a timeout of UINT64_MAX us, or one that does
+	 * not fit in ns or in the clock). */
 	if (!*deadline)
-		*deadline = timeout_us == UINT64_MAX ? UINT64_MAX : now + timeout_us * 1000;
+		*deadline = _grb_deadline(now, s->chan->priv->blocking_timeout_ns);
 	if (now >= *deadline)
 		return -ETIMEDOUT;
 	left = *deadline - now;

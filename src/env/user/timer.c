@@ -28,10 +28,17 @@ static void *timer_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&t->lock);
 	while (!t->stop) {
-		uint64_t ns = (uint64_t)next.tv_nsec + t->period_ns;
+		/* Seconds and nanoseconds apart: no sum overflows, even for a
+		 * period of UINT64_MAX ns (584 years: never, in effect). */
+		uint64_t sec = t->period_ns / 1000000000u;
+		long nsec = next.tv_nsec + (long)(t->period_ns % 1000000000u);
 
-		next.tv_sec += (time_t)(ns / 1000000000u);
-		next.tv_nsec = (long)(ns % 1000000000u);
+		if (nsec >= 1000000000) {
+			nsec -= 1000000000;
+			sec++;
+		}
+		next.tv_sec += (time_t)sec;
+		next.tv_nsec = nsec;
 		while (!t->stop && pthread_cond_timedwait(&t->cond, &t->lock, &next) != ETIMEDOUT)
 			;
 		if (t->stop)
@@ -44,14 +51,14 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-struct grb_timer *_grb_timer_start(uint64_t period_us, void (*fn)(void *), void *arg)
+struct grb_timer *_grb_timer_start(uint64_t period_ns, void (*fn)(void *), void *arg)
 {
 	struct grb_timer *t = (struct grb_timer *)calloc(1, sizeof(*t));
 	pthread_condattr_t ca;
 
 	if (!t)
 		return NULL;
-	t->period_ns = period_us * 1000;
+	t->period_ns = period_ns;
 	t->fn = fn;
 	t->arg = arg;
 	pthread_mutex_init(&t->lock, NULL);
