@@ -23,7 +23,8 @@ void *_grb_env_zalloc(size_t size);
 void _grb_env_free(void *p);
 size_t _grb_env_page_size(void);
 
-/* CPUs: number of possible CPU ids (0 .. n-1). */
+/* CPUs: the bound of possible CPU ids (0 .. n-1): the highest + 1, holes
+ * in the possible set included. */
 int _grb_env_nr_cpus(void);
 /* The calling thread's id (never 0). */
 uint32_t _grb_env_thread_id(void);

@@ -3,6 +3,7 @@
  * env.c - the environment layer for Linux user space.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include <grb/channel.h>
 #include <grb/client.h>
 #include "core/env.h"
+#include "cpu_list.h"
 
 /* The library's own rseq area, registered only when glibc made none.
  * cpu_id starts at RSEQ_CPU_ID_UNINITIALIZED (-1). */
@@ -141,10 +143,72 @@ size_t _grb_env_page_size(void)
 	return v > 0 ? (size_t)v : 4096;
 }
 
+/* Linux's CPU ids stay below 2^22 (NR_CPUS is at most 8192 today). */
+#define GRB_CPU_ID_LIMIT (1 << 22)
+
+int _grb_env_cpu_list_span(const char *text, size_t len)
+{
+	size_t i = 0;
+	long first, last, span = 0;
+
+	while (i < len && text[i] && text[i] != '\n') {
+		if (span && text[i++] != ',')
+			return 0;
+		for (first = -1; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+			first = (first < 0 ? 0 : first * 10) + (text[i] - '0');
+			if (first >= GRB_CPU_ID_LIMIT)
+				return 0;
+		}
+		last = first;
+		if (first >= 0 && i < len && text[i] == '-') {
+			for (i++, last = -1; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+				last = (last < 0 ? 0 : last * 10) + (text[i] - '0');
+				if (last >= GRB_CPU_ID_LIMIT)
+					return 0;
+			}
+		}
+		if (first < 0 || last < first)
+			return 0;
+		if (last + 1 > span)
+			span = last + 1;
+	}
+	/* Nothing may follow the list but its newline. */
+	if (i < len && text[i] == '\n')
+		i++;
+	if (i < len && text[i])
+		return 0;
+	return (int)span;
+}
+
+/*
+ * The bound of CPU ids is the highest possible CPU + 1: with holes in the
+ * possible mask ("0-3,8-11"), _SC_NPROCESSORS_CONF counts the CPUs (8),
+ * which would leave the highest ones without a stream.  Without a
+ * readable list: the larger of that count and the highest CPU this thread
+ * may run on + 1.
+ */
 int _grb_env_nr_cpus(void)
 {
-	long v = sysconf(_SC_NPROCESSORS_CONF);
+	char buf[1024];
+	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	long n = 0, v;
+	cpu_set_t set;
+	int cpu;
 
+	if (fd >= 0) {
+		ssize_t len = read(fd, buf, sizeof(buf));
+
+		close(fd);
+		if (len > 0 && (size_t)len < sizeof(buf))
+			n = _grb_env_cpu_list_span(buf, (size_t)len);
+	}
+	if (n > 0)
+		return (int)n;
+	v = sysconf(_SC_NPROCESSORS_CONF);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &set) && cpu + 1 > v)
+				v = cpu + 1;
 	return v > 0 ? (int)v : 1;
 }
 
