@@ -135,9 +135,9 @@ int grb_channel_disable(struct grb_channel *ch);
  *
  * A single-writer stream whose thread is alive is flushed by that thread at
  * its next reservation (the request is recorded here).  Without a
- * thread-exit hook, the streams of exited threads are given back here.  An rseq stream is
- * flushed here, under its fence (see the table above).  Return: 0; -EINVAL
- * for NULL.
+ * thread-exit hook, the streams of exited threads are given back here.  An
+ * rseq stream is flushed here, under its fence (see the table above).
+ * Return: 0; -EINVAL for NULL.
  */
 int grb_channel_flush(struct grb_channel *ch);
 

@@ -335,20 +335,20 @@ slow:
  *
  * Return: 0; -EAGAIN the channel is not recording; -EBUSY more than
  * cfg->max_nesting reservations held by this thread (counted
- * GRB_LOST_NESTED on the stream the record would have gone to); -E2BIG the record does not fit in a sub-buffer (counted
- * GRB_LOST_TOO_BIG); -ENOBUFS no free sub-buffer (discard mode, and blocking
- * mode for a reservation nested in another of the same thread, which must
- * not wait for the record it interrupted: counted GRB_LOST_FULL; overwrite
- * mode, the next sub-buffer still being written by a stalled writer:
- * GRB_LOST_WRAP);
+ * GRB_LOST_NESTED on the stream the record would have gone to); -E2BIG the
+ * record does not fit in a sub-buffer (counted GRB_LOST_TOO_BIG); -ENOBUFS
+ * no free sub-buffer (discard mode, and blocking mode for a reservation
+ * nested in another of the same thread, which must not wait for the record
+ * it interrupted: counted GRB_LOST_FULL; overwrite mode, the next
+ * sub-buffer still being written by a stalled writer: GRB_LOST_WRAP);
  * -ETIMEDOUT blocking mode gave up (GRB_LOST_TIMEOUT); -ENOSPC per-thread
  * alloc found no free stream (GRB_LOST_NO_STREAM); -ENODEV the CPU is not in
  * the channel's CPU set (counted in the channel's filtered_cpu); -EIO the
  * stream was disabled after an internal invariant failure (GRB_LOST_DISABLED).
  * The stream is chosen before the nesting depth is checked: a record on a
  * CPU outside the set is filtered (-ENODEV, counted once, in filtered_cpu,
- * not as a loss) however deep it nests, and so is one that finds no free
- * per-thread stream (-ENOSPC).
+ * not as a loss) however deep it nests, and one that finds no free
+ * per-thread stream gets -ENOSPC however deep it nests.
  *
  * Real-time: async-signal-safe; nestable up to cfg->max_nesting; lock-free
  * (atomic and rseq syncs), wait-free in the common case (single writer); no
