@@ -7,6 +7,8 @@
 #   make tsan     TSan build in ./build-tsan, run unit+stress tests
 #   make clang    clang build with -Werror in ./build-clang, run unit+stress
 #                 tests (CLANG_CTEST_ARGS= runs every test)
+#   make format   format every C file with .clang-format (clang-format 14)
+#   make format-check  fail, naming the files, if one is not formatted
 #   make bench    the benchmark suite (bench/suite.sh, ~12 min; not a test)
 #   make bench-quick  the same in under 2 minutes (bench/suite.sh --quick)
 #   make clean    remove the build directories
@@ -65,7 +67,7 @@ define run_ctest
 $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
-.PHONY: all build demo check asan tsan clang bench bench-quick clean
+.PHONY: all build demo check asan tsan clang format format-check bench bench-quick clean
 
 all: build
 
@@ -110,6 +112,12 @@ tsan:
 clang:
 	$(call build,$(CLANG_DIR),-DCMAKE_C_COMPILER=$(CLANG_CC) -DCMAKE_CXX_COMPILER=$(CLANG_CXX) -DGRB_WERROR=ON)
 	$(call run_ctest,$(CLANG_DIR),$(CLANG_CTEST_ARGS))
+
+format:
+	sh cmake/format.sh
+
+format-check:
+	sh cmake/format.sh --check
 
 # Benchmarks are never part of `make check` or CI: they take minutes and
 # their figures depend on the machine's load.

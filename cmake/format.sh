@@ -3,8 +3,9 @@
 #
 # format.sh [--check]
 #
-# Formats every C and C++ file of the tree that git knows with the tree's
-# .clang-format (clang-format 14, Debian 12's).  With --check, changes
+# Formats every C and C++ file of the tree (the ones git knows, or without
+# git every one outside build directories) with the tree's .clang-format
+# (clang-format 14, Debian 12's).  With --check, changes
 # nothing and fails, naming the files, when one is not formatted.
 set -eu
 
@@ -14,7 +15,13 @@ command -v "$cf" >/dev/null || {
 	echo "format: $cf not found (Debian: apt-get install clang-format)" >&2
 	exit 1
 }
-files=$(git ls-files '*.c' '*.h' '*.cpp')
+if command -v git >/dev/null && [ -e .git ]; then
+	# safe.directory: CI may run as root in a clone another user owns.
+	files=$(git -c safe.directory="$(pwd)" ls-files '*.c' '*.h' '*.cpp')
+else
+	files=$(find . \( -path './build*' -o -path './.*' \) -prune -o -type f \
+		\( -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -print | sort)
+fi
 if [ "${1:-}" = --check ]; then
 	bad=""
 	for f in $files; do

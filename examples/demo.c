@@ -35,10 +35,10 @@ static const struct grb_config *cfg;
 static uint64_t events_per_thread = 1000000;
 static uint64_t written, refused;
 
-#define WRITER(NAME, CFG)                                                                  \
-	static int NAME(const struct event *ev)                                            \
-	{                                                                                  \
-		return grb_write_record(&CFG, ch, 0, ev, sizeof(*ev));                     \
+#define WRITER(NAME, CFG)                                              \
+	static int NAME(const struct event *ev)                        \
+	{                                                              \
+		return grb_write_record(&CFG, ch, 0, ev, sizeof(*ev)); \
 	}
 WRITER(write_discard, cfg_discard)
 WRITER(write_overwrite, cfg_overwrite)
@@ -119,12 +119,12 @@ int main(int argc, char **argv)
 	}
 	if (threads < 1 || threads > 64)
 		threads = 4;
-	cfg = !strcmp(mode, "overwrite") ? &cfg_overwrite
-	      : !strcmp(mode, "blocking") ? &cfg_blocking
-					  : &cfg_discard;
-	write_event = cfg == &cfg_overwrite ? write_overwrite
-		      : cfg == &cfg_blocking ? write_blocking
-					     : write_discard;
+	cfg = !strcmp(mode, "overwrite") ? &cfg_overwrite :
+	      !strcmp(mode, "blocking")	 ? &cfg_blocking :
+					   &cfg_discard;
+	write_event = cfg == &cfg_overwrite ? write_overwrite :
+		      cfg == &cfg_blocking  ? write_blocking :
+					      write_discard;
 	grb_channel_attr_init(&attr);
 	attr.subbuf_size = 256 * 1024;
 	attr.subbuf_count = 8;
@@ -151,8 +151,7 @@ int main(int argc, char **argv)
 	printf("grb %s demo: %d threads x %llu events, %s mode, %u streams, %.2f s "
 	       "(%.1f M events/s)\n",
 	       grb_version(), threads, (unsigned long long)events_per_thread, mode,
-	       grb_channel_nr_streams(ch), secs,
-	       (double)(written + refused) / secs / 1e6);
+	       grb_channel_nr_streams(ch), secs, (double)(written + refused) / secs / 1e6);
 	printf("%-8s %12s %12s %12s\n", "stream", "delivered", "lost", "overwritten");
 	for (s = 0; s < grb_channel_nr_streams(ch); s++) {
 		struct grb_stream_stats ss;
@@ -168,11 +167,10 @@ int main(int argc, char **argv)
 		printf(" %s=%llu", grb_lost_cause_name((enum grb_lost_cause)i),
 		       (unsigned long long)st.lost[i]);
 	printf("\nwritten %llu + refused %llu; delivered %llu + lost %llu = %llu: %s\n",
-	       (unsigned long long)written, (unsigned long long)refused,
-	       (unsigned long long)total, (unsigned long long)st.lost_total,
-	       (unsigned long long)(total + st.lost_total),
-	       total + st.lost_total == written + refused ? "accounting exact"
-							  : "ACCOUNTING MISMATCH");
+	       (unsigned long long)written, (unsigned long long)refused, (unsigned long long)total,
+	       (unsigned long long)st.lost_total, (unsigned long long)(total + st.lost_total),
+	       total + st.lost_total == written + refused ? "accounting exact" :
+							    "ACCOUNTING MISMATCH");
 	grb_channel_destroy(ch);
 	free(delivered);
 	return total + st.lost_total == written + refused ? 0 : 1;

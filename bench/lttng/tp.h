@@ -23,42 +23,16 @@
 #include <stdint.h>
 #include <lttng/tracepoint.h>
 
-TRACEPOINT_EVENT(
-	grb_bench,
-	write8,
-	TP_ARGS(uint64_t, a),
-	TP_FIELDS(
-		ctf_integer(uint64_t, a, a)
-	)
-)
+TRACEPOINT_EVENT(grb_bench, write8, TP_ARGS(uint64_t, a), TP_FIELDS(ctf_integer(uint64_t, a, a)))
 
-TRACEPOINT_EVENT(
-	grb_bench,
-	write16,
-	TP_ARGS(uint64_t, a, uint64_t, b),
-	TP_FIELDS(
-		ctf_integer(uint64_t, a, a)
-		ctf_integer(uint64_t, b, b)
-	)
-)
+TRACEPOINT_EVENT(grb_bench, write16, TP_ARGS(uint64_t, a, uint64_t, b),
+		 TP_FIELDS(ctf_integer(uint64_t, a, a) ctf_integer(uint64_t, b, b)))
 
-TRACEPOINT_EVENT(
-	grb_bench,
-	write64,
-	TP_ARGS(const uint64_t *, w),
-	TP_FIELDS(
-		ctf_array(uint64_t, w, w, 8)
-	)
-)
+TRACEPOINT_EVENT(grb_bench, write64, TP_ARGS(const uint64_t *, w),
+		 TP_FIELDS(ctf_array(uint64_t, w, w, 8)))
 
-TRACEPOINT_EVENT(
-	grb_bench,
-	write256,
-	TP_ARGS(const uint64_t *, w),
-	TP_FIELDS(
-		ctf_array(uint64_t, w, w, 32)
-	)
-)
+TRACEPOINT_EVENT(grb_bench, write256, TP_ARGS(const uint64_t *, w),
+		 TP_FIELDS(ctf_array(uint64_t, w, w, 32)))
 
 #endif /* GRB_BENCH_LTTNG_TP_H */
 

@@ -37,15 +37,15 @@
 
 /* Entry fields, in order, u64 each: the members of struct
  * grb_ctf_index_entry (<grb/ctf.h>) of the same names. */
-#define CTF_IDX_ENTRY_FIELDS(F)                                                            \
-	F(offset)                                                                          \
-	F(packet_size)                                                                     \
-	F(content_size)                                                                    \
-	F(timestamp_begin)                                                                 \
-	F(timestamp_end)                                                                   \
-	F(events_discarded)                                                                \
-	F(stream_id)                                                                       \
-	F(stream_instance_id)                                                              \
+#define CTF_IDX_ENTRY_FIELDS(F) \
+	F(offset)               \
+	F(packet_size)          \
+	F(content_size)         \
+	F(timestamp_begin)      \
+	F(timestamp_end)        \
+	F(events_discarded)     \
+	F(stream_id)            \
+	F(stream_instance_id)   \
 	F(packet_seq_num)
 
 #define CTF_IDX_COUNT(f) +8u
@@ -97,8 +97,8 @@ static inline void ctf_idx_put_entry(unsigned char *e, const struct grb_ctf_inde
 {
 	unsigned int off = 0;
 
-#define CTF_IDX_PUT(f)                                                                     \
-	ctf_idx_put64(e + off, x->f);                                                      \
+#define CTF_IDX_PUT(f)                \
+	ctf_idx_put64(e + off, x->f); \
 	off += 8;
 	CTF_IDX_ENTRY_FIELDS(CTF_IDX_PUT)
 #undef CTF_IDX_PUT
@@ -110,8 +110,8 @@ static inline void ctf_idx_get_entry(const unsigned char *e, struct grb_ctf_inde
 {
 	unsigned int off = 0;
 
-#define CTF_IDX_GET(f)                                                                     \
-	x->f = ctf_idx_get64(e + off);                                                     \
+#define CTF_IDX_GET(f)                 \
+	x->f = ctf_idx_get64(e + off); \
 	off += 8;
 	CTF_IDX_ENTRY_FIELDS(CTF_IDX_GET)
 #undef CTF_IDX_GET

@@ -16,10 +16,11 @@
 #include <grb/ctf.h>
 
 static const char *const tsdl_keywords[] = {
-	"align", "callsite", "const", "char", "clock", "double", "enum", "env", "event",
-	"floating_point", "float", "integer", "int", "long", "short", "signed", "stream",
-	"string", "struct", "trace", "typealias", "typedef", "unsigned", "variant", "void",
-	"_Bool", "_Complex", "_Imaginary", NULL,
+	"align",  "callsite", "const",	   "char",	     "clock",	 "double",
+	"enum",	  "env",      "event",	   "floating_point", "float",	 "integer",
+	"int",	  "long",     "short",	   "signed",	     "stream",	 "string",
+	"struct", "trace",    "typealias", "typedef",	     "unsigned", "variant",
+	"void",	  "_Bool",    "_Complex",  "_Imaginary",     NULL,
 };
 
 static int is_ident(const char *s, size_t n)
@@ -76,10 +77,10 @@ static int is_int(enum grb_ctf_type t)
 	return t >= GRB_CTF_U8 && t <= GRB_CTF_S64;
 }
 
-#define BAD(...)                                                                           \
-	do {                                                                               \
-		grb_error_set(__VA_ARGS__);                                           \
-		return -EINVAL;                                                            \
+#define BAD(...)                            \
+	do {                                \
+		grb_error_set(__VA_ARGS__); \
+		return -EINVAL;             \
 	} while (0)
 
 /* The name readers show: babeltrace2 drops one leading underscore. */
@@ -129,8 +130,7 @@ static int validate_field(const struct grb_ctf_event_desc *e, const struct grb_c
 		uint32_t i;
 		int64_t lo = 0, hi;
 
-		if (f->elem < GRB_CTF_U8 || f->elem > GRB_CTF_U32 || !f->enm ||
-		    !f->enm->nr_entries)
+		if (f->elem < GRB_CTF_U8 || f->elem > GRB_CTF_U32 || !f->enm || !f->enm->nr_entries)
 			BAD("event %s: field %s: an enumeration needs a u8/u16/u32 type and labels",
 			    e->name, f->name);
 		hi = (int64_t)((1ull << (8 * type_size(f->elem))) - 1);
@@ -161,9 +161,9 @@ static int validate_field(const struct grb_ctf_event_desc *e, const struct grb_c
 int grb_ctf_validate_events(const struct grb_ctf_event_desc *const *events, uint32_t nr,
 			    uint32_t subbuf_size)
 {
-	uint64_t room = subbuf_size > GRB_CTF_PACKET_HEADER_SIZE + GRB_CTF_EXTENDED_SIZE
-				? subbuf_size - GRB_CTF_PACKET_HEADER_SIZE - GRB_CTF_EXTENDED_SIZE
-				: 0;
+	uint64_t room = subbuf_size > GRB_CTF_PACKET_HEADER_SIZE + GRB_CTF_EXTENDED_SIZE ?
+				subbuf_size - GRB_CTF_PACKET_HEADER_SIZE - GRB_CTF_EXTENDED_SIZE :
+				0;
 	uint32_t i, j, k;
 
 	if (!events && nr)
@@ -265,14 +265,15 @@ static void sb_quoted(struct sbuf *b, const char *s)
 {
 	sb_printf(b, "\"");
 	for (; s && *s; s++)
-		sb_printf(b, "%c", (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? '_' : *s);
+		sb_printf(b, "%c",
+			  (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? '_' : *s);
 	sb_printf(b, "\"");
 }
 
 static const char *int_name(enum grb_ctf_type t)
 {
-	static const char *const n[] = { "", "uint8_t", "uint16_t", "uint32_t", "uint64_t",
-					 "int8_t", "int16_t", "int32_t", "int64_t" };
+	static const char *const n[] = { "",	   "uint8_t", "uint16_t", "uint32_t", "uint64_t",
+					 "int8_t", "int16_t", "int32_t",  "int64_t" };
 
 	return is_int(t) ? n[t] : "uint8_t";
 }
@@ -350,17 +351,19 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 		return NULL;
 	}
 	snprintf(uuid, sizeof(uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		 u[14], u[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		 u[15]);
 	sb_printf(&b, "/* CTF 1.8 */\n\n");
 	for (i = 0; i < 4; i++) {
-		sb_printf(&b,
-			  "typealias integer { size = %u; align = 8; signed = false; } := uint%u_t;\n",
-			  8u << i, 8u << i);
-		sb_printf(&b,
-			  "typealias integer { size = %u; align = 8; signed = true; } := int%u_t;\n",
-			  8u << i, 8u << i);
+		sb_printf(
+			&b,
+			"typealias integer { size = %u; align = 8; signed = false; } := uint%u_t;\n",
+			8u << i, 8u << i);
+		sb_printf(
+			&b,
+			"typealias integer { size = %u; align = 8; signed = true; } := int%u_t;\n",
+			8u << i, 8u << i);
 	}
 	sb_printf(&b, "typealias integer { size = 5; align = 1; signed = false; } := uint5_t;\n");
 	sb_printf(&b,
@@ -389,21 +392,20 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 		  "\tabsolute = false;\n};\n\n",
 		  (unsigned long long)(a->clock.freq ? a->clock.freq : 1000000000u),
 		  (long long)a->clock.offset_s, (unsigned long long)a->clock.offset);
-	sb_printf(&b,
-		  "struct packet_context {\n\tuint64_clk_t timestamp_begin;\n"
-		  "\tuint64_clk_t timestamp_end;\n\tuint64_t content_size;\n"
-		  "\tuint64_t packet_size;\n\tuint64_t packet_seq_num;\n"
-		  "\tuint64_t events_discarded;\n\tuint32_t cpu_id;\n};\n\n");
-	sb_printf(&b,
-		  "struct event_header_compact {\n"
-		  "\tenum : uint5_t { compact = 0 ... 30, extended = 31 } id;\n"
-		  "\tvariant <id> {\n\t\tstruct { uint27_clk_t timestamp; } compact;\n"
-		  "\t\tstruct { uint32_t id; uint64_clk_t timestamp; } extended;\n"
-		  "\t} v;\n} align(8);\n\n");
+	sb_printf(&b, "struct packet_context {\n\tuint64_clk_t timestamp_begin;\n"
+		      "\tuint64_clk_t timestamp_end;\n\tuint64_t content_size;\n"
+		      "\tuint64_t packet_size;\n\tuint64_t packet_seq_num;\n"
+		      "\tuint64_t events_discarded;\n\tuint32_t cpu_id;\n};\n\n");
+	sb_printf(&b, "struct event_header_compact {\n"
+		      "\tenum : uint5_t { compact = 0 ... 30, extended = 31 } id;\n"
+		      "\tvariant <id> {\n\t\tstruct { uint27_clk_t timestamp; } compact;\n"
+		      "\t\tstruct { uint32_t id; uint64_clk_t timestamp; } extended;\n"
+		      "\t} v;\n} align(8);\n\n");
 	sb_printf(&b, "stream {\n\tid = 0;\n\tevent.header := struct event_header_compact;\n"
 		      "\tpacket.context := struct packet_context;\n};\n\n");
-	sb_printf(&b, "event {\n\tname = \"grb:discarded_empty\";\n\tid = %u;\n\tstream_id = 0;\n"
-		      "};\n\n",
+	sb_printf(&b,
+		  "event {\n\tname = \"grb:discarded_empty\";\n\tid = %u;\n\tstream_id = 0;\n"
+		  "};\n\n",
 		  GRB_CTF_ID_DISCARDED_EMPTY);
 	sb_printf(&b,
 		  "event {\n\tname = \"grb:discarded\";\n\tid = %u;\n\tstream_id = 0;\n"
@@ -412,8 +414,9 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 	for (i = 0; i < a->nr_events; i++) {
 		const struct grb_ctf_event_desc *e = a->events[i];
 
-		sb_printf(&b, "event {\n\tname = \"%s\";\n\tid = %u;\n\tstream_id = 0;\n"
-			      "\tloglevel = 13;\n",
+		sb_printf(&b,
+			  "event {\n\tname = \"%s\";\n\tid = %u;\n\tstream_id = 0;\n"
+			  "\tloglevel = 13;\n",
 			  e->name, e->id);
 		if (e->nr_fields) {
 			sb_printf(&b, "\tfields := struct {\n");
@@ -432,8 +435,8 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 }
 
 /* Length of the fields of e at p (avail bytes); 0 and *ok = 0 if corrupt. */
-static uint64_t fields_len(const struct grb_ctf_event_desc *e, const unsigned char *p,
-			   size_t avail, int *ok)
+static uint64_t fields_len(const struct grb_ctf_event_desc *e, const unsigned char *p, size_t avail,
+			   int *ok)
 {
 	uint64_t off = 0;
 	uint32_t i;
@@ -446,8 +449,9 @@ static uint64_t fields_len(const struct grb_ctf_event_desc *e, const unsigned ch
 		switch (f->type) {
 		case GRB_CTF_STRING: {
 			const unsigned char *z =
-				off < avail ? (const unsigned char *)memchr(p + off, 0, avail - off)
-					    : NULL;
+				off < avail ?
+					(const unsigned char *)memchr(p + off, 0, avail - off) :
+					NULL;
 
 			if (!z) {
 				*ok = 0;

@@ -634,8 +634,8 @@ static int make_dir(struct grb_ctf_trace *t)
 		r = errno;
 		if (r == ENOTDIR) {
 			grb_error_set("trace directory %s exists and is not empty "
-					   "(it is not a directory)",
-					   t->dir);
+				      "(it is not a directory)",
+				      t->dir);
 			return -EEXIST;
 		}
 		grb_error_set("opening trace directory %s: %s", t->dir, strerror(r));
@@ -650,7 +650,7 @@ static int make_dir(struct grb_ctf_trace *t)
 			t->dirfd = -1;
 			if (r < 0) {
 				grb_error_set("reading trace directory %s: %s", t->dir,
-						   strerror(-r));
+					      strerror(-r));
 				return r;
 			}
 			grb_error_set("trace directory %s exists and is not empty", t->dir);
@@ -699,9 +699,8 @@ static int validate(const struct grb_config *cfg, const struct grb_ctf_trace_att
 	}
 	if (!is_safe_name(attr->channel_name)) {
 		grb_error_set("ctf attr.channel_name \"%s\": not a file name of 1 to %d "
-				   "letters, digits, '_', '-' or '.' not starting with '.'",
-				   attr->channel_name ? attr->channel_name : "(null)",
-				   NAME_MAX_LEN);
+			      "letters, digits, '_', '-' or '.' not starting with '.'",
+			      attr->channel_name ? attr->channel_name : "(null)", NAME_MAX_LEN);
 		return -EINVAL;
 	}
 	return grb_ctf_validate_events(attr->events, attr->nr_events, attr->chan.subbuf_size);

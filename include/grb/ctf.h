@@ -109,10 +109,20 @@ extern "C" {
 #define GRB_CTF_MAX_EVENT_ID 65535u
 
 enum grb_ctf_type {
-	GRB_CTF_U8 = 1, GRB_CTF_U16, GRB_CTF_U32, GRB_CTF_U64,
-	GRB_CTF_S8, GRB_CTF_S16, GRB_CTF_S32, GRB_CTF_S64,
-	GRB_CTF_F32, GRB_CTF_F64,
-	GRB_CTF_STRING, GRB_CTF_ARRAY, GRB_CTF_SEQUENCE, GRB_CTF_ENUM,
+	GRB_CTF_U8 = 1,
+	GRB_CTF_U16,
+	GRB_CTF_U32,
+	GRB_CTF_U64,
+	GRB_CTF_S8,
+	GRB_CTF_S16,
+	GRB_CTF_S32,
+	GRB_CTF_S64,
+	GRB_CTF_F32,
+	GRB_CTF_F64,
+	GRB_CTF_STRING,
+	GRB_CTF_ARRAY,
+	GRB_CTF_SEQUENCE,
+	GRB_CTF_ENUM,
 };
 
 struct grb_ctf_enum_entry {
@@ -126,11 +136,11 @@ struct grb_ctf_enum_desc {
 };
 
 /** GRB_CTF_ENUM(sym, {"IDLE", 0, 0}, {"BUSY", 1, 9}) defines sym. */
-#define GRB_CTF_ENUM(sym, ...)                                                             \
-	static const struct grb_ctf_enum_entry sym##_entries[] = { __VA_ARGS__ };          \
-	static const struct grb_ctf_enum_desc sym = {                                      \
-		.entries = sym##_entries,                                                  \
-		.nr_entries = sizeof(sym##_entries) / sizeof(sym##_entries[0]),            \
+#define GRB_CTF_ENUM(sym, ...)                                                    \
+	static const struct grb_ctf_enum_entry sym##_entries[] = { __VA_ARGS__ }; \
+	static const struct grb_ctf_enum_desc sym = {                             \
+		.entries = sym##_entries,                                         \
+		.nr_entries = sizeof(sym##_entries) / sizeof(sym##_entries[0]),   \
 	};
 
 struct grb_ctf_field_desc {
@@ -159,9 +169,9 @@ struct grb_ctf_chan_data {
 static inline uint32_t grb_ctf_header_size(const struct grb_config *cfg, const struct grb_ctx *ctx)
 {
 	(void)cfg;
-	return ((ctx->flags & GRB_RFLAG_FULL_TS) || ctx->event_id > GRB_CTF_COMPACT_MAX_ID)
-		       ? GRB_CTF_EXTENDED_SIZE
-		       : GRB_CTF_COMPACT_SIZE;
+	return ((ctx->flags & GRB_RFLAG_FULL_TS) || ctx->event_id > GRB_CTF_COMPACT_MAX_ID) ?
+		       GRB_CTF_EXTENDED_SIZE :
+		       GRB_CTF_COMPACT_SIZE;
 }
 
 /* Compact: 5-bit id then 27-bit timestamp; extended: id 31, u32 id, u64 ts. */
@@ -244,6 +254,8 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
  * C++ the macros need C++20 (g++ and clang++ accept them in C++17 as an
  * extension, with a warning under -pedantic).
  */
+/* One field a line, in declaration order: kept as written. */
+/* clang-format off */
 #define GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                 \
 	{                                                                                  \
 		.abi = GRB_CONFIG_ABI,                                                     \
@@ -267,6 +279,7 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 	}
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
+/* clang-format on */
 
 /* Field-kind expansions used by GRB_CTF_EVENT (P: parameter, S: size,
  * W: write, D: description). */
@@ -274,7 +287,7 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 #define _GRB_CTF_S(kind, ...) _GRB_CTF_S_##kind(__VA_ARGS__)
 #define _GRB_CTF_W(kind, ...) _GRB_CTF_W_##kind(__VA_ARGS__)
 #define _GRB_CTF_D(kind, ...) _GRB_CTF_D_##kind(__VA_ARGS__)
-#define _GRB_CTF_FIELD(_name, _type, _elem, _len, _enm)                                    \
+#define _GRB_CTF_FIELD(_name, _type, _elem, _len, _enm) \
 	{ .name = (_name), .type = (_type), .elem = (_elem), .len = (_len), .enm = (_enm) },
 #define _GRB_CTF_P_u8(n) , uint8_t n
 #define _GRB_CTF_S_u8(n) _grb_len += sizeof(uint8_t);
@@ -321,64 +334,96 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 #define _GRB_CTF_W_array_u8(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint8_t));
 #define _GRB_CTF_D_array_u8(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U8, (N), NULL)
 #define _GRB_CTF_P_seq_u8(n, MAX) , const uint8_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_u8(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint8_t);
-#define _GRB_CTF_W_seq_u8(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint8_t));
+#define _GRB_CTF_S_seq_u8(n, MAX)        \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(uint8_t);
+#define _GRB_CTF_W_seq_u8(n, MAX)          \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint8_t));
 #define _GRB_CTF_D_seq_u8(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U8, (MAX), NULL)
 #define _GRB_CTF_P_array_u16(n, N) , const uint16_t *n
 #define _GRB_CTF_S_array_u16(n, N) _grb_len += (uint64_t)(N) * sizeof(uint16_t);
 #define _GRB_CTF_W_array_u16(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint16_t));
 #define _GRB_CTF_D_array_u16(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U16, (N), NULL)
 #define _GRB_CTF_P_seq_u16(n, MAX) , const uint16_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_u16(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint16_t);
-#define _GRB_CTF_W_seq_u16(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint16_t));
+#define _GRB_CTF_S_seq_u16(n, MAX)       \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(uint16_t);
+#define _GRB_CTF_W_seq_u16(n, MAX)         \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint16_t));
 #define _GRB_CTF_D_seq_u16(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U16, (MAX), NULL)
 #define _GRB_CTF_P_array_u32(n, N) , const uint32_t *n
 #define _GRB_CTF_S_array_u32(n, N) _grb_len += (uint64_t)(N) * sizeof(uint32_t);
 #define _GRB_CTF_W_array_u32(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint32_t));
 #define _GRB_CTF_D_array_u32(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U32, (N), NULL)
 #define _GRB_CTF_P_seq_u32(n, MAX) , const uint32_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_u32(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint32_t);
-#define _GRB_CTF_W_seq_u32(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint32_t));
+#define _GRB_CTF_S_seq_u32(n, MAX)       \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(uint32_t);
+#define _GRB_CTF_W_seq_u32(n, MAX)         \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint32_t));
 #define _GRB_CTF_D_seq_u32(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U32, (MAX), NULL)
 #define _GRB_CTF_P_array_u64(n, N) , const uint64_t *n
 #define _GRB_CTF_S_array_u64(n, N) _grb_len += (uint64_t)(N) * sizeof(uint64_t);
 #define _GRB_CTF_W_array_u64(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(uint64_t));
 #define _GRB_CTF_D_array_u64(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_U64, (N), NULL)
 #define _GRB_CTF_P_seq_u64(n, MAX) , const uint64_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_u64(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(uint64_t);
-#define _GRB_CTF_W_seq_u64(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint64_t));
+#define _GRB_CTF_S_seq_u64(n, MAX)       \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(uint64_t);
+#define _GRB_CTF_W_seq_u64(n, MAX)         \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(uint64_t));
 #define _GRB_CTF_D_seq_u64(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_U64, (MAX), NULL)
 #define _GRB_CTF_P_array_s8(n, N) , const int8_t *n
 #define _GRB_CTF_S_array_s8(n, N) _grb_len += (uint64_t)(N) * sizeof(int8_t);
 #define _GRB_CTF_W_array_s8(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int8_t));
 #define _GRB_CTF_D_array_s8(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S8, (N), NULL)
 #define _GRB_CTF_P_seq_s8(n, MAX) , const int8_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_s8(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int8_t);
-#define _GRB_CTF_W_seq_s8(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int8_t));
+#define _GRB_CTF_S_seq_s8(n, MAX)        \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(int8_t);
+#define _GRB_CTF_W_seq_s8(n, MAX)          \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int8_t));
 #define _GRB_CTF_D_seq_s8(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S8, (MAX), NULL)
 #define _GRB_CTF_P_array_s16(n, N) , const int16_t *n
 #define _GRB_CTF_S_array_s16(n, N) _grb_len += (uint64_t)(N) * sizeof(int16_t);
 #define _GRB_CTF_W_array_s16(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int16_t));
 #define _GRB_CTF_D_array_s16(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S16, (N), NULL)
 #define _GRB_CTF_P_seq_s16(n, MAX) , const int16_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_s16(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int16_t);
-#define _GRB_CTF_W_seq_s16(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int16_t));
+#define _GRB_CTF_S_seq_s16(n, MAX)       \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(int16_t);
+#define _GRB_CTF_W_seq_s16(n, MAX)         \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int16_t));
 #define _GRB_CTF_D_seq_s16(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S16, (MAX), NULL)
 #define _GRB_CTF_P_array_s32(n, N) , const int32_t *n
 #define _GRB_CTF_S_array_s32(n, N) _grb_len += (uint64_t)(N) * sizeof(int32_t);
 #define _GRB_CTF_W_array_s32(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int32_t));
 #define _GRB_CTF_D_array_s32(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S32, (N), NULL)
 #define _GRB_CTF_P_seq_s32(n, MAX) , const int32_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_s32(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int32_t);
-#define _GRB_CTF_W_seq_s32(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int32_t));
+#define _GRB_CTF_S_seq_s32(n, MAX)       \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(int32_t);
+#define _GRB_CTF_W_seq_s32(n, MAX)         \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int32_t));
 #define _GRB_CTF_D_seq_s32(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S32, (MAX), NULL)
 #define _GRB_CTF_P_array_s64(n, N) , const int64_t *n
 #define _GRB_CTF_S_array_s64(n, N) _grb_len += (uint64_t)(N) * sizeof(int64_t);
 #define _GRB_CTF_W_array_s64(n, N) grb_write(&_grb_ctx, n, (size_t)(N) * sizeof(int64_t));
 #define _GRB_CTF_D_array_s64(n, N) _GRB_CTF_FIELD(#n, GRB_CTF_ARRAY, GRB_CTF_S64, (N), NULL)
 #define _GRB_CTF_P_seq_s64(n, MAX) , const int64_t *n, uint32_t n##_len
-#define _GRB_CTF_S_seq_s64(n, MAX) _grb_too_big |= n##_len > (MAX); _grb_len += 4 + (uint64_t)n##_len * sizeof(int64_t);
-#define _GRB_CTF_W_seq_s64(n, MAX) grb_write(&_grb_ctx, &n##_len, 4); grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int64_t));
+#define _GRB_CTF_S_seq_s64(n, MAX)       \
+	_grb_too_big |= n##_len > (MAX); \
+	_grb_len += 4 + (uint64_t)n##_len * sizeof(int64_t);
+#define _GRB_CTF_W_seq_s64(n, MAX)         \
+	grb_write(&_grb_ctx, &n##_len, 4); \
+	grb_write(&_grb_ctx, n, (size_t)n##_len * sizeof(int64_t));
 #define _GRB_CTF_D_seq_s64(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_SEQUENCE, GRB_CTF_S64, (MAX), NULL)
 #define _GRB_CTF_P_enum_u8(n, E) , uint8_t n
 #define _GRB_CTF_S_enum_u8(n, E) _grb_len += sizeof(uint8_t);
@@ -397,41 +442,41 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 #define _GRB_CTF_W_enum_u64(n, E) grb_write(&_grb_ctx, &n, sizeof(uint64_t));
 #define _GRB_CTF_D_enum_u64(n, E) _GRB_CTF_FIELD(#n, GRB_CTF_ENUM, GRB_CTF_U64, 0, &(E))
 #define _GRB_CTF_P_string(n, MAX) , const char *n
-#define _GRB_CTF_S_string(n, MAX) size_t _grb_l_##n = strlen(n) + 1; _grb_too_big |= _grb_l_##n > (MAX); _grb_len += _grb_l_##n;
+#define _GRB_CTF_S_string(n, MAX)           \
+	size_t _grb_l_##n = strlen(n) + 1;  \
+	_grb_too_big |= _grb_l_##n > (MAX); \
+	_grb_len += _grb_l_##n;
 #define _GRB_CTF_W_string(n, MAX) grb_write(&_grb_ctx, n, _grb_l_##n);
 #define _GRB_CTF_D_string(n, MAX) _GRB_CTF_FIELD(#n, GRB_CTF_STRING, GRB_CTF_U8, (MAX), NULL)
 
 /** GRB_CTF_EVENT(sym, "provider:name", id, FIELDS) - see the top of this file. */
-#define GRB_CTF_EVENT(sym, ename, eid, FIELDS)                                             \
-	static const struct grb_ctf_field_desc sym##_fields[] = {                          \
-		FIELDS(_GRB_CTF_D) _GRB_CTF_FIELD(NULL, GRB_CTF_U8, GRB_CTF_U8, 0, NULL)     \
-	};                                                                                 \
-	static const struct grb_ctf_event_desc sym##_event = {                             \
-		.name = ename,                                                             \
-		.id = (eid),                                                               \
-		.nr_fields = sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,           \
-		.fields = sym##_fields,                                                    \
-	};                                                                                 \
-	static inline __attribute__((unused)) int sym##_write(                             \
-		const struct grb_config *_grb_cfg,                                         \
-		struct grb_channel *_grb_ch FIELDS(_GRB_CTF_P))                            \
-	{                                                                                  \
-		struct grb_ctx _grb_ctx;                                                   \
-		uint64_t _grb_len = 0;                                                     \
-		int _grb_too_big = 0, _grb_ret;                                            \
-		if (_grb_unlikely(!grb_enabled(_grb_ch)))                                  \
-			return -EAGAIN;                                                    \
-		FIELDS(_GRB_CTF_S)                                                         \
-		_grb_ctx.event_id = (eid);                                                 \
-		_grb_ctx.payload_len = (_grb_too_big || _grb_len > UINT32_MAX)             \
-					       ? UINT32_MAX                                \
-					       : (uint32_t)_grb_len;                       \
-		_grb_ret = grb_reserve(_grb_cfg, _grb_ch, &_grb_ctx);                      \
-		if (_grb_unlikely(_grb_ret))                                               \
-			return _grb_ret;                                                   \
-		FIELDS(_GRB_CTF_W)                                                         \
-		grb_commit(_grb_cfg, &_grb_ctx);                                           \
-		return 0;                                                                  \
+#define GRB_CTF_EVENT(sym, ename, eid, FIELDS)                                                     \
+	static const struct grb_ctf_field_desc sym##_fields[] = { FIELDS(                          \
+		_GRB_CTF_D) _GRB_CTF_FIELD(NULL, GRB_CTF_U8, GRB_CTF_U8, 0, NULL) };               \
+	static const struct grb_ctf_event_desc sym##_event = {                                     \
+		.name = ename,                                                                     \
+		.id = (eid),                                                                       \
+		.nr_fields = sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,                   \
+		.fields = sym##_fields,                                                            \
+	};                                                                                         \
+	static inline __attribute__((unused)) int sym##_write(                                     \
+		const struct grb_config *_grb_cfg, struct grb_channel *_grb_ch FIELDS(_GRB_CTF_P)) \
+	{                                                                                          \
+		struct grb_ctx _grb_ctx;                                                           \
+		uint64_t _grb_len = 0;                                                             \
+		int _grb_too_big = 0, _grb_ret;                                                    \
+		if (_grb_unlikely(!grb_enabled(_grb_ch)))                                          \
+			return -EAGAIN;                                                            \
+		FIELDS(_GRB_CTF_S)                                                                 \
+		_grb_ctx.event_id = (eid);                                                         \
+		_grb_ctx.payload_len =                                                             \
+			(_grb_too_big || _grb_len > UINT32_MAX) ? UINT32_MAX : (uint32_t)_grb_len; \
+		_grb_ret = grb_reserve(_grb_cfg, _grb_ch, &_grb_ctx);                              \
+		if (_grb_unlikely(_grb_ret))                                                       \
+			return _grb_ret;                                                           \
+		FIELDS(_GRB_CTF_W)                                                                 \
+		grb_commit(_grb_cfg, &_grb_ctx);                                                   \
+		return 0;                                                                          \
 	}
 
 /** A CTF clock description (zeroed fields take the CLOCK_MONOTONIC defaults). */

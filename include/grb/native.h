@@ -52,8 +52,8 @@ static inline uint32_t grb_native_header_size(const struct grb_config *cfg,
 					      const struct grb_ctx *ctx)
 {
 	(void)cfg;
-	return ((ctx->flags & GRB_RFLAG_FULL_TS) || ctx->event_id) ? GRB_NATIVE_EXTENDED_SIZE
-								   : GRB_NATIVE_COMPACT_SIZE;
+	return ((ctx->flags & GRB_RFLAG_FULL_TS) || ctx->event_id) ? GRB_NATIVE_EXTENDED_SIZE :
+								     GRB_NATIVE_COMPACT_SIZE;
 }
 
 static inline void grb_native_header_write(const struct grb_config *cfg, const struct grb_ctx *ctx)
@@ -162,6 +162,8 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
  * C++20 (g++ and clang++ accept them in C++17 as an extension, with a
  * warning under -pedantic).
  */
+/* One field a line, in declaration order: kept as written. */
+/* clang-format off */
 #define GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                \
 	{                                                                                  \
 		.abi = GRB_CONFIG_ABI,                                                     \
@@ -185,6 +187,7 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
 	}
 #define GRB_NATIVE_CONFIG(_alloc, _sync, _mode)                                            \
 	GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
+/* clang-format on */
 
 #ifdef __cplusplus
 }

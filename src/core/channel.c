@@ -323,4 +323,3 @@ int grb_channel_finalize(struct grb_channel *ch)
 	}
 	return 0;
 }
-

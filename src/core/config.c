@@ -15,7 +15,8 @@ const char *grb_version(void)
 const char *grb_lost_cause_name(enum grb_lost_cause cause)
 {
 	static const char *const names[GRB_LOST_NR] = {
-		"full", "overwritten", "too_big", "nested", "timeout", "wrap", "disabled", "no_stream",
+		"full",	   "overwritten", "too_big",  "nested",
+		"timeout", "wrap",	  "disabled", "no_stream",
 	};
 
 	return (unsigned)cause < GRB_LOST_NR ? names[cause] : "unknown";
@@ -48,10 +49,10 @@ uint32_t _grb_log2(uint64_t v)
 	return r;
 }
 
-#define BAD(...)                                                                           \
-	do {                                                                               \
-		_grb_env_set_error(__VA_ARGS__);                                           \
-		return -EINVAL;                                                            \
+#define BAD(...)                                 \
+	do {                                     \
+		_grb_env_set_error(__VA_ARGS__); \
+		return -EINVAL;                  \
 	} while (0)
 
 int _grb_config_validate(const struct grb_config *c)
@@ -72,8 +73,8 @@ int _grb_config_validate(const struct grb_config *c)
 		BAD("config.sync: the caller's restartable sequences are %s, the library's %s: "
 		    "build both with the same sanitizer and GRB_NO_LOCAL_ASM setting",
 		    (c->abi & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics" : "native",
-		    (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics"
-							       : "native");
+		    (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED) ? "emulated with atomics" :
+								 "native");
 	if (c->sync == GRB_SYNC_SINGLE_WRITER && c->alloc != GRB_ALLOC_PER_THREAD)
 		BAD("config.sync: single writer needs alloc per-thread");
 	if (c->mode < GRB_MODE_DISCARD || c->mode > GRB_MODE_BLOCKING)
@@ -123,7 +124,8 @@ int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr
 	if (!_grb_is_pow2(a->subbuf_count) || a->subbuf_count < 2 || a->subbuf_count > (1u << 20))
 		BAD("attr.subbuf_count: %u, must be a power of two from 2 to 2^20",
 		    a->subbuf_count);
-	if (c->packet_header_size + ((hdr + c->record_align - 1) & ~(uint64_t)(c->record_align - 1)) >=
+	if (c->packet_header_size +
+		    ((hdr + c->record_align - 1) & ~(uint64_t)(c->record_align - 1)) >=
 	    a->subbuf_size)
 		BAD("attr.subbuf_size: %u leaves no room for a record after the %u-byte packet header",
 		    a->subbuf_size, c->packet_header_size);

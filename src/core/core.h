@@ -66,7 +66,6 @@ void _grb_channel_get(struct grb_channel *ch);
 void _grb_channel_put(struct grb_channel *ch);
 int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s);
 
-
 /* Copies the string src into dst of size n (n > 0), always terminated. */
 static inline void _grb_strlcpy(char *dst, const char *src, size_t n)
 {

@@ -12,8 +12,7 @@ struct grb_iter {
 	int have;
 };
 
-static int iter_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
-		     struct grb_iter **out)
+static int iter_open(struct grb_channel *ch, uint32_t stream, uint32_t flags, struct grb_iter **out)
 {
 	struct grb_iter *it = (struct grb_iter *)_grb_env_zalloc(sizeof(*it));
 	int ret;

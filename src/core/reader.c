@@ -40,7 +40,7 @@ static void snapshot_sample(struct grb_reader *r)
 }
 
 int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
-		       struct grb_reader **out)
+		     struct grb_reader **out)
 {
 	struct grb_reader *r;
 	uint32_t zero = 0;

@@ -6,7 +6,7 @@
 
 /* Lays out one stream's mapping (see grb/static/layout.h). */
 int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
-		       uint32_t cpu)
+		     uint32_t cpu)
 {
 	const struct grb_channel_attr *a = &ch->priv->attr;
 	struct grb_stream *s = &ch->streams[index];
@@ -26,8 +26,8 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	shm->magic = GRB_SHM_MAGIC;
 	shm->version = GRB_LAYOUT_VERSION;
 	shm->header_size = sizeof(*shm);
-	shm->byte_order = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? GRB_BYTE_ORDER_LITTLE
-								    : GRB_BYTE_ORDER_BIG;
+	shm->byte_order = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? GRB_BYTE_ORDER_LITTLE :
+								      GRB_BYTE_ORDER_BIG;
 	shm->word_size = 8;
 	shm->slot_size = sizeof(struct grb_shm_slot);
 	shm->stream_id = index;
@@ -53,8 +53,9 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	s->count_order = shm->count_order;
 	s->count_mask = (uint32_t)count - 1;
 	s->index = index;
-	s->rseq_cpu = c->sync == GRB_SYNC_PER_CPU_RSEQ && !ch->priv->rseq_fallback ? cpu
-										     : GRB_RSEQ_NO_CPU;
+	s->rseq_cpu = c->sync == GRB_SYNC_PER_CPU_RSEQ && !ch->priv->rseq_fallback ?
+			      cpu :
+			      GRB_RSEQ_NO_CPU;
 	s->chan = ch;
 	s->map_size = map_size;
 	for (i = 0; i < count; i++) {

@@ -261,8 +261,7 @@ static int left_stream_cpu(const struct grb_stream *s)
  * to retry (the offset changed), -1 when the thread left the CPU of an rseq
  * stream (pick the stream again).
  */
-static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64_t o,
-		      uint64_t end)
+static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64_t o, uint64_t end)
 {
 	struct grb_shm_stream *shm = s->shm;
 	struct _grb_rseq *rs;

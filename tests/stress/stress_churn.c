@@ -37,7 +37,6 @@ static uint64_t g_committed, g_refused;
 static uint64_t *g_next_seq; /* per writer id, consumer side */
 static uint32_t g_threads;
 
-
 static void *writer_main(void *arg)
 {
 	uint32_t w = (uint32_t)(uintptr_t)arg, i;
@@ -46,8 +45,8 @@ static void *writer_main(void *arg)
 
 	for (i = 0; i < g_records; i++) {
 		uint32_t len = make_payload(&p, w, i);
-		int r = g_cfg == &cfg_single ? grb_write_record(&cfg_single, g_ch, 0, &p, len)
-					     : grb_write_record(&cfg_atomic, g_ch, 0, &p, len);
+		int r = g_cfg == &cfg_single ? grb_write_record(&cfg_single, g_ch, 0, &p, len) :
+					       grb_write_record(&cfg_atomic, g_ch, 0, &p, len);
 
 		if (r == 0)
 			ok++;
@@ -145,8 +144,8 @@ static int run(const char *name, const struct grb_config *cfg, uint32_t threads)
 
 		grb_channel_read_stream_stats(g_ch, i, &ss);
 		if (ss.owner_tid)
-			FAIL("%s: stream %u still owned by %u after every thread exited\n", name,
-			     i, ss.owner_tid);
+			FAIL("%s: stream %u still owned by %u after every thread exited\n", name, i,
+			     ss.owner_tid);
 	}
 	grb_channel_finalize(g_ch);
 	pthread_join(cons, NULL);

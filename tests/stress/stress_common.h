@@ -15,10 +15,10 @@
 
 /* Failed checks, from any thread; the first 20 are printed. */
 static int failures;
-#define FAIL(...)                                                                          \
-	do {                                                                               \
-		if (__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED) <= 20)              \
-			fprintf(stderr, __VA_ARGS__);                                      \
+#define FAIL(...)                                                             \
+	do {                                                                  \
+		if (__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED) <= 20) \
+			fprintf(stderr, __VA_ARGS__);                         \
 	} while (0)
 
 /* Records for a run: GRB_STRESS_RECORDS (else def) times GRB_STRESS_SCALE,
@@ -73,7 +73,6 @@ static inline uint32_t make_payload(struct payload *p, uint32_t writer, uint64_t
 	p->sum = payload_sum(p);
 	return PAYLOAD_FIXED + p->filler_len;
 }
-
 
 /* Copies and checks a record's payload; returns 0 when intact. */
 static inline int payload_check(const void *data, uint32_t len, struct payload *p)

@@ -41,7 +41,6 @@
 #define NR_IDS (2 * NR_WRITERS)
 #define MAX_STREAMS 64
 
-
 /* Writer-side counts, per writer id (threads 0..W-1, handlers W..2W-1). */
 struct wcount {
 	uint64_t attempts, committed, discarded;
@@ -54,7 +53,8 @@ struct stress_case {
 	const char *name;
 	const struct grb_config *cfg;
 	int (*write_one)(struct grb_channel *ch, struct payload *p, uint32_t len, int discard);
-	int (*write_nested2)(struct grb_channel *ch, struct payload *a, struct payload *b, uint32_t len);
+	int (*write_nested2)(struct grb_channel *ch, struct payload *a, struct payload *b,
+			     uint32_t len);
 	uint32_t subbuf_size, subbuf_count;
 };
 
@@ -66,7 +66,6 @@ static volatile int g_stop_signals;
 static pthread_t g_writers[NR_WRITERS];
 static volatile int g_ready[NR_WRITERS];
 static __thread int tls_writer = -1;
-
 
 static void count_result(struct wcount *c, int ret)
 {
@@ -126,71 +125,61 @@ static void migrate_self(void)
 /* One record.  how: 0 commit, 1 reserve then discard, 2 commit after moving
  * to another CPU, 3 discard after moving.  Return 0 when committed, 1 when
  * discarded by choice, or the reserve error. */
-#define DEFINE_WRITE(NAME, CFG)                                                            \
-	static int NAME##_one(struct grb_channel *ch, struct payload *p, uint32_t len,     \
-			      int how)                                                     \
-	{                                                                                  \
-		struct grb_ctx ctx;                                                        \
-		int ret;                                                                   \
-		ctx.event_id = 0;                                                          \
-		ctx.payload_len = len;                                                     \
-		ret = grb_reserve(&CFG, ch, &ctx);                                         \
-		if (ret)                                                                   \
-			return ret;                                                        \
-		grb_write(&ctx, p, len);                                                   \
-		if (how >= 2)                                                              \
-			migrate_self();                                                    \
-		if (how & 1) {                                                             \
-			grb_discard(&CFG, &ctx);                                           \
-			return 1;                                                          \
-		}                                                                          \
-		grb_commit(&CFG, &ctx);                                                    \
-		return 0;                                                                  \
-	}                                                                                  \
-	static int NAME##_nested2(struct grb_channel *ch, struct payload *a,               \
-				  struct payload *b, uint32_t len)                         \
-	{                                                                                  \
-		struct grb_ctx ca, cb;                                                     \
-		int ra, rb;                                                                \
-		ca.event_id = cb.event_id = 0;                                             \
-		ca.payload_len = len;                                                      \
-		cb.payload_len = PAYLOAD_FIXED + b->filler_len;                            \
-		ra = grb_reserve(&CFG, ch, &ca);                                           \
-		if (ra == 0)                                                               \
-			grb_write(&ca, a, len);                                            \
-		rb = grb_reserve(&CFG, ch, &cb);                                           \
-		if (rb == 0) {                                                             \
-			grb_write(&cb, b, cb.payload_len);                                 \
-			grb_commit(&CFG, &cb);                                             \
-		}                                                                          \
-		if (ra == 0)                                                               \
-			grb_commit(&CFG, &ca);                                             \
-		return (-ra) | ((-rb) << 16);                         \
+#define DEFINE_WRITE(NAME, CFG)                                                                 \
+	static int NAME##_one(struct grb_channel *ch, struct payload *p, uint32_t len, int how) \
+	{                                                                                       \
+		struct grb_ctx ctx;                                                             \
+		int ret;                                                                        \
+		ctx.event_id = 0;                                                               \
+		ctx.payload_len = len;                                                          \
+		ret = grb_reserve(&CFG, ch, &ctx);                                              \
+		if (ret)                                                                        \
+			return ret;                                                             \
+		grb_write(&ctx, p, len);                                                        \
+		if (how >= 2)                                                                   \
+			migrate_self();                                                         \
+		if (how & 1) {                                                                  \
+			grb_discard(&CFG, &ctx);                                                \
+			return 1;                                                               \
+		}                                                                               \
+		grb_commit(&CFG, &ctx);                                                         \
+		return 0;                                                                       \
+	}                                                                                       \
+	static int NAME##_nested2(struct grb_channel *ch, struct payload *a, struct payload *b, \
+				  uint32_t len)                                                 \
+	{                                                                                       \
+		struct grb_ctx ca, cb;                                                          \
+		int ra, rb;                                                                     \
+		ca.event_id = cb.event_id = 0;                                                  \
+		ca.payload_len = len;                                                           \
+		cb.payload_len = PAYLOAD_FIXED + b->filler_len;                                 \
+		ra = grb_reserve(&CFG, ch, &ca);                                                \
+		if (ra == 0)                                                                    \
+			grb_write(&ca, a, len);                                                 \
+		rb = grb_reserve(&CFG, ch, &cb);                                                \
+		if (rb == 0) {                                                                  \
+			grb_write(&cb, b, cb.payload_len);                                      \
+			grb_commit(&CFG, &cb);                                                  \
+		}                                                                               \
+		if (ra == 0)                                                                    \
+			grb_commit(&CFG, &ca);                                                  \
+		return (-ra) | ((-rb) << 16);                                                   \
 	}
 
 /* Native format with a nesting limit of 2: a thread's record and the
  * handler's first nested one fit; the handler's second, while the thread
  * holds its record, is refused (GRB_LOST_NESTED). */
-#define CFG3(ALLOC, SYNC, MODE)                                                            \
-	{                                                                                  \
-		.abi = GRB_CONFIG_ABI,                                                     \
-		.alloc = (ALLOC),                                                          \
-		.sync = (SYNC),                                                            \
-		.mode = (MODE),                                                            \
-		.wakeup = GRB_WAKEUP_NONE,                                                 \
-		.ts_bits = 32,                                                             \
-		.max_nesting = 2,                                                          \
-		.record_align = 8,                                                         \
-		.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),      \
-		.min_record_size = GRB_NATIVE_COMPACT_SIZE,                                \
-		.clock_read = grb_clock_monotonic,                                         \
-		.record_header_size = grb_native_header_size,                              \
-		.record_header_write = grb_native_header_write,                            \
-		.packet_begin = grb_native_packet_begin,                                   \
-		.packet_end = grb_native_packet_end,                                       \
-		.record_decode = grb_native_record_decode,                                 \
-		.record_discard = grb_native_record_discard,                               \
-		.name = "stress",                                                          \
+#define CFG3(ALLOC, SYNC, MODE)                                                                \
+	{                                                                                      \
+		.abi = GRB_CONFIG_ABI, .alloc = (ALLOC), .sync = (SYNC), .mode = (MODE),       \
+		.wakeup = GRB_WAKEUP_NONE, .ts_bits = 32, .max_nesting = 2, .record_align = 8, \
+		.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),          \
+		.min_record_size = GRB_NATIVE_COMPACT_SIZE, .clock_read = grb_clock_monotonic, \
+		.record_header_size = grb_native_header_size,                                  \
+		.record_header_write = grb_native_header_write,                                \
+		.packet_begin = grb_native_packet_begin, .packet_end = grb_native_packet_end,  \
+		.record_decode = grb_native_record_decode,                                     \
+		.record_discard = grb_native_record_discard, .name = "stress",                 \
 	}
 
 static const struct grb_config c_gd = CFG3(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
@@ -205,8 +194,7 @@ static const struct grb_config c_to =
 	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
 static const struct grb_config c_tb =
 	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_BLOCKING);
-static const struct grb_config c_ad =
-	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+static const struct grb_config c_ad = CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 static const struct grb_config c_rd =
 	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
 static const struct grb_config c_ro =
@@ -604,14 +592,13 @@ static int run_case(const struct stress_case *sc, uint64_t total)
 		    CPU_COUNT(&allowed) > 1 && (!cs.remote_commits || !cs.fenced_flushes))
 			FAIL("%s: the run made no remote commit or no fenced flush\n", sc->name);
 	}
-	if (!err[1] || !(counts[4].attempts + counts[5].attempts + counts[6].attempts +
-			 counts[7].attempts))
+	if (!err[1] ||
+	    !(counts[4].attempts + counts[5].attempts + counts[6].attempts + counts[7].attempts))
 		FAIL("%s: the run exercised no too-big record or no signal handler\n", sc->name);
 	printf("%-24s %6.2fs attempts=%llu committed=%llu delivered=%llu app_discarded=%llu "
 	       "handler=%llu packets=%llu lost: full=%llu overwritten=%llu too_big=%llu "
 	       "nested=%llu timeout=%llu wrap=%llu %s\n",
-	       sc->name,
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       sc->name, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       (unsigned long long)attempts, (unsigned long long)committed,
 	       (unsigned long long)delivered, (unsigned long long)discarded,
 	       (unsigned long long)(counts[4].attempts + counts[5].attempts + counts[6].attempts +

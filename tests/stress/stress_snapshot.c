@@ -34,10 +34,10 @@ static const struct grb_config cfg_percpu =
 static const struct grb_config cfg_thread =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
 
-#define WRITE_FN(NAME, CFG)                                                                \
-	static int NAME(struct grb_channel *ch, const struct payload *p, uint32_t len)     \
-	{                                                                                  \
-		return grb_write_record(&CFG, ch, 0, p, len);                              \
+#define WRITE_FN(NAME, CFG)                                                            \
+	static int NAME(struct grb_channel *ch, const struct payload *p, uint32_t len) \
+	{                                                                              \
+		return grb_write_record(&CFG, ch, 0, p, len);                          \
 	}
 WRITE_FN(write_global, cfg_global)
 WRITE_FN(write_percpu, cfg_percpu)
@@ -59,7 +59,6 @@ static struct grb_channel *g_ch;
 static const struct snap_case *g_case;
 static uint64_t g_quota;
 static uint64_t committed[NR_WRITERS];
-
 
 static void *writer_main(void *arg)
 {
@@ -196,9 +195,8 @@ static int run_case(const struct snap_case *sc, uint64_t total)
 	printf("%-20s snapshots=%llu records_seen=%llu packets_skipped=%llu committed=%llu "
 	       "delivered=%llu overwritten=%llu %s\n",
 	       sc->name, (unsigned long long)snaps, (unsigned long long)snap_records,
-	       (unsigned long long)skipped, (unsigned long long)sum,
-	       (unsigned long long)delivered, (unsigned long long)st.lost[GRB_LOST_OVERWRITTEN],
-	       failures == f0 ? "ok" : "FAILED");
+	       (unsigned long long)skipped, (unsigned long long)sum, (unsigned long long)delivered,
+	       (unsigned long long)st.lost[GRB_LOST_OVERWRITTEN], failures == f0 ? "ok" : "FAILED");
 	grb_channel_destroy(g_ch);
 	memset(committed, 0, sizeof(committed));
 	return failures != f0;

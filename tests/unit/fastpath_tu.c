@@ -13,8 +13,8 @@
 
 static const struct grb_config cfg_ga =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
-static const struct grb_config cfg_co = GRB_NATIVE_CONFIG_CLOCK(
-	GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, grb_clock_tsc);
+static const struct grb_config cfg_co = GRB_NATIVE_CONFIG_CLOCK(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC,
+								GRB_MODE_OVERWRITE, grb_clock_tsc);
 static const struct grb_config cfg_tb =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_BLOCKING);
 static const struct grb_config cfg_rs = GRB_NATIVE_CONFIG_CLOCK(

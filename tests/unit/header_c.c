@@ -24,34 +24,33 @@
 /* One site per sync and allocation: a record by reserve + write + commit,
  * one reserved then discarded, one by grb_write_record().  Return the
  * records committed, or a negative error. */
-#define SITE(n, alloc, sync)                                                               \
-	static const struct grb_config cfg_##n =                                           \
-		GRB_NATIVE_CONFIG(alloc, sync, GRB_MODE_DISCARD);                          \
-	int site_##n(struct grb_channel *ch, uint64_t v);                                  \
-	int site_##n(struct grb_channel *ch, uint64_t v)                                   \
-	{                                                                                  \
-		struct grb_ctx ctx;                                                        \
-		uint64_t w = ~v;                                                           \
-		int ret;                                                                   \
-                                                                                           \
-		if (!grb_enabled(ch))                                                      \
-			return -EAGAIN;                                                    \
-		ctx.event_id = 0;                                                          \
-		ctx.payload_len = sizeof(v);                                               \
-		ret = grb_reserve(&cfg_##n, ch, &ctx);                                     \
-		if (ret)                                                                   \
-			return ret;                                                        \
-		grb_write(&ctx, &v, sizeof(v));                                            \
-		grb_commit(&cfg_##n, &ctx);                                                \
-		ctx.event_id = 2;                                                          \
-		ctx.payload_len = sizeof(w);                                               \
-		ret = grb_reserve(&cfg_##n, ch, &ctx);                                     \
-		if (ret)                                                                   \
-			return ret;                                                        \
-		grb_write(&ctx, &w, sizeof(w));                                            \
-		grb_discard(&cfg_##n, &ctx);                                               \
-		ret = grb_write_record(&cfg_##n, ch, 1, &w, sizeof(w));                    \
-		return ret ? ret : 2;                                                      \
+#define SITE(n, alloc, sync)                                                                       \
+	static const struct grb_config cfg_##n = GRB_NATIVE_CONFIG(alloc, sync, GRB_MODE_DISCARD); \
+	int site_##n(struct grb_channel *ch, uint64_t v);                                          \
+	int site_##n(struct grb_channel *ch, uint64_t v)                                           \
+	{                                                                                          \
+		struct grb_ctx ctx;                                                                \
+		uint64_t w = ~v;                                                                   \
+		int ret;                                                                           \
+                                                                                                   \
+		if (!grb_enabled(ch))                                                              \
+			return -EAGAIN;                                                            \
+		ctx.event_id = 0;                                                                  \
+		ctx.payload_len = sizeof(v);                                                       \
+		ret = grb_reserve(&cfg_##n, ch, &ctx);                                             \
+		if (ret)                                                                           \
+			return ret;                                                                \
+		grb_write(&ctx, &v, sizeof(v));                                                    \
+		grb_commit(&cfg_##n, &ctx);                                                        \
+		ctx.event_id = 2;                                                                  \
+		ctx.payload_len = sizeof(w);                                                       \
+		ret = grb_reserve(&cfg_##n, ch, &ctx);                                             \
+		if (ret)                                                                           \
+			return ret;                                                                \
+		grb_write(&ctx, &w, sizeof(w));                                                    \
+		grb_discard(&cfg_##n, &ctx);                                                       \
+		ret = grb_write_record(&cfg_##n, ch, 1, &w, sizeof(w));                            \
+		return ret ? ret : 2;                                                              \
 	}
 
 SITE(global_atomic, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC)
@@ -181,8 +180,7 @@ static void test_version(void)
 {
 	char v[64];
 
-	snprintf(v, sizeof(v), "%d.%d.%d", GRB_VERSION_MAJOR, GRB_VERSION_MINOR,
-		 GRB_VERSION_PATCH);
+	snprintf(v, sizeof(v), "%d.%d.%d", GRB_VERSION_MAJOR, GRB_VERSION_MINOR, GRB_VERSION_PATCH);
 	CHECK(strcmp(v, GRB_VERSION_STRING) == 0);
 	CHECK(strcmp(grb_version(), GRB_VERSION_STRING) == 0);
 }
@@ -199,9 +197,20 @@ static void test_clocks(void)
 
 /* A CTF event of every field kind, written and decoded by libgrb-ctf. */
 GRB_CTF_ENUM(hdr_states, { "OFF", 0, 0 }, { "ON", 1, 1 })
-#define HDR_FIELDS(F)                                                                      \
-	F(u8, a) F(u16, b) F(u32, c) F(u64, d) F(s8, e) F(s16, f) F(s32, g) F(s64, h)      \
-	F(f32, i) F(f64, j) F(string, k, 16) F(array_u8, l, 2) F(seq_s64, m, 3)            \
+#define HDR_FIELDS(F)     \
+	F(u8, a)          \
+	F(u16, b)         \
+	F(u32, c)         \
+	F(u64, d)         \
+	F(s8, e)          \
+	F(s16, f)         \
+	F(s32, g)         \
+	F(s64, h)         \
+	F(f32, i)         \
+	F(f64, j)         \
+	F(string, k, 16)  \
+	F(array_u8, l, 2) \
+	F(seq_s64, m, 3)  \
 	F(enum_u8, n, hdr_states)
 GRB_CTF_EVENT(hdr_all, "header:all", 40, HDR_FIELDS)
 
@@ -225,7 +234,7 @@ static void test_ctf_event(void)
 	cd.events = events;
 	cd.nr_events = 1;
 	cd.by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
-							       sizeof(*cd.by_id));
+							      sizeof(*cd.by_id));
 	CHECK(cd.by_id != NULL);
 	if (!cd.by_id)
 		return;
@@ -241,8 +250,8 @@ static void test_ctf_event(void)
 		return;
 	}
 	grb_channel_enable(ch);
-	CHECK(hdr_all_write(&cfg_ctf, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25, "header", l,
-			    m, 3, 1) == 0);
+	CHECK(hdr_all_write(&cfg_ctf, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25, "header", l, m, 3,
+			    1) == 0);
 	/* Longer than its 16 bytes: refused whole. */
 	CHECK(hdr_all_write(&cfg_ctf, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25,
 			    "seventeen bytes!!", l, m, 3, 1) == -E2BIG);

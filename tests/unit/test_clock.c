@@ -41,11 +41,12 @@ int main(void)
 	/* The epoch offset puts "now" within 1 s of CLOCK_REALTIME. */
 	clock_gettime(CLOCK_REALTIME, &rt);
 	{
-		unsigned __int128 now = (unsigned __int128)grb_clock_tsc() * 1000000000u / cal.freq_hz;
-		unsigned __int128 epoch = (unsigned __int128)cal.epoch_offset_s * 1000000000u +
-					  (unsigned __int128)cal.epoch_offset_cycles * 1000000000u /
-						  cal.freq_hz +
-					  now;
+		unsigned __int128 now =
+			(unsigned __int128)grb_clock_tsc() * 1000000000u / cal.freq_hz;
+		unsigned __int128 epoch =
+			(unsigned __int128)cal.epoch_offset_s * 1000000000u +
+			(unsigned __int128)cal.epoch_offset_cycles * 1000000000u / cal.freq_hz +
+			now;
 		unsigned __int128 want =
 			(unsigned __int128)rt.tv_sec * 1000000000u + (unsigned __int128)rt.tv_nsec;
 

@@ -210,8 +210,12 @@ static void test_nesting_and_discard(void)
 static void test_timestamps(void)
 {
 	struct grb_channel *ch = make(&cfg_discard, 4096, 4);
-	uint64_t want[6] = { 2000, 2001, 2000 + (1ull << 32) + 5, 2000 + (3ull << 32),
-			     2000 + (3ull << 32) + 0xfffffffful, 1ull << 62 };
+	uint64_t want[6] = { 2000,
+			     2001,
+			     2000 + (1ull << 32) + 5,
+			     2000 + (3ull << 32),
+			     2000 + (3ull << 32) + 0xfffffffful,
+			     1ull << 62 };
 	struct grb_iter *it;
 	struct grb_record rec;
 	int i = 0, ext = 0;

@@ -26,20 +26,20 @@ static const struct grb_config cfg =
 
 GRB_CTF_ENUM(states, { "IDLE", 0, 0 }, { "BUSY", 1, 9 })
 
-#define ALL_FIELDS(F)                                                                      \
-	F(u8, a8)                                                                          \
-	F(u16, a16)                                                                        \
-	F(u32, a32)                                                                        \
-	F(u64, a64)                                                                        \
-	F(s8, b8)                                                                          \
-	F(s16, b16)                                                                        \
-	F(s32, b32)                                                                        \
-	F(s64, b64)                                                                        \
-	F(f32, f)                                                                          \
-	F(f64, d)                                                                          \
-	F(string, msg, 32)                                                                 \
-	F(array_u16, arr, 3)                                                               \
-	F(seq_u32, seq, 5)                                                                 \
+#define ALL_FIELDS(F)        \
+	F(u8, a8)            \
+	F(u16, a16)          \
+	F(u32, a32)          \
+	F(u64, a64)          \
+	F(s8, b8)            \
+	F(s16, b16)          \
+	F(s32, b32)          \
+	F(s64, b64)          \
+	F(f32, f)            \
+	F(f64, d)            \
+	F(string, msg, 32)   \
+	F(array_u16, arr, 3) \
+	F(seq_u32, seq, 5)   \
 	F(enum_u8, st, states)
 GRB_CTF_EVENT(ev_all, "test:all", 3, ALL_FIELDS)
 
@@ -118,8 +118,8 @@ static void test_round_trip(void)
 	CHECK(ch != NULL);
 	for (i = 0; i < 8; i++) {
 		/* steps: small, just under 2^27, just over, a huge gap */
-		static const uint64_t step[8] = { 1, (1u << 27) - 1, (1u << 27) + 1, 5,
-						  1ull << 40, 3, 1u << 26, 1u << 26 };
+		static const uint64_t step[8] = { 1, (1u << 27) - 1, (1u << 27) + 1, 5, 1ull << 40,
+						  3, 1u << 26,	     1u << 26 };
 
 		now_ts += step[i];
 		want_ts[i] = now_ts;
@@ -133,9 +133,9 @@ static void test_round_trip(void)
 	}
 	/* Too long: refused whole and counted. */
 	CHECK(ev_all_write(&cfg, ch, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-			   "this string is longer than thirty-two bytes", arr, seq, 1, 0) == -E2BIG);
-	CHECK(ev_all_write(&cfg, ch, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "x", arr, seq, 6, 0) ==
-	      -E2BIG);
+			   "this string is longer than thirty-two bytes", arr, seq, 1,
+			   0) == -E2BIG);
+	CHECK(ev_all_write(&cfg, ch, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "x", arr, seq, 6, 0) == -E2BIG);
 	grb_channel_finalize(ch);
 	it = grb_iter_create(ch, 0, 0);
 	while (grb_iter_next(it, &rec) == 0) {

@@ -41,8 +41,8 @@ static const struct grb_config cfg =
 static const struct grb_config cfg_monotonic =
 	GRB_CTF_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 
-#define TICK_FIELDS(F)                                                                     \
-	F(u64, n)                                                                          \
+#define TICK_FIELDS(F) \
+	F(u64, n)      \
 	F(string, msg, 32)
 GRB_CTF_EVENT(tick, "test:tick", 1, TICK_FIELDS)
 
@@ -184,7 +184,7 @@ static void test_read_back(void)
 	char dir[128], path[160];
 	uint64_t first_ts, last_ts, sum = 0, n = 0;
 	static const unsigned char idx_header[16] = { 0xc1, 0xf1, 0xdc, 0xc1, 0, 0, 0, 1,
-						      0,    0,    0,    1,    0, 0, 0, 72 };
+						      0,    0,	  0,	1,    0, 0, 0, 72 };
 	unsigned char *data, *raw;
 	size_t size = 0, raw_len = 0;
 	int ret, i;
@@ -273,8 +273,8 @@ static void test_read_back(void)
 	CHECK(raw_len == 16 + n * 72);
 	/* 3000 events of 17 to 44 bytes in 4 KiB packets: many packets. */
 	CHECK(n > 10);
-	printf("read back: %" PRIu64 " packets, %" PRIu64 " bytes, clock %" PRIu64 " Hz\n", n,
-	       sum, clk.freq);
+	printf("read back: %" PRIu64 " packets, %" PRIu64 " bytes, clock %" PRIu64 " Hz\n", n, sum,
+	       clk.freq);
 	free(data);
 	free(raw);
 }
@@ -315,8 +315,8 @@ static void test_default_clock(void)
 
 /* grb_ctf_read_clock() on metadata text: 0 and the values, or the error
  * with a message containing needle and *clk untouched. */
-static void clock_case(const char *text, size_t len, int want, const char *needle,
-		       uint64_t freq, int64_t offset_s, uint64_t offset)
+static void clock_case(const char *text, size_t len, int want, const char *needle, uint64_t freq,
+		       int64_t offset_s, uint64_t offset)
 {
 	struct grb_ctf_clock_info clk = { 42, 43, 44 };
 	char dir[128], path[160];
@@ -340,7 +340,7 @@ static void clock_case(const char *text, size_t len, int want, const char *needl
 			grb_last_error());
 }
 
-#define CLOCK_CASE(text, want, needle, freq, offset_s, offset)                             \
+#define CLOCK_CASE(text, want, needle, freq, offset_s, offset) \
 	clock_case(text, sizeof(text) - 1, want, needle, freq, offset_s, offset)
 
 static void test_clock_parse(void)
@@ -376,19 +376,18 @@ static void test_clock_parse(void)
 	CLOCK_CASE("clock { freq = 1; };\nclock { freq = 2; };", -EPROTO,
 		   ":2: a second clock block", 0, 0, 0);
 	CLOCK_CASE("clock { freq = 1; freq = 1; };", -EPROTO, "freq given twice", 0, 0, 0);
-	CLOCK_CASE("clock { freq = \"1000\"; };", -EPROTO, "freq: expected an integer", 0, 0,
-		   0);
+	CLOCK_CASE("clock { freq = \"1000\"; };", -EPROTO, "freq: expected an integer", 0, 0, 0);
 	CLOCK_CASE("clock { freq = 12abc; };", -EPROTO, "freq: expected an integer", 0, 0, 0);
-	CLOCK_CASE("clock { freq = 100000000000000000000; };", -EPROTO, "freq: out of range", 0,
-		   0, 0);
-	CLOCK_CASE("clock { offset_s = 9223372036854775808; };", -EPROTO,
-		   "offset_s: out of range", 0, 0, 0);
+	CLOCK_CASE("clock { freq = 100000000000000000000; };", -EPROTO, "freq: out of range", 0, 0,
+		   0);
+	CLOCK_CASE("clock { offset_s = 9223372036854775808; };", -EPROTO, "offset_s: out of range",
+		   0, 0, 0);
 	CLOCK_CASE("clock { offset = -1; };", -EPROTO, "offset: expected an integer", 0, 0, 0);
 	CLOCK_CASE("clock { freq = 1 };", -EPROTO, "expected ';'", 0, 0, 0);
 	CLOCK_CASE("clock { freq = 1; }", -EPROTO, "after the clock block", 0, 0, 0);
 	CLOCK_CASE("\n\nclock { freq = 1;\n", -EPROTO, ":3: clock block not closed", 0, 0, 0);
-	CLOCK_CASE("/* CTF 1.8 \n clock { freq = 1; };", -EPROTO, ":1: unterminated comment",
-		   0, 0, 0);
+	CLOCK_CASE("/* CTF 1.8 \n clock { freq = 1; };", -EPROTO, ":1: unterminated comment", 0, 0,
+		   0);
 	CLOCK_CASE("clock { description = \"abc; };", -EPROTO, "unterminated string", 0, 0, 0);
 	CLOCK_CASE("env { };\n};\nclock { };", -EPROTO, ":2: '}' closes no block", 0, 0, 0);
 	CLOCK_CASE("env { x = 1;\nclock { freq = 1; };", -EPROTO, "not closed", 0, 0, 0);

@@ -231,10 +231,9 @@ static void print_summary(struct grb_ctf_trace *t, uint32_t n, const char *chan_
 	       grouped(a, sizeof(a), tot.bytes), meta);
 	printf("accounting: %s writes = %s on disk + %s dropped + %s lost: %s\n",
 	       grouped(a, sizeof(a), ok + failed), grouped(b, sizeof(b), tot.events),
-	       grouped(c, sizeof(c), tot.events_dropped),
-	       grouped(path, sizeof(path), tot.lost_all),
-	       ok + failed == tot.events + tot.events_dropped + tot.lost_all ? "exact"
-									 : "MISMATCH");
+	       grouped(c, sizeof(c), tot.events_dropped), grouped(path, sizeof(path), tot.lost_all),
+	       ok + failed == tot.events + tot.events_dropped + tot.lost_all ? "exact" :
+									       "MISMATCH");
 }
 
 int cmd_record(int argc, char **argv)
@@ -281,8 +280,9 @@ int cmd_record(int argc, char **argv)
 			errno = 0;
 			duration = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(duration > 0) || duration > 1e6) {
-				fprintf(stderr, "grb record: --duration %s: expected seconds, "
-						"more than 0 (e.g. 2 or 0.5)\n",
+				fprintf(stderr,
+					"grb record: --duration %s: expected seconds, "
+					"more than 0 (e.g. 2 or 0.5)\n",
 					optarg);
 				return 2;
 			}
@@ -293,8 +293,9 @@ int cmd_record(int argc, char **argv)
 			} else if (!strcmp(optarg, "overwrite")) {
 				overwrite = 1;
 			} else {
-				fprintf(stderr, "grb record: --mode %s: expected discard or "
-						"overwrite\n",
+				fprintf(stderr,
+					"grb record: --mode %s: expected discard or "
+					"overwrite\n",
 					optarg);
 				return 2;
 			}
@@ -303,8 +304,9 @@ int cmd_record(int argc, char **argv)
 		case 's':
 			if (!parse_size(optarg, 32u << 20, &subbuf_size) || !is_pow2(subbuf_size) ||
 			    subbuf_size < 4096) {
-				fprintf(stderr, "grb record: --subbuf-size %s: expected a power of "
-						"two from 4K to 32M (e.g. 64K, 256K, 1M)\n",
+				fprintf(stderr,
+					"grb record: --subbuf-size %s: expected a power of "
+					"two from 4K to 32M (e.g. 64K, 256K, 1M)\n",
 					optarg);
 				return 2;
 			}
@@ -312,8 +314,9 @@ int cmd_record(int argc, char **argv)
 		case 'c':
 			if (!parse_size(optarg, 1u << 20, &subbuf_count) ||
 			    !is_pow2(subbuf_count) || subbuf_count < 2) {
-				fprintf(stderr, "grb record: --subbuf-count %s: expected a power "
-						"of two from 2 to 1M (e.g. 4, 8, 64)\n",
+				fprintf(stderr,
+					"grb record: --subbuf-count %s: expected a power "
+					"of two from 2 to 1M (e.g. 4, 8, 64)\n",
 					optarg);
 				return 2;
 			}
@@ -324,7 +327,8 @@ int cmd_record(int argc, char **argv)
 			} else if (!strcmp(optarg, "monotonic")) {
 				use_tsc = 0;
 			} else {
-				fprintf(stderr, "grb record: --clock %s: expected monotonic or tsc\n",
+				fprintf(stderr,
+					"grb record: --clock %s: expected monotonic or tsc\n",
 					optarg);
 				return 2;
 			}
@@ -474,9 +478,9 @@ int cmd_record(int argc, char **argv)
 			printf("\r  %5.1f s  %8.2f M events/s  %8.1f MB/s to disk  lost %-12" PRIu64
 			       "\033[K",
 			       now, now > 0 ? (double)tot.events / now / 1e6 : 0.0,
-			       now > last_t
-				       ? (double)(tot.bytes - last_bytes) / (now - last_t) / 1e6
-				       : 0.0,
+			       now > last_t ?
+				       (double)(tot.bytes - last_bytes) / (now - last_t) / 1e6 :
+				       0.0,
 			       tot.lost_all);
 			fflush(stdout);
 			last_bytes = tot.bytes;
@@ -506,15 +510,17 @@ int cmd_record(int argc, char **argv)
 		fflush(stdout);
 		fprintf(stderr, "\ngrb record: %s\n", grb_ctf_trace_error(t));
 		if (tot.packets)
-			fprintf(stderr, "grb record: the trace keeps the %" PRIu64 " whole packets "
-					"written before the error and is valid; the %" PRIu64
-					" packets (%" PRIu64 " events) taken after it were "
-					"dropped\n",
+			fprintf(stderr,
+				"grb record: the trace keeps the %" PRIu64 " whole packets "
+				"written before the error and is valid; the %" PRIu64
+				" packets (%" PRIu64 " events) taken after it were "
+				"dropped\n",
 				tot.packets, tot.packets_dropped, tot.events_dropped);
 		else
-			fprintf(stderr, "grb record: no packet reached the disk; the trace is "
-					"valid but empty (%" PRIu64 " packets, %" PRIu64
-					" events dropped)\n",
+			fprintf(stderr,
+				"grb record: no packet reached the disk; the trace is "
+				"valid but empty (%" PRIu64 " packets, %" PRIu64
+				" events dropped)\n",
 				tot.packets_dropped, tot.events_dropped);
 		status = 1;
 	}

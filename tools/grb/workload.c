@@ -17,56 +17,55 @@
 /* ------------------------------------------------------------------------ */
 /* The workload's events: together they use every CTF field kind. */
 
-GRB_CTF_ENUM(demo_methods, { "GET", 0, 0 }, { "POST", 1, 1 }, { "PUT", 2, 2 },
-	     { "DELETE", 3, 3 })
+GRB_CTF_ENUM(demo_methods, { "GET", 0, 0 }, { "POST", 1, 1 }, { "PUT", 2, 2 }, { "DELETE", 3, 3 })
 GRB_CTF_ENUM(demo_states, { "IDLE", 0, 0 }, { "PARSING", 1, 1 }, { "WORKING", 2, 2 },
 	     { "WAITING_IO", 3, 3 }, { "REPLYING", 4, 4 }, { "ERROR", 5, 255 })
 
-#define REQUEST_START_FIELDS(F)                                                            \
-	F(u64, req_id)                                                                     \
-	F(u32, client_ip)                                                                  \
-	F(u16, port)                                                                       \
-	F(enum_u8, method, demo_methods)                                                   \
+#define REQUEST_START_FIELDS(F)          \
+	F(u64, req_id)                   \
+	F(u32, client_ip)                \
+	F(u16, port)                     \
+	F(enum_u8, method, demo_methods) \
 	F(string, path, 48)
 GRB_CTF_EVENT(request_start, "grb_demo:request_start", 1, REQUEST_START_FIELDS)
 
-#define REQUEST_END_FIELDS(F)                                                              \
-	F(u64, req_id)                                                                     \
-	F(u16, status)                                                                     \
-	F(s64, latency_ns)                                                                 \
-	F(u32, bytes_out)                                                                  \
+#define REQUEST_END_FIELDS(F) \
+	F(u64, req_id)        \
+	F(u16, status)        \
+	F(s64, latency_ns)    \
+	F(u32, bytes_out)     \
 	F(f32, cpu_share)
 GRB_CTF_EVENT(request_end, "grb_demo:request_end", 2, REQUEST_END_FIELDS)
 
-#define WORKER_STATE_FIELDS(F)                                                             \
-	F(u8, worker)                                                                      \
-	F(enum_u8, state, demo_states)                                                     \
+#define WORKER_STATE_FIELDS(F)         \
+	F(u8, worker)                  \
+	F(enum_u8, state, demo_states) \
 	F(s32, queue_delta)
 GRB_CTF_EVENT(worker_state, "grb_demo:worker_state", 3, WORKER_STATE_FIELDS)
 
-#define LOG_FIELDS(F)                                                                      \
-	F(s8, level)                                                                       \
-	F(s16, code)                                                                       \
+#define LOG_FIELDS(F) \
+	F(s8, level)  \
+	F(s16, code)  \
 	F(string, msg, 96)
 GRB_CTF_EVENT(log_msg, "grb_demo:log", 4, LOG_FIELDS)
 
-#define LATENCY_HIST_FIELDS(F)                                                             \
-	F(u8, worker)                                                                      \
-	F(seq_u32, buckets, 16)                                                            \
-	F(array_u16, percentiles_ns, 4)                                                    \
+#define LATENCY_HIST_FIELDS(F)          \
+	F(u8, worker)                   \
+	F(seq_u32, buckets, 16)         \
+	F(array_u16, percentiles_ns, 4) \
 	F(f64, mean_us)
 GRB_CTF_EVENT(latency_hist, "grb_demo:latency_histogram", 5, LATENCY_HIST_FIELDS)
 
 /* Rare, and its id above 28 takes the extended event header. */
-#define CONFIG_RELOAD_FIELDS(F)                                                            \
-	F(u32, generation)                                                                 \
-	F(array_s32, limits, 4)                                                            \
-	F(s64, since_last_ns)                                                              \
+#define CONFIG_RELOAD_FIELDS(F) \
+	F(u32, generation)      \
+	F(array_s32, limits, 4) \
+	F(s64, since_last_ns)   \
 	F(string, reason, 32)
 GRB_CTF_EVENT(config_reload, "grb_demo:config_reload", 40, CONFIG_RELOAD_FIELDS)
 
 const struct grb_ctf_event_desc *const workload_events[] = {
-	&request_start_event, &request_end_event, &worker_state_event,
+	&request_start_event, &request_end_event,  &worker_state_event,
 	&log_msg_event,	      &latency_hist_event, &config_reload_event,
 };
 
@@ -84,8 +83,14 @@ static const struct grb_config cfg_overwrite_tsc = GRB_CTF_CONFIG_CLOCK(
 	GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE, grb_clock_tsc);
 
 static const char *const paths[] = {
-	"/", "/index.html", "/api/v1/users", "/api/v1/orders/42", "/static/app.js",
-	"/api/v1/search?q=ring+buffer", "/healthz", "/api/v1/cart",
+	"/",
+	"/index.html",
+	"/api/v1/users",
+	"/api/v1/orders/42",
+	"/static/app.js",
+	"/api/v1/search?q=ring+buffer",
+	"/healthz",
+	"/api/v1/cart",
 };
 
 static const char *const messages[] = {
@@ -112,17 +117,16 @@ static uint32_t busy_work(uint32_t *seed, unsigned n)
 	return x;
 }
 
-#define COUNT(w, call)                                                                     \
-	do {                                                                               \
-		if ((call) == 0)                                                           \
-			ok++;                                                              \
-		else                                                               \
-			failed++;                                                          \
+#define COUNT(w, call)            \
+	do {                      \
+		if ((call) == 0)  \
+			ok++;     \
+		else              \
+			failed++; \
 	} while (0)
 
 static inline __attribute__((always_inline)) void workload(const struct grb_config *cfg,
-							   struct grb_channel *ch,
-							   struct worker *w)
+							   struct grb_channel *ch, struct worker *w)
 {
 	uint32_t seed = 0x9e3779b9u * (w->id + 1), generation = 0;
 	uint32_t hist[16] = { 0 };

@@ -13,8 +13,7 @@
 
 static _grb_always_inline int _grb_local_cas(uint64_t *p, uint64_t *expected, uint64_t v)
 {
-	return __atomic_compare_exchange_n(p, expected, v, 0, __ATOMIC_ACQ_REL,
-					   __ATOMIC_ACQUIRE);
+	return __atomic_compare_exchange_n(p, expected, v, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v)
@@ -27,22 +26,20 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
  * operations are emulated with sequentially consistent atomics.  The
  * protocol is unchanged: every word is then only ever changed atomically.
  */
-static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu,
-						   uint64_t *p, uint64_t expected, uint64_t v)
+static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+						   uint64_t expected, uint64_t v)
 {
 	if (__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED) != cpu)
 		return GRB_RSEQ_ABORTED;
-	return __atomic_compare_exchange_n(p, &expected, v, 0, __ATOMIC_SEQ_CST,
-					   __ATOMIC_SEQ_CST)
-		       ? GRB_RSEQ_DONE
-		       : GRB_RSEQ_CHANGED;
+	return __atomic_compare_exchange_n(p, &expected, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) ?
+		       GRB_RSEQ_DONE :
+		       GRB_RSEQ_CHANGED;
 }
 
 /* Emulated, the plain compare-and-store is the locked one after the fence
  * test. */
 static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
-					    uint64_t expected, uint64_t v,
-					    const uint32_t *fence)
+					    uint64_t expected, uint64_t v, const uint32_t *fence)
 {
 	if (__atomic_load_n(fence, __ATOMIC_SEQ_CST))
 		return GRB_RSEQ_ABORTED;

@@ -47,24 +47,24 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
  * the abort handler 4, which must follow the 4-byte signature.  The section's
  * last instruction is its only store: either it ran, or nothing did.
  */
-#define _GRB_RSEQ_BEGIN                                                                    \
-	"movl $2, %[ret]\n\t"                                                              \
-	".pushsection __grb_rseq_cs, \"aw\"\n\t"                                           \
-	".balign 32\n\t"                                                                   \
-	"3:\n\t"                                                                           \
-	".long 0, 0\n\t"                                                                   \
-	".quad 1f, 2f - 1f, 4f\n\t"                                                        \
-	".popsection\n\t"                                                                  \
-	"leaq 3b(%%rip), %%rax\n\t"                                                        \
-	"movq %%rax, %[cs]\n\t"                                                            \
-	"1:\n\t"                                                                           \
-	"cmpl %[cpu], %[cpu_id]\n\t"                                                       \
+#define _GRB_RSEQ_BEGIN                          \
+	"movl $2, %[ret]\n\t"                    \
+	".pushsection __grb_rseq_cs, \"aw\"\n\t" \
+	".balign 32\n\t"                         \
+	"3:\n\t"                                 \
+	".long 0, 0\n\t"                         \
+	".quad 1f, 2f - 1f, 4f\n\t"              \
+	".popsection\n\t"                        \
+	"leaq 3b(%%rip), %%rax\n\t"              \
+	"movq %%rax, %[cs]\n\t"                  \
+	"1:\n\t"                                 \
+	"cmpl %[cpu], %[cpu_id]\n\t"             \
 	"jne 5f\n\t"
-#define _GRB_RSEQ_ABORT                                                                    \
-	"jmp 5f\n\t"                                                                       \
-	".long 0x53053053\n\t"                                                             \
-	"4:\n\t"                                                                           \
-	"movl $2, %[ret]\n\t"                                                              \
+#define _GRB_RSEQ_ABORT        \
+	"jmp 5f\n\t"           \
+	".long 0x53053053\n\t" \
+	"4:\n\t"               \
+	"movl $2, %[ret]\n\t"  \
 	"5:\n\t"
 
 /*
@@ -72,20 +72,18 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
  * Serialised with every other section on that CPU.
  */
 static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
-					    uint64_t expected, uint64_t v,
-					    const uint32_t *fence)
+					    uint64_t expected, uint64_t v, const uint32_t *fence)
 {
 	int ret;
 
-	__asm__ __volatile__(_GRB_RSEQ_BEGIN
-			     "cmpl $0, %[fence]\n\t"
-			     "jne 5f\n\t"
-			     "movl $1, %[ret]\n\t"
-			     "cmpq %[exp], %[p]\n\t"
-			     "jne 5f\n\t"
-			     "movq %[v], %[p]\n\t"
-			     "2:\n\t"
-			     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+	__asm__ __volatile__(_GRB_RSEQ_BEGIN "cmpl $0, %[fence]\n\t"
+					     "jne 5f\n\t"
+					     "movl $1, %[ret]\n\t"
+					     "cmpq %[exp], %[p]\n\t"
+					     "jne 5f\n\t"
+					     "movq %[v], %[p]\n\t"
+					     "2:\n\t"
+					     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
 			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
 			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [fence] "m"(*fence),
 			       [exp] "r"(expected), [v] "r"(v)
@@ -98,22 +96,21 @@ static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, 
  * final instruction: atomic also against other CPUs' atomic operations.
  * Used while a remote thread holds the stream's fence.
  */
-static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu,
-						   uint64_t *p, uint64_t expected, uint64_t v)
+static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+						   uint64_t expected, uint64_t v)
 {
 	int ret;
 
-	__asm__ __volatile__(_GRB_RSEQ_BEGIN
-			     "movl $1, %[ret]\n\t"
-			     "movq %[exp], %%rax\n\t"
-			     "lock cmpxchgq %[v], %[p]\n\t"
-			     "2:\n\t"
-			     "jne 5f\n\t"
-			     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
-			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
-			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected),
-			       [v] "r"(v)
-			     : "rax", "memory", "cc");
+	__asm__ __volatile__(
+		_GRB_RSEQ_BEGIN "movl $1, %[ret]\n\t"
+				"movq %[exp], %%rax\n\t"
+				"lock cmpxchgq %[v], %[p]\n\t"
+				"2:\n\t"
+				"jne 5f\n\t"
+				"movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+		: [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
+		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected), [v] "r"(v)
+		: "rax", "memory", "cc");
 	return ret;
 }
 
@@ -124,16 +121,15 @@ static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, 
 	int ret;
 	uint64_t tmp;
 
-	__asm__ __volatile__(_GRB_RSEQ_BEGIN
-			     "movq %[p], %[tmp]\n\t"
-			     "addq %[v], %[tmp]\n\t"
-			     "movq %[tmp], %[p]\n\t"
-			     "2:\n\t"
-			     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
-			     : [ret] "=&r"(ret), [tmp] "=&r"(tmp), [cs] "=m"(rs->rseq_cs),
-			       [p] "+m"(*p)
-			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [v] "r"(v)
-			     : "rax", "memory", "cc");
+	__asm__ __volatile__(
+		_GRB_RSEQ_BEGIN "movq %[p], %[tmp]\n\t"
+				"addq %[v], %[tmp]\n\t"
+				"movq %[tmp], %[p]\n\t"
+				"2:\n\t"
+				"movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+		: [ret] "=&r"(ret), [tmp] "=&r"(tmp), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
+		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [v] "r"(v)
+		: "rax", "memory", "cc");
 	*out = tmp;
 	return ret;
 }

@@ -48,9 +48,9 @@ extern "C" {
 #define _grb_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define _grb_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define _grb_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define _grb_cas_acqrel(p, expp, v)                                                        \
+#define _grb_cas_acqrel(p, expp, v) \
 	__atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
-#define _grb_cas_seqcst(p, expp, v)                                                        \
+#define _grb_cas_seqcst(p, expp, v) \
 	__atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
 #define _grb_add_return_acqrel(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
 #define _grb_add_relaxed(p, v) ((void)__atomic_add_fetch((p), (v), __ATOMIC_RELAXED))

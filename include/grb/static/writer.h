@@ -57,7 +57,7 @@ static _grb_always_inline uint64_t _grb_align(uint64_t v, uint64_t a)
 
 /* GRB_RFLAG_FULL_TS when ts - last does not fit in ts_bits. */
 static _grb_always_inline uint32_t _grb_ts_flags(const struct grb_config *cfg, uint64_t ts,
-						  uint64_t last)
+						 uint64_t last)
 {
 	if (cfg->ts_bits >= 64)
 		return 0;
@@ -66,8 +66,7 @@ static _grb_always_inline uint32_t _grb_ts_flags(const struct grb_config *cfg, u
 
 /* The per-CPU stream of CPU cpu, or NULL when cpu is not in the channel's
  * CPU set (or is a negative, unregistered rseq cpu_id). */
-static _grb_always_inline struct grb_stream *_grb_cpu_stream(struct grb_channel *ch,
-							      uint32_t cpu)
+static _grb_always_inline struct grb_stream *_grb_cpu_stream(struct grb_channel *ch, uint32_t cpu)
 {
 	if (_grb_likely(cpu < ch->nr_cpu_map)) {
 		int32_t i = ch->cpu_map[cpu];
@@ -79,7 +78,7 @@ static _grb_always_inline struct grb_stream *_grb_cpu_stream(struct grb_channel 
 }
 
 static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_config *cfg,
-							       struct grb_channel *ch)
+							      struct grb_channel *ch)
 {
 	if (cfg->alloc == GRB_ALLOC_GLOBAL)
 		return &ch->streams[0];
@@ -118,9 +117,9 @@ static _grb_always_inline int _grb_lap_complete(const struct grb_stream *s, uint
  * on another CPU, or was preempted or signalled in the sequence).
  */
 static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
-						      const struct grb_stream *s,
-						      struct grb_shm_slot *slot, uint64_t add,
-						      uint64_t *cc)
+						     const struct grb_stream *s,
+						     struct grb_shm_slot *slot, uint64_t add,
+						     uint64_t *cc)
 {
 	uint64_t cl;
 
@@ -138,9 +137,8 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
 
 /* Adds len committed bytes (and a record if rec) to the slot of pos; the
  * add that completes the sub-buffer for its lap delivers it. */
-static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
-						  struct grb_stream *s, uint64_t pos,
-						  uint64_t add)
+static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s,
+						 uint64_t pos, uint64_t add)
 {
 	struct grb_shm_slot *slot = &s->slots[_grb_slot_of(s, pos)];
 	uint64_t cc;
@@ -175,9 +173,9 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg,
  * fit, or one that needs a full timestamp).
  */
 static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
-						 const struct grb_stream *s, struct grb_ctx *ctx,
-						 uint64_t o, uint64_t *ts, uint32_t *hdr,
-						 uint64_t *slot_len)
+						const struct grb_stream *s, struct grb_ctx *ctx,
+						uint64_t o, uint64_t *ts, uint32_t *hdr,
+						uint64_t *slot_len)
 {
 	uint64_t in_sb = o & s->sb_mask;
 
@@ -202,9 +200,9 @@ static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
 
 /* After the reservation of slot_len bytes at o: the record's header. */
 static _grb_always_inline void _grb_reserve_finish(const struct grb_config *cfg,
-						    struct grb_stream *s, struct grb_ctx *ctx,
-						    uint64_t o, uint64_t ts, uint32_t hdr,
-						    uint64_t slot_len)
+						   struct grb_stream *s, struct grb_ctx *ctx,
+						   uint64_t o, uint64_t ts, uint32_t hdr,
+						   uint64_t slot_len)
 {
 	char *base;
 
@@ -310,8 +308,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 		 * (the CPU runs one of them at a time; a preempted one
 		 * restarts).  x86-TSO orders the loads before it and the slot
 		 * id load after it, as [W2]'s acquire/release do. */
-		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, o + slot_len,
-				  &shm->flush_req);
+		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, o + slot_len, &shm->flush_req);
 		if (_grb_likely(r == GRB_RSEQ_DONE))
 			break;
 		if (r == GRB_RSEQ_ABORTED)
@@ -461,9 +458,8 @@ static _grb_always_inline int grb_discard(const struct grb_config *cfg, struct g
  *
  * Return: as grb_reserve().  Real-time: as grb_reserve().
  */
-static _grb_always_inline int grb_write_record(const struct grb_config *cfg,
-					       struct grb_channel *ch, uint32_t event_id,
-					       const void *payload, uint32_t len)
+static _grb_always_inline int grb_write_record(const struct grb_config *cfg, struct grb_channel *ch,
+					       uint32_t event_id, const void *payload, uint32_t len)
 {
 	struct grb_ctx ctx;
 	int ret;

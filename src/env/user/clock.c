@@ -76,11 +76,10 @@ int grb_tsc_calibrate(struct grb_tsc_calibration *cal)
 	}
 	/* Unix time of TSC 0 = realtime now - tsc now / freq. */
 	sample(_grb_env_realtime_ns, &r, &cr);
-	epoch_ns_at_0 = (unsigned __int128)r -
-			(unsigned __int128)cr * 1000000000u / cal->freq_hz;
+	epoch_ns_at_0 = (unsigned __int128)r - (unsigned __int128)cr * 1000000000u / cal->freq_hz;
 	cal->epoch_offset_s = (int64_t)(epoch_ns_at_0 / 1000000000u);
-	cal->epoch_offset_cycles = (uint64_t)((epoch_ns_at_0 % 1000000000u) * cal->freq_hz /
-					      1000000000u);
+	cal->epoch_offset_cycles =
+		(uint64_t)((epoch_ns_at_0 % 1000000000u) * cal->freq_hz / 1000000000u);
 	sample(_grb_env_monotonic_ns, &m, &cm);
 	mono_at_0 = (__int128)m - (__int128)((unsigned __int128)cm * 1000000000u / cal->freq_hz);
 	cal->mono_offset_ns = (int64_t)mono_at_0;

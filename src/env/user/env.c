@@ -103,7 +103,8 @@ int _grb_env_rseq_check(char *why, size_t len)
 
 int _grb_env_membarrier_cpu(uint32_t cpu)
 {
-	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, (int)cpu) < 0)
+	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, MEMBARRIER_CMD_FLAG_CPU, (int)cpu) <
+	    0)
 		return -errno;
 	return 0;
 }
@@ -252,7 +253,8 @@ void _grb_env_sleep_ns(uint64_t ns)
 
 int _grb_env_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns)
 {
-	struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+	struct timespec ts = { (time_t)(timeout_ns / 1000000000u),
+			       (long)(timeout_ns % 1000000000u) };
 	long r = syscall(SYS_futex, addr, FUTEX_WAIT, val, &ts, NULL, 0);
 
 	if (r < 0 && errno == ETIMEDOUT)
