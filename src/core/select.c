@@ -137,6 +137,13 @@ static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me)
 			 * a remote flush) happen before this thread's. */
 			if (_grb_cas_acqrel(&c->shm->owner, &free_owner, me))
 				s = c;
+			else if (free_owner == me)
+				/* [O3] Our own id, yet not in our cache: an
+				 * exited thread's stream whose id the kernel
+				 * gave us.  Its records happen before its exit
+				 * and so before our creation; ours follow its
+				 * open packet. */
+				s = c;
 			else if (free_owner != GRB_OWNER_FLUSHING)
 				break;
 		}
