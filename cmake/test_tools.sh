@@ -37,6 +37,7 @@ _grb_has() {
 	python3-bt2) /usr/bin/python3 -c 'import bt2' ;;
 	binutils) command -v objdump ;;
 	pkg-config) command -v pkg-config ;;
+	python3) command -v python3 ;;
 	g++) command -v g++ ;;
 	*)
 		echo "test_tools.sh: grb_need: unknown package '$1'" >&3
