@@ -3,9 +3,9 @@
 #
 # private_includes.sh <source-dir>
 #
-# No file outside src/ includes a private header: every #include "..." of a
-# C or C++ file outside src/ must resolve, relative to the including file,
-# to a file outside src/ (clients, tools, tests, benchmarks and examples
+# No file outside src/ includes a private header: no #include "..." or
+# <...> of a C or C++ file outside src/ may name a file of src/, whether it
+# resolves next to the including file or through an include path (clients, tools, tests, benchmarks and examples
 # reach the library through include/ only, as applications do).  The
 # stub environment of the freestanding test is the one exception: it is a
 # header that the core includes, not one that includes the core.
@@ -20,17 +20,26 @@ checked=0
 for f in $(find . \( -path ./src -o -path './build*' -o -path ./.git \) -prune -o \
 	-type f \( -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -print); do
 	dir=$(dirname "$f")
-	for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
+	for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1/p' "$f"); do
 		checked=$((checked + 1))
 		case $inc in
 		*src/*) ;;
 		*)
-			[ -e "$dir/$inc" ] || continue # from -I include (checked by the build)
-			res=$(cd "$(dirname "$dir/$inc")" && pwd -P)
-			case $res/ in
-			"$top"/src/*) ;;
-			*) continue ;;
-			esac
+			if [ -e "$dir/$inc" ]; then
+				# Resolved next to the including file: private if
+				# that is under src/.
+				res=$(cd "$(dirname "$dir/$inc")" && pwd -P)
+				case $res/ in
+				"$top"/src/*) ;;
+				*) continue ;;
+				esac
+			elif [ -e "src/$inc" ] ||
+				[ -n "$(find src -path "*/$inc" -print -quit)" ]; then
+				# Found through an include path: a file of src/.
+				:
+			else
+				continue # a system or an installed header
+			fi
 			;;
 		esac
 		echo "private_includes: $f includes \"$inc\", a private header of src/" >&2
@@ -41,4 +50,4 @@ if [ "$bad" -ne 0 ]; then
 	echo "private_includes: $bad private include(s) outside src/" >&2
 	exit 1
 fi
-echo "private_includes: $checked quoted includes outside src/, none private"
+echo "private_includes: $checked includes outside src/, none private"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cpu_list.h - the user-space environment's reading of a Linux CPU list,
- * declared apart for its unit test (tests/unit/test_cpu_list.c, the one
- * test given this directory's headers).
+ * declared apart for its unit test (tests/unit/test_cpu_list.c, which
+ * declares it again, as no file outside src/ includes a private header).
  */
 #ifndef GRB_ENV_USER_CPU_LIST_H
 #define GRB_ENV_USER_CPU_LIST_H
