@@ -43,7 +43,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	struct grb_channel_attr defaults;
 	struct grb_channel *ch;
 	struct grb_channel_priv *priv;
-	int ret, ncpu = _grb_env_nr_cpus(), cpu;
+	int ret, ncpu = 0, cpu;
 	uint32_t n = 0, i;
 
 	if (!attr) {
@@ -102,6 +102,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		n = attr->nr_streams;
 		break;
 	case GRB_ALLOC_PER_CPU:
+		ncpu = _grb_env_nr_cpus();
 		priv->cpu_map = (int32_t *)_grb_env_zalloc(sizeof(int32_t) * (size_t)ncpu);
 		if (!priv->cpu_map)
 			goto nomem;

@@ -320,9 +320,13 @@ static void (*exit_fn)(void);
 
 static void exit_trampoline(void *arg)
 {
+	void (*fn)(void) = __atomic_load_n(&exit_fn, __ATOMIC_RELAXED);
+
 	(void)arg;
-	if (exit_fn)
-		exit_fn();
+	/* relaxed: every channel stores the same function, before any of
+	 * its threads arms the key; the word is never torn. */
+	if (fn)
+		fn();
 }
 
 static void exit_key_init(void)
@@ -349,7 +353,8 @@ int _grb_env_thread_exit_init(void (*fn)(void))
 		return -ret;
 	if (!exit_key_ok)
 		return -EAGAIN;
-	exit_fn = fn;
+	/* relaxed: see exit_trampoline. */
+	__atomic_store_n(&exit_fn, fn, __ATOMIC_RELAXED);
 	return 0;
 }
 
