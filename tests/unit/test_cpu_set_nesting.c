@@ -22,22 +22,12 @@
 
 #include "check.h"
 #include "drain.h"
+#include "pin.h"
 
 static const struct grb_config cfg_atomic =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 static const struct grb_config cfg_rseq =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
-
-static int pin(int cpu)
-{
-	cpu_set_t cs;
-
-	CPU_ZERO(&cs);
-	CPU_SET(cpu, &cs);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs))
-		return -1;
-	return sched_getcpu() == cpu ? 0 : -1;
-}
 
 struct outcome {
 	int outside; /* the reservation past max_nesting on CPU 1 */

@@ -23,22 +23,12 @@
 
 #include "check.h"
 #include "drain.h"
+#include "pin.h"
 
 static const struct grb_config cfg_rseq =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
 
 static int g_rseq; /* 1: restartable sequences in use, 0: the fallback */
-
-static int pin(int cpu)
-{
-	cpu_set_t cs;
-
-	CPU_ZERO(&cs);
-	CPU_SET(cpu, &cs);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs))
-		return -1;
-	return sched_getcpu() == cpu ? 0 : -1;
-}
 
 static int put(struct grb_channel *ch, uint64_t v)
 {
