@@ -179,10 +179,14 @@ struct grb_config {
 	/* Every reserved slot is a multiple of this (a power of two, 1-64). */
 	unsigned int record_align;
 	/* Bytes the client's packet header occupies at the start of every
-	 * sub-buffer (may be 0). */
+	 * sub-buffer (may be 0); a multiple of record_align. */
 	unsigned int packet_header_size;
 	/* Smallest slot a record can occupy (header + empty payload, aligned);
-	 * bounds the records per sub-buffer for the commit counters. */
+	 * bounds the records per sub-buffer for the commit counters, and the
+	 * reader calls a packet with more records than its content divided by
+	 * it corrupt.  1 to the slot of an empty record with no flags and
+	 * event id 0 (record_header_size aligned to record_align); creation
+	 * refuses a larger value. */
 	unsigned int min_record_size;
 
 	/* The clock: returns a timestamp that never decreases on one CPU and is

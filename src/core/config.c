@@ -55,8 +55,22 @@ uint32_t _grb_log2(uint64_t v)
 		return -EINVAL;                  \
 	} while (0)
 
+/* The smallest slot a record can take: the header of a record with no
+ * flags, event id 0 and no payload, aligned to record_align. */
+static uint32_t min_record(const struct grb_config *c)
+{
+	struct grb_ctx ctx;
+	uint64_t hdr;
+
+	_grb_memset(&ctx, 0, sizeof(ctx));
+	hdr = c->record_header_size(c, &ctx);
+	return (uint32_t)_grb_align(hdr, c->record_align);
+}
+
 int _grb_config_validate(const struct grb_config *c)
 {
+	uint32_t smallest;
+
 	if (!c)
 		BAD("config: NULL");
 	if ((c->abi & ~GRB_CONFIG_ABI_EMULATED) != GRB_CONFIG_ABI_VERSION)
@@ -97,6 +111,17 @@ int _grb_config_validate(const struct grb_config *c)
 		BAD("config.packet_begin/packet_end: NULL");
 	if (!c->record_decode || !c->record_discard)
 		BAD("config.record_decode/record_discard: NULL");
+	if (c->packet_header_size & (c->record_align - 1))
+		BAD("config.packet_header_size: %u, not a multiple of record_align %u: every "
+		    "record would be misaligned",
+		    c->packet_header_size, c->record_align);
+	smallest = min_record(c);
+	/* The reader bounds a packet's record count by its content divided by
+	 * min_record_size: a larger value makes a sound packet look corrupt. */
+	if (c->min_record_size > smallest)
+		BAD("config.min_record_size: %u, larger than the smallest record the client "
+		    "writes (%u bytes: the header of an empty record, aligned to record_align)",
+		    c->min_record_size, smallest);
 	return 0;
 }
 
