@@ -75,7 +75,8 @@ struct grb_stream_stats {
 	uint64_t lost_total;
 	uint64_t write_pos; /* bytes reserved since creation */
 	uint64_t consumed_pos; /* bytes consumed or overwritten since creation */
-	uint64_t invariant_failures; /* internal errors; the stream is then disabled */
+	uint64_t invariant_failures; /* internal errors (shared state that cannot
+				      * be); the stream is then disabled */
 	uint64_t remote_commits; /* rseq sync: commits made from another CPU (the
 				  * writer migrated after its reservation) */
 	uint64_t fenced_flushes; /* rseq sync: packets closed by a flush (which
@@ -84,6 +85,14 @@ struct grb_stream_stats {
 	uint32_t cpu; /* per-CPU streams, else UINT32_MAX */
 	uint32_t owner_tid; /* per-thread single-writer streams: the owning thread, 0 if free */
 	uint32_t _pad;
+	/* Packets a consuming reader took and skipped (-EPROTO) because what
+	 * the stream recorded of them failed validation (e.g. ts_end before
+	 * ts_begin: a clock that went back), and the records they held.  Not
+	 * losses by cause (not in lost_total nor in the packets' cumulative
+	 * count): in discard and blocking modes written == delivered +
+	 * lost_total + corrupt_records.  The stream stays enabled. */
+	uint64_t corrupt_packets;
+	uint64_t corrupt_records;
 };
 
 /** Channel totals: sum over streams plus the channel's own counters. */
@@ -96,6 +105,8 @@ struct grb_channel_stats {
 	uint64_t fenced_flushes;
 	uint32_t nr_streams;
 	uint32_t _pad;
+	uint64_t corrupt_packets; /* sums of the streams' */
+	uint64_t corrupt_records;
 };
 
 /** grb_channel_attr_init() - fill attr with the defaults. */

@@ -79,9 +79,14 @@ int grb_reader_destroy(struct grb_reader *r);
  * Return: 0 and *pkt filled; -EAGAIN nothing complete yet (flush the channel
  * to close a partially filled one); -ENODATA the stream is finalized and
  * drained, or the snapshot is read to its end; -EBUSY a packet is already
- * held (put it first); -EPROTO the sub-buffer failed validation: it was
- * skipped and counted in invariant_failures, the next call goes on;
- * -ESHUTDOWN the channel was destroyed.
+ * held (put it first); -EPROTO the sub-buffer failed validation (what the
+ * stream recorded of it is inconsistent, e.g. a client clock that went
+ * back): it was skipped, once, and the next call goes on with the next
+ * one; the writers go on too.  A consuming reader counts it and its records
+ * in the stream's corrupt_packets and corrupt_records
+ * (grb_channel_read_stream_stats()); a snapshot reader leaves it in the
+ * ring.  Both count it in grb_reader_corrupt_packets().  -ESHUTDOWN the
+ * channel was destroyed.
  */
 int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt);
 
@@ -109,6 +114,10 @@ int grb_reader_snapshot_restart(struct grb_reader *r);
 /** grb_reader_lost_packets() - sub-buffers a reader skipped because they were
  * overwritten while it tried to take them (snapshot readers). */
 uint64_t grb_reader_lost_packets(const struct grb_reader *r);
+
+/** grb_reader_corrupt_packets() - sub-buffers a reader skipped (-EPROTO from
+ * grb_reader_get_next()) because they failed validation. */
+uint64_t grb_reader_corrupt_packets(const struct grb_reader *r);
 
 /**
  * grb_packet_record_next() - decode the next record of a held packet.

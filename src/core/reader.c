@@ -5,8 +5,11 @@
  * records (iterators and the merge are in iter.c).
  *
  * Shared memory is not trusted here: every index, size and count read from
- * it is checked before use, and a bad sub-buffer is reported (-EPROTO) and
- * skipped.  Ordering labels [R*] pair with the writer's in write.c and static/writer.h.
+ * it is checked before use.  A delivered sub-buffer whose contents fail
+ * validation is reported (-EPROTO) once, counted and skipped; the writers
+ * go on.  Only shared state that cannot be (a physical index out of range)
+ * disables the stream, since using it would corrupt memory.  Ordering
+ * labels [R*] pair with the writer's in write.c and static/writer.h.
  */
 #include "core.h"
 
@@ -21,6 +24,7 @@ struct grb_reader {
 	uint64_t held_swapped_id; /* snapshot: the id left in the slot */
 	uint64_t snap_cursor, snap_end;
 	uint64_t lost_packets;
+	uint64_t corrupt_packets; /* skipped by this reader as corrupt */
 };
 
 static int reader_dead(const struct grb_reader *r)
@@ -102,6 +106,11 @@ uint64_t grb_reader_lost_packets(const struct grb_reader *r)
 	return r ? r->lost_packets : 0;
 }
 
+uint64_t grb_reader_corrupt_packets(const struct grb_reader *r)
+{
+	return r ? r->corrupt_packets : 0;
+}
+
 int grb_reader_snapshot_restart(struct grb_reader *r)
 {
 	if (!r || !(r->flags & GRB_READER_SNAPSHOT))
@@ -112,7 +121,10 @@ int grb_reader_snapshot_restart(struct grb_reader *r)
 	return 0;
 }
 
-/* Reads and checks what the slot says of the packet at pos. */
+/* Reads and checks what the slot says of the packet at pos.  A failure
+ * says the packet's contents are inconsistent (a client clock that went
+ * back, a size or count no writer could produce): the packet is skipped,
+ * never read, so nothing here puts memory at risk. */
 static int packet_fill(struct grb_reader *r, const struct grb_shm_slot *x, uint64_t pos,
 		       struct grb_packet_info *info)
 {
@@ -162,6 +174,10 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	if ((id >> GRB_ID_TAG_SHIFT) != tag || !(id & GRB_ID_NOREF))
 		return 0;
 	if (spare > s->count_mask + 1u || (id & GRB_ID_INDEX_MASK) > s->count_mask + 1u) {
+		/* Not a bad packet but a bad ring: the index names memory
+		 * outside the stream's sub-buffers, and a swap would hand it to
+		 * the writers.  Writing on could only corrupt memory: stop the
+		 * stream. */
 		_grb_invariant_failure(s, "sub-buffer index out of range");
 		return 0;
 	}
@@ -210,7 +226,14 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt)
 		if (r->cfg->mode == GRB_MODE_BLOCKING)
 			wake_blocked_writers(s);
 		if (bad) {
-			_grb_invariant_failure(s, "delivered sub-buffer fails validation");
+			/* Consumed and never returned: its records join the
+			 * accounting here (written = delivered + lost +
+			 * corrupt_records).  The packet's memory is our spare
+			 * now; the writers go on.  relaxed: counters, as the
+			 * loss counters; no ordering. */
+			_grb_add_relaxed(&shm->corrupt_packets, 1);
+			_grb_add_relaxed(&shm->corrupt_records, pkt->info.records);
+			r->corrupt_packets++;
 			return -EPROTO;
 		}
 		r->held = 1;
@@ -267,8 +290,12 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 		pkt->pos = c;
 		pkt->stream_index = s->index;
 		if (bad) {
-			grb_reader_put(r, pkt); /* give it back to the ring */
-			_grb_invariant_failure(s, "delivered sub-buffer fails validation");
+			/* Give it back to the ring and move on.  A snapshot
+			 * does not consume: the packet stays for a consuming
+			 * reader, which counts it in the stream; only this
+			 * reader counts it here. */
+			grb_reader_put(r, pkt);
+			r->corrupt_packets++;
 			return -EPROTO;
 		}
 		return 0;

@@ -32,6 +32,8 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 	st->disabled = _grb_load_relaxed(&shm->disabled);
 	st->cpu = shm->cpu;
 	st->owner_tid = _grb_load_relaxed(&shm->owner);
+	st->corrupt_packets = _grb_load_relaxed(&shm->corrupt_packets);
+	st->corrupt_records = _grb_load_relaxed(&shm->corrupt_records);
 	return 0;
 }
 
@@ -51,6 +53,8 @@ int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stat
 		st->invariant_failures += ss.invariant_failures;
 		st->remote_commits += ss.remote_commits;
 		st->fenced_flushes += ss.fenced_flushes;
+		st->corrupt_packets += ss.corrupt_packets;
+		st->corrupt_records += ss.corrupt_records;
 	}
 	st->lost[GRB_LOST_NO_STREAM] += _grb_load_relaxed(&ch->lost_no_stream);
 	for (c = 0; c < GRB_LOST_NR; c++)

@@ -4,6 +4,13 @@
  */
 #include "core.h"
 
+/* Layout version 3 added the reader's corrupt-packet counters in the
+ * padding of the reader's line: the loss counters stay where version 2 had
+ * them, on the next line. */
+_Static_assert(offsetof(struct grb_shm_stream, corrupt_records) + sizeof(uint64_t) <=
+		       offsetof(struct grb_shm_stream, consumed) + GRB_CACHELINE,
+	       "the reader's counters must stay on the reader's line");
+
 /* Lays out one stream's mapping (see grb/static/layout.h). */
 int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
 		     uint32_t cpu)

@@ -15,7 +15,7 @@
 
 #include "check.h"
 
-static uint64_t fake_now = 1000;
+static uint64_t fake_now = 1000000;
 static uint64_t fake_clock(void)
 {
 	return __atomic_load_n(&fake_now, __ATOMIC_RELAXED);
@@ -23,6 +23,85 @@ static uint64_t fake_clock(void)
 
 static const struct grb_config cfg_discard =
 	GRB_NATIVE_CONFIG_CLOCK(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, fake_clock);
+static const struct grb_config cfg_over =
+	GRB_NATIVE_CONFIG_CLOCK(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, fake_clock);
+
+#define NR 200 /* records written by the clock tests */
+#define STEP 90 /* the record before which the clock goes back */
+
+static struct grb_channel *make(const struct grb_config *cfg, uint32_t sb, uint32_t n)
+{
+	struct grb_channel_attr a;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = sb;
+	a.subbuf_count = n;
+	return grb_channel_create(cfg, &a);
+}
+
+/* Writes record i (its payload is i) at the clock's next tick; before
+ * record STEP the clock goes back once, by more than a packet's span. */
+static int write_tick(const struct grb_config *cfg, struct grb_channel *ch, uint64_t i)
+{
+	if (i == STEP)
+		__atomic_sub_fetch(&fake_now, 5000, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&fake_now, 10, __ATOMIC_RELAXED);
+	return grb_write_record(cfg, ch, 0, &i, sizeof(i));
+}
+
+/* Takes every complete packet from r, marks the records it holds in
+ * seen[] and counts the -EPROTO returns; stops at -EAGAIN or -ENODATA. */
+static int read_packets(struct grb_reader *r, unsigned char *seen, int *eproto)
+{
+	struct grb_packet p;
+	struct grb_packet_cursor cur;
+	struct grb_record rec;
+	uint64_t v;
+	int ret;
+
+	for (;;) {
+		ret = grb_reader_get_next(r, &p);
+		if (ret == -EPROTO) {
+			(*eproto)++;
+			continue;
+		}
+		if (ret)
+			return ret;
+		grb_packet_cursor_init(&p, &cur);
+		while ((ret = grb_packet_record_next(r, &p, &cur, &rec)) == 0) {
+			CHECK(rec.payload_len == sizeof(v));
+			memcpy(&v, rec.payload, sizeof(v));
+			CHECK(v < NR && !seen[v]);
+			if (v < NR)
+				seen[v] = 1;
+		}
+		CHECK(ret == -ENODATA);
+		CHECK(grb_reader_put(r, &p) == 0);
+	}
+}
+
+/* The records of the first nr not seen: one run, which holds the record
+ * before the step (its packet opened before the step and closed after it);
+ * returns its length. */
+static uint64_t missing_run(const unsigned char *seen, int nr)
+{
+	int i, first = -1, last = -1;
+	uint64_t n = 0;
+
+	for (i = 0; i < nr; i++) {
+		if (seen[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		n++;
+	}
+	CHECK(n > 0 && (uint64_t)(last - first + 1) == n);
+	CHECK(first <= STEP - 1 && STEP - 1 <= last);
+	CHECK(last < nr - 1); /* records after the step are read */
+	return n;
+}
 
 static uint32_t zero_header(const struct grb_config *cfg, const struct grb_ctx *ctx)
 {
@@ -74,8 +153,117 @@ static void test_geometry(void)
 	expect_refused(&bad, "config.packet_header_size");
 }
 
+/*
+ * A consuming reader keeps up with a writer whose clock goes back once: the
+ * packet that spans the step ends before it begins and fails validation.
+ * The reader returns -EPROTO for it once and goes on; the stream stays
+ * writable; the skipped records are counted, so the accounting is exact.
+ */
+static void test_clock_back_consuming(void)
+{
+	struct grb_channel *ch = make(&cfg_discard, 256, 4);
+	struct grb_reader *r;
+	struct grb_stream_stats ss;
+	struct grb_channel_stats cs;
+	unsigned char seen[NR] = { 0 };
+	uint64_t i, delivered = 0, run;
+	int eproto = 0, ret;
+
+	CHECK(ch != NULL);
+	if (!ch)
+		return;
+	r = grb_reader_create(ch, 0, 0);
+	CHECK(r != NULL);
+	for (i = 0; i < NR; i++) {
+		CHECK(write_tick(&cfg_discard, ch, i) == 0);
+		ret = read_packets(r, seen, &eproto);
+		CHECK(ret == -EAGAIN);
+	}
+	CHECK(grb_channel_finalize(ch) == 0);
+	CHECK(read_packets(r, seen, &eproto) == -ENODATA);
+	for (i = 0; i < NR; i++)
+		delivered += seen[i];
+	run = missing_run(seen, NR);
+	CHECK(eproto == 1);
+	CHECK(grb_reader_corrupt_packets(r) == 1);
+	CHECK(grb_channel_read_stream_stats(ch, 0, &ss) == 0);
+	CHECK(ss.disabled == 0 && ss.invariant_failures == 0);
+	CHECK(ss.corrupt_packets == 1 && ss.corrupt_records == run);
+	CHECK(ss.lost_total == 0);
+	CHECK(delivered + ss.lost_total + ss.corrupt_records == NR);
+	CHECK(grb_channel_read_stats(ch, &cs) == 0);
+	CHECK(cs.corrupt_packets == 1 && cs.corrupt_records == run);
+	CHECK(cs.invariant_failures == 0 && cs.lost_total == 0);
+	printf("clock step back: %llu records delivered, %llu in 1 packet skipped as corrupt\n",
+	       (unsigned long long)delivered, (unsigned long long)ss.corrupt_records);
+	grb_reader_destroy(r);
+	grb_channel_destroy(ch);
+}
+
+/*
+ * A snapshot reader gets -EPROTO for the same packet once, reads the others
+ * and leaves it in the ring (a second snapshot sees it again); the stream
+ * stays writable.  A consuming reader then counts it.
+ */
+static void test_clock_back_snapshot(void)
+{
+	/* 32 sub-buffers of 256 bytes: the NR records fit, none overwritten. */
+	struct grb_channel *ch = make(&cfg_over, 256, 32);
+	struct grb_reader *r;
+	struct grb_stream_stats ss;
+	unsigned char seen[NR];
+	uint64_t i, delivered = 0, run;
+	int eproto = 0, pass;
+
+	CHECK(ch != NULL);
+	if (!ch)
+		return;
+	for (i = 0; i < NR - 1; i++)
+		CHECK(write_tick(&cfg_over, ch, i) == 0);
+	CHECK(grb_channel_flush(ch) == 0);
+	r = grb_reader_create(ch, 0, GRB_READER_SNAPSHOT);
+	CHECK(r != NULL);
+	for (pass = 1; pass <= 2; pass++) {
+		memset(seen, 0, sizeof(seen));
+		eproto = 0;
+		CHECK(read_packets(r, seen, &eproto) == -ENODATA);
+		CHECK(eproto == 1);
+		CHECK(grb_reader_corrupt_packets(r) == (uint64_t)pass);
+		missing_run(seen, NR - 1);
+		CHECK(grb_reader_snapshot_restart(r) == 0);
+	}
+	CHECK(grb_reader_lost_packets(r) == 0);
+	grb_reader_destroy(r);
+	CHECK(grb_channel_read_stream_stats(ch, 0, &ss) == 0);
+	CHECK(ss.disabled == 0 && ss.invariant_failures == 0);
+	CHECK(ss.corrupt_packets == 0 && ss.corrupt_records == 0);
+	CHECK(write_tick(&cfg_over, ch, NR - 1) == 0); /* still writable */
+
+	/* The consuming reader skips it for good and counts it. */
+	memset(seen, 0, sizeof(seen));
+	eproto = 0;
+	CHECK(grb_channel_finalize(ch) == 0);
+	r = grb_reader_create(ch, 0, 0);
+	CHECK(r != NULL);
+	CHECK(read_packets(r, seen, &eproto) == -ENODATA);
+	CHECK(eproto == 1);
+	run = missing_run(seen, NR);
+	CHECK(seen[NR - 1]);
+	for (i = 0; i < NR; i++)
+		delivered += seen[i];
+	CHECK(grb_channel_read_stream_stats(ch, 0, &ss) == 0);
+	CHECK(ss.corrupt_packets == 1 && ss.corrupt_records == run);
+	CHECK(delivered + ss.lost[GRB_LOST_OVERWRITTEN] + ss.corrupt_records == NR);
+	CHECK(ss.disabled == 0 && ss.invariant_failures == 0);
+	CHECK(ss.lost[GRB_LOST_OVERWRITTEN] == 0 && ss.lost_total == 0);
+	grb_reader_destroy(r);
+	grb_channel_destroy(ch);
+}
+
 int main(void)
 {
 	test_geometry();
+	test_clock_back_consuming();
+	test_clock_back_snapshot();
 	return check_exit("test_read_robust");
 }

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 2u
+#define GRB_LAYOUT_VERSION 3u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -98,6 +98,12 @@ struct grb_shm_stream {
 	uint32_t disabled; /* set on an internal invariant failure */
 	uint32_t finalized; /* the channel will write no more */
 	uint32_t _pad1;
+	/* Layout version 3: in what was the line's padding, so no field moved.
+	 * Packets a consuming reader took and skipped because their contents
+	 * failed validation, and their records (written = delivered + lost +
+	 * corrupt_records). */
+	uint64_t corrupt_packets;
+	uint64_t corrupt_records;
 
 	/* Loss counters, by enum grb_lost_cause (GRB_LOST_NO_STREAM unused). */
 	uint64_t lost[GRB_LOST_NR] __attribute__((aligned(GRB_CACHELINE)));
