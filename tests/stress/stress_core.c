@@ -572,6 +572,9 @@ static int run_case(const struct stress_case *sc, uint64_t total)
 	if (cs.invariant_failures)
 		FAIL("%s: %llu invariant failures\n", sc->name,
 		     (unsigned long long)cs.invariant_failures);
+	if (cs.corrupt_packets)
+		FAIL("%s: %llu packets skipped as corrupt\n", sc->name,
+		     (unsigned long long)cs.corrupt_packets);
 	if (sc->cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
 		const char *why, *env = getenv("GRB_RSEQ");
 		enum grb_sync in_use = grb_channel_sync(g_ch, &why);

@@ -179,6 +179,9 @@ static int run_case(const struct snap_case *sc, uint64_t total)
 	if (st.invariant_failures)
 		FAIL("%s: %llu invariant failures\n", sc->name,
 		     (unsigned long long)st.invariant_failures);
+	if (st.corrupt_packets)
+		FAIL("%s: %llu packets skipped as corrupt\n", sc->name,
+		     (unsigned long long)st.corrupt_packets);
 	for (i = 0; i < n; i++) {
 		struct grb_stream_stats ss;
 
