@@ -32,13 +32,14 @@ extern "C" {
 #endif
 
 /*
- * The version of struct grb_config a client was compiled against, plus
- * GRB_CONFIG_ABI_EMULATED when its restartable sequences are emulated with
- * atomics (TSan, GRB_NO_LOCAL_ASM, not x86-64).  Native and emulated
- * sequences must not write the same per-CPU rseq streams: the library
- * refuses an rseq configuration compiled the other way.
+ * The version of struct grb_config a client was compiled against (2 since
+ * packet_published), plus GRB_CONFIG_ABI_EMULATED when its restartable
+ * sequences are emulated with atomics (TSan, GRB_NO_LOCAL_ASM, not
+ * x86-64).  Native and emulated sequences must not write the same per-CPU
+ * rseq streams: the library refuses an rseq configuration compiled the
+ * other way.
  */
-#define GRB_CONFIG_ABI_VERSION 1u
+#define GRB_CONFIG_ABI_VERSION 2u
 #define GRB_CONFIG_ABI_EMULATED 0x10000u
 #ifdef GRB_RSEQ_NATIVE
 #define GRB_CONFIG_ABI GRB_CONFIG_ABI_VERSION
@@ -212,6 +213,23 @@ struct grb_config {
 	 * as discarded, so that readers skip it, without changing its length. */
 	void (*record_discard)(const struct grb_config *cfg, const struct grb_ctx *ctx);
 	const char *name;
+	/* Optional (NULL: not called).  Called once per delivered packet,
+	 * after packet_end, once the packet is visible to readers: after the
+	 * delivery's release stores and the wake-up of a waiting reader, so a
+	 * consumer it wakes (an eventfd write is async-signal-safe) finds the
+	 * packet.  info is what packet_end got; the packet's bytes are not
+	 * passed, because a reader may already have taken it (and in
+	 * overwrite mode writers may already reuse it).  Position of the
+	 * packet in its stream: info->seq * info->packet_size.  It runs in the
+	 * writer that delivers: the commit that completes the packet (maybe
+	 * in a signal handler, maybe on another CPU than the stream's after
+	 * a migration with the rseq sync) or a flush (grb_channel_flush(),
+	 * the switch timer, finalize).  Calls for successive packets of a
+	 * stream may run concurrently, in other threads, and return in any
+	 * order.  The rules above hold: async-signal-safe, no blocking, no
+	 * reservation.  A consuming reader of the stream that no other
+	 * thread uses at the time may take the packet from the call. */
+	void (*packet_published)(const struct grb_config *cfg, const struct grb_packet_info *info);
 };
 
 #ifdef __cplusplus

@@ -184,6 +184,7 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
 		.record_decode = grb_native_record_decode,                                 \
 		.record_discard = grb_native_record_discard,                               \
 		.name = "native",                                                          \
+		.packet_published = NULL,                                                  \
 	}
 #define GRB_NATIVE_CONFIG(_alloc, _sync, _mode)                                            \
 	GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)

@@ -108,6 +108,11 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 		if (__atomic_load_n(&s->shm->reader_waiting, __ATOMIC_SEQ_CST))
 			_grb_env_futex_wake(&s->shm->deliver_seq);
 	}
+	/* After [D3] and [D4]: a reader this call wakes, or runs, finds the
+	 * packet delivered.  info is on our stack; the packet itself may be
+	 * the reader's already. */
+	if (cfg->packet_published)
+		cfg->packet_published(cfg, &info);
 }
 
 /* Overwrite mode: move consumed past every sub-buffer the ring at begin

@@ -150,6 +150,7 @@ static void test_config_macros(void)
 	CHECK(n.record_decode == grb_native_record_decode);
 	CHECK(n.record_discard == grb_native_record_discard);
 	CHECK(strcmp(n.name, "native") == 0);
+	CHECK(n.packet_published == NULL);
 	CHECK(nd.clock_read == grb_clock_monotonic);
 	CHECK(nd.alloc == GRB_ALLOC_GLOBAL && nd.mode == GRB_MODE_BLOCKING);
 
@@ -171,6 +172,7 @@ static void test_config_macros(void)
 	CHECK(c.record_decode == grb_ctf_record_decode);
 	CHECK(c.record_discard == grb_ctf_record_discard);
 	CHECK(strcmp(c.name, "ctf") == 0);
+	CHECK(c.packet_published == NULL);
 	CHECK(cd.clock_read == grb_clock_monotonic);
 	CHECK(cd.sync == GRB_SYNC_PER_CPU_RSEQ && cd.mode == GRB_MODE_OVERWRITE);
 }

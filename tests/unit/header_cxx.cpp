@@ -37,10 +37,12 @@ static void test_macros()
 	CHECK(cfg_native.clock_read == grb_clock_monotonic);
 	CHECK(cfg_native.record_discard == grb_native_record_discard);
 	CHECK(std::strcmp(cfg_native.name, "native") == 0);
+	CHECK(cfg_native.packet_published == nullptr);
 	CHECK(cfg_tsc.clock_read == grb_clock_tsc && cfg_tsc.mode == GRB_MODE_OVERWRITE);
 	CHECK(cfg_ctf.packet_header_size == GRB_CTF_PACKET_HEADER_SIZE);
 	CHECK(cfg_ctf.record_decode == grb_ctf_record_decode);
 	CHECK(std::strcmp(cfg_ctf.name, "ctf") == 0);
+	CHECK(cfg_ctf.packet_published == nullptr);
 	CHECK(cfg_ctf_rt.clock_read == grb_clock_realtime);
 	CHECK(cfg_ctf_rt.mode == GRB_MODE_BLOCKING);
 	CHECK(std::strcmp(grb_version(), GRB_VERSION_STRING) == 0);
