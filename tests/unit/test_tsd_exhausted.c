@@ -92,6 +92,38 @@ static int thread_gone(uint32_t tid)
 	return syscall(SYS_tgkill, getpid(), (pid_t)tid, 0) < 0 && errno == ESRCH;
 }
 
+/* What a writer that lost records found: each stream's owner and losses. */
+static void report(int i, const struct writer *w)
+{
+	uint32_t s;
+	int c;
+
+	fprintf(stderr, "writer %d (tid %u) wrote %d of %d records\n", i, w->tid, w->ok,
+		NR_RECORDS);
+	for (s = 0; s < grb_channel_nr_streams(ch); s++) {
+		struct grb_stream_stats ss;
+
+		if (grb_channel_read_stream_stats(ch, s, &ss))
+			continue;
+		fprintf(stderr, "  stream %u: owner %u (%s),", s, ss.owner_tid,
+			ss.owner_tid && thread_gone(ss.owner_tid) ? "gone" : "alive or none");
+		for (c = 0; c < GRB_LOST_NR; c++)
+			if (ss.lost[c])
+				fprintf(stderr, " lost %s %llu",
+					grb_lost_cause_name((enum grb_lost_cause)c),
+					(unsigned long long)ss.lost[c]);
+		fprintf(stderr, "\n");
+	}
+	{
+		struct grb_channel_stats cs;
+
+		if (!grb_channel_read_stats(ch, &cs))
+			fprintf(stderr, "  channel: lost no_stream %llu, total %llu\n",
+				(unsigned long long)cs.lost[GRB_LOST_NO_STREAM],
+				(unsigned long long)cs.lost_total);
+	}
+}
+
 int main(void)
 {
 	struct timespec ms = { 0, 1000 * 1000 };
@@ -112,7 +144,9 @@ int main(void)
 	}
 	grb_channel_attr_init(&a);
 	a.subbuf_size = 4096;
-	a.subbuf_count = 4;
+	/* Every thread's records make a packet of their own, and the stream
+	 * a thread gets follows from its id: room for all of them on one. */
+	a.subbuf_count = 8;
 	a.nr_streams = NR_STREAMS;
 	ch = grb_channel_create(&cfg, &a);
 	CHECK(ch != NULL);
@@ -129,6 +163,8 @@ int main(void)
 		CHECK(pthread_create(&t, NULL, write_records, &w) == 0);
 		pthread_join(t, NULL);
 		CHECK(w.ok == NR_RECORDS);
+		if (w.ok != NR_RECORDS)
+			report(i, &w);
 		CHECK(w.app_values == 0);
 		/* The kernel releases an exited thread shortly after the join. */
 		for (j = 0; j < 5000 && !thread_gone(w.tid); j++)
