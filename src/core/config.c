@@ -55,16 +55,22 @@ uint32_t _grb_log2(uint64_t v)
 		return -EINVAL;                  \
 	} while (0)
 
+/* The client's record header for a record with these flags and event id. */
+static uint32_t header_size(const struct grb_config *c, uint32_t flags, uint32_t event_id)
+{
+	struct grb_ctx ctx;
+
+	_grb_memset(&ctx, 0, sizeof(ctx));
+	ctx.flags = flags;
+	ctx.event_id = event_id;
+	return c->record_header_size(c, &ctx);
+}
+
 /* The smallest slot a record can take: the header of a record with no
  * flags, event id 0 and no payload, aligned to record_align. */
 static uint32_t min_record(const struct grb_config *c)
 {
-	struct grb_ctx ctx;
-	uint64_t hdr;
-
-	_grb_memset(&ctx, 0, sizeof(ctx));
-	hdr = c->record_header_size(c, &ctx);
-	return (uint32_t)_grb_align(hdr, c->record_align);
+	return (uint32_t)_grb_align(header_size(c, 0, 0), c->record_align);
 }
 
 int _grb_config_validate(const struct grb_config *c)
@@ -128,12 +134,7 @@ int _grb_config_validate(const struct grb_config *c)
 /* The largest record header the client may write. */
 uint32_t _grb_max_header(const struct grb_config *c)
 {
-	struct grb_ctx ctx;
-
-	_grb_memset(&ctx, 0, sizeof(ctx));
-	ctx.flags = GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START;
-	ctx.event_id = UINT32_MAX;
-	return c->record_header_size(c, &ctx);
+	return header_size(c, GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START, UINT32_MAX);
 }
 
 int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr *a)
@@ -149,9 +150,7 @@ int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr
 	if (!_grb_is_pow2(a->subbuf_count) || a->subbuf_count < 2 || a->subbuf_count > (1u << 20))
 		BAD("attr.subbuf_count: %u, must be a power of two from 2 to 2^20",
 		    a->subbuf_count);
-	if (c->packet_header_size +
-		    ((hdr + c->record_align - 1) & ~(uint64_t)(c->record_align - 1)) >=
-	    a->subbuf_size)
+	if (c->packet_header_size + _grb_align(hdr, c->record_align) >= a->subbuf_size)
 		BAD("attr.subbuf_size: %u leaves no room for a record after the %u-byte packet header",
 		    a->subbuf_size, c->packet_header_size);
 	if (a->subbuf_size / c->min_record_size >= GRB_CC_MAX_RECORDS)
