@@ -275,17 +275,12 @@ int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s)
 	owner = _grb_load_acquire(&s->shm->owner);
 	if (owner == me)
 		return _grb_stream_flush(cfg, s);
-	if (owner == 0) {
-		/* [O1] acq_rel CAS: pairs with the release of a thread that
-		 * gave the stream up [O2]: its writes precede our flush. */
-		if (_grb_cas_acqrel(&s->shm->owner, &owner, GRB_OWNER_FLUSHING)) {
-			r = _grb_stream_flush(cfg, s);
-			_grb_store_release(&s->shm->owner, 0); /* [O2] */
-			return r;
-		}
-	} else if (ch->priv->no_exit_hook && _grb_stream_lock_exited(s, owner)) {
-		/* Without a thread-exit hook: the owner has exited; its
-		 * stream goes back flushed, as the hook would have done. */
+	/* A free stream: [O1] acq_rel CAS, pairs with the release of a thread
+	 * that gave the stream up [O2]: its writes precede our flush.
+	 * Without a thread-exit hook, an exited owner's stream is locked too:
+	 * it goes back flushed, as the hook would have done. */
+	if (owner == 0 ? _grb_cas_acqrel(&s->shm->owner, &owner, GRB_OWNER_FLUSHING) :
+			 ch->priv->no_exit_hook && _grb_stream_lock_exited(s, owner)) {
 		r = _grb_stream_flush(cfg, s);
 		_grb_store_release(&s->shm->owner, 0); /* [O2] */
 		return r;
