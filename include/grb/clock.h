@@ -12,24 +12,27 @@
 extern "C" {
 #endif
 
+/* clock_gettime(clk) in ns: the vDSO for the clocks below. */
+static inline __attribute__((always_inline)) uint64_t _grb_clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /** grb_clock_monotonic() - CLOCK_MONOTONIC in ns (the vDSO: no system call).
  * Real-time: async-signal-safe, wait-free. */
 static inline uint64_t grb_clock_monotonic(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return _grb_clock_ns(CLOCK_MONOTONIC);
 }
 
 /** grb_clock_realtime() - CLOCK_REALTIME (Unix time) in ns (the vDSO: no
  * system call).  Real-time: async-signal-safe, wait-free. */
 static inline uint64_t grb_clock_realtime(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return _grb_clock_ns(CLOCK_REALTIME);
 }
 
 /**

@@ -225,22 +225,15 @@ uint32_t _grb_env_thread_id(void)
 	return (uint32_t)syscall(SYS_gettid);
 }
 
-static uint64_t clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
+/* The environment's clocks are the public ones of <grb/clock.h>. */
 uint64_t _grb_env_monotonic_ns(void)
 {
-	return clock_ns(CLOCK_MONOTONIC);
+	return grb_clock_monotonic();
 }
 
 uint64_t _grb_env_realtime_ns(void)
 {
-	return clock_ns(CLOCK_REALTIME);
+	return grb_clock_realtime();
 }
 
 void _grb_env_sleep_ns(uint64_t ns)
