@@ -147,6 +147,20 @@ size_t _grb_env_page_size(void)
 /* Linux's CPU ids stay below 2^22 (NR_CPUS is at most 8192 today). */
 #define GRB_CPU_ID_LIMIT (1 << 22)
 
+/* The CPU id at text[*i], *i moved past its digits: -1 when there is none,
+ * -2 when it reaches GRB_CPU_ID_LIMIT. */
+static long read_cpu_id(const char *text, size_t len, size_t *i)
+{
+	long id = -1;
+
+	for (; *i < len && text[*i] >= '0' && text[*i] <= '9'; (*i)++) {
+		id = (id < 0 ? 0 : id * 10) + (text[*i] - '0');
+		if (id >= GRB_CPU_ID_LIMIT)
+			return -2;
+	}
+	return id;
+}
+
 int _grb_env_cpu_list_span(const char *text, size_t len)
 {
 	size_t i = 0;
@@ -155,18 +169,11 @@ int _grb_env_cpu_list_span(const char *text, size_t len)
 	while (i < len && text[i] && text[i] != '\n') {
 		if (span && text[i++] != ',')
 			return 0;
-		for (first = -1; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
-			first = (first < 0 ? 0 : first * 10) + (text[i] - '0');
-			if (first >= GRB_CPU_ID_LIMIT)
-				return 0;
-		}
+		first = read_cpu_id(text, len, &i);
 		last = first;
 		if (first >= 0 && i < len && text[i] == '-') {
-			for (i++, last = -1; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
-				last = (last < 0 ? 0 : last * 10) + (text[i] - '0');
-				if (last >= GRB_CPU_ID_LIMIT)
-					return 0;
-			}
+			i++;
+			last = read_cpu_id(text, len, &i);
 		}
 		if (first < 0 || last < first)
 			return 0;
