@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * drain.h - reads back what a unit test wrote: every delivered record of
- * stream 0, each an 8-byte payload.
+ * stream 0, or of every stream merged, each an 8-byte payload.
  */
 #ifndef GRB_TEST_DRAIN_H
 #define GRB_TEST_DRAIN_H
@@ -31,6 +31,28 @@ static inline int drain(struct grb_channel *ch, uint32_t flags, uint64_t *out, i
 	}
 	CHECK(ret == -EAGAIN || ret == -ENODATA);
 	grb_iter_destroy(it);
+	return n;
+}
+
+/* Drains every stream, merged, into out[] (at most max values); returns
+ * the count. */
+static inline int drain_merged(struct grb_channel *ch, uint64_t *out, int max)
+{
+	struct grb_merge *m = grb_merge_create(ch, 0);
+	struct grb_record rec;
+	int n = 0, ret;
+
+	CHECK(m != NULL);
+	if (!m)
+		return 0;
+	while ((ret = grb_merge_next(m, &rec)) == 0) {
+		CHECK(rec.payload_len == 8);
+		if (n < max)
+			memcpy(&out[n], rec.payload, 8);
+		n++;
+	}
+	CHECK(ret == -EAGAIN || ret == -ENODATA);
+	grb_merge_destroy(m);
 	return n;
 }
 

@@ -27,6 +27,7 @@
 #include <grb/native.h>
 
 #include "check.h"
+#include "drain.h"
 
 #define NR_THREADS 6
 #define NR_STREAMS 2
@@ -129,9 +130,8 @@ int main(void)
 	struct timespec ms = { 0, 1000 * 1000 };
 	struct grb_channel_attr a;
 	struct grb_channel_stats st;
-	struct grb_merge *m;
-	struct grb_record rec;
-	int i, j, records = 0, seen[NR_THREADS] = { 0 };
+	uint64_t vals[NR_THREADS * NR_RECORDS];
+	int i, j, records, seen[NR_THREADS] = { 0 };
 	uint32_t s;
 
 	if (!early)
@@ -184,18 +184,10 @@ int main(void)
 		CHECK(grb_channel_read_stream_stats(ch, s, &ss) == 0);
 		CHECK(ss.owner_tid == 0);
 	}
-	m = grb_merge_create(ch, 0);
-	CHECK(m != NULL);
-	while (m && grb_merge_next(m, &rec) == 0) {
-		uint64_t v;
-
-		CHECK(rec.payload_len == sizeof(v));
-		memcpy(&v, rec.payload, sizeof(v));
-		if (v / 1000 < NR_THREADS && v % 1000 < NR_RECORDS)
-			seen[v / 1000]++;
-		records++;
-	}
-	grb_merge_destroy(m);
+	records = drain_merged(ch, vals, NR_THREADS * NR_RECORDS);
+	for (i = 0; i < records && i < NR_THREADS * NR_RECORDS; i++)
+		if (vals[i] / 1000 < NR_THREADS && vals[i] % 1000 < NR_RECORDS)
+			seen[vals[i] / 1000]++;
 	CHECK(records == NR_THREADS * NR_RECORDS);
 	for (i = 0; i < NR_THREADS; i++)
 		CHECK(seen[i] == NR_RECORDS);

@@ -39,6 +39,7 @@
 #include <grb/native.h>
 
 #include "check.h"
+#include "drain.h"
 
 #define NR_KEYS 40
 #define NR_THREADS 24
@@ -192,8 +193,7 @@ int main(void)
 	struct grb_channel_attr a;
 	struct grb_channel_stats st;
 	struct sigaction sa;
-	struct grb_merge *m;
-	struct grb_record rec;
+	uint64_t vals[NR_THREADS];
 	int i, nr_keys = 0, hits = 0, seen[NR_THREADS] = { 0 }, records = 0, owned = 0;
 	uint32_t s;
 
@@ -248,18 +248,10 @@ int main(void)
 		CHECK(grb_channel_read_stream_stats(ch, s, &ss) == 0);
 		CHECK(ss.owner_tid == 0);
 	}
-	m = grb_merge_create(ch, 0);
-	CHECK(m != NULL);
-	while (m && grb_merge_next(m, &rec) == 0) {
-		uint64_t v;
-
-		CHECK(rec.payload_len == sizeof(v));
-		memcpy(&v, rec.payload, sizeof(v));
-		if (v < NR_THREADS)
-			seen[v]++;
-		records++;
-	}
-	grb_merge_destroy(m);
+	records = drain_merged(ch, vals, NR_THREADS);
+	for (i = 0; i < records && i < NR_THREADS; i++)
+		if (vals[i] < NR_THREADS)
+			seen[vals[i]]++;
 	CHECK(records == NR_THREADS);
 	for (i = 0; i < NR_THREADS; i++)
 		CHECK(seen[i] == 1);
