@@ -16,6 +16,7 @@
  * | grb_reader_put               | yes         | wait-free | no                    |
  * | grb_reader_wait              | no          | blocking  | futex wait, nanosleep |
  * | grb_packet_record_next       | yes         | wait-free | no                    |
+ * | grb_reader_lost_packets, grb_reader_corrupt_packets | yes | wait-free | no  |
  * | grb_iter_* / grb_merge_next  | no          | lock-free | as get_next           |
  * | grb_iter_create / merge_create | no        | blocking  | malloc                |
  *
@@ -116,7 +117,8 @@ int grb_reader_snapshot_restart(struct grb_reader *r);
 uint64_t grb_reader_lost_packets(const struct grb_reader *r);
 
 /** grb_reader_corrupt_packets() - sub-buffers a reader skipped (-EPROTO from
- * grb_reader_get_next()) because they failed validation. */
+ * grb_reader_get_next()) because they failed validation.
+ * Return: the count (0 for a NULL reader). */
 uint64_t grb_reader_corrupt_packets(const struct grb_reader *r);
 
 /**
