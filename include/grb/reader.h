@@ -48,6 +48,11 @@ struct grb_packet {
 	struct grb_packet_info info; /* as the core recorded it, validated */
 	uint32_t stream_index;
 	uint32_t header_size; /* the client's packet header size */
+	/* Where grb_packet_cursor_init() starts: after the packet header and
+	 * after the records a consuming reader's iterator already returned
+	 * before the packet was delivered (they are consumed). */
+	uint64_t start_off;
+	uint64_t start_ts; /* the timestamp of the record before start_off */
 };
 
 /** Where grb_packet_record_next() is in a packet. */

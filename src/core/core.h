@@ -59,6 +59,13 @@ int _grb_stream_lock_exited(struct grb_stream *s, uint32_t owner);
 /* reader.c: grb_reader_create() with its error as a negative errno. */
 int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
 		     struct grb_reader **out);
+/* reader.c: a consuming reader's next committed record of the open packet
+ * (0, -EAGAIN, 1: look for a delivered packet again, -EPROTO, -ESHUTDOWN). */
+int _grb_reader_next_in_place(struct grb_reader *r, struct grb_record *rec);
+
+/* Reads of memory writers may be changing, checked afterwards: out of the
+ * thread sanitizer's sight (the check, not the access, makes them safe). */
+#define _GRB_NO_SANITIZE_THREAD __attribute__((no_sanitize("thread")))
 
 /* channel.c */
 struct grb_channel *_grb_registry_find(uint64_t uid); /* under the registry lock */

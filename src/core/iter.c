@@ -43,13 +43,23 @@ struct grb_reader *grb_iter_reader(struct grb_iter *it)
 
 int grb_iter_next(struct grb_iter *it, struct grb_record *rec)
 {
-	int ret;
+	int ret, again = 0;
 
 	if (!it || !rec)
 		return -EINVAL;
 	for (;;) {
 		if (!it->have) {
 			ret = grb_reader_get_next(it->r, &it->pkt);
+			if (ret == -EAGAIN) {
+				/* Nothing delivered: the committed records of the
+				 * open packet, one by one. */
+				ret = _grb_reader_next_in_place(it->r, rec);
+				if (ret == 1 && ++again < 64)
+					continue;
+				if (ret == 1)
+					ret = -EAGAIN;
+				return ret;
+			}
 			if (ret)
 				return ret;
 			grb_packet_cursor_init(&it->pkt, &it->cur);

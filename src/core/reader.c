@@ -20,9 +20,18 @@ struct grb_reader {
 	uint32_t flags;
 	uint32_t held;
 	uint64_t held_pos;
-	uint64_t held_idx; /* physical sub-buffer read */
-	uint64_t held_swapped_id; /* snapshot: the id left in the slot */
-	uint64_t snap_cursor, snap_end;
+	uint64_t held_idx; /* physical sub-buffer read (consuming) */
+	char *copy; /* sub-buffer size: snapshot copies, overwrite-mode reads in place */
+	/* Consuming: the records of the open packet returned in place. */
+	uint64_t cp_max; /* the highest committed position seen */
+	uint64_t ip_start; /* their packet, GRB_NO_POS for none */
+	uint64_t ip_off; /* position after them */
+	uint64_t ip_ts; /* timestamp of the last of them (ts_begin for none) */
+	uint64_t ip_k; /* how many (discarded records not counted) */
+	uint64_t ip_copy_end; /* overwrite mode: copy holds [ip_start, this) */
+	/* Snapshot: packets [snap_cursor, snap_end], snap_cp the committed
+	 * position sampled with them. */
+	uint64_t snap_cursor, snap_end, snap_cp;
 	uint64_t lost_packets;
 	uint64_t corrupt_packets; /* skipped by this reader as corrupt */
 };
@@ -32,15 +41,97 @@ static int reader_dead(const struct grb_reader *r)
 	return _grb_load_acquire(&r->ch->priv->destroyed) != 0;
 }
 
+/* Whether position a is after b (free-running positions). */
+static int pos_after(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) > 0;
+}
+
+/*
+ * What the reader can see by itself when no commit published the position:
+ * the offset, when every packet from start to it is delivered and the open
+ * one's committed bytes reach it, with the offset unchanged across the
+ * count.  committed <= reserved at the count's load, the offset read
+ * before and after it is the same, and it only grows (but for the
+ * single-writer rollback of an uncommitted last record): so nothing below
+ * it is missing.  Return 1 and *q, or 0.
+ */
+static int quiescent_pos(struct grb_reader *r, uint64_t start, uint64_t *q)
+{
+	struct grb_stream *s = r->s;
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t o = _grb_load_acquire(&shm->offset); /* [W1] */
+	uint64_t open = o & ~s->sb_mask, p, cc, lap_base;
+	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, open)];
+
+	if (pos_after(start, o) || open - start > _grb_buf_size(s))
+		return 0;
+	for (p = start; p != open; p += s->sb_size)
+		if (_grb_load_acquire(&s->slots[_grb_slot_of(s, p)].done) != p + s->sb_size)
+			return 0; /* [R1] */
+	if (o == open) {
+		*q = o;
+		return 1;
+	}
+	/* [Q4] acquire: pairs with the commits' [C1]/[C2]/[C4] releases: the
+	 * bytes counted are visible.  The rseq sync's count is the sum. */
+	cc = _grb_load_acquire(&x->cc) + __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
+	lap_base = (open >> (s->sb_order + s->count_order)) << s->sb_order;
+	if (((cc - lap_base) & GRB_CC_BYTES_MASK) != o - open ||
+	    __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST) != o)
+		return 0;
+	*q = o;
+	return 1;
+}
+
+/*
+ * The committed position as far as this reader knows, for a head packet at
+ * start and a reader that read up to from: [Q2] acquire, pairing with the writers' [Q1] and [Q3] (the records
+ * below it are committed and their bytes visible), else what it sees by
+ * itself.  It keeps the highest value (concurrent writers may store it out
+ * of order).
+ */
+static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t from)
+{
+	/* [Q2] acquire, as above. */
+	uint64_t cp = _grb_load_acquire(&r->s->shm->commit_pos), q;
+
+	if (pos_after(cp, r->cp_max))
+		r->cp_max = cp;
+	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
+		r->cp_max = q;
+	return r->cp_max;
+}
+
+/*
+ * Copies n bytes the writers may be overwriting (the copy is then thrown
+ * away): volatile byte loads, which no sanitizer intercepts as a memcpy
+ * and no compiler turns into one.
+ */
+_GRB_NO_SANITIZE_THREAD
+static void copy_racy(char *dst, const char *src, uint64_t n)
+{
+	const volatile char *v = src;
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = v[i];
+}
+
 static void snapshot_sample(struct grb_reader *r)
 {
 	struct grb_stream *s = r->s;
-	uint64_t buf = _grb_buf_size(s);
-	uint64_t end = _grb_load_acquire(&s->shm->offset) & ~s->sb_mask;
-	uint64_t c = _grb_load_acquire(&s->shm->consumed);
+	uint64_t c = _grb_load_acquire(&s->shm->consumed) & ~s->sb_mask;
+	uint64_t cp = committed_pos(r, c, _grb_load_relaxed(&s->shm->offset));
+	uint64_t o = _grb_load_acquire(&s->shm->offset); /* [W1] */
 
-	r->snap_end = end;
-	r->snap_cursor = end - c > buf ? end - buf : c;
+	/* The open packet, whose committed records are read too; packets
+	 * before it are read when delivered. */
+	r->snap_end = o & ~s->sb_mask;
+	if (!(o & s->sb_mask))
+		r->snap_end -= s->sb_size; /* at a boundary: nothing open */
+	r->snap_cp = cp;
+	r->snap_cursor = c;
 }
 
 int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
@@ -63,10 +154,19 @@ int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
 	r->s = &ch->streams[stream];
 	r->cfg = ch->cfg;
 	r->flags = flags;
-	/* [R7] acq_rel CAS: one reader per stream; pairs with [R8]. */
-	if (!_grb_cas_acqrel(&r->s->shm->reader_active, &zero, 1)) {
+	r->ip_start = GRB_NO_POS;
+	r->copy = (char *)_grb_env_zalloc(r->s->sb_size);
+	if (!r->copy) {
 		_grb_env_free(r);
-		_grb_env_set_error("reader: stream %u already has a reader", stream);
+		return -ENOMEM;
+	}
+	/* [R7] acq_rel CAS: one consuming reader per stream; pairs with
+	 * [R8].  Snapshot readers copy and need no exclusion. */
+	if (!(flags & GRB_READER_SNAPSHOT) &&
+	    !_grb_cas_acqrel(&r->s->shm->reader_active, &zero, 1)) {
+		_grb_env_free(r->copy);
+		_grb_env_free(r);
+		_grb_env_set_error("reader: stream %u already has a consuming reader", stream);
 		return -EBUSY;
 	}
 	_grb_channel_get(ch);
@@ -95,8 +195,10 @@ int grb_reader_destroy(struct grb_reader *r)
 		pkt.stream_index = r->s->index;
 		grb_reader_put(r, &pkt);
 	}
-	_grb_store_release(&r->s->shm->reader_active, 0); /* [R8] */
+	if (!(r->flags & GRB_READER_SNAPSHOT))
+		_grb_store_release(&r->s->shm->reader_active, 0); /* [R8] */
 	_grb_channel_put(r->ch);
+	_grb_env_free(r->copy);
 	_grb_env_free(r);
 	return 0;
 }
@@ -161,8 +263,7 @@ static void wake_blocked_writers(struct grb_stream *s)
 
 /* Swap the reader's spare into the slot if its id still shows the
  * delivered, unreferenced lap of pos.  Return the id taken, 0 if not. */
-static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint64_t pos,
-			      uint64_t *left)
+static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint64_t pos)
 {
 	struct grb_stream *s = r->s;
 	uint64_t tag = _grb_lap_tag(s, pos);
@@ -188,11 +289,69 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 		return 0;
 	/* relaxed: only this reader uses reader_spare while it is attached. */
 	_grb_store_relaxed(&s->shm->reader_spare, id & GRB_ID_INDEX_MASK);
-	*left = nid;
 	return id | 1ull << 63; /* never 0 */
 }
 
-static int get_consuming(struct grb_reader *r, struct grb_packet *pkt)
+/*
+ * Decodes the record at off of the packet at data (position start), avail
+ * bytes readable.  Return 0, or -EPROTO for bytes no client writes.
+ */
+static int decode_at(const struct grb_reader *r, const char *data, uint64_t off, uint64_t avail,
+		     uint64_t prev_ts, struct grb_record *rec)
+{
+	const struct grb_config *cfg = r->cfg;
+
+	if (cfg->record_decode(cfg, r->ch->priv->attr.client_data, data + off, avail, prev_ts,
+			       rec) ||
+	    rec->len == 0 || rec->len > avail)
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * Moves *off and *ts past k records (discarded ones not counted) of the
+ * packet at data, up to end.  Return 0, or -EPROTO when they are not there.
+ */
+static int skip_records(const struct grb_reader *r, const char *data, uint64_t end, uint64_t k,
+			uint64_t *off, uint64_t *ts)
+{
+	struct grb_record rec;
+
+	while (k) {
+		if (*off >= end || decode_at(r, data, *off, end - *off, *ts, &rec))
+			return -EPROTO;
+		*off += rec.len;
+		*ts = rec.ts;
+		if (!rec.discarded)
+			k--;
+	}
+	return 0;
+}
+
+/* Where the records of the packet at pos not yet returned start, when k
+ * of them were returned before its delivery. */
+static void packet_start_after(struct grb_reader *r, struct grb_packet *pkt, uint64_t k)
+{
+	uint64_t off = pkt->header_size, ts = pkt->info.ts_begin;
+
+	pkt->start_off = off;
+	pkt->start_ts = ts;
+	if (!k)
+		return;
+	if (r->ip_start == pkt->pos && r->ip_k == k) {
+		/* This reader returned them: it knows where they end. */
+		pkt->start_off = r->ip_off - pkt->pos;
+		pkt->start_ts = r->ip_ts;
+		return;
+	}
+	/* Another reader did (it detached): walk past them. */
+	if (skip_records(r, pkt->data, pkt->info.content_size, k, &off, &ts))
+		off = pkt->info.content_size;
+	pkt->start_off = off;
+	pkt->start_ts = ts;
+}
+
+static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t *k)
 {
 	struct grb_stream *s = r->s;
 	struct grb_shm_stream *shm = s->shm;
@@ -201,110 +360,297 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt)
 	for (attempt = 0; attempt < 64; attempt++) {
 		/* [R0] acquire: pairs with the pushers' [P3]. */
 		uint64_t c = _grb_load_acquire(&shm->consumed);
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, c)];
+		uint64_t start = c & ~s->sb_mask;
+		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
 		/* [R1] acquire: pairs with [D3]. */
-		uint64_t done = _grb_load_acquire(&x->done), id, left;
+		uint64_t done = _grb_load_acquire(&x->done), id;
 		int bad;
 
-		if (done != c + s->sb_size) {
+		if (done != start + s->sb_size) {
 			if (_grb_load_acquire(&shm->consumed) != c)
 				continue;
 			if (_grb_load_acquire(&shm->finalized) &&
-			    _grb_load_acquire(&shm->offset) == c)
+			    _grb_load_acquire(&shm->offset) == start)
 				return -ENODATA;
 			return -EAGAIN;
 		}
-		bad = packet_fill(r, x, c, &pkt->info);
-		id = swap_in_spare(r, x, c, &left);
-		if (!id)
+		bad = packet_fill(r, x, start, &pkt->info);
+		/* [R10] seq_cst: snapshot readers that copied this packet
+		 * meanwhile see it taken ([S1]) and drop the copy: the swap
+		 * below gives the slot another sub-buffer. */
+		__atomic_store_n(&shm->taking, start, __ATOMIC_SEQ_CST);
+		id = swap_in_spare(r, x, start);
+		if (!id) {
+			__atomic_store_n(&shm->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 			continue; /* a writer took the slot: consumed moved */
+		}
 		/* [R3] acq_rel CAS: release: our reads of the slot above come
 		 * before a writer reuses it ([W3], [P1]); one of us and the
 		 * pushers' [P3] wins the sub-buffer. */
-		if (!_grb_cas_acqrel(&shm->consumed, &c, c + s->sb_size))
+		if (!_grb_cas_acqrel(&shm->consumed, &c, start + s->sb_size)) {
+			__atomic_store_n(&shm->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 			continue; /* overwritten while we took it: counted by the pusher */
+		}
+		__atomic_store_n(&shm->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 		if (r->cfg->mode == GRB_MODE_BLOCKING)
 			wake_blocked_writers(s);
 		if (bad) {
 			/* Consumed and never returned: its records join the
 			 * accounting here (written = delivered + lost +
-			 * corrupt_records).  The packet's memory is our spare
-			 * now; the writers go on.  relaxed: counters, as the
-			 * loss counters; no ordering. */
+			 * corrupt_records), but those returned in place.  The
+			 * packet's memory is our spare now; the writers go on.
+			 * relaxed: counters, as the loss counters. */
+			uint64_t k_bad = c & s->sb_mask;
+
 			_grb_add_relaxed(&shm->corrupt_packets, 1);
-			_grb_add_relaxed(&shm->corrupt_records, pkt->info.records);
+			_grb_add_relaxed(&shm->corrupt_records,
+					 pkt->info.records > k_bad ? pkt->info.records - k_bad : 0);
 			r->corrupt_packets++;
+			r->ip_start = GRB_NO_POS;
 			return -EPROTO;
 		}
 		r->held = 1;
-		r->held_pos = c;
+		r->held_pos = start;
 		r->held_idx = id & GRB_ID_INDEX_MASK;
-		pkt->pos = c;
+		pkt->pos = start;
+		*k = c & s->sb_mask;
 		return 0;
 	}
 	return -EAGAIN;
+}
+
+/*
+ * Snapshot: copies what the packet at pos holds (delivered: its content;
+ * the open one: its committed records up to snap_cp) and checks that
+ * nothing reused the memory meanwhile.  Return 0 with the copy in r->copy
+ * and pkt->info filled, 1 to go on with the next packet, -EAGAIN to retry,
+ * -EPROTO for a delivered packet that fails validation.
+ */
+static int snapshot_copy(struct grb_reader *r, uint64_t pos, struct grb_packet *pkt)
+{
+	struct grb_stream *s = r->s;
+	struct grb_shm_stream *shm = s->shm;
+	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
+	uint64_t done = _grb_load_acquire(&x->done); /* [R1] */
+	uint64_t id0, id1, len, tk, cn, on;
+	int bad = 0;
+
+	if (done == pos + s->sb_size) {
+		bad = packet_fill(r, x, pos, &pkt->info);
+		len = bad ? 0 : pkt->info.content_size;
+	} else if (pos_after(done, pos + s->sb_size)) {
+		r->lost_packets++; /* a later lap was delivered: gone */
+		return 1;
+	} else if (pos_after(r->snap_cp, pos) && pos_after(pos + s->sb_size, r->snap_cp)) {
+		/* The open packet: its committed records ([Q2] was in the
+		 * sample). */
+		len = r->snap_cp - pos;
+		_grb_memset(&pkt->info, 0, sizeof(pkt->info));
+		pkt->info.seq = pos >> s->sb_order;
+		pkt->info.ts_begin = _grb_load_relaxed(&x->ts_begin);
+		pkt->info.content_size = len;
+		pkt->info.packet_size = s->sb_size;
+		pkt->info.lost = _grb_lost_snapshot(s);
+		pkt->info.stream_id = s->index;
+		pkt->info.cpu = shm->cpu;
+		pkt->info.client_data = r->ch->priv->attr.client_data;
+	} else {
+		return 1; /* nothing committed in it when sampled */
+	}
+	/* [S1] acquire: the physical sub-buffer that held the packet. */
+	id0 = _grb_load_acquire(&x->id);
+	if ((id0 & GRB_ID_INDEX_MASK) > s->count_mask + 1u)
+		return 1; /* an index a writer checks too: never read it */
+	copy_racy(r->copy, s->data + ((id0 & GRB_ID_INDEX_MASK) << s->sb_order), len);
+	/* [S1] fence, then seq_cst loads: the copy's loads come before these.
+	 * Writers store into that memory again only after the offset passed
+	 * pos + ring size (reserving its next lap; in discard and blocking
+	 * modes only after consumed passed pos); the consuming reader swaps
+	 * it out only with taking set ([R10]) before and consumed past pos
+	 * after.  So unchanged values prove an intact copy. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	tk = __atomic_load_n(&shm->taking, __ATOMIC_SEQ_CST);
+	cn = __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST);
+	id1 = __atomic_load_n(&x->id, __ATOMIC_SEQ_CST);
+	on = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
+	if (pos_after(on, pos + _grb_buf_size(s))) {
+		r->lost_packets++; /* overwritten while copied */
+		return 1;
+	}
+	if (pos_after(cn & ~s->sb_mask, pos))
+		return 1; /* consumed meanwhile: no longer in the ring */
+	if (tk == pos || ((id1 ^ id0) & GRB_ID_INDEX_MASK))
+		return -EAGAIN; /* being taken: look again */
+	if (bad)
+		return -EPROTO;
+	pkt->data = r->copy;
+	pkt->pos = pos;
+	pkt->stream_index = s->index;
+	pkt->header_size = r->cfg->packet_header_size;
+	pkt->start_off = pkt->header_size;
+	pkt->start_ts = pkt->info.ts_begin;
+	/* The head packet: the records a consuming reader returned in place
+	 * are consumed, not shown. */
+	if ((cn & ~s->sb_mask) == pos && (cn & s->sb_mask) &&
+	    skip_records(r, pkt->data, len, cn & s->sb_mask, &pkt->start_off, &pkt->start_ts))
+		return -EPROTO;
+	if (done != pos + s->sb_size) {
+		/* Count the open packet's records and complete its header in
+		 * the copy, as a delivery would. */
+		uint64_t off = pkt->header_size, ts = pkt->info.ts_begin;
+		struct grb_record rec;
+
+		while (off < len && !decode_at(r, pkt->data, off, len - off, ts, &rec)) {
+			off += rec.len;
+			ts = rec.ts;
+			pkt->info.records += !rec.discarded;
+		}
+		if (off != len)
+			return -EPROTO;
+		pkt->info.ts_end = ts;
+		r->cfg->packet_end(r->cfg, r->copy, &pkt->info);
+	}
+	return 0;
 }
 
 static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 {
 	struct grb_stream *s = r->s;
-	int attempt;
+	int attempt, ret;
 
 	for (attempt = 0; attempt < 4096; attempt++) {
-		uint64_t c = r->snap_cursor, done, id, left;
-		int bad;
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, c)];
+		uint64_t c = r->snap_cursor;
 
-		if (c == r->snap_end)
+		if (pos_after(c, r->snap_end))
 			return -ENODATA;
-		done = _grb_load_acquire(&x->done); /* [R1] */
-		if (done != c + s->sb_size) {
-			if (done - (c + s->sb_size) < (1ull << 63)) {
-				/* A later lap is delivered: this one is gone. */
-				r->lost_packets++;
-				r->snap_cursor += s->sb_size;
-				continue;
-			}
-			return -EAGAIN; /* not delivered yet (a writer is slow) */
-		}
-		/* The fields are the packet's only if the swap below succeeds
-		 * (a writer changes them only after clearing NOREF): check
-		 * them after it. */
-		bad = packet_fill(r, x, c, &pkt->info);
-		id = swap_in_spare(r, x, c, &left);
-		if (!id) {
-			uint64_t now = _grb_load_acquire(&x->id);
-
-			if ((now >> GRB_ID_TAG_SHIFT) != _grb_lap_tag(s, c) ||
-			    !(now & GRB_ID_NOREF)) {
-				r->lost_packets++;
-				r->snap_cursor += s->sb_size;
-			}
+		ret = snapshot_copy(r, c, pkt);
+		if (ret == -EAGAIN)
 			continue;
-		}
 		r->snap_cursor += s->sb_size;
-		r->held = 1;
-		r->held_pos = c;
-		r->held_idx = id & GRB_ID_INDEX_MASK;
-		r->held_swapped_id = left;
-		pkt->pos = c;
-		pkt->stream_index = s->index;
-		if (bad) {
-			/* Give it back to the ring and move on.  A snapshot
-			 * does not consume: the packet stays for a consuming
-			 * reader, which counts it in the stream; only this
-			 * reader counts it here. */
-			grb_reader_put(r, pkt);
+		if (ret == 1)
+			continue;
+		if (ret == -EPROTO) {
+			/* A snapshot does not consume: the packet stays for a
+			 * consuming reader, which counts it in the stream; only
+			 * this reader counts it here. */
 			r->corrupt_packets++;
 			return -EPROTO;
 		}
+		r->held = 1;
+		r->held_pos = c;
 		return 0;
 	}
 	return -EAGAIN;
 }
 
+/*
+ * Consuming, nothing delivered: the next committed record of the open
+ * packet at the head, returned in place and claimed by moving consumed's
+ * record count ([R9]).  Return 0 and *rec; -EAGAIN none now; 1 to look
+ * again (the packet was delivered or overwritten meanwhile); -EPROTO a
+ * corrupt record (the rest of the packet waits for its delivery).
+ */
+static int next_in_place(struct grb_reader *r, struct grb_record *rec)
+{
+	struct grb_stream *s = r->s;
+	struct grb_shm_stream *shm = s->shm;
+	const int copying = r->cfg->mode == GRB_MODE_OVERWRITE;
+
+	for (;;) {
+		uint64_t c = _grb_load_acquire(&shm->consumed); /* [R0] */
+		uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
+		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
+		uint64_t lim, id;
+		const char *data;
+
+		if (_grb_load_acquire(&x->done) == start + s->sb_size) /* [R1] */
+			return 1; /* delivered: taken whole */
+		lim = committed_pos(r, start,
+				    r->ip_start == start ? r->ip_off :
+							   start + r->cfg->packet_header_size);
+		if (!pos_after(lim, start) || !pos_after(start + s->sb_size, lim))
+			return -EAGAIN; /* nothing committed, or complete: wait */
+		/* [W9]-like acquire of the id: the sub-buffer the lap writes,
+		 * after the opener cleared NOREF (before [Q1] published). */
+		id = _grb_load_acquire(&x->id);
+		if ((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u)
+			return -EAGAIN;
+		data = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
+		if (r->ip_start != start) {
+			r->ip_start = start;
+			r->ip_off = start + r->cfg->packet_header_size;
+			/* relaxed: written before the header's commit, which
+			 * [Q2] acquired. */
+			r->ip_ts = _grb_load_relaxed(&x->ts_begin);
+			r->ip_k = 0;
+			r->ip_copy_end = start;
+		}
+		if (copying) {
+			/* Overwrite: writers may reuse the memory once a pusher
+			 * moves consumed; copy first, claim after ([R9]). */
+			if (pos_after(lim, r->ip_copy_end)) {
+				copy_racy(r->copy + (r->ip_copy_end - start),
+					  data + (r->ip_copy_end - start), lim - r->ip_copy_end);
+				r->ip_copy_end = lim;
+			}
+			data = r->copy;
+			lim = r->ip_copy_end;
+		}
+		if (r->ip_k != k) {
+			/* Records a previous reader returned: walk past them. */
+			uint64_t off = r->ip_off - start;
+
+			if (r->ip_k > k ||
+			    skip_records(r, data, lim - start, k - r->ip_k, &off, &r->ip_ts)) {
+				r->ip_start = GRB_NO_POS;
+				return -EAGAIN;
+			}
+			r->ip_off = start + off;
+			r->ip_k = k;
+		}
+		if (!pos_after(lim, r->ip_off))
+			return -EAGAIN;
+		if (decode_at(r, data, r->ip_off - start, lim - r->ip_off, r->ip_ts, rec)) {
+			if (_grb_load_acquire(&shm->consumed) != c)
+				continue; /* overwritten: the copy was stale */
+			/* Committed bytes no client writes: leave the rest of
+			 * the packet to its delivery, which reports it. */
+			r->ip_off = start + s->sb_size;
+			return -EPROTO;
+		}
+		if (rec->discarded) {
+			r->ip_off += rec->len;
+			r->ip_ts = rec->ts;
+			continue;
+		}
+		/* [R9] acq_rel CAS: claims the record.  release: in overwrite
+		 * mode, the copy's loads come before it, and a pusher's [P3]
+		 * that follows it comes before any store of the next lap; a
+		 * success thus proves the copy intact.  Pairs with [P3]. */
+		if (!_grb_cas_acqrel(&shm->consumed, &c, c + 1)) {
+			r->ip_start = GRB_NO_POS;
+			return 1; /* pushed: counted overwritten */
+		}
+		r->ip_off += rec->len;
+		r->ip_ts = rec->ts;
+		r->ip_k++;
+		rec->stream_index = s->index;
+		return 0;
+	}
+}
+
+int _grb_reader_next_in_place(struct grb_reader *r, struct grb_record *rec)
+{
+	if (reader_dead(r))
+		return -ESHUTDOWN;
+	if (r->held || (r->flags & GRB_READER_SNAPSHOT))
+		return -EAGAIN;
+	return next_in_place(r, rec);
+}
+
 int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt)
 {
+	uint64_t k = 0;
 	int ret;
 
 	if (!r || !pkt)
@@ -313,36 +659,40 @@ int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt)
 		return -ESHUTDOWN;
 	if (r->held)
 		return -EBUSY;
-	ret = (r->flags & GRB_READER_SNAPSHOT) ? get_snapshot(r, pkt) : get_consuming(r, pkt);
+	if (r->flags & GRB_READER_SNAPSHOT)
+		return get_snapshot(r, pkt);
+	ret = get_consuming(r, pkt, &k);
 	if (ret)
 		return ret;
 	pkt->data = r->s->data + (r->held_idx << r->s->sb_order);
 	pkt->stream_index = r->s->index;
 	pkt->header_size = r->cfg->packet_header_size;
+	packet_start_after(r, pkt, k);
+	r->ip_start = GRB_NO_POS;
 	return 0;
 }
 
 int grb_reader_put(struct grb_reader *r, struct grb_packet *pkt)
 {
-	struct grb_stream *s;
-
 	if (!r || !pkt || !r->held || pkt->pos != r->held_pos || pkt->stream_index != r->s->index)
 		return -EINVAL;
-	s = r->s;
-	if (r->flags & GRB_READER_SNAPSHOT) {
-		/* Give the packet back to the ring if no writer entered the
-		 * slot meanwhile; otherwise it becomes our spare. */
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, r->held_pos)];
-		uint64_t exp = r->held_swapped_id;
-		uint64_t back = (exp & ~GRB_ID_INDEX_MASK) | r->held_idx;
-
-		/* [R5] acq_rel CAS: as [R2], in the other direction. */
-		if (_grb_cas_acqrel(&x->id, &exp, back))
-			_grb_store_relaxed(&s->shm->reader_spare,
-					   r->held_swapped_id & GRB_ID_INDEX_MASK);
-	}
 	r->held = 0;
 	return 0;
+}
+
+/* Consuming: whether records of the open packet at the head are committed
+ * and not yet returned. */
+static int committed_unread(struct grb_reader *r)
+{
+	struct grb_stream *s = r->s;
+	uint64_t c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
+	uint64_t start = c & ~s->sb_mask;
+	uint64_t from = r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
+
+	if (r->flags & GRB_READER_SNAPSHOT)
+		return 0;
+	return pos_after(committed_pos(r, start, from), from) &&
+	       pos_after(start + s->sb_size, r->cp_max);
 }
 
 int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
@@ -356,6 +706,8 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
 		return -ESHUTDOWN;
 	if (!timeout_ns)
 		return -ETIMEDOUT;
+	if (committed_unread(r))
+		return 0;
 	shm = r->s->shm;
 	if (r->cfg->wakeup == GRB_WAKEUP_WRITER) {
 		uint32_t seq = _grb_load_acquire(&shm->deliver_seq);
@@ -364,7 +716,7 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
 
 		/* [R6] seq_cst: Dekker pair with [D4]. */
 		__atomic_store_n(&shm->reader_waiting, 1, __ATOMIC_SEQ_CST);
-		c = __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST);
+		c = __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) & ~r->s->sb_mask;
 		if (__atomic_load_n(&r->s->slots[_grb_slot_of(r->s, c)].done, __ATOMIC_SEQ_CST) !=
 			    c + r->s->sb_size &&
 		    !_grb_load_acquire(&shm->finalized))
@@ -381,8 +733,8 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
 
 void grb_packet_cursor_init(const struct grb_packet *pkt, struct grb_packet_cursor *cur)
 {
-	cur->off = pkt->header_size;
-	cur->prev_ts = pkt->info.ts_begin;
+	cur->off = pkt->start_off;
+	cur->prev_ts = pkt->start_ts;
 }
 
 int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *pkt,

@@ -10,6 +10,10 @@
 _Static_assert(offsetof(struct grb_shm_stream, corrupt_records) + sizeof(uint64_t) <=
 		       offsetof(struct grb_shm_stream, consumed) + GRB_CACHELINE,
 	       "the reader's counters must stay on the reader's line");
+/* Version 4 added commit_pos beside the offset: a reader reads both. */
+_Static_assert(offsetof(struct grb_shm_stream, commit_pos) + sizeof(uint64_t) <=
+		       offsetof(struct grb_shm_stream, offset) + GRB_CACHELINE,
+	       "commit_pos must stay on the writers' line");
 
 /* Lays out one stream's mapping (see grb/static/layout.h). */
 int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
@@ -51,6 +55,7 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	shm->ts_bits = c->ts_bits;
 	shm->channel_uid = ch->uid;
 	shm->reader_spare = count;
+	shm->taking = GRB_NO_POS;
 	s->shm = shm;
 	s->slots = (struct grb_shm_slot *)((char *)shm + slots_off);
 	s->data = (char *)shm + data_off;

@@ -45,11 +45,45 @@ uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot)
 
 	/* [W6] acq_rel CAS: the id read is the one the reader's swap [R2]
 	 * left, and after it the reader can no longer swap this slot (it needs
-	 * NOREF).  Pairs with [R2] and [R5]. */
+	 * NOREF).  Pairs with [R2]. */
 	while (id & GRB_ID_NOREF)
 		if (_grb_cas_acqrel(idp, &id, id & ~GRB_ID_NOREF))
 			return id & ~GRB_ID_NOREF;
 	return id;
+}
+
+/*
+ * Moves the committed position over the packets delivered from where it is
+ * (a commit publishes it within a packet only once it reached the packet's
+ * start).  A delivery that finds it behind an undelivered packet stops
+ * there; that packet's delivery goes on over this one.
+ */
+static void advance_committed(struct grb_stream *s)
+{
+	/* [Q3] seq_cst, with the seq_cst [D3]: of two deliveries of
+	 * consecutive packets, the later one in the total order sees the
+	 * other's done or its advance, so none is left behind. */
+	uint64_t cp = __atomic_load_n(&s->shm->commit_pos, __ATOMIC_SEQ_CST);
+	uint32_t n;
+
+	for (n = 0; n <= s->count_mask + 1; n++) {
+		uint64_t start = cp & ~s->sb_mask;
+		uint64_t end = start + s->sb_size;
+
+		uint64_t done =
+			__atomic_load_n(&s->slots[_grb_slot_of(s, start)].done, __ATOMIC_SEQ_CST);
+
+		/* A later lap's delivery says this one was delivered too (a
+		 * slot's laps are delivered in order), for a position stored
+		 * late by a preempted committer. */
+		if ((int64_t)(done - end) < 0)
+			return;
+		/* [Q3] CAS: a failure reloads cp, and the loop goes on from
+		 * the value another writer stored. */
+		if (__atomic_compare_exchange_n(&s->shm->commit_pos, &cp, end, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			cp = end;
+	}
 }
 
 /*
@@ -93,13 +127,17 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	info.cpu = s->shm->cpu;
 	info.client_data = s->chan->priv->attr.client_data;
 	cfg->packet_end(cfg, s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order), &info);
+	/* relaxed: a counter, as the loss counters. */
+	_grb_add_relaxed(&s->shm->delivered_records, records);
 	/* [D2] release: the packet's bytes before the id that lets the reader
 	 * swap it; pairs with [R2]. */
 	_grb_store_release(&x->id, ((uint64_t)_grb_lap_tag(s, start) << GRB_ID_TAG_SHIFT) |
 					   GRB_ID_NOREF | (id & GRB_ID_INDEX_MASK));
 	/* [D3] release: everything above before "delivered"; pairs with the
-	 * reader's [R1], the next lap's opener [W4] and the pusher [P2]. */
-	_grb_store_release(&x->done, start + s->sb_size);
+	 * reader's [R1], the next lap's opener [W4] and the pusher [P2].
+	 * seq_cst for [Q3]. */
+	__atomic_store_n(&x->done, start + s->sb_size, __ATOMIC_SEQ_CST);
+	advance_committed(s);
 	if (cfg->wakeup == GRB_WAKEUP_WRITER) {
 		/* [D4] seq_cst: pairs with the reader's [R6]: if we see no
 		 * waiter, its futex wait compares deliver_seq and returns at
@@ -116,7 +154,8 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 }
 
 /* Overwrite mode: move consumed past every sub-buffer the ring at begin
- * overwrites, counting their records. */
+ * overwrites, counting their records but those a consuming reader already
+ * returned (consumed's k). */
 static void push_reader(struct grb_stream *s, uint64_t begin)
 {
 	struct grb_shm_stream *shm = s->shm;
@@ -126,26 +165,28 @@ static void push_reader(struct grb_stream *s, uint64_t begin)
 		/* [P1] acquire: pairs with the reader's [R3]: its reads of the
 		 * slot's fields precede our reuse of them. */
 		uint64_t c = _grb_load_acquire(&shm->consumed);
+		uint64_t start = c & ~s->sb_mask, taken = c & s->sb_mask;
 		struct grb_shm_slot *x;
 		uint64_t done, records;
 
-		if (begin - c < buf)
+		if (begin - start < buf)
 			return;
-		x = &s->slots[_grb_slot_of(s, c)];
+		x = &s->slots[_grb_slot_of(s, start)];
 		/* [P2] acquire: pairs with [D3]; records is the lap's count. */
 		done = _grb_load_acquire(&x->done);
 		records = _grb_load_relaxed(&x->records);
-		if (_grb_unlikely(done != c + s->sb_size)) {
+		if (_grb_unlikely(done != start + s->sb_size || taken > records)) {
 			if (_grb_load_acquire(&shm->consumed) != c)
 				continue; /* raced with the reader or another push */
 			_grb_invariant_failure(s, "overwritten sub-buffer was never delivered");
 			return;
 		}
-		/* [P3] acq_rel CAS: exactly one of the readers' [R3] and the
-		 * pushers moves consumed past c, so each sub-buffer is either
-		 * delivered or counted overwritten, never both. */
-		if (_grb_cas_acqrel(&shm->consumed, &c, c + s->sb_size))
-			_grb_add_relaxed(&shm->lost[GRB_LOST_OVERWRITTEN], records);
+		/* [P3] acq_rel CAS: exactly one of the readers' [R3] (or its
+		 * claim of a record in place, [R9]) and the pushers moves
+		 * consumed from c, so each record is either returned or counted
+		 * overwritten, never both. */
+		if (_grb_cas_acqrel(&shm->consumed, &c, start + s->sb_size))
+			_grb_add_relaxed(&shm->lost[GRB_LOST_OVERWRITTEN], records - taken);
 	}
 }
 
@@ -173,7 +214,8 @@ static int block_wait(const struct grb_config *cfg, struct grb_stream *s, uint64
 	 * and wakes it, or it bumped consumed_seq before our wait, whose
 	 * futex compare then returns at once. */
 	__atomic_add_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
-	if (begin - __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) >= _grb_buf_size(s))
+	if (begin - (__atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) & ~s->sb_mask) >=
+	    _grb_buf_size(s))
 		_grb_env_futex_wait(&shm->consumed_seq, seq, left < slice ? left : slice);
 	__atomic_sub_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
 	return 0;
@@ -194,7 +236,7 @@ static int check_next_free(const struct grb_config *cfg, struct grb_stream *s, u
 	if (cfg->mode != GRB_MODE_OVERWRITE) {
 		/* [W3] acquire: pairs with the reader's [R3]: it has swapped
 		 * the sub-buffer out and read the slot's fields. */
-		uint64_t c = _grb_load_acquire(&shm->consumed);
+		uint64_t c = _grb_load_acquire(&shm->consumed) & ~s->sb_mask;
 
 		if (begin - c >= buf) {
 			if (_grb_load_relaxed(&shm->offset) != o)
@@ -510,6 +552,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 check:
+	_grb_publish_committed(s, pos, cc);
 	if (_grb_lap_complete(s, pos, cc))
 		_grb_deliver(cfg, s, pos, cc);
 }

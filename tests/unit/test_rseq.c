@@ -109,16 +109,16 @@ static void test_remote_completion(int remote_last)
 		/* The others complete first; the remote commit completes the
 		 * lap and must deliver it. */
 		run_filler(ch, 2, 11);
-		CHECK(drain(ch, 0, out, 64) == 0);
+		CHECK(drain_packets(ch, out, 64) == 0);
 		grb_commit(&cfg_rseq, &ctx);
 	} else {
 		/* The remote commit first; the local one that completes the
 		 * lap must count it. */
 		grb_commit(&cfg_rseq, &ctx);
-		CHECK(drain(ch, 0, out, 64) == 0);
+		CHECK(drain_packets(ch, out, 64) == 0);
 		run_filler(ch, 2, 11);
 	}
-	n = drain(ch, 0, out, 64);
+	n = drain_packets(ch, out, 64);
 	CHECK(n == 11);
 	for (i = 0; i < n && i < 11; i++)
 		CHECK(out[i] == (uint64_t)i + 1);
@@ -143,10 +143,10 @@ static void test_local_and_flush(void)
 	for (i = 1; i <= 5; i++)
 		CHECK(put(ch, (uint64_t)i) == 0);
 	/* Nothing delivered yet: the sub-buffer is open. */
-	CHECK(drain(ch, 0, out, 64) == 0);
+	CHECK(drain_packets(ch, out, 64) == 0);
 	CHECK(pthread_create(&t, NULL, flush_main, ch) == 0);
 	pthread_join(t, NULL);
-	n = drain(ch, 0, out, 64);
+	n = drain_packets(ch, out, 64);
 	CHECK(n == 5);
 	for (i = 0; i < n && i < 5; i++)
 		CHECK(out[i] == (uint64_t)i + 1);
@@ -154,7 +154,7 @@ static void test_local_and_flush(void)
 	for (i = 6; i <= 8; i++)
 		CHECK(put(ch, (uint64_t)i) == 0);
 	CHECK(grb_channel_flush(ch) == 0);
-	n = drain(ch, 0, out, 64);
+	n = drain_packets(ch, out, 64);
 	CHECK(n == 3 && out[0] == 6 && out[2] == 8);
 	CHECK(grb_channel_read_stats(ch, &st) == 0);
 	CHECK(st.fenced_flushes == 2 * (uint64_t)g_rseq);

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 3u
+#define GRB_LAYOUT_VERSION 4u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -61,6 +61,9 @@ extern "C" {
 #define GRB_ID_NOREF (1ull << 31)
 #define GRB_ID_TAG_SHIFT 32
 
+/* No position (an empty taking). */
+#define GRB_NO_POS (~0ull)
+
 struct grb_shm_stream {
 	/* Written once at creation, then read-only. */
 	uint64_t magic;
@@ -86,8 +89,16 @@ struct grb_shm_stream {
 	uint32_t flush_req; /* single-writer: a flush asked by another thread;
 			     * rseq: the fence a remote flusher holds */
 	uint32_t owner; /* per-thread: the claiming thread's id, 0 when free */
+	/* Every record that ends at or below it is committed: stored by a
+	 * commit that saw every byte reserved up to it committed (doc/design.md,
+	 * "The committed position").  Concurrent commits may store it out of
+	 * order, so it can step back; every value it ever held is true. */
+	uint64_t commit_pos;
 
-	/* Reader's line. */
+	/* Reader's line.  consumed = S + k: S the start of the oldest packet
+	 * not wholly consumed, k (< the sub-buffer size) the records of it a
+	 * consuming reader already returned before its delivery.  Writers use
+	 * S only. */
 	uint64_t consumed __attribute__((aligned(GRB_CACHELINE)));
 	uint64_t reader_spare; /* physical index the reader owns */
 	uint32_t consumed_seq; /* futex: bumped when consumed moves (blocking mode) */
@@ -110,6 +121,12 @@ struct grb_shm_stream {
 	uint64_t invariant_failures;
 	uint64_t remote_commits; /* rseq sync: commits from another CPU */
 	uint64_t fenced_flushes; /* rseq sync: packets closed by a fenced flush */
+	/* Layout version 4.  Records of the delivered packets, summed at each
+	 * delivery; with the open packets' counts, the records committed. */
+	uint64_t delivered_records;
+	/* The packet the consuming reader is swapping out, else GRB_NO_POS:
+	 * snapshot readers that copied it in the meantime drop their copy. */
+	uint64_t taking;
 } __attribute__((aligned(GRB_CACHELINE)));
 
 struct grb_shm_slot {

@@ -135,6 +135,33 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
 	return GRB_RSEQ_DONE;
 }
 
+/*
+ * After an add to the slot of pos returned cc: when every byte reserved so
+ * far is committed -- the offset equals the lap's start plus the lap's
+ * committed bytes in cc -- and every packet before this one is (the
+ * committed position already reached this packet), publish the offset as
+ * the committed position.  committed <= reserved at the add, and the
+ * offset only grows after it (the single-writer rollback takes back only
+ * an uncommitted last record), so equality means nothing below the offset
+ * is missing.  Deliveries move it over whole packets (_grb_advance_committed).
+ */
+static _grb_always_inline void _grb_publish_committed(struct grb_stream *s, uint64_t pos,
+						      uint64_t cc)
+{
+	uint64_t start = pos & ~s->sb_mask;
+	uint64_t lap_base = (pos >> (s->sb_order + s->count_order)) << s->sb_order;
+	/* [Q1] relaxed loads after the add: the add's acquire ([C1], [C5],
+	 * or the single writer's program order) keeps them there, so every
+	 * record whose commit cc counts ends at or below the offset read. */
+	uint64_t o = _grb_load_relaxed(&s->shm->offset);
+	uint64_t cp = _grb_load_relaxed(&s->shm->commit_pos);
+
+	/* [Q1] release: the records below o (their commits acquired by our
+	 * add) before the position; pairs with the reader's [Q2]. */
+	if (o == start + ((cc - lap_base) & GRB_CC_BYTES_MASK) && (int64_t)(cp - start) >= 0)
+		_grb_store_release(&s->shm->commit_pos, o);
+}
+
 /* Adds len committed bytes (and a record if rec) to the slot of pos; the
  * add that completes the sub-buffer for its lap delivers it. */
 static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s,
@@ -161,6 +188,7 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
 	} else {
 		cc = _grb_add_return_acqrel(&slot->cc, add); /* [C1] */
 	}
+	_grb_publish_committed(s, pos, cc);
 	if (_grb_unlikely(_grb_lap_complete(s, pos, cc)))
 		_grb_deliver(cfg, s, pos, cc);
 }
@@ -214,7 +242,7 @@ static _grb_always_inline void _grb_reserve_finish(const struct grb_config *cfg,
 	{
 		uint32_t slot = _grb_slot_of(s, o);
 		/* [W9] acquire: the id comes from the release sequence of the
-		 * reader's swap [R2]/[R5] continued by the opener's [W6]: the
+		 * reader's swap [R2] continued by the opener's [W6]: the
 		 * reader's reads of the sub-buffer it gave back happen before
 		 * our stores into it.  A NOREF id is fixed by a CAS. */
 		uint64_t id = _grb_load_acquire(&s->slots[slot].id);
