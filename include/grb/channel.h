@@ -67,6 +67,23 @@ struct grb_channel_attr {
 	/* The client's data for this channel, passed to its packet callbacks
 	 * (struct grb_packet_info.client_data) and to record_decode. */
 	void *client_data;
+	/* GRB_WAKEUP_WRITER: when a writer wakes a waiting reader (and makes
+	 * grb_channel_fd() readable), enum grb_wake_policy. */
+	uint32_t wake_policy;
+	/* GRB_WAKE_RECORDS: every this many records of a sub-buffer (a power
+	 * of two).  GRB_WAKE_BYTES: every this many committed bytes (a power
+	 * of two, at most the sub-buffer size). */
+	uint32_t wake_every;
+};
+
+/**
+ * When writers wake a waiting reader (GRB_WAKEUP_WRITER), always after what
+ * they wake it for is readable, at most once per unit of the policy.
+ */
+enum grb_wake_policy {
+	GRB_WAKE_PACKET = 0, /* each delivered sub-buffer (the default) */
+	GRB_WAKE_RECORDS = 1, /* every wake_every records committed in a sub-buffer */
+	GRB_WAKE_BYTES = 2, /* every wake_every bytes committed (a watermark) */
 };
 
 /** Per-stream statistics (a consistent-enough snapshot, counters are exact). */
@@ -181,6 +198,22 @@ uint32_t grb_channel_nr_streams(const struct grb_channel *ch);
  * Return: 0; -EINVAL bad index or NULL. */
 int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 				  struct grb_stream_stats *st);
+
+/**
+ * grb_channel_fd() - the channel's pollable file descriptor (an eventfd).
+ *
+ * It becomes readable when records are ready for an armed reader
+ * (grb_merge_arm()): with GRB_WAKEUP_WRITER when a writer's wake-up policy
+ * (attr.wake_policy) fires, always after the records it fires for are
+ * readable; with GRB_WAKEUP_TIMER when the channel's read timer (period
+ * attr.read_timer_us) finds new records, and writers never make a system
+ * call.  Owned by the channel (closed by grb_channel_destroy()); add it to
+ * poll/epoll, never read or close it yourself (grb_merge_arm() clears it).
+ *
+ * Return: the descriptor; -EINVAL a NULL channel; -EOPNOTSUPP the channel
+ * has GRB_WAKEUP_NONE.  Real-time: wait-free, no system call.
+ */
+int grb_channel_fd(const struct grb_channel *ch);
 
 /** grb_channel_read_stats() - totals over the channel.  Return: 0; -EINVAL for NULL. */
 int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st);

@@ -153,8 +153,22 @@ struct grb_record {
 	uint32_t event_id;
 	uint32_t discarded; /* 1: discarded after reserve: skip it */
 	uint32_t stream_index; /* filled by the iterators */
-	uint32_t _pad;
+	/* The rest is filled by the iterators and the merge. */
+	uint32_t rflags; /* GRB_REC_PACKET_START */
+	uint32_t cpu; /* its stream's CPU (per-CPU streams), else UINT32_MAX */
+	uint32_t tid; /* per-thread streams: the stream's owner thread when
+		       * read, 0 if none */
+	uint64_t packet_seq; /* its packet's sequence number in the stream */
+	/* Records the stream counted lost (every cause, overwrite included)
+	 * between the reading of the previous record of the stream and this
+	 * one: the losses happened before this record was read, not
+	 * necessarily before it was written.  A client that needs the exact
+	 * place writes it in band (struct grb_ctx.lost). */
+	uint64_t lost;
 };
+
+/* struct grb_record.rflags */
+#define GRB_REC_PACKET_START 0x1u /* the first record read from its packet */
 
 /**
  * struct grb_config - a client's compile-time configuration.

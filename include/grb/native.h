@@ -164,13 +164,13 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
  */
 /* One field a line, in declaration order: kept as written. */
 /* clang-format off */
-#define GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                \
+#define GRB_NATIVE_CONFIG_WAKEUP(_alloc, _sync, _mode, _clock, _wakeup)                     \
 	{                                                                                  \
 		.abi = GRB_CONFIG_ABI,                                                     \
 		.alloc = (_alloc),                                                         \
 		.sync = (_sync),                                                           \
 		.mode = (_mode),                                                           \
-		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.wakeup = (_wakeup),                                                       \
 		.ts_bits = 32,                                                             \
 		.max_nesting = 4,                                                          \
 		.record_align = 8,                                                         \
@@ -186,6 +186,8 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
 		.name = "native",                                                          \
 		.packet_published = NULL,                                                  \
 	}
+#define GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                \
+	GRB_NATIVE_CONFIG_WAKEUP(_alloc, _sync, _mode, _clock, GRB_WAKEUP_NONE)
 #define GRB_NATIVE_CONFIG(_alloc, _sync, _mode)                                            \
 	GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
 /* clang-format on */

@@ -18,6 +18,8 @@
  * | grb_packet_record_next       | yes         | wait-free | no                    |
  * | grb_reader_lost_packets, grb_reader_corrupt_packets | yes | wait-free | no  |
  * | grb_iter_* / grb_merge_next  | no          | lock-free | as get_next           |
+ * | grb_merge_arm                | no          | wait-free | eventfd read          |
+ * | grb_merge_wait               | no          | blocking  | eventfd read, poll    |
  * | grb_iter_create / merge_create | no        | blocking  | malloc                |
  *
  * A reader may run in any thread or process; a reader and the writers never
@@ -152,15 +154,46 @@ struct grb_reader *grb_iter_reader(struct grb_iter *it);
 
 /*
  * Iterator that merges every stream of a channel by timestamp (the ftrace
- * "trace" view).  A stream with nothing complete is passed over, so the
- * order is global only over what is complete: flush the channel first (or
- * read after grb_channel_finalize()) for an exact merge.
+ * "trace" view), over the committed records of every stream (those of
+ * packets still being written included).  Order: each call returns the
+ * oldest record among the streams that have one readable, so a record
+ * comes out after a younger one of another stream only if it was still in
+ * flight -- reserved and not yet committed, or committed behind another
+ * record in flight on its stream -- when the younger one was returned.
+ * The disorder is bounded by the time records stay in flight; after
+ * grb_channel_finalize() (or with writers stopped) the order is exact.
+ * Each record carries its stream's CPU or owner thread, whether it opens
+ * a packet, and the losses counted on its stream since the stream's
+ * previous record (struct grb_record).
  */
 struct grb_merge;
 struct grb_merge *grb_merge_create(struct grb_channel *ch, uint32_t flags);
 /** Return: as grb_iter_next(); -EAGAIN when no stream has a record now. */
 int grb_merge_next(struct grb_merge *m, struct grb_record *rec);
 int grb_merge_destroy(struct grb_merge *m);
+
+/**
+ * grb_merge_arm() - prepare to sleep on grb_channel_fd().
+ *
+ * Clears the descriptor and tells the writers a reader waits; then looks
+ * at every stream.  Return: 1 records are readable now (call
+ * grb_merge_next(), do not sleep); 0 armed: poll the descriptor, it
+ * becomes readable when the channel's wake-up policy fires for records
+ * published after this call; -EOPNOTSUPP the channel has no wake-up
+ * (GRB_WAKEUP_NONE); -ESHUTDOWN; -EINVAL.  One merge at a time may wait on
+ * a channel's descriptor.  Not async-signal-safe.
+ */
+int grb_merge_arm(struct grb_merge *m);
+
+/**
+ * grb_merge_wait() - block until the merge may have a record.
+ *
+ * grb_merge_arm(), then a wait on the channel's descriptor.  Return: 0
+ * (call grb_merge_next()); -ETIMEDOUT; as grb_merge_arm().  After
+ * grb_channel_finalize() it returns at once and grb_merge_next() ends
+ * with -ENODATA.
+ */
+int grb_merge_wait(struct grb_merge *m, uint64_t timeout_ns);
 
 #pragma GCC visibility pop
 

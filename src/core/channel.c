@@ -26,8 +26,12 @@ static void channel_free(struct grb_channel *ch)
 			if (ch->streams[i].shm)
 				_grb_env_unmap(ch->streams[i].shm, ch->streams[i].map_size);
 	_grb_env_free(ch->streams);
-	if (ch->priv)
+	if (ch->priv) {
 		_grb_env_free(ch->priv->cpu_map);
+		_grb_env_free(ch->priv->timer_seen);
+		if (ch->priv->event_fd >= 0)
+			_grb_env_event_close(ch->priv->event_fd);
+	}
 	_grb_env_free(ch->priv);
 	_grb_env_free(ch);
 }
@@ -35,6 +39,37 @@ static void channel_free(struct grb_channel *ch)
 static void switch_timer_fn(void *arg)
 {
 	grb_channel_flush((struct grb_channel *)arg);
+}
+
+/*
+ * GRB_WAKEUP_TIMER: makes the channel's descriptor readable when a stream
+ * published records since the last tick (its committed position or its
+ * delivered records moved) and a reader is armed.  Writers make no system
+ * call.
+ */
+static void read_timer_fn(void *arg)
+{
+	struct grb_channel *ch = (struct grb_channel *)arg;
+	uint64_t *seen = ch->priv->timer_seen;
+	uint32_t i;
+	int more = 0, armed = 0;
+
+	for (i = 0; i < ch->nr_streams; i++) {
+		struct grb_shm_stream *shm = ch->streams[i].shm;
+		/* [Q2] acquire, as a reader's: what a woken reader will find. */
+		uint64_t cp = _grb_load_acquire(&shm->commit_pos);
+		uint64_t dr = _grb_load_relaxed(&shm->delivered_records);
+
+		if (cp != seen[2 * i] || dr != seen[2 * i + 1])
+			more = 1;
+		seen[2 * i] = cp;
+		seen[2 * i + 1] = dr;
+		/* [R11] seq_cst: with the reader's seq_cst store of the flag,
+		 * then its own look at the streams. */
+		armed |= (int)__atomic_load_n(&shm->reader_waiting, __ATOMIC_SEQ_CST);
+	}
+	if (more && armed)
+		_grb_env_event_signal(ch->priv->event_fd);
 }
 
 static int channel_open(const struct grb_config *cfg, const struct grb_channel_attr *attr,
@@ -64,6 +99,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		return -ENOMEM;
 	}
 	ch->priv = priv;
+	priv->event_fd = -1;
 	ch->cfg = cfg;
 	priv->attr = *attr;
 	priv->attr.name = NULL;
@@ -136,10 +172,41 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 			return ret;
 		}
 	}
+	for (i = 0; i < n; i++)
+		ch->streams[i].wake_mask =
+			cfg->wakeup != GRB_WAKEUP_WRITER ?
+				0 :
+			attr->wake_policy == GRB_WAKE_RECORDS ?
+				~((uint64_t)attr->wake_every * GRB_CC_RECORD - 1) :
+			attr->wake_policy == GRB_WAKE_BYTES ?
+				~((uint64_t)attr->wake_every - 1) & GRB_CC_BYTES_MASK :
+				0;
+	if (cfg->wakeup != GRB_WAKEUP_NONE) {
+		ret = _grb_env_event_create();
+		if (ret < 0) {
+			_grb_env_set_error("channel: cannot create its event descriptor");
+			channel_free(ch);
+			return ret;
+		}
+		priv->event_fd = ret;
+	}
+	if (cfg->wakeup == GRB_WAKEUP_TIMER) {
+		priv->timer_seen = (uint64_t *)_grb_env_zalloc(2 * sizeof(uint64_t) * n);
+		if (!priv->timer_seen)
+			goto nomem;
+		priv->read_timer = _grb_timer_start(priv->read_timer_ns, read_timer_fn, ch);
+		if (!priv->read_timer) {
+			_grb_env_set_error("read timer: cannot start its thread");
+			channel_free(ch);
+			return -EAGAIN;
+		}
+	}
 	if (attr->switch_timer_us) {
 		priv->switch_timer =
 			_grb_timer_start(_grb_us_to_ns(attr->switch_timer_us), switch_timer_fn, ch);
 		if (!priv->switch_timer) {
+			if (priv->read_timer)
+				_grb_timer_stop(priv->read_timer);
 			_grb_env_set_error("switch timer: cannot start its thread");
 			channel_free(ch);
 			return -EAGAIN;
@@ -189,6 +256,9 @@ int grb_channel_destroy(struct grb_channel *ch)
 	if (ch->priv->switch_timer)
 		_grb_timer_stop(ch->priv->switch_timer);
 	ch->priv->switch_timer = NULL;
+	if (ch->priv->read_timer)
+		_grb_timer_stop(ch->priv->read_timer);
+	ch->priv->read_timer = NULL;
 	_grb_env_registry_lock();
 	for (pp = &registry; *pp; pp = &(*pp)->priv->next)
 		if (*pp == ch) {
@@ -219,6 +289,15 @@ void _grb_channel_put(struct grb_channel *ch)
 	_grb_env_registry_unlock();
 	if (free_it)
 		channel_free(ch);
+}
+
+int grb_channel_fd(const struct grb_channel *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	if (ch->priv->event_fd < 0)
+		return -EOPNOTSUPP;
+	return ch->priv->event_fd;
 }
 
 int grb_channel_enable(struct grb_channel *ch)
@@ -317,5 +396,8 @@ int grb_channel_finalize(struct grb_channel *ch)
 		__atomic_add_fetch(&s->shm->deliver_seq, 1, __ATOMIC_SEQ_CST);
 		_grb_env_futex_wake(&s->shm->deliver_seq);
 	}
+	/* An armed merge learns the end (its next read says -ENODATA). */
+	if (ch->priv->event_fd >= 0)
+		_grb_env_event_signal(ch->priv->event_fd);
 	return 0;
 }

@@ -164,6 +164,19 @@ int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr
 		BAD("attr.blocking_timeout_us: 0 in blocking mode (use discard mode)");
 	if (c->wakeup == GRB_WAKEUP_TIMER && a->read_timer_us == 0)
 		BAD("attr.read_timer_us: 0 with the timer wake-up");
+	if (a->wake_policy > GRB_WAKE_BYTES)
+		BAD("attr.wake_policy: %u, not a grb_wake_policy", a->wake_policy);
+	if (a->wake_policy != GRB_WAKE_PACKET && c->wakeup != GRB_WAKEUP_WRITER)
+		BAD("attr.wake_policy: %u needs the writer wake-up (config.wakeup)",
+		    a->wake_policy);
+	if (a->wake_policy == GRB_WAKE_RECORDS &&
+	    (!_grb_is_pow2(a->wake_every) || a->wake_every >= GRB_CC_MAX_RECORDS))
+		BAD("attr.wake_every: %u records, must be a power of two below 2^24",
+		    a->wake_every);
+	if (a->wake_policy == GRB_WAKE_BYTES &&
+	    (!_grb_is_pow2(a->wake_every) || a->wake_every > a->subbuf_size))
+		BAD("attr.wake_every: %u bytes, must be a power of two up to the sub-buffer size",
+		    a->wake_every);
 	if (a->cpu_set && !a->cpu_set_size)
 		BAD("attr.cpu_set_size: 0 with a cpu_set");
 	return 0;

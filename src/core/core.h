@@ -33,6 +33,11 @@ struct grb_channel_priv {
 	uint64_t blocking_timeout_ns;
 	uint64_t read_timer_ns;
 	char rseq_why[128]; /* why */
+	/* grb_channel_fd(): -1 with GRB_WAKEUP_NONE. */
+	int event_fd;
+	/* GRB_WAKEUP_TIMER: signals event_fd when a stream published more. */
+	struct grb_timer *read_timer;
+	uint64_t *timer_seen; /* per stream: commit_pos + delivered_records seen */
 };
 
 /* write.c */
@@ -62,6 +67,12 @@ int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
 /* reader.c: a consuming reader's next committed record of the open packet
  * (0, -EAGAIN, 1: look for a delivered packet again, -EPROTO, -ESHUTDOWN). */
 int _grb_reader_next_in_place(struct grb_reader *r, struct grb_record *rec);
+/* reader.c: fills a returned record's tid, lost and rflags. */
+void _grb_reader_annotate(struct grb_reader *r, struct grb_record *rec);
+/* reader.c: whether a consuming reader has something to read now. */
+int _grb_reader_ready(struct grb_reader *r);
+/* reader.c: raises (1) or lowers (0) the stream's waiting-reader flag. */
+void _grb_reader_arm(struct grb_reader *r, uint32_t on);
 
 /* Reads of memory writers may be changing, checked afterwards: out of the
  * thread sanitizer's sight (the check, not the access, makes them safe). */

@@ -41,6 +41,18 @@ int _grb_env_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
 void _grb_env_futex_wake(uint32_t *addr);
 
 /*
+ * A pollable event (an eventfd in user space): signal makes it readable and
+ * is async-signal-safe; wait blocks until it is readable or the timeout
+ * (0 or -ETIMEDOUT); clear makes it unreadable again.  create returns the
+ * file descriptor or a negative errno.
+ */
+int _grb_env_event_create(void);
+void _grb_env_event_signal(int fd);
+int _grb_env_event_wait(int fd, uint64_t timeout_ns);
+void _grb_env_event_clear(int fd);
+void _grb_env_event_close(int fd);
+
+/*
  * The public boundary of a function that creates an object: with ret 0,
  * returns p; otherwise reports -ret the environment's way (errno in user
  * space) and returns NULL.

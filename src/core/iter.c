@@ -58,6 +58,8 @@ int grb_iter_next(struct grb_iter *it, struct grb_record *rec)
 					continue;
 				if (ret == 1)
 					ret = -EAGAIN;
+				if (!ret)
+					_grb_reader_annotate(it->r, rec);
 				return ret;
 			}
 			if (ret)
@@ -66,8 +68,10 @@ int grb_iter_next(struct grb_iter *it, struct grb_record *rec)
 			it->have = 1;
 		}
 		ret = grb_packet_record_next(it->r, &it->pkt, &it->cur, rec);
-		if (!ret)
+		if (!ret) {
+			_grb_reader_annotate(it->r, rec);
 			return 0;
+		}
 		grb_reader_put(it->r, &it->pkt);
 		it->have = 0;
 		if (ret == -EPROTO)
@@ -87,6 +91,7 @@ int grb_iter_destroy(struct grb_iter *it)
 }
 
 struct grb_merge {
+	struct grb_channel *ch;
 	uint32_t n;
 	struct grb_iter **it;
 	struct grb_record *cur;
@@ -120,6 +125,7 @@ static int merge_open(struct grb_channel *ch, uint32_t flags, struct grb_merge *
 	m = (struct grb_merge *)_grb_env_zalloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->ch = ch;
 	m->n = ch->nr_streams;
 	m->it = (struct grb_iter **)_grb_env_zalloc(sizeof(*m->it) * m->n);
 	m->cur = (struct grb_record *)_grb_env_zalloc(sizeof(*m->cur) * m->n);
@@ -178,4 +184,51 @@ int grb_merge_next(struct grb_merge *m, struct grb_record *rec)
 	*rec = m->cur[best];
 	m->has[best] = 0;
 	return 0;
+}
+
+/* Lowers every stream's waiting flag. */
+static void merge_disarm(struct grb_merge *m)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->n; i++)
+		_grb_reader_arm(m->it[i]->r, 0);
+}
+
+int grb_merge_arm(struct grb_merge *m)
+{
+	uint32_t i;
+	int fd;
+
+	if (!m)
+		return -EINVAL;
+	fd = grb_channel_fd(m->ch);
+	if (fd < 0)
+		return fd;
+	if (_grb_load_acquire(&m->ch->priv->destroyed))
+		return -ESHUTDOWN;
+	/* Clear, raise the flags, then look: a writer that publishes after
+	 * the look sees a flag and signals ([R11] with [D4]). */
+	_grb_env_event_clear(fd);
+	for (i = 0; i < m->n; i++)
+		_grb_reader_arm(m->it[i]->r, 1);
+	for (i = 0; i < m->n; i++)
+		if (m->has[i] || m->it[i]->have || _grb_reader_ready(m->it[i]->r)) {
+			merge_disarm(m);
+			return 1;
+		}
+	return 0;
+}
+
+int grb_merge_wait(struct grb_merge *m, uint64_t timeout_ns)
+{
+	int ret = grb_merge_arm(m);
+
+	if (ret < 0)
+		return ret;
+	if (ret == 1)
+		return 0;
+	ret = timeout_ns ? _grb_env_event_wait(m->ch->priv->event_fd, timeout_ns) : -ETIMEDOUT;
+	merge_disarm(m);
+	return ret;
 }

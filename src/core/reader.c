@@ -34,6 +34,8 @@ struct grb_reader {
 	uint64_t snap_cursor, snap_end, snap_cp;
 	uint64_t lost_packets;
 	uint64_t corrupt_packets; /* skipped by this reader as corrupt */
+	uint64_t last_seq; /* packet of the last record returned */
+	uint64_t lost_seen; /* the stream's losses when it was returned */
 };
 
 static int reader_dead(const struct grb_reader *r)
@@ -155,6 +157,7 @@ int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
 	r->cfg = ch->cfg;
 	r->flags = flags;
 	r->ip_start = GRB_NO_POS;
+	r->last_seq = GRB_NO_POS;
 	r->copy = (char *)_grb_env_zalloc(r->s->sb_size);
 	if (!r->copy) {
 		_grb_env_free(r);
@@ -635,8 +638,67 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		r->ip_ts = rec->ts;
 		r->ip_k++;
 		rec->stream_index = s->index;
+		rec->packet_seq = start >> s->sb_order;
+		rec->cpu = shm->cpu;
 		return 0;
 	}
+}
+
+/* Consuming: whether records of the open packet at the head are committed
+ * and not yet returned. */
+static int committed_unread(struct grb_reader *r)
+{
+	struct grb_stream *s = r->s;
+	uint64_t c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
+	uint64_t start = c & ~s->sb_mask;
+	uint64_t from = r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
+
+	if (r->flags & GRB_READER_SNAPSHOT)
+		return 0;
+	return pos_after(committed_pos(r, start, from), from) &&
+	       pos_after(start + s->sb_size, r->cp_max);
+}
+
+void _grb_reader_annotate(struct grb_reader *r, struct grb_record *rec)
+{
+	const struct grb_shm_stream *shm = r->s->shm;
+	uint64_t lost = 0;
+	int i;
+
+	/* relaxed: counters and a hint, as in the statistics. */
+	for (i = 0; i < GRB_LOST_NR; i++)
+		lost += _grb_load_relaxed(&shm->lost[i]);
+	rec->lost = lost - r->lost_seen;
+	r->lost_seen = lost;
+	rec->tid = _grb_load_relaxed(&shm->owner);
+	if (rec->tid == GRB_OWNER_FLUSHING)
+		rec->tid = 0;
+	rec->rflags = rec->packet_seq != r->last_seq ? GRB_REC_PACKET_START : 0;
+	r->last_seq = rec->packet_seq;
+}
+
+int _grb_reader_ready(struct grb_reader *r)
+{
+	struct grb_stream *s = r->s;
+	uint64_t c, start;
+
+	if (r->flags & GRB_READER_SNAPSHOT)
+		return 0;
+	c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
+	start = c & ~s->sb_mask;
+	if (__atomic_load_n(&s->slots[_grb_slot_of(s, start)].done, __ATOMIC_SEQ_CST) ==
+		    start + s->sb_size ||
+	    _grb_load_acquire(&s->shm->finalized))
+		return 1;
+	return committed_unread(r);
+}
+
+void _grb_reader_arm(struct grb_reader *r, uint32_t on)
+{
+	/* [R11] seq_cst: Dekker pair with the writers' [D4]: raise the flag,
+	 * then look (_grb_reader_ready()); a writer that published after the
+	 * look sees the flag and signals. */
+	__atomic_store_n(&r->s->shm->reader_waiting, on, __ATOMIC_SEQ_CST);
 }
 
 int _grb_reader_next_in_place(struct grb_reader *r, struct grb_record *rec)
@@ -678,21 +740,6 @@ int grb_reader_put(struct grb_reader *r, struct grb_packet *pkt)
 		return -EINVAL;
 	r->held = 0;
 	return 0;
-}
-
-/* Consuming: whether records of the open packet at the head are committed
- * and not yet returned. */
-static int committed_unread(struct grb_reader *r)
-{
-	struct grb_stream *s = r->s;
-	uint64_t c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
-	uint64_t start = c & ~s->sb_mask;
-	uint64_t from = r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
-
-	if (r->flags & GRB_READER_SNAPSHOT)
-		return 0;
-	return pos_after(committed_pos(r, start, from), from) &&
-	       pos_after(start + s->sb_size, r->cp_max);
 }
 
 int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
@@ -759,6 +806,8 @@ int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *
 		if (rec->discarded)
 			continue;
 		rec->stream_index = pkt->stream_index;
+		rec->packet_seq = pkt->info.seq;
+		rec->cpu = pkt->info.cpu;
 		return 0;
 	}
 	return -ENODATA;

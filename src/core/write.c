@@ -138,19 +138,72 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	 * seq_cst for [Q3]. */
 	__atomic_store_n(&x->done, start + s->sb_size, __ATOMIC_SEQ_CST);
 	advance_committed(s);
-	if (cfg->wakeup == GRB_WAKEUP_WRITER) {
-		/* [D4] seq_cst: pairs with the reader's [R6]: if we see no
-		 * waiter, its futex wait compares deliver_seq and returns at
-		 * once; the futex's own check is what loses no wake-up. */
-		__atomic_add_fetch(&s->shm->deliver_seq, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&s->shm->reader_waiting, __ATOMIC_SEQ_CST))
-			_grb_env_futex_wake(&s->shm->deliver_seq);
-	}
+	/* The packet policy wakes at each delivery; the others when a unit
+	 * crossed before its records could be published by a commit (a
+	 * stream never quiescent is read packet by packet). */
+	if (cfg->wakeup == GRB_WAKEUP_WRITER &&
+	    (!s->wake_mask || _grb_load_relaxed(&s->shm->wake_pending)))
+		_grb_wake_stream(s);
 	/* After [D3] and [D4]: a reader this call wakes, or runs, finds the
 	 * packet delivered.  info is on our stack; the packet itself may be
 	 * the reader's already. */
 	if (cfg->packet_published)
 		cfg->packet_published(cfg, &info);
+}
+
+/*
+ * Wakes a reader waiting on the stream (grb_reader_wait()) or armed on the
+ * channel's descriptor (grb_merge_arm()).  Called after what it wakes for
+ * is readable: a delivery ([D3]) or a published position ([Q1]).
+ */
+void _grb_wake_stream(struct grb_stream *s)
+{
+	int fd = s->chan->priv->event_fd;
+
+	/* A unit crossed by another commit is covered by this wake-up too.
+	 * relaxed: the flag only asks for a wake-up; [D4] orders the rest. */
+	if (_grb_load_relaxed(&s->shm->wake_pending))
+		__atomic_exchange_n(&s->shm->wake_pending, 0, __ATOMIC_RELAXED);
+	/* [D4] seq_cst: pairs with the reader's [R6]/[R11]: if we see no
+	 * waiter, its own check after raising the flag sees what we
+	 * published, or its futex wait compares deliver_seq and returns at
+	 * once. */
+	__atomic_add_fetch(&s->shm->deliver_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->shm->reader_waiting, __ATOMIC_SEQ_CST)) {
+		_grb_env_futex_wake(&s->shm->deliver_seq);
+		if (fd >= 0)
+			_grb_env_event_signal(fd);
+	}
+}
+
+/*
+ * A commit crossed a wake-up unit while another record of the stream was
+ * in flight, so its records are not published yet: leave the wake-up to
+ * the commit that publishes them ([Q1] reads wake_pending after its
+ * store), then look again in case that commit already passed.
+ */
+void _grb_wake_later(struct grb_stream *s, uint64_t pos)
+{
+	struct grb_shm_stream *shm = s->shm;
+	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
+	uint64_t start = pos & ~s->sb_mask;
+	uint64_t lap_base = (pos >> (s->sb_order + s->count_order)) << s->sb_order;
+	uint64_t o, cc, cp;
+
+	/* [Q5] seq_cst exchange, then seq_cst loads of cc, offset and
+	 * commit_pos: against a publisher's add (a locked RMW with the
+	 * atomic sync; this thread with the single writer) and its load of
+	 * wake_pending after its [Q1] store, one of us sees the other. */
+	__atomic_exchange_n(&shm->wake_pending, 1, __ATOMIC_SEQ_CST);
+	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
+	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
+	o = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
+	cp = __atomic_load_n(&shm->commit_pos, __ATOMIC_SEQ_CST);
+	if (o == start + ((cc - lap_base) & GRB_CC_BYTES_MASK) && (int64_t)(cp - start) >= 0) {
+		/* [Q1] release, as in _grb_publish_committed(). */
+		_grb_store_release(&shm->commit_pos, o);
+		_grb_wake_stream(s);
+	}
 }
 
 /* Overwrite mode: move consumed past every sub-buffer the ring at begin
@@ -552,7 +605,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 check:
-	_grb_publish_committed(s, pos, cc);
+	_grb_publish_committed(cfg, s, pos, cc, add);
 	if (_grb_lap_complete(s, pos, cc))
 		_grb_deliver(cfg, s, pos, cc);
 }

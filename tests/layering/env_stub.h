@@ -20,6 +20,7 @@
 #define ENODEV 19
 #define ENOMEM 12
 #define ENOSPC 28
+#define EOPNOTSUPP 95
 #define ENOTSUP 95
 #define EPROTO 71
 #define ESHUTDOWN 108

@@ -24,33 +24,34 @@
 /* One site per sync and allocation: a record by reserve + write + commit,
  * one reserved then discarded, one by grb_write_record().  Return the
  * records committed, or a negative error. */
-#define SITE(n, alloc, sync)                                                                       \
-	static const struct grb_config cfg_##n = GRB_NATIVE_CONFIG(alloc, sync, GRB_MODE_DISCARD); \
-	int site_##n(struct grb_channel *ch, uint64_t v);                                          \
-	int site_##n(struct grb_channel *ch, uint64_t v)                                           \
-	{                                                                                          \
-		struct grb_ctx ctx;                                                                \
-		uint64_t w = ~v;                                                                   \
-		int ret;                                                                           \
-                                                                                                   \
-		if (!grb_enabled(ch))                                                              \
-			return -EAGAIN;                                                            \
-		ctx.event_id = 0;                                                                  \
-		ctx.payload_len = sizeof(v);                                                       \
-		ret = grb_reserve(&cfg_##n, ch, &ctx);                                             \
-		if (ret)                                                                           \
-			return ret;                                                                \
-		grb_write(&ctx, &v, sizeof(v));                                                    \
-		grb_commit(&cfg_##n, &ctx);                                                        \
-		ctx.event_id = 2;                                                                  \
-		ctx.payload_len = sizeof(w);                                                       \
-		ret = grb_reserve(&cfg_##n, ch, &ctx);                                             \
-		if (ret)                                                                           \
-			return ret;                                                                \
-		grb_write(&ctx, &w, sizeof(w));                                                    \
-		grb_discard(&cfg_##n, &ctx);                                                       \
-		ret = grb_write_record(&cfg_##n, ch, 1, &w, sizeof(w));                            \
-		return ret ? ret : 2;                                                              \
+#define SITE(n, alloc, sync) SITE_CFG(n, GRB_NATIVE_CONFIG(alloc, sync, GRB_MODE_DISCARD))
+#define SITE_CFG(n, config)                                             \
+	static const struct grb_config cfg_##n = config;                \
+	int site_##n(struct grb_channel *ch, uint64_t v);               \
+	int site_##n(struct grb_channel *ch, uint64_t v)                \
+	{                                                               \
+		struct grb_ctx ctx;                                     \
+		uint64_t w = ~v;                                        \
+		int ret;                                                \
+                                                                        \
+		if (!grb_enabled(ch))                                   \
+			return -EAGAIN;                                 \
+		ctx.event_id = 0;                                       \
+		ctx.payload_len = sizeof(v);                            \
+		ret = grb_reserve(&cfg_##n, ch, &ctx);                  \
+		if (ret)                                                \
+			return ret;                                     \
+		grb_write(&ctx, &v, sizeof(v));                         \
+		grb_commit(&cfg_##n, &ctx);                             \
+		ctx.event_id = 2;                                       \
+		ctx.payload_len = sizeof(w);                            \
+		ret = grb_reserve(&cfg_##n, ch, &ctx);                  \
+		if (ret)                                                \
+			return ret;                                     \
+		grb_write(&ctx, &w, sizeof(w));                         \
+		grb_discard(&cfg_##n, &ctx);                            \
+		ret = grb_write_record(&cfg_##n, ch, 1, &w, sizeof(w)); \
+		return ret ? ret : 2;                                   \
 	}
 
 SITE(global_atomic, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC)
@@ -58,6 +59,9 @@ SITE(cpu_atomic, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC)
 SITE(cpu_rseq, GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ)
 SITE(thread_atomic, GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC)
 SITE(thread_single, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER)
+/* Writers that wake readers: the wake-up calls of the commit. */
+SITE_CFG(global_wake, GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
+					       grb_clock_monotonic, GRB_WAKEUP_WRITER))
 
 static void run_site(const char *name, const struct grb_config *cfg,
 		     int (*site)(struct grb_channel *, uint64_t))
@@ -283,6 +287,7 @@ int main(void)
 	run_site("cpu_rseq", &cfg_cpu_rseq, site_cpu_rseq);
 	run_site("thread_atomic", &cfg_thread_atomic, site_thread_atomic);
 	run_site("thread_single", &cfg_thread_single, site_thread_single);
+	run_site("global_wake", &cfg_global_wake, site_global_wake);
 	test_ctf_event();
 	return check_exit("header_c");
 }

@@ -127,6 +127,9 @@ struct grb_shm_stream {
 	/* The packet the consuming reader is swapping out, else GRB_NO_POS:
 	 * snapshot readers that copied it in the meantime drop their copy. */
 	uint64_t taking;
+	/* GRB_WAKEUP_WRITER: a commit crossed a wake-up unit before its
+	 * records were published: the commit that publishes them wakes. */
+	uint32_t wake_pending;
 } __attribute__((aligned(GRB_CACHELINE)));
 
 struct grb_shm_slot {
@@ -164,6 +167,9 @@ struct grb_stream {
 	/* rseq sync: the CPU whose restartable sequences may change the
 	 * stream; GRB_RSEQ_NO_CPU when the channel fell back to atomics. */
 	uint32_t rseq_cpu;
+	/* GRB_WAKEUP_WRITER: bits of cc whose change wakes a waiting reader
+	 * (attr.wake_policy: records or bytes), 0 for none. */
+	uint64_t wake_mask;
 	struct grb_channel *chan;
 	uint64_t map_size;
 };

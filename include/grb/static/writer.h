@@ -39,6 +39,8 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
 			   uint64_t add);
 int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause);
+void _grb_wake_stream(struct grb_stream *s);
+void _grb_wake_later(struct grb_stream *s, uint64_t pos);
 
 static _grb_always_inline int _grb_single(const struct grb_config *cfg)
 {
@@ -145,8 +147,9 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
  * an uncommitted last record), so equality means nothing below the offset
  * is missing.  Deliveries move it over whole packets (_grb_advance_committed).
  */
-static _grb_always_inline void _grb_publish_committed(struct grb_stream *s, uint64_t pos,
-						      uint64_t cc)
+static _grb_always_inline void _grb_publish_committed(const struct grb_config *cfg,
+						      struct grb_stream *s, uint64_t pos,
+						      uint64_t cc, uint64_t add)
 {
 	uint64_t start = pos & ~s->sb_mask;
 	uint64_t lap_base = (pos >> (s->sb_order + s->count_order)) << s->sb_order;
@@ -156,10 +159,20 @@ static _grb_always_inline void _grb_publish_committed(struct grb_stream *s, uint
 	uint64_t o = _grb_load_relaxed(&s->shm->offset);
 	uint64_t cp = _grb_load_relaxed(&s->shm->commit_pos);
 
-	/* [Q1] release: the records below o (their commits acquired by our
-	 * add) before the position; pairs with the reader's [Q2]. */
-	if (o == start + ((cc - lap_base) & GRB_CC_BYTES_MASK) && (int64_t)(cp - start) >= 0)
+	if (o == start + ((cc - lap_base) & GRB_CC_BYTES_MASK) && (int64_t)(cp - start) >= 0) {
+		/* [Q1] release: the records below o (their commits acquired
+		 * by our add) before the position; pairs with [Q2]. */
 		_grb_store_release(&s->shm->commit_pos, o);
+		/* A wake-up unit crossed here or by an earlier commit: its
+		 * records are readable now. */
+		if (cfg->wakeup == GRB_WAKEUP_WRITER &&
+		    _grb_unlikely((((cc - add) ^ cc) & s->wake_mask) ||
+				  _grb_load_relaxed(&s->shm->wake_pending)))
+			_grb_wake_stream(s);
+	} else if (cfg->wakeup == GRB_WAKEUP_WRITER &&
+		   _grb_unlikely(((cc - add) ^ cc) & s->wake_mask)) {
+		_grb_wake_later(s, pos);
+	}
 }
 
 /* Adds len committed bytes (and a record if rec) to the slot of pos; the
@@ -188,7 +201,7 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
 	} else {
 		cc = _grb_add_return_acqrel(&slot->cc, add); /* [C1] */
 	}
-	_grb_publish_committed(s, pos, cc);
+	_grb_publish_committed(cfg, s, pos, cc, add);
 	if (_grb_unlikely(_grb_lap_complete(s, pos, cc)))
 		_grb_deliver(cfg, s, pos, cc);
 }

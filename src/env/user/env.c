@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -265,6 +267,46 @@ int _grb_env_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns)
 void _grb_env_futex_wake(uint32_t *addr)
 {
 	syscall(SYS_futex, addr, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+}
+
+int _grb_env_event_create(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+void _grb_env_event_signal(int fd)
+{
+	uint64_t one = 1;
+	int saved = errno; /* async-signal-safe: a handler keeps errno */
+
+	/* A failure (EAGAIN: the counter is saturated) leaves it readable. */
+	(void)!write(fd, &one, sizeof(one));
+	errno = saved;
+}
+
+int _grb_env_event_wait(int fd, uint64_t timeout_ns)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	uint64_t ms = timeout_ns / 1000000u + (timeout_ns % 1000000u != 0);
+	int r;
+
+	r = poll(&p, 1, ms > 0x7fffffff ? -1 : (int)ms);
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+void _grb_env_event_clear(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
+void _grb_env_event_close(int fd)
+{
+	close(fd);
 }
 
 void *_grb_env_return_ptr(int ret, void *p)
