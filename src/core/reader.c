@@ -63,7 +63,7 @@ static int quiescent_pos(struct grb_reader *r, uint64_t start, uint64_t *q)
 	struct grb_stream *s = r->s;
 	struct grb_shm_stream *shm = s->shm;
 	uint64_t o = _grb_load_acquire(&shm->offset); /* [W1] */
-	uint64_t open = o & ~s->sb_mask, p, cc, lap_base;
+	uint64_t open = o & ~s->sb_mask, p, cc;
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, open)];
 
 	if (pos_after(start, o) || open - start > _grb_buf_size(s))
@@ -78,8 +78,7 @@ static int quiescent_pos(struct grb_reader *r, uint64_t start, uint64_t *q)
 	/* [Q4] acquire: pairs with the commits' [C1]/[C2]/[C4] releases: the
 	 * bytes counted are visible.  The rseq sync's count is the sum. */
 	cc = _grb_load_acquire(&x->cc) + __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
-	lap_base = (open >> (s->sb_order + s->count_order)) << s->sb_order;
-	if (((cc - lap_base) & GRB_CC_BYTES_MASK) != o - open ||
+	if (_grb_lap_bytes(s, cc) != o - open ||
 	    __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST) != o)
 		return 0;
 	*q = o;

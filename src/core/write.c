@@ -187,7 +187,6 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	struct grb_shm_stream *shm = s->shm;
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
 	uint64_t start = pos & ~s->sb_mask;
-	uint64_t lap_base = (pos >> (s->sb_order + s->count_order)) << s->sb_order;
 	uint64_t o, cc, cp;
 
 	/* [Q5] seq_cst exchange, then seq_cst loads of cc, offset and
@@ -199,7 +198,7 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 	o = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
 	cp = __atomic_load_n(&shm->commit_pos, __ATOMIC_SEQ_CST);
-	if (o == start + ((cc - lap_base) & GRB_CC_BYTES_MASK) && (int64_t)(cp - start) >= 0) {
+	if (o - start == _grb_lap_bytes(s, cc) && (int64_t)(cp - start) >= 0) {
 		/* [Q1] release, as in _grb_publish_committed(). */
 		_grb_store_release(&shm->commit_pos, o);
 		_grb_wake_stream(s);
@@ -576,7 +575,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 			   uint64_t add)
 {
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
-	uint64_t cc;
+	uint64_t cc, bytes;
 
 	if (s->rseq_cpu == GRB_RSEQ_NO_CPU) {
 		cc = _grb_add_return_acqrel(&x->cc, add); /* [C1] */
@@ -605,8 +604,9 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 check:
-	_grb_publish_committed(cfg, s, pos, cc, add);
-	if (_grb_lap_complete(s, pos, cc))
+	bytes = _grb_lap_bytes(s, cc);
+	_grb_publish_committed(cfg, s, pos, bytes, cc, add);
+	if (bytes == 0)
 		_grb_deliver(cfg, s, pos, cc);
 }
 

@@ -35,11 +35,10 @@ static const struct grb_config cfg_writer =
 static const struct grb_config cfg_single =
 	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD,
 				 grb_clock_monotonic, GRB_WAKEUP_WRITER);
-static const struct grb_config cfg_timer =
-	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
-				 grb_clock_monotonic, GRB_WAKEUP_TIMER);
-static const struct grb_config cfg_none = GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC,
-							    GRB_MODE_DISCARD);
+static const struct grb_config cfg_timer = GRB_NATIVE_CONFIG_WAKEUP(
+	GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, grb_clock_monotonic, GRB_WAKEUP_TIMER);
+static const struct grb_config cfg_none =
+	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 
 static int readable(int fd, int ms)
 {
@@ -88,8 +87,8 @@ static int drain(struct grb_merge *m, uint64_t *next)
  * must come with every record so far readable, and is counted.  Returns
  * the wake-ups.
  */
-static int run_policy(const struct grb_config *cfg, uint32_t policy, uint32_t every,
-		      uint64_t total, int *first_at)
+static int run_policy(const struct grb_config *cfg, uint32_t policy, uint32_t every, uint64_t total,
+		      int *first_at)
 {
 	struct grb_channel *ch = make(cfg, policy, every);
 	struct grb_merge *m;

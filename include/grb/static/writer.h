@@ -102,14 +102,17 @@ static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_c
 	}
 }
 
-/* Whether cc, a commit count of the slot of pos, completes pos's lap: its
- * bytes part equals the lap's end. */
-static _grb_always_inline int _grb_lap_complete(const struct grb_stream *s, uint64_t pos,
-						uint64_t cc)
+/*
+ * The bytes cc, a commit count of the slot of pos taken by a commit of
+ * pos's lap, holds for that lap, modulo the sub-buffer size.  Every lap
+ * of a slot adds exactly the sub-buffer size (a power of two dividing
+ * 2^40), so cc's byte field is lap * size + b, with b the lap's bytes: the
+ * low bits are b, and 0 only when b is the size (b > 0 after an add).
+ * Zero: the lap is complete.
+ */
+static _grb_always_inline uint64_t _grb_lap_bytes(const struct grb_stream *s, uint64_t cc)
 {
-	uint64_t lap_end = ((pos >> (s->sb_order + s->count_order)) + 1) << s->sb_order;
-
-	return ((cc - lap_end) & GRB_CC_BYTES_MASK) == 0;
+	return cc & s->sb_mask;
 }
 
 /*
@@ -149,17 +152,17 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
  */
 static _grb_always_inline void _grb_publish_committed(const struct grb_config *cfg,
 						      struct grb_stream *s, uint64_t pos,
-						      uint64_t cc, uint64_t add)
+						      uint64_t bytes, uint64_t cc, uint64_t add)
 {
 	uint64_t start = pos & ~s->sb_mask;
-	uint64_t lap_base = (pos >> (s->sb_order + s->count_order)) << s->sb_order;
 	/* [Q1] relaxed loads after the add: the add's acquire ([C1], [C5],
 	 * or the single writer's program order) keeps them there, so every
 	 * record whose commit cc counts ends at or below the offset read. */
 	uint64_t o = _grb_load_relaxed(&s->shm->offset);
 	uint64_t cp = _grb_load_relaxed(&s->shm->commit_pos);
 
-	if (o == start + ((cc - lap_base) & GRB_CC_BYTES_MASK) && (int64_t)(cp - start) >= 0) {
+	/* A complete lap (bytes 0) is published by its delivery. */
+	if (o - start == bytes && (int64_t)(cp - start) >= 0) {
 		/* [Q1] release: the records below o (their commits acquired
 		 * by our add) before the position; pairs with [Q2]. */
 		_grb_store_release(&s->shm->commit_pos, o);
@@ -181,7 +184,7 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
 						 uint64_t pos, uint64_t add)
 {
 	struct grb_shm_slot *slot = &s->slots[_grb_slot_of(s, pos)];
-	uint64_t cc;
+	uint64_t cc, bytes;
 
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
 		/* Aborted: the thread migrated since its reservation (it
@@ -201,8 +204,9 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
 	} else {
 		cc = _grb_add_return_acqrel(&slot->cc, add); /* [C1] */
 	}
-	_grb_publish_committed(cfg, s, pos, cc, add);
-	if (_grb_unlikely(_grb_lap_complete(s, pos, cc)))
+	bytes = _grb_lap_bytes(s, cc);
+	_grb_publish_committed(cfg, s, pos, bytes, cc, add);
+	if (_grb_unlikely(bytes == 0))
 		_grb_deliver(cfg, s, pos, cc);
 }
 
