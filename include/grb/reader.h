@@ -157,9 +157,10 @@ struct grb_reader *grb_iter_reader(struct grb_iter *it);
  * "trace" view), over the committed records of every stream (those of
  * packets still being written included).  Order: each call returns the
  * oldest record among the streams that have one readable, so a record
- * comes out after a younger one of another stream only if it was still in
- * flight -- reserved and not yet committed, or committed behind another
- * record in flight on its stream -- when the younger one was returned.
+ * comes out after a younger one of another stream only if, when the call
+ * that returned the younger one began, it was not yet readable: it or
+ * another record of its stream (before or after it) was in flight,
+ * reserved and not yet committed, and its sub-buffer was not delivered.
  * The disorder is bounded by the time records stay in flight; after
  * grb_channel_finalize() (or with writers stopped) the order is exact.
  * Each record carries its stream's CPU or owner thread, whether it opens

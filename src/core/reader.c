@@ -570,8 +570,13 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		lim = committed_pos(r, start,
 				    r->ip_start == start ? r->ip_off :
 							   start + r->cfg->packet_header_size);
-		if (!pos_after(lim, start) || !pos_after(start + s->sb_size, lim))
-			return -EAGAIN; /* nothing committed, or complete: wait */
+		if (!pos_after(lim, start))
+			return -EAGAIN; /* nothing committed */
+		/* Committed past the packet: its delivery came between our
+		 * load of done and of the position (the position passes a
+		 * packet only after its done): take it whole. */
+		if (!pos_after(start + s->sb_size, lim))
+			return 1;
 		/* [W9]-like acquire of the id: the sub-buffer the lap writes,
 		 * after the opener cleared NOREF (before [Q1] published). */
 		id = _grb_load_acquire(&x->id);
@@ -643,8 +648,8 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 	}
 }
 
-/* Consuming: whether records of the open packet at the head are committed
- * and not yet returned. */
+/* Consuming: whether records of the packet at the head are committed and
+ * not yet returned (a position past the packet means it was delivered). */
 static int committed_unread(struct grb_reader *r)
 {
 	struct grb_stream *s = r->s;
@@ -654,8 +659,7 @@ static int committed_unread(struct grb_reader *r)
 
 	if (r->flags & GRB_READER_SNAPSHOT)
 		return 0;
-	return pos_after(committed_pos(r, start, from), from) &&
-	       pos_after(start + s->sb_size, r->cp_max);
+	return pos_after(committed_pos(r, start, from), from);
 }
 
 void _grb_reader_annotate(struct grb_reader *r, struct grb_record *rec)

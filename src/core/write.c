@@ -205,6 +205,44 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	}
 }
 
+/*
+ * A commit found every byte of its packet up to the offset o committed, but
+ * the committed position behind the packet: publish o if every packet
+ * between the two is delivered (the one at the position is then complete,
+ * and everything before the position already was).  It happens after each
+ * packet switch whose delivery has not moved the position yet, and after a
+ * late store moved it back over a packet boundary: a commit preempted (or
+ * interrupted by a signal handler whose records it then hides) between
+ * its loads and its store.
+ */
+void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int crossed)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t start = pos & ~s->sb_mask;
+	/* [Q6] acquire loads of commit_pos and of the packets' done
+	 * (pairing with [D3]), then a CAS that never moves it back. */
+	uint64_t cp = _grb_load_acquire(&shm->commit_pos), at = cp;
+	uint32_t n;
+
+	for (n = 0; (int64_t)(at - start) < 0; n++) {
+		uint64_t end = (at & ~s->sb_mask) + s->sb_size;
+
+		if (n > s->count_mask ||
+		    (int64_t)(_grb_load_acquire(&s->slots[_grb_slot_of(s, at)].done) - end) < 0) {
+			if (crossed)
+				_grb_wake_later(s, pos);
+			return;
+		}
+		at = end;
+	}
+	while ((int64_t)(o - cp) > 0)
+		if (_grb_cas_acqrel(&shm->commit_pos, &cp, o))
+			break;
+	if (s->chan->cfg->wakeup == GRB_WAKEUP_WRITER &&
+	    (crossed || _grb_load_relaxed(&shm->wake_pending)))
+		_grb_wake_stream(s);
+}
+
 /* Overwrite mode: move consumed past every sub-buffer the ring at begin
  * overwrites, counting their records but those a consuming reader already
  * returned (consumed's k). */

@@ -41,6 +41,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause);
 void _grb_wake_stream(struct grb_stream *s);
 void _grb_wake_later(struct grb_stream *s, uint64_t pos);
+void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int crossed);
 
 static _grb_always_inline int _grb_single(const struct grb_config *cfg)
 {
@@ -161,19 +162,25 @@ static _grb_always_inline void _grb_publish_committed(const struct grb_config *c
 	uint64_t o = _grb_load_relaxed(&s->shm->offset);
 	uint64_t cp = _grb_load_relaxed(&s->shm->commit_pos);
 
+	int crossed = cfg->wakeup == GRB_WAKEUP_WRITER && (((cc - add) ^ cc) & s->wake_mask);
+
 	/* A complete lap (bytes 0) is published by its delivery. */
-	if (o - start == bytes && (int64_t)(cp - start) >= 0) {
+	if (o - start == bytes) {
+		if (_grb_unlikely((int64_t)(cp - start) < 0)) {
+			/* Behind this packet (a delivery has not moved it yet,
+			 * or a late store set it back): out of line. */
+			_grb_publish_behind(s, pos, o, crossed);
+			return;
+		}
 		/* [Q1] release: the records below o (their commits acquired
 		 * by our add) before the position; pairs with [Q2]. */
 		_grb_store_release(&s->shm->commit_pos, o);
 		/* A wake-up unit crossed here or by an earlier commit: its
 		 * records are readable now. */
 		if (cfg->wakeup == GRB_WAKEUP_WRITER &&
-		    _grb_unlikely((((cc - add) ^ cc) & s->wake_mask) ||
-				  _grb_load_relaxed(&s->shm->wake_pending)))
+		    _grb_unlikely(crossed || _grb_load_relaxed(&s->shm->wake_pending)))
 			_grb_wake_stream(s);
-	} else if (cfg->wakeup == GRB_WAKEUP_WRITER &&
-		   _grb_unlikely(((cc - add) ^ cc) & s->wake_mask)) {
+	} else if (_grb_unlikely(crossed)) {
 		_grb_wake_later(s, pos);
 	}
 }
