@@ -110,6 +110,14 @@ struct grb_stream_stats {
 	 * lost_total + corrupt_records.  The stream stays enabled. */
 	uint64_t corrupt_packets;
 	uint64_t corrupt_records;
+	/* Records committed since creation: those of the delivered packets
+	 * and those committed so far in the packets not yet delivered.
+	 * Overwritten records stay counted, so with no commit under way:
+	 * written == committed + lost_total - lost[GRB_LOST_OVERWRITTEN], and
+	 * once a consuming reader read every record: committed == returned +
+	 * lost[GRB_LOST_OVERWRITTEN] + corrupt_records.  While writers
+	 * commit, a sample of counters each read once. */
+	uint64_t committed;
 };
 
 /** Channel totals: sum over streams plus the channel's own counters. */
