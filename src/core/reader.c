@@ -494,8 +494,15 @@ static int snapshot_copy(struct grb_reader *r, uint64_t pos, struct grb_packet *
 	/* The head packet: the records a consuming reader returned in place
 	 * are consumed, not shown. */
 	if ((cn & ~s->sb_mask) == pos && (cn & s->sb_mask) &&
-	    skip_records(r, pkt->data, len, cn & s->sb_mask, &pkt->start_off, &pkt->start_ts))
+	    skip_records(r, pkt->data, len, cn & s->sb_mask, &pkt->start_off, &pkt->start_ts)) {
+		/* The open packet's copy ends at the committed position of
+		 * the sample; the consuming reader may have returned records
+		 * past it since.  Running out of records exactly at the end
+		 * of the copy leaves nothing to show, and is no corruption. */
+		if (done != pos + s->sb_size && pkt->start_off == len)
+			return 1;
 		return -EPROTO;
+	}
 	if (done != pos + s->sb_size) {
 		/* Count the open packet's records and complete its header in
 		 * the copy, as a delivery would. */
