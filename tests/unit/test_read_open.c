@@ -24,7 +24,8 @@
  *    readers beside the consuming one, the records consumed in place not
  *    shown, a complete packet header in the open packet's copy, no packet
  *    missed while its delivery is under way;
- *  - the merge reads every stream's open packet;
+ *  - the merge reads every stream's open packet, and a reader waiting for
+ *    a delivery returns at once while committed records are unread;
  *  - the committed count of the stream statistics: committed + lost ==
  *    written, and returned + overwritten == committed once all is read.
  */
@@ -1031,6 +1032,54 @@ static void test_merge(void)
 	grb_channel_destroy(CH);
 }
 
+/*
+ * With the writer wake-up, a reader waits for a delivery; committed
+ * records of the open packet it has not returned make it return at once
+ * (0), where a wait for a delivery that does not come would time out.
+ */
+static const struct grb_config c_wake = {
+	.abi = GRB_CONFIG_ABI,
+	.alloc = GRB_ALLOC_GLOBAL,
+	.sync = GRB_SYNC_ATOMIC,
+	.mode = GRB_MODE_DISCARD,
+	.wakeup = GRB_WAKEUP_WRITER,
+	.ts_bits = 32,
+	.max_nesting = 4,
+	.record_align = 8,
+	.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),
+	.min_record_size = GRB_NATIVE_COMPACT_SIZE,
+	.clock_read = grb_clock_monotonic,
+	.record_header_size = grb_native_header_size,
+	.record_header_write = grb_native_header_write,
+	.packet_begin = grb_native_packet_begin,
+	.packet_end = grb_native_packet_end,
+	.record_decode = grb_native_record_decode,
+	.record_discard = grb_native_record_discard,
+	.name = "read_open_wake",
+};
+
+static void test_wait_unread(void)
+{
+	static const struct variant vw = { "global-atomic-discard-wakeup", &c_wake };
+	uint64_t out[MAXV], v;
+	struct grb_iter *it;
+	int f0 = failures;
+
+	V = &vw;
+	if (!make())
+		return;
+	for (v = 0; v < 3; v++)
+		VCHECK(put(v) == 0);
+	it = grb_iter_create(CH, 0, 0);
+	VCHECK(grb_reader_wait(grb_iter_reader(it), 5ull * 1000 * 1000 * 1000) == 0);
+	VCHECK(take(it, out, 1) == 1 && out[0] == 0);
+	VCHECK(grb_reader_wait(grb_iter_reader(it), 5ull * 1000 * 1000 * 1000) == 0);
+	VCHECK(take(it, out, MAXV) == 2 && is_run(out, 2, 1));
+	grb_iter_destroy(it);
+	grb_channel_destroy(CH);
+	printf("%-28s %s\n", vw.name, failures == f0 ? "ok" : "FAILED");
+}
+
 static void run_variant(const struct variant *v)
 {
 	int f0 = failures;
@@ -1076,5 +1125,6 @@ int main(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
 		run_variant(&variants[i]);
+	test_wait_unread();
 	return check_exit("test_read_open");
 }
