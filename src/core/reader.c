@@ -600,11 +600,27 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			r->ip_copy_end = start;
 		}
 		if (copying) {
-			/* Overwrite: writers may reuse the memory once a pusher
-			 * moves consumed; copy first, claim after ([R9]). */
+			/* Overwrite: writers may reuse the memory once the slot's
+			 * next lap is reserved; copy first, check, claim after
+			 * ([R9]). */
 			if (pos_after(lim, r->ip_copy_end)) {
 				copy_racy(r->copy + (r->ip_copy_end - start),
 					  data + (r->ip_copy_end - start), lim - r->ip_copy_end);
+				/* [R12] acquire fence, then a seq_cst load of the
+				 * offset: the copy's loads come before it.  Writers
+				 * of the slot's next lap store into the sub-buffer
+				 * once the offset entered that lap, and those who
+				 * reserve after its opener may store before the
+				 * opener's push moves consumed, so a claim alone
+				 * would not see them.  An offset past the lap says
+				 * the copy may hold their records: drop it, and let
+				 * the pusher count the rest overwritten. */
+				__atomic_thread_fence(__ATOMIC_ACQUIRE);
+				if (pos_after(__atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST),
+					      start + _grb_buf_size(s))) {
+					r->ip_start = GRB_NO_POS;
+					return 1;
+				}
 				r->ip_copy_end = lim;
 			}
 			data = r->copy;
