@@ -13,7 +13,8 @@
  *    another thread that stays alive;
  *  - a reserved, uncommitted record hides itself and every later record,
  *    never an earlier one, within a packet and across packets (the
- *    position moved by deliveries and seen by the reader itself);
+ *    position moved past delivered packets, and seen by the reader
+ *    itself when no commit published it);
  *  - k records read in place, then the packet delivered (filled or
  *    flushed): the rest come exactly once, from the same iterator, a new
  *    one or a packet reader; a discarded record in between is passed
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <grb/grb.h>
@@ -53,8 +55,12 @@
  * named by hold_thread, until the test lets it go: a writer preempted
  * while it delivers.
  */
+struct job;
+static struct job *volatile g_sig_job; /* what the SIGUSR1 handler writes */
 static pthread_t hold_thread;
 static int hold_armed;
+static uint64_t hold_seq; /* the packet whose delivery is held */
+static struct job *hold_nested; /* written by the held thread's handler */
 static sem_t hold_entered, hold_release;
 
 static void test_packet_end(const struct grb_config *cfg, void *packet,
@@ -62,8 +68,13 @@ static void test_packet_end(const struct grb_config *cfg, void *packet,
 {
 	grb_native_packet_end(cfg, packet, info);
 	if (__atomic_load_n(&hold_armed, __ATOMIC_ACQUIRE) &&
-	    pthread_equal(pthread_self(), hold_thread)) {
+	    pthread_equal(pthread_self(), hold_thread) && info->seq == hold_seq) {
 		__atomic_store_n(&hold_armed, 0, __ATOMIC_RELAXED);
+		if (hold_nested) {
+			g_sig_job = hold_nested;
+			raise(SIGUSR1);
+			g_sig_job = NULL;
+		}
 		sem_post(&hold_entered);
 		while (sem_wait(&hold_release))
 			;
@@ -394,8 +405,6 @@ static void job_write(struct job *j)
 	j->written = j->n;
 }
 
-static struct job *volatile g_sig_job;
-
 static void on_signal(int sig)
 {
 	struct job *j = g_sig_job;
@@ -561,8 +570,9 @@ static void test_open_hides(int other_thread, int cross)
 	n = take(it, out, MAXV);
 	VCHECK(n == 1 + after.written && is_run(out, n, 3));
 	if (cross) {
-		/* The delivery of A's packet moved the position to the next
-		 * one: E's commit publishes; D hides itself and F. */
+		/* E's commit publishes, the position having passed A's
+		 * delivered packet (moved by the delivery, or by E's commit
+		 * over the delivered packets); D hides itself and F. */
 		e.first = 4 + (uint64_t)after.written;
 		e.n = 1;
 		worker_run(&w, do_write, &e);
@@ -954,6 +964,8 @@ static void test_delivery_under_way(void)
 	sem_init(&hold_entered, 0, 0);
 	sem_init(&hold_release, 0, 0);
 	hold_thread = w.t;
+	hold_seq = 0;
+	hold_nested = NULL;
 	__atomic_store_n(&hold_armed, 1, __ATOMIC_RELEASE);
 	/* The worker's flush closes the packet and delivers it: held in
 	 * packet_end, before the packet is marked delivered. */
@@ -989,6 +1001,171 @@ static void test_delivery_under_way(void)
 	check_accounting(s, 5, 5, 1);
 	grb_reader_destroy(sr);
 	grb_iter_destroy(it);
+	worker_stop(&w);
+	sem_destroy(&hold_entered);
+	sem_destroy(&hold_release);
+	grb_channel_destroy(CH);
+}
+
+/*
+ * Overwrite: a reader pauses exactly between its checks of a packet and its
+ * copy of it (the copy faults on the sub-buffer, which the test protected),
+ * and meanwhile the writers go round the ring: the writer that opens the
+ * slot's next lap is held in packet_end (it closed the packet before), so
+ * it has not pushed consumed yet, while its signal handler writes records
+ * into that lap's sub-buffer.  The copy the reader then makes holds those
+ * records in the place of the packet's: a consuming iterator must not
+ * return them, a snapshot must not show them.
+ */
+static char *g_fault_page;
+static size_t g_fault_len;
+static void (*g_fault_fn)(void);
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	char *a = (char *)si->si_addr;
+
+	(void)uc;
+	if (!g_fault_page || a < g_fault_page || a >= g_fault_page + g_fault_len) {
+		signal(sig, SIG_DFL); /* not ours: fault again, and die */
+		return;
+	}
+	mprotect(g_fault_page, g_fault_len, PROT_READ | PROT_WRITE);
+	g_fault_page = NULL;
+	if (g_fault_fn)
+		g_fault_fn();
+}
+
+static struct worker *g_lap_worker;
+static struct job g_lap_nested;
+static uint32_t g_lap_stream;
+static uint64_t g_lap_sb, g_lap_v;
+
+/* Writes until the write position enters lap 1 of slot 0. */
+static void do_write_to_lap(void *p)
+{
+	(void)p;
+	while (write_pos(g_lap_stream) < 2 * g_lap_sb && g_lap_v < 100000)
+		VCHECK(put(g_lap_v++) == 0);
+}
+
+/* In the reader's fault handler: the writers lap the ring under it. */
+static void lap_under_copy(void)
+{
+	hold_thread = g_lap_worker->t;
+	hold_seq = 1; /* packet 1's delivery, by the opener of slot 0's lap 1 */
+	hold_nested = &g_lap_nested;
+	__atomic_store_n(&hold_armed, 1, __ATOMIC_RELEASE);
+	worker_post(g_lap_worker, do_write_to_lap, NULL);
+	while (sem_wait(&hold_entered))
+		;
+}
+
+static void test_lapped_while_copying(int snapshot)
+{
+	struct grb_channel_attr a;
+	struct sigaction sa, old;
+	struct worker w;
+	struct job j = { 0 };
+	uint64_t out[MAXV], page = (uint64_t)sysconf(_SC_PAGESIZE), idx, prev;
+	struct grb_stream *gs;
+	struct grb_iter *it = NULL;
+	struct grb_reader *sr = NULL;
+	struct grb_packet pkt;
+	struct grb_record rec;
+	int n, i, ret;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = (uint32_t)page; /* a sub-buffer is one page */
+	a.subbuf_count = 2;
+	a.nr_streams = 8;
+	CH = grb_channel_create(V->cfg, &a);
+	VCHECK(CH != NULL);
+	if (!CH)
+		return;
+	worker_start(&w);
+	j.first = 0;
+	j.n = snapshot ? 4 : 3;
+	worker_run(&w, do_write, &j);
+	g_lap_stream = the_stream();
+	g_lap_sb = page;
+	g_lap_v = 4;
+	g_lap_worker = &w;
+	/* Records the handler writes into lap 1 of slot 0, over v1..v3. */
+	g_lap_nested.first = 100000;
+	g_lap_nested.n = 3;
+	g_lap_nested.fill = 0;
+	if (!snapshot) {
+		it = grb_iter_create(CH, g_lap_stream, 0);
+		VCHECK(take(it, out, 3) == 3 && is_run(out, 3, 0));
+		j.first = 3;
+		j.n = 1;
+		worker_run(&w, do_write, &j); /* v3: the next record in place */
+	} else {
+		sr = grb_reader_create(CH, g_lap_stream, GRB_READER_SNAPSHOT);
+		VCHECK(sr != NULL);
+	}
+	sem_init(&hold_entered, 0, 0);
+	sem_init(&hold_release, 0, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old);
+	gs = &CH->streams[g_lap_stream];
+	idx = __atomic_load_n(&gs->slots[0].id, __ATOMIC_ACQUIRE) & GRB_ID_INDEX_MASK;
+	g_fault_len = (size_t)page;
+	g_fault_fn = lap_under_copy;
+	g_fault_page = gs->data + (idx << gs->sb_order);
+	VCHECK(mprotect(g_fault_page, g_fault_len, PROT_NONE) == 0);
+	if (!snapshot) {
+		ret = grb_iter_next(it, &rec);
+		if (ret == 0) {
+			memcpy(&prev, rec.payload, 8);
+			/* v3, intact, or nothing: never a record of lap 1. */
+			if (prev != 3)
+				fprintf(stderr, "  returned %llu for v3\n",
+					(unsigned long long)prev);
+			VCHECK(prev == 3);
+		} else {
+			VCHECK(ret == -EAGAIN);
+		}
+	} else {
+		ret = sr ? grb_reader_get_next(sr, &pkt) : -1;
+		if (ret == 0) {
+			struct grb_packet_cursor cur;
+
+			grb_packet_cursor_init(&pkt, &cur);
+			for (n = 0; grb_packet_record_next(sr, &pkt, &cur, &rec) == 0; n++) {
+				memcpy(&prev, rec.payload, 8);
+				if (prev != (uint64_t)n)
+					fprintf(stderr, "  snapshot shows %llu for v%d\n",
+						(unsigned long long)prev, n);
+				VCHECK(prev == (uint64_t)n);
+			}
+			grb_reader_put(sr, &pkt);
+		} else {
+			/* Overwritten while copied: dropped and counted. */
+			VCHECK(ret == -ENODATA && grb_reader_lost_packets(sr) == 1);
+		}
+	}
+	VCHECK(g_fault_page == NULL); /* the copy did fault */
+	g_fault_fn = NULL;
+	sem_post(&hold_release);
+	worker_wait(&w);
+	sigaction(SIGSEGV, &old, NULL);
+	/* Everything now: each value once, increasing, the count exact. */
+	if (!it)
+		it = grb_iter_create(CH, g_lap_stream, 0);
+	n = take(it, out, MAXV);
+	for (i = 1; i < n; i++)
+		VCHECK(out[i] > out[i - 1]);
+	for (i = 0; i < n; i++)
+		VCHECK(out[i] < g_lap_v || (out[i] >= 100000 && out[i] < 100003));
+	check_accounting(g_lap_stream, g_lap_v + 3, (uint64_t)n + (snapshot ? 0 : 3) + (ret == 0),
+			 1);
+	grb_iter_destroy(it);
+	grb_reader_destroy(sr);
 	worker_stop(&w);
 	sem_destroy(&hold_entered);
 	sem_destroy(&hold_release);
@@ -1098,8 +1275,11 @@ static void run_variant(const struct variant *v)
 	test_k_then_delivered(2);
 	test_k_then_delivered(3);
 	test_discarded();
-	if (overwrite())
+	if (overwrite()) {
 		test_overwrite_lap();
+		test_lapped_while_copying(0);
+		test_lapped_while_copying(1);
+	}
 	test_snapshot_looks();
 	test_snapshot_beside();
 	test_snapshot_sampled_before();
