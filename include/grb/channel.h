@@ -91,7 +91,10 @@ struct grb_stream_stats {
 	uint64_t lost[GRB_LOST_NR]; /* by enum grb_lost_cause */
 	uint64_t lost_total;
 	uint64_t write_pos; /* bytes reserved since creation */
-	uint64_t consumed_pos; /* bytes consumed or overwritten since creation */
+	/* Bytes consumed or overwritten since creation: the start of the
+	 * oldest packet not wholly consumed, plus in the low bits (below the
+	 * sub-buffer size) the records of it returned in place. */
+	uint64_t consumed_pos;
 	uint64_t invariant_failures; /* internal errors (shared state that cannot
 				      * be); the stream is then disabled */
 	uint64_t remote_commits; /* rseq sync: commits made from another CPU (the

@@ -3,9 +3,13 @@
  * grb/reader.h - consuming and snapshot reads: sub-buffers, records, and a
  * merge of all streams by timestamp.
  *
- * One reader per stream at a time.  A reader takes a complete sub-buffer by
- * swapping it with its spare sub-buffer, so writers never write into what it
- * reads and never wait for it, in every mode.
+ * One consuming reader per stream at a time, and any number of snapshot
+ * readers beside it.  A consuming reader takes a complete sub-buffer by
+ * swapping it with its spare sub-buffer, and its iterator returns the
+ * committed records of the packet still being written one by one, in
+ * place (copied first in overwrite mode); a snapshot reader copies what it
+ * shows and checks the copy.  Writers never write into what a reader
+ * returns and never wait for it, in every mode.
  *
  * Real-time contract:
  *
@@ -67,14 +71,15 @@ struct grb_packet_cursor {
  * grb_reader_create() - attach a reader to one stream of a channel.
  * @flags: 0 (consuming) or GRB_READER_SNAPSHOT
  *
- * A snapshot reader reads the complete sub-buffers present when it is
- * created (call grb_channel_flush() first to include the newest records),
- * oldest first, without consuming them; grb_reader_snapshot_restart() takes
- * a new snapshot.
+ * A snapshot reader reads, oldest first and without consuming them, the
+ * packets in the ring when it is created: the delivered ones whole, and the
+ * records committed so far of the packet being written (no flush needed),
+ * less the records the consuming reader has returned;
+ * grb_reader_snapshot_restart() takes a new snapshot.
  *
  * Return: the reader, or NULL with errno: EINVAL bad stream index or flags;
- * EBUSY the stream already has a reader; ESHUTDOWN the channel is
- * destroyed; ENOMEM.
+ * EBUSY (consuming) the stream already has a consuming reader; ESHUTDOWN
+ * the channel is destroyed; ENOMEM.
  */
 struct grb_reader *grb_reader_create(struct grb_channel *ch, uint32_t stream, uint32_t flags);
 
@@ -120,7 +125,7 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns);
 int grb_reader_snapshot_restart(struct grb_reader *r);
 
 /** grb_reader_lost_packets() - sub-buffers a reader skipped because they were
- * overwritten while it tried to take them (snapshot readers). */
+ * overwritten while it copied them (snapshot readers). */
 uint64_t grb_reader_lost_packets(const struct grb_reader *r);
 
 /** grb_reader_corrupt_packets() - sub-buffers a reader skipped (-EPROTO from
