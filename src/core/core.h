@@ -78,6 +78,26 @@ void _grb_reader_arm(struct grb_reader *r, uint32_t on);
  * thread sanitizer's sight (the check, not the access, makes them safe). */
 #define _GRB_NO_SANITIZE_THREAD __attribute__((no_sanitize("thread")))
 
+/*
+ * After such a copy, before the loads that validate it ([S1], [R12]): an
+ * acquire fence, so the copy's loads come before them.  ThreadSanitizer
+ * models no fence (gcc warns: -Wtsan, an error with -Werror) and never sees
+ * the copy's loads; under it a compiler barrier keeps their program order,
+ * which x86-64 keeps for loads in hardware.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define _GRB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define _GRB_TSAN 1
+#endif
+#endif
+#ifdef _GRB_TSAN
+#define _grb_copy_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#else
+#define _grb_copy_fence() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#endif
+
 /* channel.c */
 struct grb_channel *_grb_registry_find(uint64_t uid); /* under the registry lock */
 void _grb_channel_get(struct grb_channel *ch);

@@ -470,7 +470,7 @@ static int snapshot_copy(struct grb_reader *r, uint64_t pos, struct grb_packet *
 	 * modes only after consumed passed pos); the consuming reader swaps
 	 * it out only with taking set ([R10]) before and consumed past pos
 	 * after.  So unchanged values prove an intact copy. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	_grb_copy_fence();
 	tk = __atomic_load_n(&shm->taking, __ATOMIC_SEQ_CST);
 	cn = __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST);
 	id1 = __atomic_load_n(&x->id, __ATOMIC_SEQ_CST);
@@ -615,7 +615,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 				 * would not see them.  An offset past the lap says
 				 * the copy may hold their records: drop it, and let
 				 * the pusher count the rest overwritten. */
-				__atomic_thread_fence(__ATOMIC_ACQUIRE);
+				_grb_copy_fence();
 				if (pos_after(__atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST),
 					      start + _grb_buf_size(s))) {
 					r->ip_start = GRB_NO_POS;
