@@ -104,7 +104,6 @@ static const struct variant variants[] = {
 
 static const struct variant *v;
 
-
 static struct grb_channel *g_ch;
 static uint64_t per_writer;
 static struct wlog *wlogs[IDS];
@@ -354,8 +353,8 @@ static void dump_stream(uint32_t stream, const struct wlog *lr, uint64_t at)
 
 			if (x->ok && x->stream == stream && x->reserve_start + 300000 > at &&
 			    x->commit_end < at + 300000)
-				fprintf(stderr, "  %u/%llu pos %llu reserve %+lld commit %+lld\n", id,
-					(unsigned long long)j, (unsigned long long)x->pos,
+				fprintf(stderr, "  %u/%llu pos %llu reserve %+lld commit %+lld\n",
+					id, (unsigned long long)j, (unsigned long long)x->pos,
 					(long long)(x->reserve_start - at),
 					(long long)(x->commit_end - at));
 		}
@@ -541,10 +540,9 @@ static int run_variant(const struct variant *var)
 				     (unsigned long long)rec.ts, (unsigned long long)l->ts);
 			if (l->stream != rec.stream_index)
 				FAIL("%s: record %u/%llu read from stream %u, written to %u\n",
-				     v->name, p.writer, (unsigned long long)p.seq,
-				     rec.stream_index, l->stream);
-			else if (last_pos[l->stream] != UINT64_MAX &&
-				 l->pos <= last_pos[l->stream])
+				     v->name, p.writer, (unsigned long long)p.seq, rec.stream_index,
+				     l->stream);
+			else if (last_pos[l->stream] != UINT64_MAX && l->pos <= last_pos[l->stream])
 				FAIL("%s: stream %u out of order\n", v->name, l->stream);
 			last_pos[l->stream] = l->pos;
 		}
