@@ -32,14 +32,15 @@ extern "C" {
 #endif
 
 /*
- * The version of struct grb_config a client was compiled against (2 since
- * packet_published), plus GRB_CONFIG_ABI_EMULATED when its restartable
- * sequences are emulated with atomics (TSan, GRB_NO_LOCAL_ASM, not
- * x86-64).  Native and emulated sequences must not write the same per-CPU
- * rseq streams: the library refuses an rseq configuration compiled the
- * other way.
+ * The version of struct grb_config and struct grb_ctx a client was
+ * compiled against (2 since packet_published; 3 since the reservation
+ * context carries client_word and prev_ts), plus
+ * GRB_CONFIG_ABI_EMULATED when its restartable sequences are emulated with
+ * atomics (TSan, GRB_NO_LOCAL_ASM, not x86-64).  Native and emulated
+ * sequences must not write the same per-CPU rseq streams: the library
+ * refuses an rseq configuration compiled the other way.
  */
-#define GRB_CONFIG_ABI_VERSION 2u
+#define GRB_CONFIG_ABI_VERSION 3u
 #define GRB_CONFIG_ABI_EMULATED 0x10000u
 #ifdef GRB_RSEQ_NATIVE
 #define GRB_CONFIG_ABI GRB_CONFIG_ABI_VERSION
@@ -100,28 +101,46 @@ enum grb_lost_cause {
 	GRB_LOST_NR = 8,
 };
 
-/* Record flags seen by the client's callbacks (struct grb_ctx.flags). */
-#define GRB_RFLAG_FULL_TS 0x1u /* delta to the previous record does not fit ts_bits */
-#define GRB_RFLAG_PACKET_START 0x2u /* first record of a packet */
+/*
+ * Record flags seen by the client's callbacks (struct grb_ctx.flags).
+ *
+ * GRB_RFLAG_FULL_TS: the record must carry its full (absolute) timestamp.
+ * Set when the record opens a packet, when the core cannot guarantee that
+ * ctx->prev_ts is exactly the timestamp of the record just before this one
+ * in the stream, and when ts - prev_ts does not fit cfg->ts_bits.  When it
+ * is clear, ctx->prev_ts is exact and ts - prev_ts < 2^ts_bits: a header
+ * may hold the delta (or the low ts_bits bits of ts).
+ */
+#define GRB_RFLAG_FULL_TS 0x1u
+#define GRB_RFLAG_PACKET_START 0x2u /* first record of a packet (FULL_TS is set too) */
 
 struct grb_config;
 struct grb_stream;
 
 /**
- * The state of one reservation, on the writer's stack.  Filled by
- * grb_reserve(); the client may set event_id before the call (its header
- * callbacks read it) and reads the rest afterwards.
+ * The state of one reservation, on the writer's stack.  The caller sets
+ * the "in" fields before grb_reserve() (event_id and client_word only if
+ * its header callbacks read them); grb_reserve() sets the "out" fields
+ * before it calls record_header_size() and record_header_write(), which
+ * may read every field but rec, wp and header_len (only record_header_write
+ * gets rec and header_len).
  */
 struct grb_ctx {
 	/* In: set by the caller before grb_reserve(). */
 	uint32_t event_id; /* client's meaning; passed to the header callbacks */
 	uint32_t payload_len; /* bytes of payload after the record header */
+	/* Client's meaning (perf's misc bits, say); passed to the header
+	 * callbacks untouched, as event_id. */
+	uint32_t client_word;
 	/* Out: set by grb_reserve(). */
 	uint32_t flags; /* GRB_RFLAG_* */
 	uint32_t header_len; /* record header bytes, as the client computed */
 	uint32_t slot_len; /* bytes reserved: header + payload + alignment */
-	uint32_t _pad;
 	uint64_t ts; /* the record's timestamp */
+	/* The timestamp of the record just before this one in the stream's
+	 * order (the one a delta is relative to).  Exact when
+	 * GRB_RFLAG_FULL_TS is clear; otherwise a value not to be relied on. */
+	uint64_t prev_ts;
 	uint64_t pos; /* stream position of the record's first byte */
 	char *rec; /* the record's first byte (its header) */
 	char *wp; /* write cursor: the next payload byte */
@@ -186,7 +205,7 @@ struct grb_config {
 	enum grb_mode mode;
 	enum grb_wakeup wakeup;
 	/* Bits of timestamp delta the compact record header holds (1-64); a
-	 * larger delta sets GRB_RFLAG_FULL_TS. */
+	 * larger delta to ctx->prev_ts sets GRB_RFLAG_FULL_TS. */
 	unsigned int ts_bits;
 	/* Records a thread may have reserved and not committed at once (the
 	 * first plus nested signal handlers); 1-16. */
@@ -207,10 +226,15 @@ struct grb_config {
 	/* The clock: returns a timestamp that never decreases on one CPU and is
 	 * synchronised across CPUs (CLOCK_MONOTONIC by default). */
 	uint64_t (*clock_read)(void);
-	/* Size of the record header for ctx (reads ctx->flags, ctx->event_id,
-	 * ctx->payload_len). */
+	/* Size of the record header for ctx.  It may read ctx->flags,
+	 * event_id, client_word, payload_len, ts and prev_ts, and must return
+	 * the same size for the same values.  Creation asks it for the
+	 * largest header (FULL_TS and PACKET_START set, event_id and
+	 * client_word all ones, prev_ts 0, ts all ones) and the smallest (all
+	 * zero). */
 	uint32_t (*record_header_size)(const struct grb_config *cfg, const struct grb_ctx *ctx);
-	/* Writes the record header at ctx->rec (ctx->header_len bytes). */
+	/* Writes the record header at ctx->rec (ctx->header_len bytes, what
+	 * record_header_size returned for the same ctx). */
 	void (*record_header_write)(const struct grb_config *cfg, const struct grb_ctx *ctx);
 	/* Writes the packet header at the start of a new sub-buffer. */
 	void (*packet_begin)(const struct grb_config *cfg, void *packet,

@@ -131,10 +131,18 @@ int _grb_config_validate(const struct grb_config *c)
 	return 0;
 }
 
-/* The largest record header the client may write. */
+/* The largest record header the client may write: every flag, and the
+ * other inputs of its header at their largest. */
 uint32_t _grb_max_header(const struct grb_config *c)
 {
-	return header_size(c, GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START, UINT32_MAX);
+	struct grb_ctx ctx;
+
+	_grb_memset(&ctx, 0, sizeof(ctx));
+	ctx.flags = GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START;
+	ctx.event_id = UINT32_MAX;
+	ctx.client_word = UINT32_MAX;
+	ctx.ts = UINT64_MAX;
+	return c->record_header_size(c, &ctx);
 }
 
 int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr *a)

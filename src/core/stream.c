@@ -56,7 +56,9 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	shm->channel_uid = ch->uid;
 	shm->reader_spare = count;
 	shm->taking = GRB_NO_POS;
+	shm->last_end = GRB_LAST_END_NONE; /* no record yet */
 	s->shm = shm;
+	s->uid = (ch->uid << 24) | index; /* index < 2^24: CPUs or nr_streams */
 	s->slots = (struct grb_shm_slot *)((char *)shm + slots_off);
 	s->data = (char *)shm + data_off;
 	s->sb_size = sb;

@@ -11,6 +11,7 @@
 __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
 __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
 	__attribute__((tls_model("initial-exec")));
+__thread struct _grb_tls_prev _grb_tls_prev __attribute__((tls_model("initial-exec")));
 
 void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause)
 {
@@ -394,35 +395,73 @@ static int left_stream_cpu(const struct grb_stream *s)
 }
 
 /*
- * Moves the offset from o to end for the slow paths.  Return 1 when moved, 0
- * to retry (the offset changed), -1 when the thread left the CPU of an rseq
+ * Moves the offset from o to end for the slow paths; with the native rseq
+ * sync, the sequence also stores the stream's pair (end, ts) ([W13]; prev,
+ * the last_ts read after o, is the emulation's).  Return 1 when moved, 0 to
+ * retry (the offset changed), -1 when the thread left the CPU of an rseq
  * stream (pick the stream again).
  */
-static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64_t o, uint64_t end)
+static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64_t o, uint64_t end,
+		      uint64_t prev, uint64_t ts)
 {
 	struct grb_shm_stream *shm = s->shm;
 	struct _grb_rseq *rs;
 	int r;
 
-	/* [W5] acq_rel CAS: as [W2]; the release also publishes the [W4]/[P*]
+	/* [W5] local CAS: as [W2]; the release also publishes the [W4]/[P*]
 	 * observations to the writers that reserve after. */
 	if (_grb_single(cfg))
 		return _grb_local_cas(&shm->offset, &o, end);
 	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == GRB_RSEQ_NO_CPU)
-		return _grb_cas_acqrel(&shm->offset, &o, end);
+		return _grb_cas_acqrel(&shm->offset, &o, end); /* [W5] */
 	rs = _grb_rseq_area();
 	/* [W11] acquire: pairs with the flusher's [F1]: with the fence held,
 	 * the offset is changed by locked instructions only ([W10] tests the
-	 * fence inside its sequence and aborts). */
+	 * fence inside its sequence and aborts).  [W13] either sequence stores
+	 * last_end and last_ts before it moves the offset. */
 	if (_grb_load_acquire(&shm->flush_req))
-		r = _grb_rseq_cas_locked(rs, s->rseq_cpu, &shm->offset, o, end);
+		r = _grb_rseq_cas_pair_locked(rs, s->rseq_cpu, &shm->offset, &shm->last_end, o,
+					      prev, end, ts);
 	else
-		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, end, &shm->flush_req);
+		r = _grb_rseq_cas_pair(rs, s->rseq_cpu, &shm->offset, &shm->last_end, o, prev, end,
+				       ts, &shm->flush_req);
 	if (r == GRB_RSEQ_DONE)
 		return 1;
 	if (r == GRB_RSEQ_ABORTED && left_stream_cpu(s))
 		return -1;
 	return 0;
+}
+
+/* Whether the stream's pair (last_end, last_ts) gives s's prev_ts (else
+ * the thread's pair does): see _grb_prev_in_stream(). */
+static int prev_in_stream(const struct grb_config *cfg, const struct grb_stream *s)
+{
+	return _grb_prev_in_stream(cfg) &&
+	       (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu != GRB_RSEQ_NO_CPU);
+}
+
+/*
+ * Loads the timestamp of the record that ends at o into *prev (after the
+ * [W1] load of o); returns whether it is certainly that one's (else the
+ * record needs GRB_RFLAG_FULL_TS).  doc/ordering.md, "prev_ts".
+ */
+static int load_prev(const struct grb_config *cfg, struct grb_stream *s, uint64_t o, uint64_t *prev)
+{
+	struct grb_shm_stream *shm = s->shm;
+
+	*prev = 0;
+	if (_grb_single(cfg)) {
+		/* [W15] relaxed: as in grb_reserve(): stored by the owner at
+		 * depth 1 only. */
+		*prev = _grb_load_relaxed(&shm->last_ts);
+		return _grb_tls_nesting == 1 && _grb_load_relaxed(&shm->last_end) == o;
+	}
+	if (prev_in_stream(cfg, s)) {
+		/* [W14] as in _grb_reserve_rseq(). */
+		*prev = _grb_load_acquire(&shm->last_ts);
+		return _grb_load_relaxed(&shm->last_end) == o;
+	}
+	return _grb_tls_nesting == 1 && _grb_prev_mine(s, o, prev);
 }
 
 static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx,
@@ -431,9 +470,9 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	struct grb_shm_stream *shm = s->shm;
 	const uint64_t sb = s->sb_size;
 	const uint32_t phdr = cfg->packet_header_size;
-	uint64_t o, ts, in_sb, begin, end, slot_len, snap = 0, rec_pos, id;
+	uint64_t o, ts, prev, in_sb, begin, end, slot_len, snap = 0, rec_pos, id;
 	uint32_t hdr;
-	int open_new, close_old, exact_end, ret;
+	int open_new, close_old, exact_end, exact_prev, ret;
 	char *base;
 
 	if (_grb_unlikely(_grb_load_relaxed(&shm->disabled))) {
@@ -451,9 +490,11 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	}
 	for (;;) {
 		o = _grb_load_acquire(&shm->offset); /* [W1], see writer.h */
+		exact_prev = load_prev(cfg, s, o, &prev);
 		ts = cfg->clock_read();
-		ctx->flags = _grb_ts_flags(cfg, ts, _grb_load_relaxed(&shm->last_ts));
+		ctx->flags = exact_prev ? _grb_ts_flags(cfg, ts, prev) : GRB_RFLAG_FULL_TS;
 		ctx->ts = ts;
+		ctx->prev_ts = prev;
 		in_sb = o & s->sb_mask;
 		open_new = close_old = exact_end = 0;
 		begin = o;
@@ -494,13 +535,24 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		}
 		if (close_old || exact_end)
 			snap = _grb_lost_snapshot(s);
-		ret = offset_cas(cfg, s, o, end);
+		ret = offset_cas(cfg, s, o, end, prev, ts);
 		if (ret > 0)
 			break;
 		if (ret < 0)
 			return GRB_REPICK;
 	}
-	_grb_store_relaxed(&shm->last_ts, ts);
+	/* The pair of our record, at depth 1 (the native rseq sequence stored
+	 * the stream's, [W13]). */
+	if (_grb_tls_nesting == 1) {
+		if (_grb_single(cfg)) {
+			/* [W15] as in _grb_reserve_finish(). */
+			_grb_store_relaxed(&shm->last_ts, ts);
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			_grb_store_relaxed(&shm->last_end, end);
+		} else if (!prev_in_stream(cfg, s)) {
+			_grb_prev_set_mine(s, end, ts);
+		}
+	}
 	if (close_old)
 		close_with_padding(cfg, s, o, ts, snap);
 	if (open_new) {
@@ -655,19 +707,25 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 	/*
 	 * Give the space back when nothing was reserved after it -- only with
 	 * the single-writer sync.  With several writers a rollback is an ABA
-	 * hazard: a writer that loaded the offset (and last_ts) before the
-	 * rollback would succeed its CAS after it and take the given-back
-	 * record as its predecessor for a compact timestamp.
+	 * hazard: a writer that loaded the offset before the rollback would
+	 * succeed its CAS after it and take the given-back record as its
+	 * predecessor.
 	 */
 	if (_grb_single(cfg) && !(ctx->flags & GRB_RFLAG_PACKET_START)) {
 		uint64_t expected = ctx->pos + ctx->slot_len;
 
-		/* The next record must carry a full timestamp: its predecessor
-		 * is older than this one.  Zeroed before the CAS, so that a
-		 * signal handler reserving in between sees it.  relaxed: a hint
-		 * read by this thread (and its handlers) only. */
-		_grb_store_relaxed(&s->shm->last_ts, 0);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		/* A record at depth 1 stored the stream's pair: the next
+		 * record must not trust it, whatever is reserved after the
+		 * rollback (a nested record stores no pair, and may end where
+		 * this one did).  Stored before the CAS, with a signal fence,
+		 * so that no reservation can come between the rollback and
+		 * it.  relaxed: the owner's own word ([W15]).  A nested record
+		 * stored no pair: the pair of the record before it stays
+		 * true. */
+		if (_grb_tls_nesting == 1) {
+			_grb_store_relaxed(&s->shm->last_end, GRB_LAST_END_NONE);
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		}
 		/* [W7] local CAS, as [W2]. */
 		if (_grb_local_cas(&s->shm->offset, &expected, ctx->pos))
 			return 0;

@@ -7,8 +7,10 @@
  * README.md (next to this file) says what the model proves.
  *
  * It follows the C code:
- *   include/grb/arch/x86_64.h    _grb_rseq_add, _grb_rseq_cas,
- *                                _grb_rseq_cas_locked (the asm sequences)
+ *   include/grb/arch/x86_64.h    _grb_rseq_add, _grb_rseq_cas_pair,
+ *                                _grb_rseq_cas_pair_locked (the asm
+ *                                sequences; their stores of last_end and
+ *                                last_ts, [W13], are not modelled)
  *   include/grb/static/writer.h  _grb_commit_bytes [C4] [C5],
  *                                _grb_reserve_rseq [W1] [W10]
  *   src/core/write.c             _grb_commit_rseq_slow [C2] [C3] [C5],
@@ -76,7 +78,7 @@
  *                            on cc instead of a locked add on cc_remote:
  *                            a lost update
  *   BUG_FLUSH_NO_MEMBARRIER  OFFSET: the flusher without [F2]
- *   BUG_NO_FENCE_TEST        OFFSET: _grb_rseq_cas does not test the fence
+ *   BUG_NO_FENCE_TEST        OFFSET: _grb_rseq_cas_pair does not test the fence
  *
  * Properties:
  *   commit counting: the lap is delivered exactly once (asserted at each
@@ -468,7 +470,7 @@ inline claim(who, lo, hi)
 	total = total + (hi) - (lo)
 }
 
-/* _grb_rseq_cas(&offset, o, end, &flush_req) by writer t on X: result in
+/* _grb_rseq_cas_pair(&offset, o, end, &flush_req) by writer t on X: result in
  * res.  The sequence: cmpl cpu_id; cmpl $0, fence; cmpq o, offset; movq
  * end, offset (the final instruction).  An abort (preemption, membarrier,
  * signal) sends it to the abort handler: GRB_RSEQ_ABORTED. */
@@ -581,7 +583,7 @@ slow:
 	};
 	if
 	:: f != 0 ->
-		/* _grb_rseq_cas_locked: the sequence's only shared access is
+		/* _grb_rseq_cas_pair_locked: the sequence's only shared access is
 		 * its final instruction, lock cmpxchg; an abort before it is a
 		 * retry, like a failed CAS */
 		d_step {

@@ -183,24 +183,29 @@ static void run(const struct grb_config *cfg, const char *what)
 }
 
 /* A configuration built against version 1 of struct grb_config (without
- * packet_published) is refused. */
+ * packet_published) or 2 (a struct grb_ctx without client_word, prev_ts
+ * and lost) is refused. */
 static void test_old_abi(void)
 {
-	struct grb_config old = cfg_atomic;
-	struct grb_channel *ch;
+	uint32_t v;
 
-	old.abi = (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED) | 1u;
-	errno = 0;
-	ch = grb_channel_create(&old, NULL);
-	CHECK(ch == NULL && errno == EINVAL);
-	CHECK(strstr(grb_last_error(), "config.abi") != NULL);
-	if (ch)
-		grb_channel_destroy(ch);
+	for (v = 1; v < GRB_CONFIG_ABI_VERSION; v++) {
+		struct grb_config old = cfg_atomic;
+		struct grb_channel *ch;
+
+		old.abi = (GRB_CONFIG_ABI & GRB_CONFIG_ABI_EMULATED) | v;
+		errno = 0;
+		ch = grb_channel_create(&old, NULL);
+		CHECK(ch == NULL && errno == EINVAL);
+		CHECK(strstr(grb_last_error(), "config.abi") != NULL);
+		if (ch)
+			grb_channel_destroy(ch);
+	}
 }
 
 int main(void)
 {
-	CHECK(GRB_CONFIG_ABI_VERSION == 2u);
+	CHECK(GRB_CONFIG_ABI_VERSION == 3u);
 	run(&cfg_atomic, "atomic");
 	run(&cfg_atomic_wake, "atomic, writer wake-up");
 	run(&cfg_single, "single writer");

@@ -68,49 +68,93 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
 	"5:\n\t"
 
 /*
- * On CPU cpu, with *fence zero: if *p == expected, *p = v by a plain store.
- * Serialised with every other section on that CPU.
+ * On CPU cpu, with *fence zero and p[0] (the offset) == expected: stores
+ * *endp = v and p[1] = ts (the stream's last_end and last_ts), then p[0] =
+ * v, the final store.  The two stores before it are made only after the
+ * compare; if the sequence is then aborted, they stay made and the offset
+ * does not move (doc/ordering.md, "prev_ts", [W13]).  expected_ts is unused
+ * (the emulation in arch/generic.h takes the same arguments).  _GRB_RSEQ_PAIR
+ * is its body; chk adds its own test before the offset's compare.
  */
-static _grb_always_inline int _grb_rseq_cas(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
-					    uint64_t expected, uint64_t v, const uint32_t *fence)
+#define _GRB_RSEQ_PAIR(chk)                                                                   \
+	__asm__ __volatile__(_GRB_RSEQ_BEGIN "cmpl $0, %[fence]\n\t"                          \
+					     "jne 5f\n\t" chk "movl $1, %[ret]\n\t"           \
+					     "cmpq %[exp], %[p]\n\t"                          \
+					     "jne 5f\n\t"                                     \
+					     "movq %[v], %[end]\n\t"                          \
+					     "movq %[ts], %[lts]\n\t"                         \
+					     "movq %[v], %[p]\n\t"                            \
+					     "2:\n\t"                                         \
+					     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT            \
+			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(p[0]),      \
+			       [lts] "+m"(p[1]), [end] "+m"(*endp)                            \
+			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [fence] "m"(*fence), \
+			       [exp] "r"(expected), [v] "r"(v), [ts] "r"(ts)                  \
+			     : "rax", "memory", "cc")
+
+static _grb_always_inline int _grb_rseq_cas_pair(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
+						 uint64_t *endp, uint64_t expected,
+						 uint64_t expected_ts, uint64_t v, uint64_t ts,
+						 const uint32_t *fence)
 {
 	int ret;
 
-	__asm__ __volatile__(_GRB_RSEQ_BEGIN "cmpl $0, %[fence]\n\t"
-					     "jne 5f\n\t"
-					     "movl $1, %[ret]\n\t"
-					     "cmpq %[exp], %[p]\n\t"
-					     "jne 5f\n\t"
-					     "movq %[v], %[p]\n\t"
-					     "2:\n\t"
-					     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
-			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
-			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [fence] "m"(*fence),
-			       [exp] "r"(expected), [v] "r"(v)
-			     : "rax", "memory", "cc");
+	(void)expected_ts;
+	/* [W13] last_end, then last_ts, then the offset, in one sequence. */
+	_GRB_RSEQ_PAIR("");
 	return ret;
 }
 
 /*
- * As _grb_rseq_cas(), without the fence test and with a locked cmpxchg as the
- * final instruction: atomic also against other CPUs' atomic operations.
- * Used while a remote thread holds the stream's fence.
+ * As _grb_rseq_cas_pair(), and GRB_RSEQ_ABORTED unless *endp (last_end) ==
+ * expected as well: the caller's last_ts is then the timestamp of the
+ * record that ends at expected ([W14]).
  */
-static _grb_always_inline int _grb_rseq_cas_locked(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
-						   uint64_t expected, uint64_t v)
+static _grb_always_inline int _grb_rseq_cas_pair_at_end(struct _grb_rseq *rs, uint32_t cpu,
+							uint64_t *p, uint64_t *endp,
+							uint64_t expected, uint64_t expected_ts,
+							uint64_t v, uint64_t ts,
+							const uint32_t *fence)
 {
 	int ret;
 
-	__asm__ __volatile__(
-		_GRB_RSEQ_BEGIN "movl $1, %[ret]\n\t"
-				"movq %[exp], %%rax\n\t"
-				"lock cmpxchgq %[v], %[p]\n\t"
-				"2:\n\t"
-				"jne 5f\n\t"
-				"movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
-		: [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
-		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected), [v] "r"(v)
-		: "rax", "memory", "cc");
+	(void)expected_ts;
+	/* [W14] last_end == expected, tested in the sequence; then [W13]. */
+	_GRB_RSEQ_PAIR("cmpq %[exp], %[end]\n\tjne 5f\n\t");
+	return ret;
+}
+
+/*
+ * As _grb_rseq_cas_pair(), without the fence test and with a locked cmpxchg
+ * as the final instruction: atomic also against other CPUs' atomic
+ * operations.  Used while a remote thread holds the stream's fence.  The
+ * compare of the offset before the two stores keeps them to a sequence that
+ * found the offset it expects, as in _grb_rseq_cas_pair().
+ */
+static _grb_always_inline int _grb_rseq_cas_pair_locked(struct _grb_rseq *rs, uint32_t cpu,
+							uint64_t *p, uint64_t *endp,
+							uint64_t expected, uint64_t expected_ts,
+							uint64_t v, uint64_t ts)
+{
+	int ret;
+
+	(void)expected_ts;
+	/* [W13] last_end, then last_ts, then the locked cmpxchg. */
+	__asm__ __volatile__(_GRB_RSEQ_BEGIN "movl $1, %[ret]\n\t"
+					     "cmpq %[exp], %[p]\n\t"
+					     "jne 5f\n\t"
+					     "movq %[v], %[end]\n\t"
+					     "movq %[ts], %[lts]\n\t"
+					     "movq %[exp], %%rax\n\t"
+					     "lock cmpxchgq %[v], %[p]\n\t"
+					     "2:\n\t"
+					     "jne 5f\n\t"
+					     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(p[0]),
+			       [lts] "+m"(p[1]), [end] "+m"(*endp)
+			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected),
+			       [v] "r"(v), [ts] "r"(ts)
+			     : "rax", "memory", "cc");
 	return ret;
 }
 

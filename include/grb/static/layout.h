@@ -64,6 +64,9 @@ extern "C" {
 /* No position (an empty taking). */
 #define GRB_NO_POS (~0ull)
 
+/* last_end when no record's timestamp is known: no position equals it. */
+#define GRB_LAST_END_NONE UINT64_MAX
+
 struct grb_shm_stream {
 	/* Written once at creation, then read-only. */
 	uint64_t magic;
@@ -85,7 +88,8 @@ struct grb_shm_stream {
 
 	/* Writers' line. */
 	uint64_t offset __attribute__((aligned(GRB_CACHELINE))); /* write position */
-	uint64_t last_ts; /* timestamp of the latest reservation (racy hint) */
+	uint64_t last_ts; /* timestamp of the record that ends at last_end
+			   * (doc/ordering.md, "prev_ts") */
 	uint32_t flush_req; /* single-writer: a flush asked by another thread;
 			     * rseq: the fence a remote flusher holds */
 	uint32_t owner; /* per-thread: the claiming thread's id, 0 when free */
@@ -94,6 +98,10 @@ struct grb_shm_stream {
 	 * "The committed position").  Concurrent commits may store it out of
 	 * order, so it can step back; every value it ever held is true. */
 	uint64_t commit_pos;
+	/* Added in the writers' line's padding, so no field moved.  The end
+	 * position of the record whose timestamp last_ts holds (single-writer
+	 * and native rseq syncs; GRB_LAST_END_NONE: none). */
+	uint64_t last_end;
 
 	/* Reader's line.  consumed = S + k: S the start of the oldest packet
 	 * not wholly consumed, k (< the sub-buffer size) the records of it a
@@ -172,6 +180,9 @@ struct grb_stream {
 	uint64_t wake_mask;
 	struct grb_channel *chan;
 	uint64_t map_size;
+	/* Never the same for two streams of a process: the channel's uid
+	 * times 2^24 plus the index (struct _grb_tls_prev). */
+	uint64_t uid;
 };
 
 /*
@@ -198,6 +209,19 @@ struct grb_channel {
 struct _grb_tls_stream {
 	uint64_t uid;
 	struct grb_stream *stream;
+};
+
+/*
+ * The last record a thread reserved at nesting depth 1 (no other
+ * reservation of the thread held): its stream's uid (0: none), end
+ * position and timestamp.  With the atomic sync (and the rseq sync without
+ * native sequences) a reservation at depth 1 whose offset is that end, on
+ * that stream, follows that record (doc/ordering.md, "prev_ts").
+ */
+struct _grb_tls_prev {
+	uint64_t stream;
+	uint64_t end;
+	uint64_t ts;
 };
 
 #ifdef __cplusplus

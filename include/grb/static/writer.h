@@ -25,6 +25,8 @@ extern __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec
 /* The calling thread's per-thread streams. */
 extern __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
 	__attribute__((tls_model("initial-exec")));
+/* The calling thread's last record at nesting depth 1. */
+extern __thread struct _grb_tls_prev _grb_tls_prev __attribute__((tls_model("initial-exec")));
 
 /* Out of line (src/core/write.c, src/core/select.c). */
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx);
@@ -56,6 +58,52 @@ static _grb_always_inline uint32_t _grb_slot_of(const struct grb_stream *s, uint
 static _grb_always_inline uint64_t _grb_align(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
+}
+
+/*
+ * Where a reservation learns the timestamp of the record before it
+ * (doc/ordering.md, "prev_ts"): from the stream's pair (last_end, last_ts)
+ * with the single-writer sync and the native rseq sync, else from the
+ * thread's own last record (_grb_tls_prev): the atomic sync, and the rseq
+ * sync when its sequences are emulated (or, in its slow path, when it fell
+ * back to atomics).
+ */
+static _grb_always_inline int _grb_prev_in_stream(const struct grb_config *cfg)
+{
+#ifdef GRB_RSEQ_NATIVE
+	return cfg->sync != GRB_SYNC_ATOMIC;
+#else
+	return cfg->sync == GRB_SYNC_SINGLE_WRITER;
+#endif
+}
+
+/*
+ * The thread's pair: whether the thread's last record at depth 1 is on s
+ * and ends at o, with *prev its timestamp.  Only reservations at depth 1
+ * read and write it, and one at depth 1 interrupts no other (a signal
+ * handler that interrupts a reservation is at depth 2 or more), so its
+ * three words are always one record's.  relaxed: the thread's own words.
+ */
+static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_t o, uint64_t *prev)
+{
+	struct _grb_tls_prev *t = &_grb_tls_prev;
+
+	if (_grb_load_relaxed(&t->stream) != s->uid || _grb_load_relaxed(&t->end) != o)
+		return 0;
+	*prev = _grb_load_relaxed(&t->ts);
+	return 1;
+}
+
+/* Records the thread's reservation at depth 1 of [o, end) with ts on s. */
+static _grb_always_inline void _grb_prev_set_mine(const struct grb_stream *s, uint64_t end,
+						  uint64_t ts)
+{
+	struct _grb_tls_prev *t = &_grb_tls_prev;
+
+	/* relaxed: the thread's own words (see _grb_prev_mine()). */
+	_grb_store_relaxed(&t->stream, s->uid);
+	_grb_store_relaxed(&t->end, end);
+	_grb_store_relaxed(&t->ts, ts);
 }
 
 /* GRB_RFLAG_FULL_TS when ts - last does not fit in ts_bits. */
@@ -218,33 +266,36 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
 }
 
 /*
- * The common case of a reservation at offset o, once o is loaded: reads the
- * clock and sizes the record.  Return 0 with ts, hdr and slot_len set when
- * the record fits strictly inside the current sub-buffer with a compact
- * timestamp; 1 for the slow path (a packet boundary, a record that does not
- * fit, or one that needs a full timestamp).
+ * The common case of a reservation at offset o, once o and prev (the
+ * timestamp of the record that ends at o, which the caller made sure of or
+ * which the CAS will check) are loaded: reads the clock and sizes the
+ * record.  Return 0 with ts, hdr and slot_len set when the record fits
+ * strictly inside the current sub-buffer with a compact timestamp; 1 for
+ * the slow path (a packet boundary, a record that does not fit, or one
+ * that needs a full timestamp).
  */
 static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
-						const struct grb_stream *s, struct grb_ctx *ctx,
-						uint64_t o, uint64_t *ts, uint32_t *hdr,
-						uint64_t *slot_len)
+						const struct grb_stream *s,
+						struct grb_shm_stream *shm, struct grb_ctx *ctx,
+						uint64_t o, uint64_t prev, uint64_t *ts,
+						uint32_t *hdr, uint64_t *slot_len)
 {
 	uint64_t in_sb = o & s->sb_mask;
 
+	(void)shm;
 	*ts = cfg->clock_read();
-	/* relaxed: last_ts is a hint; a stale value only makes the header
-	 * larger (doc/ordering.md, "last_ts").  A record that needs a full
-	 * timestamp (rare: the delta outgrew ts_bits) takes the slow path.
-	 * As a predicted branch, the test keeps the clock's latency off the
-	 * chain offset -> size -> CAS -> next offset; computed into the header
-	 * size, it made every reservation wait for the clock (+6 ns with the
-	 * TSC). */
-	if (_grb_unlikely(_grb_ts_flags(cfg, *ts, _grb_load_relaxed(&s->shm->last_ts))))
+	/* A record that needs a full timestamp (rare: the delta outgrew
+	 * ts_bits) takes the slow path.  As a predicted branch, the test keeps
+	 * the clock's latency off the chain offset -> size -> CAS -> next
+	 * offset; computed into the header size, it made every reservation
+	 * wait for the clock (+6 ns with the TSC). */
+	if (_grb_unlikely(_grb_ts_flags(cfg, *ts, prev)))
 		return 1;
 	ctx->flags = 0;
 	if (_grb_unlikely(in_sb == 0))
 		return 1;
 	ctx->ts = *ts;
+	ctx->prev_ts = prev;
 	*hdr = cfg->record_header_size(cfg, ctx);
 	*slot_len = _grb_align((uint64_t)*hdr + ctx->payload_len, cfg->record_align);
 	return in_sb + *slot_len >= s->sb_size;
@@ -258,8 +309,23 @@ static _grb_always_inline void _grb_reserve_finish(const struct grb_config *cfg,
 {
 	char *base;
 
-	/* relaxed: hint only (doc/ordering.md, "last_ts"). */
-	_grb_store_relaxed(&s->shm->last_ts, ts);
+	/* The fast path reserves at depth 1 only, except with the native rseq
+	 * sync, whose sequence stored the stream's pair ([W13]). */
+	if (_grb_single(cfg)) {
+		struct grb_shm_stream *shm = s->shm;
+
+		/* [W15] the stream's pair (last_end, last_ts) for our record,
+		 * after the CAS, last_ts first: the next reservation at depth
+		 * 1 trusts last_ts only if last_end is its offset.  Only the
+		 * owner thread at depth 1 stores or reads them (relaxed); the
+		 * signal fence keeps a pair half stored by a thread that died
+		 * in between from matching (doc/ordering.md, "prev_ts"). */
+		_grb_store_relaxed(&shm->last_ts, ts);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		_grb_store_relaxed(&shm->last_end, o + slot_len);
+	} else if (!_grb_prev_in_stream(cfg)) {
+		_grb_prev_set_mine(s, o + slot_len, ts);
+	}
 	ctx->pos = o;
 	ctx->header_len = hdr;
 	ctx->slot_len = (uint32_t)slot_len;
@@ -288,11 +354,22 @@ static _grb_always_inline int _grb_reserve_slow_call(const struct grb_config *cf
 	/* The slow path gets a copy: were the caller's ctx's address to
 	 * escape here, the compiler would keep it in memory on the fast path
 	 * too. */
-	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
+	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
 	int ret;
 
 	slow_ctx.event_id = ctx->event_id;
 	slow_ctx.payload_len = ctx->payload_len;
+	/* A caller whose client reads no client_word need not set it: it is
+	 * then passed as it is, unread.  (A copy by bytes would keep the
+	 * caller's ctx in memory on the fast path.) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+	slow_ctx.client_word = ctx->client_word;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
 		ret = _grb_reserve_slow_rseq(cfg, ch, &slow_ctx);
 	else
@@ -318,7 +395,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	struct _grb_rseq *rs;
 	struct grb_stream *s;
 	struct grb_shm_stream *shm;
-	uint64_t o, ts, slot_len;
+	uint64_t o, prev, ts, slot_len;
 	uint32_t hdr, depth, cpu;
 	int r;
 
@@ -353,14 +430,37 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 	shm = s->shm;
 	for (;;) {
 		o = _grb_load_acquire(&shm->offset); /* [W1] */
-		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, &ts, &hdr, &slot_len)))
+		if (_grb_prev_in_stream(cfg)) {
+			/* [W14] acquire load of last_ts: the timestamp of the
+			 * record that ends at o if last_end is still o when
+			 * the sequence below moves the offset (it tests that,
+			 * and leaves FULL_TS to the slow path otherwise).
+			 * [W1] saw the sequence that moved the offset to o,
+			 * and so its [W13] stores; an aborted sequence's later
+			 * [W13] pair, whose last_ts store this load may see,
+			 * stored its last_end (never o) first. */
+			prev = _grb_load_acquire(&shm->last_ts);
+		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev))) {
+			/* Emulated sequences: the thread's pair. */
+			goto slow;
+		}
+		if (_grb_unlikely(
+			    _grb_reserve_fits(cfg, s, shm, ctx, o, prev, &ts, &hdr, &slot_len)))
 			goto slow;
 		/* [W10] restartable compare-and-store on the stream's CPU, the
 		 * fence clear: serialised with every other [W10]/[C4] there
 		 * (the CPU runs one of them at a time; a preempted one
 		 * restarts).  x86-TSO orders the loads before it and the slot
-		 * id load after it, as [W2]'s acquire/release do. */
-		r = _grb_rseq_cas(rs, s->rseq_cpu, &shm->offset, o, o + slot_len, &shm->flush_req);
+		 * id load after it, as [W2]'s acquire/release do.  [W14] it
+		 * aborts (to the slow path) unless last_end is o, then [W13]
+		 * stores last_end, then last_ts of our record before its
+		 * final store. */
+		if (_grb_prev_in_stream(cfg))
+			r = _grb_rseq_cas_pair_at_end(rs, s->rseq_cpu, &shm->offset, &shm->last_end,
+						      o, prev, o + slot_len, ts, &shm->flush_req);
+		else
+			r = _grb_rseq_cas_pair(rs, s->rseq_cpu, &shm->offset, &shm->last_end, o,
+					       prev, o + slot_len, ts, &shm->flush_req);
 		if (_grb_likely(r == GRB_RSEQ_DONE))
 			break;
 		if (r == GRB_RSEQ_ABORTED)
@@ -376,7 +476,9 @@ slow:
  * grb_reserve() - reserve a record in the calling thread's stream.
  * @cfg: the client's constant configuration
  * @ch: the channel
- * @ctx: in: payload_len (and event_id for the client); out: the reservation
+ * @ctx: in: payload_len (and event_id, client_word for the client); out: the
+ *	 reservation, with ts, prev_ts and flags as the header callbacks saw
+ *	 them (struct grb_ctx)
  *
  * Reserves header + payload, writes the record header (client callback) and
  * leaves ctx->wp on the first payload byte.  Every successful reserve must be
@@ -413,7 +515,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 {
 	struct grb_stream *s;
 	struct grb_shm_stream *shm;
-	uint64_t o, ts, slot_len;
+	uint64_t o, prev, ts, slot_len;
 	uint32_t hdr, depth;
 
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
@@ -439,17 +541,36 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 		 * in stream order; pairs with the [W2]/[W5] release of the
 		 * previous reservation.  A plain load on x86-64. */
 		o = _grb_load_acquire(&shm->offset);
-		if (_grb_single(cfg) && _grb_unlikely(_grb_load_relaxed(&shm->flush_req)))
-			goto slow;
-		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, &ts, &hdr, &slot_len)))
-			goto slow;
-		/* [W2] acq_rel CAS: acquire orders the slot id load after the
-		 * opening writer's [W5]; release keeps the last_ts load above
-		 * it.  Pairs with other writers' [W2] and the switch's [W5]. */
+		/* The timestamp of the record that ends at o, known only at
+		 * depth 1: a reservation nested in another of this thread (a
+		 * signal handler) gets FULL_TS from the slow path. */
 		if (_grb_single(cfg)) {
+			if (_grb_unlikely(_grb_load_relaxed(&shm->flush_req)))
+				goto slow;
+			/* [W15] relaxed: the stream's pair, stored by its
+			 * owner at depth 1 only: last_end == o says last_ts
+			 * is the timestamp of the record that ends at o. */
+			prev = _grb_load_relaxed(&shm->last_ts);
+			if (_grb_unlikely(depth != 1 || _grb_load_relaxed(&shm->last_end) != o))
+				goto slow;
+		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev))) {
+			/* Atomic sync: unless this thread's own last record
+			 * ends at o, another writer's may, and its timestamp
+			 * is not known. */
+			goto slow;
+		}
+		if (_grb_unlikely(
+			    _grb_reserve_fits(cfg, s, shm, ctx, o, prev, &ts, &hdr, &slot_len)))
+			goto slow;
+		if (_grb_single(cfg)) {
+			/* [W2] local CAS: acquire orders the slot id load
+			 * after the opening writer's [W5].  Pairs with other
+			 * writers' [W2] and the switch's [W5]. */
 			if (_grb_likely(_grb_local_cas(&shm->offset, &o, o + slot_len)))
 				break;
 		} else if (_grb_likely(_grb_cas_acqrel(&shm->offset, &o, o + slot_len))) {
+			/* [W2] acq_rel CAS, as above: pairs with other
+			 * writers' [W2] and the switch's [W5]. */
 			break;
 		}
 	}
@@ -518,6 +639,7 @@ static _grb_always_inline int grb_write_record(const struct grb_config *cfg, str
 
 	ctx.event_id = event_id;
 	ctx.payload_len = len;
+	ctx.client_word = 0;
 	ret = grb_reserve(cfg, ch, &ctx);
 	if (_grb_unlikely(ret))
 		return ret;
