@@ -34,7 +34,7 @@ extern "C" {
 /*
  * The version of struct grb_config and struct grb_ctx a client was
  * compiled against (2 since packet_published; 3 since the reservation
- * context carries client_word and prev_ts), plus
+ * context carries client_word, prev_ts and lost), plus
  * GRB_CONFIG_ABI_EMULATED when its restartable sequences are emulated with
  * atomics (TSan, GRB_NO_LOCAL_ASM, not x86-64).  Native and emulated
  * sequences must not write the same per-CPU rseq streams: the library
@@ -141,6 +141,14 @@ struct grb_ctx {
 	 * order (the one a delta is relative to).  Exact when
 	 * GRB_RFLAG_FULL_TS is clear; otherwise a value not to be relied on. */
 	uint64_t prev_ts;
+	/* Records of this stream lost since the previous record in stream
+	 * order (with concurrent writers: not yet reported by another record),
+	 * every cause but GRB_LOST_OVERWRITTEN, which packets account for.
+	 * Each loss is reported once, by the first reservation of the stream
+	 * that succeeds after it; a record that is then discarded gives its
+	 * count back to a later record, so a decoder ignores the count a
+	 * discarded record carries. */
+	uint64_t lost;
 	uint64_t pos; /* stream position of the record's first byte */
 	char *rec; /* the record's first byte (its header) */
 	char *wp; /* write cursor: the next payload byte */
@@ -227,10 +235,10 @@ struct grb_config {
 	 * synchronised across CPUs (CLOCK_MONOTONIC by default). */
 	uint64_t (*clock_read)(void);
 	/* Size of the record header for ctx.  It may read ctx->flags,
-	 * event_id, client_word, payload_len, ts and prev_ts, and must return
-	 * the same size for the same values.  Creation asks it for the
-	 * largest header (FULL_TS and PACKET_START set, event_id and
-	 * client_word all ones, prev_ts 0, ts all ones) and the smallest (all
+	 * event_id, client_word, payload_len, ts, prev_ts and lost, and must
+	 * return the same size for the same values.  Creation asks it for the
+	 * largest header (FULL_TS and PACKET_START set, event_id, client_word
+	 * and lost all ones, prev_ts 0, ts all ones) and the smallest (all
 	 * zero). */
 	uint32_t (*record_header_size)(const struct grb_config *cfg, const struct grb_ctx *ctx);
 	/* Writes the record header at ctx->rec (ctx->header_len bytes, what

@@ -141,6 +141,7 @@ uint32_t _grb_max_header(const struct grb_config *c)
 	ctx.flags = GRB_RFLAG_FULL_TS | GRB_RFLAG_PACKET_START;
 	ctx.event_id = UINT32_MAX;
 	ctx.client_word = UINT32_MAX;
+	ctx.lost = UINT64_MAX;
 	ctx.ts = UINT64_MAX;
 	return c->record_header_size(c, &ctx);
 }

@@ -18,6 +18,33 @@ void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause)
 	/* relaxed: a counter; its atomicity makes it exact, and the packet
 	 * snapshots below need no ordering with the records. */
 	_grb_add_relaxed(&s->shm->lost[cause], 1);
+	/* relaxed: a counter too; every unit moves by an atomic RMW (this add,
+	 * claim_lost's exchange, give_back_lost's add), so exactly one record
+	 * reports it.  Overwritten records are accounted per packet. */
+	if (cause != GRB_LOST_OVERWRITTEN)
+		_grb_add_relaxed(&s->shm->lost_unreported, 1);
+}
+
+/* Moves the stream's unreported losses into the reservation's count. */
+static void claim_lost(struct grb_stream *s, struct grb_ctx *ctx)
+{
+	uint64_t *w = &s->shm->lost_unreported;
+
+	/* relaxed: see _grb_count_lost(); the load only spares the exchange
+	 * when there is nothing to claim. */
+	if (_grb_load_relaxed(w))
+		ctx->lost += __atomic_exchange_n(w, 0, __ATOMIC_RELAXED);
+}
+
+/* A reservation that failed, or a record given back or discarded, returns
+ * its claim: a later record reports it. */
+static void give_back_lost(struct grb_stream *s, struct grb_ctx *ctx)
+{
+	if (ctx->lost) {
+		/* relaxed: see _grb_count_lost(). */
+		_grb_add_relaxed(&s->shm->lost_unreported, ctx->lost);
+		ctx->lost = 0;
+	}
 }
 
 uint64_t _grb_lost_snapshot(const struct grb_stream *s)
@@ -491,6 +518,9 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	for (;;) {
 		o = _grb_load_acquire(&shm->offset); /* [W1], see writer.h */
 		exact_prev = load_prev(cfg, s, o, &prev);
+		/* Losses counted since the last attempt (by a signal handler,
+		 * or by another writer) go with this record too. */
+		claim_lost(s, ctx);
 		ts = cfg->clock_read();
 		ctx->flags = exact_prev ? _grb_ts_flags(cfg, ts, prev) : GRB_RFLAG_FULL_TS;
 		ctx->ts = ts;
@@ -593,11 +623,23 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	return 0;
 }
 
+/* A reservation of the slow path, with the stream's unreported losses
+ * claimed for the record and given back if it fails. */
+static int reserve_claiming(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx,
+			    uint64_t *deadlinep)
+{
+	int ret = reserve_slow(cfg, s, ctx, deadlinep);
+
+	if (ret)
+		give_back_lost(s, ctx);
+	return ret;
+}
+
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
 {
 	uint64_t deadline = 0;
 
-	return reserve_slow(cfg, s, ctx, &deadline);
+	return reserve_claiming(cfg, s, ctx, &deadline);
 }
 
 /*
@@ -650,7 +692,7 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
 			return -ENODEV;
 		}
-		ret = reserve_slow(cfg, s, ctx, &deadline);
+		ret = reserve_claiming(cfg, s, ctx, &deadline);
 		if (ret != GRB_REPICK)
 			return ret;
 	}
@@ -704,6 +746,8 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 {
 	struct grb_stream *s = ctx->stream;
 
+	/* The record reports no loss: a later one does. */
+	give_back_lost(s, ctx);
 	/*
 	 * Give the space back when nothing was reserved after it -- only with
 	 * the single-writer sync.  With several writers a rollback is an ABA

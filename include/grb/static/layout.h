@@ -100,8 +100,11 @@ struct grb_shm_stream {
 	uint64_t commit_pos;
 	/* Added in the writers' line's padding, so no field moved.  The end
 	 * position of the record whose timestamp last_ts holds (single-writer
-	 * and native rseq syncs; GRB_LAST_END_NONE: none). */
+	 * and native rseq syncs; GRB_LAST_END_NONE: none), and the losses of
+	 * the stream (every cause but overwritten) that no record has reported
+	 * in its struct grb_ctx.lost yet. */
 	uint64_t last_end;
+	uint64_t lost_unreported;
 
 	/* Reader's line.  consumed = S + k: S the start of the oldest packet
 	 * not wholly consumed, k (< the sub-buffer size) the records of it a

@@ -270,9 +270,9 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
  * timestamp of the record that ends at o, which the caller made sure of or
  * which the CAS will check) are loaded: reads the clock and sizes the
  * record.  Return 0 with ts, hdr and slot_len set when the record fits
- * strictly inside the current sub-buffer with a compact timestamp; 1 for
- * the slow path (a packet boundary, a record that does not fit, or one
- * that needs a full timestamp).
+ * strictly inside the current sub-buffer with a compact timestamp and has
+ * no loss to report; 1 for the slow path (a packet boundary, a record that
+ * does not fit, one that needs a full timestamp, or losses to report).
  */
 static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
 						const struct grb_stream *s,
@@ -282,7 +282,12 @@ static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
 {
 	uint64_t in_sb = o & s->sb_mask;
 
-	(void)shm;
+	/* relaxed: a counter; a loss this load misses is reported by a later
+	 * record, and the slow path claims the count with an atomic exchange.
+	 * Off the chain offset -> size -> CAS: one load and a predicted
+	 * branch. */
+	if (_grb_unlikely(_grb_load_relaxed(&shm->lost_unreported)))
+		return 1;
 	*ts = cfg->clock_read();
 	/* A record that needs a full timestamp (rare: the delta outgrew
 	 * ts_bits) takes the slow path.  As a predicted branch, the test keeps
@@ -296,6 +301,7 @@ static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
 		return 1;
 	ctx->ts = *ts;
 	ctx->prev_ts = prev;
+	ctx->lost = 0;
 	*hdr = cfg->record_header_size(cfg, ctx);
 	*slot_len = _grb_align((uint64_t)*hdr + ctx->payload_len, cfg->record_align);
 	return in_sb + *slot_len >= s->sb_size;
@@ -354,7 +360,7 @@ static _grb_always_inline int _grb_reserve_slow_call(const struct grb_config *cf
 	/* The slow path gets a copy: were the caller's ctx's address to
 	 * escape here, the compiler would keep it in memory on the fast path
 	 * too. */
-	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
+	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
 	int ret;
 
 	slow_ctx.event_id = ctx->event_id;
@@ -477,12 +483,13 @@ slow:
  * @cfg: the client's constant configuration
  * @ch: the channel
  * @ctx: in: payload_len (and event_id, client_word for the client); out: the
- *	 reservation, with ts, prev_ts and flags as the header callbacks saw
- *	 them (struct grb_ctx)
+ *	 reservation, with ts, prev_ts, lost and flags as the header callbacks
+ *	 saw them (struct grb_ctx)
  *
  * Reserves header + payload, writes the record header (client callback) and
  * leaves ctx->wp on the first payload byte.  Every successful reserve must be
- * followed by grb_commit() or grb_discard() on the same thread.
+ * followed by grb_commit() or grb_discard() on the same thread.  A record
+ * that reports losses (ctx->lost) and is discarded gives them back.
  *
  * Return: 0; -EAGAIN the channel is not recording; -EBUSY more than
  * cfg->max_nesting reservations held by this thread (counted
