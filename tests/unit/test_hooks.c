@@ -13,7 +13,8 @@
  *    the offset load and its CAS), from the header write (after the CAS)
  *    and between reserve and commit, records discarded (given back with the
  *    single writer) and flushes; then several threads on one stream (atomic)
- *    and more threads than CPUs on per-CPU streams (atomic, rseq).  Two
+ *    and more threads than CPUs on per-CPU streams (atomic, rseq), and one
+ *    thread writing two channels of the same geometry in turn.  Two
  *    records of a thread one right after the other must not need a full
  *    timestamp: the core must know the previous one exactly then;
  *  - losses: a record written after N losses reports exactly N, the next
@@ -162,6 +163,7 @@ struct payload {
 };
 #define KIND_OUTER 1ull
 #define KIND_NESTED 2ull
+#define KIND_ALTERNATE 3ull /* by put(), on two channels in turn */
 #define WHO(thr, kind, seq) ((uint64_t)(thr) << 40 | (kind) << 32 | (uint64_t)(seq))
 
 /* What the writers did, for the checks. */
@@ -418,6 +420,39 @@ static void test_one_thread(const struct grb_config *cfg, int ts_bits, int every
 	CHECK(rb.compact > 0 && (ts_bits < 59 || rb.time_extends > 0));
 	CHECK(rb.lost_reported == 0 && t.lost_claimed == 0);
 	grb_channel_destroy(ch);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Deltas, one thread on two streams in turn                               */
+/* ---------------------------------------------------------------------- */
+
+/* Both channels have the same geometry and records: their positions are
+ * the same, and only the stream tells the thread's last record on one
+ * from the other's. */
+static void test_two_streams(const struct grb_config *cfg, int ts_bits)
+{
+	struct grb_channel *ch[2] = { make(cfg, 4096, 64), make(cfg, 4096, 64) };
+	struct tally t = { 0 };
+	uint64_t i;
+	int c;
+
+	if (!ch[0] || !ch[1])
+		return;
+	for (i = 0; i < 2000; i++)
+		for (c = 0; c < 2; c++)
+			CHECK(put(cfg, ch[c], WHO(c, KIND_ALTERNATE, i), 0, &t) == 0);
+	for (c = 0; c < 2; c++) {
+		struct readback rb = { 0 };
+		char what[64];
+
+		rb.ts_bits = ts_bits;
+		grb_channel_finalize(ch[c]);
+		read_back(ch[c], &rb);
+		snprintf(what, sizeof(what), "%s/%d channel %d of 2", cfg->name, ts_bits, c);
+		report(what, &rb);
+		CHECK(rb.records == 2000);
+		grb_channel_destroy(ch[c]);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -780,6 +815,11 @@ int main(void)
 	test_one_thread(&cfg_inj_rseq_27, 27, 7);
 	test_one_thread(&cfg_inj_single_59, 59, 7);
 	test_one_thread(&cfg_inj_single_27, 27, 7);
+
+	test_two_streams(&cfg_atomic_global_59, 59);
+	test_two_streams(&cfg_atomic_cpu_27, 27);
+	test_two_streams(&cfg_rseq_59, 59);
+	test_two_streams(&cfg_single_59, 59);
 
 	test_lost_one(&cfg_atomic_global_59);
 	test_lost_one(&cfg_atomic_cpu_59);
