@@ -270,24 +270,17 @@ static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, s
  * timestamp of the record that ends at o, which the caller made sure of or
  * which the CAS will check) are loaded: reads the clock and sizes the
  * record.  Return 0 with ts, hdr and slot_len set when the record fits
- * strictly inside the current sub-buffer with a compact timestamp and has
- * no loss to report; 1 for the slow path (a packet boundary, a record that
- * does not fit, one that needs a full timestamp, or losses to report).
+ * strictly inside the current sub-buffer with a compact timestamp; 1 for
+ * the slow path (a packet boundary, a record that does not fit, or one
+ * that needs a full timestamp).
  */
 static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
-						const struct grb_stream *s,
-						struct grb_shm_stream *shm, struct grb_ctx *ctx,
+						const struct grb_stream *s, struct grb_ctx *ctx,
 						uint64_t o, uint64_t prev, uint64_t *ts,
 						uint32_t *hdr, uint64_t *slot_len)
 {
 	uint64_t in_sb = o & s->sb_mask;
 
-	/* relaxed: a counter; a loss this load misses is reported by a later
-	 * record, and the slow path claims the count with an atomic exchange.
-	 * Off the chain offset -> size -> CAS: one load and a predicted
-	 * branch. */
-	if (_grb_unlikely(_grb_load_relaxed(&shm->lost_unreported)))
-		return 1;
 	*ts = cfg->clock_read();
 	/* A record that needs a full timestamp (rare: the delta outgrew
 	 * ts_bits) takes the slow path.  As a predicted branch, the test keeps
@@ -305,6 +298,18 @@ static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
 	*hdr = cfg->record_header_size(cfg, ctx);
 	*slot_len = _grb_align((uint64_t)*hdr + ctx->payload_len, cfg->record_align);
 	return in_sb + *slot_len >= s->sb_size;
+}
+
+/*
+ * Whether the stream has losses no record reported yet: the slow path
+ * claims them for this record (ctx->lost).  relaxed: a counter; a loss this
+ * load misses is reported by a later record, and the slow path claims the
+ * count with an atomic exchange.  Before the reservation's loop, off the
+ * chain offset -> size -> CAS: one load and a predicted branch.
+ */
+static _grb_always_inline int _grb_lost_unreported(const struct grb_shm_stream *shm)
+{
+	return _grb_load_relaxed(&shm->lost_unreported) != 0;
 }
 
 /* After the reservation of slot_len bytes at o: the record's header. */
@@ -434,6 +439,8 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 		goto slow;
 	ctx->stream = s;
 	shm = s->shm;
+	if (_grb_unlikely(_grb_lost_unreported(shm)))
+		goto slow;
 	for (;;) {
 		o = _grb_load_acquire(&shm->offset); /* [W1] */
 		if (_grb_prev_in_stream(cfg)) {
@@ -450,8 +457,7 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 			/* Emulated sequences: the thread's pair. */
 			goto slow;
 		}
-		if (_grb_unlikely(
-			    _grb_reserve_fits(cfg, s, shm, ctx, o, prev, &ts, &hdr, &slot_len)))
+		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, prev, &ts, &hdr, &slot_len)))
 			goto slow;
 		/* [W10] restartable compare-and-store on the stream's CPU, the
 		 * fence clear: serialised with every other [W10]/[C4] there
@@ -542,6 +548,8 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	}
 	ctx->stream = s;
 	shm = s->shm;
+	if (_grb_unlikely(_grb_lost_unreported(shm)))
+		goto slow;
 	for (;;) {
 		/* [W1] acquire: the clock read and the loss snapshot come after
 		 * this load, so timestamps and cumulative losses never decrease
@@ -566,8 +574,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 			 * is not known. */
 			goto slow;
 		}
-		if (_grb_unlikely(
-			    _grb_reserve_fits(cfg, s, shm, ctx, o, prev, &ts, &hdr, &slot_len)))
+		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, prev, &ts, &hdr, &slot_len)))
 			goto slow;
 		if (_grb_single(cfg)) {
 			/* [W2] local CAS: acquire orders the slot id load
