@@ -463,7 +463,11 @@ k1:
 #define K1_LOAD(c) load(c, A_OFF, cr)
 #endif
 #if defined(CP_PLAIN_STORE)
-	atomic { ONX(t); K1_LOAD(cpu[t]) };
+	atomic {
+		ONX(t);
+		K1_LOAD(cpu[t]);
+		printf("MSC: W%d [K1] offset = %d, b = %d\n", t, cr, b)
+	};
 	if
 	:: cr == b ->
 		d_step {
