@@ -73,6 +73,10 @@
  *                      reservation but before its push clears NOREF itself
  *                      and writes into the packet the reader is copying,
  *                      whose CAS then succeeds
+ *   CP_OFFSET_CHECK    INPLACE OVERWRITE: the other fix: only the opener
+ *                      pushes, and the reader drops a copy after which
+ *                      offset is past S + buf (the next lap reserved)
+ *                      before its CAS; no write-after-push check then
  *   SNAPSHOT           (implies CPOS) a snapshot reader beside the
  *                      consuming one: it copies the head packet or the
  *                      next one, delivered or its committed prefix, and
@@ -289,7 +293,7 @@ byte flushers_done;
  * comes after consumed passed the previous lap of q's packet: the push that
  * the reader's CAS races with precedes every write into that memory.  (It
  * brings its own semicolon.) */
-#if defined(INPLACE) && defined(OVERWRITE)
+#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_OFFSET_CHECK)
 #define LAPCHECK(q) assert(HEAD(consumed) > HEAD(q) - BUF);
 #else
 #define LAPCHECK(q)
@@ -299,7 +303,7 @@ byte flushers_done;
  * the reader out of the packet it overwrites first, so that no write into
  * that memory precedes the push that the reader's CAS races with.  Both
  * macros bring their own semicolon (nothing, hence no step, otherwise). */
-#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_JOIN_WITHOUT_PUSH)
+#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_JOIN_WITHOUT_PUSH) && !defined(CP_OFFSET_CHECK)
 #define JOIN_PUSH(p) push_reader(p);
 #define PUSH_LOCALS short pc, pd; byte px, pr;
 #else
@@ -1120,6 +1124,20 @@ inplace:
 		printf("MSC: p%d reader copies [%d,%d) from phys %d: %d records, intact %d\n",
 		       _pid, hs + offk, cp, ri, n, okc)
 	}
+#ifdef CP_OFFSET_CHECK
+	/* fence(acquire), seq_cst load of offset: a copy made once the
+	 * slot's next lap was reserved is dropped (the pusher counts it) */
+	if
+	:: atomic {
+		offset > hs + BUF ->
+		GHOST(g_drop = 1);
+		printf("MSC: p%d reader drops its copy: offset %d is past %d\n", _pid, offset, hs + BUF);
+		ri = 0; n = 0; rmask = 0; okc = 0
+	   };
+		goto again
+	:: else
+	fi;
+#endif
 	atomic {	/* [R3] acq_rel CAS consumed S + k -> S + k + n */
 		if
 		:: consumed == c ->
