@@ -47,8 +47,9 @@
  *   NESTED             writer 0 takes one signal at any moment: a handler
  *                      that reserves, writes and commits a record of 1 unit
  *                      (writer NW, seq 0) while writer 0 is stopped
- * The committed position and the record-granularity read ([K1], [K2] are
- * that design's labels, not CHANGELOG.md's K1-K7 fixes):
+ * The committed position and the record-granularity read (design revision
+ * 5 as first written: its [K1], [K2] are the code's [Q1], [Q2], not
+ * CHANGELOG.md's K1-K7 fixes):
  *   CPOS               every commit publishes commit_pos [K1]: after its
  *                      add, it loads offset and publishes that value R if
  *                      R == S(pos) + the lap's bytes in the returned cc;

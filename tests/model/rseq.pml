@@ -56,8 +56,8 @@
  * Options (spin -DNAME):
  *   OFFSET             the offset protocol (default: commit counting)
  *   CPOS               the committed position (default: commit counting);
- *                      [K1] is a label of that design, not CHANGELOG.md's
- *                      K1 fix
+ *                      [K1] is a label of design revision 5 as first
+ *                      written (the code's [Q1]), not CHANGELOG.md's K1
  *   MIGRATE            commit counting: threads 0 and 1 may migrate to Y
  *                      at any point (a sequence in progress aborts; the
  *                      thread's own stores on X drain first, as a switch
