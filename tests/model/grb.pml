@@ -35,15 +35,66 @@
  *   NREC=n             records per writer (default 3, at most 4); sizes:
  *                      writer 0: 2,1,2,1  writer 1: 2,2,1,2
  *   NONDET_SIZE        every record is 1 or 2 units, either way
- *   DISCARD            writer 1 may discard its record 1 after reserving it
- *                      (marked discarded, its bytes committed)
+ *   SIZES2             every writer's first record is 2 units, the others 1
+ *   NREC1=n            records of writer 1 (default NREC)
+ *   DISCARD            writer NW - 1 may discard its record 1 after
+ *                      reserving it (marked discarded, its bytes committed)
  *   GIVE_BACK          with DISCARD: first try the rollback CAS [W7] (what
  *                      the single-writer sync does; before 771f555 any
  *                      sync)
  *   FLUSHER            a timer flush runs once, concurrently with the writers
+ *   NW=n               writers (default 2; 1 is the single-writer sync)
+ *   NESTED             writer 0 takes one signal at any moment: a handler
+ *                      that reserves, writes and commits a record of 1 unit
+ *                      (writer NW, seq 0) while writer 0 is stopped
+ * The committed position and the record-granularity read (design revision
+ * 5 as first written: its [K1], [K2] are the code's [Q1], [Q2], not
+ * CHANGELOG.md's K1-K7 fixes):
+ *   CPOS               every commit publishes commit_pos [K1]: after its
+ *                      add, it loads offset and publishes that value R if
+ *                      R == S(pos) + the lap's bytes in the returned cc;
+ *                      commit_pos only grows (an atomic max: a CAS loop in
+ *                      C), see CP_PLAIN_STORE
+ *   CP_PLAIN_STORE     with CPOS: publish by a plain store, as the design
+ *                      text says; commit_pos can then go backwards and the
+ *                      end state (Q2) fails
+ *   NO_Q2              CPOS: no end-state check (Q2), for a search of a Q1
+ *                      violation that a Q2 one would stop first
+ *   INPLACE            (implies CPOS) the consuming reader also reads the
+ *                      committed records of the head packet before its
+ *                      delivery ([K2] load of commit_pos; consumed = S + k):
+ *                      in place in discard mode, by a copy validated by the
+ *                      CAS on consumed in overwrite mode; the pusher counts
+ *                      records - k.  In overwrite mode every writer that
+ *                      clears NOREF pushes first (push_reader), not only
+ *                      the opener: see CP_JOIN_WITHOUT_PUSH
+ *   CP_JOIN_WITHOUT_PUSH     INPLACE OVERWRITE: only the opener pushes, as
+ *                      in the code and the design text; fails: a writer
+ *                      that joins the next lap after its opener's
+ *                      reservation but before its push clears NOREF itself
+ *                      and writes into the packet the reader is copying,
+ *                      whose CAS then succeeds
+ *   CP_OFFSET_CHECK    INPLACE OVERWRITE: the other fix: only the opener
+ *                      pushes, and the reader drops a copy after which
+ *                      offset is past S + buf (the next lap reserved)
+ *                      before its CAS; no write-after-push check then
+ *   SNAPSHOT           (implies CPOS) a snapshot reader beside the
+ *                      consuming one: it copies the head packet or the
+ *                      next one, delivered or its committed prefix, and
+ *                      validates the copy with taking, consumed, id and
+ *                      offset; the consuming reader announces its swap in
+ *                      taking
+ *   NSNAP=n            SNAPSHOT: copies the snapshot reader makes (default 2)
  *   REACH_OFFSET=p     coverage probe: asserts that the final offset is
  *                      below p, so that a violation shows a complete run
  *                      that went that far (2 laps: p = 2 * BUF = 16)
+ *   REACH_CP           coverage probe (CPOS): asserts at the end that a
+ *                      complete run did NOT do the interesting things: a
+ *                      publication kept a larger commit_pos (a stale one,
+ *                      which the plain store would have lowered) and,
+ *                      with INPLACE, returned records before the packet's
+ *                      delivery, and in overwrite mode also dropped a copy
+ *                      whose CAS failed
  * Bugs (the model must fail with them):
  *   K2_CLOSE_WITHOUT_REF     the closer stores the packet fields without
  *                            clearing NOREF (before 771f555: the K2
@@ -51,6 +102,15 @@
  *   BUG_NO_NOREF_CHECK       swap_in_spare does not check NOREF
  *   BUG_COMMIT_BEFORE_WRITE  a writer commits its record, then writes it
  *   BUG_NO_CONSUMED_CHECK    discard mode: the opener ignores consumed
+ *   BUG_CP_NO_CHECK          CPOS: publish the record's end, unchecked
+ *   BUG_CP_LOAD_BEFORE_ADD   CPOS: load offset before the add
+ *   BUG_CLAIM_BEFORE_COPY    INPLACE OVERWRITE: CAS consumed, then copy
+ *   BUG_PUSH_IGNORES_K       INPLACE OVERWRITE: the pusher counts all the
+ *                            records of the packet it pushes
+ *   BUG_CP_ANY_PACKET        INPLACE: read in place with commit_pos beyond
+ *                            the head packet (no cp < S + sb test)
+ *   BUG_SNAP_NO_TAKING, BUG_SNAP_NO_CONSUMED, BUG_SNAP_NO_ID,
+ *   BUG_SNAP_NO_OFFSET       SNAPSHOT: the validation without that check
  *
  * Properties:
  *   - a writer never writes a cell of the physical sub-buffer the reader
@@ -66,11 +126,39 @@
  *     overwritten, so the reader got every committed record;
  *   - no invalid end state: every process terminates.  The reader's waits
  *     block until a word that can change its answer changes, so a packet
- *     that is never delivered shows as a deadlock, not as a livelock.
+ *     that is never delivered shows as a deadlock, not as a livelock;
+ *   - CPOS, Q1: every value R a writer publishes, and every value the
+ *     reader loads while R's packet is not delivered, has every cell of
+ *     [S(R), R) written for that position of that lap and committed (ghost
+ *     bits in the cells); a boundary R has its lap complete;
+ *   - CPOS, Q2: when the writers (and the timer flush) are done, and after
+ *     the final flush, commit_pos == offset, or offset is at a boundary
+ *     whose packet is delivered;
+ *   - INPLACE: every record returned in place (discard mode) or from a
+ *     copy whose CAS succeeded (overwrite mode) is committed, of the head
+ *     packet's lap, at its position; no writer writes the cells the client
+ *     holds in place; the delivered path returns the records after the
+ *     first k, and the first k were returned in place; the accounting
+ *     above stays exact (a record returned in place is counted once); in
+ *     overwrite mode, every write of a packet header or record comes after
+ *     consumed passed the previous lap of its packet (LAPCHECK);
+ *   - SNAPSHOT: an accepted copy is the packet's content: its header and
+ *     every record written for that position of that lap and committed.
  * Trails: `spin -t [-D...] grb.pml | grep MSC:` prints the events.
  */
 
+#ifndef NW
 #define NW 2			/* writer processes */
+#endif
+#ifdef NESTED
+#define NH 1			/* the handler: one record, as writer NW */
+#else
+#define NH 0
+#endif
+#define HW NW			/* the handler's writer number */
+#if defined(INPLACE) || defined(SNAPSHOT)
+#define CPOS
+#endif
 #ifndef NREC
 #define NREC 3			/* records per writer */
 #endif
@@ -108,12 +196,38 @@
 #define C_DISC 128
 #define C_HDR(p) (K_HDR | ((p) << 2))
 #define C_ENDED 128
+/*
+ * CPOS: a cell also carries ghost bits: GCOM once the commit of its record
+ * or header happened, and the position it was written for (its lap), so
+ * that a stale or next-lap cell never passes for a committed one.
+ */
+#ifdef CPOS
+#define CELL short
+#define GCOM 256
+#define PTAG(p) ((p) << 9)
+#define CPOSOF(v) ((v) >> 9)
+#else
+#define CELL byte
+#define PTAG(p) 0
+#endif
+#define CVAL(v) ((v) & 255)
+#define HEAD(p) ((p) - (p) % SB)	/* consumed & ~(sb - 1) */
 
 #ifdef NONDET_SIZE
 #define PICK_SIZE(w, s, n) if :: n = 1 :: n = 2 fi
+#elif defined(SIZES2)
+#define PICK_SIZE(w, s, n) n = ((w) == HW || (s) > 0 -> 1 : 2)
 #else
-#define PICK_SIZE(w, s, n) n = ((w) == 0 -> 2 - (s) % 2 : ((s) == 2 -> 1 : 2))
+#define PICK_SIZE(w, s, n) \
+	n = ((w) == HW -> 1 : ((w) == 0 -> 2 - (s) % 2 : ((s) == 2 -> 1 : 2)))
 #endif
+#ifndef NREC1
+#define NREC1 NREC
+#elif NREC1 > NREC
+#error "NREC1 > NREC"
+#endif
+/* records of writer w */
+#define NRECW(w) ((w) == HW -> 1 : ((w) == 1 -> NREC1 : NREC))
 
 /* ---- shared memory: struct grb_shm_stream, grb_shm_slot, the data ---- */
 short offset;			/* write position */
@@ -125,21 +239,96 @@ byte records[COUNT];		/* records of the last delivered packet */
 byte idw[COUNT];		/* id: MKID(tag, NOREF, index) */
 short done[COUNT];		/* end position of the last delivered packet */
 byte data_end[COUNT];		/* content size, stored by the closer */
-byte phys[NPHYS * SB];		/* the cells of the physical sub-buffers */
+CELL phys[NPHYS * SB];		/* the cells of the physical sub-buffers */
 bit finalized;
 byte lost_full, lost_wrap, lost_over;
+#ifdef CPOS
+short commit_pos;		/* writers' line: a committed position */
+#endif
 
 /* ---- ghost state, not in the C code ---- */
 byte rown;			/* physical sub-buffer the reader owns */
 byte writers_done;
 byte ncommitted, ndiscarded;
-bit deliv[NW * NREC];		/* record (writer, seq) delivered */
+bit deliv[(NW + NH) * NREC];	/* record (writer, seq) delivered */
+#ifdef INPLACE
+/* Cells [hold_lo, hold_hi) of physical sub-buffer hold_i: records the
+ * reader returned in place, which the client may still be reading. */
+byte hold_i, hold_lo, hold_hi;
+#endif
+#ifdef SNAPSHOT
+short taking = -1;		/* reader line: the packet being swapped, or ~0 */
+byte nvalid;			/* ghost: copies the snapshot reader accepted */
+/* the reader gives up a swap it announced (brings its own semicolon) */
+#define TAKEN taking = -1;
+#else
+#define TAKEN
+#endif
+#ifdef REACH_CP
+bit g_stale, g_inplace, g_drop;	/* see REACH_CP */
+#define GHOST(x) x
+#else
+#define GHOST(x) skip
+#endif
+#ifdef NESTED
+bit hrun, hsent;		/* the signal is being handled / was raised */
+pid w0pid, hpid;		/* writer 0, the handler */
+#endif
+#ifdef CPOS
+#ifdef FLUSHER
+#define NFL 1
+#else
+#define NFL 0
+#endif
+byte flushers_done;
+#endif
+
+/* A writer's write into cell i of physical sub-buffer p: never into the
+ * reader's memory, nor into cells the client holds in place. */
+#ifdef INPLACE
+#define WCHECK(p, i) assert((p) != rown && !((p) == hold_i && (i) >= hold_lo && (i) < hold_hi))
+#else
+#define WCHECK(p, i) assert((p) != rown)
+#endif
+/* INPLACE OVERWRITE: a write for position q (a packet header or a record)
+ * comes after consumed passed the previous lap of q's packet: the push that
+ * the reader's CAS races with precedes every write into that memory.  (It
+ * brings its own semicolon.) */
+#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_OFFSET_CHECK)
+#define LAPCHECK(q) assert(HEAD(consumed) > HEAD(q) - BUF);
+#else
+#define LAPCHECK(q)
+#endif
+
+/* INPLACE OVERWRITE: a writer that clears NOREF of the packet at p pushes
+ * the reader out of the packet it overwrites first, so that no write into
+ * that memory precedes the push that the reader's CAS races with.  Both
+ * macros bring their own semicolon (nothing, hence no step, otherwise). */
+#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_JOIN_WITHOUT_PUSH) && !defined(CP_OFFSET_CHECK)
+#define JOIN_PUSH(p) push_reader(p);
+#define PUSH_LOCALS short pc, pd; byte px, pr;
+#else
+#define JOIN_PUSH(p)
+#define PUSH_LOCALS
+#endif
 
 /* Locals of the inlines below, declared by every process that uses them. */
+#ifdef CPOS
+#define Q1_LOCALS \
+	short qs; \
+	byte qx, qi, qj; \
+	CELL qv
+#define COMMIT_LOCALS \
+	short lend, dstart, cr; \
+	byte cid, did, cx, dx, ccb, ccr, drec; \
+	bit cok; \
+	Q1_LOCALS
+#else
 #define COMMIT_LOCALS \
 	short lend, dstart; \
 	byte cid, did, cx, dx, ccb, ccr, drec; \
 	bit cok
+#endif
 
 /* _grb_clear_noref(slot): the slot's id, NOREF cleared, in res. */
 inline clear_noref(slot, res)
@@ -187,7 +376,7 @@ inline deliver(dpos, dccr)
 		       _pid, dx, dstart, dstart + SB, drec, IDX(did));
 		/* packet_end() completes the packet header: nobody else may
 		 * use this memory now (asserted), so it shares the step */
-		assert(IDX(did) != rown);	/* never into the reader's memory */
+		WCHECK(IDX(did), 0);	/* never into the reader's memory */
 		phys[IDX(did) * SB] = phys[IDX(did) * SB] | C_ENDED;
 		drec = 0
 	}
@@ -198,10 +387,74 @@ inline deliver(dpos, dccr)
 	}
 }
 
-/* _grb_commit_bytes(pos, add): one fetch-add [C1]; the add that brings the
- * slot's bytes to the end of the lap of pos delivers. */
-inline commit_bytes(cpos, cadd, crec)
+#ifdef CPOS
+/*
+ * Q1 for a committed position qr: every cell of [S(qr), qr) was written
+ * for that position (this lap) and its record or header is committed; at
+ * a boundary, the lap is complete.  The cells are checked while the
+ * packet is not delivered: until then its memory is the slot's (only the
+ * reader's swap of a delivered lap changes the index, and only after a
+ * delivery can the next lap write).  A delivered packet had every byte
+ * committed.
+ */
+inline q1_check(qr)
 {
+	qs = HEAD(qr);
+	qx = SLOT(qs);
+	if
+	:: qr == qs ->
+		assert(qr == 0 || cc_b[SLOT(qr - 1)] >= LAP(qr - 1) * SB + SB)
+	:: qr != qs && done[qx] < qs + SB ->
+		qi = IDX(idw[qx]);
+		qj = 0;
+		do
+		:: qs + qj < qr ->
+			qv = phys[qi * SB + qj];
+			/* "commit_pos covers a cell not committed for it" */
+			assert((qv & GCOM) && CPOSOF(qv) == qs + qj);
+			qj++
+		:: else -> break
+		od
+	:: else		/* delivered: every byte of the lap committed */
+	fi;
+	qs = 0; qx = 0; qi = 0; qj = 0; qv = 0
+}
+
+/* [K1] if pcond, the publication of R = cr: an atomic max, or the design's
+ * plain store (CP_PLAIN_STORE).  Q1 is checked for every value published. */
+inline publish_if(pcond, cr)
+{
+	if
+	:: atomic {
+		pcond ->
+		q1_check(cr);
+#ifdef CP_PLAIN_STORE
+		commit_pos = cr;
+#else
+		if
+		:: cr > commit_pos -> commit_pos = cr
+		:: else -> GHOST(g_stale = (cr < commit_pos || g_stale))
+		fi;
+#endif
+		printf("MSC: p%d [K1] publish %d: commit_pos %d\n", _pid, cr, commit_pos)
+	   }
+	:: else
+	fi
+}
+#endif
+
+/* _grb_commit_bytes(pos, add): one fetch-add [C1]; the add that brings the
+ * slot's bytes to the end of the lap of pos delivers.  With CPOS, cmark: the
+ * commit of the cells [pos, pos + add) (a record or a header; 0: padding),
+ * marked in the cells (ghost, same step); then [K1]. */
+inline commit_bytes(cpos, cadd, crec, cmark)
+{
+#if defined(CPOS) && defined(BUG_CP_LOAD_BEFORE_ADD)
+	atomic {
+		cr = offset;
+		printf("MSC: p%d [K1] offset = %d, loaded before the add\n", _pid, cr)
+	}
+#endif
 	atomic {
 		cx = SLOT(cpos);
 		cc_b[cx] = cc_b[cx] + cadd;
@@ -210,9 +463,38 @@ inline commit_bytes(cpos, cadd, crec)
 		ccb = cc_b[cx];
 		ccr = cc_r[cx];
 		lend = (LAP(cpos) + 1) * SB;
+#ifdef CPOS
+		if
+		:: cmark ->
+			did = IDX(idw[cx]);
+			WCHECK(did, cpos % SB);
+			phys[did * SB + cpos % SB] = phys[did * SB + cpos % SB] | GCOM;
+			if
+			:: cadd == 2 ->
+				phys[did * SB + cpos % SB + 1] = phys[did * SB + cpos % SB + 1] | GCOM
+			:: else
+			fi;
+			did = 0
+		:: else
+		fi;
+#endif
 		printf("MSC: p%d commit [%d,%d) records +%d: slot %d cc bytes %d\n",
 		       _pid, cpos, cpos + cadd, crec, cx, ccb)
 	}
+#ifdef CPOS
+	/* [K1]: R = load(offset) after the add; publish R if every byte
+	 * reserved in the sub-buffer up to R was committed at the add. */
+#ifdef BUG_CP_NO_CHECK
+	cr = cpos + cadd;
+	publish_if(true, cr);
+#else
+#ifndef BUG_CP_LOAD_BEFORE_ADD
+	cr = offset;
+#endif
+	publish_if(cr == HEAD(cpos) + ccb - LAP(cpos) * SB, cr);
+#endif
+	cr = 0;
+#endif
 	if
 	:: ccb == lend -> deliver(cpos, ccr)
 	:: else
@@ -243,13 +525,14 @@ inline stream_flush()
 		:: cok ->
 #ifndef K2_CLOSE_WITHOUT_REF
 			/* the reader may still take the previous lap */
+			JOIN_PUSH(HEAD(fo))
 			clear_noref(SLOT(fo), cid);
 #endif
 			atomic {
 				data_end[SLOT(fo)] = fin;
 				printf("MSC: p%d flush: data_end[%d] = %d\n", _pid, SLOT(fo), fin)
 			}
-			commit_bytes(fo, SB - fin, 0);
+			commit_bytes(fo, SB - fin, 0, 0);
 			break
 		:: else
 		fi
@@ -258,19 +541,21 @@ inline stream_flush()
 }
 
 /* push_reader(begin), overwrite mode: move consumed past every sub-buffer
- * the opener of begin overwrites, counting their records. */
+ * the opener of begin overwrites, counting their records.  consumed = S + k:
+ * the reader already returned k records of the packet at S (INPLACE; k is
+ * 0 otherwise), so the pusher counts records - k. */
 inline push_reader(pb)
 {
 	do
 	:: pc = consumed;		/* [P1] */
 		if
-		:: pb - pc >= 0 && pb - pc < BUF -> break	/* unsigned < buf */
+		:: pb - HEAD(pc) >= 0 && pb - HEAD(pc) < BUF -> break	/* unsigned < buf */
 		:: else
 		fi;
 		atomic { px = SLOT(pc); pd = done[px] }	/* [P2] */
 		pr = records[px];
 		if
-		:: pd != pc + SB ->
+		:: pd != HEAD(pc) + SB ->
 			if
 			:: consumed != pc	/* raced with the reader or a pusher */
 			:: else -> assert(0)	/* "overwritten sub-buffer was never delivered" */
@@ -279,12 +564,17 @@ inline push_reader(pb)
 			atomic {	/* [P3] CAS */
 				if
 				:: consumed == pc ->
-					consumed = pc + SB;
+					consumed = HEAD(pc) + SB;
 					/* the relaxed add that follows the CAS in C:
 					 * the counters are read only at the end */
+					assert(pc % SB <= pr);
+#ifndef BUG_PUSH_IGNORES_K
+					lost_over = lost_over + pr - pc % SB;
+#else
 					lost_over = lost_over + pr;
+#endif
 					printf("MSC: p%d push consumed %d -> %d: %d records overwritten\n",
-					       _pid, pc, consumed, pr)
+					       _pid, pc, consumed, pr - pc % SB)
 				:: else	/* the reader or another pusher moved it */
 				fi
 			}
@@ -293,7 +583,15 @@ inline push_reader(pb)
 	atomic { pc = 0; px = 0; pd = 0; pr = 0 }
 }
 
+/* A writer, or with NESTED (w == HW) the signal handler of writer 0: it
+ * runs once the signal is raised, and writer 0 is stopped while it runs
+ * (hrun; the handler's last step clears it, after which the handler only
+ * terminates). */
+#ifdef NESTED
+proctype writer(byte w) provided ((_pid == hpid && hsent) || (_pid != hpid && (_pid != w0pid || !hrun)))
+#else
 proctype writer(byte w)
+#endif
 {
 	short o, begin, endp, c, d, rec_pos, pc, pd;
 	byte seq, n, in_sb, id, idx, px, pr;
@@ -301,7 +599,7 @@ proctype writer(byte w)
 	COMMIT_LOCALS;
 
 	do
-	:: seq < NREC ->
+	:: seq < NRECW(w) ->
 		PICK_SIZE(w, seq, n);
 retry:
 		/* [W1] grb_reserve's fast path and _grb_reserve_slow read the
@@ -337,7 +635,7 @@ retry:
 #if !defined(OVERWRITE) && !defined(BUG_NO_CONSUMED_CHECK)
 			c = consumed;		/* [W3] */
 			if
-			:: begin - c < 0 || begin - c >= BUF ->	/* unsigned >= buf */
+			:: begin - HEAD(c) < 0 || begin - HEAD(c) >= BUF ->	/* unsigned >= buf */
 				atomic {	/* the offset re-check; the counter */
 					if
 					:: offset != o -> c = 0; goto retry
@@ -379,13 +677,14 @@ retry:
 		:: close_old ->
 #ifndef K2_CLOSE_WITHOUT_REF
 			/* the reader may still take the previous lap */
+			JOIN_PUSH(HEAD(o))
 			clear_noref(SLOT(o), id);
 #endif
 			atomic {
 				data_end[SLOT(o)] = in_sb;
 				printf("MSC: p%d W%d close: data_end[%d] = %d\n", _pid, w, SLOT(o), in_sb)
 			}
-			commit_bytes(o, SB - in_sb, 0)
+			commit_bytes(o, SB - in_sb, 0, 0)
 		:: else
 		fi;
 		if
@@ -396,15 +695,18 @@ retry:
 			clear_noref(SLOT(begin), id);
 			atomic {	/* packet_begin(): the packet header */
 				idx = IDX(id);
-				assert(idx != rown);	/* never into the reader's memory */
-				phys[idx * SB] = C_HDR(begin / SB)
+				WCHECK(idx, 0);	/* never into the reader's memory */
+				LAPCHECK(begin)
+				phys[idx * SB] = C_HDR(begin / SB) | PTAG(begin)
 			}
-			commit_bytes(begin, PHDR, 0);
+			commit_bytes(begin, PHDR, 0, 1);
 			rec_pos = begin + PHDR
 		:: else ->
 			id = idw[SLOT(o)];
 			if
-			:: NOREF(id) -> clear_noref(SLOT(o), id)
+			:: NOREF(id) ->
+				JOIN_PUSH(HEAD(o))
+				clear_noref(SLOT(o), id)
 			:: else
 			fi;
 			rec_pos = o
@@ -420,22 +722,25 @@ retry:
 		fi;
 #ifdef DISCARD
 		if
-		:: w == 1 && seq == 1 -> discard = 1
+		:: w == NW - 1 && seq == 1 -> discard = 1
 		:: true
 		fi;
 #endif
 #ifdef BUG_COMMIT_BEFORE_WRITE
 		if
-		:: !discard -> commit_bytes(rec_pos, n, 1)
+		:: !discard -> commit_bytes(rec_pos, n, 1, 1)
 		:: else
 		fi;
 #endif
 		atomic {	/* record_header_write() + grb_write() */
 			idx = IDX(id);
-			assert(idx != rown);	/* never into the reader's memory */
-			phys[idx * SB + rec_pos % SB] = C_START(w, seq, n);
+			WCHECK(idx, rec_pos % SB);	/* never into the reader's memory */
+			LAPCHECK(rec_pos)
+			phys[idx * SB + rec_pos % SB] = C_START(w, seq, n) | PTAG(rec_pos);
 			if
-			:: n == 2 -> phys[idx * SB + rec_pos % SB + 1] = C_CONT(w, seq)
+			:: n == 2 ->
+				WCHECK(idx, rec_pos % SB + 1);
+				phys[idx * SB + rec_pos % SB + 1] = C_CONT(w, seq) | PTAG(rec_pos + 1)
 			:: else
 			fi
 		}
@@ -463,17 +768,17 @@ retry:
 			:: !cok ->
 				atomic {	/* record_discard() */
 					idx = IDX(id);
-					assert(idx != rown);
-					phys[idx * SB + rec_pos % SB] = C_START(w, seq, n) | C_DISC;
+					WCHECK(idx, rec_pos % SB);
+					phys[idx * SB + rec_pos % SB] = C_START(w, seq, n) | C_DISC | PTAG(rec_pos);
 					ndiscarded++;	/* ghost */
 					printf("MSC: p%d W%d record %d discarded in place\n", _pid, w, seq)
 				}
-				commit_bytes(rec_pos, n, 0)
+				commit_bytes(rec_pos, n, 0, 1)
 			:: else
 			fi
 		:: else ->
 #ifndef BUG_COMMIT_BEFORE_WRITE
-			commit_bytes(rec_pos, n, 1)
+			commit_bytes(rec_pos, n, 1, 1)
 #else
 			skip
 #endif
@@ -487,7 +792,15 @@ next:
 		}
 	:: else -> break
 	od;
-	writers_done++
+	atomic {
+		writers_done++;
+#ifdef NESTED
+		if
+		:: w == HW -> hrun = 0	/* the handler returns */
+		:: else
+		fi
+#endif
+	}
 }
 
 #ifdef FLUSHER
@@ -498,25 +811,150 @@ proctype flusher()
 	short fo;
 	byte fin;
 	COMMIT_LOCALS;
+	PUSH_LOCALS
 
-	stream_flush()
+	stream_flush();
+#ifdef CPOS
+	flushers_done++
+#endif
+}
+#endif
+
+#if defined(INPLACE) || defined(SNAPSHOT)
+/*
+ * Decode cells [dlo, dhi) of physical sub-buffer di, the packet at hs (the
+ * in-place read or the copy): okc = 1 iff every cell is a record cell
+ * written for its position of this lap and committed, and the records end
+ * at dhi; n counts the records (not discarded), rmask has their bits
+ * (writer * NREC + seq).  Stops at the first bad cell.
+ */
+inline decode_range(di, dlo, dhi)
+{
+	okc = 1;
+	n = 0;
+	rmask = 0;
+	off = dlo;
+	do
+	:: off < dhi ->
+		cv = phys[di * SB + off];
+		v = CVAL(cv);
+		if
+		:: !((cv & GCOM) && CPOSOF(cv) == hs + off && KIND(v) == K_START) ->
+			okc = 0;
+			break
+		:: else
+		fi;
+		rl = C_LEN(v);
+		rw = C_W(v);
+		rs = C_S(v);
+		if
+		:: off + rl > dhi || rw >= NW + NH || rs >= NRECW(rw) ->
+			okc = 0;
+			break
+		:: else
+		fi;
+		if
+		:: rl == 2 ->
+			cv = phys[di * SB + off + 1];
+			if
+			:: CVAL(cv) != C_CONT(rw, rs) || CPOSOF(cv) != hs + off + 1 || !(cv & GCOM) ->
+				okc = 0;
+				break
+			:: else
+			fi
+		:: else
+		fi;
+		if
+		:: !(v & C_DISC) ->
+			rmask = rmask | (1 << (rw * NREC + rs));
+			n++
+		:: else
+		fi;
+		off = off + rl
+	:: else -> break
+	od;
+	cv = 0; v = 0; rl = 0; rw = 0; rs = 0; off = 0
+}
+
+#endif
+
+#ifdef INPLACE
+/* The records of rmask are returned to the client: never twice, and per
+ * writer in increasing seq order. */
+inline return_mask()
+{
+	j = 0;
+	do
+	:: j < (NW + NH) * NREC ->
+		if
+		:: rmask & (1 << j) ->
+			assert(!deliv[j]);		/* not twice */
+			u = j + 1;			/* in order: no later seq yet */
+			do
+			:: u < (j / NREC + 1) * NREC -> assert(!deliv[u]); u++
+			:: else -> break
+			od;
+			deliv[j] = 1;
+			GHOST(g_inplace = 1);
+			printf("MSC: p%d reader returns W%d record %d in place\n", _pid, j / NREC, j % NREC)
+		:: else
+		fi;
+		j++
+	:: else -> break
+	od;
+	j = 0; u = 0
 }
 #endif
 
 /* The consuming reader: get_consuming(), decode, put; until the stream is
  * finalized and drained (-ENODATA).  rown plays reader_spare: the reader
  * owns its spare, and after a swap the packet it took, which becomes its
- * spare (it is the only user of reader_spare). */
+ * spare (it is the only user of reader_spare).
+ *
+ * INPLACE: consumed = S + k, k the records of the head packet S already
+ * returned in place; offk, the cell after them, is the reader's own.  Before
+ * the packet is delivered, cp = max(own, [K2] commit_pos) in (S, S + sb)
+ * makes [S + offk, cp) readable: in place in discard mode (nobody else
+ * reuses the packet before consumed passes S), copied and validated by the
+ * CAS on consumed in overwrite mode.  Once delivered, the packet is taken
+ * as before and its records after the first k are returned. */
 proctype reader()
 {
 	short c, d;
-	byte x, ids, de, nrec, off, v, u, rw, rs, rl, ndec, j;
+	byte x, ids, de, nrec, off, v, u, rw, rs, rl, ndec, j, k;
+#ifdef INPLACE
+	short hs, cp, lcp, rhead;
+	byte kk, n, ri, offk = PHDR;
+	CELL cv;
+	int rmask;
+	bit okc;
+	Q1_LOCALS;
+#endif
 
 again:
+#ifdef INPLACE
+	atomic {	/* [R0] */
+		c = consumed;
+		x = SLOT(c);
+		hs = HEAD(c);
+		k = c % SB;
+		/* a new get: the client is done with what we returned */
+		hold_i = 0; hold_lo = 0; hold_hi = 0;
+		if
+		:: hs != rhead ->	/* a new head packet */
+			assert(k == 0);
+			rhead = hs;
+			offk = PHDR;
+			kk = 0
+		:: else -> assert(k == kk)	/* only we add to k */
+		fi
+	}
+#else
 	atomic { c = consumed; x = SLOT(c) }	/* [R0] */
+#endif
 	d = done[x];				/* [R1] */
 	if
-	:: d != c + SB ->
+	:: d != HEAD(c) + SB ->
 		if
 		:: consumed != c -> goto again
 		:: else
@@ -525,15 +963,46 @@ again:
 		:: finalized && offset == c -> goto finish	/* -ENODATA */
 		:: else
 		fi;
+#ifdef INPLACE
+		atomic {	/* [K2] acquire load of commit_pos; our own maximum */
+			lcp = commit_pos;
+			q1_check(lcp);
+			if
+			:: lcp > cp -> cp = lcp
+			:: else
+			fi;
+			printf("MSC: p%d reader [K2] commit_pos %d: cp %d, head %d + %d records\n",
+			       _pid, lcp, cp, hs, k)
+		}
+		if
+#ifndef BUG_CP_ANY_PACKET
+		:: hs < cp && cp < hs + SB && cp > hs + offk -> goto inplace
+#else
+		:: hs < cp && cp > hs + offk ->
+			if
+			:: cp > hs + SB -> cp = hs + SB	/* read up to the end */
+			:: else
+			fi;
+			goto inplace
+#endif
+		:: else
+		fi;
+		/* -EAGAIN, then grb_reader_wait() */
+		(done[x] != d || consumed != c || commit_pos != lcp || (finalized && offset == c));
+#else
 		/* -EAGAIN, then grb_reader_wait(): a retry can only answer
 		 * otherwise once one of these has changed. */
 		(done[x] != d || consumed != c || (finalized && offset == c));
+#endif
 		goto again
 	:: else -> d = 0
 	fi;
 	/* packet_fill(): what the slot says of the packet */
 	de = data_end[x];
 	nrec = records[x];
+#ifdef SNAPSHOT
+	taking = HEAD(c);	/* seq_cst: the snapshot readers' warning */
+#endif
 	/* swap_in_spare() */
 	ids = idw[x];				/* [R2] */
 #ifdef BUG_NO_NOREF_CHECK
@@ -543,6 +1012,7 @@ again:
 	if
 	:: TAG(ids) != LAP(c) || !NOREF(ids) ->
 #endif
+		TAKEN
 		(idw[x] != ids || consumed != c);
 		goto again
 	:: else
@@ -555,7 +1025,7 @@ again:
 			printf("MSC: p%d reader swap slot %d: takes phys %d, gives phys %d\n",
 			       _pid, x, IDX(ids), rown);
 			rown = IDX(ids)
-		:: else -> goto again
+		:: else -> TAKEN goto again
 		fi
 	}
 	/* [R3] CAS.  On success, grb_packet_record_next() over [PHDR,
@@ -569,29 +1039,34 @@ again:
 			 * pusher.  The memory is our spare. */
 			printf("MSC: p%d reader lost the CAS on consumed %d\n", _pid, c)
 		:: else ->
-			consumed = c + SB;
-			printf("MSC: p%d reader consumed %d -> %d: data_end %d, records %d\n",
-			       _pid, c, consumed, de, nrec);
+			consumed = HEAD(c) + SB;
+			printf("MSC: p%d reader consumed %d -> %d: data_end %d, records %d, %d returned before\n",
+			       _pid, c, consumed, de, nrec, k);
 			assert(de >= PHDR && de <= SB);	/* packet_fill's check */
-			assert(phys[rown * SB] == (C_HDR(c / SB) | C_ENDED));	/* this packet, ended */
+			/* this packet, ended */
+			assert(CVAL(phys[rown * SB]) == (C_HDR(HEAD(c) / SB) | C_ENDED));
 			off = PHDR;
 			ndec = 0;
 			do
 			:: off < de ->
-				v = phys[rown * SB + off];
+				v = CVAL(phys[rown * SB + off]);
 				assert(KIND(v) == K_START);	/* not empty, stale or torn */
 				rl = C_LEN(v);
 				rw = C_W(v);
 				rs = C_S(v);
-				assert(off + rl <= de && rw < NW && rs < NREC);
+				assert(off + rl <= de && rw < NW + NH && rs < NRECW(rw));
 				if
 				:: rl == 2 ->
-					u = phys[rown * SB + off + 1];
+					u = CVAL(phys[rown * SB + off + 1]);
 					assert(u == C_CONT(rw, rs))	/* not torn */
 				:: else
 				fi;
 				if
-				:: !(v & C_DISC) ->
+				:: !(v & C_DISC) && ndec < k ->
+					/* returned in place before the delivery */
+					assert(deliv[rw * NREC + rs]);
+					ndec++
+				:: !(v & C_DISC) && ndec >= k ->
 					assert(!deliv[rw * NREC + rs]);	/* not twice */
 					j = rs + 1;		/* in order: no later seq yet */
 					do
@@ -615,25 +1090,126 @@ again:
 		:: else -> break
 		od;
 		c = 0; x = 0; ids = 0; de = 0; nrec = 0; off = 0; v = 0; u = 0;
-		rw = 0; rs = 0; rl = 0; ndec = 0; j = 0
+		rw = 0; rs = 0; rl = 0; ndec = 0; j = 0; k = 0
 	}
+#ifdef SNAPSHOT
+	taking = -1;
+#endif
 	goto again;
+#ifdef INPLACE
+inplace:
+#ifndef OVERWRITE
+	atomic {	/* the slot's id (acquire): the index; the records in place */
+		ri = IDX(idw[x]);
+		decode_range(ri, offk, cp - hs);
+		printf("MSC: p%d reader reads [%d,%d) in phys %d: %d records, intact %d\n",
+		       _pid, hs + offk, cp, ri, n, okc);
+		/* "read in place a cell not committed for this lap" */
+		assert(okc);
+		hold_i = ri; hold_lo = offk; hold_hi = cp - hs;
+		return_mask()
+	}
+	atomic {	/* [R3] CAS consumed S + k -> S + k + n */
+		assert(consumed == c);	/* discard mode: nobody else moves it */
+		consumed = c + n;
+		printf("MSC: p%d reader in place [%d,%d): consumed %d -> %d\n",
+		       _pid, hs + offk, cp, c, consumed);
+		kk = kk + n;
+		offk = cp - hs;
+		ri = 0; n = 0; rmask = 0; okc = 0
+	}
+#elif !defined(BUG_CLAIM_BEFORE_COPY)
+	atomic {	/* the slot's id (acquire): the index; the copy */
+		ri = IDX(idw[x]);
+		decode_range(ri, offk, cp - hs);
+		printf("MSC: p%d reader copies [%d,%d) from phys %d: %d records, intact %d\n",
+		       _pid, hs + offk, cp, ri, n, okc)
+	}
+#ifdef CP_OFFSET_CHECK
+	/* fence(acquire), seq_cst load of offset: a copy made once the
+	 * slot's next lap was reserved is dropped (the pusher counts it) */
+	if
+	:: atomic {
+		offset > hs + BUF ->
+		GHOST(g_drop = 1);
+		printf("MSC: p%d reader drops its copy: offset %d is past %d\n", _pid, offset, hs + BUF);
+		ri = 0; n = 0; rmask = 0; okc = 0
+	   };
+		goto again
+	:: else
+	fi;
+#endif
+	atomic {	/* [R3] acq_rel CAS consumed S + k -> S + k + n */
+		if
+		:: consumed == c ->
+			consumed = c + n;
+			/* "a copy validated by the CAS is not intact" */
+			assert(okc);
+			return_mask();
+			kk = kk + n;
+			offk = cp - hs;
+			printf("MSC: p%d reader copy to %d: consumed %d -> %d\n", _pid, cp, c, consumed)
+		:: else ->	/* pushed: the pusher counted them */
+			GHOST(g_drop = 1);
+			printf("MSC: p%d reader drops its copy: consumed %d moved\n", _pid, c)
+		fi;
+		ri = 0; n = 0; rmask = 0; okc = 0
+	}
+#else
+	atomic {	/* the id, the record headers: n */
+		ri = IDX(idw[x]);
+		decode_range(ri, offk, cp - hs)
+	}
+	atomic {	/* the bug: the CAS first */
+		if
+		:: consumed == c -> consumed = c + n; okc = 1
+		:: else -> okc = 0
+		fi;
+		printf("MSC: p%d reader CAS consumed %d -> %d: %d\n", _pid, c, c + n, okc)
+	}
+	if
+	:: okc ->
+		atomic {	/* then the copy */
+			decode_range(ri, offk, cp - hs);
+			printf("MSC: p%d reader copies [%d,%d) from phys %d: intact %d\n",
+			       _pid, hs + offk, cp, ri, okc);
+			assert(okc);
+			return_mask();
+			kk = kk + n;
+			offk = cp - hs
+		}
+	:: else
+	fi;
+	atomic { ri = 0; n = 0; rmask = 0; okc = 0 }
+#endif
+	goto again;
+#endif
 finish:
 	atomic {
 		/* Exact accounting: every attempt delivered, lost or discarded. */
 		ndec = 0;
 		j = 0;
 		do
-		:: j < NW * NREC -> ndec = ndec + deliv[j]; j++
+		:: j < (NW + NH) * NREC -> ndec = ndec + deliv[j]; j++
 		:: else -> break
 		od;
 		printf("MSC: end: delivered %d, full %d, wrap %d, overwritten %d, discarded %d, committed %d\n",
 		       ndec, lost_full, lost_wrap, lost_over, ndiscarded, ncommitted);
-		assert(ndec + lost_full + lost_wrap + lost_over + ndiscarded == NW * NREC);
+		assert(ndec + lost_full + lost_wrap + lost_over + ndiscarded == NRECW(0) + NRECW(1) * (NW - 1) + NH);
 		assert(ndec + lost_over == ncommitted);
 #ifdef REACH_OFFSET
 		/* Coverage: a violation proves a complete run wrote that far. */
 		assert(offset < REACH_OFFSET);
+#endif
+#ifdef REACH_CP
+		/* Coverage: a violation is a complete run that did all this. */
+#if defined(INPLACE) && defined(OVERWRITE)
+		assert(!(g_stale && g_inplace && g_drop));
+#elif defined(INPLACE)
+		assert(!(g_stale && g_inplace));
+#else
+		assert(!g_stale);
+#endif
 #endif
 #ifndef OVERWRITE
 		/* Discard mode: the reader got every committed record. */
@@ -642,11 +1218,109 @@ finish:
 	}
 }
 
+#ifdef SNAPSHOT
+#ifndef NSNAP
+#define NSNAP 2
+#endif
+/*
+ * A snapshot reader beside the consuming one: NSNAP times, it picks the
+ * head packet S (from consumed) or the next one, and copies it if it is
+ * delivered (up to data_end) or the committed prefix [S, cp) of the open
+ * one: id0 = the slot's id (acquire), the copy from its physical index,
+ * fence(acquire), then seq_cst loads of taking, consumed, id and offset.
+ * The copy is accepted iff taking != S, consumed & ~(sb - 1) <= S,
+ * id == id0 and offset <= S + buf; an accepted copy must be the packet's
+ * content: its header and every record written for that position of that
+ * lap and committed.  BUG_SNAP_NO_<check> leaves one check out.
+ */
+proctype snapshot()
+{
+	short hs, c, cp, d, o2, tk;
+	byte x, id0, id1, hi, ns, n, off, v, rl, rw, rs;
+	CELL cv;
+	int rmask;
+	bit okc, valid;
+
+	do
+	:: ns < NSNAP ->
+		atomic {	/* snapshot_sample: consumed (acquire) */
+			c = consumed;
+			if
+			:: hs = HEAD(c)
+			:: hs = HEAD(c) + SB
+			fi;
+			x = SLOT(hs)
+		}
+		d = done[x];			/* [R1] */
+		if
+		:: d == hs + SB ->
+			hi = data_end[x]	/* packet_fill: delivered */
+		:: d != hs + SB ->
+			atomic {		/* [K2]: the committed prefix */
+				cp = commit_pos;
+				hi = (hs < cp && cp < hs + SB -> cp - hs : 0)
+			}
+		fi;
+		if
+		:: hi > 0 ->
+			id0 = idw[x];		/* acquire */
+			atomic {		/* the copy */
+				decode_range(IDX(id0), PHDR, hi);
+				cv = phys[IDX(id0) * SB];	/* the header */
+				okc = okc && (cv & GCOM) && CPOSOF(cv) == hs && KIND(CVAL(cv)) == K_HDR;
+				cv = 0;
+				printf("MSC: p%d snapshot copies [%d,%d) from phys %d: intact %d\n",
+				       _pid, hs, hs + hi, IDX(id0), okc)
+			}
+			/* fence(acquire), then the seq_cst loads */
+			tk = taking;
+			c = consumed;
+			id1 = idw[x];
+			atomic {
+				o2 = offset;
+				valid = 1;
+#ifndef BUG_SNAP_NO_TAKING
+				valid = valid && tk != hs;
+#endif
+#ifndef BUG_SNAP_NO_CONSUMED
+				valid = valid && HEAD(c) <= hs;
+#endif
+#ifndef BUG_SNAP_NO_ID
+				valid = valid && id1 == id0;
+#endif
+#ifndef BUG_SNAP_NO_OFFSET
+				valid = valid && o2 <= hs + BUF;
+#endif
+				printf("MSC: p%d snapshot of %d: taking %d, consumed %d, id %d/%d, offset %d: valid %d\n",
+				       _pid, hs, tk, c, id0, id1, o2, valid);
+				/* "an accepted snapshot is not the packet's content" */
+				assert(!valid || okc);
+				nvalid = nvalid + valid
+			}
+		:: else
+		fi;
+		atomic {
+			ns++;
+			hs = 0; c = 0; cp = 0; d = 0; o2 = 0; tk = 0; x = 0; id0 = 0; id1 = 0;
+			hi = 0; n = 0; rmask = 0; okc = 0; valid = 0
+		}
+	:: else -> break
+	od
+}
+#endif
+
+#ifdef CPOS
+/* Q2: with no reservation open, commit_pos is the offset, or the offset is
+ * at a boundary whose packet is delivered. */
+#define Q2 (commit_pos == offset || (offset % SB == 0 && done[SLOT(offset - 1)] == offset))
+#endif
+
 init
 {
 	short fo;
 	byte fin, i;
 	COMMIT_LOCALS;
+	PUSH_LOCALS
 
 	atomic {
 		/* stream.c: lap -1 of every slot is delivered and empty */
@@ -660,15 +1334,43 @@ init
 		od;
 		i = 0;
 		rown = COUNT;		/* reader_spare = count */
+#ifdef NESTED
+		w0pid = run writer(0);
+		hpid = run writer(HW);
+#else
 		run writer(0);
+#endif
+#if NW > 1
 		run writer(1);
+#endif
 		run reader();
+#ifdef SNAPSHOT
+		run snapshot();
+#endif
 #ifdef FLUSHER
 		run flusher()
 #endif
 	}
+#ifdef NESTED
+	/* The signal: once, at any moment of writer 0's run (or after it). */
+	do
+	:: atomic { !hsent -> hsent = 1; hrun = 1; printf("MSC: signal: writer 0 stops, its handler runs\n") }
+	:: writers_done == NW + NH -> break
+	od;
+#endif
 	/* grb_channel_finalize(): writers done; flush, then finalized. */
+#ifdef CPOS
+	(writers_done == NW + NH && flushers_done == NFL);
+	printf("MSC: writers done: offset %d, commit_pos %d\n", offset, commit_pos);
+#ifndef NO_Q2
+	assert(Q2);
+#endif
+#else
 	(writers_done == NW);
+#endif
 	stream_flush();
+#if defined(CPOS) && !defined(NO_Q2)
+	assert(Q2);
+#endif
 	finalized = 1
 }

@@ -18,13 +18,16 @@
  *                                reserve_slow's loop, _grb_stream_flush
  *                                [F1] [F2] [W8] [F3]
  *
- * Two protocols, one per run (they share no word):
+ * Three protocols, one per run (they share no word):
  *   default  commit counting: cc (restartable adds on the stream's CPU)
  *            plus cc_remote (locked adds from other CPUs), delivery claimed
  *            by a CAS on claimed;
  *   OFFSET   the offset: restartable compare-and-store [W10] that tests
  *            the fence flush_req, the locked slow path [W11], and a remote
- *            flusher holding the fence.
+ *            flusher holding the fence;
+ *   CPOS     the committed position commit_pos [K1]: every commit (the
+ *            packet header's, each record's) publishes the offset it loads
+ *            after its count if the count covers every byte up to it.
  *
  * Memory model: x86-TSO, explicit.  Each CPU has a FIFO store buffer of
  * SBN entries; a plain store appends to it, a drain process moves its
@@ -54,6 +57,9 @@
  *
  * Options (spin -DNAME):
  *   OFFSET             the offset protocol (default: commit counting)
+ *   CPOS               the committed position (default: commit counting);
+ *                      [K1] is a label of design revision 5 as first
+ *                      written (the code's [Q1]), not CHANGELOG.md's K1
  *   MIGRATE            commit counting: threads 0 and 1 may migrate to Y
  *                      at any point (a sequence in progress aborts; the
  *                      thread's own stores on X drain first, as a switch
@@ -69,8 +75,21 @@
  *                      and, with MIGRATE, a thread migrated; OFFSET: [F2]
  *                      restarted a [W10] in progress, a writer reserved
  *                      by the locked cmpxchg, a flush found nothing to
- *                      close), so a violation shows one that did
+ *                      close; CPOS: a [K1] sequence restarted and a
+ *                      remote commit published), so a violation shows one
+ *                      that did
+ *   CP_PLAIN_STORE     CPOS: [K1] by a plain store after the loads, on
+ *                      either side, as the design text says (default: a
+ *                      restartable sequence on the stream's CPU, a locked
+ *                      cmpxchg keeping the maximum from another CPU)
+ *   MIGRATE_ALL        CPOS: every writer may migrate (default: writer 1)
+ *   NO_Q2              CPOS: no end-state check (Q2), for a search of a
+ *                      Q1 violation that a Q2 one would stop first
  * Bugs (the model must fail with them):
+ *   BUG_CP_NO_CCR            CPOS: the local commit's bytes without [C5]'s
+ *                            cc_remote
+ *   BUG_CP_NO_CHECK          CPOS: publish the record's end, unchecked
+ *   BUG_CP_LOAD_BEFORE_ADD   CPOS: load offset before the add
  *   BUG_NO_MEMBARRIER        remote commit without [C3]: the store-buffer
  *                            race, nobody sees the lap complete
  *   BUG_NO_CLAIM             delivery without the [D5] CAS: delivered twice
@@ -91,10 +110,16 @@
  *     at the instruction that makes it); at the end offset is the start
  *     plus the sum of all of them (nothing lost), they tile the stream,
  *     and the fence is free;
- *   both: no invalid end state (every thread terminates).
+ *   CPOS: Q1, every value of commit_pos covers committed records only
+ *     (each record and the packet header below it committed and its
+ *     bytes visible), checked at every store of commit_pos in the
+ *     storer's view and whenever one reaches memory; Q2, at the end
+ *     commit_pos == offset;
+ *   all: no invalid end state (every thread terminates).
  * Trails: `spin -t [-D...] rseq.pml | grep MSC:` prints the events; "mem[a]"
  * is cc, cc_remote, claimed, payloads 0-2 for a = 0, 1, 2, 3-5, and offset,
- * flush_req for a = 0, 1 (OFFSET).
+ * flush_req for a = 0, 1 (OFFSET), and cc, cc_remote, offset, commit_pos,
+ * the packet header, payloads 0-2 for a = 0, 1, 2, 3, 4, 5-7 (CPOS).
  */
 
 #define X 0			/* the stream's CPU */
@@ -104,7 +129,15 @@
 #define NT 3			/* threads 0, 1 on X; thread 2 on Y */
 
 /* ---- x86-TSO: memory and the store buffers ---- */
-#ifdef OFFSET
+#if defined(CPOS)
+#define A_CC 0			/* slot cc (bytes only here) */
+#define A_CCR 1			/* slot cc_remote */
+#define A_OFF 2			/* offset */
+#define A_CP 3			/* commit_pos */
+#define A_HDR 4			/* the packet header */
+#define A_DATA 5		/* A_DATA + t: the payload of thread t's record */
+#define NA 8
+#elif defined(OFFSET)
 #define A_OFF 0			/* offset */
 #define A_FENCE 1		/* flush_req, the fence */
 #define NA 2
@@ -176,11 +209,68 @@ inline store(c, a, v, t)
 	fi
 }
 
+#ifdef CPOS
+/* ---- CPOS ghost state: what the records are, which are committed ---- */
+#define SB 8			/* sub-buffer size: one lap of one slot here */
+#define PHDR 1			/* packet header */
+#define LEN(t) ((t) + 1)	/* thread t's record: t + 1 bytes */
+bit gres[NT];			/* thread t reserved its record ... */
+byte gpos[NT];			/* ... at gpos[t] */
+bit gcom[NT];			/* its commit's add happened */
+bit ghcom;			/* the packet header's commit's add happened */
+byte qk, qv;			/* q1's index and value, 0 between steps */
+
+/* r = what CPU c loads at a, or memory for c == NCPU (a reader elsewhere) */
+inline viewload(c, a, r)
+{
+	if
+	:: c < NCPU -> load(c, a, r)
+	:: else -> r = mem[a]
+	fi
+}
+
+/* Q1 for a commit_pos value qr seen by CPU c (NCPU: memory): the packet
+ * header and every record below qr are committed and their bytes are
+ * visible there. */
+inline q1(c, qr)
+{
+	if
+	:: qr > 0 ->
+		assert(ghcom);		/* "commit_pos covers an uncommitted header" */
+		viewload(c, A_HDR, qv);
+		assert(qv == 1)
+	:: else
+	fi;
+	qk = 0;
+	do
+	:: qk < NT ->
+		if
+		:: gres[qk] && gpos[qk] < qr ->
+			/* "commit_pos covers an uncommitted record" */
+			assert(gcom[qk]);
+			viewload(c, A_DATA + qk, qv);
+			assert(qv == 1)
+		:: else
+		fi;
+		qk++
+	:: else -> break
+	od;
+	qk = 0;
+	qv = 0
+}
+#endif
+
 /* The oldest buffered store of CPU c reaches memory. */
 inline drain1(c)
 {
 	mem[sba[c * SBN]] = sbv[c * SBN];
 	printf("MSC: CPU %d's buffer: mem[%d] := %d\n", c, sba[c * SBN], sbv[c * SBN]);
+#ifdef CPOS
+	if
+	:: sba[c * SBN] == A_CP -> q1(NCPU, sbv[c * SBN])
+	:: else
+	fi;
+#endif
 	if
 	:: c == X -> pendx[sbo[c * SBN]]--
 	:: else
@@ -221,7 +311,266 @@ end:	do
 		printf("MSC: thread %d: membarrier on CPU X\n", who) \
 	}
 
-#ifndef OFFSET
+#if defined(CPOS)
+/* ==================== the committed position [K1] ==================== */
+
+/*
+ * Three writers start on X: each reserves its record (the first one, at
+ * offset 0, opens the packet: header and record), writes the header (the
+ * opener) and its payload, then commits the header (the opener) and its
+ * record, each commit followed by [K1].  A commit on X is [C4] + [C5]; one
+ * after a migration to Y is [C2] + [C3] + the seq_cst loads of cc and
+ * cc_remote.  b, the bytes the commit saw, is cc + cc_remote (one lap from
+ * 0 here, never complete: 7 of 8 bytes).  [K1] loads offset R after that
+ * and publishes R if R == S + b (S = 0).  The reservation is [W10] as one
+ * step (the OFFSET model checks it; its only store is its last
+ * instruction, so an aborted one did nothing).
+ *
+ * The publication, by default: on X, a restartable sequence (load offset,
+ * compare, store commit_pos: its final instruction), retried after an
+ * abort, so that no other sequence of X (reservations included) runs
+ * between its load and its store; from Y, a locked cmpxchg loop keeping
+ * the maximum.  CP_PLAIN_STORE: a plain store after the load on either
+ * side, as in the design text.
+ */
+#ifdef MIGRATE_ALL
+#define MAYMIG(t) true
+#else
+#define MAYMIG(t) ((t) == 1)
+#endif
+
+#ifdef REACH
+bit g_k1_abort;			/* a [K1] sequence restarted */
+bit g_remote_pub;		/* a remote commit published */
+#endif
+
+/* The scheduler moves thread t from X to Y (see the commit model). */
+#define MIGRATE_STEP(t) \
+	d_step { \
+		MAYMIG(t) && cpu[t] == X && pendx[t] == 0 -> \
+		cpu[t] = Y; \
+		xseq = (xseq == (t) + 1 -> 0 : xseq); \
+		printf("MSC: W%d migrates to CPU %d\n", t, Y) \
+	}
+
+proctype writer(byte t)
+{
+	byte o, v, r, b, cr, add;
+	bit op, hdr, skip_pub;
+
+	/* [W10] the reservation, on X */
+	d_step {
+		sbn[X] < SBN ->
+		ONX(t);
+		load(X, A_OFF, o);
+		op = (o % SB == 0);
+		v = o + (op -> PHDR : 0) + LEN(t);
+		store(X, A_OFF, v, t);
+		gres[t] = 1;
+		gpos[t] = v - LEN(t);
+		printf("MSC: W%d reserves [%d,%d), opener %d\n", t, o, v, op);
+		v = 0
+	};
+	if
+	:: op ->	/* packet_begin: the header */
+		d_step { sbn[X] < SBN -> ONX(t); store(X, A_HDR, 1, t) };
+		hdr = 1
+	:: else
+	fi;
+next:
+	if
+	:: !hdr ->	/* grb_write: the payload */
+		d_step { sbn[cpu[t]] < SBN -> ONX(t); store(cpu[t], A_DATA + t, 1, t) }
+	:: else
+	fi;
+	add = (hdr -> PHDR : LEN(t));
+#ifdef BUG_CP_LOAD_BEFORE_ADD
+	d_step {
+		ONX(t);
+		load(cpu[t], A_OFF, cr);
+		printf("MSC: W%d [K1] offset = %d, loaded before the add\n", t, cr)
+	};
+#endif
+c4:
+	if
+	:: cpu[t] == Y -> goto remote
+	:: else
+	fi;
+	/* [C4] the restartable add on cc */
+	if
+	:: d_step {
+		cpu[t] == X ->
+		ONX(t);
+		xseq = t + 1;
+		load(X, A_CC, v);
+		v = v + add
+	   }
+	:: MIGRATE_STEP(t); goto remote
+	fi;
+	if
+	:: d_step {
+		xseq == t + 1 && sbn[X] < SBN ->
+		store(X, A_CC, v, t);
+		xseq = 0;
+		if
+		:: hdr -> ghcom = 1
+		:: else -> gcom[t] = 1
+		fi;
+		printf("MSC: W%d [C4] cc := %d (+%d, buffered on X)\n", t, v, add)
+	   }
+	:: d_step { cpu[t] == X -> ONX(t); xseq = 0; v = 0 };
+		goto c4
+	:: MIGRATE_STEP(t); v = 0; goto remote
+	fi;
+	/* [C5] seq_cst load of cc_remote (the sum uses the value stored) */
+	d_step {
+		ONX(t);
+		load(cpu[t], A_CCR, r);
+#ifndef BUG_CP_NO_CCR
+		b = v + r;
+#else
+		b = v;
+#endif
+		printf("MSC: W%d [C5] cc_remote = %d: b = %d\n", t, r, b);
+		v = 0; r = 0
+	};
+	goto k1;
+remote:
+	/* [C2] seq_cst add on cc_remote: lock xadd */
+	atomic {
+		sbn[Y] == 0 ->
+		mem[A_CCR] = mem[A_CCR] + add;
+		if
+		:: hdr -> ghcom = 1
+		:: else -> gcom[t] = 1
+		fi;
+		printf("MSC: W%d [C2] cc_remote := %d (+%d)\n", t, mem[A_CCR], add)
+	};
+	MEMBARRIER_X(t);	/* [C3] */
+	d_step { load(Y, A_CC, v) };
+	d_step {
+		load(Y, A_CCR, r);
+		b = v + r;
+		printf("MSC: W%d remote: cc = %d, cc_remote = %d: b = %d\n", t, v, r, b);
+		v = 0; r = 0
+	};
+k1:
+	/* [K1]: publish R = offset if R == S + b (S = 0).  BUG_CP_NO_CHECK:
+	 * R = the end of what this commit counted, always published. */
+#ifdef BUG_CP_NO_CHECK
+#define K1_LOAD(c) cr = (hdr -> PHDR : gpos[t] + LEN(t)); b = cr
+#elif defined(BUG_CP_LOAD_BEFORE_ADD)
+#define K1_LOAD(c) skip
+#else
+#define K1_LOAD(c) load(c, A_OFF, cr)
+#endif
+#if defined(CP_PLAIN_STORE)
+	atomic {
+		ONX(t);
+		K1_LOAD(cpu[t]);
+		printf("MSC: W%d [K1] offset = %d, b = %d\n", t, cr, b)
+	};
+	if
+	:: cr == b ->
+		d_step {
+			sbn[cpu[t]] < SBN ->
+			ONX(t);
+			store(cpu[t], A_CP, cr, t);
+			q1(cpu[t], cr);
+			printf("MSC: W%d [K1] commit_pos := %d (plain store on CPU %d)\n", t, cr, cpu[t])
+		}
+	:: else
+	fi;
+	goto done;
+#else
+	if
+	:: cpu[t] == Y -> goto k1remote
+	:: else
+	fi;
+	/* the sequence: load offset, compare with S + b, store commit_pos */
+	if
+	:: d_step {
+		cpu[t] == X ->
+		ONX(t);
+		xseq = t + 1;
+		K1_LOAD(X);
+		skip_pub = (cr != b);
+		xseq = (skip_pub -> 0 : xseq);
+		printf("MSC: W%d [K1] sequence: offset = %d, b = %d\n", t, cr, b)
+	   }
+	:: MIGRATE_STEP(t); goto k1remote
+	fi;
+	if
+	:: skip_pub -> goto done
+	:: else
+	fi;
+	if
+	:: d_step {
+		xseq == t + 1 && sbn[X] < SBN ->
+		store(X, A_CP, cr, t);
+		xseq = 0;
+		q1(X, cr);
+		printf("MSC: W%d [K1] commit_pos := %d (buffered on X)\n", t, cr)
+	   }
+	:: d_step {
+		cpu[t] == X ->
+		ONX(t);
+		xseq = 0;
+		GHOST(g_k1_abort = 1);
+		printf("MSC: W%d [K1] aborted\n", t)
+	   };
+		goto k1
+	:: MIGRATE_STEP(t); goto k1remote
+	fi;
+	goto done;
+k1remote:
+	/* from another CPU: seq_cst load of offset, then a locked cmpxchg
+	 * loop keeping the maximum (one step: its only effect) */
+	atomic { K1_LOAD(Y) };
+	if
+	:: cr == b ->
+		d_step {
+			sbn[Y] == 0 ->
+			q1(NCPU, cr);
+			if
+			:: mem[A_CP] < cr -> mem[A_CP] = cr
+			:: else
+			fi;
+			GHOST(g_remote_pub = 1);
+			printf("MSC: W%d [K1] remote: commit_pos = max(.., %d) = %d\n", t, cr, mem[A_CP])
+		}
+	:: else
+	fi;
+#endif
+done:
+	if
+	:: hdr -> hdr = 0; cr = 0; b = 0; skip_pub = 0; goto next
+	:: else
+	fi;
+	atomic { o = 0; cr = 0; b = 0; add = 0; op = 0; skip_pub = 0; nfin++ }
+}
+
+init
+{
+	atomic {
+		run writer(0);
+		run writer(1);
+		run writer(2)
+	}
+	(nfin == NT && sbn[X] == 0 && sbn[Y] == 0);
+	printf("MSC: end: offset %d, commit_pos %d\n", mem[A_OFF], mem[A_CP]);
+#ifndef NO_Q2
+	/* Q2: everything committed, so commit_pos is the offset */
+	assert(mem[A_CP] == mem[A_OFF]);
+#endif
+#ifdef REACH
+	/* Coverage: a complete run in which a [K1] sequence restarted and a
+	 * remote commit published. */
+	assert(!(g_k1_abort && g_remote_pub))
+#endif
+}
+
+#elif !defined(OFFSET)
 /* ==================== commit counting [C2]-[C5], [D5] ==================== */
 
 /* cc packs bytes (bits 0-2 here, 0-39 in C) and records (bits 3-7 here,
