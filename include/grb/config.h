@@ -105,11 +105,13 @@ enum grb_lost_cause {
  * Record flags seen by the client's callbacks (struct grb_ctx.flags).
  *
  * GRB_RFLAG_FULL_TS: the record must carry its full (absolute) timestamp.
- * Set when the record opens a packet, when the core cannot guarantee that
- * ctx->prev_ts is exactly the timestamp of the record just before this one
- * in the stream, and when ts - prev_ts does not fit cfg->ts_bits.  When it
- * is clear, ctx->prev_ts is exact and ts - prev_ts < 2^ts_bits: a header
- * may hold the delta (or the low ts_bits bits of ts).
+ * Set when the record opens a packet, when ts - prev_ts does not fit
+ * cfg->ts_bits, and (with cfg->prev_ts_exact) when the core cannot
+ * guarantee that ctx->prev_ts is exactly the timestamp of the record just
+ * before this one in the stream.  When it is clear, ts - prev_ts <
+ * 2^ts_bits, and prev_ts is exact with cfg->prev_ts_exact (a header may
+ * hold the delta), else at most the previous record's timestamp (a header
+ * may hold the low ts_bits bits of ts).
  */
 #define GRB_RFLAG_FULL_TS 0x1u
 #define GRB_RFLAG_PACKET_START 0x2u /* first record of a packet (FULL_TS is set too) */
@@ -276,6 +278,17 @@ struct grb_config {
 	 * reservation.  A consuming reader of the stream that no other
 	 * thread uses at the time may take the packet from the call. */
 	void (*packet_published)(const struct grb_config *cfg, const struct grb_packet_info *info);
+	/* 1: the header callbacks need ctx->prev_ts to be exactly the
+	 * timestamp of the record just before (a header that holds a delta,
+	 * as ftrace's): with the atomic sync, a record whose predecessor
+	 * another thread wrote then takes the slow path with FULL_TS.  0 (a
+	 * header that holds the low ts_bits bits of ts, rebuilt by the reader
+	 * from the previous record, as the native and CTF clients): with the
+	 * atomic sync (and emulated rseq) prev_ts may be a lower bound of
+	 * that timestamp (this thread's own last record on the stream), and
+	 * FULL_TS is set only when ts - prev_ts does not fit ts_bits.  So
+	 * writers sharing a stream stay on the fast path. */
+	unsigned int prev_ts_exact;
 };
 
 #ifdef __cplusplus

@@ -277,6 +277,7 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 		.record_discard = grb_ctf_record_discard,                                  \
 		.name = "ctf",                                                             \
 		.packet_published = NULL,                                                  \
+		.prev_ts_exact = 0,                                                        \
 	}
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)

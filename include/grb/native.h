@@ -185,6 +185,7 @@ static inline void grb_native_record_discard(const struct grb_config *cfg,
 		.record_discard = grb_native_record_discard,                               \
 		.name = "native",                                                          \
 		.packet_published = NULL,                                                  \
+		.prev_ts_exact = 0,                                                        \
 	}
 #define GRB_NATIVE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                \
 	GRB_NATIVE_CONFIG_WAKEUP(_alloc, _sync, _mode, _clock, GRB_WAKEUP_NONE)

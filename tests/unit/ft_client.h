@@ -248,6 +248,7 @@ static inline void ft_record_discard(const struct grb_config *cfg, const struct 
 		.record_discard = ft_record_discard,                                       \
 		.name = "ft",                                                              \
 		.packet_published = NULL,                                                  \
+		.prev_ts_exact = 1,                                                        \
 	}
 /* clang-format on */
 

@@ -127,6 +127,7 @@ CFG(cfg_single_27, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCAR
 		.record_discard = ft_record_discard, \
 		.name = "ft-inject",                 \
 		.packet_published = NULL,            \
+		.prev_ts_exact = 1,                  \
 	}
 
 CFG_INJ(cfg_inj_atomic_59, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, 59);

@@ -102,6 +102,7 @@ static void take_published(const struct grb_config *cfg, const struct grb_packet
 		.record_discard = grb_native_record_discard,                               \
 		.name = "published",                                                       \
 		.packet_published = take_published,                                        \
+		.prev_ts_exact = 0,                                                        \
 	}
 /* clang-format on */
 

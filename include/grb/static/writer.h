@@ -94,6 +94,24 @@ static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_
 	return 1;
 }
 
+/*
+ * Without cfg->prev_ts_exact, a lower bound of the timestamp of the record
+ * before any new one on s: the thread's own last record on s at depth 1
+ * (it precedes in stream order, and timestamps never decrease in stream
+ * order, [W1]).  Only at depth 1, where the pair is never half written.
+ */
+static _grb_always_inline int _grb_prev_bound(const struct grb_config *cfg,
+					      const struct grb_stream *s, uint32_t depth,
+					      uint64_t *prev)
+{
+	struct _grb_tls_prev *t = &_grb_tls_prev;
+
+	if (cfg->prev_ts_exact || depth != 1 || _grb_load_relaxed(&t->stream) != s->uid)
+		return 0;
+	*prev = _grb_load_relaxed(&t->ts); /* relaxed: the thread's own words */
+	return 1;
+}
+
 /* Records the thread's reservation at depth 1 of [o, end) with ts on s. */
 static _grb_always_inline void _grb_prev_set_mine(const struct grb_stream *s, uint64_t end,
 						  uint64_t ts)
@@ -453,7 +471,8 @@ static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
 			 * [W13] pair, whose last_ts store this load may see,
 			 * stored its last_end (never o) first. */
 			prev = _grb_load_acquire(&shm->last_ts);
-		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev))) {
+		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev)) &&
+			   !_grb_prev_bound(cfg, s, depth, &prev)) {
 			/* Emulated sequences: the thread's pair. */
 			goto slow;
 		}
@@ -568,7 +587,8 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 			prev = _grb_load_relaxed(&shm->last_ts);
 			if (_grb_unlikely(depth != 1 || _grb_load_relaxed(&shm->last_end) != o))
 				goto slow;
-		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev))) {
+		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev)) &&
+			   !_grb_prev_bound(cfg, s, depth, &prev)) {
 			/* Atomic sync: unless this thread's own last record
 			 * ends at o, another writer's may, and its timestamp
 			 * is not known. */
