@@ -11,11 +11,15 @@
 #   make format-check  fail, naming the files, if one is not formatted
 #   make bench    the benchmark suite (bench/suite.sh, ~12 min; not a test)
 #   make bench-quick  the same in under 2 minutes (bench/suite.sh --quick)
+#   make bench-latency  wake-up latency: grb's policies, perf, LTTng live
+#                 (bench/latency.sh, ~25 min; not a test)
+#   make bench-latency-quick  the same in about 5 minutes
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #
 # Extra CMake arguments: make check CMAKE_ARGS=-DGRB_WERROR=ON
 # Extra suite arguments: make bench BENCH_ARGS='--payloads 16 --runs 9'
+# (also for bench-latency: make bench-latency BENCH_ARGS='--no-lttng')
 #
 # The tests run by check, asan and tsan go through cmake/run_ctest.sh: a
 # test whose tool (spin, babeltrace2, ...) is missing installs it when run
@@ -67,7 +71,8 @@ define run_ctest
 $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
-.PHONY: all build demo check asan tsan clang format format-check bench bench-quick clean
+.PHONY: all build demo check asan tsan clang format format-check bench bench-quick \
+	bench-latency bench-latency-quick clean
 
 all: build
 
@@ -120,12 +125,20 @@ format-check:
 	sh cmake/format.sh --check
 
 # Benchmarks are never part of `make check` or CI: they take minutes and
-# their figures depend on the machine's load.
+# their figures depend on the machine's load.  (`make check` runs only
+# bench_latency --smoke, label bench-smoke: a few hundred events, no timing
+# judged.)
 bench:
 	bench/suite.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 bench-quick:
 	bench/suite.sh --quick --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-latency:
+	bench/latency.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-latency-quick:
+	bench/latency.sh --quick --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR)

@@ -78,8 +78,8 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The median of n <= MAX_RUNS values (the mean of the middle two for
- * an even n). */
-static double median(const double *v, int n)
+ * an even n).  Not every benchmark takes one. */
+static __attribute__((unused)) double median(const double *v, int n)
 {
 	double s[MAX_RUNS];
 
