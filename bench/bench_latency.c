@@ -1394,7 +1394,7 @@ int main(int argc, char **argv)
 	       "p50", "p99", "max", "ts p50", "ts p99", "wakes/1k", "commit ns", "lost", "check");
 	for (k = 0; k < nrows; k++) {
 		struct config_row *row = &rows[k];
-		uint64_t missing = 0, missing_written = 0, errors = 0, lost = 0, n = 0;
+		uint64_t missing = 0, errors = 0, lost = 0, n = 0;
 		int ok = 1, fallback = 0;
 
 		if (row->res[0].skipped) {
@@ -1407,7 +1407,6 @@ int main(int argc, char **argv)
 			const struct run_result *res = &row->res[run];
 
 			missing += res->missing;
-			missing_written += res->missing_written;
 			errors += res->errors;
 			lost += res->lost;
 			n += res->n;
