@@ -264,7 +264,9 @@ fi
 			"$(babeltrace2 --version | sed -n 1p)"
 	fi
 	echo "mode: $([ "$quick" = yes ] && echo quick || echo full), runs=$runs," \
-		"LTTng live timers '$lives', viewer retries 100000 and $fast_retry us"
+		"LTTng live timers '$lives', viewer retry 100000 us$(
+			[ "$fast_retry" = 0 ] || echo " and $fast_retry us (1 writer)")," \
+		"LTTng channel: ${lttng_channel:-the default}, LTTng writers '$lttng_threads'"
 	echo "load average at start: $(cat /proc/loadavg)"
 } | tee "$raw/machine.txt"
 
@@ -369,6 +371,7 @@ def total(rows, key):
     return sum(int(r[key]) for r in rows if r.get(key, "na").isdigit())
 
 
+print("SPDX-License-Identifier: MIT")
 with open(os.path.join(raw, "machine.txt")) as f:
     sys.stdout.write(f.read())
 groups = {}
@@ -432,7 +435,8 @@ for (live_us, retry_us, threads, load), rows in sorted(live.items(), reverse=Tru
     print("SUMMARY tracer=lttng-live case=lttng-live-%dus-retry-%dus live_us=%d retry_us=%d "
           "threads=%s load=%s reps=%d p50_us=%.1f p99_us=%.1f max_us=%.1f "
           "commit_ns_p50=%.0f commit_ns_p99=%.0f daemons_cpu_pct=%.1f "
-          "viewer_cpu_pct=%.1f reader_cpu_pct=%.1f rate_ev_s=%.0f discarded=%d "
+          "viewer_cpu_pct=%.1f reader_cpu_pct=%.1f parser_cpu_pct=%.1f rate_ev_s=%.0f "
+          "discarded=%d "
           "discarded_unreadable=%d missing=%d check=%s"
           % (live_us, retry_us, live_us, retry_us, threads, load, len(rows),
              med(rows, "p50_us"), med(rows, "p99_us"), med(rows, "max_us"),
@@ -441,7 +445,7 @@ for (live_us, retry_us, threads, load), rows in sorted(live.items(), reverse=Tru
              med(rows, "viewer_cpu_pct"),
              statistics.median(float(r["daemons_cpu_pct"]) + float(r["viewer_cpu_pct"])
                                for r in rows),
-             med(rows, "rate_ev_s"), sum(d for d in disc if d is not None),
+             med(rows, "parser_cpu_pct"), med(rows, "rate_ev_s"), sum(d for d in disc if d is not None),
              sum(d is None for d in disc), total(rows, "missing"), live_check(rows)))
 EOF
 awk '/^SUMMARY tracer=/ {
@@ -453,6 +457,7 @@ awk '/^SUMMARY tracer=/ {
 	delete v
 }' "$out/summary.txt" >"$tmp/rows.txt"
 {
+	echo "SPDX-License-Identifier: MIT"
 	echo "CPU: $cpu_model.  Medians over $runs repetitions; latencies in us."
 	echo "wakes/1k: the reader's wake-ups per 1000 events.  cpu%: the reader's CPU time"
 	echo "(grb, perf: the consumer thread; LTTng: the daemons and the viewer), % of a CPU."

@@ -27,13 +27,15 @@ Prints one line:
 
     LIVE_RUN events=N measured=M missing=K warm_seen=W p50_us=.. p99_us=..
     max_us=.. commit_ns_p50=.. commit_ns_p99=.. rate_ev_s=..
-    daemons_cpu_pct=.. viewer_cpu_pct=.. written=.. errors=E
+    daemons_cpu_pct=.. viewer_cpu_pct=.. parser_cpu_pct=.. written=.. errors=E
 
 missing: measured events written and never seen; errors: a measured event
 seen twice, or seen before its commit time (both are bugs of the
 measurement).  daemons_cpu_pct and viewer_cpu_pct: the CPU time of the
 --cpu-pids processes (the session, consumer and relay daemons) and of the
-viewer while the writer ran, in % of one CPU.  commit_ns and rate_ev_s:
+viewer while the writer ran, in % of one CPU; parser_cpu_pct: this
+script's own (reading and parsing the viewer's output), to show that the
+measurement keeps up.  commit_ns and rate_ev_s:
 the writer's (the tracepoint() call's cost; the events per second it
 achieved).  Exit status 1 if the writer or the viewer failed.
 """
@@ -133,7 +135,7 @@ def main():
                   file=sys.stderr)
             return 1
         daemons = [int(x) for x in a.cpu_pids.split(",") if x]
-        cpu0 = (cpu_ticks(daemons), cpu_ticks([viewer.pid]), now_ns())
+        cpu0 = (cpu_ticks(daemons), cpu_ticks([viewer.pid]), now_ns(), time.process_time())
         writer = subprocess.Popen(writer_cmd, stdout=subprocess.PIPE)
         fds = [master, writer.stdout.fileno()]
         while True:
@@ -185,7 +187,8 @@ def main():
                     fds.remove(writer.stdout.fileno())
                     writer.wait()
                     writer_done_at = now_ns()
-                    cpu1 = (cpu_ticks(daemons), cpu_ticks([viewer.pid]), writer_done_at)
+                    cpu1 = (cpu_ticks(daemons), cpu_ticks([viewer.pid]), writer_done_at,
+                            time.process_time())
                     m = DONE.search(writer_out)
                     if m:
                         target = int(m.group(2))
@@ -210,6 +213,7 @@ def main():
     wall = (cpu1[2] - cpu0[2]) / 1e9
     daemons_pct = (cpu1[0] - cpu0[0]) / hz / wall * 100
     viewer_pct = (cpu1[1] - cpu0[1]) / hz / wall * 100
+    parser_pct = (cpu1[3] - cpu0[3]) / wall * 100
     lat = sorted(arrivals.values())
     n = len(lat)
     fields = [
@@ -225,6 +229,7 @@ def main():
         ("rate_ev_s", (done.group(5) or b"na").decode()),
         ("daemons_cpu_pct", "%.1f" % daemons_pct),
         ("viewer_cpu_pct", "%.1f" % viewer_pct),
+        ("parser_cpu_pct", "%.1f" % parser_pct),
         ("written", "%d" % written),
         ("errors", "%d" % errors),
     ]
