@@ -10,14 +10,15 @@
  * 50 us by default) or in bursts (--load burst: --burst events back to back,
  * 64 by default, every --gap-us on average, 10 ms by default: each gap is
  * drawn uniformly from [gap / 2, 3 gap / 2), so that the bursts do not keep
- * one phase to a read timer or a live timer).  Each event is a 16-byte native record: the commit time
- * and a tag (writer, sequence number).  The commit time is CLOCK_MONOTONIC
- * read after grb_reserve() and grb_write() of the tag, right before
- * grb_commit() (it is written into the reserved record, so it cannot be
- * read after the commit).  One consumer thread sleeps in grb_merge_wait()
- * on the channel, reads with grb_merge_next() (records of packets still
- * being written included) and takes CLOCK_MONOTONIC as each record comes
- * out: latency = that arrival time - the commit time.  Cases: every sync
+ * one phase to a read timer or a live timer).  Each event is a 16-byte
+ * native record: the commit time and a tag (writer, sequence number).  The
+ * commit time is CLOCK_MONOTONIC read after grb_reserve(), right before the
+ * payload (commit time and tag) is copied in with grb_write() and
+ * grb_commit() is called (it is part of the record, so it cannot be read
+ * after the commit).  One consumer thread sleeps in grb_merge_wait() on the
+ * channel, reads with grb_merge_next() (records of packets still being
+ * written included) and takes CLOCK_MONOTONIC as each record comes out:
+ * latency = that arrival time - the commit time.  Cases: every sync
  * (per-CPU rseq, per-thread single writer, global atomic) with every policy:
  *
  *	packet-4k	GRB_WAKE_PACKET, 4 KiB sub-buffers
