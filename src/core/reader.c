@@ -295,8 +295,7 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 }
 
 /*
- * Decodes the record at off of the packet at data (position start), avail
- * bytes readable.  Return 0, or -EPROTO for bytes no client writes.
+ * Decodes the record at off of the packet at data, avail bytes readable.  Return 0, or -EPROTO for bytes no client writes.
  */
 static int decode_at(const struct grb_reader *r, const char *data, uint64_t off, uint64_t avail,
 		     uint64_t prev_ts, struct grb_record *rec)
@@ -552,6 +551,13 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 	return -EAGAIN;
 }
 
+/* Consuming: where the reading of the head packet at start is: after the
+ * records returned in place, or at its first record. */
+static uint64_t read_from(const struct grb_reader *r, uint64_t start)
+{
+	return r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
+}
+
 /*
  * Consuming, nothing delivered: the next committed record of the open
  * packet at the head, returned in place and claimed by moving consumed's
@@ -574,9 +580,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 
 		if (_grb_load_acquire(&x->done) == start + s->sb_size) /* [R1] */
 			return 1; /* delivered: taken whole */
-		lim = committed_pos(r, start,
-				    r->ip_start == start ? r->ip_off :
-							   start + r->cfg->packet_header_size);
+		lim = committed_pos(r, start, read_from(r, start));
 		if (!pos_after(lim, start))
 			return -EAGAIN; /* nothing committed */
 		/* Committed past the packet: its delivery came between our
@@ -678,7 +682,7 @@ static int committed_unread(struct grb_reader *r)
 	struct grb_stream *s = r->s;
 	uint64_t c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
 	uint64_t start = c & ~s->sb_mask;
-	uint64_t from = r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
+	uint64_t from = read_from(r, start);
 
 	if (r->flags & GRB_READER_SNAPSHOT)
 		return 0;
@@ -813,7 +817,6 @@ void grb_packet_cursor_init(const struct grb_packet *pkt, struct grb_packet_curs
 int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *pkt,
 			   struct grb_packet_cursor *cur, struct grb_record *rec)
 {
-	const struct grb_config *cfg = r->cfg;
 	uint64_t end = pkt->info.content_size;
 
 	if (cur->off < pkt->header_size)
@@ -821,9 +824,7 @@ int grb_packet_record_next(const struct grb_reader *r, const struct grb_packet *
 	while (cur->off < end) {
 		uint64_t avail = end - cur->off;
 
-		if (cfg->record_decode(cfg, pkt->info.client_data, pkt->data + cur->off, avail,
-				       cur->prev_ts, rec) ||
-		    rec->len == 0 || rec->len > avail) {
+		if (decode_at(r, pkt->data, cur->off, avail, cur->prev_ts, rec)) {
 			cur->off = end;
 			return -EPROTO;
 		}
