@@ -36,6 +36,7 @@
 #include <grb/native.h>
 
 #include "stress_common.h"
+#include "stress_write.h"
 
 #define NR_WRITERS 4
 #define NR_IDS (2 * NR_WRITERS)
@@ -52,9 +53,9 @@ struct wcount {
 struct stress_case {
 	const char *name;
 	const struct grb_config *cfg;
-	int (*write_one)(struct grb_channel *ch, struct payload *p, uint32_t len, int discard);
-	int (*write_nested2)(struct grb_channel *ch, struct payload *a, struct payload *b,
-			     uint32_t len);
+	int (*write_one)(struct grb_channel *ch, const struct payload *p, uint32_t len, int how);
+	int (*write_nested2)(struct grb_channel *ch, const struct payload *a,
+			     const struct payload *b, uint32_t len);
 	uint32_t subbuf_size, subbuf_count;
 };
 
@@ -100,121 +101,46 @@ static void count_result(struct wcount *c, int ret)
 	}
 }
 
-/*
- * Moves the calling thread to another CPU and back to all of them, between a
- * reservation and its commit: with the rseq sync the commit is then made
- * from another CPU than the stream's.
- */
-static void migrate_self(void)
-{
-	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), cpu = sched_getcpu(), i;
-	cpu_set_t cs;
-
-	if (ncpu < 2 || cpu < 0)
-		return;
-	CPU_ZERO(&cs);
-	CPU_SET((cpu + 1) % ncpu, &cs);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs))
-		return;
-	CPU_ZERO(&cs);
-	for (i = 0; i < ncpu; i++)
-		CPU_SET(i, &cs);
-	pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
-}
-
-/* One record.  how: 0 commit, 1 reserve then discard, 2 commit after moving
- * to another CPU, 3 discard after moving.  Return 0 when committed, 1 when
- * discarded by choice, or the reserve error. */
-#define DEFINE_WRITE(NAME, CFG)                                                                 \
-	static int NAME##_one(struct grb_channel *ch, struct payload *p, uint32_t len, int how) \
-	{                                                                                       \
-		struct grb_ctx ctx;                                                             \
-		int ret;                                                                        \
-		ctx.event_id = 0;                                                               \
-		ctx.payload_len = len;                                                          \
-		ret = grb_reserve(&CFG, ch, &ctx);                                              \
-		if (ret)                                                                        \
-			return ret;                                                             \
-		grb_write(&ctx, p, len);                                                        \
-		if (how >= 2)                                                                   \
-			migrate_self();                                                         \
-		if (how & 1) {                                                                  \
-			grb_discard(&CFG, &ctx);                                                \
-			return 1;                                                               \
-		}                                                                               \
-		grb_commit(&CFG, &ctx);                                                         \
-		return 0;                                                                       \
-	}                                                                                       \
-	static int NAME##_nested2(struct grb_channel *ch, struct payload *a, struct payload *b, \
-				  uint32_t len)                                                 \
-	{                                                                                       \
-		struct grb_ctx ca, cb;                                                          \
-		int ra, rb;                                                                     \
-		ca.event_id = cb.event_id = 0;                                                  \
-		ca.payload_len = len;                                                           \
-		cb.payload_len = PAYLOAD_FIXED + b->filler_len;                                 \
-		ra = grb_reserve(&CFG, ch, &ca);                                                \
-		if (ra == 0)                                                                    \
-			grb_write(&ca, a, len);                                                 \
-		rb = grb_reserve(&CFG, ch, &cb);                                                \
-		if (rb == 0) {                                                                  \
-			grb_write(&cb, b, cb.payload_len);                                      \
-			grb_commit(&CFG, &cb);                                                  \
-		}                                                                               \
-		if (ra == 0)                                                                    \
-			grb_commit(&CFG, &ca);                                                  \
-		return (-ra) | ((-rb) << 16);                                                   \
-	}
-
-/* Native format with a nesting limit of 2: a thread's record and the
- * handler's first nested one fit; the handler's second, while the thread
- * holds its record, is refused (GRB_LOST_NESTED). */
-#define CFG3(ALLOC, SYNC, MODE)                                                                \
-	{                                                                                      \
-		.abi = GRB_CONFIG_ABI, .alloc = (ALLOC), .sync = (SYNC), .mode = (MODE),       \
-		.wakeup = GRB_WAKEUP_NONE, .ts_bits = 32, .max_nesting = 2, .record_align = 8, \
-		.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),          \
-		.min_record_size = GRB_NATIVE_COMPACT_SIZE, .clock_read = grb_clock_monotonic, \
-		.record_header_size = grb_native_header_size,                                  \
-		.record_header_write = grb_native_header_write,                                \
-		.packet_begin = grb_native_packet_begin, .packet_end = grb_native_packet_end,  \
-		.record_decode = grb_native_record_decode,                                     \
-		.record_discard = grb_native_record_discard, .name = "stress",                 \
-	}
-
-static const struct grb_config c_gd = CFG3(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
-static const struct grb_config c_go = CFG3(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
-static const struct grb_config c_gb = CFG3(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_BLOCKING);
-static const struct grb_config c_cd = CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
-static const struct grb_config c_co = CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
-static const struct grb_config c_cb = CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_BLOCKING);
+static const struct grb_config c_gd =
+	STRESS_CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+static const struct grb_config c_go =
+	STRESS_CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+static const struct grb_config c_gb =
+	STRESS_CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_BLOCKING);
+static const struct grb_config c_cd =
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+static const struct grb_config c_co =
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+static const struct grb_config c_cb =
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_BLOCKING);
 static const struct grb_config c_td =
-	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
+	STRESS_CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
 static const struct grb_config c_to =
-	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
+	STRESS_CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
 static const struct grb_config c_tb =
-	CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_BLOCKING);
-static const struct grb_config c_ad = CFG3(GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+	STRESS_CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_BLOCKING);
+static const struct grb_config c_ad =
+	STRESS_CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 static const struct grb_config c_rd =
-	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
 static const struct grb_config c_ro =
-	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
 static const struct grb_config c_rb =
-	CFG3(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_BLOCKING);
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_BLOCKING);
 
-DEFINE_WRITE(gd, c_gd)
-DEFINE_WRITE(go, c_go)
-DEFINE_WRITE(gb, c_gb)
-DEFINE_WRITE(cd, c_cd)
-DEFINE_WRITE(co, c_co)
-DEFINE_WRITE(cb, c_cb)
-DEFINE_WRITE(td, c_td)
-DEFINE_WRITE(to, c_to)
-DEFINE_WRITE(tb, c_tb)
-DEFINE_WRITE(ad, c_ad)
-DEFINE_WRITE(rd, c_rd)
-DEFINE_WRITE(ro, c_ro)
-DEFINE_WRITE(rb, c_rb)
+STRESS_DEFINE_WRITE(gd, c_gd)
+STRESS_DEFINE_WRITE(go, c_go)
+STRESS_DEFINE_WRITE(gb, c_gb)
+STRESS_DEFINE_WRITE(cd, c_cd)
+STRESS_DEFINE_WRITE(co, c_co)
+STRESS_DEFINE_WRITE(cb, c_cb)
+STRESS_DEFINE_WRITE(td, c_td)
+STRESS_DEFINE_WRITE(to, c_to)
+STRESS_DEFINE_WRITE(tb, c_tb)
+STRESS_DEFINE_WRITE(ad, c_ad)
+STRESS_DEFINE_WRITE(rd, c_rd)
+STRESS_DEFINE_WRITE(ro, c_ro)
+STRESS_DEFINE_WRITE(rb, c_rb)
 
 static const struct stress_case cases[] = {
 	{ "global-discard", &c_gd, gd_one, gd_nested2, 4096, 4 },

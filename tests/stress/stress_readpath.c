@@ -50,98 +50,45 @@
 #include <grb/native.h>
 
 #include "stress_common.h"
+#include "stress_write.h"
 
 #define NR_WRITERS 3
 #define NR_IDS (2 * NR_WRITERS) /* threads 0..W-1, their handlers W..2W-1 */
 #define NR_SNAP 2
 #define MAX_STREAMS 64
 
-#define CFG(ALLOC, SYNC, MODE)                                                                 \
-	{                                                                                      \
-		.abi = GRB_CONFIG_ABI, .alloc = (ALLOC), .sync = (SYNC), .mode = (MODE),       \
-		.wakeup = GRB_WAKEUP_NONE, .ts_bits = 32, .max_nesting = 2, .record_align = 8, \
-		.packet_header_size = (unsigned int)sizeof(struct grb_native_packet),          \
-		.min_record_size = GRB_NATIVE_COMPACT_SIZE, .clock_read = grb_clock_monotonic, \
-		.record_header_size = grb_native_header_size,                                  \
-		.record_header_write = grb_native_header_write,                                \
-		.packet_begin = grb_native_packet_begin, .packet_end = grb_native_packet_end,  \
-		.record_decode = grb_native_record_decode,                                     \
-		.record_discard = grb_native_record_discard, .name = "stress",                 \
-	}
-
-static const struct grb_config c_gd = CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
-static const struct grb_config c_go = CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
-static const struct grb_config c_cd = CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
-static const struct grb_config c_co = CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+static const struct grb_config c_gd =
+	STRESS_CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+static const struct grb_config c_go =
+	STRESS_CFG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+static const struct grb_config c_cd =
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+static const struct grb_config c_co =
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
 static const struct grb_config c_rd =
-	CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD);
 static const struct grb_config c_ro =
-	CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+	STRESS_CFG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
 static const struct grb_config c_td =
-	CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
+	STRESS_CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
 static const struct grb_config c_to =
-	CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
+	STRESS_CFG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
 
-/* One record.  how: 0 commit, 1 discard after reserve, 2 commit after
- * moving to another CPU.  Return 0 committed, 1 discarded, or the
- * reservation's error. */
-static void migrate_self(void);
-#define DEFINE_WRITE(NAME, CFG)                                                              \
-	static int NAME##_one(struct grb_channel *ch, const struct payload *p, uint32_t len, \
-			      int how)                                                       \
-	{                                                                                    \
-		struct grb_ctx ctx;                                                          \
-		int ret;                                                                     \
-		ctx.event_id = 0;                                                            \
-		ctx.payload_len = len;                                                       \
-		ret = grb_reserve(&CFG, ch, &ctx);                                           \
-		if (ret)                                                                     \
-			return ret;                                                          \
-		grb_write(&ctx, p, len);                                                     \
-		if (how == 2)                                                                \
-			migrate_self();                                                      \
-		if (how == 1) {                                                              \
-			grb_discard(&CFG, &ctx);                                             \
-			return 1;                                                            \
-		}                                                                            \
-		grb_commit(&CFG, &ctx);                                                      \
-		return 0;                                                                    \
-	}                                                                                    \
-	static void NAME##_nested2(struct grb_channel *ch, const struct payload *a,          \
-				   const struct payload *b, int *ra, int *rb)                \
-	{                                                                                    \
-		struct grb_ctx ca, cb;                                                       \
-		memset(&ca, 0, sizeof(ca));                                                  \
-		memset(&cb, 0, sizeof(cb));                                                  \
-		ca.payload_len = PAYLOAD_FIXED + a->filler_len;                              \
-		cb.payload_len = PAYLOAD_FIXED + b->filler_len;                              \
-		*ra = grb_reserve(&CFG, ch, &ca);                                            \
-		if (*ra == 0)                                                                \
-			grb_write(&ca, a, ca.payload_len);                                   \
-		*rb = grb_reserve(&CFG, ch, &cb);                                            \
-		if (*rb == 0) {                                                              \
-			grb_write(&cb, b, cb.payload_len);                                   \
-			grb_commit(&CFG, &cb);                                               \
-		}                                                                            \
-		if (*ra == 0)                                                                \
-			grb_commit(&CFG, &ca);                                               \
-	}
-
-DEFINE_WRITE(gd, c_gd)
-DEFINE_WRITE(go, c_go)
-DEFINE_WRITE(cd, c_cd)
-DEFINE_WRITE(co, c_co)
-DEFINE_WRITE(rd, c_rd)
-DEFINE_WRITE(ro, c_ro)
-DEFINE_WRITE(td, c_td)
-DEFINE_WRITE(to, c_to)
+STRESS_DEFINE_WRITE(gd, c_gd)
+STRESS_DEFINE_WRITE(go, c_go)
+STRESS_DEFINE_WRITE(cd, c_cd)
+STRESS_DEFINE_WRITE(co, c_co)
+STRESS_DEFINE_WRITE(rd, c_rd)
+STRESS_DEFINE_WRITE(ro, c_ro)
+STRESS_DEFINE_WRITE(td, c_td)
+STRESS_DEFINE_WRITE(to, c_to)
 
 struct rp_case {
 	const char *name;
 	const struct grb_config *cfg;
 	int (*one)(struct grb_channel *ch, const struct payload *p, uint32_t len, int how);
-	void (*nested2)(struct grb_channel *ch, const struct payload *a, const struct payload *b,
-			int *ra, int *rb);
+	int (*nested2)(struct grb_channel *ch, const struct payload *a, const struct payload *b,
+		       uint32_t len);
 };
 
 static const struct rp_case cases[] = {
@@ -174,23 +121,6 @@ static pthread_t g_writers[NR_WRITERS];
 static int g_wdone[NR_WRITERS];
 static int g_stop_signals;
 static __thread int tls_writer = -1;
-
-static void migrate_self(void)
-{
-	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), cpu = sched_getcpu(), i;
-	cpu_set_t cs;
-
-	if (ncpu < 2 || cpu < 0)
-		return;
-	CPU_ZERO(&cs);
-	CPU_SET((cpu + 1) % ncpu, &cs);
-	if (pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs))
-		return;
-	CPU_ZERO(&cs);
-	for (i = 0; i < ncpu; i++)
-		CPU_SET(i, &cs);
-	pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
-}
 
 static void note(struct wstate *w, uint64_t seq, int ret)
 {
@@ -227,12 +157,12 @@ static void on_signal(int sig)
 		return;
 	make_payload(&a, (uint32_t)(NR_WRITERS + t), w->seq);
 	if (w->seq % 3 == 0) {
-		int ra, rb;
+		int ret;
 
 		make_payload(&b, (uint32_t)(NR_WRITERS + t), w->seq + 1);
-		g_case->nested2(g_ch, &a, &b, &ra, &rb);
-		note(w, w->seq, ra);
-		note(w, w->seq + 1, rb);
+		ret = g_case->nested2(g_ch, &a, &b, PAYLOAD_FIXED + a.filler_len);
+		note(w, w->seq, -(ret & 0xffff));
+		note(w, w->seq + 1, -((ret >> 16) & 0xffff));
 		w->seq += 2;
 	} else {
 		note(w, w->seq, g_case->one(g_ch, &a, PAYLOAD_FIXED + a.filler_len, 0));
