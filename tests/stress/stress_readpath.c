@@ -50,11 +50,11 @@
 #include <grb/native.h>
 
 #include "stress_common.h"
+#include "stress_snap.h"
 #include "stress_write.h"
 
 #define NR_WRITERS 3
 #define NR_IDS (2 * NR_WRITERS) /* threads 0..W-1, their handlers W..2W-1 */
-#define NR_SNAP 2
 #define MAX_STREAMS 64
 
 static const struct grb_config c_gd =
@@ -256,11 +256,6 @@ struct cons {
 
 static struct cons g_cons;
 
-/* Per writer id and stream: 1 + the highest sequence number the consumer
- * returned, published after it returned it.  A snapshot sampled after it
- * read these must show none of those records: they were consumed. */
-static uint64_t g_returned[NR_IDS][MAX_STREAMS];
-
 static void check_record(struct cons *c, uint32_t s, const struct grb_record *rec)
 {
 	struct payload p;
@@ -278,7 +273,7 @@ static void check_record(struct cons *c, uint32_t s, const struct grb_record *re
 		FAIL("%s: stream %u writer %u: seq %llu after %llu\n", g_case->name, s, p.writer,
 		     (unsigned long long)p.seq, (unsigned long long)c->last_seq[p.writer][s] - 1);
 	c->last_seq[p.writer][s] = p.seq + 1;
-	__atomic_store_n(&g_returned[p.writer][s], p.seq + 1, __ATOMIC_RELEASE);
+	snap_returned(p.writer, s, p.seq);
 	if (rec->ts < c->last_ts[s])
 		FAIL("%s: stream %u: timestamp back %llu -> %llu\n", g_case->name, s,
 		     (unsigned long long)c->last_ts[s], (unsigned long long)rec->ts);
@@ -452,147 +447,6 @@ static void *consumer_main(void *arg)
 	return NULL;
 }
 
-/* ---- snapshot readers ---- */
-
-struct snap_stats {
-	uint64_t looks, packets, records, again, lost_packets;
-};
-
-static struct snap_stats g_snap[NR_SNAP];
-static int g_stop_snap;
-
-/* What the consumer had returned of stream s, read before a sample. */
-static void returned_before(uint32_t s, uint64_t pre[NR_IDS])
-{
-	int w;
-
-	for (w = 0; w < NR_IDS; w++)
-		pre[w] = __atomic_load_n(&g_returned[w][s], __ATOMIC_ACQUIRE);
-}
-
-/* One look at stream s through r, sampled after pre[] was read: return
- * the records seen. */
-static uint64_t snapshot_look(struct grb_reader *r, uint32_t s, const uint64_t pre[NR_IDS],
-			      struct snap_stats *st)
-{
-	uint64_t last[NR_IDS] = { 0 }, last_ts = 0, n = 0;
-	struct grb_packet pkt;
-	int ret;
-
-	while ((ret = grb_reader_get_next(r, &pkt)) == 0) {
-		const struct grb_native_packet *h = (const struct grb_native_packet *)pkt.data;
-		struct grb_packet_cursor cur = { 0, pkt.info.ts_begin };
-		struct grb_record rec;
-		uint64_t all = 0;
-		int rr;
-
-		st->packets++;
-		while (grb_packet_record_next(r, &pkt, &cur, &rec) == 0)
-			all++;
-		if (all != pkt.info.records || cur.off != pkt.info.content_size)
-			FAIL("%s: snapshot of stream %u packet %llu: %llu records decoded, %llu "
-			     "said\n",
-			     g_case->name, s, (unsigned long long)pkt.info.seq,
-			     (unsigned long long)all, (unsigned long long)pkt.info.records);
-		if (h->magic != GRB_NATIVE_PACKET_MAGIC || h->seq != pkt.info.seq ||
-		    h->records != pkt.info.records || h->content_size != pkt.info.content_size ||
-		    h->ts_begin != pkt.info.ts_begin || h->ts_end != pkt.info.ts_end ||
-		    h->packet_size != pkt.info.packet_size)
-			FAIL("%s: snapshot of stream %u packet %llu: header disagrees\n",
-			     g_case->name, s, (unsigned long long)pkt.info.seq);
-		grb_packet_cursor_init(&pkt, &cur);
-		while ((rr = grb_packet_record_next(r, &pkt, &cur, &rec)) == 0) {
-			struct payload p;
-
-			n++;
-			if (payload_check(rec.payload, rec.payload_len, &p) || p.writer >= NR_IDS) {
-				FAIL("%s: snapshot of stream %u: torn record\n", g_case->name, s);
-				continue;
-			}
-			if (p.seq + 1 <= last[p.writer])
-				FAIL("%s: snapshot of stream %u: writer %u seq %llu after %llu\n",
-				     g_case->name, s, p.writer, (unsigned long long)p.seq,
-				     (unsigned long long)last[p.writer] - 1);
-			last[p.writer] = p.seq + 1;
-			if (p.seq < pre[p.writer])
-				FAIL("%s: snapshot of stream %u shows writer %u seq %llu, returned "
-				     "before the sample\n",
-				     g_case->name, s, p.writer, (unsigned long long)p.seq);
-			if (rec.ts < last_ts)
-				FAIL("%s: snapshot of stream %u: timestamp back\n", g_case->name,
-				     s);
-			last_ts = rec.ts;
-		}
-		if (rr != -ENODATA)
-			FAIL("%s: snapshot of stream %u: decode error %d\n", g_case->name, s, rr);
-		grb_reader_put(r, &pkt);
-	}
-	if (ret == -EAGAIN)
-		st->again++;
-	else if (ret != -ENODATA)
-		FAIL("%s: snapshot of stream %u: get_next %d\n", g_case->name, s, ret);
-	st->looks++;
-	st->records += n;
-	return n;
-}
-
-static void *snap_main(void *arg)
-{
-	int id = (int)(intptr_t)arg;
-	struct snap_stats *st = &g_snap[id];
-	struct grb_reader *keep[MAX_STREAMS] = { NULL };
-	uint32_t n = grb_channel_nr_streams(g_ch), s;
-	unsigned int seed = 77u + (unsigned int)id;
-	struct timespec pause = { 0, 50000 };
-
-	while (!__atomic_load_n(&g_stop_snap, __ATOMIC_ACQUIRE)) {
-		for (s = 0; s < n && s < MAX_STREAMS; s++) {
-			uint64_t pre[NR_IDS];
-
-			returned_before(s, pre);
-			/* A kept reader sampled again, or a new one. */
-			if (keep[s] && rand_r(&seed) % 2) {
-				if (grb_reader_snapshot_restart(keep[s]))
-					FAIL("%s: snapshot restart failed\n", g_case->name);
-				snapshot_look(keep[s], s, pre, st);
-				continue;
-			}
-			if (!keep[s]) {
-				keep[s] = grb_reader_create(g_ch, s, GRB_READER_SNAPSHOT);
-				if (!keep[s]) {
-					FAIL("%s: snapshot reader %u: %d\n", g_case->name, s,
-					     errno);
-					continue;
-				}
-				snapshot_look(keep[s], s, pre, st);
-			} else {
-				struct grb_reader *r =
-					grb_reader_create(g_ch, s, GRB_READER_SNAPSHOT);
-
-				if (!r) {
-					FAIL("%s: snapshot reader %u: %d\n", g_case->name, s,
-					     errno);
-					continue;
-				}
-				snapshot_look(r, s, pre, st);
-				st->lost_packets += grb_reader_lost_packets(r);
-				if (grb_reader_corrupt_packets(r))
-					FAIL("%s: snapshot found a corrupt packet\n", g_case->name);
-				grb_reader_destroy(r);
-			}
-		}
-		nanosleep(&pause, NULL);
-	}
-	for (s = 0; s < MAX_STREAMS; s++)
-		if (keep[s]) {
-			st->lost_packets += grb_reader_lost_packets(keep[s]);
-			if (grb_reader_corrupt_packets(keep[s]))
-				FAIL("%s: snapshot found a corrupt packet\n", g_case->name);
-			grb_reader_destroy(keep[s]);
-		}
-	return NULL;
-}
-
 /* ---- a case ---- */
 
 static void wait_phase(int phase)
@@ -626,11 +480,12 @@ static int run_case(const struct rp_case *rc, uint64_t total)
 {
 	struct grb_channel_attr a;
 	struct grb_channel_stats cs;
-	pthread_t cons, sig, snap[NR_SNAP];
+	pthread_t cons, sig;
+	struct snap_stats ss_sum;
 	uint64_t committed = 0, discarded = 0, refused = 0, enobufs = 0, ebusy = 0, other = 0;
 	uint64_t read = 0, st_committed, overwritten, lost_other, corrupt, unread = 0,
 		 seq_total = 0;
-	uint64_t read_drain = 0, looks = 0, snap_records = 0, again = 0, snap_lost = 0;
+	uint64_t read_drain = 0;
 	struct timespec t0, t1;
 	int i, f0 = failures;
 	uint32_t s;
@@ -640,8 +495,6 @@ static int run_case(const struct rp_case *rc, uint64_t total)
 	g_max_seq = g_quota + 8;
 	memset(ws, 0, sizeof(ws));
 	memset(&g_cons, 0, sizeof(g_cons));
-	memset(g_snap, 0, sizeof(g_snap));
-	memset(g_returned, 0, sizeof(g_returned));
 	for (i = 0; i < NR_IDS; i++) {
 		ws[i].fate = (uint8_t *)calloc(g_max_seq, 1);
 		g_cons.seen[i] = (uint8_t *)calloc(g_max_seq, 1);
@@ -662,11 +515,11 @@ static int run_case(const struct rp_case *rc, uint64_t total)
 		return 1;
 	}
 	g_phase = g_phase_done = 0;
-	g_stop_signals = g_stop_snap = 0;
+	g_stop_signals = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (snap_start(g_ch, rc->name, NR_IDS))
+		return 1;
 	pthread_create(&cons, NULL, consumer_main, NULL);
-	for (i = 0; i < NR_SNAP; i++)
-		pthread_create(&snap[i], NULL, snap_main, (void *)(intptr_t)i);
 	for (i = 0; i < NR_WRITERS; i++) {
 		g_wdone[i] = 0;
 		pthread_create(&g_writers[i], NULL, writer_main, (void *)(intptr_t)i);
@@ -700,9 +553,7 @@ static int run_case(const struct rp_case *rc, uint64_t total)
 	__atomic_store_n(&g_phase, 2, __ATOMIC_RELEASE);
 	wait_phase(2);
 	pthread_join(cons, NULL);
-	__atomic_store_n(&g_stop_snap, 1, __ATOMIC_RELEASE);
-	for (i = 0; i < NR_SNAP; i++)
-		pthread_join(snap[i], NULL);
+	snap_stop(&ss_sum);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
 	for (s = 0; s < g_cons.n; s++)
@@ -758,13 +609,7 @@ static int run_case(const struct rp_case *rc, uint64_t total)
 		FAIL("%s: %llu corrupt records\n", rc->name, (unsigned long long)corrupt);
 	if (rc->cfg->mode != GRB_MODE_OVERWRITE && overwritten)
 		FAIL("%s: overwritten records in discard mode\n", rc->name);
-	for (i = 0; i < NR_SNAP; i++) {
-		looks += g_snap[i].looks;
-		snap_records += g_snap[i].records;
-		again += g_snap[i].again;
-		snap_lost += g_snap[i].lost_packets;
-	}
-	if (!read || !snap_records || !(ws[NR_WRITERS].seq + ws[NR_WRITERS + 1].seq))
+	if (!read || !ss_sum.records || !(ws[NR_WRITERS].seq + ws[NR_WRITERS + 1].seq))
 		FAIL("%s: nothing read, no snapshot record or no handler record\n", rc->name);
 	printf("%-26s %6.2fs written=%llu committed=%llu read=%llu (%llu skipped in packets, "
 	       "in place seen %llu, %llu swaps) discarded=%llu lost: full/wrap=%llu "
@@ -776,9 +621,9 @@ static int run_case(const struct rp_case *rc, uint64_t total)
 	       (unsigned long long)g_cons.in_place_seen, (unsigned long long)g_cons.swaps,
 	       (unsigned long long)discarded, (unsigned long long)enobufs,
 	       (unsigned long long)ebusy, (unsigned long long)overwritten,
-	       (unsigned long long)cs.remote_commits, (unsigned long long)looks,
-	       (unsigned long long)snap_records, (unsigned long long)again,
-	       (unsigned long long)snap_lost, failures == f0 ? "ok" : "FAILED");
+	       (unsigned long long)cs.remote_commits, (unsigned long long)ss_sum.looks,
+	       (unsigned long long)ss_sum.records, (unsigned long long)ss_sum.again,
+	       (unsigned long long)ss_sum.lost_packets, failures == f0 ? "ok" : "FAILED");
 	fflush(stdout);
 	grb_channel_destroy(g_ch);
 	for (i = 0; i < NR_IDS; i++) {
@@ -802,7 +647,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	printf("stress_readpath: %llu records per case, %d writers + handlers, %d snapshot "
 	       "readers, %ld CPUs\n",
-	       (unsigned long long)total, NR_WRITERS, NR_SNAP, sysconf(_SC_NPROCESSORS_ONLN));
+	       (unsigned long long)total, NR_WRITERS, SNAP_READERS, sysconf(_SC_NPROCESSORS_ONLN));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (argc > 1 && strcmp(argv[1], cases[i].name))
 			continue;
