@@ -36,6 +36,7 @@
 #include <grb/native.h>
 
 #include "stress_common.h"
+#include "stress_snap.h"
 
 #define WRITERS 4
 #define HANDLER_ID(w) ((w) + WRITERS) /* the writer id of a handler's records */
@@ -73,33 +74,51 @@ struct rlog {
 struct variant {
 	const char *name;
 	const struct grb_config *cfg;
+	int (*reserve)(struct grb_channel *ch, struct grb_ctx *ctx);
+	void (*commit)(struct grb_ctx *ctx);
 	uint32_t policy, every;
 	uint32_t subbuf_size, subbuf_count;
 	int migrate;
 };
 
-static const struct grb_config cfg_rseq =
-	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD,
-				 grb_clock_monotonic, GRB_WAKEUP_WRITER);
-static const struct grb_config cfg_single =
-	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD,
-				 grb_clock_monotonic, GRB_WAKEUP_WRITER);
-static const struct grb_config cfg_atomic =
-	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
-				 grb_clock_monotonic, GRB_WAKEUP_WRITER);
-static const struct grb_config cfg_timer =
-	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
-				 grb_clock_monotonic, GRB_WAKEUP_TIMER);
-static const struct grb_config cfg_over =
-	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE,
-				 grb_clock_monotonic, GRB_WAKEUP_WRITER);
+/* A configuration and its write calls: one call site per configuration,
+ * which the fast path is specialised for. */
+#define CFG_WRITE(NAME, ALLOC, SYNC, MODE, WAKEUP)                                        \
+	static const struct grb_config NAME =                                             \
+		GRB_NATIVE_CONFIG_WAKEUP(ALLOC, SYNC, MODE, grb_clock_monotonic, WAKEUP); \
+	static int NAME##_reserve(struct grb_channel *ch, struct grb_ctx *ctx)            \
+	{                                                                                 \
+		return grb_reserve(&NAME, ch, ctx);                                       \
+	}                                                                                 \
+	static void NAME##_commit(struct grb_ctx *ctx)                                    \
+	{                                                                                 \
+		grb_commit(&NAME, ctx);                                                   \
+	}
+#define RW(NAME) &NAME, NAME##_reserve, NAME##_commit
+
+CFG_WRITE(cfg_rseq, GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_single, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD,
+	  GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_atomic, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_cpu_atomic, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_thread_atomic, GRB_ALLOC_PER_THREAD, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
+	  GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_timer, GRB_ALLOC_PER_CPU, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD, GRB_WAKEUP_TIMER)
+CFG_WRITE(cfg_over, GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE, GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_single_over, GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE,
+	  GRB_WAKEUP_WRITER)
+CFG_WRITE(cfg_atomic_over, GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE, GRB_WAKEUP_WRITER)
 
 static const struct variant variants[] = {
-	{ "percpu-rseq", &cfg_rseq, GRB_WAKE_RECORDS, 16, 4096, 64, 1 },
-	{ "perthread-single", &cfg_single, GRB_WAKE_RECORDS, 16, 4096, 64, 0 },
-	{ "global-atomic", &cfg_atomic, GRB_WAKE_BYTES, 1024, 4096, 128, 0 },
-	{ "percpu-atomic-timer", &cfg_timer, GRB_WAKE_PACKET, 0, 4096, 64, 1 },
-	{ "percpu-rseq-overwrite", &cfg_over, GRB_WAKE_RECORDS, 4, 1024, 4, 1 },
+	{ "percpu-rseq", RW(cfg_rseq), GRB_WAKE_RECORDS, 16, 4096, 64, 1 },
+	{ "perthread-single", RW(cfg_single), GRB_WAKE_RECORDS, 16, 4096, 64, 0 },
+	{ "global-atomic", RW(cfg_atomic), GRB_WAKE_BYTES, 1024, 4096, 128, 0 },
+	{ "percpu-atomic", RW(cfg_cpu_atomic), GRB_WAKE_RECORDS, 8, 4096, 64, 1 },
+	{ "perthread-atomic", RW(cfg_thread_atomic), GRB_WAKE_BYTES, 512, 4096, 64, 1 },
+	{ "percpu-atomic-timer", RW(cfg_timer), GRB_WAKE_PACKET, 0, 4096, 64, 1 },
+	{ "percpu-rseq-overwrite", RW(cfg_over), GRB_WAKE_RECORDS, 4, 1024, 4, 1 },
+	{ "perthread-single-overwrite", RW(cfg_single_over), GRB_WAKE_PACKET, 0, 1024, 4, 0 },
+	{ "global-atomic-overwrite", RW(cfg_atomic_over), GRB_WAKE_RECORDS, 2, 1024, 4, 0 },
 };
 
 static const struct variant *v;
@@ -121,20 +140,10 @@ static void write_one(uint32_t id, uint64_t seq)
 	uint32_t len = make_payload(&p, id, seq);
 	int ret;
 
-	ctx.event_id = 0;
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.payload_len = len;
 	l->reserve_start = now_ns();
-	/* The configuration is a constant per call site: one site a config. */
-	if (v->cfg == &cfg_rseq)
-		ret = grb_reserve(&cfg_rseq, g_ch, &ctx);
-	else if (v->cfg == &cfg_single)
-		ret = grb_reserve(&cfg_single, g_ch, &ctx);
-	else if (v->cfg == &cfg_atomic)
-		ret = grb_reserve(&cfg_atomic, g_ch, &ctx);
-	else if (v->cfg == &cfg_timer)
-		ret = grb_reserve(&cfg_timer, g_ch, &ctx);
-	else
-		ret = grb_reserve(&cfg_over, g_ch, &ctx);
+	ret = v->reserve(g_ch, &ctx);
 	if (ret) {
 		l->ok = 0;
 		return;
@@ -143,16 +152,7 @@ static void write_one(uint32_t id, uint64_t seq)
 	l->ts = ctx.ts;
 	l->stream = ctx.stream->index;
 	grb_write(&ctx, &p, len);
-	if (v->cfg == &cfg_rseq)
-		grb_commit(&cfg_rseq, &ctx);
-	else if (v->cfg == &cfg_single)
-		grb_commit(&cfg_single, &ctx);
-	else if (v->cfg == &cfg_atomic)
-		grb_commit(&cfg_atomic, &ctx);
-	else if (v->cfg == &cfg_timer)
-		grb_commit(&cfg_timer, &ctx);
-	else
-		grb_commit(&cfg_over, &ctx);
+	v->commit(&ctx);
 	l->commit_end = now_ns();
 	l->ok = 1;
 }
@@ -453,6 +453,7 @@ static int run_variant(const struct variant *var)
 	struct sigaction sa;
 	pthread_t sig_thread, fin_thread;
 	struct rlog *rl;
+	struct snap_stats snaps;
 	size_t nread = 0, cap;
 	uint64_t lost_w = 0, total = 0, waits = 0, eproto = 0, t0 = now_ns();
 	uint64_t *last_pos;
@@ -489,6 +490,8 @@ static int run_variant(const struct variant *var)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
 	m = grb_merge_create(g_ch, 0);
+	if (snap_start(g_ch, v->name, IDS))
+		return 1;
 	writers_done = 0;
 	for (w = 0; w < WRITERS; w++)
 		pthread_create(&writer_threads[w], NULL, writer_main, (void *)(intptr_t)w);
@@ -546,12 +549,16 @@ static int run_variant(const struct variant *var)
 				FAIL("%s: stream %u out of order\n", v->name, l->stream);
 			last_pos[l->stream] = l->pos;
 		}
+		snap_returned(p.writer, rec.stream_index, p.seq);
 		if (nread < cap)
 			rl[nread++] = (struct rlog){ call_start, rec.ts, p.seq, p.writer,
 						     rec.stream_index };
 	}
 	pthread_join(fin_thread, NULL);
+	snap_stop(&snaps);
 	grb_merge_destroy(m);
+	if (!snaps.records)
+		FAIL("%s: the snapshot readers saw no record\n", v->name);
 
 	/* Accounting: every attempt is read or lost, exactly. */
 	for (id = 0; id < IDS; id++) {
@@ -579,10 +586,12 @@ static int run_variant(const struct variant *var)
 	if (eproto)
 		FAIL("%s: %llu corrupt records or packets (-EPROTO)\n", v->name,
 		     (unsigned long long)eproto);
-	printf("%s: written %llu read %zu lost %llu (overwritten %llu), %llu waits, %.1f s\n",
+	printf("%s: written %llu read %zu lost %llu (overwritten %llu), %llu waits, %.1f s; "
+	       "snapshots: %llu looks, %llu records, %llu packets overwritten while read\n",
 	       v->name, (unsigned long long)total, nread, (unsigned long long)st.lost_total,
 	       (unsigned long long)st.lost[GRB_LOST_OVERWRITTEN], (unsigned long long)waits,
-	       (double)(now_ns() - t0) / 1e9);
+	       (double)(now_ns() - t0) / 1e9, (unsigned long long)snaps.looks,
+	       (unsigned long long)snaps.records, (unsigned long long)snaps.lost_packets);
 	grb_channel_destroy(g_ch);
 	for (id = 0; id < IDS; id++) {
 		free(wlogs[id]);
