@@ -16,11 +16,16 @@
  *   time before each reservation and after each commit; the check is that
  *   r's commit ended after the start of q's call, or that some record of
  *   r's stream was between its two times then;
- * - the consumer ends by -ENODATA after finalize, woken by it.
+ * - the consumer ends by -ENODATA after finalize, woken by it;
+ * - two snapshot readers look at every stream all along (stress_snap.h):
+ *   each look intact, in order, newest last, and without a record the
+ *   merge had returned before it.
  *
- * Variants (argument, or all): the per-CPU rseq sync, the per-thread
- * single-writer sync and the global atomic sync, with the records wake-up
- * policy; the global atomic sync with the timer policy; overwrite mode.
+ * Variants (argument, or all): every sync and alloc (per-CPU rseq and
+ * atomic, per-thread single-writer and atomic, global atomic) with the
+ * records, bytes and packet wake-up policies; the per-CPU atomic sync with
+ * the timer policy; overwrite mode on per-CPU, per-thread and global
+ * streams.
  */
 #include <errno.h>
 #include <pthread.h>
