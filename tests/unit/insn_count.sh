@@ -62,17 +62,17 @@ for case in perthread-single-discard global-atomic-discard; do
 		valgrind --tool=callgrind --dump-instr=yes --dump-line=no --compress-strings=no \
 			--compress-pos=no --callgrind-out-file="$dir/cg.$m" \
 			"$dir/bench_write" --case $case --clock tsc --payload 16 --threads 1 \
-			--events $m --runs 1 --no-consumer --warmup 0 --subbuf-size 1048576 \
+			--events "$m" --runs 1 --no-consumer --warmup 0 --subbuf-size 1048576 \
 			--subbufs 4 >"$dir/run.$m" 2>&1 || {
 			cat "$dir/run.$m"
 			echo "insn_count: FAIL: bench_write under callgrind"
 			exit 1
 		}
-		grep -q 'accounting=ok' "$dir/run.$m" && grep -q ' lost=0 ' "$dir/run.$m" || {
+		if ! grep -q 'accounting=ok' "$dir/run.$m" || ! grep -q ' lost=0 ' "$dir/run.$m"; then
 			cat "$dir/run.$m"
 			echo "insn_count: FAIL: events lost under callgrind: not the common path"
 			exit 1
-		}
+		fi
 	done
 	python3 - "$dir/path.txt" "$dir/cg.$n" "$dir/cg.$((3 * n))" $n "$dir/bench_write" <<'EOF' ||
 import re
