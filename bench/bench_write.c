@@ -229,6 +229,13 @@ typedef uint64_t (*loop_fn)(struct grb_channel *ch, uint64_t n, uint64_t seed);
 	{                                                          \
 		prefix##_8, prefix##_16, prefix##_64, prefix##_256 \
 	}
+/* The loops' symbol names, for --list-loops (bench/insn_count.py). */
+#define LOOP_NAME(fn) #fn
+#define NAMES_OF(prefix)                                                               \
+	{                                                                              \
+		LOOP_NAME(prefix##_8), LOOP_NAME(prefix##_16), LOOP_NAME(prefix##_64), \
+			LOOP_NAME(prefix##_256)                                        \
+	}
 
 /* One static const configuration and one specialised loop per case and payload. */
 #define DEFINE_CASE(id, alloc, sync, mode, clock)                  \
@@ -276,7 +283,10 @@ enum case_kind {
 			  * never a reference itself */
 	KIND_DISABLED, /* calls on a disabled channel: all refused */
 	KIND_EMPTY, /* the empty loop */
+	KIND_NR
 };
+static const char *const kind_names[KIND_NR] = { "write", "floor", "floor-bare", "disabled",
+						 "empty" };
 
 struct bench_case {
 	const char *name;
@@ -284,38 +294,41 @@ struct bench_case {
 	enum clock_kind clk;
 	const struct grb_config *cfg; /* NULL: no channel */
 	loop_fn loop[NR_PAYLOADS];
+	const char *loop_name[NR_PAYLOADS]; /* the function of each loop */
 };
 
-#define CASE(name, id, clk)                                           \
-	{                                                             \
-		name, KIND_WRITE, clk, &cfg_##id, LOOPS_OF(loop_##id) \
+#define CASE(name, id, clk)                                                                \
+	{                                                                                  \
+		name, KIND_WRITE, clk, &cfg_##id, LOOPS_OF(loop_##id), NAMES_OF(loop_##id) \
 	}
-#define CLOCK_CASES(clk, CLK)                                                   \
-	{ "floor", KIND_FLOOR, CLK, NULL, LOOPS_OF(loop_floor_##clk) },         \
-		CASE("global-atomic-discard", global_discard_##clk, CLK),       \
-		CASE("global-atomic-overwrite", global_overwrite_##clk, CLK),   \
-		CASE("percpu-atomic-discard", percpu_discard_##clk, CLK),       \
-		CASE("percpu-atomic-overwrite", percpu_overwrite_##clk, CLK),   \
-		CASE("percpu-rseq-discard", rseq_discard_##clk, CLK),           \
-		CASE("percpu-rseq-overwrite", rseq_overwrite_##clk, CLK),       \
-		CASE("perthread-single-discard", perthread_discard_##clk, CLK), \
+#define CLOCK_CASES(clk, CLK)                                                                       \
+	{ "floor", KIND_FLOOR, CLK, NULL, LOOPS_OF(loop_floor_##clk), NAMES_OF(loop_floor_##clk) }, \
+		CASE("global-atomic-discard", global_discard_##clk, CLK),                           \
+		CASE("global-atomic-overwrite", global_overwrite_##clk, CLK),                       \
+		CASE("percpu-atomic-discard", percpu_discard_##clk, CLK),                           \
+		CASE("percpu-atomic-overwrite", percpu_overwrite_##clk, CLK),                       \
+		CASE("percpu-rseq-discard", rseq_discard_##clk, CLK),                               \
+		CASE("percpu-rseq-overwrite", rseq_overwrite_##clk, CLK),                           \
+		CASE("perthread-single-discard", perthread_discard_##clk, CLK),                     \
 		CASE("perthread-single-overwrite", perthread_overwrite_##clk, CLK)
 
 static const struct bench_case cases[] = {
 	CLOCK_CASES(mono, CLK_MONO),
 	CLOCK_CASES(tsc, CLK_TSC),
 #ifdef HAVE_BARE_TSC
-	{ "floor-bare-tsc", KIND_FLOOR_BARE, CLK_TSC, NULL, LOOPS_OF(loop_floor_bare_tsc) },
+	{ "floor-bare-tsc", KIND_FLOOR_BARE, CLK_TSC, NULL, LOOPS_OF(loop_floor_bare_tsc),
+	  NAMES_OF(loop_floor_bare_tsc) },
 #endif
 	{ "empty-loop",
 	  KIND_EMPTY,
 	  CLK_NONE,
 	  NULL,
-	  { loop_empty, loop_empty, loop_empty, loop_empty } },
+	  { loop_empty, loop_empty, loop_empty, loop_empty },
+	  { "loop_empty", "loop_empty", "loop_empty", "loop_empty" } },
 	{ "disabled-write-record", KIND_DISABLED, CLK_NONE, &cfg_disabled,
-	  LOOPS_OF(loop_disabled_record) },
+	  LOOPS_OF(loop_disabled_record), NAMES_OF(loop_disabled_record) },
 	{ "disabled-reserve", KIND_DISABLED, CLK_NONE, &cfg_disabled,
-	  LOOPS_OF(loop_disabled_reserve) },
+	  LOOPS_OF(loop_disabled_reserve), NAMES_OF(loop_disabled_reserve) },
 };
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -398,6 +411,9 @@ static void usage(FILE *f, const char *prog)
 		"  --timeout S       give up (report a hang) after S seconds per run (default 120)\n"
 		"  --verbose, -v     print every run (RUN lines, on stderr)\n"
 		"  --list            list the case names and exit\n"
+		"  --list-loops      list the loop function of every case, clock and payload\n"
+		"                    (LOOP case=... kind=... clock=... payload=... function=...)\n"
+		"                    and exit\n"
 		"  --help            this text\n"
 		"\n"
 		"Output: a table, one ACCOUNTING line and one SUMMARY line per case, then\n"
@@ -505,6 +521,18 @@ static void parse_args(int argc, char **argv)
 				if (j == k)
 					printf("%s\n", cases[k].name);
 			}
+			exit(0);
+		} else if (!strcmp(a, "--list-loops")) {
+			size_t k, j;
+
+			/* The function that runs each case, clock and payload:
+			 * bench/insn_count.py counts its instructions. */
+			for (k = 0; k < NR_CASES; k++)
+				for (j = 0; j < NR_PAYLOADS; j++)
+					printf("LOOP case=%s kind=%s clock=%s payload=%u function=%s\n",
+					       cases[k].name, kind_names[cases[k].kind],
+					       clock_names[cases[k].clk], payload_sizes[j],
+					       cases[k].loop_name[j]);
 			exit(0);
 		} else if (!strcmp(a, "--quick")) {
 			opt.events = 300000;

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """bench/suite-report.py - the report of bench/suite.sh.
 
-Reads the RUN / SKIP / INSTR lines that suite.sh collected (one RUN line per
-program run and case), takes the median and the spread of every case over
-the repetitions, joins each grb case with the floor and LTTng-UST of the same
-configuration, and writes table.txt, results.tsv, summary.txt and the plots
-into the output directory.  Prints the table, one SUMMARY line per case and
+Reads the RUN / SKIP / INSTR / INSN lines that suite.sh collected (one RUN
+line per program run and case; INSTR: callgrind's counts; INSN: the counts of
+bench/insn_count.py in the disassembly), takes the median and the spread of
+every case over the repetitions, joins each grb case with the floor and
+LTTng-UST of the same configuration, and writes table.txt, results.tsv,
+summary.txt and the plots into the output directory.  Prints the table, one SUMMARY line per case and
 the TARGETS block.  Every output names the CPU model of the run (the
 "CPU model=" line of suite.sh, lscpu's "Model name").  Exit status 1 if a
 grb accounting check failed.
@@ -119,6 +120,7 @@ def load(path):
     cases = {}
     skips = {}
     instr = {}
+    disasm = {}
     loads = []
     wall = None
     failures = []
@@ -179,6 +181,9 @@ def load(path):
                 n = int(kv["n"])
                 ir = (int(kv["ir_3n"]) - int(kv["ir_n"])) / (2.0 * n)
                 instr[(kv["case"], kv["clock"], int(kv["payload"]))] = (ir, kv.get("lost"))
+            elif tag == "INSN":
+                disasm[(kv["case"], kv["clock"], int(kv["payload"]))] = (
+                    int(kv["insn"]), kv.get("external", "-"))
             elif tag == "LTTNG_CG":
                 lttng_cg = kv.get("discarded")
             elif tag == "LOAD":
@@ -189,7 +194,7 @@ def load(path):
                 failures.append(line)
             elif tag == "CPU" and line.startswith("CPU model="):
                 cpu_model = line[len("CPU model="):].strip() or "unknown"
-    return cases, skips, instr, loads, wall, failures, lttng_cg, cpu_model
+    return cases, skips, instr, disasm, loads, wall, failures, lttng_cg, cpu_model
 
 
 def sort_key(c):
@@ -209,7 +214,8 @@ def main():
     ap.add_argument("--plot", action="store_true")
     args = ap.parse_args()
 
-    cases, skips, instr, loads, wall, failures, lttng_cg, cpu_model = load(args.runs_file)
+    cases, skips, instr, disasm, loads, wall, failures, lttng_cg, cpu_model = \
+        load(args.runs_file)
     by = {}
     for c in cases.values():
         by[(c.kind, c.name, c.clock, c.payload, c.threads, c.consumer)] = c
@@ -222,11 +228,27 @@ def main():
         v = instr.get((name, clock, payload))
         return v[0] if v else None
 
+    def disasm_of(name, clock, payload):
+        """(count, external calls left out) in the disassembly, or None."""
+        return disasm.get((name, clock, payload))
+
+    def fmt_dis(v, wide=False):
+        """A disassembly count; '*' (or the names, wide) when it leaves out
+        an external call's instructions (clock_gettime)."""
+        if v is None:
+            return "na"
+        if v[1] in ("-", ""):
+            return str(v[0])
+        return f"{v[0]}+{v[1]}" if wide else f"{v[0]}*"
+
     rows = []
     for c in sorted(cases.values(), key=sort_key):
         st = c.stat()
         row = {"c": c, "st": st, "floor": None, "lttng": None, "instr": None,
-               "floor_instr": None, "lttng_instr": None, "ref": None, "ref_instr": None}
+               "floor_instr": None, "lttng_instr": None, "ref": None, "ref_instr": None,
+               "dis": disasm_of(c.name, c.clock, c.payload),
+               "floor_dis": disasm_of("floor", c.clock, c.payload)
+               if c.kind in ("grb", "floor", "floor-bare") else None}
         if c.kind in ("grb", "floor-bare"):
             fl = find("floor", "floor", c.clock, c.payload, c.threads, "n/a")
             row["floor"] = fl["median"] if fl else None
@@ -247,7 +269,8 @@ def main():
 
     lines = [f"CPU model: {cpu_model}", ""]
     hdr = (f"{'case':<27} {'clock':<5} {'P':>3} {'thr':>3} {'cons':<4} {'ns/ev':>8} "
-           f"{'[min - max]':>17} {'IQR':>6} {'Mev/s':>8} {'instr':>7} {'xfloor':>6} "
+           f"{'[min - max]':>17} {'IQR':>6} {'Mev/s':>8} {'cg-ins':>7} {'dis-ins':>7} "
+           f"{'xfloor':>6} "
            f"{'xLTTng':>6} {'lost %':>8}  acct")
     lines.append(hdr)
     prev = None
@@ -268,6 +291,7 @@ def main():
             f"{c.name:<27} {c.clock:<5} {c.payload:>3} {c.threads:>3} {c.consumer:<4} "
             f"{st['median']:>8.2f} {'[' + fmt(st['min']) + ' - ' + fmt(st['max']) + ']':>17} "
             f"{st['q3'] - st['q1']:>6.2f} {fmt(st['mev'], 1):>8} {fmt(r['instr'], 1):>7} "
+            f"{fmt_dis(r['dis']):>7} "
             f"{fmt(ratio_floor):>6} {fmt(ratio_lttng):>6} "
             f"{fmt(lost_pct, 3) if not c.bad_discarded else '?(' + str(c.bad_discarded) + ')':>8}  "
             f"{c.accounting() if c.kind in ('grb', 'disabled') else '-'}")
@@ -281,13 +305,19 @@ def main():
     lines.append("ns/ev: median over the repetitions, per writer thread (with more threads "
                  "than CPUs the threads share CPUs);")
     lines.append("[min - max] and IQR over the repetitions; Mev/s: all writers together; "
-                 "instr: callgrind instructions/event")
-    lines.append("(1 thread, no consumer, no warm-up); xfloor: ns/ev over the floor of the "
-                 "same clock, payload and threads")
-    lines.append("(over the empty loop for a disabled site); xLTTng: over LTTng-UST in the "
-                 "same mode, payload and threads")
-    lines.append("(LTTng-UST reads CLOCK_MONOTONIC).  cons=no: nothing drains during the run, "
-                 "so discard mode drops once")
+                 "cg-ins: instructions/event (callgrind)")
+    lines.append("(1 thread, no consumer, no warm-up; na where valgrind cannot run the case: "
+                 "rseq); dis-ins: instructions/event")
+    lines.append("(disassembly): bench/insn_count.py's count of the loop's common path, the "
+                 "same for every thread count; *: without")
+    lines.append("the instructions of clock_gettime (the vDSO's read), which are not in the "
+                 "program; na for a disabled site, whose")
+    lines.append("common path, the refusal, the code's layout does not tell.  xfloor: ns/ev "
+                 "over the floor of the")
+    lines.append("same clock, payload and threads (over the empty loop for a disabled site); "
+                 "xLTTng: over LTTng-UST in the same mode,")
+    lines.append("payload and threads (LTTng-UST reads CLOCK_MONOTONIC).  cons=no: nothing "
+                 "drains during the run, so discard mode drops once")
     lines.append("the ring is full (lost %) and overwrite mode overwrites.  Under callgrind "
                  "the mono clock is the system-call")
     lines.append("stub (the kernel's instructions are not counted) and per-CPU streams use "
@@ -317,7 +347,8 @@ def main():
     cols = ["kind", "case", "mode", "clock", "payload", "threads", "consumer", "runs",
             "ns_median", "ns_min", "ns_max", "ns_q1", "ns_q3", "mevents_s", "instr",
             "floor_ns", "lttng_ns", "ref_ns", "floor_instr", "lttng_instr", "ratio_floor",
-            "ratio_lttng", "lost", "written", "lost_pct", "accounting", "cpu_model"]
+            "ratio_lttng", "lost", "written", "lost_pct", "accounting", "cpu_model",
+            "instr_disasm", "floor_instr_disasm"]
     with open(os.path.join(args.out, "results.tsv"), "w") as f:
         # (the licence line lets the file be committed as it is)
         f.write("# SPDX-License-Identifier: MIT\n")
@@ -332,7 +363,8 @@ def main():
                     fmt(r["floor"], 3), fmt(r["lttng"], 3), fmt(r["ref"], 3),
                     fmt(r["floor_instr"], 1), fmt(r["lttng_instr"], 1),
                     fmt(r["ratio_floor"], 3), fmt(r["ratio_lttng"], 3), c.lost, c.written,
-                    fmt(r["lost_pct"], 4), c.accounting(), cpu_model]
+                    fmt(r["lost_pct"], 4), c.accounting(), cpu_model,
+                    fmt_dis(r["dis"], True), fmt_dis(r["floor_dis"], True)]
             f.write("\t".join(str(v) for v in vals) + "\n")
 
     # SUMMARY lines
@@ -354,6 +386,8 @@ def main():
              f"lttng_ns={fmt(r['lttng'] if grb else (st['median'] if c.kind == 'lttng' else None))} "
              f"grb_instr={fmt(r['instr'] if grb or c.kind == 'disabled' else None, 1)} "
              f"floor_instr={fmt(r['floor_instr'], 1)} lttng_instr={fmt(r['lttng_instr'], 1)} "
+             f"grb_instr_disasm={fmt_dis(r['dis'] if grb else None, True)} "
+             f"floor_instr_disasm={fmt_dis(r['floor_dis'], True)} "
              f"ratio_floor={fmt(r['ratio_floor'], 3)} ratio_lttng={fmt(r['ratio_lttng'], 3)} "
              f"mevents_s={fmt(st['mev'])} lost_pct={fmt(r['lost_pct'], 4)} "
              f"accounting={c.accounting() if c.kind in ('grb', 'disabled') else 'n/a'}")
@@ -419,9 +453,29 @@ def main():
                    o["median"] / d["median"] if o and d else None, "0.90..1.10",
                    lambda v: 0.9 <= v <= 1.1, "(overwrite ns over discard ns)")
 
+    # Instructions per event, 16-byte payload: callgrind and the disassembly
+    ins = []
+    for clock in ("tsc", "mono"):
+        for name in ["floor"] + [f + m for f in GRB_ORDER for m in ("-discard", "-overwrite")]:
+            cg, dv = instr_of(name, clock, 16), disasm_of(name, clock, 16)
+            if cg is None and dv is None:
+                continue
+            ins.append(f"INSTRUCTIONS case={name} clock={clock} payload=16 callgrind={fmt(cg, 1)} "
+                       f"disassembly={fmt_dis(dv, True)} "
+                       f"callgrind_minus_disassembly="
+                       f"{fmt(cg - dv[0] if cg is not None and dv else None, 1)}")
+
     out_lines = []
     out_lines.append("")
     out_lines.append(f"CPU model: {cpu_model}")
+    if ins:
+        out_lines.append("Instructions per event, 16-byte payload (callgrind: where valgrind runs "
+                         "the case, per-CPU streams through")
+        out_lines.append("sched_getcpu(), mono with glibc's system-call stub; disassembly: "
+                         "bench/insn_count.py, the native path,")
+        out_lines.append("+clock_gettime: without that call's own instructions):")
+        out_lines.extend(ins)
+        out_lines.append("")
     if dis:
         out_lines.append("Disabled event site (grb_channel_disable), 16-byte payload, 1 thread:")
         out_lines.extend(dis)

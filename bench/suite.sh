@@ -3,7 +3,10 @@
 #
 # bench/suite.sh - the whole benchmark in one command: grb (every case of
 # `bench_write --list`), the floor and LTTng-UST side by side, plus the cost
-# of a disabled event site and instructions/event from callgrind.
+# of a disabled event site and instructions/event: from callgrind where
+# valgrind runs the case, and counted in the disassembly of every case's
+# loop (bench/insn_count.py: the per-CPU rseq cases, which valgrind cannot
+# run, have only that count).
 #
 #	bench/suite.sh               # full: about 12 minutes on 2 CPUs
 #	bench/suite.sh --quick       # under 2 minutes: 16-byte payload only
@@ -38,9 +41,10 @@
 # discard: recorded + discarded == written) or a benchmark program failed.
 #
 # As root, missing tools are installed with apt-get (liblttng-ust-dev,
-# lttng-tools, valgrind, gnuplot-nox, babeltrace2); --no-install disables
-# that.  Without lttng-tools the LTTng-UST columns are "na"; without valgrind
-# the instruction columns are.  lttng-sessiond is started privately and
+# lttng-tools, valgrind, gnuplot-nox, babeltrace2, binutils); --no-install
+# disables that.  Without lttng-tools the LTTng-UST columns are "na"; without
+# valgrind the callgrind instruction column is, and without objdump
+# (binutils) the disassembly one.  lttng-sessiond is started privately and
 # stopped by its PID (bench/lttng/session.sh, as bench/lttng/run.sh).
 set -euo pipefail
 
@@ -164,6 +168,7 @@ want cmake command -v cmake
 want gcc command -v gcc
 want make command -v make
 want python3 command -v python3
+want binutils command -v objdump
 if [ "$do_lttng" = yes ]; then
 	want lttng-tools command -v lttng-sessiond
 	want liblttng-ust-dev have_lttng_ust_h
@@ -227,10 +232,30 @@ fi
 			"$(dpkg-query -W -f '${Version}' liblttng-ust1 2>/dev/null || echo '?')"
 	fi
 	[ "$do_callgrind" = yes ] && echo "valgrind: $(valgrind --version)"
+	command -v objdump >/dev/null && echo "objdump: $(objdump --version | sed -n 1p)"
 	echo "mode: $([ "$quick" = yes ] && echo quick || echo full), runs=$runs events=$events" \
 		"payloads='$payloads' threads='$threads' consumers='$consumers'"
 	echo "load average at start: $(cat /proc/loadavg)"
 } | tee "$raw/machine.txt"
+
+# ---------------------------------------------------------------------------
+# Instructions per event in the disassembly: every loop of bench_write (no
+# run needed, under a second)
+# ---------------------------------------------------------------------------
+if command -v objdump >/dev/null; then
+	rc=0
+	python3 "$here/insn_count.py" "$bench_write" >"$raw/insn_count.txt" \
+		2>"$raw/insn_count.err" || rc=$?
+	grep '^INSN ' "$raw/insn_count.txt" >>"$runs_file" || true
+	while read -r l; do
+		fail "$l"
+	done <"$raw/insn_count.err"
+	[ $rc -eq 0 ] || [ -s "$raw/insn_count.err" ] || fail "insn_count.py: exit $rc"
+	log "disassembly: $(grep -c '^INSN ' "$raw/insn_count.txt") loops counted" \
+		"(bench/insn_count.py; $raw/insn_count.txt)"
+else
+	log "objdump missing: no instruction counts from the disassembly"
+fi
 
 # ---------------------------------------------------------------------------
 # LTTng-UST: a private session daemon, traces in memory when there is room

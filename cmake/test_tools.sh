@@ -39,6 +39,7 @@ _grb_has() {
 	pkg-config) command -v pkg-config ;;
 	python3) command -v python3 ;;
 	g++) command -v g++ ;;
+	valgrind) command -v valgrind ;;
 	*)
 		echo "test_tools.sh: grb_need: unknown package '$1'" >&3
 		exit 2
