@@ -57,9 +57,9 @@ static int check_header(const struct grb_config *cfg, const struct grb_shm_strea
 			   (unsigned long long)l->slots_off, (unsigned long long)l->data_off,
 			   (unsigned long long)l->map_size);
 	if (size != l->map_size)
-		ATTACH_BAD("stream %u: the memory holds %llu bytes, its header needs %llu "
-			   "(truncated?)",
-			   i, (unsigned long long)size, (unsigned long long)l->map_size);
+		ATTACH_BAD("stream %u: the memory holds %llu bytes, its header needs %llu%s", i,
+			   (unsigned long long)size, (unsigned long long)l->map_size,
+			   size < l->map_size ? " (truncated)" : "");
 	if (sealed < 0)
 		ATTACH_BAD("stream %u: a memory file not sealed against shrinking", i);
 	if (h->mode != (uint32_t)cfg->mode || h->alloc != (uint32_t)cfg->alloc ||

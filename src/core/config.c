@@ -89,7 +89,8 @@ static uint64_t fnv1a(uint64_t h, uint64_t v)
  * alignment and the packet header, and the record header's size over a
  * grid of contexts (flags, event ids, client words, payload sizes, deltas
  * and losses), which tells one record format from another of the same
- * geometry.  No names: two builds of one client agree.
+ * geometry, and the client's name.  Nothing of the build (addresses, the
+ * emulated-sequences bit): two builds of one client agree.
  */
 uint64_t _grb_config_hash(const struct grb_config *c)
 {
@@ -105,6 +106,8 @@ uint64_t _grb_config_hash(const struct grb_config *c)
 	h = fnv1a(h, c->record_align);
 	h = fnv1a(h, c->packet_header_size);
 	h = fnv1a(h, c->min_record_size);
+	for (i = 0; c->name && c->name[i] && i < 256; i++)
+		h = fnv1a(h, (uint8_t)c->name[i]);
 	for (f = 0; f < 4; f++)
 		for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 			for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++)
