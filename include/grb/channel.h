@@ -7,7 +7,7 @@
  * | function                      | signal-safe | progress     | system calls        |
  * |-------------------------------|-------------|--------------|---------------------|
  * | grb_channel_attr_init         | yes         | wait-free    | no                  |
- * | grb_channel_create            | no          | blocking     | mmap, thread (2)    |
+ * | grb_channel_create            | no          | blocking     | mmap, thread (2) (4)|
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
  * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3)          |
@@ -16,6 +16,9 @@
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
  * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
  * | grb_channel_sync              | yes         | wait-free    | no                  |
+ * | grb_channel_stream_shm        | yes         | wait-free    | no                  |
+ * | grb_channel_attach (_dir)     | no          | blocking     | open, pread, mmap   |
+ * | grb_channel_owner_alive       | no          | blocking     | open, read (/proc)  |
  * | grb_last_error, grb_version   | yes         | wait-free    | no                  |
  *
  * None of them may be called between a grb_reserve() and its commit on the
@@ -29,6 +32,8 @@
  * (3) Per-thread streams without a thread-exit hook (the process left the
  * library no thread-specific key, doc/design.md): tgkill(tid, 0) for each
  * stream a thread owns, to give back those of exited threads.
+ * (4) With a shared backing also memfd_create or open, ftruncate, fcntl
+ * (seals); grb_channel_destroy then closes and removes them.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H
