@@ -133,11 +133,11 @@ static void snapshot_sample(struct grb_reader *r)
 		r->snap_end -= s->sb_size; /* at a boundary: nothing open */
 	r->snap_cp = cp;
 	r->snap_cursor = c;
-	/* Only the last ring's worth of packets can be there: a consumed
-	 * position further back (or an offset from a corrupt header) would
-	 * have the reader walk packets that no longer exist. */
-	if (pos_after(r->snap_end, c) && r->snap_end - c >= _grb_buf_size(s))
-		r->snap_cursor = r->snap_end - _grb_buf_size(s) + s->sb_size;
+	/* Writers keep consumed within a ring of the open packet: one further
+	 * back (shared memory that lies, an offset far ahead) would have the
+	 * reader walk packets that cannot be there. */
+	if (pos_after(r->snap_end, c) && r->snap_end - c > _grb_buf_size(s))
+		r->snap_cursor = r->snap_end - _grb_buf_size(s);
 }
 
 int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
