@@ -19,6 +19,8 @@
  *    the stream stays enabled, nothing is read out of bounds;
  *  - files in a directory: attached by name, removed by the writer's
  *    destroy, never created over an existing one;
+ *  - a consumer sleeping on the writers' futex through its read-only
+ *    mapping, woken by the delivering writer;
  *  - what an attached channel refuses, and a writer that is gone.
  */
 #include <errno.h>
@@ -666,6 +668,61 @@ static void test_hostile_contents(void)
 	grb_channel_destroy(w);
 }
 
+static const struct grb_config cfg_wake =
+	GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
+				 grb_clock_monotonic, GRB_WAKEUP_WRITER);
+
+static void *deliver_later(void *arg)
+{
+	struct grb_channel *w = (struct grb_channel *)arg;
+	uint64_t i;
+
+	usleep(100000);
+	for (i = 0; __atomic_load_n(&w->streams[0].shm->offset, __ATOMIC_RELAXED) < SB; i++)
+		write_one(&cfg_wake, w, i);
+	return NULL;
+}
+
+/* A consumer sleeps on the writers' futex through its read-only mapping,
+ * and the delivering writer wakes it through its own. */
+static void test_wake_across_mappings(void)
+{
+	struct grb_channel_attr a;
+	struct grb_channel *w, *c;
+	struct grb_reader *r;
+	struct grb_packet pkt;
+	pthread_t t;
+	uint64_t t0, dt;
+
+	attr_shared(&a);
+	w = grb_channel_create(&cfg_wake, &a);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	c = attach_own(w, &cfg_wake);
+	CHECK(c != NULL);
+	r = c ? grb_reader_create(c, 0, 0) : NULL;
+	CHECK(r != NULL);
+	if (r) {
+		CHECK(grb_reader_get_next(r, &pkt) == -EAGAIN);
+		pthread_create(&t, NULL, deliver_later, w);
+		t0 = now_ns();
+		CHECK(grb_reader_wait(r, 5000000000ull) == 0);
+		dt = now_ns() - t0;
+		pthread_join(t, NULL);
+		/* It slept until the delivery (a futex that failed on the
+		 * read-only page would return at once), and was woken, not
+		 * timed out. */
+		CHECK(dt >= 50000000ull && dt < 4000000000ull);
+		CHECK(grb_reader_get_next(r, &pkt) == 0);
+		grb_reader_put(r, &pkt);
+		grb_reader_destroy(r);
+	}
+	if (c)
+		grb_channel_destroy(c);
+	grb_channel_destroy(w);
+}
+
 static void test_dir(void)
 {
 	char dir[] = "/tmp/grb-shm-XXXXXX", path[256];
@@ -748,6 +805,7 @@ int main(void)
 	test_bad_headers();
 	test_hostile_contents();
 	test_dir();
+	test_wake_across_mappings();
 	test_fork("global atomic", &cfg_global, 20000, 0);
 	test_fork("global atomic overwrite", &cfg_global_ow, 20000, 0);
 	test_fork("per-cpu atomic", &cfg_percpu, 20000, 1);
