@@ -7,7 +7,7 @@
  * | function                      | signal-safe | progress     | system calls        |
  * |-------------------------------|-------------|--------------|---------------------|
  * | grb_channel_attr_init         | yes         | wait-free    | no                  |
- * | grb_channel_create            | no          | blocking     | mmap, thread (2)    |
+ * | grb_channel_create            | no          | blocking     | mmap, thread (2) (4)|
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
  * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3)          |
@@ -16,6 +16,9 @@
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
  * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
  * | grb_channel_sync              | yes         | wait-free    | no                  |
+ * | grb_channel_stream_shm        | yes         | wait-free    | no                  |
+ * | grb_channel_attach (_dir)     | no          | blocking     | open, pread, mmap   |
+ * | grb_channel_owner_alive       | no          | blocking     | open, read (/proc)  |
  * | grb_last_error, grb_version   | yes         | wait-free    | no                  |
  *
  * None of them may be called between a grb_reserve() and its commit on the
@@ -29,6 +32,8 @@
  * (3) Per-thread streams without a thread-exit hook (the process left the
  * library no thread-specific key, doc/design.md): tgkill(tid, 0) for each
  * stream a thread owns, to give back those of exited threads.
+ * (4) With a shared backing also memfd_create or open, ftruncate, fcntl
+ * (seals); grb_channel_destroy then closes and removes them.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H
@@ -74,6 +79,36 @@ struct grb_channel_attr {
 	 * of two).  GRB_WAKE_BYTES: every this many committed bytes (a power
 	 * of two, at most the sub-buffer size). */
 	uint32_t wake_every;
+	/* Where the streams live (enum grb_backing): GRB_BACKING_ANON (the
+	 * default) for readers of this process only; GRB_BACKING_MEMFD or
+	 * GRB_BACKING_DIR for a consumer in another process
+	 * (grb_channel_stream_shm(), grb_channel_attach()). */
+	uint32_t backing;
+	uint32_t _pad;
+	/* GRB_BACKING_DIR: the directory that gets one file per stream,
+	 * <shm_path>/<name>_<index> (name: attr.name, "grb" when NULL),
+	 * created exclusive and removed by grb_channel_destroy().  A writer
+	 * that dies leaves them for a consumer to drain.  Copied. */
+	const char *shm_path;
+};
+
+/**
+ * Where a channel's streams live.  Every backing has the same layout
+ * (<grb/static/layout.h>); the shared ones can be mapped by a consumer in
+ * another process (doc/design.md, "Sharing streams between processes").
+ */
+enum grb_backing {
+	GRB_BACKING_ANON = 0, /* private anonymous memory: this process only */
+	GRB_BACKING_MEMFD = 1, /* a memory file per stream (memfd), sealed against
+				* resizing: pass its descriptor to the consumer */
+	GRB_BACKING_DIR = 2, /* a file per stream in attr.shm_path (/dev/shm, a disk) */
+};
+
+/** A stream's shared memory, for a consumer in another process. */
+struct grb_stream_shm {
+	int fd; /* owned by the channel: pass it (SCM_RIGHTS), never close it */
+	uint32_t stream; /* the stream's index */
+	uint64_t size; /* bytes of the mapping (the file's size) */
 };
 
 /**
@@ -225,6 +260,68 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
  * has GRB_WAKEUP_NONE.  Real-time: wait-free, no system call.
  */
 int grb_channel_fd(const struct grb_channel *ch);
+
+/**
+ * grb_channel_stream_shm() - the descriptor and size of a stream's memory.
+ *
+ * For a consumer in another process: pass the descriptors of every stream,
+ * in index order, to grb_channel_attach() there.  Return: 0 and *shm;
+ * -EINVAL a NULL argument or a bad index; -EOPNOTSUPP the channel's
+ * backing is GRB_BACKING_ANON.  Real-time: wait-free, no system call.
+ */
+int grb_channel_stream_shm(const struct grb_channel *ch, uint32_t stream,
+			   struct grb_stream_shm *shm);
+
+/**
+ * grb_channel_attach() - a consumer's view of another process's channel.
+ * @cfg: the consumer's copy of the writers' client configuration (the same
+ *	client compiled in); it must outlive the channel
+ * @fds: the descriptors of every stream of the channel, in index order
+ *	(grb_channel_stream_shm() in the writing process); not taken over:
+ *	the caller may close them after the call
+ * @nr: how many
+ * @client_data: passed to the client's record_decode and packet_end
+ *
+ * Each stream's header is read and checked before anything is mapped:
+ * magic, layout version, byte order, word size, geometry and the offsets
+ * it implies, the descriptor's real size, the stream's index and count,
+ * the writing process, and the client: its mode, alloc, sync, timestamp
+ * bits, packet header size and record format's fingerprint must be the
+ * consumer's.  The stream is then mapped read-only, but for its consumer
+ * page.  Readers, iterators and the merge work on the channel as on a
+ * channel of this process; they copy every packet before decoding it, and
+ * write nothing but the consumer pages.  Writes, flushes, finalize and
+ * enable are refused (-EPERM); grb_channel_fd() says -EOPNOTSUPP.
+ *
+ * Return: the channel (grb_channel_destroy() unmaps it), or NULL with
+ * errno: EPROTO a header that fails a check, a truncated or resizable
+ * memory, or another client (grb_last_error() says which stream and
+ * what); EINVAL bad arguments; ENOMEM; or the error of a system call
+ * (EACCES for a descriptor not open for writing).
+ */
+struct grb_channel *grb_channel_attach(const struct grb_config *cfg, const int *fds, uint32_t nr,
+				       void *client_data);
+
+/**
+ * grb_channel_attach_dir() - grb_channel_attach() on the files a channel
+ * with GRB_BACKING_DIR made: <dir>/<name>_0 and the rest of the count its
+ * header says.  Return: as grb_channel_attach(); ENOENT no such stream.
+ */
+struct grb_channel *grb_channel_attach_dir(const struct grb_config *cfg, const char *dir,
+					   const char *name, void *client_data);
+
+/**
+ * grb_channel_owner_alive() - whether the process that writes an attached
+ * channel still runs.
+ *
+ * Once it says 0, the writer has exited or died: readers of the channel
+ * return every record committed before (up to each stream's committed
+ * position), then -ENODATA instead of -EAGAIN.  Records a writer had
+ * reserved and not committed, and those after them in their stream, are
+ * not returned.  Return: 1 alive; 0 gone; -EINVAL NULL or a channel of
+ * this process.  Real-time: blocking (reads /proc).
+ */
+int grb_channel_owner_alive(struct grb_channel *ch);
 
 /** grb_channel_read_stats() - totals over the channel.  Return: 0; -EINVAL for NULL. */
 int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st);

@@ -17,16 +17,27 @@ static int cpu_in_set(const struct grb_channel_attr *a, int cpu)
 	return (a->cpu_set[cpu / 8] >> (cpu % 8)) & 1;
 }
 
-static void channel_free(struct grb_channel *ch)
+void _grb_channel_free(struct grb_channel *ch)
 {
+	struct grb_channel_priv *priv = ch->priv;
 	uint32_t i;
 
 	if (ch->streams)
-		for (i = 0; i < ch->nr_streams; i++)
-			if (ch->streams[i].shm)
-				_grb_env_unmap(ch->streams[i].shm, ch->streams[i].map_size);
+		for (i = 0; i < ch->nr_streams; i++) {
+			struct grb_stream *s = &ch->streams[i];
+
+			if (priv && priv->fds && priv->fds[i] >= 0)
+				_grb_env_unmap_shared(s->shm, s->map_size, priv->fds[i],
+						      priv->attr.backing == GRB_BACKING_DIR ?
+							      priv->shm_path :
+							      NULL,
+						      priv->file_name, i);
+			else if (s->shm)
+				_grb_env_unmap(s->shm, s->map_size);
+		}
 	_grb_env_free(ch->streams);
-	if (ch->priv) {
+	if (priv) {
+		_grb_env_free(priv->fds);
 		_grb_env_free(ch->priv->cpu_map);
 		_grb_env_free(ch->priv->timer_seen);
 		if (ch->priv->event_fd >= 0)
@@ -66,7 +77,8 @@ static void read_timer_fn(void *arg)
 		seen[2 * i + 1] = dr;
 		/* [R11] seq_cst: with the reader's seq_cst store of the flag,
 		 * then its own look at the streams. */
-		armed |= (int)__atomic_load_n(&shm->reader_waiting, __ATOMIC_SEQ_CST);
+		armed |= (int)__atomic_load_n(&ch->streams[i].cons->reader_waiting,
+					      __ATOMIC_SEQ_CST);
 	}
 	if (more && armed)
 		_grb_env_event_signal(ch->priv->event_fd);
@@ -104,10 +116,18 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	priv->attr = *attr;
 	priv->attr.name = NULL;
 	priv->attr.cpu_set = NULL;
+	priv->attr.shm_path = NULL;
 	if (attr->name) {
 		_grb_strlcpy(priv->name, attr->name, sizeof(priv->name));
 		priv->attr.name = priv->name;
 	}
+	if (attr->backing == GRB_BACKING_DIR) {
+		_grb_strlcpy(priv->shm_path, attr->shm_path, sizeof(priv->shm_path));
+		priv->attr.shm_path = priv->shm_path;
+	}
+	_grb_strlcpy(priv->file_name, attr->name ? attr->name : "grb", sizeof(priv->file_name));
+	priv->client_hash = _grb_config_hash(cfg);
+	_grb_env_process_self(&priv->writer_pid, &priv->writer_start);
 	priv->blocking_timeout_ns = _grb_us_to_ns(attr->blocking_timeout_us);
 	priv->read_timer_ns = _grb_us_to_ns(attr->read_timer_us);
 	{
@@ -119,7 +139,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		priv->max_payload = room > hdr ? room - hdr : 0;
 	}
 	_grb_env_registry_lock();
-	ch->uid = next_uid++;
+	ch->uid = _grb_channel_next_uid();
 	_grb_env_registry_unlock();
 	ch->tls_slot = (uint32_t)(ch->uid % GRB_TLS_STREAMS);
 	/* Without a thread-exit hook (no thread-specific key left), the
@@ -147,7 +167,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		if (!n) {
 			_grb_env_set_error("attr.cpu_set: no CPU of this machine (0-%d) in the set",
 					   ncpu - 1);
-			channel_free(ch);
+			_grb_channel_free(ch);
 			return -EINVAL;
 		}
 		ch->cpu_map = priv->cpu_map;
@@ -155,8 +175,11 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		break;
 	}
 	ch->streams = (struct grb_stream *)_grb_env_zalloc(sizeof(struct grb_stream) * n);
-	if (!ch->streams)
+	priv->fds = (int *)_grb_env_zalloc(sizeof(int) * n);
+	if (!ch->streams || !priv->fds)
 		goto nomem;
+	for (i = 0; i < n; i++)
+		priv->fds[i] = -1;
 	ch->nr_streams = n;
 	for (i = 0, cpu = 0; i < n; i++) {
 		uint32_t scpu = UINT32_MAX;
@@ -168,7 +191,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		}
 		ret = _grb_stream_init(ch, cfg, i, scpu);
 		if (ret) {
-			channel_free(ch);
+			_grb_channel_free(ch);
 			return ret;
 		}
 	}
@@ -185,7 +208,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		ret = _grb_env_event_create();
 		if (ret < 0) {
 			_grb_env_set_error("channel: cannot create its event descriptor");
-			channel_free(ch);
+			_grb_channel_free(ch);
 			return ret;
 		}
 		priv->event_fd = ret;
@@ -197,7 +220,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 		priv->read_timer = _grb_timer_start(priv->read_timer_ns, read_timer_fn, ch);
 		if (!priv->read_timer) {
 			_grb_env_set_error("read timer: cannot start its thread");
-			channel_free(ch);
+			_grb_channel_free(ch);
 			return -EAGAIN;
 		}
 	}
@@ -208,7 +231,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 			if (priv->read_timer)
 				_grb_timer_stop(priv->read_timer);
 			_grb_env_set_error("switch timer: cannot start its thread");
-			channel_free(ch);
+			_grb_channel_free(ch);
 			return -EAGAIN;
 		}
 	}
@@ -220,7 +243,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	*out = ch;
 	return 0;
 nomem:
-	channel_free(ch);
+	_grb_channel_free(ch);
 	_grb_env_set_error("out of memory");
 	return -ENOMEM;
 }
@@ -232,6 +255,12 @@ struct grb_channel *grb_channel_create(const struct grb_config *cfg,
 	int ret = channel_open(cfg, attr, &ch);
 
 	return _grb_env_return_ptr(ret, ch);
+}
+
+/* Under the registry lock. */
+uint64_t _grb_channel_next_uid(void)
+{
+	return next_uid++;
 }
 
 /* Under the registry lock. */
@@ -269,7 +298,7 @@ int grb_channel_destroy(struct grb_channel *ch)
 	keep = ch->priv->nr_readers > 0;
 	_grb_env_registry_unlock();
 	if (!keep)
-		channel_free(ch);
+		_grb_channel_free(ch);
 	return 0;
 }
 
@@ -288,7 +317,20 @@ void _grb_channel_put(struct grb_channel *ch)
 	free_it = --ch->priv->nr_readers == 0 && ch->priv->destroyed;
 	_grb_env_registry_unlock();
 	if (free_it)
-		channel_free(ch);
+		_grb_channel_free(ch);
+}
+
+int grb_channel_stream_shm(const struct grb_channel *ch, uint32_t stream,
+			   struct grb_stream_shm *shm)
+{
+	if (!ch || !shm || stream >= ch->nr_streams)
+		return -EINVAL;
+	if (ch->priv->attached || ch->priv->fds[stream] < 0)
+		return -EOPNOTSUPP;
+	shm->fd = ch->priv->fds[stream];
+	shm->stream = stream;
+	shm->size = ch->streams[stream].map_size;
+	return 0;
 }
 
 int grb_channel_fd(const struct grb_channel *ch)
@@ -304,6 +346,8 @@ int grb_channel_enable(struct grb_channel *ch)
 {
 	if (!ch)
 		return -EINVAL;
+	if (ch->priv->attached)
+		return -EPERM; /* another process writes it */
 	_grb_store_release(&ch->enabled, 1);
 	return 0;
 }
@@ -375,6 +419,10 @@ int grb_channel_flush(struct grb_channel *ch)
 
 	if (!ch)
 		return -EINVAL;
+	/* A flush writes the writers' state, and membarrier reaches only
+	 * this process: the writing process flushes its own streams. */
+	if (ch->priv->attached)
+		return -EPERM;
 	for (i = 0; i < ch->nr_streams; i++)
 		_grb_channel_flush_stream(ch, &ch->streams[i]);
 	return 0;
@@ -386,6 +434,8 @@ int grb_channel_finalize(struct grb_channel *ch)
 
 	if (!ch)
 		return -EINVAL;
+	if (ch->priv->attached)
+		return -EPERM;
 	_grb_store_release(&ch->enabled, 0);
 	for (i = 0; i < ch->nr_streams; i++) {
 		struct grb_stream *s = &ch->streams[i];

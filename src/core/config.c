@@ -33,6 +33,7 @@ void grb_channel_attr_init(struct grb_channel_attr *attr)
 	attr->nr_streams = 64;
 	attr->read_timer_us = 100 * 1000;
 	attr->blocking_timeout_us = 100 * 1000;
+	attr->backing = GRB_BACKING_ANON;
 }
 
 int _grb_is_pow2(uint64_t v)
@@ -71,6 +72,56 @@ static uint32_t header_size(const struct grb_config *c, uint32_t flags, uint32_t
 static uint32_t min_record(const struct grb_config *c)
 {
 	return (uint32_t)_grb_align(header_size(c, 0, 0), c->record_align);
+}
+
+static uint64_t fnv1a(uint64_t h, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (v & 0xff)) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * What a consumer's decoding depends on: the configuration ABI (not the
+ * emulated-sequences bit, a property of the build), the timestamp bits, the
+ * alignment and the packet header, and the record header's size over a
+ * grid of contexts (flags, event ids, client words, payload sizes, deltas
+ * and losses), which tells one record format from another of the same
+ * geometry, and the client's name.  Nothing of the build (addresses, the
+ * emulated-sequences bit): two builds of one client agree.
+ */
+uint64_t _grb_config_hash(const struct grb_config *c)
+{
+	static const uint32_t ids[] = { 0, 1, 30, 31, 255, 256, 65535, 65536, 0xffffffffu };
+	static const uint32_t lens[] = { 0, 1, 8, 100, 65536 };
+	static const uint64_t deltas[] = { 0, 1, 1ull << 27, 1ull << 32, ~0ull };
+	uint64_t h = 0xcbf29ce484222325ull;
+	struct grb_ctx ctx;
+	uint32_t f, i, j, k;
+
+	h = fnv1a(h, c->abi & ~GRB_CONFIG_ABI_EMULATED);
+	h = fnv1a(h, c->ts_bits);
+	h = fnv1a(h, c->record_align);
+	h = fnv1a(h, c->packet_header_size);
+	h = fnv1a(h, c->min_record_size);
+	for (i = 0; c->name && c->name[i] && i < 256; i++)
+		h = fnv1a(h, (uint8_t)c->name[i]);
+	for (f = 0; f < 4; f++)
+		for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+			for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++)
+				for (k = 0; k < sizeof(deltas) / sizeof(deltas[0]); k++) {
+					_grb_memset(&ctx, 0, sizeof(ctx));
+					ctx.flags = f;
+					ctx.event_id = ids[i];
+					ctx.client_word = ids[i];
+					ctx.payload_len = lens[j];
+					ctx.ts = deltas[k];
+					ctx.lost = deltas[k] >> 1;
+					h = fnv1a(h, c->record_header_size(c, &ctx));
+				}
+	return h;
 }
 
 int _grb_config_validate(const struct grb_config *c)
@@ -173,6 +224,12 @@ int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr
 		BAD("attr.blocking_timeout_us: 0 in blocking mode (use discard mode)");
 	if (c->wakeup == GRB_WAKEUP_TIMER && a->read_timer_us == 0)
 		BAD("attr.read_timer_us: 0 with the timer wake-up");
+	if (a->backing > GRB_BACKING_DIR)
+		BAD("attr.backing: %u, not a grb_backing", a->backing);
+	if (a->backing == GRB_BACKING_DIR && (!a->shm_path || !a->shm_path[0]))
+		BAD("attr.shm_path: a directory is needed with GRB_BACKING_DIR");
+	if (a->backing == GRB_BACKING_DIR && _grb_strnlen(a->shm_path, 256) >= 256)
+		BAD("attr.shm_path: 255 bytes at most");
 	if (a->wake_policy > GRB_WAKE_BYTES)
 		BAD("attr.wake_policy: %u, not a grb_wake_policy", a->wake_policy);
 	if (a->wake_policy != GRB_WAKE_PACKET && c->wakeup != GRB_WAKEUP_WRITER)

@@ -38,6 +38,27 @@ struct grb_channel_priv {
 	/* GRB_WAKEUP_TIMER: signals event_fd when a stream published more. */
 	struct grb_timer *read_timer;
 	uint64_t *timer_seen; /* per stream: commit_pos + delivered_records seen */
+	/* Shared backings (attr.backing): each stream's descriptor, -1 for
+	 * none; the directory and the files' name (GRB_BACKING_DIR). */
+	int *fds;
+	char shm_path[256];
+	char file_name[64];
+	/* Written into every stream's header: the client's fingerprint
+	 * (_grb_config_hash) and the writing process. */
+	uint64_t client_hash;
+	uint64_t writer_start;
+	uint32_t writer_pid;
+	/* A consumer's view of another process's streams (grb_channel_attach):
+	 * it changes nothing there but its consumer pages.  orphaned: the
+	 * writing process is gone (grb_channel_owner_alive() saw it), so
+	 * readers end with -ENODATA once they have read everything committed. */
+	uint32_t attached;
+	uint32_t orphaned;
+};
+
+/* The parts of a stream's mapping (grb/static/layout.h). */
+struct grb_stream_layout {
+	uint64_t consumer_off, slots_off, data_off, map_size;
 };
 
 /* write.c */
@@ -51,7 +72,14 @@ uint32_t _grb_log2(uint64_t v);
 int _grb_config_validate(const struct grb_config *c);
 int _grb_attr_validate(const struct grb_config *c, const struct grb_channel_attr *a);
 uint32_t _grb_max_header(const struct grb_config *c); /* the largest record header */
+/* The client's fingerprint: a hash of its record format, which a consumer
+ * in another process must decode the same way. */
+uint64_t _grb_config_hash(const struct grb_config *c);
 
+/* stream.c: the layout of a stream of this geometry on pages of page
+ * bytes: 0, or -EINVAL for a geometry no channel has. */
+int _grb_stream_layout(uint32_t sb_order, uint32_t count_order, uint64_t page,
+		       struct grb_stream_layout *l);
 /* stream.c: lays out stream index of ch. */
 int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
 		     uint32_t cpu);
@@ -99,6 +127,8 @@ void _grb_reader_arm(struct grb_reader *r, uint32_t on);
 #endif
 
 /* channel.c */
+void _grb_channel_free(struct grb_channel *ch); /* unmaps, frees */
+uint64_t _grb_channel_next_uid(void); /* under the registry lock */
 struct grb_channel *_grb_registry_find(uint64_t uid); /* under the registry lock */
 void _grb_channel_get(struct grb_channel *ch);
 void _grb_channel_put(struct grb_channel *ch);
@@ -112,6 +142,16 @@ static inline void _grb_strlcpy(char *dst, const char *src, size_t n)
 	for (i = 0; i + 1 < n && src[i]; i++)
 		dst[i] = src[i];
 	dst[i] = 0;
+}
+
+/* The length of s, at most n. */
+static inline size_t _grb_strnlen(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i]; i++)
+		;
+	return i;
 }
 
 /* Microseconds to nanoseconds, UINT64_MAX (forever) when they do not fit. */

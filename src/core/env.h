@@ -23,6 +23,41 @@ void *_grb_env_zalloc(size_t size);
 void _grb_env_free(void *p);
 size_t _grb_env_page_size(void);
 
+/*
+ * Shared mappings (doc/design.md, "Sharing streams between processes").
+ * map_shared: size zeroed bytes, MAP_SHARED, backed by an anonymous memory
+ * file sealed against resizing (dir NULL) or by the new file
+ * dir/name_index (created exclusive); *fd its descriptor, kept open.  NULL
+ * with *err a negative errno (and the message set) on failure.
+ * unmap_shared: unmaps, closes fd and, for a file, removes it.
+ */
+void *_grb_env_map_shared(size_t size, const char *dir, const char *name, uint32_t index, int *fd,
+			  int *err);
+void _grb_env_unmap_shared(void *addr, size_t size, int fd, const char *dir, const char *name,
+			   uint32_t index);
+/*
+ * A consumer's side.  fd_open: opens dir/name_index for reading and
+ * writing: the descriptor or a negative errno (-ENOENT: no such stream).
+ * fd_close closes one.  fd_read: len bytes at off (pread): 0, or a negative
+ * errno (-EPROTO when the file ends first).  fd_size: the object's size;
+ * *sealed 1 when it is a memory file sealed against shrinking, 0 when it
+ * cannot be sealed (a file), -1 when it can be but is not.  map_fd: maps
+ * size bytes of fd read-only but for [rw_off, rw_off + rw_len), which it
+ * maps writable: the address, or NULL with *err.
+ */
+int _grb_env_fd_open(const char *dir, const char *name, uint32_t index);
+void _grb_env_fd_close(int fd);
+int _grb_env_fd_read(int fd, uint64_t off, void *buf, size_t len);
+int _grb_env_fd_size(int fd, uint64_t *size, int *sealed);
+void *_grb_env_map_fd(int fd, size_t size, size_t rw_off, size_t rw_len, int *err);
+
+/* Processes: the caller's id and start time (a token that tells a
+ * reused id from the process); whether the process with that id and
+ * token still runs (1), or is gone (0: exited, a zombie, or the id
+ * reused). */
+void _grb_env_process_self(uint32_t *pid, uint64_t *start);
+int _grb_env_process_alive(uint32_t pid, uint64_t start);
+
 /* CPUs: the bound of possible CPU ids (0 .. n-1): the highest + 1, holes
  * in the possible set included. */
 int _grb_env_nr_cpus(void);

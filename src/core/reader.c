@@ -122,7 +122,7 @@ static void copy_racy(char *dst, const char *src, uint64_t n)
 static void snapshot_sample(struct grb_reader *r)
 {
 	struct grb_stream *s = r->s;
-	uint64_t c = _grb_load_acquire(&s->shm->consumed) & ~s->sb_mask;
+	uint64_t c = _grb_load_acquire(&s->cons->consumed) & ~s->sb_mask;
 	uint64_t cp = committed_pos(r, c, _grb_load_relaxed(&s->shm->offset));
 	uint64_t o = _grb_load_acquire(&s->shm->offset); /* [W1] */
 
@@ -133,6 +133,11 @@ static void snapshot_sample(struct grb_reader *r)
 		r->snap_end -= s->sb_size; /* at a boundary: nothing open */
 	r->snap_cp = cp;
 	r->snap_cursor = c;
+	/* Writers keep consumed within a ring of the open packet: one further
+	 * back (shared memory that lies, an offset far ahead) would have the
+	 * reader walk packets that cannot be there. */
+	if (pos_after(r->snap_end, c) && r->snap_end - c > _grb_buf_size(s))
+		r->snap_cursor = r->snap_end - _grb_buf_size(s);
 }
 
 int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
@@ -165,7 +170,7 @@ int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
 	/* [R7] acq_rel CAS: one consuming reader per stream; pairs with
 	 * [R8].  Snapshot readers copy and need no exclusion. */
 	if (!(flags & GRB_READER_SNAPSHOT) &&
-	    !_grb_cas_acqrel(&r->s->shm->reader_active, &zero, 1)) {
+	    !_grb_cas_acqrel(&r->s->cons->reader_active, &zero, 1)) {
 		_grb_env_free(r->copy);
 		_grb_env_free(r);
 		_grb_env_set_error("reader: stream %u already has a consuming reader", stream);
@@ -198,7 +203,7 @@ int grb_reader_destroy(struct grb_reader *r)
 		grb_reader_put(r, &pkt);
 	}
 	if (!(r->flags & GRB_READER_SNAPSHOT))
-		_grb_store_release(&r->s->shm->reader_active, 0); /* [R8] */
+		_grb_store_release(&r->s->cons->reader_active, 0); /* [R8] */
 	_grb_channel_put(r->ch);
 	_grb_env_free(r->copy);
 	_grb_env_free(r);
@@ -258,9 +263,9 @@ static int packet_fill(struct grb_reader *r, const struct grb_shm_slot *x, uint6
 static void wake_blocked_writers(struct grb_stream *s)
 {
 	/* [R4] seq_cst: Dekker pair with [B2]. */
-	__atomic_add_fetch(&s->shm->consumed_seq, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&s->cons->consumed_seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&s->shm->writer_waiters, __ATOMIC_SEQ_CST))
-		_grb_env_futex_wake(&s->shm->consumed_seq);
+		_grb_env_futex_wake(&s->cons->consumed_seq);
 }
 
 /* Swap the reader's spare into the slot if its id still shows the
@@ -271,7 +276,7 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	uint64_t tag = _grb_lap_tag(s, pos);
 	/* [R2] acquire: pairs with [D2]: the packet's bytes are complete. */
 	uint64_t id = _grb_load_acquire(&x->id);
-	uint64_t spare = _grb_load_relaxed(&s->shm->reader_spare);
+	uint64_t spare = _grb_load_relaxed(&s->cons->reader_spare);
 	uint64_t nid;
 
 	if ((id >> GRB_ID_TAG_SHIFT) != tag || !(id & GRB_ID_NOREF))
@@ -290,7 +295,7 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	if (!_grb_cas_acqrel(&x->id, &id, nid))
 		return 0;
 	/* relaxed: only this reader uses reader_spare while it is attached. */
-	_grb_store_relaxed(&s->shm->reader_spare, id & GRB_ID_INDEX_MASK);
+	_grb_store_relaxed(&s->cons->reader_spare, id & GRB_ID_INDEX_MASK);
 	return id | 1ull << 63; /* never 0 */
 }
 
@@ -352,6 +357,116 @@ static void packet_start_after(struct grb_reader *r, struct grb_packet *pkt, uin
 	pkt->start_ts = ts;
 }
 
+/* Consuming: where the reading of the head packet at start is: after the
+ * records returned in place, or at its first record. */
+static uint64_t read_from(const struct grb_reader *r, uint64_t start)
+{
+	return r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
+}
+
+/*
+ * A consuming reader of another process's streams: nothing at the head is
+ * delivered.  Return -ENODATA when the stream will give no more (its
+ * writers finalized it at start, or its writing process is gone and every
+ * record committed is read), else -EAGAIN.
+ */
+static int nothing_delivered(struct grb_reader *r, uint64_t start)
+{
+	struct grb_stream *s = r->s;
+
+	if (_grb_load_acquire(&s->shm->finalized) && _grb_load_acquire(&s->shm->offset) == start)
+		return -ENODATA;
+	/* relaxed: set by this process (grb_channel_owner_alive). */
+	if (_grb_load_relaxed(&r->ch->priv->orphaned) &&
+	    !pos_after(committed_pos(r, start, read_from(r, start)), read_from(r, start)))
+		return -ENODATA;
+	return -EAGAIN;
+}
+
+/*
+ * Consuming, for a consumer in another process, which writes nothing of
+ * the writers' (doc/design.md, "Sharing streams between processes"): take
+ * the delivered packet at the head by copying it, then claim it by moving
+ * consumed past it ([R13]).  No spare is swapped in, so no slot id
+ * changes.  In discard and blocking modes no writer reuses the sub-buffer
+ * before consumed passes it; in overwrite mode the copy is checked as an
+ * in-place copy is ([R12]), and a pusher that won consumed counted the
+ * packet overwritten.  Return as get_consuming.
+ */
+static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *k)
+{
+	struct grb_stream *s = r->s;
+	int attempt;
+
+	for (attempt = 0; attempt < 64; attempt++) {
+		/* [R0] acquire: pairs with the pushers' [P3]. */
+		uint64_t c = _grb_load_acquire(&s->cons->consumed);
+		uint64_t start = c & ~s->sb_mask;
+		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
+		/* [R1] acquire: pairs with [D3]. */
+		uint64_t done = _grb_load_acquire(&x->done), id, idx;
+		int bad;
+
+		if (done != start + s->sb_size) {
+			if (_grb_load_acquire(&s->cons->consumed) != c)
+				continue;
+			return nothing_delivered(r, start);
+		}
+		bad = packet_fill(r, x, start, &pkt->info);
+		/* [R2] acquire (a load only: the id is the writers'): pairs
+		 * with [D2]; the sub-buffer that holds the packet. */
+		id = _grb_load_acquire(&x->id);
+		if ((id >> GRB_ID_TAG_SHIFT) != _grb_lap_tag(s, start) || !(id & GRB_ID_NOREF)) {
+			if (_grb_load_acquire(&s->cons->consumed) != c)
+				continue; /* overwritten meanwhile */
+			bad = -EPROTO; /* delivered, yet no longer tagged so */
+		}
+		idx = id & GRB_ID_INDEX_MASK;
+		if (idx > s->count_mask + 1u)
+			bad = -EPROTO; /* names memory outside the stream: never read it */
+		if (!bad) {
+			copy_racy(r->copy, s->data + (idx << s->sb_order), pkt->info.content_size);
+			/* [R12] acquire fence, then a seq_cst load of the
+			 * offset: the copy's loads come before it.  An offset
+			 * past the slot's lap says writers of the next lap may
+			 * have stored into what we copied: drop it; the pusher
+			 * moves consumed and counts it. */
+			_grb_copy_fence();
+			if (pos_after(__atomic_load_n(&s->shm->offset, __ATOMIC_SEQ_CST),
+				      start + _grb_buf_size(s)))
+				continue;
+		}
+		/* [R13] acq_rel CAS: claims the packet.  release: the copy's
+		 * loads come before it, so a pusher's [P3] that follows it,
+		 * and the next lap's stores after that, cannot have changed the
+		 * copy; our reads of the slot precede a writer's reuse of it
+		 * ([W3], [P1]).  One of us and the pushers wins. */
+		if (!_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size))
+			continue; /* overwritten: counted by the pusher */
+		if (r->cfg->mode == GRB_MODE_BLOCKING)
+			wake_blocked_writers(s);
+		if (bad) {
+			uint64_t k_bad = c & s->sb_mask;
+
+			/* relaxed: counters, as the loss counters. */
+			_grb_add_relaxed(&s->cons->corrupt_packets, 1);
+			_grb_add_relaxed(&s->cons->corrupt_records,
+					 pkt->info.records > k_bad ? pkt->info.records - k_bad : 0);
+			r->corrupt_packets++;
+			r->ip_start = GRB_NO_POS;
+			return -EPROTO;
+		}
+		r->held = 1;
+		r->held_pos = start;
+		r->held_idx = idx;
+		pkt->pos = start;
+		pkt->data = r->copy;
+		*k = c & s->sb_mask;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
 static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t *k)
 {
 	struct grb_stream *s = r->s;
@@ -360,7 +475,7 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 
 	for (attempt = 0; attempt < 64; attempt++) {
 		/* [R0] acquire: pairs with the pushers' [P3]. */
-		uint64_t c = _grb_load_acquire(&shm->consumed);
+		uint64_t c = _grb_load_acquire(&s->cons->consumed);
 		uint64_t start = c & ~s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
 		/* [R1] acquire: pairs with [D3]. */
@@ -368,7 +483,7 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 		int bad;
 
 		if (done != start + s->sb_size) {
-			if (_grb_load_acquire(&shm->consumed) != c)
+			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
 			if (_grb_load_acquire(&shm->finalized) &&
 			    _grb_load_acquire(&shm->offset) == start)
@@ -379,20 +494,20 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 		/* [R10] seq_cst: snapshot readers that copied this packet
 		 * meanwhile see it taken ([S1]) and drop the copy: the swap
 		 * below gives the slot another sub-buffer. */
-		__atomic_store_n(&shm->taking, start, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&s->cons->taking, start, __ATOMIC_SEQ_CST);
 		id = swap_in_spare(r, x, start);
 		if (!id) {
-			__atomic_store_n(&shm->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&s->cons->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 			continue; /* a writer took the slot: consumed moved */
 		}
 		/* [R3] acq_rel CAS: release: our reads of the slot above come
 		 * before a writer reuses it ([W3], [P1]); one of us and the
 		 * pushers' [P3] wins the sub-buffer. */
-		if (!_grb_cas_acqrel(&shm->consumed, &c, start + s->sb_size)) {
-			__atomic_store_n(&shm->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
+		if (!_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size)) {
+			__atomic_store_n(&s->cons->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 			continue; /* overwritten while we took it: counted by the pusher */
 		}
-		__atomic_store_n(&shm->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&s->cons->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 		if (r->cfg->mode == GRB_MODE_BLOCKING)
 			wake_blocked_writers(s);
 		if (bad) {
@@ -403,8 +518,8 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 			 * relaxed: counters, as the loss counters. */
 			uint64_t k_bad = c & s->sb_mask;
 
-			_grb_add_relaxed(&shm->corrupt_packets, 1);
-			_grb_add_relaxed(&shm->corrupt_records,
+			_grb_add_relaxed(&s->cons->corrupt_packets, 1);
+			_grb_add_relaxed(&s->cons->corrupt_records,
 					 pkt->info.records > k_bad ? pkt->info.records - k_bad : 0);
 			r->corrupt_packets++;
 			r->ip_start = GRB_NO_POS;
@@ -470,8 +585,8 @@ static int snapshot_copy(struct grb_reader *r, uint64_t pos, struct grb_packet *
 	 * it out only with taking set ([R10]) before and consumed past pos
 	 * after.  So unchanged values prove an intact copy. */
 	_grb_copy_fence();
-	tk = __atomic_load_n(&shm->taking, __ATOMIC_SEQ_CST);
-	cn = __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST);
+	tk = __atomic_load_n(&s->cons->taking, __ATOMIC_SEQ_CST);
+	cn = __atomic_load_n(&s->cons->consumed, __ATOMIC_SEQ_CST);
 	id1 = __atomic_load_n(&x->id, __ATOMIC_SEQ_CST);
 	on = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
 	if (pos_after(on, pos + _grb_buf_size(s))) {
@@ -551,13 +666,6 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 	return -EAGAIN;
 }
 
-/* Consuming: where the reading of the head packet at start is: after the
- * records returned in place, or at its first record. */
-static uint64_t read_from(const struct grb_reader *r, uint64_t start)
-{
-	return r->ip_start == start ? r->ip_off : start + r->cfg->packet_header_size;
-}
-
 /*
  * Consuming, nothing delivered: the next committed record of the open
  * packet at the head, returned in place and claimed by moving consumed's
@@ -569,10 +677,13 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 {
 	struct grb_stream *s = r->s;
 	struct grb_shm_stream *shm = s->shm;
-	const int copying = r->cfg->mode == GRB_MODE_OVERWRITE;
+	/* A consumer in another process copies in every mode: the bytes it
+	 * decodes are then its own (doc/design.md, "Sharing streams between
+	 * processes"). */
+	const int copying = r->cfg->mode == GRB_MODE_OVERWRITE || r->ch->priv->attached;
 
 	for (;;) {
-		uint64_t c = _grb_load_acquire(&shm->consumed); /* [R0] */
+		uint64_t c = _grb_load_acquire(&s->cons->consumed); /* [R0] */
 		uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
 		uint64_t lim, id;
@@ -645,7 +756,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		if (!pos_after(lim, r->ip_off))
 			return -EAGAIN;
 		if (decode_at(r, data, r->ip_off - start, lim - r->ip_off, r->ip_ts, rec)) {
-			if (_grb_load_acquire(&shm->consumed) != c)
+			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue; /* overwritten: the copy was stale */
 			/* Committed bytes no client writes: leave the rest of
 			 * the packet to its delivery, which reports it. */
@@ -661,7 +772,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		 * mode, the copy's loads come before it, and a pusher's [P3]
 		 * that follows it comes before any store of the next lap; a
 		 * success thus proves the copy intact.  Pairs with [P3]. */
-		if (!_grb_cas_acqrel(&shm->consumed, &c, c + 1)) {
+		if (!_grb_cas_acqrel(&s->cons->consumed, &c, c + 1)) {
 			r->ip_start = GRB_NO_POS;
 			return 1; /* pushed: counted overwritten */
 		}
@@ -680,7 +791,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 static int committed_unread(struct grb_reader *r)
 {
 	struct grb_stream *s = r->s;
-	uint64_t c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
+	uint64_t c = __atomic_load_n(&s->cons->consumed, __ATOMIC_SEQ_CST);
 	uint64_t start = c & ~s->sb_mask;
 	uint64_t from = read_from(r, start);
 
@@ -714,7 +825,7 @@ int _grb_reader_ready(struct grb_reader *r)
 
 	if (r->flags & GRB_READER_SNAPSHOT)
 		return 0;
-	c = __atomic_load_n(&s->shm->consumed, __ATOMIC_SEQ_CST);
+	c = __atomic_load_n(&s->cons->consumed, __ATOMIC_SEQ_CST);
 	start = c & ~s->sb_mask;
 	if (__atomic_load_n(&s->slots[_grb_slot_of(s, start)].done, __ATOMIC_SEQ_CST) ==
 		    start + s->sb_size ||
@@ -728,7 +839,7 @@ void _grb_reader_arm(struct grb_reader *r, uint32_t on)
 	/* [R11] seq_cst: Dekker pair with the writers' [D4]: raise the flag,
 	 * then look (_grb_reader_ready()); a writer that published after the
 	 * look sees the flag and signals. */
-	__atomic_store_n(&r->s->shm->reader_waiting, on, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&r->s->cons->reader_waiting, on, __ATOMIC_SEQ_CST);
 }
 
 int _grb_reader_next_in_place(struct grb_reader *r, struct grb_record *rec)
@@ -753,10 +864,16 @@ int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt)
 		return -EBUSY;
 	if (r->flags & GRB_READER_SNAPSHOT)
 		return get_snapshot(r, pkt);
-	ret = get_consuming(r, pkt, &k);
-	if (ret)
-		return ret;
-	pkt->data = r->s->data + (r->held_idx << r->s->sb_order);
+	if (r->ch->priv->attached) {
+		ret = take_by_copy(r, pkt, &k);
+		if (ret)
+			return ret;
+	} else {
+		ret = get_consuming(r, pkt, &k);
+		if (ret)
+			return ret;
+		pkt->data = r->s->data + (r->held_idx << r->s->sb_order);
+	}
 	pkt->stream_index = r->s->index;
 	pkt->header_size = r->cfg->packet_header_size;
 	packet_start_after(r, pkt, k);
@@ -792,13 +909,13 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
 		int ret = 0;
 
 		/* [R6] seq_cst: Dekker pair with [D4]. */
-		__atomic_store_n(&shm->reader_waiting, 1, __ATOMIC_SEQ_CST);
-		c = __atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) & ~r->s->sb_mask;
+		__atomic_store_n(&r->s->cons->reader_waiting, 1, __ATOMIC_SEQ_CST);
+		c = __atomic_load_n(&r->s->cons->consumed, __ATOMIC_SEQ_CST) & ~r->s->sb_mask;
 		if (__atomic_load_n(&r->s->slots[_grb_slot_of(r->s, c)].done, __ATOMIC_SEQ_CST) !=
 			    c + r->s->sb_size &&
 		    !_grb_load_acquire(&shm->finalized))
 			ret = _grb_env_futex_wait(&shm->deliver_seq, seq, timeout_ns);
-		__atomic_store_n(&shm->reader_waiting, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&r->s->cons->reader_waiting, 0, __ATOMIC_SEQ_CST);
 		return ret;
 	}
 	period = r->ch->priv->read_timer_ns;

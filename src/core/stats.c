@@ -37,27 +37,29 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 				  struct grb_stream_stats *st)
 {
 	const struct grb_shm_stream *shm;
+	const struct grb_stream *s;
 	int i;
 
 	if (!ch || !st || stream >= ch->nr_streams)
 		return -EINVAL;
-	shm = ch->streams[stream].shm;
+	s = &ch->streams[stream];
+	shm = s->shm;
 	_grb_memset(st, 0, sizeof(*st));
 	for (i = 0; i < GRB_LOST_NR; i++) {
 		st->lost[i] = _grb_load_relaxed(&shm->lost[i]);
 		st->lost_total += st->lost[i];
 	}
 	st->write_pos = _grb_load_relaxed(&shm->offset);
-	st->consumed_pos = _grb_load_relaxed(&shm->consumed);
+	st->consumed_pos = _grb_load_relaxed(&s->cons->consumed);
 	st->invariant_failures = _grb_load_relaxed(&shm->invariant_failures);
 	st->remote_commits = _grb_load_relaxed(&shm->remote_commits);
 	st->fenced_flushes = _grb_load_relaxed(&shm->fenced_flushes);
 	st->disabled = _grb_load_relaxed(&shm->disabled);
 	st->cpu = shm->cpu;
 	st->owner_tid = _grb_load_relaxed(&shm->owner);
-	st->corrupt_packets = _grb_load_relaxed(&shm->corrupt_packets);
-	st->corrupt_records = _grb_load_relaxed(&shm->corrupt_records);
-	st->committed = committed_records(&ch->streams[stream]);
+	st->corrupt_packets = _grb_load_relaxed(&s->cons->corrupt_packets);
+	st->corrupt_records = _grb_load_relaxed(&s->cons->corrupt_records);
+	st->committed = committed_records(s);
 	return 0;
 }
 

@@ -4,16 +4,48 @@
  */
 #include "core.h"
 
-/* Layout version 3 added the reader's corrupt-packet counters in the
- * padding of the reader's line: the loss counters stay where version 2 had
- * them, on the next line. */
-_Static_assert(offsetof(struct grb_shm_stream, corrupt_records) + sizeof(uint64_t) <=
-		       offsetof(struct grb_shm_stream, consumed) + GRB_CACHELINE,
-	       "the reader's counters must stay on the reader's line");
+/*
+ * Layout version 5 moved the words a consumer writes to their own page
+ * (struct grb_shm_consumer) and left every field the writers' inline fast
+ * path reads where version 4 had it: the writers' line (offset, last_ts,
+ * flush_req, commit_pos, last_end, lost_unreported) and wake_pending.
+ */
+_Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
+		       offsetof(struct grb_shm_stream, last_ts) == 136 &&
+		       offsetof(struct grb_shm_stream, flush_req) == 144 &&
+		       offsetof(struct grb_shm_stream, commit_pos) == 152 &&
+		       offsetof(struct grb_shm_stream, last_end) == 160 &&
+		       offsetof(struct grb_shm_stream, lost_unreported) == 168 &&
+		       offsetof(struct grb_shm_stream, lost) == 256 &&
+		       offsetof(struct grb_shm_stream, wake_pending) == 360,
+	       "a field the writers' fast path reads moved");
+_Static_assert(offsetof(struct grb_shm_stream, nr_streams) + sizeof(uint32_t) <=
+		       offsetof(struct grb_shm_stream, offset),
+	       "the descriptive fields must stay before the writers' line");
 /* Version 4 added commit_pos beside the offset: a reader reads both. */
 _Static_assert(offsetof(struct grb_shm_stream, commit_pos) + sizeof(uint64_t) <=
 		       offsetof(struct grb_shm_stream, offset) + GRB_CACHELINE,
 	       "commit_pos must stay on the writers' line");
+/* The header and the consumer page each fit in the smallest page. */
+_Static_assert(sizeof(struct grb_shm_stream) <= 4096 && sizeof(struct grb_shm_consumer) <= 4096,
+	       "the header and the consumer page must fit in a page");
+
+int _grb_stream_layout(uint32_t sb_order, uint32_t count_order, uint64_t page,
+		       struct grb_stream_layout *l)
+{
+	uint64_t count, sb;
+
+	if (sb_order < 7 || sb_order > 30 || count_order < 1 || count_order > 20 || page < 4096 ||
+	    (page & (page - 1)) || page > (1u << 30))
+		return -EINVAL;
+	count = 1ull << count_order;
+	sb = 1ull << sb_order;
+	l->consumer_off = page; /* the header is alone on the first page */
+	l->slots_off = 2 * page;
+	l->data_off = (l->slots_off + count * sizeof(struct grb_shm_slot) + page - 1) & ~(page - 1);
+	l->map_size = l->data_off + (count + 1) * sb;
+	return 0;
+}
 
 /* Lays out one stream's mapping (see grb/static/layout.h). */
 int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
@@ -21,18 +53,32 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 {
 	const struct grb_channel_attr *a = &ch->priv->attr;
 	struct grb_stream *s = &ch->streams[index];
-	size_t page = _grb_env_page_size();
+	struct grb_channel_priv *priv = ch->priv;
 	uint64_t count = a->subbuf_count, sb = a->subbuf_size, buf = sb * count;
-	uint64_t slots_off = (sizeof(struct grb_shm_stream) + 63) & ~(uint64_t)63;
-	uint64_t data_off = (slots_off + count * sizeof(struct grb_shm_slot) + page - 1) &
-			    ~(uint64_t)(page - 1);
-	uint64_t map_size = data_off + (count + 1) * sb, i;
-	struct grb_shm_stream *shm = (struct grb_shm_stream *)_grb_env_map(map_size);
+	struct grb_stream_layout l;
+	uint64_t map_size, i;
+	struct grb_shm_stream *shm;
+	int err = 0;
 
+	if (_grb_stream_layout(_grb_log2(sb), _grb_log2(count), _grb_env_page_size(), &l)) {
+		_grb_env_set_error("stream %u: the page size is not a power of two from 4 KiB",
+				   index);
+		return -EINVAL;
+	}
+	map_size = l.map_size;
+	if (a->backing == GRB_BACKING_ANON)
+		shm = (struct grb_shm_stream *)_grb_env_map(map_size);
+	else
+		shm = (struct grb_shm_stream *)_grb_env_map_shared(
+			map_size, a->backing == GRB_BACKING_DIR ? priv->shm_path : NULL,
+			priv->file_name, index, &priv->fds[index], &err);
 	if (!shm) {
-		_grb_env_set_error("stream %u: cannot map %llu bytes", index,
-				   (unsigned long long)map_size);
-		return -ENOMEM;
+		if (!err) {
+			_grb_env_set_error("stream %u: cannot map %llu bytes", index,
+					   (unsigned long long)map_size);
+			err = -ENOMEM;
+		}
+		return err;
 	}
 	shm->magic = GRB_SHM_MAGIC;
 	shm->version = GRB_LAYOUT_VERSION;
@@ -47,20 +93,26 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	shm->count_order = _grb_log2(count);
 	shm->packet_header_size = c->packet_header_size;
 	shm->map_size = map_size;
-	shm->slots_offset = slots_off;
-	shm->data_offset = data_off;
+	shm->slots_offset = l.slots_off;
+	shm->data_offset = l.data_off;
+	shm->consumer_offset = l.consumer_off;
+	shm->client_hash = priv->client_hash;
+	shm->writer_pid = priv->writer_pid;
+	shm->writer_start = priv->writer_start;
+	shm->nr_streams = ch->nr_streams;
 	shm->mode = c->mode;
 	shm->alloc = c->alloc;
 	shm->sync = c->sync;
 	shm->ts_bits = c->ts_bits;
 	shm->channel_uid = ch->uid;
-	shm->reader_spare = count;
-	shm->taking = GRB_NO_POS;
 	shm->last_end = GRB_LAST_END_NONE; /* no record yet */
 	s->shm = shm;
+	s->cons = (struct grb_shm_consumer *)((char *)shm + l.consumer_off);
+	s->cons->reader_spare = count;
+	s->cons->taking = GRB_NO_POS;
 	s->uid = (ch->uid << 24) | index; /* index < 2^24: CPUs or nr_streams */
-	s->slots = (struct grb_shm_slot *)((char *)shm + slots_off);
-	s->data = (char *)shm + data_off;
+	s->slots = (struct grb_shm_slot *)((char *)shm + l.slots_off);
+	s->data = (char *)shm + l.data_off;
 	s->sb_size = sb;
 	s->sb_mask = sb - 1;
 	s->sb_order = shm->sb_order;

@@ -197,7 +197,7 @@ void _grb_wake_stream(struct grb_stream *s)
 	 * published, or its futex wait compares deliver_seq and returns at
 	 * once. */
 	__atomic_add_fetch(&s->shm->deliver_seq, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&s->shm->reader_waiting, __ATOMIC_SEQ_CST)) {
+	if (__atomic_load_n(&s->cons->reader_waiting, __ATOMIC_SEQ_CST)) {
 		_grb_env_futex_wake(&s->shm->deliver_seq);
 		if (fd >= 0)
 			_grb_env_event_signal(fd);
@@ -282,7 +282,7 @@ static void push_reader(struct grb_stream *s, uint64_t begin)
 	for (;;) {
 		/* [P1] acquire: pairs with the reader's [R3]: its reads of the
 		 * slot's fields precede our reuse of them. */
-		uint64_t c = _grb_load_acquire(&shm->consumed);
+		uint64_t c = _grb_load_acquire(&s->cons->consumed);
 		uint64_t start = c & ~s->sb_mask, taken = c & s->sb_mask;
 		struct grb_shm_slot *x;
 		uint64_t done, records;
@@ -294,7 +294,7 @@ static void push_reader(struct grb_stream *s, uint64_t begin)
 		done = _grb_load_acquire(&x->done);
 		records = _grb_load_relaxed(&x->records);
 		if (_grb_unlikely(done != start + s->sb_size || taken > records)) {
-			if (_grb_load_acquire(&shm->consumed) != c)
+			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue; /* raced with the reader or another push */
 			_grb_invariant_failure(s, "overwritten sub-buffer was never delivered");
 			return;
@@ -303,7 +303,7 @@ static void push_reader(struct grb_stream *s, uint64_t begin)
 		 * claim of a record in place, [R9]) and the pushers moves
 		 * consumed from c, so each record is either returned or counted
 		 * overwritten, never both. */
-		if (_grb_cas_acqrel(&shm->consumed, &c, start + s->sb_size))
+		if (_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size))
 			_grb_add_relaxed(&shm->lost[GRB_LOST_OVERWRITTEN], records - taken);
 	}
 }
@@ -327,14 +327,14 @@ static int block_wait(const struct grb_config *cfg, struct grb_stream *s, uint64
 		return -ETIMEDOUT;
 	left = *deadline - now;
 	/* [B1] acquire: pairs with the reader's [R4] bump of consumed_seq. */
-	seq = _grb_load_acquire(&shm->consumed_seq);
+	seq = _grb_load_acquire(&s->cons->consumed_seq);
 	/* [B2] seq_cst: pairs with [R4]: either the reader sees the waiter
 	 * and wakes it, or it bumped consumed_seq before our wait, whose
 	 * futex compare then returns at once. */
 	__atomic_add_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
-	if (begin - (__atomic_load_n(&shm->consumed, __ATOMIC_SEQ_CST) & ~s->sb_mask) >=
+	if (begin - (__atomic_load_n(&s->cons->consumed, __ATOMIC_SEQ_CST) & ~s->sb_mask) >=
 	    _grb_buf_size(s))
-		_grb_env_futex_wait(&shm->consumed_seq, seq, left < slice ? left : slice);
+		_grb_env_futex_wait(&s->cons->consumed_seq, seq, left < slice ? left : slice);
 	__atomic_sub_fetch(&shm->writer_waiters, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -354,7 +354,7 @@ static int check_next_free(const struct grb_config *cfg, struct grb_stream *s, u
 	if (cfg->mode != GRB_MODE_OVERWRITE) {
 		/* [W3] acquire: pairs with the reader's [R3]: it has swapped
 		 * the sub-buffer out and read the slot's fields. */
-		uint64_t c = _grb_load_acquire(&shm->consumed) & ~s->sb_mask;
+		uint64_t c = _grb_load_acquire(&s->cons->consumed) & ~s->sb_mask;
 
 		if (begin - c >= buf) {
 			if (_grb_load_relaxed(&shm->offset) != o)

@@ -22,6 +22,8 @@
 #define ENOSPC 28
 #define EOPNOTSUPP 95
 #define ENOTSUP 95
+#define ENOENT 2
+#define EPERM 1
 #define EPROTO 71
 #define ESHUTDOWN 108
 #define ETIMEDOUT 110

@@ -7,6 +7,8 @@
  *
  *	+---------------------------+ 0
  *	| struct grb_shm_stream     |  self-describing header, positions, counters
+ *	+---------------------------+ consumer_offset (one page)
+ *	| struct grb_shm_consumer   |  the words the consumer writes
  *	+---------------------------+ slots_offset
  *	| struct grb_shm_slot [n]   |  per sub-buffer slot: commit counter, id, packet info
  *	+---------------------------+ data_offset (page aligned)
@@ -15,6 +17,8 @@
  *
  * Nothing in it is a pointer: every reference is an offset or an index, so the
  * mapping can be shared with another process or read after the writer died.
+ * A consumer in another process maps it read-only but for the consumer page
+ * (doc/design.md, "Sharing streams between processes").
  * Positions are free-running 64-bit byte counts.  For a position p, with a
  * sub-buffer size of 2^sb_order bytes and 2^count_order sub-buffers:
  *	offset in sub-buffer	p & (sb_size - 1)
@@ -33,7 +37,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 4u
+#define GRB_LAYOUT_VERSION 5u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -85,6 +89,15 @@ struct grb_shm_stream {
 	uint64_t data_offset;
 	uint32_t mode, alloc, sync, ts_bits; /* the configuration, for readers */
 	uint64_t channel_uid;
+	/* Layout version 5, in what was the line's padding: the consumer page,
+	 * the client's fingerprint (a hash of its record format, checked by a
+	 * consumer that attaches), the writing process (its pid and start time,
+	 * so that a consumer can tell it is gone), the channel's stream count. */
+	uint64_t consumer_offset;
+	uint64_t client_hash;
+	uint64_t writer_start;
+	uint32_t writer_pid;
+	uint32_t nr_streams;
 
 	/* Writers' line. */
 	uint64_t offset __attribute__((aligned(GRB_CACHELINE))); /* write position */
@@ -106,26 +119,13 @@ struct grb_shm_stream {
 	uint64_t last_end;
 	uint64_t lost_unreported;
 
-	/* Reader's line.  consumed = S + k: S the start of the oldest packet
-	 * not wholly consumed, k (< the sub-buffer size) the records of it a
-	 * consuming reader already returned before its delivery.  Writers use
-	 * S only. */
-	uint64_t consumed __attribute__((aligned(GRB_CACHELINE)));
-	uint64_t reader_spare; /* physical index the reader owns */
-	uint32_t consumed_seq; /* futex: bumped when consumed moves (blocking mode) */
-	uint32_t writer_waiters;
+	/* Wake-up line (the reader's line up to layout version 4: the words a
+	 * consumer writes moved to struct grb_shm_consumer, and what is left
+	 * here the writing process alone writes). */
+	uint32_t writer_waiters __attribute__((aligned(GRB_CACHELINE)));
 	uint32_t deliver_seq; /* futex: bumped at each delivery (writer wake-up) */
-	uint32_t reader_waiting;
-	uint32_t reader_active; /* 0 or 1: one reader per stream */
 	uint32_t disabled; /* set on an internal invariant failure */
 	uint32_t finalized; /* the channel will write no more */
-	uint32_t _pad1;
-	/* Layout version 3: in what was the line's padding, so no field moved.
-	 * Packets a consuming reader took and skipped because their contents
-	 * failed validation, and their records (written = delivered + lost +
-	 * corrupt_records). */
-	uint64_t corrupt_packets;
-	uint64_t corrupt_records;
 
 	/* Loss counters, by enum grb_lost_cause (GRB_LOST_NO_STREAM unused). */
 	uint64_t lost[GRB_LOST_NR] __attribute__((aligned(GRB_CACHELINE)));
@@ -135,12 +135,37 @@ struct grb_shm_stream {
 	/* Layout version 4.  Records of the delivered packets, summed at each
 	 * delivery; with the open packets' counts, the records committed. */
 	uint64_t delivered_records;
-	/* The packet the consuming reader is swapping out, else GRB_NO_POS:
-	 * snapshot readers that copied it in the meantime drop their copy. */
-	uint64_t taking;
+	uint64_t _reserved0; /* layout version 4's taking, now on the consumer page */
 	/* GRB_WAKEUP_WRITER: a commit crossed a wake-up unit before its
 	 * records were published: the commit that publishes them wakes. */
 	uint32_t wake_pending;
+} __attribute__((aligned(GRB_CACHELINE)));
+
+/*
+ * The consumer page: the only words a consumer in another process writes
+ * (it maps the rest of the stream read-only).  Writers read consumed,
+ * consumed_seq and reader_waiting, and in overwrite mode move consumed past
+ * the packets they overwrite.
+ */
+struct grb_shm_consumer {
+	/* consumed = S + k: S the start of the oldest packet not wholly
+	 * consumed, k (< the sub-buffer size) the records of it a consuming
+	 * reader already returned before its delivery.  Writers use S only. */
+	uint64_t consumed __attribute__((aligned(GRB_CACHELINE)));
+	uint64_t reader_spare; /* physical index an in-process reader owns */
+	/* The packet an in-process consuming reader is swapping out, else
+	 * GRB_NO_POS: snapshot readers that copied it in the meantime drop
+	 * their copy. */
+	uint64_t taking;
+	uint32_t consumed_seq; /* futex: bumped when consumed moves (blocking mode) */
+	uint32_t reader_waiting;
+	uint32_t reader_active; /* 0 or 1: one consuming reader per stream */
+	uint32_t _pad;
+	/* Packets a consuming reader took and skipped because their contents
+	 * failed validation, and their records (written = delivered + lost +
+	 * corrupt_records). */
+	uint64_t corrupt_packets;
+	uint64_t corrupt_records;
 } __attribute__((aligned(GRB_CACHELINE)));
 
 struct grb_shm_slot {
@@ -186,6 +211,8 @@ struct grb_stream {
 	/* Never the same for two streams of a process: the channel's uid
 	 * times 2^24 plus the index (struct _grb_tls_prev). */
 	uint64_t uid;
+	/* The consumer page (struct grb_shm_consumer) in the same mapping. */
+	struct grb_shm_consumer *cons;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,6 +128,204 @@ void _grb_env_unmap(void *addr, size_t size)
 {
 	if (addr)
 		munmap(addr, size);
+}
+
+/* dir/name_index into path: 0, or -ENAMETOOLONG. */
+static int stream_path(char *path, size_t len, const char *dir, const char *name, uint32_t index)
+{
+	int n = snprintf(path, len, "%s/%s_%u", dir, name, index);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+void *_grb_env_map_shared(size_t size, const char *dir, const char *name, uint32_t index, int *fd,
+			  int *err)
+{
+	char path[512];
+	void *p;
+	int f, e;
+
+	*fd = -1;
+	if (dir) {
+		if ((e = stream_path(path, sizeof(path), dir, name, index))) {
+			_grb_env_set_error("attr.shm_path: %s/%s_%u is too long", dir, name, index);
+			*err = e;
+			return NULL;
+		}
+		f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	} else {
+		f = memfd_create("grb-stream", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	}
+	if (f < 0) {
+		*err = -errno;
+		_grb_env_set_error("stream %u: cannot create %s: %s", index, dir ? path : "a memfd",
+				   strerror(errno));
+		return NULL;
+	}
+	if (ftruncate(f, (off_t)size) ||
+	    (!dir && fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))) {
+		*err = -errno;
+		_grb_env_set_error("stream %u: cannot size %s to %zu bytes: %s", index,
+				   dir ? path : "a memfd", size, strerror(errno));
+		goto fail;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		_grb_env_set_error("stream %u: cannot map %zu bytes: %s", index, size,
+				   strerror(errno));
+		goto fail;
+	}
+	*fd = f;
+	return p;
+fail:
+	close(f);
+	if (dir)
+		unlink(path);
+	return NULL;
+}
+
+void _grb_env_unmap_shared(void *addr, size_t size, int fd, const char *dir, const char *name,
+			   uint32_t index)
+{
+	char path[512];
+
+	if (addr)
+		munmap(addr, size);
+	if (fd >= 0)
+		close(fd);
+	if (dir && !stream_path(path, sizeof(path), dir, name, index))
+		unlink(path);
+}
+
+int _grb_env_fd_open(const char *dir, const char *name, uint32_t index)
+{
+	char path[512];
+	int f, e;
+
+	if ((e = stream_path(path, sizeof(path), dir, name, index)))
+		return e;
+	f = open(path, O_RDWR | O_CLOEXEC);
+	return f < 0 ? -errno : f;
+}
+
+void _grb_env_fd_close(int fd)
+{
+	close(fd);
+}
+
+int _grb_env_fd_read(int fd, uint64_t off, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPROTO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int _grb_env_fd_size(int fd, uint64_t *size, int *sealed)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EPROTO;
+	*size = (uint64_t)st.st_size;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		*sealed = 0; /* a file: it cannot be sealed */
+	else
+		*sealed = (seals & F_SEAL_SHRINK) ? 1 : -1;
+	return 0;
+}
+
+void *_grb_env_map_fd(int fd, size_t size, size_t rw_off, size_t rw_len, int *err)
+{
+	char *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	if (mmap(p + rw_off, rw_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 (off_t)rw_off) == MAP_FAILED) {
+		*err = -errno;
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks after boot) and
+ * the state (field 3); 0, or -1 when the process is not there. */
+static int proc_stat(uint32_t pid, uint64_t *start, char *state)
+{
+	char path[64], buf[1024], *p;
+	int f, field;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* The command (field 2) may hold spaces and parentheses: the fields
+	 * after it start after its last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	*state = *p;
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+void _grb_env_process_self(uint32_t *pid, uint64_t *start)
+{
+	char state;
+
+	*pid = (uint32_t)getpid();
+	if (proc_stat(*pid, start, &state))
+		*start = 0;
+}
+
+int _grb_env_process_alive(uint32_t pid, uint64_t start)
+{
+	uint64_t now;
+	char state;
+
+	if (pid && !proc_stat(pid, &now, &state) && now == start && state != 'Z' && state != 'X')
+		return 1;
+		/* Gone (a zombie has exited too: what it committed is all there will
+	 * be).  [O3] seq_cst fence: as for a thread, the kernel's exit path
+	 * made the process's stores visible before it reported it gone; the
+	 * fence keeps the caller's reads of its streams after our look. */
+#ifndef __SANITIZE_THREAD__
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+	return 0;
 }
 
 void *_grb_env_zalloc(size_t size)
