@@ -187,8 +187,8 @@ struct grb_ftrace_dat *grb_ftrace_dat_create(const struct grb_ftrace_dat_attr *a
 	if (!d)
 		goto oom;
 	d->attr = *attr;
-	d->events = (const struct grb_ftrace_event **)calloc(attr->nr_events + 1,
-							      sizeof(*d->events));
+	d->events =
+		(const struct grb_ftrace_event **)calloc(attr->nr_events + 1, sizeof(*d->events));
 	d->clock = strdup(attr->clock ? attr->clock : "mono");
 	d->spool_dir = attr->spool_dir ? strdup(attr->spool_dir) : NULL;
 	d->ptrs = (struct ptr_fields *)calloc(GRB_FTRACE_MAX_ID + 1, sizeof(*d->ptrs));
@@ -489,6 +489,7 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
 		memcpy(out, &first_ts, 8);
 		commit = len;
 		memcpy(out + 8, &commit, 8);
+		st.overrun += missed;
 		missed = 0;
 	}
 	if (missed) {
@@ -943,8 +944,8 @@ int grb_ftrace_dat_write(struct grb_ftrace_dat *d, int fd)
 	ret = write_all(fd, b.p, b.len, -1);
 	memset(zero, 0, sizeof(zero));
 	if (!ret && (b.len & (GRB_FTRACE_PAGE_SIZE - 1)))
-		ret = write_all(fd, zero, GRB_FTRACE_PAGE_SIZE - (b.len & (GRB_FTRACE_PAGE_SIZE - 1)),
-				-1);
+		ret = write_all(fd, zero,
+				GRB_FTRACE_PAGE_SIZE - (b.len & (GRB_FTRACE_PAGE_SIZE - 1)), -1);
 	ft_buf_free(&b);
 	buf = (char *)malloc(64 * GRB_FTRACE_PAGE_SIZE);
 	if (!ret && !buf)

@@ -32,9 +32,9 @@ const char ft_header_event[] = "# compressed entry header\n"
 			       "\ttime_stamp : type == 31\n"
 			       "\tdata max type_len  == 28\n";
 
-#define COMMON_FIELDS                                                              \
-	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"     \
-	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"     \
+#define COMMON_FIELDS                                                                  \
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"         \
 	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n" \
 	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n"
 
@@ -201,9 +201,10 @@ int ft_event_validate(const struct grb_ftrace_event *ev)
 		uint32_t size, align;
 
 		if (!is_ident(f->name, 64) || !strncmp(f->name, "common_", 7)) {
-			grb_error_set("ftrace event %s/%s: field %u \"%s\" is not a name of 1 to 64 "
-				      "letters, digits or '_' (nor common_*)",
-				      ev->system, ev->name, i, f->name ? f->name : "(null)");
+			grb_error_set(
+				"ftrace event %s/%s: field %u \"%s\" is not a name of 1 to 64 "
+				"letters, digits or '_' (nor common_*)",
+				ev->system, ev->name, i, f->name ? f->name : "(null)");
 			return -EINVAL;
 		}
 		if (f->kind < GRB_FTRACE_U8 || f->kind > GRB_FTRACE_STRING ||
@@ -222,8 +223,8 @@ int ft_event_validate(const struct grb_ftrace_event *ev)
 		_grb_ftrace_place(&off, size, align);
 	}
 	if (off > GRB_FTRACE_DATA_SIZE - 16) {
-		grb_error_set("ftrace event %s/%s: %u bytes of fields do not fit a page", ev->system,
-			      ev->name, off);
+		grb_error_set("ftrace event %s/%s: %u bytes of fields do not fit a page",
+			      ev->system, ev->name, off);
 		return -EINVAL;
 	}
 	return 0;
@@ -258,9 +259,10 @@ char *grb_ftrace_event_format(const struct grb_ftrace_event *ev)
 			ft_buf_printf(&b, "\tfield:char %s[%u];\toffset:%u;\tsize:%u;\tsigned:1;\n",
 				      f->name, f->len, at, size);
 		else if (f->kind == GRB_FTRACE_STRING)
-			ft_buf_printf(&b,
-				      "\tfield:__data_loc char[] %s;\toffset:%u;\tsize:4;\tsigned:0;\n",
-				      f->name, at);
+			ft_buf_printf(
+				&b,
+				"\tfield:__data_loc char[] %s;\toffset:%u;\tsize:4;\tsigned:0;\n",
+				f->name, at);
 		else
 			ft_buf_printf(&b, "\tfield:%s %s;\toffset:%u;\tsize:%u;\tsigned:%d;\n",
 				      types[f->kind], f->name, at, size, sign);
@@ -272,12 +274,12 @@ char *grb_ftrace_event_format(const struct grb_ftrace_event *ev)
 		ft_buf_printf(&b, "\"");
 		for (i = 0; i < ev->nr_fields; i++) {
 			static const char *const conv[] = {
-				[GRB_FTRACE_U8] = "%u",	    [GRB_FTRACE_U16] = "%u",
-				[GRB_FTRACE_U32] = "%u",    [GRB_FTRACE_U64] = "%llu",
-				[GRB_FTRACE_S8] = "%hhd",   [GRB_FTRACE_S16] = "%hd",
-				[GRB_FTRACE_S32] = "%d",    [GRB_FTRACE_S64] = "%lld",
+				[GRB_FTRACE_U8] = "%u",	     [GRB_FTRACE_U16] = "%u",
+				[GRB_FTRACE_U32] = "%u",     [GRB_FTRACE_U64] = "%llu",
+				[GRB_FTRACE_S8] = "%hhd",    [GRB_FTRACE_S16] = "%hd",
+				[GRB_FTRACE_S32] = "%d",     [GRB_FTRACE_S64] = "%lld",
 				[GRB_FTRACE_X64] = "0x%llx", [GRB_FTRACE_PTR] = "%ps",
-				[GRB_FTRACE_CHARS] = "%s",  [GRB_FTRACE_STRING] = "%s",
+				[GRB_FTRACE_CHARS] = "%s",   [GRB_FTRACE_STRING] = "%s",
 			};
 
 			ft_buf_printf(&b, "%s%s=%s", i ? " " : "", ev->fields[i].name,

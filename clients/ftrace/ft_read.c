@@ -362,7 +362,8 @@ static void parse_print_fmt(struct rd_event *ev, const char *s, const char *eol)
 			nl = (size_t)(ae - name);
 		}
 		for (i = 0; i < ev->nr_fields; i++)
-			if (strlen(ev->fields[i].name) == nl && !strncmp(ev->fields[i].name, name, nl))
+			if (strlen(ev->fields[i].name) == nl &&
+			    !strncmp(ev->fields[i].name, name, nl))
 				break;
 		if (i == ev->nr_fields || nl == 0)
 			goto bad;
@@ -506,10 +507,12 @@ static int parse_kallsyms(struct grb_ftrace_file *f, const unsigned char *p, siz
 		if (!eol)
 			eol = end;
 		*eol = 0;
-		for (q = line; digits < 16 && ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
-					       (*q >= 'A' && *q <= 'F'));
+		for (q = line;
+		     digits < 16 && ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+				     (*q >= 'A' && *q <= 'F'));
 		     q++, digits++)
-			addr = addr << 4 | (uint64_t)(*q <= '9' ? *q - '0' : (*q | 0x20) - 'a' + 10);
+			addr = addr << 4 |
+			       (uint64_t)(*q <= '9' ? *q - '0' : (*q | 0x20) - 'a' + 10);
 		if (digits && *q == ' ' && q[1] && q[2] == ' ' && q[3]) {
 			name = q + 3;
 			q = name;
@@ -683,7 +686,9 @@ static int parse_header_page(struct grb_ftrace_file *f, struct cur *c, const uns
 
 static int parse(struct grb_ftrace_file *f)
 {
-	static const unsigned char magic[10] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g' };
+	static const unsigned char magic[10] = {
+		0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g'
+	};
 	struct cur c = { f, 0, 0 };
 	const unsigned char *p;
 	uint64_t n;
@@ -863,8 +868,9 @@ static int parse(struct grb_ftrace_file *f)
 /* Whether the clock counts nanoseconds (the times print as seconds). */
 static int clock_is_ns(const struct grb_ftrace_file *f)
 {
-	static const char *const ns[] = { "local", "global", "uptime", "perf", "x86-tsc-nsec",
-					  "tai" };
+	static const char *const ns[] = {
+		"local", "global", "uptime", "perf", "x86-tsc-nsec", "tai"
+	};
 	size_t i;
 
 	if (!f->clock[0] || !strncmp(f->clock, "mono", 4))
@@ -1336,8 +1342,9 @@ static int print_fmt(const struct grb_ftrace_file *f, const struct rd_event *ev,
 				int k = snprintf(tmp, sizeof(tmp), spec, (int)n, s);
 
 				if (k > 0)
-					out_add(o, tmp, (size_t)k < sizeof(tmp) ? (size_t)k :
-										  sizeof(tmp) - 1);
+					out_add(o, tmp,
+						(size_t)k < sizeof(tmp) ? (size_t)k :
+									  sizeof(tmp) - 1);
 			}
 			continue;
 		}
@@ -1596,7 +1603,8 @@ static int show_graph(struct grb_ftrace_file *f, FILE *out, char *text, size_t s
 				fputs("() {\n", out);
 			}
 		} else if (e.id == g.exit) {
-			graph_duration(out, field_val(f, g.rettime, &e) - field_val(f, g.calltime, &e));
+			graph_duration(out,
+				       field_val(f, g.rettime, &e) - field_val(f, g.calltime, &e));
 			depth = field_val(f, g.xdepth, &e);
 			for (i = 0; i < depth && i < 256; i++)
 				fputs("  ", out);

@@ -238,7 +238,8 @@ static inline void grb_ftrace_header_write(const struct grb_config *cfg, const s
 			if (delta > GRB_FTRACE_DELTA_MAX) {
 				_grb_ftrace_put32(p, _grb_ftrace_word(GRB_FTRACE_TYPE_TIME_EXTEND,
 								      delta));
-				_grb_ftrace_put32(p + 4, (uint32_t)(delta >> GRB_FTRACE_DELTA_BITS));
+				_grb_ftrace_put32(p + 4,
+						  (uint32_t)(delta >> GRB_FTRACE_DELTA_BITS));
 				p += 8;
 				delta = 0;
 			}
@@ -495,57 +496,57 @@ static inline int grb_ftrace_func_exit(const struct grb_config *cfg, struct grb_
 /* chars: the text's first N - 1 bytes at most, NUL-padded. */
 #define _GRB_FT_P_chars(n, N) , const char *n
 #define _GRB_FT_S_chars(n, N) uint32_t _grb_o_##n = _grb_ftrace_place(&_grb_fix, (N), 1);
-#define _GRB_FT_W_chars(n, N) strncpy(_grb_ctx.wp + _grb_o_##n, n, (N) - 1);
+#define _GRB_FT_W_chars(n, N) memcpy(_grb_ctx.wp + _grb_o_##n, n, strnlen(n, (N)-1));
 #define _GRB_FT_D_chars(n, N) _GRB_FT_FIELD(#n, GRB_FTRACE_CHARS, (N))
 /* string: a __data_loc word in the fixed part, the text (with its NUL)
  * after the fixed part. */
 #define _GRB_FT_P_string(n) , const char *n
-#define _GRB_FT_S_string(n)                                           \
-	uint32_t _grb_o_##n = _grb_ftrace_place(&_grb_fix, 4, 4);     \
-	size_t _grb_l_##n = strlen(n) + 1;                            \
+#define _GRB_FT_S_string(n)                                       \
+	uint32_t _grb_o_##n = _grb_ftrace_place(&_grb_fix, 4, 4); \
+	size_t _grb_l_##n = strlen(n) + 1;                        \
 	_grb_dyn += _grb_l_##n;
-#define _GRB_FT_W_string(n)                                                               \
-	{                                                                                 \
-		uint32_t _grb_loc = (uint32_t)_grb_l_##n << 16 | _grb_at;                 \
-		memcpy(_grb_ctx.wp + _grb_o_##n, &_grb_loc, 4);                           \
-		memcpy(_grb_ctx.wp + _grb_at, n, _grb_l_##n);                             \
-		_grb_at += (uint32_t)_grb_l_##n;                                          \
+#define _GRB_FT_W_string(n)                                               \
+	{                                                                 \
+		uint32_t _grb_loc = (uint32_t)_grb_l_##n << 16 | _grb_at; \
+		memcpy(_grb_ctx.wp + _grb_o_##n, &_grb_loc, 4);           \
+		memcpy(_grb_ctx.wp + _grb_at, n, _grb_l_##n);             \
+		_grb_at += (uint32_t)_grb_l_##n;                          \
 	}
 #define _GRB_FT_D_string(n) _GRB_FT_FIELD(#n, GRB_FTRACE_STRING, 0)
 
 /** GRB_FTRACE_EVENT_FMT(sym, "system", "name", id, FIELDS, "print fmt"). */
 #define GRB_FTRACE_EVENT_FMT(sym, esystem, ename, eid, FIELDS, efmt)                              \
-	static const struct grb_ftrace_field sym##_fields[] = { FIELDS(                            \
-		_GRB_FT_D) _GRB_FT_FIELD(NULL, GRB_FTRACE_U8, 0) };                                \
-	static const struct grb_ftrace_event sym##_event = {                                       \
-		.system = esystem,                                                                 \
-		.name = ename,                                                                     \
-		.id = (eid),                                                                       \
-		.nr_fields = sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,                   \
-		.fields = sym##_fields,                                                            \
-		.print_fmt = efmt,                                                                 \
-	};                                                                                         \
-	static inline __attribute__((unused)) int sym##_write(                                     \
-		const struct grb_config *_grb_cfg, struct grb_channel *_grb_ch FIELDS(_GRB_FT_P))  \
-	{                                                                                          \
-		struct grb_ctx _grb_ctx;                                                           \
-		uint32_t _grb_fix = GRB_FTRACE_COMMON_SIZE, _grb_at;                               \
-		uint64_t _grb_dyn = 0;                                                             \
-		int _grb_ret;                                                                      \
-		if (_grb_unlikely(!grb_enabled(_grb_ch)))                                          \
-			return -EAGAIN;                                                            \
-		FIELDS(_GRB_FT_S)                                                                  \
-		_grb_at = _grb_fix;                                                                \
-		_grb_ret = _grb_ftrace_reserve(_grb_cfg, _grb_ch, &_grb_ctx, (eid),                \
-					       _grb_dyn > GRB_FTRACE_PAGE_SIZE ?                   \
-						       UINT32_MAX :                                \
-						       _grb_fix + (uint32_t)_grb_dyn);             \
-		if (_grb_unlikely(_grb_ret))                                                       \
-			return _grb_ret;                                                           \
-		FIELDS(_GRB_FT_W)                                                                  \
-		(void)_grb_at;                                                                     \
-		grb_commit(_grb_cfg, &_grb_ctx);                                                   \
-		return 0;                                                                          \
+	static const struct grb_ftrace_field sym##_fields[] = { FIELDS(                           \
+		_GRB_FT_D) _GRB_FT_FIELD(NULL, GRB_FTRACE_U8, 0) };                               \
+	static const struct grb_ftrace_event sym##_event = {                                      \
+		.system = esystem,                                                                \
+		.name = ename,                                                                    \
+		.id = (eid),                                                                      \
+		.nr_fields = sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,                  \
+		.fields = sym##_fields,                                                           \
+		.print_fmt = efmt,                                                                \
+	};                                                                                        \
+	static inline __attribute__((unused)) int sym##_write(                                    \
+		const struct grb_config *_grb_cfg, struct grb_channel *_grb_ch FIELDS(_GRB_FT_P)) \
+	{                                                                                         \
+		struct grb_ctx _grb_ctx;                                                          \
+		uint32_t _grb_fix = GRB_FTRACE_COMMON_SIZE, _grb_at;                              \
+		uint64_t _grb_dyn = 0;                                                            \
+		int _grb_ret;                                                                     \
+		if (_grb_unlikely(!grb_enabled(_grb_ch)))                                         \
+			return -EAGAIN;                                                           \
+		FIELDS(_GRB_FT_S)                                                                 \
+		_grb_at = _grb_fix;                                                               \
+		_grb_ret = _grb_ftrace_reserve(_grb_cfg, _grb_ch, &_grb_ctx, (eid),               \
+					       _grb_dyn > GRB_FTRACE_PAGE_SIZE ?                  \
+						       UINT32_MAX :                               \
+						       _grb_fix + (uint32_t)_grb_dyn);            \
+		if (_grb_unlikely(_grb_ret))                                                      \
+			return _grb_ret;                                                          \
+		FIELDS(_GRB_FT_W)                                                                 \
+		(void)_grb_at;                                                                    \
+		grb_commit(_grb_cfg, &_grb_ctx);                                                  \
+		return 0;                                                                         \
 	}
 
 /** GRB_FTRACE_EVENT(sym, "system", "name", id, FIELDS) - see the top of this file. */

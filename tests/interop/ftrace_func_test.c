@@ -199,8 +199,9 @@ NO_INSTR int main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < logs[i].n; j++)
-			fprintf(exp, "%d\t%s\t%s\t%u\n", logs[i].tid, logs[i].c[j].enter ? "enter" : "exit",
-				name_of(logs[i].c[j].fn), logs[i].c[j].depth);
+			fprintf(exp, "%d\t%s\t%s\t%u\n", logs[i].tid,
+				logs[i].c[j].enter ? "enter" : "exit", name_of(logs[i].c[j].fn),
+				logs[i].c[j].depth);
 	if (fclose(exp))
 		return 1;
 	printf("ftrace_func_test: %d and %d calls logged\n", logs[0].n, logs[1].n);

@@ -64,9 +64,10 @@ static uint64_t test_clock(void)
 static const struct grb_config cfg = GRB_FTRACE_CONFIG_CLOCK(
 	GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE, test_clock);
 
-#define REQUEST_FIELDS(F)                                                                 \
-	F(u64, req_id) F(s32, status) F(s8, small) F(u16, port) F(x64, flags) F(ptr, handler) \
-	F(chars, tag, 8) F(string, path)
+#define REQUEST_FIELDS(F) \
+	F(u64, req_id)    \
+	F(s32, status)    \
+	F(s8, small) F(u16, port) F(x64, flags) F(ptr, handler) F(chars, tag, 8) F(string, path)
 GRB_FTRACE_EVENT(request, "itest", "request", 1001, REQUEST_FIELDS)
 #define TICK_FIELDS(F) F(u32, n) F(s64, delta)
 GRB_FTRACE_EVENT(tick, "itest", "tick", 1002, TICK_FIELDS)
@@ -130,12 +131,12 @@ static int discarded; /* records discarded after reserve */
 static void expect_event(const struct writer *w, uint64_t ts, const char *name, const char *text)
 {
 	if (lost_pending_cpu[w->cpu]) {
-		fprintf(expected, "E\t%d\t%d\t%s\t%" PRIu64 "\tlost_events\t%d events lost\n", w->cpu,
-			w->tid, w->comm, ts, lost_pending_cpu[w->cpu]);
+		fprintf(expected, "E\t%d\t%d\t%s\t%" PRIu64 "\tlost_events\t%d events lost\n",
+			w->cpu, w->tid, w->comm, ts, lost_pending_cpu[w->cpu]);
 		lost_pending_cpu[w->cpu] = 0;
 	}
-	fprintf(expected, "E\t%d\t%d\t%s\t%" PRIu64 "\t%s\t%s\n", w->cpu, w->tid, w->comm, ts,
-		name, text);
+	fprintf(expected, "E\t%d\t%d\t%s\t%" PRIu64 "\t%s\t%s\n", w->cpu, w->tid, w->comm, ts, name,
+		text);
 }
 
 /* The delta before step i (deterministic). */
@@ -177,7 +178,8 @@ static void do_step(struct writer *w, int i)
 			path[k] = (char)('a' + (i + k) % 26);
 		path[n] = 0;
 		ret = request_write(&cfg, chan, (uint64_t)i * 1000003u, -i * 17, (int8_t)(i - 100),
-				    (uint16_t)(60000 + i), 0xf00d0000ull + (uint64_t)i, h, tag, path);
+				    (uint16_t)(60000 + i), 0xf00d0000ull + (uint64_t)i, h, tag,
+				    path);
 		if (ret)
 			die("request_write");
 		memcpy(tagc, tag, strnlen(tag, sizeof(tagc) - 1));

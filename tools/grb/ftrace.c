@@ -78,10 +78,9 @@ int cmd_ftrace(int argc, char **argv)
 	int i, ret;
 
 	if (argc < 2 || strcmp(argv[1], "show")) {
-		fputs(ftrace_usage, argc >= 2 && (!strcmp(argv[1], "--help") ||
-						  !strcmp(argv[1], "-h")) ?
-					    stdout :
-					    stderr);
+		fputs(ftrace_usage,
+		      argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout :
+											    stderr);
 		return argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
 	}
 	for (i = 2; i < argc; i++) {
