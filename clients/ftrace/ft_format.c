@@ -69,7 +69,7 @@ const uint32_t ft_nr_builtins = sizeof(ft_builtins) / sizeof(ft_builtins[0]);
 
 void ft_buf_add(struct ft_buf *b, const void *data, size_t n)
 {
-	if (b->oom)
+	if (b->oom || !n)
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
