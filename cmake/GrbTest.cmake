@@ -5,7 +5,7 @@
 #
 # Builds executable <name> from SOURCES and registers it as ctest test
 # <name>. By default (and with STATIC) it links the static libgrb and
-# libgrb-ctf; SHARED links the shared libraries instead (only the exported
+# libgrb-ctf and libgrb-ftrace; SHARED links the shared libraries instead (only the exported
 # ABI is visible). Threads and libm are always linked.
 # Tests see the installed headers only, as applications do. Asserts stay enabled in tests (NDEBUG is undefined).
 # TIMEOUT defaults to 60 seconds.
@@ -32,9 +32,9 @@ function(grb_add_test)
 	endif()
 
 	if(T_SHARED)
-		set(_lib grb::grb_ctf grb::grb)
+		set(_lib grb::grb_ctf grb::grb_ftrace grb::grb)
 	else()
-		set(_lib grb::grb_ctf_static grb::grb_static)
+		set(_lib grb::grb_ctf_static grb::grb_ftrace_static grb::grb_static)
 	endif()
 
 	add_executable(${T_NAME} ${T_SOURCES})

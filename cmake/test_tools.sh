@@ -32,6 +32,7 @@ _grb_has() {
 	case $1 in
 	spin) command -v spin ;;
 	babeltrace2) command -v babeltrace2 ;;
+	trace-cmd) command -v trace-cmd ;;
 	# Debian's python3-bt2 is built for Debian's own python3 (which it
 	# brings), whatever python3 comes first in PATH.
 	python3-bt2) /usr/bin/python3 -c 'import bt2' ;;

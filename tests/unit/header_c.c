@@ -11,6 +11,7 @@
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/ftrace.h>
 #include <grb/version.h>
 
 #include <errno.h>
@@ -277,9 +278,51 @@ static void test_ctf_event(void)
 	free(cd.by_id);
 }
 
+/* The ftrace client's inline writers and configuration macro. */
+#define HDR_FT_FIELDS(F) F(u32, n) F(string, s)
+GRB_FTRACE_EVENT(hdr_ft, "hdr", "ev", 100, HDR_FT_FIELDS)
+
+static void test_ftrace(void)
+{
+	static const struct grb_config c = GRB_FTRACE_CONFIG_DEFAULT;
+	struct grb_channel_attr a;
+	struct grb_channel *ch;
+	struct grb_merge *m;
+	struct grb_record rec;
+	int n = 0;
+
+	CHECK(c.record_header_size == grb_ftrace_header_size);
+	CHECK(c.record_header_write == grb_ftrace_header_write);
+	CHECK(c.packet_begin == grb_ftrace_packet_begin);
+	CHECK(c.packet_end == grb_ftrace_packet_end);
+	CHECK(c.record_decode == grb_ftrace_record_decode);
+	CHECK(c.record_discard == grb_ftrace_record_discard);
+	CHECK(grb_ftrace_tid() > 0);
+	CHECK(hdr_ft_event.id == 100 && hdr_ft_event.nr_fields == 2);
+	grb_ftrace_channel_attr_init(&a);
+	a.subbuf_count = 4;
+	ch = grb_channel_create(&c, &a);
+	CHECK(ch != NULL);
+	if (!ch)
+		return;
+	CHECK(hdr_ft_write(&c, ch, 1, "x") == 0);
+	CHECK(grb_ftrace_print(&c, ch, 0, "text") == 0);
+	CHECK(grb_ftrace_func_entry(&c, ch, 1) == 0);
+	CHECK(grb_ftrace_func_exit(&c, ch, 1) == 0);
+	grb_channel_finalize(ch);
+	m = grb_merge_create(ch, 0);
+	while (m && grb_merge_next(m, &rec) == 0)
+		n++;
+	CHECK(n == 4);
+	if (m)
+		grb_merge_destroy(m);
+	grb_channel_destroy(ch);
+}
+
 int main(void)
 {
 	test_version();
+	test_ftrace();
 	test_config_macros();
 	test_clocks();
 	run_site("global_atomic", &cfg_global_atomic, site_global_atomic);

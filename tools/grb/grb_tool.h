@@ -6,6 +6,7 @@
  *	main.c		dispatch to a command, usage, --version
  *	record.c	grb record: options, the recording, the summary
  *	view.c		grb view: babeltrace2, or a summary of the packet indexes
+ *	ftrace.c	grb ftrace show: a trace.dat as ftrace prints it
  *	workload.c	the demo workload: its CTF events, configurations and
  *			writer threads
  */
@@ -25,6 +26,10 @@ int cmd_record(int argc, char **argv);
 /* view.c */
 extern const char view_usage[];
 int cmd_view(int argc, char **argv);
+
+/* ftrace.c */
+extern const char ftrace_usage[];
+int cmd_ftrace(int argc, char **argv);
 
 /* workload.c: a simulated request-processing server whose writer threads
  * write typed events into a per-CPU channel as fast as they can. */

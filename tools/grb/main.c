@@ -5,14 +5,16 @@
  *	grb record [-o DIR] [--duration S] [--mode discard|overwrite]
  *		   [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]
  *	grb view DIR [babeltrace2 arguments...]
- *	grb help [record|view]
+ *	grb ftrace show [--graph] [-t] FILE
+ *	grb help [record|view|ftrace]
  *	grb --version
  *
  * `record` (record.c) runs a built-in workload (workload.c: a simulated
  * request-processing server, several threads writing typed CTF events as
  * fast as they can) into a per-CPU channel and writes a CTF trace that
  * babeltrace2 and Trace Compass read; `view` (view.c) shows a trace with
- * babeltrace2.
+ * babeltrace2; `ftrace show` (ftrace.c) prints a trace.dat of the ftrace
+ * client as ftrace's trace file does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +29,7 @@ static const char main_usage[] =
 	"commands:\n"
 	"  record   run a built-in multi-threaded workload and write a CTF trace\n"
 	"  view     print a CTF trace with babeltrace2\n"
+	"  ftrace   ftrace show FILE: print a trace.dat of grb's ftrace client\n"
 	"  help     this help (grb <command> --help for a command's options)\n"
 	"\n"
 	"example:\n"
@@ -42,11 +45,15 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "view"))
 		return cmd_view(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ftrace"))
+		return cmd_ftrace(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		if (argc > 2 && !strcmp(argv[2], "record"))
 			fputs(record_usage, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "view"))
 			fputs(view_usage, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "ftrace"))
+			fputs(ftrace_usage, stdout);
 		else
 			fputs(main_usage, stdout);
 		return 0;

@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# run_ftrace.sh <writer> <grb> <check_ftrace.py> <scenario> <workdir>
+#
+# Writes <workdir>/trace.dat with the scenario's writer (ftrace_writer_test
+# SCENARIO, or ftrace_func_test for the scenario "functions") and the
+# events it wrote into <workdir>/expected.txt, prints the file with
+# `trace-cmd report` and `grb ftrace show`, and has check_ftrace.py
+# compare both with what was written.
+#
+# trace-cmd (and python3) are installed with apt-get when missing and the
+# script runs as root; otherwise it exits 77, which CTest reports as
+# skipped, and says how to install them (cmake/test_tools.sh).
+#   INTEROP_KEEP=1  keep <workdir> after a passing run (it is always kept
+#                   after a failing one).
+set -u
+# shellcheck source=cmake/test_tools.sh
+. "$(dirname "$0")/../../cmake/test_tools.sh"
+
+[ $# -eq 5 ] || { echo "usage: $0 <writer> <grb> <check_ftrace.py> <scenario> <workdir>" >&2; exit 2; }
+writer=$1 grb=$2 checker=$3 scenario=$4 work=$5
+
+fail() {
+	echo "run_ftrace.sh: FAIL: $*" >&2
+	exit 1
+}
+
+grb_need trace-cmd python3
+echo "$(trace-cmd --version 2>&1 | grep -m1 version)"
+rm -rf "$work" && mkdir -p "$work" || fail "cannot create $work"
+dat=$work/trace.dat
+exp=$work/expected.txt
+
+if [ "$scenario" = functions ]; then
+	"$writer" "$dat" "$exp" || fail "$writer failed"
+	trace-cmd report "$dat" >"$work/report.txt" 2>"$work/report.err" ||
+		fail "trace-cmd report failed: $(cat "$work/report.err")"
+	"$grb" ftrace show --graph "$dat" >"$work/show.txt" || fail "grb ftrace show --graph failed"
+	python3 "$checker" graph "$exp" "$work/report.txt" "$work/show.txt" || fail "the graphs differ"
+else
+	"$writer" "$scenario" "$dat" "$exp" || fail "$writer $scenario failed"
+	trace-cmd report -t "$dat" >"$work/report.txt" 2>"$work/report.err" ||
+		fail "trace-cmd report failed: $(cat "$work/report.err")"
+	"$grb" ftrace show -t "$dat" >"$work/show.txt" || fail "grb ftrace show failed"
+	mode=events
+	case $scenario in overwrite*) mode=overwrite ;; esac
+	python3 "$checker" "$mode" "$exp" "$dat" "$work/report.txt" "$work/show.txt" ||
+		fail "the reports differ from what was written"
+fi
+# trace-cmd's warnings (a format it could not parse, say) are failures.
+if [ -s "$work/report.err" ]; then
+	cat "$work/report.err"
+	fail "trace-cmd report wrote to stderr"
+fi
+[ "${INTEROP_KEEP:-0}" = 1 ] || rm -rf "$work"
+echo "run_ftrace.sh: $scenario: OK"
