@@ -106,7 +106,69 @@ int main(int argc, char **argv)
 }
 EOC
 
-# check <program> shared|static [ctf]: run it (a CTF program writes a trace
+cat >"$tmp/smoke_ftrace.c" <<'EOC'
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <grb/grb.h>
+#include <grb/ftrace.h>
+
+static const struct grb_config cfg = GRB_FTRACE_CONFIG_DEFAULT;
+
+int main(int argc, char **argv)
+{
+	struct grb_ftrace_dat_attr da;
+	struct grb_channel_attr attr;
+	struct grb_ftrace_file *f;
+	struct grb_ftrace_entry e;
+	struct grb_ftrace_dat *d;
+	struct grb_channel *ch;
+	unsigned int i, n = 0;
+	int ret;
+
+	if (argc != 2)
+		return 2;
+	grb_ftrace_channel_attr_init(&attr);
+	ch = grb_channel_create(&cfg, &attr);
+	if (!ch) {
+		fprintf(stderr, "grb_channel_create: %s\n", grb_last_error());
+		return 1;
+	}
+	for (i = 0; i < 100; i++) {
+		ret = grb_ftrace_print(&cfg, ch, (uint64_t)(uintptr_t)&main, "smoke");
+		if (ret) {
+			fprintf(stderr, "print %u: %d\n", i, ret);
+			return 1;
+		}
+	}
+	grb_channel_finalize(ch);
+	grb_ftrace_dat_attr_init(&da);
+	d = grb_ftrace_dat_create(&da);
+	if (!d || grb_ftrace_dat_drain(d, ch) || grb_ftrace_dat_save(d, argv[1])) {
+		fprintf(stderr, "trace.dat: %s\n", grb_last_error());
+		return 1;
+	}
+	grb_ftrace_dat_destroy(d);
+	grb_channel_destroy(ch);
+	ret = grb_ftrace_file_load(argv[1], &f);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", argv[1], grb_last_error());
+		return 1;
+	}
+	while ((ret = grb_ftrace_file_next(f, &e)) == 0)
+		n += e.id == GRB_FTRACE_ID_PRINT;
+	grb_ftrace_file_close(f);
+	if (ret != -ENODATA || n != 100) {
+		fprintf(stderr, "%s: %u print events read back (%d)\n", argv[1], n, ret);
+		return 1;
+	}
+	printf("grb %s: %u events in %s\n", grb_version(), n, argv[1]);
+	return 0;
+}
+EOC
+
+# check <program> shared|static [ctf|ftrace]: run it (a CTF program writes a trace
 # into a new directory, which must then hold its metadata) and check which
 # grb libraries it loads.
 check()
@@ -116,6 +178,8 @@ check()
 		out=$tmp/trace.$(basename "$prog")
 		"$prog" "$out"
 		[ -s "$out/metadata" ] || { echo "$prog: no $out/metadata" >&2; exit 1; }
+	elif [ "$what" = ftrace ]; then
+		"$prog" "$tmp/$(basename "$prog").dat"
 	else
 		"$prog"
 	fi
@@ -124,6 +188,8 @@ check()
 		want=""
 	elif [ "$what" = ctf ]; then
 		want="libgrb-ctf.so.0 libgrb.so.0 "
+	elif [ "$what" = ftrace ]; then
+		want="libgrb-ftrace.so.0 libgrb.so.0 "
 	else
 		want="libgrb.so.0 "
 	fi
@@ -151,8 +217,12 @@ add_executable(smoke_ctf_shared smoke_ctf.c)
 target_link_libraries(smoke_ctf_shared PRIVATE grb::grb_ctf)
 add_executable(smoke_ctf_static smoke_ctf.c)
 target_link_libraries(smoke_ctf_static PRIVATE grb::grb_ctf_static)
+add_executable(smoke_ftrace_shared smoke_ftrace.c)
+target_link_libraries(smoke_ftrace_shared PRIVATE grb::grb_ftrace)
+add_executable(smoke_ftrace_static smoke_ftrace.c)
+target_link_libraries(smoke_ftrace_static PRIVATE grb::grb_ftrace_static)
 EOC
-cp "$tmp/smoke.c" "$tmp/smoke_ctf.c" "$tmp/cmk/"
+cp "$tmp/smoke.c" "$tmp/smoke_ctf.c" "$tmp/smoke_ftrace.c" "$tmp/cmk/"
 "$cmake" -S "$tmp/cmk" -B "$tmp/cmk/build" \
 	-DCMAKE_PREFIX_PATH="$prefix" \
 	-DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
@@ -166,16 +236,22 @@ check "$tmp/cmk/build/smoke_shared" shared
 check "$tmp/cmk/build/smoke_static" static
 check "$tmp/cmk/build/smoke_ctf_shared" shared ctf
 check "$tmp/cmk/build/smoke_ctf_static" static ctf
+check "$tmp/cmk/build/smoke_ftrace_shared" shared ftrace
+check "$tmp/cmk/build/smoke_ftrace_static" static ftrace
 
 echo "== pkg-config"
 grb_need pkg-config
 PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 export PKG_CONFIG_PATH
-pkg-config --exists --print-errors grb grb-ctf
-echo "grb.pc version: $(pkg-config --modversion grb); grb-ctf.pc version: $(pkg-config --modversion grb-ctf)"
+pkg-config --exists --print-errors grb grb-ctf grb-ftrace
+for pc in grb grb-ctf grb-ftrace; do echo "$pc.pc version: $(pkg-config --modversion $pc)"; done
 pc_libdir=$(pkg-config --variable=libdir grb)
-for pc in grb grb-ctf; do
-	if [ "$pc" = grb ]; then src=$tmp/smoke.c what=""; else src=$tmp/smoke_ctf.c what=ctf; fi
+for pc in grb grb-ctf grb-ftrace; do
+	case $pc in
+	grb) src=$tmp/smoke.c what="" ;;
+	grb-ctf) src=$tmp/smoke_ctf.c what=ctf ;;
+	*) src=$tmp/smoke_ftrace.c what=ftrace ;;
+	esac
 	pc_cflags=$(pkg-config --cflags "$pc")
 	pc_libs=$(pkg-config --libs "$pc")
 	echo "pkg-config --cflags --libs $pc: $pc_cflags $pc_libs"
