@@ -43,7 +43,8 @@ static char *make_file(size_t *len)
 	for (i = 0; i < 300; i++) {
 		CHECK(rt_write(&cfg, ch, (uint64_t)i, (int8_t)-i, "abcdefg", "some text") == 0);
 		if (i % 50 == 0) {
-			CHECK(grb_ftrace_print(&cfg, ch, (uint64_t)(uintptr_t)&make_file, "m") == 0);
+			CHECK(grb_ftrace_print(&cfg, ch, (uint64_t)(uintptr_t)&make_file, "m") ==
+			      0);
 			grb_ftrace_func_entry(&cfg, ch, (uint64_t)(uintptr_t)&make_file);
 			grb_ftrace_func_exit(&cfg, ch, (uint64_t)(uintptr_t)&make_file);
 		}
