@@ -322,7 +322,8 @@ static int scenario_events(const char *path)
 	for (i = 0; i < nr_writers; i++) {
 		writers[i].idx = i;
 		writers[i].cpu = cpus[i % ncpu];
-		snprintf(writers[i].comm, sizeof(writers[i].comm), "itest-w%d", i);
+		snprintf(writers[i].comm, sizeof(writers[i].comm), "itest-w%u",
+			 (unsigned int)i % 100u);
 	}
 	/* Mostly round robin, with runs on one thread (so that a stream
 	 * sees the deltas of steps 40 and 41 itself). */
