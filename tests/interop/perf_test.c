@@ -343,6 +343,10 @@ static int run_hot(const char *file, const char *folded, double seconds)
 struct lost_arg {
 	struct grb_channel *ch;
 	uint64_t written, committed, refused;
+	/* Runs of refused samples a committed one ends (each must come out
+	 * as one LOST_SAMPLES record in band), and the run at the end (the
+	 * one the writer reports at close). */
+	uint64_t runs, trailing;
 	volatile int done;
 };
 
@@ -358,17 +362,23 @@ static void *lost_writer(void *p)
 				       2,
 				       0,
 				       callers };
+	uint64_t run = 0;
 	int i;
 
 	for (i = 0; i < 200000; i++) {
 		a->written++;
-		if (grb_perf_write_sample(a->ch, &smp, NULL) == 0)
+		if (grb_perf_write_sample(a->ch, &smp, NULL) == 0) {
 			a->committed++;
-		else
+			a->runs += run != 0;
+			run = 0;
+		} else {
 			a->refused++;
+			run++;
+		}
 		if (i % 1000 == 999)
 			usleep(200);
 	}
+	a->trailing = run;
 	return NULL;
 }
 
@@ -409,9 +419,9 @@ static int run_lost(const char *file, const char *counts)
 	fprintf(f,
 		"written %" PRIu64 "\ncommitted %" PRIu64 "\nrefused %" PRIu64 "\ngrb_lost %" PRIu64
 		"\nfile_samples %" PRIu64 "\nfile_lost %" PRIu64 "\nfile_lost_records %" PRIu64
-		"\nlost_at_close %" PRIu64 "\n",
+		"\nlost_at_close %" PRIu64 "\nruns %" PRIu64 "\ntrailing %" PRIu64 "\n",
 		a.written, a.committed, a.refused, cs.lost_total, st.samples, st.lost_samples,
-		st.lost_records, st.lost_at_close);
+		st.lost_records, st.lost_at_close, a.runs, a.trailing);
 	CHECK(fclose(f) == 0);
 	printf("lost: written %" PRIu64 " committed %" PRIu64 " lost %" PRIu64 " (in %" PRIu64
 	       " LOST_SAMPLES records, %" PRIu64 " reported at close)\n",
@@ -420,7 +430,10 @@ static int run_lost(const char *file, const char *counts)
 	CHECK(a.refused == cs.lost_total);
 	CHECK(st.samples == a.committed);
 	CHECK(st.lost_samples == cs.lost_total);
-	CHECK(cs.lost_total > 0 && st.lost_records > 1);
+	/* Each run in one record where it ended, the last one at close. */
+	CHECK(st.lost_at_close == a.trailing);
+	CHECK(st.lost_records == a.runs + (a.trailing != 0));
+	CHECK(cs.lost_total > 0 && a.runs > 1);
 	grb_channel_destroy(a.ch);
 	return 0;
 }
