@@ -12,7 +12,9 @@
  * CPU time and signals that very thread, as perf's cpu-clock event counts
  * per task.  Its overrun count (siginfo's si_overrun) says how many
  * periods one signal stands for, so the sample's period stays exact when
- * the thread could not take the signal at once.
+ * the thread could not take the signal at once, and when the kernel, which
+ * checks CPU-time timers at its tick, lets several periods pass.  The
+ * sampler can also use CLOCK_MONOTONIC (wall time, high-resolution).
  *
  * The handler is async-signal-safe: it allocates nothing and takes no lock.
  * Everything it needs (the sampler, the stack bounds, the ids) is in the
@@ -43,6 +45,7 @@ struct grb_perf_sampler {
 	uint64_t period_ns;
 	uint32_t freq_hz;
 	int signo;
+	clockid_t clock;
 	struct sigaction old;
 	pthread_mutex_t lock; /* the fields below */
 	uint32_t armed; /* threads started and not stopped */
@@ -148,6 +151,7 @@ void grb_perf_sampler_attr_init(struct grb_perf_sampler_attr *attr)
 	attr->size = sizeof(*attr);
 	attr->freq_hz = 999;
 	attr->signo = SIGPROF;
+	attr->clock = CLOCK_THREAD_CPUTIME_ID;
 }
 
 struct grb_perf_sampler *grb_perf_sampler_create(struct grb_channel *ch,
@@ -179,6 +183,7 @@ struct grb_perf_sampler *grb_perf_sampler_create(struct grb_channel *ch,
 	s->freq_hz = attr->freq_hz;
 	s->period_ns = 1000000000ull / attr->freq_hz;
 	s->signo = attr->signo;
+	s->clock = (clockid_t)attr->clock;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_lock(&sampler_lock);
 	if (the_sampler) {
@@ -264,7 +269,7 @@ int grb_perf_sampler_thread_start(struct grb_perf_sampler *s)
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = s->signo;
 	sev.sigev_notify_thread_id = (pid_t)t->tid;
-	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t->timer))
+	if (timer_create(s->clock, &sev, &t->timer))
 		return -errno;
 	pthread_mutex_lock(&s->lock);
 	r = add_task(s, t);

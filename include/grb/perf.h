@@ -189,7 +189,12 @@ struct grb_perf_sampler_attr {
 	uint32_t size; /* sizeof(struct grb_perf_sampler_attr) */
 	uint32_t freq_hz; /* samples per second of a thread's CPU time (default 999) */
 	int signo; /* the timer's signal (default SIGPROF) */
-	uint32_t _pad;
+	/* The timers' clock: CLOCK_THREAD_CPUTIME_ID (default: CPU time, as
+	 * perf's cpu-clock; the kernel checks such timers at its tick, so a
+	 * thread takes at most HZ signals per second of CPU, each sample's
+	 * period counting the periods it stands for), or CLOCK_MONOTONIC
+	 * (wall time: every thread, running or not, at the full rate). */
+	int clock;
 };
 
 struct grb_perf_sampler_stats {
@@ -206,7 +211,8 @@ void grb_perf_sampler_attr_init(struct grb_perf_sampler_attr *attr);
 struct grb_perf_sampler *grb_perf_sampler_create(struct grb_channel *ch,
 						 const struct grb_perf_sampler_attr *attr);
 /** Arm the calling thread's timer, after taking its stack bounds.
- * Return: 0; -EALREADY; -errno of pthread_getattr_np or timer_create. */
+ * Return: 0; -EALREADY; -ENOMEM; -errno of pthread_getattr_np,
+ * timer_create or timer_settime. */
 int grb_perf_sampler_thread_start(struct grb_perf_sampler *s);
 /** Disarm and delete the calling thread's timer, and add its counts to the
  * sampler's.  Call it before the thread exits.  Return: 0; -EINVAL if the
