@@ -839,36 +839,75 @@ static void symbolize(const struct grb_perf_data *w, struct sym_cache *cache, ui
 		snprintf(buf, len, "[unknown]");
 }
 
+struct folded_line {
+	char *text;
+	uint64_t count;
+};
+
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct folded_line *)a)->text, ((const struct folded_line *)b)->text);
+}
+
+/* Each distinct chain as its symbols; chains whose addresses differ but
+ * whose symbols do not are one line. */
 static int write_folded(struct grb_perf_data *w)
 {
 	struct sym_cache *cache = calloc(w->nr_maps ? w->nr_maps : 1, sizeof(*cache));
+	struct folded_line *lines = calloc(w->nr_stacks ? w->nr_stacks : 1, sizeof(*lines));
 	FILE *f = fopen(w->folded_path, "we");
+	uint32_t i, j, k, n = 0;
 	char name[256];
-	uint32_t i, j, k;
 	int ret = 0;
 
-	if (!cache || !f) {
+	if (!cache || !lines || !f) {
 		ret = -errno;
 		goto done;
 	}
 	for (i = 0; i < w->cap_stacks; i++) {
 		const struct stack_ent *e = &w->stacks[i];
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m;
 
 		if (!e->hash)
 			continue;
+		m = open_memstream(&text, &len);
+		if (!m) {
+			ret = -ENOMEM;
+			goto done;
+		}
 		for (k = 0; k < e->nr; k++) {
 			j = e->nr - 1 - k;
 			symbolize(w, cache, e->pid, j ? e->ips[j] - 1 : e->ips[j], name,
 				  sizeof(name));
-			fprintf(f, "%s%s", k ? ";" : "", name);
+			fprintf(m, "%s%s", k ? ";" : "", name);
 		}
-		fprintf(f, " %" PRIu64 "\n", e->count);
+		if (fclose(m) || !text) {
+			free(text);
+			ret = -ENOMEM;
+			goto done;
+		}
+		lines[n].text = text;
+		lines[n].count = e->count;
+		n++;
+	}
+	qsort(lines, n, sizeof(*lines), line_cmp);
+	for (i = 0; i < n; i = j) {
+		uint64_t count = 0;
+
+		for (j = i; j < n && !strcmp(lines[j].text, lines[i].text); j++)
+			count += lines[j].count;
+		fprintf(f, "%s %" PRIu64 "\n", lines[i].text, count);
 	}
 	if (ferror(f))
 		ret = -EIO;
 done:
 	if (f && fclose(f) && !ret)
 		ret = -errno;
+	for (i = 0; lines && i < n; i++)
+		free(lines[i].text);
+	free(lines);
 	if (cache) {
 		for (i = 0; i < w->nr_maps; i++) {
 			uint32_t first = 1;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * perf_sym.c - function symbols of a 64-bit ELF file of the host's byte
- * order, for the folded stacks: the functions of .symtab, or of .dynsym
- * when the file has no .symtab (a stripped library), and the PT_LOAD
- * segments that turn a file offset into an address of the file's own.
- * Run by the consumer only, never in a signal handler.
+ * order, for the folded stacks: the functions of .symtab; for a stripped
+ * file, those of the .symtab of its separate debug file
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug, named by its GNU build id) if
+ * one is installed, else of its .dynsym; and the PT_LOAD segments that
+ * turn a file offset into an address of the file's own.  Run by the
+ * consumer only, never in a signal handler.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -31,7 +33,42 @@ struct _grb_perf_symtab {
 	struct seg *segs;
 	uint32_t nr_segs;
 	char *names;
+	int from_dynsym; /* no .symtab: the symbols are .dynsym's */
+	uint8_t build_id[64];
+	uint32_t build_id_len;
 };
+
+/* The GNU build id of the file, from its SHT_NOTE sections. */
+static void find_build_id(struct _grb_perf_symtab *t, const unsigned char *f, uint64_t size,
+			  const Elf64_Shdr *sh, uint32_t shnum)
+{
+	uint32_t i;
+
+	for (i = 0; i < shnum; i++) {
+		uint64_t off = sh[i].sh_offset, end = sh[i].sh_offset + sh[i].sh_size;
+
+		if (sh[i].sh_type != SHT_NOTE || end > size || end < off)
+			continue;
+		while (off + sizeof(Elf64_Nhdr) <= end) {
+			Elf64_Nhdr n;
+			uint64_t name, desc;
+
+			memcpy(&n, f + off, sizeof(n));
+			name = off + sizeof(n);
+			desc = name + ((n.n_namesz + 3u) & ~3u);
+			if (desc + n.n_descsz > end)
+				break;
+			if (n.n_type == NT_GNU_BUILD_ID && n.n_namesz == 4 &&
+			    !memcmp(f + name, "GNU", 4) && n.n_descsz &&
+			    n.n_descsz <= sizeof(t->build_id)) {
+				memcpy(t->build_id, f + desc, n.n_descsz);
+				t->build_id_len = n.n_descsz;
+				return;
+			}
+			off = desc + ((n.n_descsz + 3u) & ~3u);
+		}
+	}
+}
 
 static int sym_cmp(const void *a, const void *b)
 {
@@ -55,6 +92,7 @@ static struct _grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
 	const Elf64_Shdr *sh, *tab = NULL, *str;
 	struct _grb_perf_symtab *t;
 	uint64_t i, n, names_len;
+	int from_dynsym = 0;
 	uint32_t k;
 
 	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
@@ -75,6 +113,8 @@ static struct _grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
 	for (i = 0; !tab && i < eh->e_shnum; i++)
 		if (sh[i].sh_type == SHT_DYNSYM)
 			tab = &sh[i];
+	if (tab && tab->sh_type == SHT_DYNSYM)
+		from_dynsym = 1;
 	if (!tab || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(Elf64_Sym) ||
 	    !in_file(tab->sh_offset, tab->sh_size, size))
 		return NULL;
@@ -84,6 +124,8 @@ static struct _grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	t->from_dynsym = from_dynsym;
+	find_build_id(t, f, size, sh, eh->e_shnum);
 	n = tab->sh_size / sizeof(Elf64_Sym);
 	names_len = str->sh_size;
 	t->names = malloc(names_len + 1);
@@ -123,7 +165,7 @@ static struct _grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
 	return t;
 }
 
-struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path)
+static struct _grb_perf_symtab *load_file(const char *path)
 {
 	struct _grb_perf_symtab *t = NULL;
 	struct stat st;
@@ -140,6 +182,37 @@ struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path)
 		}
 	}
 	close(fd);
+	return t;
+}
+
+struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path)
+{
+	struct _grb_perf_symtab *t = load_file(path), *d;
+	char dbg[64 + 2 * sizeof(t->build_id) + 8];
+	size_t at;
+	uint32_t i;
+
+	if (!t || !t->from_dynsym || !t->build_id_len)
+		return t;
+	at = (size_t)snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%02x/", t->build_id[0]);
+	for (i = 1; i < t->build_id_len; i++)
+		at += (size_t)snprintf(dbg + at, sizeof(dbg) - at, "%02x", t->build_id[i]);
+	snprintf(dbg + at, sizeof(dbg) - at, ".debug");
+	d = load_file(dbg);
+	/* The debug file's own .symtab, with the same build id; the
+	 * segments stay the file's (the addresses are the same). */
+	if (d && !d->from_dynsym && d->build_id_len == t->build_id_len &&
+	    !memcmp(d->build_id, t->build_id, t->build_id_len)) {
+		free(t->syms);
+		free(t->names);
+		t->syms = d->syms;
+		t->nr_syms = d->nr_syms;
+		t->names = d->names;
+		t->from_dynsym = 0;
+		d->syms = NULL;
+		d->names = NULL;
+	}
+	_grb_perf_symtab_free(d);
 	return t;
 }
 
