@@ -233,8 +233,9 @@ __attribute__((noinline)) uint64_t hot_spin(uint64_t n)
 {
 	uint64_t x = n, i;
 
+	/* Not affine (the shift), so no compiler folds iterations. */
 	for (i = 0; i < n; i++)
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		x = x * 6364136223846793005ull + (x >> 17);
 	return x;
 }
 
@@ -265,13 +266,14 @@ __attribute__((noinline)) void *hot_worker(void *p);
 __attribute__((noinline)) void *hot_worker(void *p)
 {
 	struct hot_arg *a = (struct hot_arg *)p;
-	uint64_t end;
+	uint64_t end, round;
 
 	CHECK(grb_perf_sampler_thread_start(a->s) == 0);
 	end = thread_cpu_ns() + (uint64_t)(a->seconds * 1e9);
-	while (thread_cpu_ns() < end) {
-		sink += hot_spin(400000);
-		sink += warm_spin(100000);
+	/* Arguments that change, so that no compiler hoists the calls. */
+	for (round = 0; thread_cpu_ns() < end; round++) {
+		sink += hot_spin(400000 + (round & 1));
+		sink += warm_spin(100000 + (round & 1));
 	}
 	CHECK(grb_perf_sampler_thread_stop(a->s) == 0);
 	return NULL;
@@ -331,7 +333,8 @@ static int run_hot(const char *file, const char *folded, double seconds)
 	CHECK(st.samples == ss.committed);
 	CHECK(st.lost_samples == cs.lost_total);
 	CHECK(ss.refused == cs.lost_total);
-	CHECK(ss.committed > 100);
+	/* Enough that an 80/20 split names the top symbol. */
+	CHECK(ss.committed >= 50);
 	CHECK(grb_perf_sampler_destroy(s) == 0);
 	grb_channel_destroy(ch);
 	return 0;

@@ -57,7 +57,7 @@ known)
 	python3 "$checker" known expected.txt script.txt || fail "perf script differs"
 	;;
 hot)
-	"$prog" hot grb.data grb.folded 1.5 || fail "perf_test hot"
+	"$prog" hot grb.data grb.folded 2 || fail "perf_test hot"
 	top=$(top_symbol grb.data)
 	echo "perf report of grb's perf.data: top symbol '$top'"
 	head -n 20 grb.data.report
@@ -66,7 +66,7 @@ hot)
 	echo "perf_event_paranoid: $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo none)"
 	if perf record -N -e cpu-clock -F 999 -g -o probe.data -- true >probe.log 2>&1; then
 		perf record -N -e cpu-clock -F 999 -g -o perf.data -- \
-			"$prog" hot grb2.data grb2.folded 1.5 >record.log 2>&1 ||
+			"$prog" hot grb2.data grb2.folded 2 >record.log 2>&1 ||
 			fail "perf record of perf_test hot: $(cat record.log)"
 		ptop=$(top_symbol perf.data)
 		echo "perf report of perf record's perf.data: top symbol '$ptop'"
