@@ -39,7 +39,6 @@
 #define GRB_PERF_H
 
 #include <stdint.h>
-#include <stdio.h>
 #include <grb/config.h>
 #include <grb/channel.h>
 #include <grb/reader.h>
