@@ -268,7 +268,8 @@ int grb_perf_write_sample(struct grb_channel *ch, const struct grb_perf_sample *
 	body[0] = GRB_PERF_CONTEXT_USER;
 	body[1] = s->ip;
 	grb_write(&ctx, body, 16);
-	grb_write(&ctx, s->callers, 8u * n);
+	if (n)
+		grb_write(&ctx, s->callers, 8u * n);
 	if (ts)
 		*ts = ctx.ts;
 	grb_commit(&perf_cfg, &ctx);
