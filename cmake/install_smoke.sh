@@ -4,11 +4,12 @@
 # install_smoke.sh <build-dir> [<libdir>]
 #
 # Installs <build-dir> into a temporary prefix and builds, links and runs
-# two consumers against it, as an application would: one of libgrb alone
+# three consumers against it, as an application would: one of libgrb alone
 # (grb_version() against <grb/version.h>), one of libgrb-ctf (a CTF trace
-# of 100 events written to a temporary directory).  Each is built with a
-# CMake project using find_package(grb) (grb::grb, grb::grb_ctf) and with
-# pkg-config (grb.pc, grb-ctf.pc), linked with the shared
+# of 100 events written to a temporary directory), one of libgrb-perf (a
+# perf.data file of 100 samples).  Each is built with a CMake project
+# using find_package(grb) (grb::grb, grb::grb_ctf, grb::grb_perf) and
+# with pkg-config (grb.pc, grb-ctf.pc, grb-perf.pc), linked with the shared
 # libraries and with the static ones; a static program must not load any
 # libgrb*.so, a shared one must.  <libdir> is CMAKE_INSTALL_LIBDIR (default:
 # lib).  Honours $CC, $CMAKE and $GRB_SMOKE_FLAGS (extra compile and link
@@ -168,9 +169,49 @@ int main(int argc, char **argv)
 }
 EOC
 
-# check <program> shared|static [ctf|ftrace]: run it (a CTF program writes a trace
-# into a new directory, which must then hold its metadata) and check which
-# grb libraries it loads.
+cat >"$tmp/smoke_perf.c" <<'EOC'
+#include <grb/grb.h>
+#include <grb/perf.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	struct grb_channel *ch = grb_perf_channel_create(NULL);
+	struct grb_perf_sample s = { 0 };
+	struct grb_perf_data_stats st;
+	struct grb_perf_data *w;
+	int i, ret;
+
+	if (argc < 2 || !ch)
+		return 1;
+	s.ip = (unsigned long)&main;
+	s.pid = s.tid = (unsigned)getpid();
+	s.period = 1000;
+	for (i = 0; i < 100; i++)
+		if (grb_perf_write_sample(ch, &s, NULL))
+			return 1;
+	grb_channel_finalize(ch);
+	w = grb_perf_data_create(argv[1], ch, NULL);
+	if (!w || grb_perf_data_add_maps(w, (unsigned)getpid()) < 0)
+		return 1;
+	ret = grb_perf_data_close(w, &st);
+	if (ret || st.samples != 100) {
+		fprintf(stderr, "perf.data: close %d, %llu samples\n", ret,
+			(unsigned long long)st.samples);
+		return 1;
+	}
+	grb_channel_destroy(ch);
+	printf("grb %s: %llu samples in %s\n", grb_version(), (unsigned long long)st.samples,
+	       argv[1]);
+	return 0;
+}
+EOC
+
+# check <program> shared|static [ctf|ftrace|perf]: run it (a CTF program
+# writes a trace into a new directory, which must then hold its metadata;
+# an ftrace program a trace.dat it reads back; a perf program a perf.data
+# file) and check which grb libraries it loads.
 check()
 {
 	prog=$1 kind=$2 what=${3:-}
@@ -180,6 +221,10 @@ check()
 		[ -s "$out/metadata" ] || { echo "$prog: no $out/metadata" >&2; exit 1; }
 	elif [ "$what" = ftrace ]; then
 		"$prog" "$tmp/$(basename "$prog").dat"
+	elif [ "$what" = perf ]; then
+		out=$tmp/perf.$(basename "$prog").data
+		"$prog" "$out"
+		[ "$(head -c 8 "$out")" = PERFILE2 ] || { echo "$prog: no perf.data in $out" >&2; exit 1; }
 	else
 		"$prog"
 	fi
@@ -190,6 +235,8 @@ check()
 		want="libgrb-ctf.so.0 libgrb.so.0 "
 	elif [ "$what" = ftrace ]; then
 		want="libgrb-ftrace.so.0 libgrb.so.0 "
+	elif [ "$what" = perf ]; then
+		want="libgrb-perf.so.0 libgrb.so.0 "
 	else
 		want="libgrb.so.0 "
 	fi
@@ -221,8 +268,12 @@ add_executable(smoke_ftrace_shared smoke_ftrace.c)
 target_link_libraries(smoke_ftrace_shared PRIVATE grb::grb_ftrace)
 add_executable(smoke_ftrace_static smoke_ftrace.c)
 target_link_libraries(smoke_ftrace_static PRIVATE grb::grb_ftrace_static)
+add_executable(smoke_perf_shared smoke_perf.c)
+target_link_libraries(smoke_perf_shared PRIVATE grb::grb_perf)
+add_executable(smoke_perf_static smoke_perf.c)
+target_link_libraries(smoke_perf_static PRIVATE grb::grb_perf_static)
 EOC
-cp "$tmp/smoke.c" "$tmp/smoke_ctf.c" "$tmp/smoke_ftrace.c" "$tmp/cmk/"
+cp "$tmp/smoke.c" "$tmp/smoke_ctf.c" "$tmp/smoke_ftrace.c" "$tmp/smoke_perf.c" "$tmp/cmk/"
 "$cmake" -S "$tmp/cmk" -B "$tmp/cmk/build" \
 	-DCMAKE_PREFIX_PATH="$prefix" \
 	-DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
@@ -238,19 +289,22 @@ check "$tmp/cmk/build/smoke_ctf_shared" shared ctf
 check "$tmp/cmk/build/smoke_ctf_static" static ctf
 check "$tmp/cmk/build/smoke_ftrace_shared" shared ftrace
 check "$tmp/cmk/build/smoke_ftrace_static" static ftrace
+check "$tmp/cmk/build/smoke_perf_shared" shared perf
+check "$tmp/cmk/build/smoke_perf_static" static perf
 
 echo "== pkg-config"
 grb_need pkg-config
 PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 export PKG_CONFIG_PATH
-pkg-config --exists --print-errors grb grb-ctf grb-ftrace
-for pc in grb grb-ctf grb-ftrace; do echo "$pc.pc version: $(pkg-config --modversion $pc)"; done
+pkg-config --exists --print-errors grb grb-ctf grb-ftrace grb-perf
+for pc in grb grb-ctf grb-ftrace grb-perf; do echo "$pc.pc version: $(pkg-config --modversion $pc)"; done
 pc_libdir=$(pkg-config --variable=libdir grb)
-for pc in grb grb-ctf grb-ftrace; do
+for pc in grb grb-ctf grb-ftrace grb-perf; do
 	case $pc in
 	grb) src=$tmp/smoke.c what="" ;;
 	grb-ctf) src=$tmp/smoke_ctf.c what=ctf ;;
-	*) src=$tmp/smoke_ftrace.c what=ftrace ;;
+	grb-ftrace) src=$tmp/smoke_ftrace.c what=ftrace ;;
+	grb-perf) src=$tmp/smoke_perf.c what=perf ;;
 	esac
 	pc_cflags=$(pkg-config --cflags "$pc")
 	pc_libs=$(pkg-config --libs "$pc")

@@ -33,6 +33,7 @@ _grb_has() {
 	spin) command -v spin ;;
 	babeltrace2) command -v babeltrace2 ;;
 	trace-cmd) command -v trace-cmd ;;
+	linux-perf) command -v perf ;;
 	# Debian's python3-bt2 is built for Debian's own python3 (which it
 	# brings), whatever python3 comes first in PATH.
 	python3-bt2) /usr/bin/python3 -c 'import bt2' ;;
@@ -53,6 +54,7 @@ _grb_what() {
 	case $1 in
 	python3-bt2) echo "the bt2 module of /usr/bin/python3 (python3-bt2)" ;;
 	binutils) echo "objdump (binutils)" ;;
+	linux-perf) echo "perf (linux-perf)" ;;
 	*) echo "$1" ;;
 	esac
 }
