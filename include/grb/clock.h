@@ -12,7 +12,10 @@
 extern "C" {
 #endif
 
-/* clock_gettime(clk) in ns: the vDSO for the clocks below. */
+/* clock_gettime(clk) in ns: the vDSO for the clocks below.  The clocks
+ * are never instrumented (no_instrument_function): a configuration takes
+ * their address, so a program built with -finstrument-functions has a copy
+ * of them that its own hooks would call while they write a record. */
 static inline __attribute__((always_inline)) uint64_t _grb_clock_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -23,14 +26,14 @@ static inline __attribute__((always_inline)) uint64_t _grb_clock_ns(clockid_t cl
 
 /** grb_clock_monotonic() - CLOCK_MONOTONIC in ns (the vDSO: no system call).
  * Real-time: async-signal-safe, wait-free. */
-static inline uint64_t grb_clock_monotonic(void)
+static inline __attribute__((no_instrument_function)) uint64_t grb_clock_monotonic(void)
 {
 	return _grb_clock_ns(CLOCK_MONOTONIC);
 }
 
 /** grb_clock_realtime() - CLOCK_REALTIME (Unix time) in ns (the vDSO: no
  * system call).  Real-time: async-signal-safe, wait-free. */
-static inline uint64_t grb_clock_realtime(void)
+static inline __attribute__((no_instrument_function)) uint64_t grb_clock_realtime(void)
 {
 	return _grb_clock_ns(CLOCK_REALTIME);
 }
@@ -42,7 +45,7 @@ static inline uint64_t grb_clock_realtime(void)
  * (an invariant TSC); on other architectures it returns CLOCK_MONOTONIC in
  * ns.  Real-time: async-signal-safe, wait-free, no system call.
  */
-static inline uint64_t grb_clock_tsc(void)
+static inline __attribute__((no_instrument_function)) uint64_t grb_clock_tsc(void)
 {
 #if defined(__x86_64__)
 	uint32_t lo, hi;

@@ -85,6 +85,12 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
+/* The client's inline functions are never instrumented: a program built
+ * with -finstrument-functions calls grb_ftrace_func_entry() from its
+ * __cyg_profile_func_enter(), which must not enter itself again through
+ * a copy of them the compiler did not inline. */
+#define _grb_ftrace_inline inline __attribute__((no_instrument_function))
+
 #define GRB_FTRACE_PAGE_SIZE 4096u
 #define GRB_FTRACE_PAGE_HEADER_SIZE 16u
 #define GRB_FTRACE_DATA_SIZE (GRB_FTRACE_PAGE_SIZE - GRB_FTRACE_PAGE_HEADER_SIZE)
@@ -167,7 +173,7 @@ extern __thread struct _grb_ftrace_graph _grb_ftrace_graph_tls;
 int32_t _grb_ftrace_thread_init(void);
 
 /** grb_ftrace_tid() - the calling thread's id, as records carry it. */
-static inline int32_t grb_ftrace_tid(void)
+static _grb_ftrace_inline int32_t grb_ftrace_tid(void)
 {
 	int32_t t = _grb_ftrace_tid_cache;
 
@@ -176,7 +182,7 @@ static inline int32_t grb_ftrace_tid(void)
 
 /* Field placement, shared by the inline writers and the format files:
  * each field at the next multiple of its alignment. */
-static inline uint32_t _grb_ftrace_place(uint32_t *off, uint32_t size, uint32_t align)
+static _grb_ftrace_inline uint32_t _grb_ftrace_place(uint32_t *off, uint32_t size, uint32_t align)
 {
 	uint32_t at = (*off + align - 1) & ~(align - 1);
 
@@ -184,20 +190,20 @@ static inline uint32_t _grb_ftrace_place(uint32_t *off, uint32_t size, uint32_t 
 	return at;
 }
 
-static inline uint32_t _grb_ftrace_align4(uint32_t n)
+static _grb_ftrace_inline uint32_t _grb_ftrace_align4(uint32_t n)
 {
 	return (n + 3u) & ~3u;
 }
 
 /* The data word's size: 4, or 8 with array[0] (a payload over 112 bytes,
  * or none). */
-static inline uint32_t _grb_ftrace_data_hdr(uint32_t payload_len)
+static _grb_ftrace_inline uint32_t _grb_ftrace_data_hdr(uint32_t payload_len)
 {
 	return (payload_len == 0 || payload_len > GRB_FTRACE_SMALL_MAX) ? 8u : 4u;
 }
 
-static inline uint32_t grb_ftrace_header_size(const struct grb_config *cfg,
-					      const struct grb_ctx *ctx)
+static _grb_ftrace_inline uint32_t grb_ftrace_header_size(const struct grb_config *cfg,
+							  const struct grb_ctx *ctx)
 {
 	uint32_t n = _grb_ftrace_data_hdr(ctx->payload_len);
 
@@ -211,17 +217,18 @@ static inline uint32_t grb_ftrace_header_size(const struct grb_config *cfg,
 	return n;
 }
 
-static inline uint32_t _grb_ftrace_word(uint32_t type_len, uint64_t delta)
+static _grb_ftrace_inline uint32_t _grb_ftrace_word(uint32_t type_len, uint64_t delta)
 {
 	return type_len | (uint32_t)(delta & GRB_FTRACE_DELTA_MAX) << 5;
 }
 
-static inline void _grb_ftrace_put32(char *p, uint32_t v)
+static _grb_ftrace_inline void _grb_ftrace_put32(char *p, uint32_t v)
 {
 	memcpy(p, &v, 4);
 }
 
-static inline void grb_ftrace_header_write(const struct grb_config *cfg, const struct grb_ctx *ctx)
+static _grb_ftrace_inline void grb_ftrace_header_write(const struct grb_config *cfg,
+						       const struct grb_ctx *ctx)
 {
 	char *p = ctx->rec;
 	uint64_t delta = 0;
@@ -268,8 +275,8 @@ static inline void grb_ftrace_header_write(const struct grb_config *cfg, const s
 
 /* The page header: the timestamp of its first record, commit 0 until the
  * page is delivered. */
-static inline void grb_ftrace_packet_begin(const struct grb_config *cfg, void *packet,
-					   const struct grb_packet_info *info)
+static _grb_ftrace_inline void grb_ftrace_packet_begin(const struct grb_config *cfg, void *packet,
+						       const struct grb_packet_info *info)
 {
 	uint64_t zero = 0;
 
@@ -278,8 +285,8 @@ static inline void grb_ftrace_packet_begin(const struct grb_config *cfg, void *p
 	memcpy((char *)packet + 8, &zero, 8);
 }
 
-static inline void grb_ftrace_packet_end(const struct grb_config *cfg, void *packet,
-					 const struct grb_packet_info *info)
+static _grb_ftrace_inline void grb_ftrace_packet_end(const struct grb_config *cfg, void *packet,
+						     const struct grb_packet_info *info)
 {
 	uint64_t commit = info->content_size - GRB_FTRACE_PAGE_HEADER_SIZE;
 
@@ -341,8 +348,9 @@ void grb_ftrace_channel_attr_init(struct grb_channel_attr *attr);
 /* Reserve a record of event id with payload_len bytes and write its
  * common fields; the caller writes the rest at ctx->wp and commits.
  * Padding bytes of the payload are zeroed. */
-static inline int _grb_ftrace_reserve(const struct grb_config *cfg, struct grb_channel *ch,
-				      struct grb_ctx *ctx, uint32_t id, uint32_t payload_len)
+static _grb_ftrace_inline int _grb_ftrace_reserve(const struct grb_config *cfg,
+						  struct grb_channel *ch, struct grb_ctx *ctx,
+						  uint32_t id, uint32_t payload_len)
 {
 	struct grb_ftrace_common c;
 	int ret;
@@ -369,8 +377,8 @@ static inline int _grb_ftrace_reserve(const struct grb_config *cfg, struct grb_c
  * as the symbol that holds it.  A text that does not fit a page is refused (-E2BIG, counted
  * GRB_LOST_TOO_BIG).  Return: as grb_reserve().
  */
-static inline int grb_ftrace_print(const struct grb_config *cfg, struct grb_channel *ch,
-				   uint64_t ip, const char *text)
+static _grb_ftrace_inline int grb_ftrace_print(const struct grb_config *cfg, struct grb_channel *ch,
+					       uint64_t ip, const char *text)
 {
 	struct grb_ctx ctx;
 	size_t n = strlen(text) + 1;
@@ -398,8 +406,8 @@ static inline int grb_ftrace_print(const struct grb_config *cfg, struct grb_chan
  * depth), its rettime its own.  Each call moves the depth whether or not
  * its record is written.  Return: as grb_reserve().
  */
-static inline int grb_ftrace_func_entry(const struct grb_config *cfg, struct grb_channel *ch,
-					uint64_t func)
+static _grb_ftrace_inline int grb_ftrace_func_entry(const struct grb_config *cfg,
+						    struct grb_channel *ch, uint64_t func)
 {
 	struct _grb_ftrace_graph *g = &_grb_ftrace_graph_tls;
 	uint32_t depth = g->depth++;
@@ -421,8 +429,8 @@ static inline int grb_ftrace_func_entry(const struct grb_config *cfg, struct grb
 	return 0;
 }
 
-static inline int grb_ftrace_func_exit(const struct grb_config *cfg, struct grb_channel *ch,
-				       uint64_t func)
+static _grb_ftrace_inline int grb_ftrace_func_exit(const struct grb_config *cfg,
+						   struct grb_channel *ch, uint64_t func)
 {
 	struct _grb_ftrace_graph *g = &_grb_ftrace_graph_tls;
 	uint32_t depth = g->depth ? --g->depth : 0;
@@ -526,7 +534,7 @@ static inline int grb_ftrace_func_exit(const struct grb_config *cfg, struct grb_
 		.fields = sym##_fields,                                                           \
 		.print_fmt = efmt,                                                                \
 	};                                                                                        \
-	static inline __attribute__((unused)) int sym##_write(                                    \
+	static _grb_ftrace_inline __attribute__((unused)) int sym##_write(                        \
 		const struct grb_config *_grb_cfg, struct grb_channel *_grb_ch FIELDS(_GRB_FT_P)) \
 	{                                                                                         \
 		struct grb_ctx _grb_ctx;                                                          \
