@@ -689,8 +689,17 @@ static int validate(const struct grb_config *cfg, const struct grb_ctf_trace_att
 		return -EINVAL;
 	}
 	if (cfg->packet_header_size != GRB_CTF_PACKET_HEADER_SIZE ||
-	    cfg->record_decode != grb_ctf_record_decode) {
+	    (cfg->record_decode != grb_ctf_record_decode &&
+	     cfg->record_decode != grb_ctf_record_decode_ids)) {
 		grb_error_set("ctf cfg: not a CTF configuration (use GRB_CTF_CONFIG)");
+		return -EINVAL;
+	}
+	if ((attr->event_context & ~GRB_CTF_CONTEXT_IDS) ||
+	    !(attr->event_context & GRB_CTF_CONTEXT_IDS) !=
+		    (cfg->record_decode != grb_ctf_record_decode_ids)) {
+		grb_error_set("ctf attr.event_context %u: GRB_CTF_CONTEXT_IDS goes with "
+			      "GRB_CTF_CONFIG_IDS, 0 with the other configurations",
+			      attr->event_context);
 		return -EINVAL;
 	}
 	if (!attr->path || !attr->path[0]) {
