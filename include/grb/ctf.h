@@ -46,6 +46,10 @@
  * | grb_ctf_trace_create              | no          | blocking  | mkdir, open, write, mmap, thread create |
  * | grb_ctf_trace_stop / _destroy     | no          | blocking  | write, ftruncate, close, thread join |
  * | grb_ctf_trace_channel, _error, _stream_stats, _attr_init | yes | wait-free | no |
+ * | grb_ctf_trace_create_fed          | no          | blocking  | mkdir, open, write    |
+ * | grb_ctf_trace_attach              | no          | blocking  | as grb_channel_attach, open, write (metadata) |
+ * | grb_ctf_trace_poll                | no          | blocking  | open, write           |
+ * | grb_ctf_trace_source_channel, _source_stats, _source_end | yes | wait-free | no |
  * | grb_ctf_ids_refresh               | yes         | wait-free | getpid, gettid        |
  * | grb_ctf_read_clock                | no          | blocking  | open, read, malloc    |
  * | grb_ctf_index_open                | no          | blocking  | open, read, malloc    |
@@ -643,6 +647,80 @@ int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
 
 /** grb_ctf_trace_destroy() - stop if needed, then free.  Return: 0, -EINVAL. */
 int grb_ctf_trace_destroy(struct grb_ctf_trace *t);
+
+/*
+ * A fed trace: the streams of channels attached from other processes
+ * (grb_channel_attach), each with the events it writes, in one trace
+ * (`grb record -- PROGRAM`).  It has no channel and no consumer thread of
+ * its own: the caller drains it with grb_ctf_trace_poll(), then stops and
+ * destroys it as any trace.  Each source's events form a stream class of
+ * the metadata (sources with the same events share one); its stream files
+ * are <name>_<pid>_<stream> (<name>_<pid>.<n>_<stream> for the n-th
+ * source of the same name and pid after the first: a program that called
+ * exec), and each stream is a stream instance of its own.
+ */
+
+/** Figures of one source of a fed trace. */
+struct grb_ctf_source_stats {
+	int32_t pid;
+	uint32_t nr_streams; /* streams of its channel */
+	uint32_t streams_written; /* of them, with a stream file */
+	uint32_t ended; /* 1: every stream ended (the writer is gone and all
+			 * it committed is on disk or counted) */
+	uint64_t packets, events, bytes; /* on disk */
+	uint64_t events_dropped; /* taken but not written (I/O error) */
+	uint64_t committed; /* records its writers committed (the streams' count) */
+	uint64_t corrupt_records; /* in packets that failed validation */
+	uint64_t lost[GRB_LOST_NR]; /* by cause, the channel's (no-stream included) */
+	uint64_t lost_total;
+};
+
+/** grb_ctf_trace_create_fed() - as grb_ctf_trace_create(), but the trace
+ * gets its streams from grb_ctf_trace_attach() (attr.events and
+ * attr.chan are not used; cfg is the writers' configuration). */
+struct grb_ctf_trace *grb_ctf_trace_create_fed(const struct grb_config *cfg,
+					       const struct grb_ctf_trace_attr *attr);
+
+/**
+ * grb_ctf_trace_attach() - attach another process's channel (its stream
+ * descriptors, in index order: grb_channel_attach) to a fed trace.
+ * @name: the stream files' prefix (a file name, as attr.channel_name)
+ * @pid: the writing process, for the file names and the figures
+ * @events: the events its records use; they must outlive the trace
+ * Return: the source's index (0, 1, ...), or a negative errno:
+ * grb_channel_attach's (-EPROTO...), -EINVAL (bad name or events, a trace
+ * that is not fed or stopped), -ENOMEM, or an error appending the
+ * metadata; grb_last_error() says what.
+ */
+int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, const char *name,
+			 int32_t pid, const struct grb_ctf_event_desc *const *events,
+			 uint32_t nr_events);
+
+/** grb_ctf_trace_source_channel() - the attached channel of a source
+ * (grb_channel_owner_alive, grb_channel_owner_gone); NULL: bad index. */
+struct grb_channel *grb_ctf_trace_source_channel(struct grb_ctf_trace *t, uint32_t src);
+
+/**
+ * grb_ctf_trace_source_end() - the source's writing process is gone
+ * (exited, died, or called exec: grb_channel_owner_alive said 0, or the
+ * caller knows): from the next poll, the records it committed in packets
+ * it never delivered are read in place and written as a last packet of
+ * each stream, then the source ends.  Return: 0; -EINVAL.
+ */
+int grb_ctf_trace_source_end(struct grb_ctf_trace *t, uint32_t src);
+
+/**
+ * grb_ctf_trace_poll() - take every packet ready in every source and
+ * write it; a source whose streams all ended gets its closing packets and
+ * is marked ended.  Return: packets taken (0: none ready); -EINVAL not a
+ * running fed trace.  I/O errors as for a trace's consumer
+ * (grb_ctf_trace_error).
+ */
+int grb_ctf_trace_poll(struct grb_ctf_trace *t);
+
+/** grb_ctf_trace_source_stats() - figures of a source.  Return: 0; -EINVAL. */
+int grb_ctf_trace_source_stats(const struct grb_ctf_trace *t, uint32_t src,
+			       struct grb_ctf_source_stats *st);
 
 /* Reading a trace back: its clock and its packet indexes. */
 
