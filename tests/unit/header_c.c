@@ -6,13 +6,14 @@
  * libraries export every symbol this program refers to): a record written
  * and read back through each sync and allocation, the native and CTF
  * configuration macros field by field, a CTF event of each field kind, and
- * records with the process and thread ids (GRB_CTF_CONFIG_IDS) written by
+ * records with the process and thread ids (GRB_SESSION_CONFIG) written by
  * a process and by its child.
  */
 #include <grb/grb.h>
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/session.h>
 #include <grb/version.h>
 
 #include <errno.h>
@@ -285,8 +286,7 @@ static void test_ctf_event(void)
 /* Records with the ids: each carries its writer's pid and tid after the
  * header, in a child of fork too (the fork handler clears the copy the
  * child inherits); a discarded record leaves filler events with them. */
-static const struct grb_config cfg_ids =
-	GRB_CTF_CONFIG_IDS(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
+static const struct grb_config cfg_ids = GRB_SESSION_CONFIG;
 
 /* Write two events and a discarded record into a new channel, read them
  * back: the events read, or -1 if one did not carry (pid, tid). */
