@@ -330,8 +330,10 @@ static void stream_class(struct sbuf *b, uint32_t sid, uint32_t context,
 {
 	uint32_t i, j;
 
-	sb_printf(b, "stream {\n\tid = %u;\n\tevent.header := struct event_header_compact;\n"
-		     "\tpacket.context := struct packet_context;\n", sid);
+	sb_printf(b,
+		  "stream {\n\tid = %u;\n\tevent.header := struct event_header_compact;\n"
+		  "\tpacket.context := struct packet_context;\n",
+		  sid);
 	if (context & GRB_CTF_CONTEXT_IDS)
 		sb_printf(b, "\tevent.context := struct event_context_ids;\n");
 	sb_printf(b, "};\n\n");
@@ -457,7 +459,8 @@ static char *metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16], i
 		      "\t\tstruct { uint32_t id; uint64_clk_t timestamp; } extended;\n"
 		      "\t} v;\n} align(8);\n\n");
 	if (a->event_context & GRB_CTF_CONTEXT_IDS)
-		sb_printf(&b, "struct event_context_ids {\n\tint32_t vpid;\n\tint32_t vtid;\n};\n\n");
+		sb_printf(&b,
+			  "struct event_context_ids {\n\tint32_t vpid;\n\tint32_t vtid;\n};\n\n");
 	if (with_class)
 		stream_class(&b, 0, a->event_context, a->events, a->nr_events);
 	if (b.oom) {

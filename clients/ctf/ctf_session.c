@@ -429,9 +429,8 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 	hello.ts_bits = cfg->ts_bits;
 	hello.packet_header_size = cfg->packet_header_size;
 	hello.min_record_size = cfg->min_record_size;
-	hello.event_context = cfg->record_decode == grb_ctf_record_decode_ids ?
-				      GRB_CTF_CONTEXT_IDS :
-				      0;
+	hello.event_context =
+		cfg->record_decode == grb_ctf_record_decode_ids ? GRB_CTF_CONTEXT_IDS : 0;
 	copy_name(hello.config, sizeof(hello.config), cfg->name);
 	copy_name(hello.name, sizeof(hello.name), name);
 	copy_name(hello.program, sizeof(hello.program), program_invocation_short_name);

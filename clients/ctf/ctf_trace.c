@@ -548,10 +548,10 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 		info.seq = s->started ? s->last_seq + 1 : 0;
 		if (!s->started) {
 			s->started = 1;
-			if (lost && !write_empty_packet(t, s, 0,
-							t->start_ts < first_ts ? t->start_ts :
-										 first_ts,
-							first_ts, 0))
+			if (lost &&
+			    !write_empty_packet(t, s, 0,
+						t->start_ts < first_ts ? t->start_ts : first_ts,
+						first_ts, 0))
 				info.seq = 1;
 		}
 		info.ts_begin = first_ts;
@@ -566,8 +566,7 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 		grb_ctf_packet_begin(t->cfg, hdr, &info);
 		grb_ctf_packet_end(t->cfg, hdr, &info);
 		fed_patch(t, s, hdr);
-		if (t->err || write_packet(t, s, hdr, body, info.content_size,
-					   records)) {
+		if (t->err || write_packet(t, s, hdr, body, info.content_size, records)) {
 			add(&s->packets_dropped, 1);
 			add(&s->events_dropped, records);
 		}
@@ -1143,9 +1142,9 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 	}
 	cls = stream_class_of(t, events, nr_events);
 	n = grb_channel_nr_streams(ch);
-	srcs = t->nr_src == t->cap_src ? (struct ctf_source **)realloc(
-						 t->src, (t->cap_src * 2 + 4) * sizeof(*srcs)) :
-					 t->src;
+	srcs = t->nr_src == t->cap_src ?
+		       (struct ctf_source **)realloc(t->src, (t->cap_src * 2 + 4) * sizeof(*srcs)) :
+		       t->src;
 	if (srcs && srcs != t->src) {
 		t->src = srcs;
 		t->cap_src = t->cap_src * 2 + 4;

@@ -62,8 +62,8 @@ GRB_CTF_EVENT(ev_valloc, "libc:valloc", 8, LIBC_MALLOC_FIELDS)
 GRB_CTF_EVENT(ev_pvalloc, "libc:pvalloc", 9, LIBC_MALLOC_FIELDS)
 
 static const struct grb_ctf_event_desc *const events[] = {
-	&ev_malloc_event,   &ev_calloc_event,	     &ev_realloc_event,
-	&ev_free_event,	    &ev_memalign_event,	     &ev_posix_memalign_event,
+	&ev_malloc_event,	 &ev_calloc_event,   &ev_realloc_event,
+	&ev_free_event,		 &ev_memalign_event, &ev_posix_memalign_event,
 	&ev_aligned_alloc_event, &ev_valloc_event,   &ev_pvalloc_event,
 };
 
@@ -187,18 +187,18 @@ static struct grb_channel *slow_gate(struct grb_channel *g)
 }
 
 /* One event: ev(...) with the channel bound to ch, unless the gate is shut. */
-#define TRACE(ev, ...)                                                                  \
-	do {                                                                            \
-		/* [G2] acquire, pairs with [G1]: the channel is created. */            \
-		struct grb_channel *_g = __atomic_load_n(&gate, __ATOMIC_ACQUIRE);      \
-		if (__builtin_expect(_g != NULL, 0)) {                                  \
-			struct grb_channel *_ch = slow_gate(_g);                        \
-			if (_ch) {                                                      \
-				in_tracer = 1;                                          \
-				ev##_write(&cfg, _ch, __VA_ARGS__);                      \
-				in_tracer = 0;                                          \
-			}                                                               \
-		}                                                                       \
+#define TRACE(ev, ...)                                                             \
+	do {                                                                       \
+		/* [G2] acquire, pairs with [G1]: the channel is created. */       \
+		struct grb_channel *_g = __atomic_load_n(&gate, __ATOMIC_ACQUIRE); \
+		if (__builtin_expect(_g != NULL, 0)) {                             \
+			struct grb_channel *_ch = slow_gate(_g);                   \
+			if (_ch) {                                                 \
+				in_tracer = 1;                                     \
+				ev##_write(&cfg, _ch, __VA_ARGS__);                \
+				in_tracer = 0;                                     \
+			}                                                          \
+		}                                                                  \
 	} while (0)
 
 #define CALLER ((uint64_t)(uintptr_t)__builtin_return_address(0))

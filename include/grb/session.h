@@ -159,7 +159,8 @@ int grb_session_close(struct grb_channel *ch);
  * what); -ENOMEM.
  */
 int grb_session_events_decode(const void *buf, uint32_t size, uint32_t nr_events,
-			      uint32_t subbuf_size, const struct grb_ctf_event_desc *const **events);
+			      uint32_t subbuf_size,
+			      const struct grb_ctf_event_desc *const **events);
 
 /** grb_session_events_free() - free what grb_session_events_decode made. */
 void grb_session_events_free(const struct grb_ctf_event_desc *const *events, uint32_t nr_events);

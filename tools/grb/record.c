@@ -393,8 +393,9 @@ int cmd_record(int argc, char **argv)
 		return 2;
 	}
 	if (optind < argc && workload_opt) {
-		fprintf(stderr, "grb record: -%c is an option of the built-in workload, not of a "
-				"PROGRAM's recording\n",
+		fprintf(stderr,
+			"grb record: -%c is an option of the built-in workload, not of a "
+			"PROGRAM's recording\n",
 			workload_opt);
 		return 2;
 	}

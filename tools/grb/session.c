@@ -268,11 +268,12 @@ static void on_channel(struct session *ss, struct conn *c, const unsigned char *
 		return;
 	}
 	if (m->nr_streams != nfd || nfd != c->welcome.nr_streams ||
-	    m->subbuf_size != c->welcome.subbuf_size || m->subbuf_count != c->welcome.subbuf_count) {
+	    m->subbuf_size != c->welcome.subbuf_size ||
+	    m->subbuf_count != c->welcome.subbuf_count) {
 		snprintf(why, sizeof(why),
 			 "%u descriptors for %u streams of %u x %u bytes; expected %u of %u x %u",
-			 nfd, m->nr_streams, m->subbuf_count, m->subbuf_size,
-			 c->welcome.nr_streams, c->welcome.subbuf_count, c->welcome.subbuf_size);
+			 nfd, m->nr_streams, m->subbuf_count, m->subbuf_size, c->welcome.nr_streams,
+			 c->welcome.subbuf_count, c->welcome.subbuf_size);
 		ss->refused++;
 		send_ack(ss, c, EPROTO, why);
 		return;
@@ -538,8 +539,8 @@ static int print_report(struct session *ss, const char *dir)
 		causes[0] = 0;
 		for (k = 0; k < GRB_LOST_NR; k++)
 			if (st.lost[k] && o < sizeof(causes))
-				o += (size_t)snprintf(causes + o, sizeof(causes) - o, "%s%s %" PRIu64,
-						      o ? ", " : " (",
+				o += (size_t)snprintf(causes + o, sizeof(causes) - o,
+						      "%s%s %" PRIu64, o ? ", " : " (",
 						      grb_lost_cause_name((enum grb_lost_cause)k),
 						      st.lost[k]);
 		if (o && o < sizeof(causes))
@@ -570,9 +571,11 @@ static int print_report(struct session *ss, const char *dir)
 		printf("refused registrations: %u\n", ss->refused);
 	if (ss->child_reaped) {
 		if (WIFSIGNALED(ss->child_status))
-			printf("the program was killed by %s\n", sig_name(WTERMSIG(ss->child_status)));
+			printf("the program was killed by %s\n",
+			       sig_name(WTERMSIG(ss->child_status)));
 		else
-			printf("the program exited with status %d\n", WEXITSTATUS(ss->child_status));
+			printf("the program exited with status %d\n",
+			       WEXITSTATUS(ss->child_status));
 	}
 	for (i = 0; i < ss->nr_reaped; i++)
 		if (WIFSIGNALED(ss->reaped[i].status) && ss->reaped[i].pid != ss->child)
@@ -707,8 +710,8 @@ int record_program(const struct program_opts *o, char **argv)
 	epoll_ctl(ss.ep, EPOLL_CTL_ADD, ss.sfd, &ev);
 
 	printf("grb %s: recording %s into %s (%u streams of %u x %u KiB a process%s%s)\n",
-	       grb_version(), argv[0], o->dir, o->streams, o->subbuf_count,
-	       o->subbuf_size / 1024, o->preload ? ", preload " : "", o->preload ? o->preload : "");
+	       grb_version(), argv[0], o->dir, o->streams, o->subbuf_count, o->subbuf_size / 1024,
+	       o->preload ? ", preload " : "", o->preload ? o->preload : "");
 	fflush(stdout);
 	start_program(&ss, argv, sock, o->preload ? preload : NULL, &old);
 
@@ -727,7 +730,9 @@ int record_program(const struct program_opts *o, char **argv)
 		reap(&ss);
 		check_ended(&ss);
 		got = grb_ctf_trace_poll(ss.t);
-		poll_ms = got > 0 ? POLL_MIN_MS : poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : poll_ms * 2;
+		poll_ms = got > 0		    ? POLL_MIN_MS :
+			  poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS :
+						      poll_ms * 2;
 		if (grb_ctf_trace_error(ss.t)[0])
 			break;
 		if (!ss.children_left && all_ended(&ss))
