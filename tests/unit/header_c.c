@@ -364,7 +364,7 @@ static void test_ctf_ids(void)
 {
 	static const struct grb_ctf_event_desc *const events[] = { &hdr_all_event };
 	struct grb_ctf_chan_data cd;
-	int fillers = 0, status;
+	int fillers = 0, status = 0;
 	pid_t pid;
 
 	CHECK(cfg_ids.record_header_size == grb_ctf_header_size_ids);
