@@ -102,6 +102,8 @@ struct grb_ctf_trace {
 	uint32_t nr_src, cap_src, cap_streams;
 	struct ctf_source **src;
 	char **classes; /* each stream class's TSDL, as for id 0 */
+	/* each class's events by id, shared by its sources' decoding */
+	const struct grb_ctf_event_desc ***class_by_id;
 	uint32_t nr_classes;
 
 	int err; /* first error, negative errno; 0 */
@@ -704,13 +706,15 @@ static void trace_free(struct grb_ctf_trace *t, int created_dir)
 		grb_channel_destroy(t->ch);
 	for (i = 0; i < t->nr_src; i++) {
 		grb_channel_destroy(t->src[i]->ch);
-		free(t->src[i]->cd.by_id);
 		free(t->src[i]);
 	}
 	free(t->src);
-	for (i = 0; i < t->nr_classes; i++)
+	for (i = 0; i < t->nr_classes; i++) {
 		free(t->classes[i]);
+		free(t->class_by_id[i]);
+	}
 	free(t->classes);
+	free(t->class_by_id);
 	if (t->dirfd >= 0) {
 		if (created_dir >= 0) {
 			/* Everything in the directory is ours: only the files
@@ -1063,6 +1067,25 @@ struct grb_ctf_trace *grb_ctf_trace_create_fed(const struct grb_config *cfg,
 	return create(cfg, attr, 1);
 }
 
+/* The limits that decoding checks and the TSDL does not say (a sequence's
+ * or a string's most elements) are the same in both sets. */
+static int same_limits(const struct grb_ctf_event_desc *const *by_id,
+		       const struct grb_ctf_event_desc *const *events, uint32_t nr)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < nr; i++) {
+		const struct grb_ctf_event_desc *e = events[i], *c = by_id[e->id];
+
+		if (!c || c->nr_fields != e->nr_fields)
+			return 0;
+		for (j = 0; j < e->nr_fields; j++)
+			if (c->fields[j].len != e->fields[j].len)
+				return 0;
+	}
+	return 1;
+}
+
 /* The stream class of a set of events: an existing one with the same
  * description, or a new one appended to the metadata.  Return its id or
  * a negative errno. */
@@ -1070,25 +1093,35 @@ static int stream_class_of(struct grb_ctf_trace *t, const struct grb_ctf_event_d
 			   uint32_t nr)
 {
 	char *canon = _grb_ctf_meta_stream_class(0, t->event_context, events, nr), *text, **cl;
+	const struct grb_ctf_event_desc ***cb, **by_id;
 	uint32_t i;
 	int fd, ret;
 
 	if (!canon)
 		return -ENOMEM;
 	for (i = 0; i < t->nr_classes; i++)
-		if (!strcmp(t->classes[i], canon)) {
+		if (!strcmp(t->classes[i], canon) && same_limits(t->class_by_id[i], events, nr)) {
 			free(canon);
 			return (int)i;
 		}
 	cl = (char **)realloc(t->classes, (t->nr_classes + 1) * sizeof(*cl));
-	text = _grb_ctf_meta_stream_class(t->nr_classes, t->event_context, events, nr);
 	if (cl)
 		t->classes = cl;
-	if (!cl || !text) {
+	cb = (const struct grb_ctf_event_desc ***)realloc(t->class_by_id,
+							  (t->nr_classes + 1) * sizeof(*cb));
+	if (cb)
+		t->class_by_id = cb;
+	text = _grb_ctf_meta_stream_class(t->nr_classes, t->event_context, events, nr);
+	by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
+							   sizeof(*by_id));
+	if (!cl || !cb || !text || !by_id) {
 		free(canon);
 		free(text);
+		free(by_id);
 		return -ENOMEM;
 	}
+	for (i = 0; i < nr; i++)
+		by_id[events[i]->id] = events[i];
 	fd = openat(t->dirfd, "metadata", O_WRONLY | O_APPEND | O_CLOEXEC);
 	ret = fd < 0 ? -errno : write_full(fd, text, strlen(text), 0);
 	if (fd >= 0 && close(fd) && !ret)
@@ -1096,10 +1129,12 @@ static int stream_class_of(struct grb_ctf_trace *t, const struct grb_ctf_event_d
 	free(text);
 	if (ret) {
 		free(canon);
+		free(by_id);
 		grb_error_set("appending to %s/metadata: %s", t->dir, strerror(-ret));
 		return ret;
 	}
 	t->classes[t->nr_classes] = canon;
+	t->class_by_id[t->nr_classes] = by_id;
 	return (int)t->nr_classes++;
 }
 
@@ -1119,28 +1154,23 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 	ret = grb_ctf_validate_events(events, nr_events, 1u << 30);
 	if (ret)
 		return ret;
+	/* The stream class first: its events decode the source's records. */
+	cls = stream_class_of(t, events, nr_events);
+	if (cls < 0)
+		return cls;
 	src = (struct ctf_source *)calloc(1, sizeof(*src));
 	if (!src)
 		return -ENOMEM;
-	src->cd.by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
-								   sizeof(*src->cd.by_id));
-	if (!src->cd.by_id) {
-		free(src);
-		return -ENOMEM;
-	}
-	for (i = 0; i < nr_events; i++)
-		src->cd.by_id[events[i]->id] = events[i];
+	src->cd.by_id = t->class_by_id[cls];
 	src->cd.events = events;
 	src->cd.nr_events = nr_events;
 	memcpy(src->cd.uuid, t->cd.uuid, 16);
 	ch = grb_channel_attach(t->cfg, fds, nr, &src->cd);
 	if (!ch) {
 		ret = -errno;
-		free(src->cd.by_id);
 		free(src);
 		return ret;
 	}
-	cls = stream_class_of(t, events, nr_events);
 	n = grb_channel_nr_streams(ch);
 	srcs = t->nr_src == t->cap_src ?
 		       (struct ctf_source **)realloc(t->src, (t->cap_src * 2 + 4) * sizeof(*srcs)) :
@@ -1149,7 +1179,7 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 		t->src = srcs;
 		t->cap_src = t->cap_src * 2 + 4;
 	}
-	if (cls >= 0 && srcs && t->nr_streams + n > t->cap_streams) {
+	if (srcs && t->nr_streams + n > t->cap_streams) {
 		uint32_t cap = (t->nr_streams + n) * 2;
 		struct ctf_stream *ss = (struct ctf_stream *)realloc(t->s, cap * sizeof(*ss));
 
@@ -1158,11 +1188,10 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 			t->cap_streams = cap;
 		}
 	}
-	if (cls < 0 || !srcs || t->nr_streams + n > t->cap_streams) {
+	if (!srcs || t->nr_streams + n > t->cap_streams) {
 		grb_channel_destroy(ch);
-		free(src->cd.by_id);
 		free(src);
-		return cls < 0 ? cls : -ENOMEM;
+		return -ENOMEM;
 	}
 	src->ch = ch;
 	src->cls = (uint32_t)cls;
@@ -1199,7 +1228,6 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 			while (i--)
 				grb_iter_destroy(t->s[t->nr_streams + i].it);
 			grb_channel_destroy(ch);
-			free(src->cd.by_id);
 			free(src);
 			return ret;
 		}
