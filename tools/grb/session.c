@@ -488,6 +488,16 @@ static const char *sig_name(int sig)
 	return buf;
 }
 
+static int was_reaped(const struct session *ss, pid_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < ss->nr_reaped; i++)
+		if (ss->reaped[i].pid == pid)
+			return 1;
+	return 0;
+}
+
 static void describe_end(const struct session *ss, const struct conn *c, int ended, char *buf,
 			 size_t size)
 {
@@ -506,10 +516,10 @@ static void describe_end(const struct session *ss, const struct conn *c, int end
 			snprintf(buf + strlen(buf), size - strlen(buf), " (channel closed)");
 		return;
 	}
-	if (!ended)
-		snprintf(buf, size, "still running: its open packets are not in the trace");
-	else if (c->eof)
+	if (c->eof)
 		snprintf(buf, size, "ended (exit status unknown: its parent reaped it)");
+	else if (ss->interrupted || !ended)
+		snprintf(buf, size, "still running when the recording stopped");
 	else
 		snprintf(buf, size, "closed its channel");
 }
@@ -528,7 +538,7 @@ static int print_report(struct session *ss, const char *dir)
 		uint64_t written, extra;
 		char end[96], causes[256];
 		size_t o = 0;
-		int ok;
+		int ok, running;
 
 		if (c->src < 0 || grb_ctf_trace_source_stats(ss->t, (uint32_t)c->src, &st))
 			continue;
@@ -536,6 +546,9 @@ static int print_report(struct session *ss, const char *dir)
 		written = st.committed + st.lost_total;
 		extra = st.events_dropped + st.corrupt_records;
 		ok = st.ended && st.committed == st.events + extra;
+		/* Still running at a Ctrl-C: it goes on writing after what was
+		 * drained, so its figures cannot balance. */
+		running = !c->eof && ss->interrupted && !was_reaped(ss, c->hello.pid);
 		causes[0] = 0;
 		for (k = 0; k < GRB_LOST_NR; k++)
 			if (st.lost[k] && o < sizeof(causes))
@@ -554,9 +567,12 @@ static int print_report(struct session *ss, const char *dir)
 			printf(" + %" PRIu64 " dropped (I/O)", st.events_dropped);
 		if (st.corrupt_records)
 			printf(" + %" PRIu64 " corrupt", st.corrupt_records);
-		printf(": %s; %u of %u streams written; %s\n", ok ? "exact" : "MISMATCH",
+		printf(": %s; %u of %u streams written; %s\n",
+		       running ? "partial" :
+		       ok      ? "exact" :
+				 "MISMATCH",
 		       st.streams_written, st.nr_streams, end);
-		exact &= ok;
+		exact &= ok || running;
 		tw += written;
 		td += st.events;
 		tl += st.lost_total;
