@@ -17,6 +17,8 @@
 #              runs, says so
 #   strace     PROGRAM (alloc_loop) writes 2 million events under strace -f:
 #              its writer thread makes no system call between its marks
+#   interrupt  SIGINT to grb while the program runs: a valid trace of what
+#              was committed, the program reported still running
 #   app        PROGRAM (examples/session_app) registers its own events,
 #              and the preload its allocations, into one trace
 #
@@ -143,6 +145,31 @@ strace)
 		exit 1
 	}
 	check processes 1
+	;;
+interrupt)
+	# SIGINT to grb alone: the program runs on; after the grace period the
+	# trace holds what it committed so far.  The program ends when grb
+	# has gone (its parent changes).
+	"$grb" record -o "$trace" --preload libc -- "$py" -c '
+import os, time
+parent = os.getppid()
+for i in range(600):
+    bytearray(3000 + i)
+    time.sleep(0.01)
+    if os.getppid() != parent:
+        break
+' >"$work/summary.txt" 2>"$work/stderr.txt" &
+	gpid=$!
+	sleep 1
+	kill -INT $gpid
+	set +e
+	wait $gpid
+	rc=$?
+	set -e
+	cat "$work/summary.txt"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	grep -q '^interrupted$' "$work/summary.txt" || { echo "session_record: no 'interrupted'"; exit 1; }
+	check interrupt
 	;;
 app)
 	record --preload libc -- "$prog" 1000
