@@ -160,7 +160,12 @@ for i in range(600):
         break
 ' >"$work/summary.txt" 2>"$work/stderr.txt" &
 	gpid=$!
-	sleep 1
+	# Once the program recorded something (a stream file), up to 60 s.
+	i=0
+	while [ $i -lt 600 ] && ! ls "$trace" 2>/dev/null | grep -q '^libc_'; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	kill -INT $gpid
 	set +e
 	wait $gpid
