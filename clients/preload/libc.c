@@ -186,19 +186,44 @@ static struct grb_channel *slow_gate(struct grb_channel *g)
 	return in_tracer ? NULL : g;
 }
 
-/* One event: ev(...) with the channel bound to ch, unless the gate is shut. */
+/*
+ * The recording of each event, out of line: a call whose gate is shut
+ * (no session) runs only the load and the branch of TRACE, and keeps the
+ * wrapper's own frame small.
+ */
+#define DEFINE_TRACE(ev, params, ...)                                                        \
+	static __attribute__((noinline, cold)) void trace_##ev(struct grb_channel *g params) \
+	{                                                                                    \
+		struct grb_channel *ch = slow_gate(g);                                       \
+                                                                                             \
+		if (ch) {                                                                    \
+			in_tracer = 1;                                                       \
+			ev##_write(&cfg, ch, __VA_ARGS__);                                   \
+			in_tracer = 0;                                                       \
+		}                                                                            \
+	}
+#define P(x) , uint64_t x
+#define S(x) , int32_t x
+DEFINE_TRACE(ev_malloc, P(size) P(ptr) P(caller), size, ptr, caller)
+DEFINE_TRACE(ev_calloc, P(nmemb) P(size) P(ptr) P(caller), nmemb, size, ptr, caller)
+DEFINE_TRACE(ev_realloc, P(in_ptr) P(size) P(ptr) P(caller), in_ptr, size, ptr, caller)
+DEFINE_TRACE(ev_free, P(ptr) P(caller), ptr, caller)
+DEFINE_TRACE(ev_memalign, P(alignment) P(size) P(ptr) P(caller), alignment, size, ptr, caller)
+DEFINE_TRACE(ev_posix_memalign, P(out_ptr) P(alignment) P(size) S(result) P(caller), out_ptr,
+	     alignment, size, result, caller)
+DEFINE_TRACE(ev_aligned_alloc, P(alignment) P(size) P(ptr) P(caller), alignment, size, ptr, caller)
+DEFINE_TRACE(ev_valloc, P(size) P(ptr) P(caller), size, ptr, caller)
+DEFINE_TRACE(ev_pvalloc, P(size) P(ptr) P(caller), size, ptr, caller)
+#undef S
+#undef P
+
+/* One event, unless the gate is shut. */
 #define TRACE(ev, ...)                                                             \
 	do {                                                                       \
 		/* [G2] acquire, pairs with [G1]: the channel is created. */       \
 		struct grb_channel *_g = __atomic_load_n(&gate, __ATOMIC_ACQUIRE); \
-		if (__builtin_expect(_g != NULL, 0)) {                             \
-			struct grb_channel *_ch = slow_gate(_g);                   \
-			if (_ch) {                                                 \
-				in_tracer = 1;                                     \
-				ev##_write(&cfg, _ch, __VA_ARGS__);                \
-				in_tracer = 0;                                     \
-			}                                                          \
-		}                                                                  \
+		if (__builtin_expect(_g != NULL, 0))                               \
+			trace_##ev(_g, __VA_ARGS__);                               \
 	} while (0)
 
 #define CALLER ((uint64_t)(uintptr_t)__builtin_return_address(0))
