@@ -329,11 +329,13 @@ static int recv_answer(int sock, void *buf, uint32_t size, uint16_t type)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 	if (n == 0)
 		return -ECONNRESET;
+	/* The version first: another version's messages may differ in size. */
+	if ((size_t)n >= sizeof(*h) && h->magic == GRB_SESSION_MAGIC &&
+	    h->version != GRB_SESSION_VERSION)
+		return -EPROTONOSUPPORT;
 	if ((size_t)n != size || h->magic != GRB_SESSION_MAGIC || h->type != type ||
 	    h->size != size)
 		return -EPROTO;
-	if (h->version != GRB_SESSION_VERSION)
-		return -EPROTONOSUPPORT;
 	return 0;
 }
 
