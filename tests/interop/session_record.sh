@@ -19,6 +19,8 @@
 #              its writer thread makes no system call between its marks
 #   interrupt  SIGINT to grb while the program runs: a valid trace of what
 #              was committed, the program reported still running
+#   refuse     PROGRAM (session_bad) sends malformed and dishonest
+#              registrations: each refused, with the right errno
 #   app        PROGRAM (examples/session_app) registers its own events,
 #              and the preload its allocations, into one trace
 #
@@ -175,6 +177,17 @@ for i in range(600):
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
 	grep -q '^interrupted$' "$work/summary.txt" || { echo "session_record: no 'interrupted'"; exit 1; }
 	check interrupt
+	;;
+refuse)
+	# PROGRAM (session_bad) lies in 10 ways, each refused as it should
+	# be, then registers honestly: its 10 events are in the trace.
+	record --streams 4 -- "$prog"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	want=$(sed -n 's/^session_bad: \([0-9]*\) refusals, 0 failures$/\1/p' "$work/summary.txt")
+	[ -n "$want" ] || { echo "session_record: session_bad did not get the answers it expects"; exit 1; }
+	grep -q "^refused registrations: $want\$" "$work/summary.txt" ||
+		{ echo "session_record: grb did not count $want refused registrations"; exit 1; }
+	check app session_bad:ok 10
 	;;
 app)
 	record --preload libc -- "$prog" 1000
