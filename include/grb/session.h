@@ -145,7 +145,9 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 /**
  * grb_session_close() - finalize a channel of grb_session_channel() (its
  * writers must be done), end its registration and destroy it.  The
- * recorder drains every record.  Return: 0; -EINVAL not such a channel.
+ * recorder drains every record.  Not in a child of fork for a channel its
+ * parent registered (the child's copy is disabled; leave it).  Return: 0;
+ * -EINVAL not such a channel.
  */
 int grb_session_close(struct grb_channel *ch);
 
