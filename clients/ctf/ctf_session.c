@@ -25,6 +25,7 @@ struct registration {
 	struct registration *next;
 	struct grb_channel *ch;
 	int sock;
+	pid_t pid; /* the process that registered it */
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -524,6 +525,7 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 	}
 	reg->ch = ch;
 	reg->sock = sock;
+	reg->pid = getpid();
 	pthread_mutex_lock(&reg_lock);
 	reg->next = regs;
 	regs = reg;
@@ -534,10 +536,11 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 int grb_session_close(struct grb_channel *ch)
 {
 	struct registration **p, *reg = NULL;
+	pid_t me = getpid();
 
 	pthread_mutex_lock(&reg_lock);
 	for (p = &regs; *p; p = &(*p)->next)
-		if ((*p)->ch == ch) {
+		if ((*p)->ch == ch && (*p)->pid == me) {
 			reg = *p;
 			*p = reg->next;
 			break;

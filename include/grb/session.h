@@ -145,9 +145,10 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 /**
  * grb_session_close() - finalize a channel of grb_session_channel() (its
  * writers must be done), end its registration and destroy it.  The
- * recorder drains every record.  Not in a child of fork for a channel its
- * parent registered (the child's copy is disabled; leave it).  Return: 0;
- * -EINVAL not such a channel.
+ * recorder drains every record.  Return: 0; -EINVAL not such a channel,
+ * or a channel the parent of this child of fork registered (finalizing it
+ * would close the parent's packets: the child's copy is disabled, leave
+ * it).
  */
 int grb_session_close(struct grb_channel *ch);
 

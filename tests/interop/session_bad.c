@@ -5,7 +5,8 @@
  * dishonest registrations over GRB_SESSION and checks that each one is
  * refused with the expected errno (or the connection closed), then
  * registers honestly and writes 10 events, which must reach the trace.
- * Exit 0 when every answer was the expected one.  It prints the number of
+ * A child of fork then finds its copy of the channel disabled.  Exit 0
+ * when every answer was the expected one.  It prints the number of
  * refusals the recorder must report.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <grb/session.h>
@@ -187,7 +189,8 @@ int main(void)
 	struct grb_channel *ch;
 	unsigned char ev[64];
 	uint16_t long_name = 200;
-	int fds[64], i;
+	int fds[64], i, status;
+	pid_t pid;
 	uint32_t n;
 
 	if (!getenv(GRB_SESSION_ENV)) {
@@ -241,7 +244,20 @@ int main(void)
 	for (n = 0; n < 10; n++)
 		if (bad_ok_write(&cfg, ch, n))
 			failures++;
-	grb_session_close(ch);
+	/* A child of fork: its copy of the channel is disabled (nothing goes
+	 * into the parent's streams) and it cannot close the parent's. */
+	pid = fork();
+	if (pid == 0)
+		_exit(bad_ok_write(&cfg, ch, 99) == -EAGAIN && grb_session_close(ch) == -EINVAL ?
+			      0 :
+			      1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		printf("session_bad: the child of fork could write or close its parent's channel\n");
+		failures++;
+	}
+	if (grb_session_close(ch))
+		failures++;
 	printf("session_bad: %d refusals, %d failures\n", refusals, failures);
 	return failures ? 1 : 0;
 }
