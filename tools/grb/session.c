@@ -603,21 +603,31 @@ static int print_report(struct session *ss, const char *dir)
 }
 
 /* The preload library NAME: $GRB_PRELOAD_DIR, the build tree's when this
- * grb is the build tree's, else the installed one. */
+ * grb is the build tree's, else the installed one: beside this grb
+ * (<bin>/../<libdir>/grb, for a tree installed elsewhere than its
+ * prefix), then in the prefix's. */
 static int find_preload(const char *name, char *path, size_t size)
 {
 	const char *env = getenv("GRB_PRELOAD_DIR");
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], beside[PATH_MAX + 32];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *dirs[3];
+	const char *dirs[4];
 	int nd = 0, i;
 
 	if (env && env[0])
 		dirs[nd++] = env;
 	if (n > 0) {
+		char *slash;
+
 		exe[n] = 0;
 		if (!strncmp(exe, GRB_BUILD_DIR "/", strlen(GRB_BUILD_DIR "/")))
 			dirs[nd++] = GRB_PRELOAD_BUILD_DIR;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(beside, sizeof(beside), "%s/../%s/grb", exe, GRB_INSTALL_LIBDIR);
+			dirs[nd++] = beside;
+		}
 	}
 	dirs[nd++] = GRB_PRELOAD_INSTALL_DIR;
 	for (i = 0; i < nd; i++) {
