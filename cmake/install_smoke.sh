@@ -4,12 +4,15 @@
 # install_smoke.sh <build-dir> [<libdir>]
 #
 # Installs <build-dir> into a temporary prefix and builds, links and runs
-# three consumers against it, as an application would: one of libgrb alone
+# four consumers against it, as an application would: one of libgrb alone
 # (grb_version() against <grb/version.h>), one of libgrb-ctf (a CTF trace
-# of 100 events written to a temporary directory), one of libgrb-perf (a
-# perf.data file of 100 samples).  Each is built with a CMake project
-# using find_package(grb) (grb::grb, grb::grb_ctf, grb::grb_perf) and
-# with pkg-config (grb.pc, grb-ctf.pc, grb-perf.pc), linked with the shared
+# of 100 events written to a temporary directory), one of libgrb-ftrace (a
+# trace.dat of 100 events, read back), one of libgrb-perf (a perf.data
+# file of 100 samples); and it loads the installed preload
+# library into a program.  Each consumer is built with a CMake project
+# using find_package(grb) (grb::grb, grb::grb_ctf, grb::grb_ftrace,
+# grb::grb_perf) and with pkg-config (grb.pc, grb-ctf.pc, grb-ftrace.pc,
+# grb-perf.pc), linked with the shared
 # libraries and with the static ones; a static program must not load any
 # libgrb*.so, a shared one must.  <libdir> is CMAKE_INSTALL_LIBDIR (default:
 # lib).  Honours $CC, $CMAKE and $GRB_SMOKE_FLAGS (extra compile and link
@@ -248,6 +251,29 @@ check()
 }
 
 grb_need binutils
+
+# The preload libraries: installed in <libdir>/grb, and loadable from
+# there (their RUNPATH finds libgrb and libgrb-ctf one level up).  Without
+# a session (GRB_SESSION unset) a preloaded program runs as usual.  Not in
+# a sanitizer build: its runtime must be loaded first.
+echo "== preload libraries"
+preload=$prefix/$libdir/grb/libgrb-preload-libc.so
+[ -f "$preload" ] || { echo "install_smoke: $preload is not installed"; exit 1; }
+if [ -z "$flags" ]; then
+	# The loader only warns about a preload it cannot load: look at the
+	# program's mappings.
+	out=$(env -u GRB_SESSION LD_PRELOAD="$preload" sh -c 'grep -c libgrb-preload-libc /proc/$$/maps' 2>&1)
+	[ "$out" -gt 0 ] 2>/dev/null || { echo "install_smoke: $preload: not loaded: $out"; exit 1; }
+	echo "$preload: loaded into a program ($out mappings)"
+	# The installed grb finds it beside itself and records a program.
+	if [ -x "$prefix/bin/grb" ]; then
+		"$prefix/bin/grb" record -o "$tmp/trace" --preload libc -- sh -c 'echo recorded' \
+			>"$tmp/record.txt" 2>&1 || { cat "$tmp/record.txt"; exit 1; }
+		grep -q '^total: 1 processes, [1-9][0-9]* written .*: exact$' "$tmp/record.txt" ||
+			{ cat "$tmp/record.txt"; echo "install_smoke: the installed grb did not record"; exit 1; }
+		grep '^total:' "$tmp/record.txt"
+	fi
+fi
 
 echo "== find_package(grb)"
 mkdir -p "$tmp/cmk"

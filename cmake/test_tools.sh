@@ -42,6 +42,7 @@ _grb_has() {
 	python3) command -v python3 ;;
 	g++) command -v g++ ;;
 	valgrind) command -v valgrind ;;
+	strace) command -v strace ;;
 	*)
 		echo "test_tools.sh: grb_need: unknown package '$1'" >&3
 		exit 2

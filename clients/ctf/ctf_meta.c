@@ -15,6 +15,8 @@
 #include <grb/client.h>
 #include <grb/ctf.h>
 
+#include "ctf_internal.h"
+
 static const char *const tsdl_keywords[] = {
 	"align",  "callsite", "const",	   "char",	     "clock",	 "double",
 	"enum",	  "env",      "event",	   "floating_point", "float",	 "integer",
@@ -322,17 +324,71 @@ static void field_tsdl(struct sbuf *b, const struct grb_ctf_field_desc *f)
 	}
 }
 
+/* A stream class: its stream block, the filler events and the client's. */
+static void stream_class(struct sbuf *b, uint32_t sid, uint32_t context,
+			 const struct grb_ctf_event_desc *const *events, uint32_t nr)
+{
+	uint32_t i, j;
+
+	sb_printf(b,
+		  "stream {\n\tid = %u;\n\tevent.header := struct event_header_compact;\n"
+		  "\tpacket.context := struct packet_context;\n",
+		  sid);
+	if (context & GRB_CTF_CONTEXT_IDS)
+		sb_printf(b, "\tevent.context := struct event_context_ids;\n");
+	sb_printf(b, "};\n\n");
+	sb_printf(b,
+		  "event {\n\tname = \"grb:discarded_empty\";\n\tid = %u;\n\tstream_id = %u;\n"
+		  "};\n\n",
+		  GRB_CTF_ID_DISCARDED_EMPTY, sid);
+	sb_printf(b,
+		  "event {\n\tname = \"grb:discarded\";\n\tid = %u;\n\tstream_id = %u;\n"
+		  "\tfields := struct {\n\t\tuint8_t _n;\n\t\tuint8_t _pad[_n];\n\t};\n};\n\n",
+		  GRB_CTF_ID_DISCARDED, sid);
+	for (i = 0; i < nr; i++) {
+		const struct grb_ctf_event_desc *e = events[i];
+
+		sb_printf(b,
+			  "event {\n\tname = \"%s\";\n\tid = %u;\n\tstream_id = %u;\n"
+			  "\tloglevel = 13;\n",
+			  e->name, e->id, sid);
+		if (e->nr_fields) {
+			sb_printf(b, "\tfields := struct {\n");
+			for (j = 0; j < e->nr_fields; j++)
+				field_tsdl(b, &e->fields[j]);
+			sb_printf(b, "\t};\n");
+		}
+		sb_printf(b, "};\n\n");
+	}
+}
+
+char *_grb_ctf_meta_stream_class(uint32_t sid, uint32_t context,
+				 const struct grb_ctf_event_desc *const *events, uint32_t nr)
+{
+	struct sbuf b = { NULL, 0, 0, 0 };
+
+	stream_class(&b, sid, context, events, nr);
+	if (b.oom) {
+		free(b.p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b.p;
+}
+
 static const char *clock_name(const struct grb_ctf_trace_attr *a)
 {
 	return a->clock.name ? a->clock.name : "monotonic";
 }
 
-char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
+/* The metadata; with_class 0: without a stream class (a fed trace appends
+ * one for each set of events, _grb_ctf_meta_stream_class). */
+static char *metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16], int with_class)
 {
 	struct sbuf b = { NULL, 0, 0, 0 };
-	const char *clk = clock_name(a);
+	const char *clk;
 	char uuid[40];
-	uint32_t i, j;
+	uint32_t i;
 	int r;
 
 	if (!a || a->size != sizeof(*a)) {
@@ -340,6 +396,7 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 		errno = EINVAL;
 		return NULL;
 	}
+	clk = clock_name(a);
 	r = grb_ctf_validate_events(a->events, a->nr_events, a->chan.subbuf_size);
 	if (r) {
 		errno = EINVAL;
@@ -401,37 +458,27 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 		      "\tvariant <id> {\n\t\tstruct { uint27_clk_t timestamp; } compact;\n"
 		      "\t\tstruct { uint32_t id; uint64_clk_t timestamp; } extended;\n"
 		      "\t} v;\n} align(8);\n\n");
-	sb_printf(&b, "stream {\n\tid = 0;\n\tevent.header := struct event_header_compact;\n"
-		      "\tpacket.context := struct packet_context;\n};\n\n");
-	sb_printf(&b,
-		  "event {\n\tname = \"grb:discarded_empty\";\n\tid = %u;\n\tstream_id = 0;\n"
-		  "};\n\n",
-		  GRB_CTF_ID_DISCARDED_EMPTY);
-	sb_printf(&b,
-		  "event {\n\tname = \"grb:discarded\";\n\tid = %u;\n\tstream_id = 0;\n"
-		  "\tfields := struct {\n\t\tuint8_t _n;\n\t\tuint8_t _pad[_n];\n\t};\n};\n\n",
-		  GRB_CTF_ID_DISCARDED);
-	for (i = 0; i < a->nr_events; i++) {
-		const struct grb_ctf_event_desc *e = a->events[i];
-
+	if (a->event_context & GRB_CTF_CONTEXT_IDS)
 		sb_printf(&b,
-			  "event {\n\tname = \"%s\";\n\tid = %u;\n\tstream_id = 0;\n"
-			  "\tloglevel = 13;\n",
-			  e->name, e->id);
-		if (e->nr_fields) {
-			sb_printf(&b, "\tfields := struct {\n");
-			for (j = 0; j < e->nr_fields; j++)
-				field_tsdl(&b, &e->fields[j]);
-			sb_printf(&b, "\t};\n");
-		}
-		sb_printf(&b, "};\n\n");
-	}
+			  "struct event_context_ids {\n\tint32_t vpid;\n\tint32_t vtid;\n};\n\n");
+	if (with_class)
+		stream_class(&b, 0, a->event_context, a->events, a->nr_events);
 	if (b.oom) {
 		free(b.p);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return b.p;
+}
+
+char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
+{
+	return metadata(a, u, 1);
+}
+
+char *_grb_ctf_meta_prologue(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
+{
+	return metadata(a, u, 0);
 }
 
 /* Length of the fields of e at p (avail bytes); 0 and *ok = 0 if corrupt. */
@@ -494,8 +541,10 @@ static uint64_t fields_len(const struct grb_ctf_event_desc *e, const unsigned ch
 	return off;
 }
 
-int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const void *rec,
-			  size_t avail, uint64_t prev_ts, struct grb_record *out)
+/* Decode a record whose header is followed by ctx_len bytes of event
+ * context (0, or the ids). */
+static int decode(void *client_data, const void *rec, size_t avail, uint64_t prev_ts,
+		  uint32_t ctx_len, struct grb_record *out)
 {
 	const struct grb_ctf_chan_data *d = (const struct grb_ctf_chan_data *)client_data;
 	const unsigned char *b = (const unsigned char *)rec;
@@ -503,8 +552,7 @@ int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const
 	uint64_t ts, len;
 	int ok;
 
-	(void)cfg;
-	if (avail < GRB_CTF_COMPACT_SIZE)
+	if (avail < GRB_CTF_COMPACT_SIZE + ctx_len)
 		return -EPROTO;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	id = b[0] & 31u;
@@ -512,11 +560,11 @@ int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const
 	id = b[0] >> 3;
 #endif
 	if (id == GRB_CTF_ID_EXTENDED) {
-		if (avail < GRB_CTF_EXTENDED_SIZE)
+		if (avail < GRB_CTF_EXTENDED_SIZE + ctx_len)
 			return -EPROTO;
 		memcpy(&id, b + 1, 4);
 		memcpy(&ts, b + 5, 8);
-		hdr = GRB_CTF_EXTENDED_SIZE;
+		hdr = GRB_CTF_EXTENDED_SIZE + ctx_len;
 	} else {
 		uint32_t w, low;
 
@@ -529,7 +577,7 @@ int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const
 		ts = (prev_ts & ~0x7ffffffull) | low;
 		if (low < (prev_ts & 0x7ffffffull))
 			ts += 1ull << 27;
-		hdr = GRB_CTF_COMPACT_SIZE;
+		hdr = GRB_CTF_COMPACT_SIZE + ctx_len;
 	}
 	out->discarded = 0;
 	if (id == GRB_CTF_ID_DISCARDED_EMPTY) {
@@ -561,6 +609,20 @@ int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const
 	return 0;
 }
 
+int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const void *rec,
+			  size_t avail, uint64_t prev_ts, struct grb_record *out)
+{
+	(void)cfg;
+	return decode(client_data, rec, avail, prev_ts, 0, out);
+}
+
+int grb_ctf_record_decode_ids(const struct grb_config *cfg, void *client_data, const void *rec,
+			      size_t avail, uint64_t prev_ts, struct grb_record *out)
+{
+	(void)cfg;
+	return decode(client_data, rec, avail, prev_ts, GRB_CTF_IDS_SIZE, out);
+}
+
 /*
  * Rewrite the reserved bytes as a chain of filler events with the record's
  * timestamp: "grb:discarded" (header, u8 n, n bytes) and, for a 4-byte
@@ -568,19 +630,22 @@ int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const
  * form (an extended header stays extended: its timestamp may be far from the
  * previous one); the others are compact (delta 0).
  */
-void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *ctx)
+/* The filler chain for records with ctx_len bytes of event context after
+ * the header (written as the current thread's ids when there are some). */
+static void discard(const struct grb_ctx *ctx, uint32_t ctx_len)
 {
 	char *p = ctx->rec;
 	uint64_t left = ctx->slot_len;
-	int extended = ctx->header_len == GRB_CTF_EXTENDED_SIZE;
+	int extended = ctx->header_len == GRB_CTF_EXTENDED_SIZE + ctx_len;
 
-	(void)cfg;
+	if (ctx_len && !grb_ctf_ids_tls.tid)
+		grb_ctf_ids_refresh();
 	while (left) {
-		uint32_t hdr = extended ? GRB_CTF_EXTENDED_SIZE : GRB_CTF_COMPACT_SIZE;
+		uint32_t hdr = (extended ? GRB_CTF_EXTENDED_SIZE : GRB_CTF_COMPACT_SIZE) + ctx_len;
 		uint64_t take = left < hdr + 1u + 255u ? left : hdr + 1u + 255u;
 
-		if (left - take && left - take < GRB_CTF_COMPACT_SIZE)
-			take = left - GRB_CTF_COMPACT_SIZE;
+		if (left - take && left - take < GRB_CTF_COMPACT_SIZE + ctx_len)
+			take = left - GRB_CTF_COMPACT_SIZE - ctx_len;
 		if (take == hdr) {
 			_grb_ctf_write_header(p, GRB_CTF_ID_DISCARDED_EMPTY, ctx->ts, extended);
 		} else {
@@ -588,8 +653,22 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 			p[hdr] = (char)(take - hdr - 1);
 			memset(p + hdr + 1, 0, take - hdr - 1);
 		}
+		if (ctx_len)
+			memcpy(p + hdr - ctx_len, &grb_ctf_ids_tls, GRB_CTF_IDS_SIZE);
 		p += take;
 		left -= take;
 		extended = 0;
 	}
+}
+
+void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *ctx)
+{
+	(void)cfg;
+	discard(ctx, 0);
+}
+
+void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_ctx *ctx)
+{
+	(void)cfg;
+	discard(ctx, GRB_CTF_IDS_SIZE);
 }

@@ -34,6 +34,7 @@
 #include <grb/ctf.h>
 
 #include "ctf_index.h"
+#include "ctf_internal.h"
 
 #define ERR_MAX 512
 #define NAME_MAX_LEN 128
@@ -56,6 +57,22 @@ struct ctf_stream {
 	uint64_t packets, events, bytes;
 	uint64_t packets_dropped, events_dropped;
 	uint64_t bad_packets; /* -EPROTO from the reader */
+	struct grb_iter *it; /* fed traces: the iterator r belongs to */
+	struct grb_channel *ch; /* the channel it is a stream of */
+	uint32_t ch_index; /* its index there */
+	uint32_t src; /* fed traces: its source */
+};
+
+/* A fed trace's channel attached from another process. */
+struct ctf_source {
+	struct grb_channel *ch;
+	struct grb_ctf_chan_data cd; /* its events, for the readers' decoding */
+	uint32_t first, nr; /* its streams: t->s[first .. first + nr - 1] */
+	uint32_t cls; /* its stream class */
+	int32_t pid;
+	int ended; /* every stream ended; closing packets written */
+	int gone; /* its writer is gone: read its open packets in place */
+	char name[NAME_MAX_LEN + 1];
 };
 
 struct grb_ctf_trace {
@@ -77,6 +94,17 @@ struct grb_ctf_trace {
 	int stopping; /* under lock; also read relaxed by the consumer */
 	int stopped;
 	int stop_ret;
+
+	/* A fed trace (grb_ctf_trace_create_fed): streams of attached
+	 * channels, no channel and no consumer thread of its own. */
+	int fed;
+	uint32_t event_context;
+	uint32_t nr_src, cap_src, cap_streams;
+	struct ctf_source **src;
+	char **classes; /* each stream class's TSDL, as for id 0 */
+	/* each class's events by id, shared by its sources' decoding */
+	const struct grb_ctf_event_desc ***class_by_id;
+	uint32_t nr_classes;
 
 	int err; /* first error, negative errno; 0 */
 	int failed; /* release-stored after err_msg is complete */
@@ -355,6 +383,22 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const cha
 	return 0;
 }
 
+/* A fed trace's packets come from channels of their own: the header gets
+ * the trace's UUID, the source's stream class and an instance id unique in
+ * the trace (the stream's index in it), as babeltrace2 needs. */
+static void fed_patch(struct grb_ctf_trace *t, struct ctf_stream *s, char *hdr)
+{
+	uint32_t cls;
+	uint64_t instance = (uint64_t)(s - t->s);
+
+	if (!t->fed)
+		return;
+	cls = t->src[s->src]->cls;
+	memcpy(hdr + GRB_CTF_OFF_UUID, t->cd.uuid, 16);
+	memcpy(hdr + GRB_CTF_OFF_STREAM_ID, &cls, 4);
+	memcpy(hdr + GRB_CTF_OFF_INSTANCE, &instance, 8);
+}
+
 /* Append an empty packet (header and context only). */
 static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uint64_t seq,
 			      uint64_t ts_begin, uint64_t ts_end, uint64_t discarded)
@@ -370,12 +414,13 @@ static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uin
 	info.content_size = sizeof(hdr);
 	info.packet_size = sizeof(hdr);
 	info.lost = discarded;
-	info.stream_id = (uint32_t)(s - t->s);
+	info.stream_id = s->ch_index;
 	info.cpu = s->cpu;
 	info.client_data = &t->cd;
 	/* The same callbacks as the ring's packets. */
 	grb_ctf_packet_begin(t->cfg, hdr, &info);
 	grb_ctf_packet_end(t->cfg, hdr, &info);
+	fed_patch(t, s, hdr);
 	return write_packet(t, s, hdr, NULL, sizeof(hdr), 0);
 }
 
@@ -411,6 +456,7 @@ static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 	}
 	seq += s->seq_shift;
 	memcpy(hdr + GRB_CTF_OFF_SEQ, &seq, 8);
+	fed_patch(t, s, hdr);
 	if (write_packet(t, s, hdr, pkt->data + sizeof(hdr), pkt->info.content_size,
 			 pkt->info.records))
 		goto drop;
@@ -426,32 +472,137 @@ drop:
  * A stream that lost events but delivered no packet gets two: one from
  * the trace's start with nothing discarded, then that one.
  */
-static void write_closing_packets(struct grb_ctf_trace *t)
+static void write_closing_packets(struct grb_ctf_trace *t, struct ctf_stream *s)
 {
-	uint32_t i;
+	struct grb_stream_stats ss;
+	uint64_t lost = 0;
+	int k;
 
-	for (i = 0; i < t->nr_streams && !t->err; i++) {
-		struct ctf_stream *s = &t->s[i];
-		struct grb_stream_stats ss;
-		uint64_t lost = 0;
-		int k;
-
-		if (grb_channel_read_stream_stats(t->ch, i, &ss))
-			continue;
-		for (k = 0; k < GRB_LOST_NR; k++)
-			if (k != GRB_LOST_OVERWRITTEN)
-				lost += ss.lost[k];
-		if (!s->started) {
-			if (!lost)
-				continue;
-			s->started = 1;
-			if (write_empty_packet(t, s, 0, t->start_ts, t->start_ts, 0))
-				break;
-		}
-		if (lost > s->last_discarded)
-			write_empty_packet(t, s, s->last_seq + 1, s->last_ts_end,
-					   t->cfg->clock_read(), lost);
+	if (t->err || grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
+		return;
+	for (k = 0; k < GRB_LOST_NR; k++)
+		if (k != GRB_LOST_OVERWRITTEN)
+			lost += ss.lost[k];
+	if (!s->started) {
+		if (!lost)
+			return;
+		s->started = 1;
+		if (write_empty_packet(t, s, 0, t->start_ts, t->start_ts, 0))
+			return;
 	}
+	if (lost > s->last_discarded)
+		write_empty_packet(t, s, s->last_seq + 1, s->last_ts_end, t->cfg->clock_read(),
+				   lost);
+}
+
+/*
+ * A fed stream whose writer is gone: the records it committed in its open
+ * packet, which no writer will deliver, are read in place (the iterator)
+ * and written as one last packet, from the first record's time to the
+ * last's.  Return the iterator's last code (-ENODATA once all is read).
+ */
+static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *got)
+{
+	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
+	struct grb_packet_info info;
+	struct grb_stream_stats ss;
+	struct grb_record rec;
+	uint64_t len = 0, cap = 0, records = 0, first_ts = 0, last_ts = 0, lost = 0;
+	char *body = NULL;
+	int ret, k;
+
+	while ((ret = grb_iter_next(s->it, &rec)) == 0 || ret == -EPROTO) {
+		if (ret == -EPROTO) {
+			add(&s->bad_packets, 1);
+			continue;
+		}
+		if (len + rec.len > cap) {
+			uint64_t ncap = cap ? cap * 2 : 65536;
+			char *nb;
+
+			while (ncap < len + rec.len)
+				ncap *= 2;
+			nb = (char *)realloc(body, (size_t)ncap);
+			if (!nb) {
+				set_io_error(t, -ENOMEM, "reading", s->name);
+				add(&s->events_dropped, 1);
+				continue;
+			}
+			body = nb;
+			cap = ncap;
+		}
+		if (!len)
+			first_ts = rec.ts;
+		last_ts = rec.ts;
+		memcpy(body + len, rec.data, rec.len);
+		len += rec.len;
+		if (!rec.discarded)
+			records++;
+	}
+	if (len) {
+		(*got)++;
+		if (!grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
+			for (k = 0; k < GRB_LOST_NR; k++)
+				if (k != GRB_LOST_OVERWRITTEN)
+					lost += ss.lost[k];
+		memset(hdr, 0, sizeof(hdr));
+		memset(&info, 0, sizeof(info));
+		info.seq = s->started ? s->last_seq + 1 : 0;
+		if (!s->started) {
+			s->started = 1;
+			if (lost &&
+			    !write_empty_packet(t, s, 0,
+						t->start_ts < first_ts ? t->start_ts : first_ts,
+						first_ts, 0))
+				info.seq = 1;
+		}
+		info.ts_begin = first_ts;
+		info.ts_end = last_ts;
+		info.content_size = sizeof(hdr) + len;
+		info.packet_size = info.content_size;
+		info.lost = lost;
+		info.records = records;
+		info.stream_id = s->ch_index;
+		info.cpu = s->cpu;
+		info.client_data = &t->cd;
+		grb_ctf_packet_begin(t->cfg, hdr, &info);
+		grb_ctf_packet_end(t->cfg, hdr, &info);
+		fed_patch(t, s, hdr);
+		if (t->err || write_packet(t, s, hdr, body, info.content_size, records)) {
+			add(&s->packets_dropped, 1);
+			add(&s->events_dropped, records);
+		}
+	}
+	free(body);
+	return ret;
+}
+
+/*
+ * Take every packet the stream has ready.  *got counts them.  Return 1 if
+ * the stream ended (its reader said -ENODATA or -ESHUTDOWN), else 0.
+ */
+static int drain_stream(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *got)
+{
+	struct grb_packet pkt;
+	int ret;
+
+	while ((ret = grb_reader_get_next(s->r, &pkt)) == 0 || ret == -EPROTO) {
+		if (ret == -EPROTO) {
+			add(&s->bad_packets, 1);
+			(*got)++;
+			continue;
+		}
+		take_packet(t, s, &pkt);
+		grb_reader_put(s->r, &pkt);
+		(*got)++;
+	}
+	if (ret == -EAGAIN && s->it && t->src[s->src]->gone)
+		ret = take_tail(t, s, got);
+	if (ret == -ENODATA || ret == -ESHUTDOWN) {
+		s->ended = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static void *consumer(void *arg)
@@ -469,33 +620,21 @@ static void *consumer(void *arg)
 		stopping = __atomic_load_n(&t->stopping, __ATOMIC_ACQUIRE);
 		for (i = 0; i < t->nr_streams; i++) {
 			struct ctf_stream *s = &t->s[i];
-			struct grb_packet pkt;
 			uint32_t got = 0;
-			int ret;
 
 			if (s->ended) {
 				ended++;
 				continue;
 			}
-			while ((ret = grb_reader_get_next(s->r, &pkt)) == 0 || ret == -EPROTO) {
+			ended += (uint32_t)drain_stream(t, s, &got);
+			if (got)
 				progress = 1;
-				if (ret == -EPROTO) {
-					add(&s->bad_packets, 1);
-					continue;
-				}
-				take_packet(t, s, &pkt);
-				grb_reader_put(s->r, &pkt);
-				got++;
-			}
 			if (got > most)
 				most = got;
-			if (ret == -ENODATA || ret == -ESHUTDOWN) {
-				s->ended = 1;
-				ended++;
-			}
 		}
 		if (ended == t->nr_streams) {
-			write_closing_packets(t);
+			for (i = 0; i < t->nr_streams; i++)
+				write_closing_packets(t, &t->s[i]);
 			break;
 		}
 		if (progress || !stopping) {
@@ -554,7 +693,9 @@ static void trace_free(struct grb_ctf_trace *t, int created_dir)
 	if (!t)
 		return;
 	for (i = 0; t->s && i < t->nr_streams; i++) {
-		if (t->s[i].r)
+		if (t->s[i].it)
+			grb_iter_destroy(t->s[i].it);
+		else if (t->s[i].r)
 			grb_reader_destroy(t->s[i].r);
 		if (t->s[i].fd >= 0)
 			close(t->s[i].fd);
@@ -563,6 +704,17 @@ static void trace_free(struct grb_ctf_trace *t, int created_dir)
 	}
 	if (t->ch)
 		grb_channel_destroy(t->ch);
+	for (i = 0; i < t->nr_src; i++) {
+		grb_channel_destroy(t->src[i]->ch);
+		free(t->src[i]);
+	}
+	free(t->src);
+	for (i = 0; i < t->nr_classes; i++) {
+		free(t->classes[i]);
+		free(t->class_by_id[i]);
+	}
+	free(t->classes);
+	free(t->class_by_id);
 	if (t->dirfd >= 0) {
 		if (created_dir >= 0) {
 			/* Everything in the directory is ours: only the files
@@ -689,8 +841,17 @@ static int validate(const struct grb_config *cfg, const struct grb_ctf_trace_att
 		return -EINVAL;
 	}
 	if (cfg->packet_header_size != GRB_CTF_PACKET_HEADER_SIZE ||
-	    cfg->record_decode != grb_ctf_record_decode) {
+	    (cfg->record_decode != grb_ctf_record_decode &&
+	     cfg->record_decode != grb_ctf_record_decode_ids)) {
 		grb_error_set("ctf cfg: not a CTF configuration (use GRB_CTF_CONFIG)");
+		return -EINVAL;
+	}
+	if ((attr->event_context & ~GRB_CTF_CONTEXT_IDS) ||
+	    !(attr->event_context & GRB_CTF_CONTEXT_IDS) !=
+		    (cfg->record_decode != grb_ctf_record_decode_ids)) {
+		grb_error_set("ctf attr.event_context %u: GRB_CTF_CONTEXT_IDS goes with "
+			      "GRB_CTF_CONFIG_IDS, 0 with the other configurations",
+			      attr->event_context);
 		return -EINVAL;
 	}
 	if (!attr->path || !attr->path[0]) {
@@ -706,8 +867,8 @@ static int validate(const struct grb_config *cfg, const struct grb_ctf_trace_att
 	return grb_ctf_validate_events(attr->events, attr->nr_events, attr->chan.subbuf_size);
 }
 
-struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
-					   const struct grb_ctf_trace_attr *attr)
+static struct grb_ctf_trace *create(const struct grb_config *cfg,
+				    const struct grb_ctf_trace_attr *attr, int fed)
 {
 	struct grb_ctf_trace_attr a;
 	struct grb_channel_attr ca;
@@ -791,7 +952,9 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 		host[sizeof(host) - 1] = 0;
 		a.hostname = host;
 	}
-	meta = grb_ctf_metadata(&a, t->cd.uuid);
+	t->fed = fed;
+	t->event_context = attr->event_context;
+	meta = fed ? _grb_ctf_meta_prologue(&a, t->cd.uuid) : grb_ctf_metadata(&a, t->cd.uuid);
 	if (!meta) {
 		ret = errno;
 		if (ret == ENOMEM)
@@ -805,6 +968,25 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 		ca.name = attr->channel_name;
 	t->cfg = cfg;
 	t->start_ts = cfg->clock_read ? cfg->clock_read() : 0;
+	if (fed) {
+		created = make_dir(t);
+		if (created < 0) {
+			free(meta);
+			return fail(t, -1, -created);
+		}
+		ret = write_metadata(t, meta);
+		free(meta);
+		if (ret)
+			return fail(t, created, -ret);
+		if (mkdirat(t->dirfd, "index", 0755)) {
+			ret = errno;
+			grb_error_set("creating %s/index: %s", t->dir, strerror(ret));
+			return fail(t, created, ret);
+		}
+		pthread_mutex_init(&t->lock, NULL);
+		pthread_cond_init(&t->wake, NULL);
+		return t;
+	}
 	t->ch = grb_channel_create(cfg, &ca);
 	if (!t->ch) {
 		free(meta);
@@ -823,6 +1005,8 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 
 		t->s[i].fd = t->s[i].idx_fd = -1;
 		t->s[i].cpu = UINT32_MAX;
+		t->s[i].ch = t->ch;
+		t->s[i].ch_index = i;
 		if (!grb_channel_read_stream_stats(t->ch, i, &st) && st.cpu != UINT32_MAX)
 			n = t->s[i].cpu = st.cpu;
 		snprintf(t->s[i].name, sizeof(t->s[i].name), "%s_%u", attr->channel_name, n);
@@ -871,6 +1055,272 @@ struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
 	return t;
 }
 
+struct grb_ctf_trace *grb_ctf_trace_create(const struct grb_config *cfg,
+					   const struct grb_ctf_trace_attr *attr)
+{
+	return create(cfg, attr, 0);
+}
+
+struct grb_ctf_trace *grb_ctf_trace_create_fed(const struct grb_config *cfg,
+					       const struct grb_ctf_trace_attr *attr)
+{
+	return create(cfg, attr, 1);
+}
+
+/* The limits that decoding checks and the TSDL does not say (a sequence's
+ * or a string's most elements) are the same in both sets. */
+static int same_limits(const struct grb_ctf_event_desc *const *by_id,
+		       const struct grb_ctf_event_desc *const *events, uint32_t nr)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < nr; i++) {
+		const struct grb_ctf_event_desc *e = events[i], *c = by_id[e->id];
+
+		if (!c || c->nr_fields != e->nr_fields)
+			return 0;
+		for (j = 0; j < e->nr_fields; j++)
+			if (c->fields[j].len != e->fields[j].len)
+				return 0;
+	}
+	return 1;
+}
+
+/* The stream class of a set of events: an existing one with the same
+ * description, or a new one appended to the metadata.  Return its id or
+ * a negative errno. */
+static int stream_class_of(struct grb_ctf_trace *t, const struct grb_ctf_event_desc *const *events,
+			   uint32_t nr)
+{
+	char *canon = _grb_ctf_meta_stream_class(0, t->event_context, events, nr), *text, **cl;
+	const struct grb_ctf_event_desc ***cb, **by_id;
+	uint32_t i;
+	int fd, ret;
+
+	if (!canon)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_classes; i++)
+		if (!strcmp(t->classes[i], canon) && same_limits(t->class_by_id[i], events, nr)) {
+			free(canon);
+			return (int)i;
+		}
+	cl = (char **)realloc(t->classes, (t->nr_classes + 1) * sizeof(*cl));
+	if (cl)
+		t->classes = cl;
+	cb = (const struct grb_ctf_event_desc ***)realloc(t->class_by_id,
+							  (t->nr_classes + 1) * sizeof(*cb));
+	if (cb)
+		t->class_by_id = cb;
+	text = _grb_ctf_meta_stream_class(t->nr_classes, t->event_context, events, nr);
+	by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
+							   sizeof(*by_id));
+	if (!cl || !cb || !text || !by_id) {
+		free(canon);
+		free(text);
+		free(by_id);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++)
+		by_id[events[i]->id] = events[i];
+	fd = openat(t->dirfd, "metadata", O_WRONLY | O_APPEND | O_CLOEXEC);
+	ret = fd < 0 ? -errno : write_full(fd, text, strlen(text), 0);
+	if (fd >= 0 && close(fd) && !ret)
+		ret = -errno;
+	free(text);
+	if (ret) {
+		free(canon);
+		free(by_id);
+		grb_error_set("appending to %s/metadata: %s", t->dir, strerror(-ret));
+		return ret;
+	}
+	t->classes[t->nr_classes] = canon;
+	t->class_by_id[t->nr_classes] = by_id;
+	return (int)t->nr_classes++;
+}
+
+int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, const char *name,
+			 int32_t pid, const struct grb_ctf_event_desc *const *events,
+			 uint32_t nr_events)
+{
+	struct ctf_source *src, **srcs;
+	struct grb_channel *ch;
+	uint32_t i, n, same = 0;
+	int cls, ret;
+
+	if (!t || !t->fed || t->stopped || !is_safe_name(name) || (nr_events && !events)) {
+		grb_error_set("ctf attach: not a fed trace, stopped, or a bad name");
+		return -EINVAL;
+	}
+	ret = grb_ctf_validate_events(events, nr_events, 1u << 30);
+	if (ret)
+		return ret;
+	/* The stream class first: its events decode the source's records. */
+	cls = stream_class_of(t, events, nr_events);
+	if (cls < 0)
+		return cls;
+	src = (struct ctf_source *)calloc(1, sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	src->cd.by_id = t->class_by_id[cls];
+	src->cd.events = events;
+	src->cd.nr_events = nr_events;
+	memcpy(src->cd.uuid, t->cd.uuid, 16);
+	ch = grb_channel_attach(t->cfg, fds, nr, &src->cd);
+	if (!ch) {
+		ret = -errno;
+		free(src);
+		return ret;
+	}
+	n = grb_channel_nr_streams(ch);
+	srcs = t->nr_src == t->cap_src ?
+		       (struct ctf_source **)realloc(t->src, (t->cap_src * 2 + 4) * sizeof(*srcs)) :
+		       t->src;
+	if (srcs && srcs != t->src) {
+		t->src = srcs;
+		t->cap_src = t->cap_src * 2 + 4;
+	}
+	if (srcs && t->nr_streams + n > t->cap_streams) {
+		uint32_t cap = (t->nr_streams + n) * 2;
+		struct ctf_stream *ss = (struct ctf_stream *)realloc(t->s, cap * sizeof(*ss));
+
+		if (ss) {
+			t->s = ss;
+			t->cap_streams = cap;
+		}
+	}
+	if (!srcs || t->nr_streams + n > t->cap_streams) {
+		grb_channel_destroy(ch);
+		free(src);
+		return -ENOMEM;
+	}
+	src->ch = ch;
+	src->cls = (uint32_t)cls;
+	src->pid = pid;
+	src->first = t->nr_streams;
+	src->nr = n;
+	snprintf(src->name, sizeof(src->name), "%s", name);
+	/* The same name and pid again (the program called exec): a suffix. */
+	for (i = 0; i < t->nr_src; i++)
+		if (t->src[i]->pid == pid && !strcmp(t->src[i]->name, name))
+			same++;
+	for (i = 0; i < n; i++) {
+		struct ctf_stream *s = &t->s[t->nr_streams + i];
+		struct grb_stream_stats st;
+
+		memset(s, 0, sizeof(*s));
+		s->fd = s->idx_fd = -1;
+		s->cpu = UINT32_MAX;
+		s->ch = ch;
+		s->ch_index = i;
+		s->src = t->nr_src;
+		if (!grb_channel_read_stream_stats(ch, i, &st) && st.cpu != UINT32_MAX)
+			s->cpu = st.cpu;
+		if (same)
+			snprintf(s->name, sizeof(s->name), "%s_%d.%u_%u", name, (int)pid, same, i);
+		else
+			snprintf(s->name, sizeof(s->name), "%s_%d_%u", name, (int)pid, i);
+		/* An iterator's reader: packets as they are delivered, and the
+		 * open packets' records in place once the writer is gone. */
+		s->it = grb_iter_create(ch, i, 0);
+		s->r = s->it ? grb_iter_reader(s->it) : NULL;
+		if (!s->r) {
+			ret = -errno;
+			while (i--)
+				grb_iter_destroy(t->s[t->nr_streams + i].it);
+			grb_channel_destroy(ch);
+			free(src);
+			return ret;
+		}
+	}
+	t->nr_streams += n;
+	t->src[t->nr_src] = src;
+	return (int)t->nr_src++;
+}
+
+struct grb_channel *grb_ctf_trace_source_channel(struct grb_ctf_trace *t, uint32_t src)
+{
+	return t && t->fed && src < t->nr_src ? t->src[src]->ch : NULL;
+}
+
+/* Drain every source once; close the streams of those that ended. */
+static int poll_sources(struct grb_ctf_trace *t)
+{
+	uint32_t i, j, got = 0;
+
+	for (i = 0; i < t->nr_src; i++) {
+		struct ctf_source *src = t->src[i];
+		uint32_t ended = 0;
+
+		if (src->ended)
+			continue;
+		for (j = 0; j < src->nr; j++) {
+			struct ctf_stream *s = &t->s[src->first + j];
+
+			ended += s->ended ? 1u : (uint32_t)drain_stream(t, s, &got);
+		}
+		if (ended == src->nr) {
+			for (j = 0; j < src->nr; j++)
+				write_closing_packets(t, &t->s[src->first + j]);
+			src->ended = 1;
+		}
+	}
+	return (int)(got > INT32_MAX ? INT32_MAX : got);
+}
+
+int grb_ctf_trace_source_end(struct grb_ctf_trace *t, uint32_t src)
+{
+	if (!t || !t->fed || src >= t->nr_src)
+		return -EINVAL;
+	t->src[src]->gone = 1;
+	grb_channel_owner_gone(t->src[src]->ch);
+	return 0;
+}
+
+int grb_ctf_trace_poll(struct grb_ctf_trace *t)
+{
+	if (!t || !t->fed || t->stopped)
+		return -EINVAL;
+	return poll_sources(t);
+}
+
+int grb_ctf_trace_source_stats(const struct grb_ctf_trace *t, uint32_t src,
+			       struct grb_ctf_source_stats *st)
+{
+	const struct ctf_source *c;
+	struct grb_channel_stats cs;
+	uint32_t j;
+	int k;
+
+	if (!t || !t->fed || !st || src >= t->nr_src)
+		return -EINVAL;
+	c = t->src[src];
+	memset(st, 0, sizeof(*st));
+	st->pid = c->pid;
+	st->nr_streams = c->nr;
+	st->ended = (uint32_t)c->ended;
+	for (j = 0; j < c->nr; j++) {
+		const struct ctf_stream *s = &t->s[c->first + j];
+		struct grb_stream_stats ss;
+
+		st->packets += load(&s->packets);
+		st->events += load(&s->events);
+		st->bytes += load(&s->bytes);
+		st->events_dropped += load(&s->events_dropped);
+		if (load(&s->packets))
+			st->streams_written++;
+		if (!grb_channel_read_stream_stats(c->ch, j, &ss)) {
+			st->committed += ss.committed;
+			st->corrupt_records += ss.corrupt_records;
+		}
+	}
+	if (!grb_channel_read_stats(c->ch, &cs)) {
+		for (k = 0; k < GRB_LOST_NR; k++)
+			st->lost[k] = cs.lost[k];
+		st->lost_total = cs.lost_total;
+	}
+	return 0;
+}
+
 struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t)
 {
 	return t ? t->ch : NULL;
@@ -887,19 +1337,48 @@ int grb_ctf_trace_stop(struct grb_ctf_trace *t)
 		pthread_mutex_unlock(&t->lock);
 		return t->stop_ret;
 	}
-	grb_channel_finalize(t->ch);
-	__atomic_store_n(&t->stopping, 1, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&t->wake);
-	pthread_mutex_unlock(&t->lock);
+	if (t->fed) {
+		/* What the sources delivered, and what those still running
+		 * committed so far in their open packets (read in place). */
+		uint32_t k, got = 0;
 
-	pthread_join(t->thread, NULL);
+		while (poll_sources(t) > 0)
+			;
+		for (k = 0; k < t->nr_src; k++) {
+			struct ctf_source *src = t->src[k];
+
+			if (src->ended)
+				continue;
+			src->gone = 1;
+			for (i = 0; i < src->nr; i++) {
+				struct ctf_stream *s = &t->s[src->first + i];
+
+				if (!s->ended)
+					drain_stream(t, s, &got);
+				write_closing_packets(t, s);
+			}
+			src->ended = 1;
+		}
+		pthread_mutex_unlock(&t->lock);
+	} else {
+		grb_channel_finalize(t->ch);
+		__atomic_store_n(&t->stopping, 1, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&t->wake);
+		pthread_mutex_unlock(&t->lock);
+
+		pthread_join(t->thread, NULL);
+	}
 
 	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->nr_streams; i++) {
 		struct ctf_stream *s = &t->s[i];
 		char path[NAME_MAX_LEN + 32];
 
-		grb_reader_destroy(s->r);
+		if (s->it)
+			grb_iter_destroy(s->it);
+		else
+			grb_reader_destroy(s->r);
+		s->it = NULL;
 		s->r = NULL;
 		if (s->fd >= 0 && close(s->fd))
 			set_io_error(t, -errno, "closing", s->name);
@@ -941,7 +1420,7 @@ int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
 	st->bytes = load(&s->bytes);
 	st->packets_dropped = load(&s->packets_dropped);
 	st->events_dropped = load(&s->events_dropped);
-	if (!grb_channel_read_stream_stats(t->ch, stream, &ss))
+	if (!grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
 		for (i = 0; i < GRB_LOST_NR; i++)
 			st->lost[i] = ss.lost[i];
 	return 0;

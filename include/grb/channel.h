@@ -19,6 +19,7 @@
  * | grb_channel_stream_shm        | yes         | wait-free    | no                  |
  * | grb_channel_attach (_dir)     | no          | blocking     | open, pread, mmap   |
  * | grb_channel_owner_alive       | no          | blocking     | open, read (/proc)  |
+ * | grb_channel_owner_gone        | yes         | wait-free    | no                  |
  * | grb_last_error, grb_version   | yes         | wait-free    | no                  |
  *
  * None of them may be called between a grb_reserve() and its commit on the
@@ -322,6 +323,18 @@ struct grb_channel *grb_channel_attach_dir(const struct grb_config *cfg, const c
  * this process.  Real-time: blocking (reads /proc).
  */
 int grb_channel_owner_alive(struct grb_channel *ch);
+
+/**
+ * grb_channel_owner_gone() - tell an attached channel that its writing
+ * process will write it no more, although that process still runs: it
+ * called exec (a new program image has no writer of the old channel), a
+ * fact the consumer learnt otherwise (e.g. the new image registered
+ * again under the same pid).  From then on it is treated as a channel
+ * whose owner has gone: readers return every record committed, then
+ * -ENODATA, and grb_channel_owner_alive() says 0.  Return: 0; -EINVAL NULL
+ * or a channel of this process.  Real-time: wait-free, no system call.
+ */
+int grb_channel_owner_gone(struct grb_channel *ch);
 
 /** grb_channel_read_stats() - totals over the channel.  Return: 0; -EINVAL for NULL. */
 int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st);

@@ -46,6 +46,11 @@
  * | grb_ctf_trace_create              | no          | blocking  | mkdir, open, write, mmap, thread create |
  * | grb_ctf_trace_stop / _destroy     | no          | blocking  | write, ftruncate, close, thread join |
  * | grb_ctf_trace_channel, _error, _stream_stats, _attr_init | yes | wait-free | no |
+ * | grb_ctf_trace_create_fed          | no          | blocking  | mkdir, open, write    |
+ * | grb_ctf_trace_attach              | no          | blocking  | as grb_channel_attach, open, write (metadata) |
+ * | grb_ctf_trace_poll                | no          | blocking  | open, write           |
+ * | grb_ctf_trace_source_channel, _source_stats, _source_end | yes | wait-free | no |
+ * | grb_ctf_ids_refresh               | yes         | wait-free | getpid, gettid        |
  * | grb_ctf_read_clock                | no          | blocking  | open, read, malloc    |
  * | grb_ctf_index_open                | no          | blocking  | open, read, malloc    |
  * | grb_ctf_index_next                | no          | blocking  | read, once per 4 KiB  |
@@ -202,6 +207,43 @@ static inline void grb_ctf_header_write(const struct grb_config *cfg, const stru
 			      ctx->header_len == GRB_CTF_EXTENDED_SIZE);
 }
 
+/*
+ * Process and thread ids in every record (LTTng's vpid and vtid contexts):
+ * GRB_CTF_CONFIG_IDS writes them after the event header, and the trace's
+ * metadata declares them as its stream's event context, which babeltrace2
+ * prints with every event.  Each thread keeps its ids in grb_ctf_ids_tls,
+ * read once (getpid, gettid) by its first record and again in a child
+ * after fork (a pthread_atfork handler of the library clears them).
+ */
+#define GRB_CTF_IDS_SIZE 8u
+
+struct grb_ctf_ids {
+	int32_t pid, tid; /* tid 0: not read yet */
+};
+
+extern __thread struct grb_ctf_ids grb_ctf_ids_tls __attribute__((tls_model("initial-exec")));
+
+/** grb_ctf_ids_refresh() - read this thread's ids into grb_ctf_ids_tls
+ * (signal-safe: two system calls). */
+void grb_ctf_ids_refresh(void);
+
+static inline uint32_t grb_ctf_header_size_ids(const struct grb_config *cfg,
+					       const struct grb_ctx *ctx)
+{
+	return grb_ctf_header_size(cfg, ctx) + GRB_CTF_IDS_SIZE;
+}
+
+static inline void grb_ctf_header_write_ids(const struct grb_config *cfg, const struct grb_ctx *ctx)
+{
+	uint32_t base = ctx->header_len - GRB_CTF_IDS_SIZE;
+
+	(void)cfg;
+	_grb_ctf_write_header(ctx->rec, ctx->event_id, ctx->ts, base == GRB_CTF_EXTENDED_SIZE);
+	if (__builtin_expect(!grb_ctf_ids_tls.tid, 0))
+		grb_ctf_ids_refresh();
+	memcpy(ctx->rec + base, &grb_ctf_ids_tls, GRB_CTF_IDS_SIZE);
+}
+
 static inline void grb_ctf_packet_begin(const struct grb_config *cfg, void *packet,
 					const struct grb_packet_info *info)
 {
@@ -245,6 +287,11 @@ static inline void grb_ctf_packet_end(const struct grb_config *cfg, void *packet
 int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const void *rec,
 			  size_t avail, uint64_t prev_ts, struct grb_record *out);
 void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *ctx);
+/* The same for records with the ids (GRB_CTF_CONFIG_IDS): the filler
+ * events carry them too. */
+int grb_ctf_record_decode_ids(const struct grb_config *cfg, void *client_data, const void *rec,
+			      size_t avail, uint64_t prev_ts, struct grb_record *out);
+void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_ctx *ctx);
 
 /**
  * GRB_CTF_CONFIG(alloc, sync, mode) - a struct grb_config initializer for
@@ -281,6 +328,31 @@ void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *
 	}
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
+/* Records that carry the writer's process and thread ids (vpid, vtid):
+ * give the trace attr.event_context = GRB_CTF_CONTEXT_IDS. */
+#define GRB_CTF_CONFIG_IDS(_alloc, _sync, _mode)                                           \
+	{                                                                                  \
+		.abi = GRB_CONFIG_ABI,                                                     \
+		.alloc = (_alloc),                                                         \
+		.sync = (_sync),                                                           \
+		.mode = (_mode),                                                           \
+		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.ts_bits = GRB_CTF_TS_BITS,                                                \
+		.max_nesting = 4,                                                          \
+		.record_align = 1,                                                         \
+		.packet_header_size = GRB_CTF_PACKET_HEADER_SIZE,                          \
+		.min_record_size = GRB_CTF_COMPACT_SIZE + GRB_CTF_IDS_SIZE,                \
+		.clock_read = grb_clock_monotonic,                                         \
+		.record_header_size = grb_ctf_header_size_ids,                             \
+		.record_header_write = grb_ctf_header_write_ids,                           \
+		.packet_begin = grb_ctf_packet_begin,                                      \
+		.packet_end = grb_ctf_packet_end,                                          \
+		.record_decode = grb_ctf_record_decode_ids,                                \
+		.record_discard = grb_ctf_record_discard_ids,                              \
+		.name = "ctf-ids",                                                         \
+		.packet_published = NULL,                                                  \
+		.prev_ts_exact = 0,                                                        \
+	}
 /* clang-format on */
 
 /* Field-kind expansions used by GRB_CTF_EVENT (P: parameter, S: size,
@@ -504,7 +576,14 @@ struct grb_ctf_trace_attr {
 	uint64_t read_period_us; /* consumer poll period; default 10 ms; over
 				  * UINT64_MAX / 1000: until the trace stops */
 	const char *hostname; /* env.hostname; default gethostname() */
+	/* What every event carries after its header: 0, or
+	 * GRB_CTF_CONTEXT_IDS for a configuration of GRB_CTF_CONFIG_IDS. */
+	uint32_t event_context;
+	uint32_t _pad;
 };
+
+/* struct grb_ctf_trace_attr.event_context */
+#define GRB_CTF_CONTEXT_IDS 1u /* int32 vpid, vtid (GRB_CTF_CONFIG_IDS) */
 
 struct grb_ctf_trace;
 
@@ -568,6 +647,80 @@ int grb_ctf_trace_stream_stats(const struct grb_ctf_trace *t, uint32_t stream,
 
 /** grb_ctf_trace_destroy() - stop if needed, then free.  Return: 0, -EINVAL. */
 int grb_ctf_trace_destroy(struct grb_ctf_trace *t);
+
+/*
+ * A fed trace: the streams of channels attached from other processes
+ * (grb_channel_attach), each with the events it writes, in one trace
+ * (`grb record -- PROGRAM`).  It has no channel and no consumer thread of
+ * its own: the caller drains it with grb_ctf_trace_poll(), then stops and
+ * destroys it as any trace.  Each source's events form a stream class of
+ * the metadata (sources with the same events share one); its stream files
+ * are <name>_<pid>_<stream> (<name>_<pid>.<n>_<stream> for the n-th
+ * source of the same name and pid after the first: a program that called
+ * exec), and each stream is a stream instance of its own.
+ */
+
+/** Figures of one source of a fed trace. */
+struct grb_ctf_source_stats {
+	int32_t pid;
+	uint32_t nr_streams; /* streams of its channel */
+	uint32_t streams_written; /* of them, with a stream file */
+	uint32_t ended; /* 1: every stream ended (the writer is gone and all
+			 * it committed is on disk or counted) */
+	uint64_t packets, events, bytes; /* on disk */
+	uint64_t events_dropped; /* taken but not written (I/O error) */
+	uint64_t committed; /* records its writers committed (the streams' count) */
+	uint64_t corrupt_records; /* in packets that failed validation */
+	uint64_t lost[GRB_LOST_NR]; /* by cause, the channel's (no-stream included) */
+	uint64_t lost_total;
+};
+
+/** grb_ctf_trace_create_fed() - as grb_ctf_trace_create(), but the trace
+ * gets its streams from grb_ctf_trace_attach() (attr.events and
+ * attr.chan are not used; cfg is the writers' configuration). */
+struct grb_ctf_trace *grb_ctf_trace_create_fed(const struct grb_config *cfg,
+					       const struct grb_ctf_trace_attr *attr);
+
+/**
+ * grb_ctf_trace_attach() - attach another process's channel (its stream
+ * descriptors, in index order: grb_channel_attach) to a fed trace.
+ * @name: the stream files' prefix (a file name, as attr.channel_name)
+ * @pid: the writing process, for the file names and the figures
+ * @events: the events its records use; they must outlive the trace
+ * Return: the source's index (0, 1, ...), or a negative errno:
+ * grb_channel_attach's (-EPROTO...), -EINVAL (bad name or events, a trace
+ * that is not fed or stopped), -ENOMEM, or an error appending the
+ * metadata; grb_last_error() says what.
+ */
+int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, const char *name,
+			 int32_t pid, const struct grb_ctf_event_desc *const *events,
+			 uint32_t nr_events);
+
+/** grb_ctf_trace_source_channel() - the attached channel of a source
+ * (grb_channel_owner_alive, grb_channel_owner_gone); NULL: bad index. */
+struct grb_channel *grb_ctf_trace_source_channel(struct grb_ctf_trace *t, uint32_t src);
+
+/**
+ * grb_ctf_trace_source_end() - the source's writing process is gone
+ * (exited, died, or called exec: grb_channel_owner_alive said 0, or the
+ * caller knows): from the next poll, the records it committed in packets
+ * it never delivered are read in place and written as a last packet of
+ * each stream, then the source ends.  Return: 0; -EINVAL.
+ */
+int grb_ctf_trace_source_end(struct grb_ctf_trace *t, uint32_t src);
+
+/**
+ * grb_ctf_trace_poll() - take every packet ready in every source and
+ * write it; a source whose streams all ended gets its closing packets and
+ * is marked ended.  Return: packets taken (0: none ready); -EINVAL not a
+ * running fed trace.  I/O errors as for a trace's consumer
+ * (grb_ctf_trace_error).
+ */
+int grb_ctf_trace_poll(struct grb_ctf_trace *t);
+
+/** grb_ctf_trace_source_stats() - figures of a source.  Return: 0; -EINVAL. */
+int grb_ctf_trace_source_stats(const struct grb_ctf_trace *t, uint32_t src,
+			       struct grb_ctf_source_stats *st);
 
 /* Reading a trace back: its clock and its packet indexes. */
 

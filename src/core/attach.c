@@ -271,3 +271,13 @@ int grb_channel_owner_alive(struct grb_channel *ch)
 	_grb_store_relaxed(&ch->priv->orphaned, 1);
 	return 0;
 }
+
+int grb_channel_owner_gone(struct grb_channel *ch)
+{
+	if (!ch || !ch->priv->attached)
+		return -EINVAL;
+	/* relaxed: a flag of this process's readers, as in
+	 * grb_channel_owner_alive(). */
+	_grb_store_relaxed(&ch->priv->orphaned, 1);
+	return 0;
+}

@@ -5,18 +5,24 @@
  * function of the headers (abi_symbols checks that it does, then that the
  * libraries export every symbol this program refers to): a record written
  * and read back through each sync and allocation, the native and CTF
- * configuration macros field by field, a CTF event of each field kind.
+ * configuration macros field by field, a CTF event of each field kind, and
+ * records with the process and thread ids (GRB_SESSION_CONFIG) written by
+ * a process and by its child.
  */
 #include <grb/grb.h>
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
 #include <grb/ftrace.h>
+#include <grb/session.h>
 #include <grb/version.h>
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -319,6 +325,119 @@ static void test_ftrace(void)
 	grb_channel_destroy(ch);
 }
 
+/* Records with the ids: each carries its writer's pid and tid after the
+ * header, in a child of fork too (the fork handler clears the copy the
+ * child inherits); a discarded record leaves filler events with them. */
+static const struct grb_config cfg_ids = GRB_SESSION_CONFIG;
+
+/* Write two events and a discarded record into a new channel, read them
+ * back: the events read, or -1 if one did not carry (pid, tid). */
+static int ids_round(struct grb_ctf_chan_data *cd, int32_t pid, int32_t tid, int *fillers)
+{
+	const uint8_t l[2] = { 1, 2 };
+	const int64_t m[3] = { -1, -2, -3 };
+	struct grb_channel_attr attr;
+	struct grb_channel *ch;
+	struct grb_record rec;
+	struct grb_ctx ctx;
+	int32_t ids[2];
+	uint32_t s;
+	int n = 0, bad = 0;
+
+	grb_channel_attr_init(&attr);
+	attr.subbuf_size = 4096;
+	attr.subbuf_count = 2;
+	attr.nr_streams = 2;
+	attr.client_data = cd;
+	ch = grb_channel_create(&cfg_ids, &attr);
+	if (!ch)
+		return -1;
+	grb_channel_enable(ch);
+	bad |= hdr_all_write(&cfg_ids, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25, "ids", l, m, 3,
+			     1) != 0;
+	ctx.event_id = hdr_all_event.id;
+	ctx.payload_len = 40;
+	bad |= grb_reserve(&cfg_ids, ch, &ctx) != 0;
+	/* Event id 40: the extended header. */
+	bad |= ctx.header_len != GRB_CTF_EXTENDED_SIZE + GRB_CTF_IDS_SIZE;
+	/* A record reserved after it (as by a signal handler) keeps the
+	 * discarded one from being given back: it becomes filler events. */
+	bad |= hdr_all_write(&cfg_ids, ch, 1, 2, 3, 4, -5, -6, -7, -8, 0.5f, 0.25, "ids", l, m, 3,
+			     1) != 0;
+	grb_discard(&cfg_ids, &ctx);
+	grb_channel_finalize(ch);
+	/* Every record of the packets, decoded as a reader of the trace
+	 * does: the event, then the filler events of the discarded one. */
+	for (s = 0; s < 2; s++) {
+		struct grb_reader *r = grb_reader_create(ch, s, 0);
+		struct grb_packet pkt;
+
+		while (r && grb_reader_get_next(r, &pkt) == 0) {
+			uint64_t off = pkt.header_size, prev = pkt.info.ts_begin;
+
+			while (off < pkt.info.content_size &&
+			       grb_ctf_record_decode_ids(&cfg_ids, cd, pkt.data + off,
+							 pkt.info.content_size - off, prev,
+							 &rec) == 0) {
+				memcpy(ids, (const char *)rec.payload - GRB_CTF_IDS_SIZE,
+				       sizeof(ids));
+				bad |= ids[0] != pid || ids[1] != tid;
+				off += rec.len;
+				prev = rec.ts;
+				if (rec.discarded) {
+					(*fillers)++;
+					continue;
+				}
+				bad |= rec.event_id != hdr_all_event.id ||
+				       strcmp((const char *)rec.payload + 42, "ids") != 0;
+				n++;
+			}
+			bad |= off != pkt.info.content_size;
+			grb_reader_put(r, &pkt);
+		}
+		if (r)
+			grb_reader_destroy(r);
+	}
+	grb_channel_destroy(ch);
+	return bad ? -1 : n;
+}
+
+static void test_ctf_ids(void)
+{
+	static const struct grb_ctf_event_desc *const events[] = { &hdr_all_event };
+	struct grb_ctf_chan_data cd;
+	int fillers = 0, status = 0;
+	pid_t pid;
+
+	CHECK(cfg_ids.record_header_size == grb_ctf_header_size_ids);
+	CHECK(cfg_ids.record_header_write == grb_ctf_header_write_ids);
+	CHECK(cfg_ids.record_decode == grb_ctf_record_decode_ids);
+	CHECK(cfg_ids.record_discard == grb_ctf_record_discard_ids);
+	CHECK(cfg_ids.min_record_size == GRB_CTF_COMPACT_SIZE + GRB_CTF_IDS_SIZE);
+	memset(&cd, 0, sizeof(cd));
+	cd.events = events;
+	cd.nr_events = 1;
+	cd.by_id = (const struct grb_ctf_event_desc **)calloc(GRB_CTF_MAX_EVENT_ID + 1,
+							      sizeof(*cd.by_id));
+	CHECK(cd.by_id != NULL);
+	if (!cd.by_id)
+		return;
+	cd.by_id[hdr_all_event.id] = &hdr_all_event;
+	CHECK(ids_round(&cd, (int32_t)getpid(), (int32_t)syscall(SYS_gettid), &fillers) == 2);
+	CHECK(fillers >= 1);
+	CHECK(grb_ctf_ids_tls.pid == (int32_t)getpid());
+	pid = fork();
+	if (pid == 0) {
+		int f = 0;
+
+		/* The parent's ids were inherited, and cleared at the fork. */
+		_exit(ids_round(&cd, (int32_t)getpid(), (int32_t)getpid(), &f) == 2 && f ? 0 : 1);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(cd.by_id);
+}
+
 int main(void)
 {
 	test_version();
@@ -332,5 +451,6 @@ int main(void)
 	run_site("thread_single", &cfg_thread_single, site_thread_single);
 	run_site("global_wake", &cfg_global_wake, site_global_wake);
 	test_ctf_event();
+	test_ctf_ids();
 	return check_exit("header_c");
 }

@@ -396,6 +396,28 @@ static void test_read_only(void)
 		if (r2)
 			grb_reader_destroy(r2);
 	}
+	/* A writer that still runs but will write no more (it called exec):
+	 * its committed record is read, then -EAGAIN while it may write
+	 * more; once it is declared gone, -ENODATA. */
+	{
+		struct grb_iter *it = grb_iter_create(c, 0, 0);
+		struct grb_record rec;
+		int got = 0, ret;
+
+		CHECK(it != NULL);
+		if (it) {
+			while ((ret = grb_iter_next(it, &rec)) == 0)
+				got++;
+			CHECK(ret == -EAGAIN);
+			CHECK(got == 1);
+			CHECK(grb_channel_owner_gone(c) == 0);
+			CHECK(grb_channel_owner_alive(c) == 0);
+			CHECK(grb_iter_next(it, &rec) == -ENODATA);
+			grb_iter_destroy(it);
+		}
+		CHECK(grb_channel_owner_gone(w) == -EINVAL);
+		CHECK(grb_channel_owner_gone(NULL) == -EINVAL);
+	}
 	grb_channel_destroy(c);
 	grb_channel_destroy(w);
 	/* An anonymous channel has no descriptor to pass. */

@@ -9,6 +9,7 @@
  *	ftrace.c	grb ftrace show: a trace.dat as ftrace prints it
  *	workload.c	the demo workload: its CTF events, configurations and
  *			writer threads
+ *	session.c	grb record -- PROGRAM: the recording session
  */
 #ifndef GRB_TOOL_H
 #define GRB_TOOL_H
@@ -22,6 +23,14 @@
 /* record.c */
 extern const char record_usage[];
 int cmd_record(int argc, char **argv);
+
+/* session.c: grb record -- PROGRAM */
+struct program_opts {
+	const char *dir; /* the trace directory */
+	const char *preload; /* a preload library's name (libc), or NULL */
+	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
+};
+int record_program(const struct program_opts *o, char **argv);
 
 /* view.c */
 extern const char view_usage[];

@@ -4,6 +4,7 @@
  *
  *	grb record [-o DIR] [--duration S] [--mode discard|overwrite]
  *		   [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]
+ *	grb record [-o DIR] [--preload libc] [options] -- PROGRAM [ARGS...]
  *	grb view DIR [babeltrace2 arguments...]
  *	grb ftrace show [--graph] [-t] FILE
  *	grb help [record|view|ftrace]
@@ -12,7 +13,8 @@
  * `record` (record.c) runs a built-in workload (workload.c: a simulated
  * request-processing server, several threads writing typed CTF events as
  * fast as they can) into a per-CPU channel and writes a CTF trace that
- * babeltrace2 and Trace Compass read; `view` (view.c) shows a trace with
+ * babeltrace2 and Trace Compass read, or, with a PROGRAM, records it and
+ * every process it starts (session.c); `view` (view.c) shows a trace with
  * babeltrace2; `ftrace show` (ftrace.c) prints a trace.dat of the ftrace
  * client as ftrace's trace file does.
  */
@@ -27,13 +29,15 @@ static const char main_usage[] =
 	"usage: grb <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  record   run a built-in multi-threaded workload and write a CTF trace\n"
+	"  record   write a CTF trace of a built-in multi-threaded workload, or of\n"
+	"           a program and its processes (grb record [options] -- PROGRAM)\n"
 	"  view     print a CTF trace with babeltrace2\n"
 	"  ftrace   ftrace show FILE: print a trace.dat of grb's ftrace client\n"
 	"  help     this help (grb <command> --help for a command's options)\n"
 	"\n"
 	"example:\n"
-	"  grb record -o /tmp/t1 --duration 1 && grb view /tmp/t1 | head\n";
+	"  grb record -o /tmp/t1 --duration 1 && grb view /tmp/t1 | head\n"
+	"  grb record -o /tmp/t2 --preload libc -- python3 -c 'print(1)'\n";
 
 int main(int argc, char **argv)
 {

@@ -18,6 +18,7 @@
 
 #include <grb/grb.h>
 #include <grb/ctf.h>
+#include <grb/session.h>
 
 #include "grb_tool.h"
 
@@ -104,10 +105,19 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
+	"       grb record [-o DIR] [--preload libc] [--streams N] [--subbuf-size N]\n"
+	"                  [--subbuf-count N] -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
 	"and write it to DIR as a CTF trace (babeltrace2, Trace Compass).\n"
+	"\n"
+	"With a PROGRAM: start it with the recording session in its environment\n"
+	"(GRB_SESSION); it and every process it starts that is linked with libgrb\n"
+	"or preloaded (--preload) registers its channel, and every event goes into\n"
+	"the one trace in DIR, with its process and thread ids.  The recording ends\n"
+	"when the program and all its children have exited (or on Ctrl-C), then\n"
+	"each process's events are accounted for (doc/session.md).\n"
 	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
@@ -120,6 +130,11 @@ const char record_usage[] =
 	"  -t, --threads N       writer threads, 1 to 256 (default 4)\n"
 	"  -k, --clock C         monotonic (CLOCK_MONOTONIC, the default) or tsc (the\n"
 	"                        invariant TSC, calibrated; described in the metadata)\n"
+	"  -p, --preload NAME    with a PROGRAM: preload an instrumentation library:\n"
+	"                        libc (malloc, calloc, realloc, free, memalign, ...)\n"
+	"  -n, --streams N       with a PROGRAM: per-thread streams of each process,\n"
+	"                        1 to 250 (default 32); a thread beyond them loses\n"
+	"                        its events (counted)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -246,6 +261,8 @@ int cmd_record(int argc, char **argv)
 		{ "subbuf-size", required_argument, NULL, 's' },
 		{ "subbuf-count", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "preload", required_argument, NULL, 'p' },
+		{ "streams", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -264,14 +281,19 @@ int cmd_record(int argc, char **argv)
 	struct worker *w;
 	struct sigaction sa;
 	sigset_t block, old;
-	int tty = isatty(STDOUT_FILENO), c, ret, status = 0;
+	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
+	const char *preload = NULL;
+	uint64_t streams = 32;
 	uint32_t i, n;
 
 	argv[0] = (char *)"grb record"; /* for getopt's messages */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:d:m:s:c:t:k:h", opts, NULL)) != -1) {
+	/* "+": options end at the PROGRAM, whose own options are its own. */
+	while ((c = getopt_long(argc, argv, "+o:d:m:s:c:t:k:p:n:h", opts, NULL)) != -1) {
 		char *end;
 
+		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
+			workload_opt = c;
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -340,6 +362,23 @@ int cmd_record(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			if (strcmp(optarg, "libc")) {
+				fprintf(stderr,
+					"grb record: --preload %s: the preload libraries are: "
+					"libc\n",
+					optarg);
+				return 2;
+			}
+			preload = optarg;
+			break;
+		case 'n':
+			if (!parse_size(optarg, GRB_SESSION_MAX_STREAMS, &streams) || !streams) {
+				fprintf(stderr, "grb record: --streams %s: expected 1 to %u\n",
+					optarg, GRB_SESSION_MAX_STREAMS);
+				return 2;
+			}
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -348,9 +387,16 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "grb record: unexpected argument '%s'\n", argv[optind]);
-		fputs(record_usage, stderr);
+	if (optind >= argc && (preload || streams != 32)) {
+		fprintf(stderr, "grb record: --preload and --streams go with a PROGRAM "
+				"(grb record [options] -- PROGRAM [ARGS...])\n");
+		return 2;
+	}
+	if (optind < argc && workload_opt) {
+		fprintf(stderr,
+			"grb record: -%c is an option of the built-in workload, not of a "
+			"PROGRAM's recording\n",
+			workload_opt);
 		return 2;
 	}
 	if (dir && strlen(dir) < sizeof(dirbuf)) {
@@ -368,6 +414,17 @@ int cmd_record(int argc, char **argv)
 		localtime_r(&now, &tm);
 		strftime(defdir, sizeof(defdir), "grb-trace-%Y%m%d-%H%M%S", &tm);
 		dir = defdir;
+	}
+
+	if (optind < argc) {
+		struct program_opts po;
+
+		po.dir = dir;
+		po.preload = preload;
+		po.subbuf_size = (uint32_t)subbuf_size;
+		po.subbuf_count = (uint32_t)subbuf_count;
+		po.streams = (uint32_t)streams;
+		return record_program(&po, argv + optind);
 	}
 
 	grb_ctf_trace_attr_init(&attr);

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: MIT
+"""Check a trace of `grb record -- PROGRAM` against the tool's summary.
+
+usage: check_session.py SUMMARY EVENTS_TXT TRACE_DIR CHECK [ARGS...]
+
+SUMMARY is what grb record printed; EVENTS_TXT babeltrace2's default
+output of TRACE_DIR.  Always checked: every summary line says "exact",
+the total's on-disk count is the number of events babeltrace2 printed
+(but grb:discarded fillers), every event shows its vpid and vtid, every
+process's events are in its own stream files (libc_<pid>_*), and each
+process of the summary has as many events in the trace as the summary
+says.  Then CHECK:
+
+  threads N            one process with at least N malloc events from
+                       each of 3 threads (main and 2 workers)
+  processes N          at least N processes, each with events
+  marker SIZE PID|any  malloc events of size SIZE come from exactly one
+                       process (the pid given, or any) and the size
+                       SIZE+1 from another (the child)
+  exec SIZE            the malloc of SIZE is in the streams of a program
+                       that a process executed (libc_<pid>.1_*), with
+                       that pid
+  last SIZE N          ctypes mallocs SIZE..SIZE+N-1, each once, in order;
+                       the summary names the process killed by SIGKILL
+  app NAME N           N events NAME of the example program
+  interrupt            one process still running at the stop, its line
+                       partial (the others exact)
+"""
+
+import os
+import re
+import sys
+
+EVENT = re.compile(
+    r"^\[[^\]]*\] \([^)]*\) \S+ (?P<name>[\w:]+): \{ cpu_id = \d+ \}, "
+    r"\{ vpid = (?P<vpid>\d+), vtid = (?P<vtid>\d+) \}(?:, \{ (?P<fields>.*) \})?$"
+)
+PROC = re.compile(
+    r"^process (?P<pid>\d+) (?P<prog>\S+) \((?P<chan>[^)]*)\): (?P<written>\d+) written = "
+    r"(?P<disk>\d+) on disk \+ (?P<lost>\d+) lost.*: (?P<verdict>exact|MISMATCH|partial); "
+    r"(?P<files>\d+) of (?P<streams>\d+) streams written; (?P<end>.*)$"
+)
+TOTAL = re.compile(r"^total: (\d+) processes, (\d+) written = (\d+) on disk \+ (\d+) lost.*: (\w+)$")
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("check_session: FAIL: " + msg)
+
+
+def fields(text):
+    out = {}
+    for part in (text or "").split(", "):
+        if " = " in part:
+            k, v = part.split(" = ", 1)
+            out[k] = v
+    return out
+
+
+def main():
+    summary_path, events_path, trace, check = sys.argv[1:5]
+    args = sys.argv[5:]
+    procs, total = [], None
+    with open(summary_path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = PROC.match(line)
+            if m:
+                procs.append(m.groupdict())
+            m = TOTAL.match(line)
+            if m:
+                total = m.groups()
+    if not procs or total is None:
+        fail("no per-process lines or no total in the summary")
+        return
+    for p in procs:
+        if p["verdict"] != "exact" and not (check == "interrupt" and p["verdict"] == "partial"):
+            fail("process %s: %s" % (p["pid"], p["verdict"]))
+    if total[4] != "exact":
+        fail("total: " + total[4])
+
+    events = []
+    with open(events_path, encoding="utf-8") as f:
+        for no, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            m = EVENT.match(line)
+            if not m:
+                fail("line %d without vpid/vtid: %s" % (no, line[:160]))
+                continue
+            events.append(m.groupdict())
+    real = [e for e in events if not e["name"].startswith("grb:")]
+    if len(real) != int(total[2]):
+        fail("babeltrace2 printed %d events, the summary says %s on disk" % (len(real), total[2]))
+    by_pid = {}
+    for e in real:
+        by_pid.setdefault(e["vpid"], []).append(e)
+    disk_by_pid = {}
+    for p in procs:
+        disk_by_pid[p["pid"]] = disk_by_pid.get(p["pid"], 0) + int(p["disk"])
+    for pid, n in disk_by_pid.items():
+        if len(by_pid.get(pid, [])) != n:
+            fail("process %s: %d events in the trace, the summary says %d"
+                 % (pid, len(by_pid.get(pid, [])), n))
+    # Each process's streams are its own files.
+    files = sorted(x for x in os.listdir(trace) if x not in ("metadata", "index"))
+    pids_with_files = set()
+    for x in files:
+        m = re.match(r"^(.+)_(\d+)(\.\d+)?_(\d+)$", x)
+        if not m:
+            fail("unexpected file " + x)
+            continue
+        pids_with_files.add(m.group(2))
+    for pid in by_pid:
+        if pid not in pids_with_files:
+            fail("process %s has events but no stream file of its own" % pid)
+    print("check_session: %d processes, %d events, %d stream files"
+          % (len(by_pid), len(real), len(files)))
+
+    if check == "threads":
+        need = int(args[0])
+        if len(by_pid) != 1:
+            fail("%d processes, expected 1" % len(by_pid))
+        for pid, evs in by_pid.items():
+            per = {}
+            for e in evs:
+                if e["name"] == "libc:malloc":
+                    per[e["vtid"]] = per.get(e["vtid"], 0) + 1
+            print("check_session: mallocs per thread:", per)
+            if pid not in per:
+                fail("no malloc from the main thread (tid = pid %s)" % pid)
+            busy = [t for t, n in per.items() if n >= need]
+            if len(busy) < 2 or len(per) < 3:
+                fail("expected 2 workers with >= %d mallocs and 3 threads: %s" % (need, per))
+    elif check == "processes":
+        if len(by_pid) < int(args[0]):
+            fail("%d processes with events, expected at least %s" % (len(by_pid), args[0]))
+    elif check == "marker":
+        size = args[0]
+        who = {e["vpid"] for e in real
+               if e["name"] == "libc:malloc" and fields(e["fields"]).get("size") == size}
+        kid = {e["vpid"] for e in real
+               if e["name"] == "libc:malloc" and fields(e["fields"]).get("size") == str(int(size) + 1)}
+        print("check_session: size %s from %s, size %d from %s" % (size, who, int(size) + 1, kid))
+        if len(who) != 1 or len(kid) != 1 or who == kid:
+            fail("the parent's and the child's marks are not each in one process of their own")
+        if args[1] != "any" and who != {args[1]}:
+            fail("size %s from %s, expected %s" % (size, who, args[1]))
+    elif check == "exec":
+        size = args[0]
+        hits = [e for e in real
+                if e["name"] == "libc:malloc" and fields(e["fields"]).get("size") == size]
+        execd = [x for x in files if re.match(r"^.+_\d+\.1_\d+$", x)]
+        print("check_session: %d mallocs of %s; files of an exec'ed program: %s"
+              % (len(hits), size, execd))
+        if len(hits) != 1 or not execd:
+            fail("expected one malloc of %s and the files of an exec'ed program" % size)
+        elif not any(x.startswith("libc_%s.1_" % hits[0]["vpid"]) for x in execd):
+            fail("the exec'ed program's malloc is not in libc_%s.1_*" % hits[0]["vpid"])
+    elif check == "last":
+        base, n = int(args[0]), int(args[1])
+        sizes = [int(fields(e["fields"])["size"]) for e in real if e["name"] == "libc:malloc"
+                 and base <= int(fields(e["fields"]).get("size", "0")) < base + n]
+        print("check_session: %d of the %d marked mallocs, last %s"
+              % (len(sizes), n, sizes[-1] if sizes else None))
+        if sizes != list(range(base, base + n)):
+            fail("the marked mallocs are not %d..%d once each, in order" % (base, base + n - 1))
+        killed = [p for p in procs if p["end"].startswith("killed by SIGKILL")]
+        if not killed:
+            fail("the summary names no process killed by SIGKILL")
+    elif check == "interrupt":
+        running = [p for p in procs if p["verdict"] == "partial"
+                   and p["end"].startswith("still running")]
+        if len(running) != 1:
+            fail("expected one process still running, partial: %s" % procs)
+    elif check == "app":
+        name, n = args[0], int(args[1])
+        got = sum(1 for e in real if e["name"] == name)
+        print("check_session: %d events %s" % (got, name))
+        if got != n:
+            fail("%d events %s, expected %d" % (got, name, n))
+    else:
+        fail("unknown check " + check)
+
+
+if __name__ == "__main__":
+    main()
+    if failures:
+        print("check_session: %d failures" % len(failures))
+        sys.exit(1)
+    print("check_session: ok")

@@ -1,0 +1,206 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# session_record.sh GRB WORKDIR SCENARIO [PROGRAM] - `grb record -- PROGRAM`
+# end to end with real processes (doc/session.md): the trace babeltrace2
+# reads must hold every event the summary counts, each with its vpid and
+# vtid, each process in stream files of its own, and the summary's
+# accounting must be exact (check_session.py).  Scenarios:
+#
+#   threads    Debian's python3, preloaded with libc, allocating in 2 threads
+#   pipe       sh -c 'python3 | python3': every process's events
+#   forkexec   python3 forks a child that allocates, then executes python3
+#   sigkill    python3 allocates numbered sizes and kills itself (SIGKILL):
+#              every allocation before the kill is in the trace
+#   nosession  the preloaded program without GRB_SESSION: runs, and makes
+#              no socket, no memory file (strace); with a dead socket path:
+#              runs, says so
+#   strace     PROGRAM (alloc_loop) writes 2 million events under strace -f:
+#              its writer thread makes no system call between its marks
+#   interrupt  SIGINT to grb while the program runs: a valid trace of what
+#              was committed, the program reported still running
+#   refuse     PROGRAM (session_bad) sends malformed and dishonest
+#              registrations: each refused, with the right errno
+#   app        PROGRAM (examples/session_app) registers its own events,
+#              and the preload its allocations, into one trace
+#
+# babeltrace2, python3 and strace: installed as root, else skipped (77).
+set -eu
+# shellcheck source=cmake/test_tools.sh
+. "$(dirname "$0")/../../cmake/test_tools.sh"
+grb=$1 work=$2 scenario=$3 prog=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+grb_need babeltrace2
+grb_need python3
+grb_need strace
+# Debian's own python3, not a wrapper that PATH may put first.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
+rm -rf "$work"
+mkdir -p "$work"
+trace=$work/trace
+
+record()
+{
+	set +e
+	"$grb" record -o "$trace" "$@" >"$work/summary.txt" 2>"$work/stderr.txt"
+	rc=$?
+	set -e
+	cat "$work/summary.txt"
+	cat "$work/stderr.txt" >&2
+}
+
+check()
+{
+	babeltrace2 "$trace" >"$work/events.txt" 2>"$work/bt-warnings.txt" || {
+		cat "$work/bt-warnings.txt"
+		echo "session_record: babeltrace2 failed to read the trace"
+		exit 1
+	}
+	"$py" "$here/check_session.py" "$work/summary.txt" "$work/events.txt" "$trace" "$@"
+}
+
+case $scenario in
+threads)
+	record --preload libc -- "$py" -c '
+import threading
+def work():
+    keep = []
+    for i in range(3000):
+        keep.append(bytearray(1000 + i))
+        if len(keep) > 8:
+            keep.pop(0)
+ts = [threading.Thread(target=work) for _ in range(2)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+'
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check threads 3000
+	;;
+pipe)
+	record --preload libc -- sh -c "$py -c 'print(\"x\" * 100000)' | $py -c 'import sys; print(len(sys.stdin.read()))'"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	grep -q '^100001$' "$work/summary.txt" || { echo "session_record: the pipe's output is wrong"; exit 1; }
+	check processes 3
+	;;
+forkexec)
+	record --preload libc -- "$py" -c '
+import ctypes, os
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+pid = os.fork()
+if pid == 0:
+    libc.malloc(777778)
+    os._exit(0)
+os.waitpid(pid, 0)
+libc.malloc(777777)
+os.execv("'"$py"'", ["python3", "-c", "import ctypes; ctypes.CDLL(None).malloc(888888)"])
+'
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check marker 777777 any
+	check exec 888888
+	;;
+sigkill)
+	record --preload libc -- "$py" -c '
+import ctypes, os, signal
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+for i in range(5000):
+    libc.free(libc.malloc(500000 + i))
+os.kill(os.getpid(), signal.SIGKILL)
+'
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	grep -q 'the program was killed by SIGKILL' "$work/summary.txt" ||
+		{ echo "session_record: grb did not say the program was killed"; exit 1; }
+	check last 500000 5000
+	;;
+nosession)
+	lib=$(dirname "$grb")/../lib/grb/libgrb-preload-libc.so
+	out=$(env -u GRB_SESSION LD_PRELOAD="$lib" strace -f -qq -o "$work/strace.txt" \
+		-e trace=socket,connect,memfd_create "$py" -c 'print(sum(len(bytearray(i)) for i in range(2000)))')
+	[ "$out" = 1999000 ] || { echo "session_record: without a session the program printed '$out'"; exit 1; }
+	if grep -E 'socket\(AF_UNIX|memfd_create' "$work/strace.txt"; then
+		echo "session_record: without a session the preload made a socket or a memory file"
+		exit 1
+	fi
+	out=$(GRB_SESSION=$work/no-such-socket LD_PRELOAD="$lib" "$py" -c 'print(6 * 7)' 2>"$work/stderr.txt")
+	cat "$work/stderr.txt"
+	[ "$out" = 42 ] || { echo "session_record: with a dead session the program printed '$out'"; exit 1; }
+	grep -q 'not recording' "$work/stderr.txt" ||
+		{ echo "session_record: a dead session went unsaid"; exit 1; }
+	[ ! -e "$trace" ] || { echo "session_record: a trace appeared"; exit 1; }
+	echo "session_record: without a session: no socket, no memory file, the right output"
+	;;
+strace)
+	n=1000000
+	record --preload libc -- strace -f -qq -o "$work/strace.txt" "$prog" $n
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	# The writer thread: the one that makes the two getppid marks.
+	tid=$(awk '$2 ~ /^getppid\(/ { print $1 }' "$work/strace.txt" | sort | uniq -c | awk '$1 == 2 { print $2 }')
+	[ -n "$tid" ] || { echo "session_record: no writer thread with two marks in strace's log"; exit 1; }
+	calls=$(awk -v t="$tid" '$1 == t { if ($2 ~ /^getppid\(/) { in_ = !in_; next } if (in_) n++ }
+		END { print n + 0 }' "$work/strace.txt")
+	echo "session_record: writer thread $tid: $calls system calls while writing $((2 * n)) events"
+	[ "$calls" -eq 0 ] || {
+		awk -v t="$tid" '$1 == t' "$work/strace.txt" | head -20
+		exit 1
+	}
+	check processes 1
+	;;
+interrupt)
+	# SIGINT to grb alone: the program runs on; after the grace period the
+	# trace holds what it committed so far.  The program ends when grb
+	# has gone (its parent changes).
+	"$grb" record -o "$trace" --preload libc -- "$py" -c '
+import os, time
+parent = os.getppid()
+for i in range(600):
+    bytearray(3000 + i)
+    time.sleep(0.01)
+    if os.getppid() != parent:
+        break
+' >"$work/summary.txt" 2>"$work/stderr.txt" &
+	gpid=$!
+	# Once the program recorded something (a stream file), up to 60 s.
+	i=0
+	while [ $i -lt 600 ] && ! ls "$trace" 2>/dev/null | grep -q '^libc_'; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -INT $gpid
+	set +e
+	wait $gpid
+	rc=$?
+	set -e
+	cat "$work/summary.txt"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	grep -q '^interrupted$' "$work/summary.txt" || { echo "session_record: no 'interrupted'"; exit 1; }
+	check interrupt
+	;;
+refuse)
+	# PROGRAM (session_bad) lies in 10 ways, each refused as it should
+	# be, then registers honestly: its 10 events are in the trace.
+	record --streams 4 -- "$prog"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	want=$(sed -n 's/^session_bad: \([0-9]*\) refusals, 0 failures$/\1/p' "$work/summary.txt")
+	[ -n "$want" ] || { echo "session_record: session_bad did not get the answers it expects"; exit 1; }
+	grep -q "^refused registrations: $want\$" "$work/summary.txt" ||
+		{ echo "session_record: grb did not count $want refused registrations"; exit 1; }
+	check app session_bad:ok 10
+	;;
+app)
+	record --preload libc -- "$prog" 1000
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check app session_app:tick 1000
+	grep -q 'session_app (session_app)' "$work/summary.txt" ||
+		{ echo "session_record: the program's own channel is not in the summary"; exit 1; }
+	grep -q 'session_app (libc)' "$work/summary.txt" ||
+		{ echo "session_record: the preload's channel is not in the summary"; exit 1; }
+	;;
+*)
+	echo "session_record: unknown scenario $scenario"
+	exit 2
+	;;
+esac
+echo "session_record: $scenario: ok"
