@@ -18,6 +18,11 @@ struct grb_channel_priv {
 	struct grb_channel *next; /* registry list */
 	struct grb_channel_attr attr;
 	char name[64];
+	/* Counted by writers (relaxed adds), so not in struct grb_channel,
+	 * whose line every writer reads: here at least a line away from both
+	 * ends of this structure, and so from the channel's allocation. */
+	uint64_t lost_no_stream; /* GRB_LOST_NO_STREAM */
+	uint64_t filtered_cpu; /* records from CPUs outside the CPU set */
 	int32_t *cpu_map;
 	uint32_t nr_readers; /* under the registry lock */
 	uint32_t destroyed;

@@ -11,7 +11,7 @@ struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu)
 {
 	(void)cpu;
 	/* relaxed: a statistic. */
-	_grb_add_relaxed(&ch->filtered_cpu, 1);
+	_grb_add_relaxed(&ch->priv->filtered_cpu, 1);
 	return NULL;
 }
 
@@ -97,7 +97,7 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 		return s;
 none:
 	/* relaxed: a statistic. */
-	_grb_add_relaxed(&ch->lost_no_stream, 1);
+	_grb_add_relaxed(&ch->priv->lost_no_stream, 1);
 	return NULL;
 }
 

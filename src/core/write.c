@@ -655,7 +655,7 @@ int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
 		_grb_count_lost(s, cause);
 		return 0;
 	}
-	_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
+	_grb_add_relaxed(&ch->priv->filtered_cpu, 1); /* relaxed: a statistic */
 	return -ENODEV;
 }
 
@@ -684,12 +684,12 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			 * the thread cannot write into rseq streams. */
 			if (_grb_env_rseq_register() == 0)
 				continue;
-			_grb_add_relaxed(&ch->lost_no_stream, 1); /* relaxed: a statistic */
+			_grb_add_relaxed(&ch->priv->lost_no_stream, 1); /* relaxed: a statistic */
 			return -ENOSPC;
 		}
 		s = _grb_cpu_stream(ch, (uint32_t)cpu);
 		if (!s) {
-			_grb_add_relaxed(&ch->filtered_cpu, 1); /* relaxed: a statistic */
+			_grb_add_relaxed(&ch->priv->filtered_cpu, 1); /* relaxed: a statistic */
 			return -ENODEV;
 		}
 		ret = reserve_claiming(cfg, s, ctx, &deadline);

@@ -216,8 +216,10 @@ struct grb_stream {
 };
 
 /*
- * The channel as the fast path sees it.  The rest is private to the library
- * (struct grb_channel_priv); applications use only the functions.
+ * The channel as the fast path sees it: fields only read after creation, so
+ * that the line every writer reads is never written (the counters writers
+ * add to are in struct grb_channel_priv).  The rest is private to the
+ * library; applications use only the functions.
  */
 struct grb_channel {
 	uint32_t enabled; /* the disabled event site costs one load and branch */
@@ -228,8 +230,6 @@ struct grb_channel {
 	uint32_t tls_slot; /* per-thread: preferred slot in the thread's stream cache */
 	uint64_t uid; /* never reused in a process */
 	const struct grb_config *cfg;
-	uint64_t lost_no_stream; /* GRB_LOST_NO_STREAM */
-	uint64_t filtered_cpu; /* records from CPUs outside the CPU set */
 	struct grb_channel_priv *priv;
 };
 
