@@ -8,7 +8,8 @@
 # pointer or to a function of the file; the only symbols referred
 # to are the library's slow paths and thread-locals, the rseq area, the
 # vDSO clock and local constants (so nothing allocates or locks); and no
-# system call instruction.  The rseq site has no lock-prefixed instruction.
+# system call instruction.  The rseq site has no lock-prefixed instruction,
+# and its abort handlers (out of line) are only the signature and a jump.
 # Without objdump: binutils is installed as root, else the test is skipped
 # (exit 77), by grb_need (cmake/test_tools.sh).
 set -eu
@@ -31,8 +32,10 @@ if grep -v '\blea ' "$dir/cfg_refs"; then
 	echo "specialisation: the instructions above read the configuration at run time"
 	fail=1
 fi
-# 2. Symbols referred to.
-awk '/R_X86_64/ { print $3 }' "$dir/tu.dis" | sed 's/[-+]0x[0-9a-f]*$//' | sort -u >"$dir/syms"
+# 2. Symbols referred to, but in the rseq abort stubs (checked by 6).
+awk '/^Disassembly of section/ { abort = ($4 == "__grb_rseq_abort:") }
+	/R_X86_64/ && !abort { print $3 }' "$dir/tu.dis" | sed 's/[-+]0x[0-9a-f]*$//' |
+	sort -u >"$dir/syms"
 if grep -Ev '^(\.LC[0-9]+|\.data\.rel\.ro(\.local)?|__rseq_offset|__rseq_size|__grb_rseq_cs|_grb_(reserve_slow|reserve_slow_rseq|commit_rseq_slow|count_lost_here|clear_noref|deliver|count_lost|discard_slow|publish_behind|stream_for_thread|stream_for_cpu_slow|env_getcpu_slow|tls_nesting|tls_prev|tls_streams|tls_rseq)|clock_gettime|strlen|memcpy)$' "$dir/syms"; then
 	echo "specialisation: the symbols above are not expected in an inline fast path"
 	fail=1
@@ -70,6 +73,23 @@ if grep '\*' "$dir/calls"; then
 fi
 if grep -v '\*' "$dir/calls"; then
 	echo "specialisation: the calls above go to a function of this file: a callback or fast path not inlined"
+	fail=1
+fi
+# 6. The rseq abort handlers, out of line: each is the signature
+# 0x53053053 then a jump back into the function (jmp rel32, relocated
+# against .text), and nothing else.
+readelf -rW "$dir/tu.o" |
+	awk '/^Relocation section/ { abort = index($0, "rela__grb_rseq_abort") > 0; next }
+		abort && /R_X86_64/ { print $3, $5 }' >"$dir/abort_relocs"
+objdump -s -j __grb_rseq_abort "$dir/tu.o" 2>/dev/null |
+	awk '/^ [0-9a-f]+ / { for (i = 2; i <= 5; i++) if ($i ~ /^[0-9a-f]+$/) printf "%s", $i }' |
+	awk '{ n = length($0) / 18; bad = length($0) % 18 != 0
+		for (i = 0; i < n; i++) if (substr($0, 18 * i + 1, 18) != "53300553e900000000") bad = 1
+		print (bad ? -1 : n) }' >"$dir/stubs"
+stubs=$(cat "$dir/stubs")
+if [ "${stubs:-0}" -lt 2 ] || [ "$(grep -Ec '^R_X86_64_(PC32|PLT32) \.text$' "$dir/abort_relocs")" -ne "$stubs" ] ||
+	[ "$(wc -l <"$dir/abort_relocs")" -ne "$stubs" ]; then
+	echo "specialisation: the rseq abort section is not only signatures and jumps back (${stubs:-0} stubs)"
 	fail=1
 fi
 funcs=$(grep -c '^[0-9a-f]* <spec_' "$dir/tu.dis")

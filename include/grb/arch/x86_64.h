@@ -16,16 +16,17 @@
  * either the old or the new value, never a torn one.
  */
 /* Release semantics come from x86-TSO: the "memory" clobber keeps the
- * compiler from moving earlier stores after the instruction. */
+ * compiler from moving earlier stores after the instruction.  The result is
+ * the instruction's own ZF (a flag output): no setcc and test after it. */
 static _grb_always_inline int _grb_local_cas(uint64_t *p, uint64_t *expected, uint64_t v)
 {
 	uint64_t prev = *expected;
-	unsigned char ok;
+	int ok;
 
-	__asm__ __volatile__("cmpxchgq %3, %1\n\tsete %0"
-			     : "=q"(ok), "+m"(*p), "+a"(prev)
+	__asm__ __volatile__("cmpxchgq %3, %1"
+			     : "=@ccz"(ok), "+m"(*p), "+a"(prev)
 			     : "r"(v)
-			     : "memory", "cc");
+			     : "memory");
 	*expected = prev;
 	return ok;
 }
@@ -45,10 +46,17 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
  * While the section runs, the thread's rseq_cs word points at it.  The kernel
  * moves a thread that is preempted, migrated or signalled inside [1, 2) to
  * the abort handler 4, which must follow the 4-byte signature.  The section's
- * last instruction is its only store: either it ran, or nothing did.
+ * last instruction is its final store: until it ran, the sequence's effect
+ * is none (or, for the pair of _grb_rseq_cas_pair(), a pair no reservation
+ * trusts).
+ *
+ * The sequences are "asm goto": their outcomes are jumps to the caller's
+ * labels, so the inlined caller branches on them directly, with no result
+ * register set and tested.  The abort handlers, which only the kernel
+ * enters, are out of line, in their own executable section: the fast path
+ * runs straight through.
  */
 #define _GRB_RSEQ_BEGIN                          \
-	"movl $2, %[ret]\n\t"                    \
 	".pushsection __grb_rseq_cs, \"aw\"\n\t" \
 	".balign 32\n\t"                         \
 	"3:\n\t"                                 \
@@ -59,13 +67,22 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
 	"movq %%rax, %[cs]\n\t"                  \
 	"1:\n\t"                                 \
 	"cmpl %[cpu], %[cpu_id]\n\t"             \
-	"jne 5f\n\t"
-#define _GRB_RSEQ_ABORT        \
-	"jmp 5f\n\t"           \
-	".long 0x53053053\n\t" \
-	"4:\n\t"               \
-	"movl $2, %[ret]\n\t"  \
-	"5:\n\t"
+	"jne %l[aborted]\n\t"
+/* After the final store (and the label 2 that ends the section). */
+#define _GRB_RSEQ_ABORT                             \
+	".pushsection __grb_rseq_abort, \"ax\"\n\t" \
+	".long 0x53053053\n\t"                      \
+	"4:\n\t"                                    \
+	"jmp %l[aborted]\n\t"                       \
+	".popsection\n\t"
+
+/*
+ * asm goto with outputs (the add below returns the count it stored): gcc 11
+ * and clang 11 on.  Older compilers get a result register instead.
+ */
+#if defined(__clang__) ? __clang_major__ >= 11 : __GNUC__ >= 11
+#define _GRB_ASM_GOTO_OUTPUTS 1
+#endif
 
 /*
  * On CPU cpu, with *fence zero and p[0] (the offset) == expected: stores
@@ -74,35 +91,39 @@ static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v
  * compare; if the sequence is then aborted, they stay made and the offset
  * does not move (doc/ordering.md, "prev_ts", [W13]).  expected_ts is unused
  * (the emulation in arch/generic.h takes the same arguments).  _GRB_RSEQ_PAIR
- * is its body; chk adds its own test before the offset's compare.
+ * is its body; chk adds its own test before the offset's compare, aborting
+ * on a mismatch.  The memory words are inputs: the "memory" clobber says
+ * the sequence may write them (asm goto takes no output operand before gcc
+ * 11).
  */
-#define _GRB_RSEQ_PAIR(chk)                                                                   \
-	__asm__ __volatile__(_GRB_RSEQ_BEGIN "cmpl $0, %[fence]\n\t"                          \
-					     "jne 5f\n\t" chk "movl $1, %[ret]\n\t"           \
-					     "cmpq %[exp], %[p]\n\t"                          \
-					     "jne 5f\n\t"                                     \
-					     "movq %[v], %[end]\n\t"                          \
-					     "movq %[ts], %[lts]\n\t"                         \
-					     "movq %[v], %[p]\n\t"                            \
-					     "2:\n\t"                                         \
-					     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT            \
-			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(p[0]),      \
-			       [lts] "+m"(p[1]), [end] "+m"(*endp)                            \
-			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [fence] "m"(*fence), \
-			       [exp] "r"(expected), [v] "r"(v), [ts] "r"(ts)                  \
-			     : "rax", "memory", "cc")
+#define _GRB_RSEQ_PAIR(chk)                                                                     \
+	__asm__ goto(_GRB_RSEQ_BEGIN "cmpl $0, %[fence]\n\t"                                    \
+				     "jne %l[aborted]\n\t" chk "cmpq %[exp], %[p]\n\t"          \
+				     "jne %l[changed]\n\t"                                      \
+				     "movq %[v], %[end]\n\t"                                    \
+				     "movq %[ts], %[lts]\n\t"                                   \
+				     "movq %[v], %[p]\n\t"                                      \
+				     "2:\n\t" _GRB_RSEQ_ABORT                                   \
+		     :                                                                          \
+		     : [cs] "m"(rs->rseq_cs), [p] "m"(p[0]), [lts] "m"(p[1]), [end] "m"(*endp), \
+		       [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [fence] "m"(*fence),           \
+		       [exp] "r"(expected), [v] "r"(v), [ts] "r"(ts)                            \
+		     : "rax", "memory", "cc"                                                    \
+		     : aborted, changed)
 
 static _grb_always_inline int _grb_rseq_cas_pair(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
 						 uint64_t *endp, uint64_t expected,
 						 uint64_t expected_ts, uint64_t v, uint64_t ts,
 						 const uint32_t *fence)
 {
-	int ret;
-
 	(void)expected_ts;
 	/* [W13] last_end, then last_ts, then the offset, in one sequence. */
 	_GRB_RSEQ_PAIR("");
-	return ret;
+	return GRB_RSEQ_DONE;
+aborted:
+	return GRB_RSEQ_ABORTED;
+changed:
+	return GRB_RSEQ_CHANGED;
 }
 
 /*
@@ -116,12 +137,14 @@ static _grb_always_inline int _grb_rseq_cas_pair_at_end(struct _grb_rseq *rs, ui
 							uint64_t v, uint64_t ts,
 							const uint32_t *fence)
 {
-	int ret;
-
 	(void)expected_ts;
 	/* [W14] last_end == expected, tested in the sequence; then [W13]. */
-	_GRB_RSEQ_PAIR("cmpq %[exp], %[end]\n\tjne 5f\n\t");
-	return ret;
+	_GRB_RSEQ_PAIR("cmpq %[exp], %[end]\n\tjne %l[aborted]\n\t");
+	return GRB_RSEQ_DONE;
+aborted:
+	return GRB_RSEQ_ABORTED;
+changed:
+	return GRB_RSEQ_CHANGED;
 }
 
 /*
@@ -136,46 +159,81 @@ static _grb_always_inline int _grb_rseq_cas_pair_locked(struct _grb_rseq *rs, ui
 							uint64_t expected, uint64_t expected_ts,
 							uint64_t v, uint64_t ts)
 {
-	int ret;
-
 	(void)expected_ts;
 	/* [W13] last_end, then last_ts, then the locked cmpxchg. */
-	__asm__ __volatile__(_GRB_RSEQ_BEGIN "movl $1, %[ret]\n\t"
-					     "cmpq %[exp], %[p]\n\t"
-					     "jne 5f\n\t"
-					     "movq %[v], %[end]\n\t"
-					     "movq %[ts], %[lts]\n\t"
-					     "movq %[exp], %%rax\n\t"
-					     "lock cmpxchgq %[v], %[p]\n\t"
-					     "2:\n\t"
-					     "jne 5f\n\t"
-					     "movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
-			     : [ret] "=&r"(ret), [cs] "=m"(rs->rseq_cs), [p] "+m"(p[0]),
-			       [lts] "+m"(p[1]), [end] "+m"(*endp)
-			     : [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected),
-			       [v] "r"(v), [ts] "r"(ts)
-			     : "rax", "memory", "cc");
-	return ret;
+	__asm__ goto(_GRB_RSEQ_BEGIN "cmpq %[exp], %[p]\n\t"
+				     "jne %l[changed]\n\t"
+				     "movq %[v], %[end]\n\t"
+				     "movq %[ts], %[lts]\n\t"
+				     "movq %[exp], %%rax\n\t"
+				     "lock cmpxchgq %[v], %[p]\n\t"
+				     "2:\n\t"
+				     "jne %l[changed]\n\t" _GRB_RSEQ_ABORT
+		     :
+		     : [cs] "m"(rs->rseq_cs), [p] "m"(p[0]), [lts] "m"(p[1]), [end] "m"(*endp),
+		       [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [exp] "r"(expected), [v] "r"(v),
+		       [ts] "r"(ts)
+		     : "rax", "memory", "cc"
+		     : aborted, changed);
+	return GRB_RSEQ_DONE;
+aborted:
+	return GRB_RSEQ_ABORTED;
+changed:
+	return GRB_RSEQ_CHANGED;
 }
 
 /* On CPU cpu: *p += v by a plain store; *out = the new value. */
 static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, uint64_t *p,
 					    uint64_t v, uint64_t *out)
 {
-	int ret;
 	uint64_t tmp;
 
+#ifdef _GRB_ASM_GOTO_OUTPUTS
+	__asm__ goto(_GRB_RSEQ_BEGIN "movq %[p], %[tmp]\n\t"
+				     "addq %[v], %[tmp]\n\t"
+				     "movq %[tmp], %[p]\n\t"
+				     "2:\n\t" _GRB_RSEQ_ABORT
+		     : [tmp] "=&r"(tmp)
+		     : [cs] "m"(rs->rseq_cs), [p] "m"(*p), [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id),
+		       [v] "r"(v)
+		     : "rax", "memory", "cc"
+		     : aborted);
+	*out = tmp;
+	return GRB_RSEQ_DONE;
+aborted:
+	return GRB_RSEQ_ABORTED;
+#else
+	int ret;
+
 	__asm__ __volatile__(
-		_GRB_RSEQ_BEGIN "movq %[p], %[tmp]\n\t"
-				"addq %[v], %[tmp]\n\t"
-				"movq %[tmp], %[p]\n\t"
-				"2:\n\t"
-				"movl $0, %[ret]\n\t" _GRB_RSEQ_ABORT
+		"movl $2, %[ret]\n\t"
+		".pushsection __grb_rseq_cs, \"aw\"\n\t"
+		".balign 32\n\t"
+		"3:\n\t"
+		".long 0, 0\n\t"
+		".quad 1f, 2f - 1f, 4f\n\t"
+		".popsection\n\t"
+		"leaq 3b(%%rip), %%rax\n\t"
+		"movq %%rax, %[cs]\n\t"
+		"1:\n\t"
+		"cmpl %[cpu], %[cpu_id]\n\t"
+		"jne 5f\n\t"
+		"movq %[p], %[tmp]\n\t"
+		"addq %[v], %[tmp]\n\t"
+		"movq %[tmp], %[p]\n\t"
+		"2:\n\t"
+		"movl $0, %[ret]\n\t"
+		"jmp 5f\n\t"
+		".long 0x53053053\n\t"
+		"4:\n\t"
+		"movl $2, %[ret]\n\t"
+		"5:\n\t"
 		: [ret] "=&r"(ret), [tmp] "=&r"(tmp), [cs] "=m"(rs->rseq_cs), [p] "+m"(*p)
 		: [cpu] "r"(cpu), [cpu_id] "m"(rs->cpu_id), [v] "r"(v)
 		: "rax", "memory", "cc");
 	*out = tmp;
 	return ret;
+#endif
 }
 
 #endif /* GRB_ARCH_X86_64_H */
