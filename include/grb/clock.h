@@ -48,10 +48,11 @@ static inline __attribute__((no_instrument_function)) uint64_t grb_clock_realtim
 static inline __attribute__((no_instrument_function)) uint64_t grb_clock_tsc(void)
 {
 #if defined(__x86_64__)
-	uint32_t lo, hi;
+	uint64_t lo, hi;
 
+	/* rdtsc clears the high halves of rax and rdx: no zero-extension. */
 	__asm__ __volatile__("lfence\n\trdtsc" : "=a"(lo), "=d"(hi) : : "memory");
-	return ((uint64_t)hi << 32) | lo;
+	return (hi << 32) | lo;
 #else
 	return grb_clock_monotonic();
 #endif
