@@ -34,13 +34,14 @@ extern "C" {
 /*
  * The version of struct grb_config and struct grb_ctx a client was
  * compiled against (2 since packet_published; 3 since the reservation
- * context carries client_word, prev_ts and lost), plus
+ * context carries client_word, prev_ts and lost; 4 since it carries the
+ * record's slot), plus
  * GRB_CONFIG_ABI_EMULATED when its restartable sequences are emulated with
  * atomics (TSan, GRB_NO_LOCAL_ASM, not x86-64).  Native and emulated
  * sequences must not write the same per-CPU rseq streams: the library
  * refuses an rseq configuration compiled the other way.
  */
-#define GRB_CONFIG_ABI_VERSION 3u
+#define GRB_CONFIG_ABI_VERSION 4u
 #define GRB_CONFIG_ABI_EMULATED 0x10000u
 #ifdef GRB_RSEQ_NATIVE
 #define GRB_CONFIG_ABI GRB_CONFIG_ABI_VERSION
@@ -118,6 +119,7 @@ enum grb_lost_cause {
 
 struct grb_config;
 struct grb_stream;
+struct grb_shm_slot;
 
 /**
  * The state of one reservation, on the writer's stack.  The caller sets
@@ -155,6 +157,9 @@ struct grb_ctx {
 	char *rec; /* the record's first byte (its header) */
 	char *wp; /* write cursor: the next payload byte */
 	struct grb_stream *stream;
+	/* The core's: the slot of the record's packet, whose commit counter
+	 * grb_commit() adds to. */
+	struct grb_shm_slot *slot;
 };
 
 /** What the core knows of a packet when it opens or closes it. */

@@ -68,6 +68,10 @@ struct grb_stream_layout {
 
 /* write.c */
 int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s);
+void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause);
+uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot);
+void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
+		       uint64_t add);
 uint64_t _grb_lost_snapshot(const struct grb_stream *s);
 void _grb_invariant_failure(struct grb_stream *s, const char *what);
 
@@ -89,6 +93,12 @@ int _grb_stream_layout(uint32_t sb_order, uint32_t count_order, uint64_t page,
 int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_t index,
 		     uint32_t cpu);
 
+/* write.c: the calling thread's per-thread streams. */
+extern __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
+	__attribute__((tls_model("initial-exec")));
+/* select.c: the calling thread's per-thread stream of ch, claimed at its
+ * first record; NULL (counted GRB_LOST_NO_STREAM) when none is free. */
+struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch);
 /* select.c: gives the calling thread's per-thread streams back. */
 void _grb_thread_exit(void);
 /* select.c: locks s if its owner, a thread, has exited; 1 when locked. */

@@ -114,7 +114,10 @@ int _grb_env_thread_exit_arm(void);
 int _grb_env_thread_exited(uint32_t tid);
 
 /*
- * Restartable sequences.  rseq_register: makes sure the calling thread has a
+ * Restartable sequences.  rseq_area: the calling thread's area (glibc's
+ * registration, or the environment's own, registered or not: its cpu_id is
+ * then negative); async-signal-safe.  rseq_register: makes sure the calling
+ * thread has a
  * registration (glibc's, or the library's own when glibc made none); 0 or a
  * negative errno.  rseq_check: whether per-CPU rseq streams can run in this
  * process (a registration, and membarrier's expedited rseq command with a
@@ -123,6 +126,7 @@ int _grb_env_thread_exited(uint32_t tid);
  * on, the given CPU (it fails only if something, a seccomp filter say,
  * forbids membarrier after rseq_check succeeded).  yield: give the CPU up (sched_yield).
  */
+struct _grb_rseq *_grb_env_rseq_area(void);
 int _grb_env_rseq_register(void);
 int _grb_env_rseq_check(char *why, size_t len);
 int _grb_env_membarrier_cpu(uint32_t cpu); /* 0 or -errno */

@@ -78,7 +78,7 @@ static int quiescent_pos(struct grb_reader *r, uint64_t start, uint64_t *q)
 	/* [Q4] acquire: pairs with the commits' [C1]/[C2]/[C4] releases: the
 	 * bytes counted are visible.  The rseq sync's count is the sum. */
 	cc = _grb_load_acquire(&x->cc) + __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
-	if (_grb_lap_bytes(s, cc) != o - open ||
+	if (_grb_lap_bytes(s->sb_mask, cc) != o - open ||
 	    __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST) != o)
 		return 0;
 	*q = o;

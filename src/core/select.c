@@ -1,19 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * select.c - which stream a writer uses when the inline fast path cannot
- * say: a CPU outside the channel's set, a thread's first record on a
- * per-thread channel (claiming a stream), and giving per-thread streams
- * back at thread exit.
+ * select.c - the streams of per-thread channels: a thread's first record
+ * claims one, and the thread gives its streams back when it exits.
  */
 #include "core.h"
-
-struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu)
-{
-	(void)cpu;
-	/* relaxed: a statistic. */
-	_grb_add_relaxed(&ch->priv->filtered_cpu, 1);
-	return NULL;
-}
 
 /* A thread's records are refused (counted nested) from here on: set while
  * it claims a stream or exits, so that a signal handler cannot use a cache
@@ -27,6 +17,11 @@ void _grb_thread_exit(void)
 	int i;
 
 	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* The writer caches go first: none may send a record to a stream
+	 * given back below (the blocked depth refuses any record anyway). */
+	for (i = 0; i < GRB_TLS_STREAMS; i++)
+		_grb_tls_writers[i].uid = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	_grb_env_registry_lock();
 	for (i = 0; i < GRB_TLS_STREAMS; i++) {

@@ -11,7 +11,10 @@
 __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
 __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
 	__attribute__((tls_model("initial-exec")));
+__thread struct _grb_tls_writer _grb_tls_writers[GRB_TLS_STREAMS]
+	__attribute__((tls_model("initial-exec")));
 __thread struct _grb_tls_prev _grb_tls_prev __attribute__((tls_model("initial-exec")));
+__thread struct _grb_rseq *_grb_tls_rseq_area __attribute__((tls_model("initial-exec")));
 
 void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause)
 {
@@ -78,6 +81,17 @@ uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot)
 		if (_grb_cas_acqrel(idp, &id, id & ~GRB_ID_NOREF))
 			return id & ~GRB_ID_NOREF;
 	return id;
+}
+
+/* _grb_commit_slot() for the slow paths, which may run in any thread (a
+ * flush): the slot of pos, and the calling thread's rseq area as the
+ * environment finds it. */
+void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
+		       uint64_t add)
+{
+	_grb_commit_slot(cfg, s, &s->slots[_grb_slot_of(s, pos)],
+			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_env_rseq_area() : NULL, pos,
+			 add);
 }
 
 /*
@@ -226,7 +240,7 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 	o = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
 	cp = __atomic_load_n(&shm->commit_pos, __ATOMIC_SEQ_CST);
-	if (o - start == _grb_lap_bytes(s, cc) && (int64_t)(cp - start) >= 0) {
+	if (o - start == _grb_lap_bytes(s->sb_mask, cc) && (int64_t)(cp - start) >= 0) {
 		/* [Q1] release, as in _grb_publish_committed(). */
 		_grb_store_release(&shm->commit_pos, o);
 		_grb_wake_stream(s);
@@ -418,7 +432,7 @@ static void close_with_padding(const struct grb_config *cfg, struct grb_stream *
 static int left_stream_cpu(const struct grb_stream *s)
 {
 	return s->rseq_cpu != GRB_RSEQ_NO_CPU &&
-	       _grb_load_relaxed(&_grb_rseq_area()->cpu_id) != s->rseq_cpu;
+	       _grb_load_relaxed(&_grb_env_rseq_area()->cpu_id) != s->rseq_cpu;
 }
 
 /*
@@ -441,7 +455,7 @@ static int offset_cas(const struct grb_config *cfg, struct grb_stream *s, uint64
 		return _grb_local_cas(&shm->offset, &o, end);
 	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == GRB_RSEQ_NO_CPU)
 		return _grb_cas_acqrel(&shm->offset, &o, end); /* [W5] */
-	rs = _grb_rseq_area();
+	rs = _grb_env_rseq_area();
 	/* [W11] acquire: pairs with the flusher's [F1]: with the fence held,
 	 * the offset is changed by locked instructions only ([W10] tests the
 	 * fence inside its sequence and aborts).  [W13] either sequence stores
@@ -484,7 +498,7 @@ static int load_prev(const struct grb_config *cfg, struct grb_stream *s, uint64_
 		return _grb_tls_nesting == 1 && _grb_load_relaxed(&shm->last_end) == o;
 	}
 	if (prev_in_stream(cfg, s)) {
-		/* [W14] as in _grb_reserve_rseq(). */
+		/* [W14] as in grb_reserve(). */
 		*prev = _grb_load_acquire(&shm->last_ts);
 		return _grb_load_relaxed(&shm->last_end) == o;
 	}
@@ -575,7 +589,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	 * the stream's, [W13]). */
 	if (_grb_tls_nesting == 1) {
 		if (_grb_single(cfg)) {
-			/* [W15] as in _grb_reserve_finish(). */
+			/* [W15] as in grb_reserve(). */
 			_grb_store_relaxed(&shm->last_ts, ts);
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			_grb_store_relaxed(&shm->last_end, end);
@@ -614,6 +628,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	if (exact_end)
 		set_packet_end(&s->slots[_grb_slot_of(s, rec_pos)], ts, sb, snap);
 	ctx->stream = s;
+	ctx->slot = &s->slots[_grb_slot_of(s, rec_pos)];
 	ctx->pos = rec_pos;
 	ctx->header_len = hdr;
 	ctx->slot_len = (uint32_t)slot_len;
@@ -635,11 +650,17 @@ static int reserve_claiming(const struct grb_config *cfg, struct grb_stream *s, 
 	return ret;
 }
 
-int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx)
+/* The stream of CPU cpu, or NULL when cpu is not in the channel's CPU set
+ * (or is a negative, unregistered rseq cpu_id). */
+static struct grb_stream *cpu_stream(struct grb_channel *ch, uint32_t cpu)
 {
-	uint64_t deadline = 0;
+	if (cpu < ch->nr_cpu_map) {
+		int32_t i = ch->cpu_map[cpu];
 
-	return reserve_claiming(cfg, s, ctx, &deadline);
+		if (i >= 0)
+			return &ch->streams[i];
+	}
+	return NULL;
 }
 
 /*
@@ -647,9 +668,9 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct
  * -ENODEV when that CPU is outside the channel's set: the record is then
  * filtered (counted in filtered_cpu), not lost.
  */
-int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
+static int count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
 {
-	struct grb_stream *s = _grb_cpu_stream(ch, (uint32_t)_grb_env_getcpu_slow());
+	struct grb_stream *s = cpu_stream(ch, (uint32_t)_grb_env_getcpu_slow());
 
 	if (s) {
 		_grb_count_lost(s, cause);
@@ -660,17 +681,53 @@ int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause)
 }
 
 /*
+ * The stream the calling thread's record goes to, with the atomic and
+ * single-writer syncs: NULL when its CPU is outside the channel's set
+ * (counted in filtered_cpu) or it finds no per-thread stream (counted
+ * GRB_LOST_NO_STREAM).
+ */
+static struct grb_stream *pick_stream(const struct grb_config *cfg, struct grb_channel *ch)
+{
+	struct grb_stream *s;
+
+	if (cfg->alloc == GRB_ALLOC_GLOBAL)
+		return &ch->streams[0];
+	if (cfg->alloc == GRB_ALLOC_PER_THREAD)
+		return _grb_stream_for_thread(ch);
+	s = cpu_stream(ch, (uint32_t)_grb_env_getcpu());
+	if (!s)
+		_grb_add_relaxed(&ch->priv->filtered_cpu, 1); /* relaxed: a statistic */
+	return s;
+}
+
+/*
  * The rseq sync's slow reservation: the stream of the CPU the thread runs
  * on, picked again whenever the thread migrates before its offset moved.
  */
-int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
-			   struct grb_ctx *ctx)
+static int reserve_rseq(const struct grb_config *cfg, struct grb_channel *ch, struct grb_ctx *ctx,
+			uint32_t depth)
 {
 	int fallback = ch->streams[0].rseq_cpu == GRB_RSEQ_NO_CPU;
 	uint64_t deadline = 0; /* blocking mode: one timeout across migrations */
 
+	/* For grb_commit(), which adds in the area's sequences: set before
+	 * any reservation succeeds, and so before the writer cache can send
+	 * the fast path to this channel's streams. */
+	_grb_tls_rseq_area = _grb_env_rseq_area();
+	if (depth > cfg->max_nesting) {
+		/* Without a stream from the area's CPU (an unregistered area,
+		 * or a CPU outside the set): the CPU the thread runs on decides,
+		 * the CPU set first, as with the other syncs. */
+		struct grb_stream *s =
+			cpu_stream(ch, _grb_load_relaxed(&_grb_tls_rseq_area->cpu_id));
+
+		if (!s)
+			return count_lost_here(ch, GRB_LOST_NESTED) ? -ENODEV : -EBUSY;
+		_grb_count_lost(s, GRB_LOST_NESTED);
+		return -EBUSY;
+	}
 	for (;;) {
-		struct _grb_rseq *rs = _grb_rseq_area();
+		struct _grb_rseq *rs = _grb_env_rseq_area();
 		int cpu = (int)_grb_load_relaxed(&rs->cpu_id);
 		struct grb_stream *s;
 		int ret;
@@ -684,10 +741,11 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 			 * the thread cannot write into rseq streams. */
 			if (_grb_env_rseq_register() == 0)
 				continue;
-			_grb_add_relaxed(&ch->priv->lost_no_stream, 1); /* relaxed: a statistic */
+			/* relaxed: a statistic */
+			_grb_add_relaxed(&ch->priv->lost_no_stream, 1);
 			return -ENOSPC;
 		}
-		s = _grb_cpu_stream(ch, (uint32_t)cpu);
+		s = cpu_stream(ch, (uint32_t)cpu);
 		if (!s) {
 			_grb_add_relaxed(&ch->priv->filtered_cpu, 1); /* relaxed: a statistic */
 			return -ENODEV;
@@ -696,6 +754,63 @@ int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
 		if (ret != GRB_REPICK)
 			return ret;
 	}
+}
+
+/*
+ * Points the calling thread's writer cache of ch at the packet of the
+ * record ctx reserved (the stream, the packet's end position, the address
+ * of position 0 as if the packet's buffer were there, and its slot), so
+ * that the fast path reserves the next records there.  The id that gives
+ * the packet's base was read by this thread ([W9] or [W6]) for this lap,
+ * and stays the lap's until its delivery, which comes after every record
+ * reserved in it is committed (doc/ordering.md, "The writer cache").  At
+ * depth 1 only: a signal handler's reservation (depth 2 or more) neither
+ * reads nor writes the cache, so it never sees the entry half written.
+ */
+static void fill_writer(struct grb_channel *ch, const struct grb_ctx *ctx)
+{
+	struct _grb_tls_writer *e = _grb_writer(ch);
+	struct grb_stream *s = ctx->stream;
+
+	e->uid = ch->uid;
+	e->stream = s;
+	e->shm = s->shm;
+	e->wend = (ctx->pos & ~s->sb_mask) + s->sb_size;
+	e->bias = (uintptr_t)ctx->rec - (uintptr_t)ctx->pos;
+	e->slot = ctx->slot;
+}
+
+int _grb_reserve_slow(const struct grb_config *cfg, struct grb_channel *ch, struct grb_ctx *ctx)
+{
+	uint32_t depth = _grb_tls_nesting;
+	uint64_t deadline = 0;
+	struct grb_stream *s;
+	int ret;
+
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
+		ret = reserve_rseq(cfg, ch, ctx, depth);
+	} else {
+		/* The stream first: a record filtered or without a stream is
+		 * so however deep it nests. */
+		s = pick_stream(cfg, ch);
+		if (!s) {
+			ret = cfg->alloc == GRB_ALLOC_PER_CPU ? -ENODEV : -ENOSPC;
+		} else if (depth > cfg->max_nesting) {
+			_grb_count_lost(s, GRB_LOST_NESTED);
+			ret = -EBUSY;
+		} else {
+			ret = reserve_claiming(cfg, s, ctx, &deadline);
+		}
+	}
+	if (ret == 0) {
+		if (depth == 1)
+			fill_writer(ch, ctx);
+		return 0;
+	}
+	/* No reservation: the depth the caller took is given back. */
+	_grb_barrier();
+	_grb_tls_nesting--;
+	return ret;
 }
 
 /*
@@ -714,7 +829,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 		goto check;
 	}
 	for (;;) {
-		struct _grb_rseq *rs = _grb_rseq_area();
+		struct _grb_rseq *rs = _grb_env_rseq_area();
 
 		if (_grb_load_relaxed(&rs->cpu_id) != s->rseq_cpu)
 			break;
@@ -736,8 +851,8 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 check:
-	bytes = _grb_lap_bytes(s, cc);
-	_grb_publish_committed(cfg, s, pos, bytes, cc, add);
+	bytes = _grb_lap_bytes(s->sb_mask, cc);
+	_grb_publish_committed(cfg, s, pos, s->sb_mask, bytes, cc, add);
 	if (bytes == 0)
 		_grb_deliver(cfg, s, pos, cc);
 }

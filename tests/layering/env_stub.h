@@ -29,16 +29,10 @@
 #define ETIMEDOUT 110
 
 int _grb_env_getcpu_slow(void);
-struct _grb_rseq *_grb_env_stub_rseq_area(void);
 
 static inline int _grb_env_getcpu(void)
 {
 	return _grb_env_getcpu_slow();
-}
-
-static inline struct _grb_rseq *_grb_rseq_area(void)
-{
-	return _grb_env_stub_rseq_area();
 }
 
 #endif /* GRB_TEST_ENV_STUB_H */

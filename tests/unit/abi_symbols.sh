@@ -8,8 +8,9 @@
 #     (in both directions), each in the script's version node;
 #  2. what the public headers need is exported, and nothing else is: every
 #     function they declare (GCC's -aux-info over every <grb/*.h> found in
-#     the colon-separated INCLUDE_DIRS) and every library symbol that APP,
-#     built from APP_SRC against the shared libraries, refers to;
+#     the colon-separated INCLUDE_DIRS), every thread-local they declare,
+#     and every library symbol that APP, built from APP_SRC against the
+#     shared libraries, refers to;
 #  3. nothing escapes (2): APP_SRC uses every inline function of the public
 #     headers, so that APP refers to what their bodies call, and APP refers
 #     to every declared fast-path function (_grb_*), so none is dead.
@@ -154,7 +155,22 @@ if [ "$gcc" != none ]; then
 		fail=1
 	fi
 	difference "$dir/declared" "$dir/exported_all" "the headers declare functions the libraries do not export"
-	sort -u "$dir/declared" "$dir/referenced" >"$dir/needed"
+	# The thread-locals the headers declare ("extern __thread TYPE NAME
+	# [N] __attribute__(...)", the inline fast path's state): exported,
+	# whether or not this build's inline code uses each (the writer cache
+	# is reached through the thread pointer where the compiler gives one,
+	# through its symbol elsewhere).
+	# shellcheck disable=SC2086
+	"$gcc" -E -P -std=gnu11 $iflags "$dir/all.c" | tr '\n' ' ' | tr ';' '\n' |
+		sed -n 's/.*extern __thread \([^;]*\)$/\1/p' |
+		sed 's/__attribute__ *((.*))//; s/\[[^]]*\]//g; s/ *$//; s/.*[ *]//' |
+		grep -E '^_?grb_' | sort -u >"$dir/declared_tls" || true
+	if [ ! -s "$dir/declared_tls" ]; then
+		echo "abi_symbols: no thread-local declaration found in the headers"
+		fail=1
+	fi
+	difference "$dir/declared_tls" "$dir/exported_all" "the headers declare thread-locals the libraries do not export"
+	sort -u "$dir/declared" "$dir/declared_tls" "$dir/referenced" >"$dir/needed"
 	difference "$dir/exported_all" "$dir/needed" "the libraries export symbols no header declares or needs"
 	grep '^_grb_' "$dir/declared" >"$dir/fastpath" || true
 	difference "$dir/fastpath" "$dir/referenced" \
@@ -167,7 +183,7 @@ if [ "$gcc" != none ]; then
 		sed 's/^/	/' "$dir/unused"
 		fail=1
 	fi
-	echo "abi_symbols: the headers declare $(wc -l <"$dir/declared") functions and $(wc -l <"$dir/inline") inline ones;" \
+	echo "abi_symbols: the headers declare $(wc -l <"$dir/declared") functions, $(wc -l <"$dir/declared_tls") thread-locals and $(wc -l <"$dir/inline") inline functions;" \
 		"$(basename "$app") refers to $(wc -l <"$dir/referenced") library symbols"
 else
 	echo "abi_symbols: no GNU C compiler for -aux-info: the declarations are not checked"

@@ -184,8 +184,8 @@ static void run(const struct grb_config *cfg, const char *what)
 }
 
 /* A configuration built against version 1 of struct grb_config (without
- * packet_published) or 2 (a struct grb_ctx without client_word, prev_ts
- * and lost) is refused. */
+ * packet_published), 2 (a struct grb_ctx without client_word, prev_ts
+ * and lost) or 3 (a struct grb_ctx without slot) is refused. */
 static void test_old_abi(void)
 {
 	uint32_t v;
@@ -206,7 +206,7 @@ static void test_old_abi(void)
 
 int main(void)
 {
-	CHECK(GRB_CONFIG_ABI_VERSION == 3u);
+	CHECK(GRB_CONFIG_ABI_VERSION == 4u);
 	run(&cfg_atomic, "atomic");
 	run(&cfg_atomic_wake, "atomic, writer wake-up");
 	run(&cfg_single, "single writer");

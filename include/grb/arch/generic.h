@@ -16,9 +16,9 @@ static _grb_always_inline int _grb_local_cas(uint64_t *p, uint64_t *expected, ui
 	return __atomic_compare_exchange_n(p, expected, v, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v)
+static _grb_always_inline uint64_t _grb_local_fetch_add(uint64_t *p, uint64_t v)
 {
-	return __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL);
+	return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL);
 }
 
 /*

@@ -27,16 +27,19 @@ static _grb_always_inline int _grb_local_cas(uint64_t *p, uint64_t *expected, ui
 			     : "=@ccz"(ok), "+m"(*p), "+a"(prev)
 			     : "r"(v)
 			     : "memory");
-	*expected = prev;
+	/* On success prev is *expected: the caller's value stays known. */
+	if (!ok)
+		*expected = prev;
 	return ok;
 }
 
-static _grb_always_inline uint64_t _grb_local_add_return(uint64_t *p, uint64_t v)
+/* Returns the value before the add. */
+static _grb_always_inline uint64_t _grb_local_fetch_add(uint64_t *p, uint64_t v)
 {
 	uint64_t old = v;
 
 	__asm__ __volatile__("xaddq %0, %1" : "+r"(old), "+m"(*p) : : "memory", "cc");
-	return old + v;
+	return old;
 }
 
 #define GRB_RSEQ_NATIVE 1

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * grb/env/user.h - the inline half of the Linux user-space environment:
- * errno values, the calling thread's CPU and its restartable-sequence area
- * (glibc's registration, or the library's own).  The out-of-line half is
- * src/env/user/.
+ * errno values and the calling thread's CPU.  The out-of-line half is
+ * src/env/user/ (the thread's restartable-sequence area among the rest).
  *
  * Not to be included directly: <grb/static/env.h> includes it unless the
  * build names another environment with GRB_ENV_HEADER.
@@ -40,20 +39,22 @@ static _grb_always_inline int _grb_env_getcpu(void)
 }
 
 /*
- * The thread's rseq area is glibc's registration when glibc made one (glibc
- * 2.35 and later, __rseq_size != 0).  Otherwise the library registers
- * _grb_tls_rseq for the thread on its first per-CPU reservation
- * (src/env/user/env.c).
+ * The thread pointer.  The library's thread-locals are initial-exec, at the
+ * same offset from it in every thread: the fast path reaches its writer
+ * cache by the offset the channel keeps (struct grb_channel.tls_off), with
+ * no GOT load and no index arithmetic.  Without the builtin, it indexes
+ * _grb_tls_writers.
  */
-extern __thread struct _grb_rseq _grb_tls_rseq __attribute__((tls_model("initial-exec")));
-
-static _grb_always_inline struct _grb_rseq *_grb_rseq_area(void)
-{
-#if defined(__x86_64__) || defined(__aarch64__)
-	if (_grb_likely(&__rseq_size != NULL && __rseq_size != 0))
-		return (struct _grb_rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#define GRB_ENV_TLS_OFFSET 1
 #endif
-	return &_grb_tls_rseq;
+#endif
+#ifdef GRB_ENV_TLS_OFFSET
+static _grb_always_inline char *_grb_env_thread_pointer(void)
+{
+	return (char *)__builtin_thread_pointer();
 }
+#endif
 
 #endif /* GRB_ENV_USER_H */

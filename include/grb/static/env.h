@@ -53,6 +53,7 @@ extern "C" {
 #define _grb_cas_seqcst(p, expp, v) \
 	__atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
 #define _grb_add_return_acqrel(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define _grb_fetch_add_acqrel(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
 #define _grb_add_relaxed(p, v) ((void)__atomic_add_fetch((p), (v), __ATOMIC_RELAXED))
 #define _grb_fence_seqcst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define _grb_barrier() __asm__ __volatile__("" ::: "memory")
@@ -66,7 +67,7 @@ extern "C" {
  *
  * struct _grb_rseq holds the fields of the kernel's struct rseq that the
  * library uses.  The environment finds the calling thread's area
- * (_grb_rseq_area(), grb/env/user.h); the architecture runs the sequences
+ * (_grb_env_rseq_area(), src/core/env.h); the architecture runs the sequences
  * on it (grb/arch/).  cpu_id is negative while the thread has no
  * registration.
  */

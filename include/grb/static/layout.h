@@ -227,8 +227,11 @@ struct grb_channel {
 	struct grb_stream *streams;
 	const int32_t *cpu_map; /* per-CPU: CPU -> stream index, -1 if not in the set */
 	uint32_t nr_cpu_map;
-	uint32_t tls_slot; /* per-thread: preferred slot in the thread's stream cache */
+	uint32_t tls_slot; /* the thread's writer cache entry; per-thread: preferred stream slot */
 	uint64_t uid; /* never reused in a process */
+	/* The writer cache entry's offset from the thread pointer (with
+	 * GRB_ENV_TLS_OFFSET): the same in every thread. */
+	intptr_t tls_off;
 	const struct grb_config *cfg;
 	struct grb_channel_priv *priv;
 };
@@ -239,6 +242,25 @@ struct grb_channel {
 struct _grb_tls_stream {
 	uint64_t uid;
 	struct grb_stream *stream;
+};
+
+/*
+ * A thread's writer cache of a channel: entry ch->tls_slot of
+ * _grb_tls_writers, whatever the alloc, valid when uid is the channel's.
+ * The stream the thread's last record at nesting depth 1 went to, and
+ * the packet of that record: its end position (wend), the address of its
+ * byte at position p (bias + p) and its slot.  The fast path reserves in
+ * that packet without looking at the slot's id (doc/ordering.md, "The
+ * writer cache").  Only reservations at depth 1 read or write it, so it is
+ * never half written when read.
+ */
+struct _grb_tls_writer {
+	uint64_t uid;
+	struct grb_stream *stream;
+	struct grb_shm_stream *shm; /* stream->shm */
+	uint64_t wend;
+	uintptr_t bias;
+	struct grb_shm_slot *slot;
 };
 
 /*

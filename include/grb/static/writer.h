@@ -22,25 +22,22 @@ extern "C" {
 
 /* Reservations the calling thread holds (nesting depth). */
 extern __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
-/* The calling thread's per-thread streams. */
-extern __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
+/* The calling thread's writer caches, one entry per channel slot. */
+extern __thread struct _grb_tls_writer _grb_tls_writers[GRB_TLS_STREAMS]
 	__attribute__((tls_model("initial-exec")));
 /* The calling thread's last record at nesting depth 1. */
 extern __thread struct _grb_tls_prev _grb_tls_prev __attribute__((tls_model("initial-exec")));
+/* The calling thread's rseq area, set by its first reservation on an rseq
+ * channel (the slow path), before any entry of _grb_tls_writers can send
+ * the fast path to a per-CPU rseq stream. */
+extern __thread struct _grb_rseq *_grb_tls_rseq_area __attribute__((tls_model("initial-exec")));
 
-/* Out of line (src/core/write.c, src/core/select.c). */
-int _grb_reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx);
-uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot);
+/* Out of line (src/core/write.c). */
+int _grb_reserve_slow(const struct grb_config *cfg, struct grb_channel *ch, struct grb_ctx *ctx);
 void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos, uint64_t cc);
-void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause);
 int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx);
-struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch);
-struct grb_stream *_grb_stream_for_cpu_slow(struct grb_channel *ch, int cpu);
-int _grb_reserve_slow_rseq(const struct grb_config *cfg, struct grb_channel *ch,
-			   struct grb_ctx *ctx);
 void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
 			   uint64_t add);
-int _grb_count_lost_here(struct grb_channel *ch, enum grb_lost_cause cause);
 void _grb_wake_stream(struct grb_stream *s);
 void _grb_wake_later(struct grb_stream *s, uint64_t pos);
 void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int crossed);
@@ -96,17 +93,16 @@ static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_
 
 /*
  * Without cfg->prev_ts_exact, a lower bound of the timestamp of the record
- * before any new one on s: the thread's own last record on s at depth 1
- * (it precedes in stream order, and timestamps never decrease in stream
- * order, [W1]).  Only at depth 1, where the pair is never half written.
+ * before any new one on s, for a reservation at depth 1: the thread's own
+ * last record on s at depth 1 (it precedes in stream order, and timestamps
+ * never decrease in stream order, [W1]).
  */
 static _grb_always_inline int _grb_prev_bound(const struct grb_config *cfg,
-					      const struct grb_stream *s, uint32_t depth,
-					      uint64_t *prev)
+					      const struct grb_stream *s, uint64_t *prev)
 {
 	struct _grb_tls_prev *t = &_grb_tls_prev;
 
-	if (cfg->prev_ts_exact || depth != 1 || _grb_load_relaxed(&t->stream) != s->uid)
+	if (cfg->prev_ts_exact || _grb_load_relaxed(&t->stream) != s->uid)
 		return 0;
 	*prev = _grb_load_relaxed(&t->ts); /* relaxed: the thread's own words */
 	return 1;
@@ -133,53 +129,27 @@ static _grb_always_inline uint32_t _grb_ts_flags(const struct grb_config *cfg, u
 	return ((ts - last) >> cfg->ts_bits) ? GRB_RFLAG_FULL_TS : 0;
 }
 
-/* The per-CPU stream of CPU cpu, or NULL when cpu is not in the channel's
- * CPU set (or is a negative, unregistered rseq cpu_id). */
-static _grb_always_inline struct grb_stream *_grb_cpu_stream(struct grb_channel *ch, uint32_t cpu)
+/* The calling thread's writer cache entry of ch (struct _grb_tls_writer). */
+static _grb_always_inline struct _grb_tls_writer *_grb_writer(const struct grb_channel *ch)
 {
-	if (_grb_likely(cpu < ch->nr_cpu_map)) {
-		int32_t i = ch->cpu_map[cpu];
-
-		if (_grb_likely(i >= 0))
-			return &ch->streams[i];
-	}
-	return NULL;
-}
-
-static _grb_always_inline struct grb_stream *_grb_pick_stream(const struct grb_config *cfg,
-							      struct grb_channel *ch)
-{
-	if (cfg->alloc == GRB_ALLOC_GLOBAL)
-		return &ch->streams[0];
-	if (cfg->alloc == GRB_ALLOC_PER_CPU) {
-		int cpu = _grb_env_getcpu();
-		struct grb_stream *s = _grb_cpu_stream(ch, (uint32_t)cpu);
-
-		if (_grb_likely(s != NULL))
-			return s;
-		return _grb_stream_for_cpu_slow(ch, cpu);
-	}
-	/* Per-thread: the thread's cache entry for this channel. */
-	{
-		struct _grb_tls_stream *e = &_grb_tls_streams[ch->tls_slot];
-
-		if (_grb_likely(e->uid == ch->uid))
-			return e->stream;
-		return _grb_stream_for_thread(ch);
-	}
+#ifdef GRB_ENV_TLS_OFFSET
+	return (struct _grb_tls_writer *)(_grb_env_thread_pointer() + ch->tls_off);
+#else
+	return &_grb_tls_writers[ch->tls_slot];
+#endif
 }
 
 /*
  * The bytes cc, a commit count of the slot of pos taken by a commit of
- * pos's lap, holds for that lap, modulo the sub-buffer size.  Every lap
- * of a slot adds exactly the sub-buffer size (a power of two dividing
- * 2^40), so cc's byte field is lap * size + b, with b the lap's bytes: the
- * low bits are b, and 0 only when b is the size (b > 0 after an add).
- * Zero: the lap is complete.
+ * pos's lap, holds for that lap, modulo the sub-buffer size (mask is the
+ * size - 1).  Every lap of a slot adds exactly the sub-buffer size (a power
+ * of two dividing 2^40), so cc's byte field is lap * size + b, with b the
+ * lap's bytes: the low bits are b, and 0 only when b is the size (b > 0
+ * after an add).  Zero: the lap is complete.
  */
-static _grb_always_inline uint64_t _grb_lap_bytes(const struct grb_stream *s, uint64_t cc)
+static _grb_always_inline uint64_t _grb_lap_bytes(uint64_t mask, uint64_t cc)
 {
-	return cc & s->sb_mask;
+	return cc & mask;
 }
 
 /*
@@ -208,7 +178,8 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
 }
 
 /*
- * After an add to the slot of pos returned cc: when every byte reserved so
+ * After an add to the slot of pos returned cc (mask: the sub-buffer size
+ * - 1; bytes: the lap's committed bytes in cc): when every byte reserved so
  * far is committed -- the offset equals the lap's start plus the lap's
  * committed bytes in cc -- and every packet before this one is (the
  * committed position already reached this packet), publish the offset as
@@ -219,19 +190,21 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
  */
 static _grb_always_inline void _grb_publish_committed(const struct grb_config *cfg,
 						      struct grb_stream *s, uint64_t pos,
-						      uint64_t bytes, uint64_t cc, uint64_t add)
+						      uint64_t mask, uint64_t bytes, uint64_t cc,
+						      uint64_t add)
 {
-	uint64_t start = pos & ~s->sb_mask;
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t start = pos & ~mask;
 	/* [Q1] relaxed loads after the add: the add's acquire ([C1], [C5],
 	 * or the single writer's program order) keeps them there, so every
 	 * record whose commit cc counts ends at or below the offset read. */
-	uint64_t o = _grb_load_relaxed(&s->shm->offset);
-	uint64_t cp = _grb_load_relaxed(&s->shm->commit_pos);
+	uint64_t o = _grb_load_relaxed(&shm->offset);
+	uint64_t cp = _grb_load_relaxed(&shm->commit_pos);
 
 	int crossed = cfg->wakeup == GRB_WAKEUP_WRITER && (((cc - add) ^ cc) & s->wake_mask);
 
 	/* A complete lap (bytes 0) is published by its delivery. */
-	if (o - start == bytes) {
+	if (o == start + bytes) {
 		if (_grb_unlikely((int64_t)(cp - start) < 0)) {
 			/* Behind this packet (a delivery has not moved it yet,
 			 * or a late store set it back): out of line. */
@@ -240,82 +213,58 @@ static _grb_always_inline void _grb_publish_committed(const struct grb_config *c
 		}
 		/* [Q1] release: the records below o (their commits acquired
 		 * by our add) before the position; pairs with [Q2]. */
-		_grb_store_release(&s->shm->commit_pos, o);
+		_grb_store_release(&shm->commit_pos, o);
 		/* A wake-up unit crossed here or by an earlier commit: its
 		 * records are readable now. */
 		if (cfg->wakeup == GRB_WAKEUP_WRITER &&
-		    _grb_unlikely(crossed || _grb_load_relaxed(&s->shm->wake_pending)))
+		    _grb_unlikely(crossed || _grb_load_relaxed(&shm->wake_pending)))
 			_grb_wake_stream(s);
 	} else if (_grb_unlikely(crossed)) {
 		_grb_wake_later(s, pos);
 	}
 }
 
-/* Adds len committed bytes (and a record if rec) to the slot of pos; the
- * add that completes the sub-buffer for its lap delivers it. */
-static _grb_always_inline void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s,
-						 uint64_t pos, uint64_t add)
+/*
+ * Adds add (bytes, and a record) to x, the slot of pos; the add that
+ * completes the sub-buffer for its lap delivers it.  rs: the calling
+ * thread's rseq area (rseq sync only).
+ */
+static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, struct grb_stream *s,
+						struct grb_shm_slot *x, struct _grb_rseq *rs,
+						uint64_t pos, uint64_t add)
 {
-	struct grb_shm_slot *slot = &s->slots[_grb_slot_of(s, pos)];
-	uint64_t cc, bytes;
+	uint64_t cc, mask = s->sb_mask, bytes;
 
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
 		/* Aborted: the thread migrated since its reservation (it
 		 * commits remotely, [C2]) or was interrupted (it retries). */
-		if (_grb_unlikely(_grb_rseq_commit_local(_grb_rseq_area(), s, slot, add, &cc) !=
-				  GRB_RSEQ_DONE)) {
+		if (_grb_unlikely(_grb_rseq_commit_local(rs, s, x, add, &cc) != GRB_RSEQ_DONE)) {
 			_grb_commit_rseq_slow(cfg, s, pos, add);
 			return;
 		}
-	} else if (_grb_single(cfg)) {
+		bytes = _grb_lap_bytes(mask, cc);
+	} else {
+		uint64_t old;
+
 		/* [C1] release: the record's stores (and, for a closing commit,
 		 * the slot's ts_end/data_end/lost_snap) before the count;
 		 * acquire: the commit that completes the lap sees every other
 		 * commit's stores.  Pairs with itself across committers and
-		 * with [R1] through [D3]. */
-		cc = _grb_local_add_return(&slot->cc, add);
-	} else {
-		cc = _grb_add_return_acqrel(&slot->cc, add); /* [C1] */
+		 * with [R1] through [D3].  Local xadd (single writer) or
+		 * acq_rel add. */
+		if (_grb_single(cfg))
+			old = _grb_local_fetch_add(&x->cc, add);
+		else
+			old = _grb_fetch_add_acqrel(&x->cc, add);
+		/* The record count is above the mask: the bytes need only the
+		 * add's bytes, below 2^32 (a sub-buffer is at most 2^30), a
+		 * constant for a record of constant size. */
+		bytes = _grb_lap_bytes(mask, old + (uint32_t)add);
+		cc = old + add;
 	}
-	bytes = _grb_lap_bytes(s, cc);
-	_grb_publish_committed(cfg, s, pos, bytes, cc, add);
+	_grb_publish_committed(cfg, s, pos, mask, bytes, cc, add);
 	if (_grb_unlikely(bytes == 0))
 		_grb_deliver(cfg, s, pos, cc);
-}
-
-/*
- * The common case of a reservation at offset o, once o and prev (the
- * timestamp of the record that ends at o, which the caller made sure of or
- * which the CAS will check) are loaded: reads the clock and sizes the
- * record.  Return 0 with ts, hdr and slot_len set when the record fits
- * strictly inside the current sub-buffer with a compact timestamp; 1 for
- * the slow path (a packet boundary, a record that does not fit, or one
- * that needs a full timestamp).
- */
-static _grb_always_inline int _grb_reserve_fits(const struct grb_config *cfg,
-						const struct grb_stream *s, struct grb_ctx *ctx,
-						uint64_t o, uint64_t prev, uint64_t *ts,
-						uint32_t *hdr, uint64_t *slot_len)
-{
-	uint64_t in_sb = o & s->sb_mask;
-
-	*ts = cfg->clock_read();
-	/* A record that needs a full timestamp (rare: the delta outgrew
-	 * ts_bits) takes the slow path.  As a predicted branch, the test keeps
-	 * the clock's latency off the chain offset -> size -> CAS -> next
-	 * offset; computed into the header size, it made every reservation
-	 * wait for the clock (+6 ns with the TSC). */
-	if (_grb_unlikely(_grb_ts_flags(cfg, *ts, prev)))
-		return 1;
-	ctx->flags = 0;
-	if (_grb_unlikely(in_sb == 0))
-		return 1;
-	ctx->ts = *ts;
-	ctx->prev_ts = prev;
-	ctx->lost = 0;
-	*hdr = cfg->record_header_size(cfg, ctx);
-	*slot_len = _grb_align((uint64_t)*hdr + ctx->payload_len, cfg->record_align);
-	return in_sb + *slot_len >= s->sb_size;
 }
 
 /*
@@ -330,60 +279,17 @@ static _grb_always_inline int _grb_lost_unreported(const struct grb_shm_stream *
 	return _grb_load_relaxed(&shm->lost_unreported) != 0;
 }
 
-/* After the reservation of slot_len bytes at o: the record's header. */
-static _grb_always_inline void _grb_reserve_finish(const struct grb_config *cfg,
-						   struct grb_stream *s, struct grb_ctx *ctx,
-						   uint64_t o, uint64_t ts, uint32_t hdr,
-						   uint64_t slot_len)
-{
-	char *base;
-
-	/* The fast path reserves at depth 1 only, except with the native rseq
-	 * sync, whose sequence stored the stream's pair ([W13]). */
-	if (_grb_single(cfg)) {
-		struct grb_shm_stream *shm = s->shm;
-
-		/* [W15] the stream's pair (last_end, last_ts) for our record,
-		 * after the CAS, last_ts first: the next reservation at depth
-		 * 1 trusts last_ts only if last_end is its offset.  Only the
-		 * owner thread at depth 1 stores or reads them (relaxed); the
-		 * signal fence keeps a pair half stored by a thread that died
-		 * in between from matching (doc/ordering.md, "prev_ts"). */
-		_grb_store_relaxed(&shm->last_ts, ts);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		_grb_store_relaxed(&shm->last_end, o + slot_len);
-	} else if (!_grb_prev_in_stream(cfg)) {
-		_grb_prev_set_mine(s, o + slot_len, ts);
-	}
-	ctx->pos = o;
-	ctx->header_len = hdr;
-	ctx->slot_len = (uint32_t)slot_len;
-	{
-		uint32_t slot = _grb_slot_of(s, o);
-		/* [W9] acquire: the id comes from the release sequence of the
-		 * reader's swap [R2] continued by the opener's [W6]: the
-		 * reader's reads of the sub-buffer it gave back happen before
-		 * our stores into it.  A NOREF id is fixed by a CAS. */
-		uint64_t id = _grb_load_acquire(&s->slots[slot].id);
-
-		if (_grb_unlikely(id & GRB_ID_NOREF))
-			id = _grb_clear_noref(s, slot);
-		base = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
-	}
-	ctx->rec = base + (o & s->sb_mask);
-	cfg->record_header_write(cfg, ctx);
-	ctx->wp = ctx->rec + hdr;
-}
-
-/* The out-of-line reservation, with the nesting depth taken. */
+/*
+ * The out-of-line reservation, with the nesting depth taken (the slow path
+ * gives it back if it fails): anything the fast path does not do.
+ */
 static _grb_always_inline int _grb_reserve_slow_call(const struct grb_config *cfg,
-						     struct grb_channel *ch, struct grb_stream *s,
-						     struct grb_ctx *ctx)
+						     struct grb_channel *ch, struct grb_ctx *ctx)
 {
 	/* The slow path gets a copy: were the caller's ctx's address to
 	 * escape here, the compiler would keep it in memory on the fast path
 	 * too. */
-	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL };
+	struct grb_ctx slow_ctx = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL };
 	int ret;
 
 	slow_ctx.event_id = ctx->event_id;
@@ -399,108 +305,9 @@ static _grb_always_inline int _grb_reserve_slow_call(const struct grb_config *cf
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
-		ret = _grb_reserve_slow_rseq(cfg, ch, &slow_ctx);
-	else
-		ret = _grb_reserve_slow(cfg, s, &slow_ctx);
+	ret = _grb_reserve_slow(cfg, ch, &slow_ctx);
 	*ctx = slow_ctx;
-	if (_grb_unlikely(ret < 0)) {
-		_grb_barrier();
-		_grb_tls_nesting--;
-	}
 	return ret;
-}
-
-/*
- * grb_reserve() for the per-CPU rseq sync: the offset moves by a restartable
- * sequence on the stream's CPU ([W10]), with no lock prefix.  Anything
- * unusual (a migration, a preemption or signal inside the sequence, a
- * remote flush holding the fence, a packet boundary, a CPU without a
- * registration) takes the slow path, which picks the stream again.
- */
-static _grb_always_inline int _grb_reserve_rseq(const struct grb_config *cfg,
-						struct grb_channel *ch, struct grb_ctx *ctx)
-{
-	struct _grb_rseq *rs;
-	struct grb_stream *s;
-	struct grb_shm_stream *shm;
-	uint64_t o, prev, ts, slot_len;
-	uint32_t hdr, depth, cpu;
-	int r;
-
-	if (_grb_unlikely(!_grb_load_relaxed(&ch->enabled)))
-		return -EAGAIN;
-	/* After the test above: a disabled site costs one load and branch. */
-	_grb_barrier();
-	rs = _grb_rseq_area();
-	/* relaxed: the kernel's own updates of the area; a stale CPU only
-	 * makes the sequence abort. */
-	cpu = _grb_load_relaxed(&rs->cpu_id);
-	s = _grb_cpu_stream(ch, cpu);
-	depth = ++_grb_tls_nesting;
-	_grb_barrier();
-	if (_grb_unlikely(depth > cfg->max_nesting)) {
-		/* Without a stream from the area's CPU (an unregistered area,
-		 * or a CPU outside the set): the CPU the thread runs on decides,
-		 * the CPU set first, as in grb_reserve(). */
-		int filtered = 0;
-
-		if (s)
-			_grb_count_lost(s, GRB_LOST_NESTED);
-		else
-			filtered = _grb_count_lost_here(ch, GRB_LOST_NESTED) != 0;
-		_grb_barrier();
-		_grb_tls_nesting--;
-		return filtered ? -ENODEV : -EBUSY;
-	}
-	if (_grb_unlikely(!s))
-		goto slow;
-	ctx->stream = s;
-	shm = s->shm;
-	if (_grb_unlikely(_grb_lost_unreported(shm)))
-		goto slow;
-	for (;;) {
-		o = _grb_load_acquire(&shm->offset); /* [W1] */
-		if (_grb_prev_in_stream(cfg)) {
-			/* [W14] acquire load of last_ts: the timestamp of the
-			 * record that ends at o if last_end is still o when
-			 * the sequence below moves the offset (it tests that,
-			 * and leaves FULL_TS to the slow path otherwise).
-			 * [W1] saw the sequence that moved the offset to o,
-			 * and so its [W13] stores; an aborted sequence's later
-			 * [W13] pair, whose last_ts store this load may see,
-			 * stored its last_end (never o) first. */
-			prev = _grb_load_acquire(&shm->last_ts);
-		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev)) &&
-			   !_grb_prev_bound(cfg, s, depth, &prev)) {
-			/* Emulated sequences: the thread's pair. */
-			goto slow;
-		}
-		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, prev, &ts, &hdr, &slot_len)))
-			goto slow;
-		/* [W10] restartable compare-and-store on the stream's CPU, the
-		 * fence clear: serialised with every other [W10]/[C4] there
-		 * (the CPU runs one of them at a time; a preempted one
-		 * restarts).  x86-TSO orders the loads before it and the slot
-		 * id load after it, as [W2]'s acquire/release do.  [W14] it
-		 * aborts (to the slow path) unless last_end is o, then [W13]
-		 * stores last_end, then last_ts of our record before its
-		 * final store. */
-		if (_grb_prev_in_stream(cfg))
-			r = _grb_rseq_cas_pair_at_end(rs, s->rseq_cpu, &shm->offset, &shm->last_end,
-						      o, prev, o + slot_len, ts, &shm->flush_req);
-		else
-			r = _grb_rseq_cas_pair(rs, s->rseq_cpu, &shm->offset, &shm->last_end, o,
-					       prev, o + slot_len, ts, &shm->flush_req);
-		if (_grb_likely(r == GRB_RSEQ_DONE))
-			break;
-		if (r == GRB_RSEQ_ABORTED)
-			goto slow;
-	}
-	_grb_reserve_finish(cfg, s, ctx, o, ts, hdr, slot_len);
-	return 0;
-slow:
-	return _grb_reserve_slow_call(cfg, ch, s, ctx);
 }
 
 /**
@@ -533,6 +340,12 @@ slow:
  * not as a loss) however deep it nests, and one that finds no free
  * per-thread stream gets -ENOSPC however deep it nests.
  *
+ * The inline fast path reserves a record at nesting depth 1 inside the
+ * packet of the thread's previous record on the channel (the writer cache,
+ * struct _grb_tls_writer); everything else (a packet boundary, a record in
+ * another packet, a migration, a signal handler's nested record, losses to
+ * report, a flush request) is the out-of-line _grb_reserve_slow().
+ *
  * Real-time: async-signal-safe; nestable up to cfg->max_nesting; lock-free
  * (atomic and rseq syncs), wait-free in the common case (single writer); no
  * system call except in blocking mode (futex wait), with GRB_WAKEUP_WRITER
@@ -545,39 +358,56 @@ slow:
 static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct grb_channel *ch,
 					  struct grb_ctx *ctx)
 {
+	struct _grb_tls_writer *e;
 	struct grb_stream *s;
 	struct grb_shm_stream *shm;
-	uint64_t o, prev, ts, slot_len;
-	uint32_t hdr, depth;
+	struct _grb_rseq *rs = NULL;
+	struct grb_shm_slot *x;
+	uint64_t o, prev, ts, slot_len, wend;
+	uintptr_t bias;
+	uint32_t hdr;
+	int r;
 
-	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
-		return _grb_reserve_rseq(cfg, ch, ctx);
 	if (_grb_unlikely(!_grb_load_relaxed(&ch->enabled)))
 		return -EAGAIN;
-	s = _grb_pick_stream(cfg, ch);
-	if (_grb_unlikely(!s))
-		return cfg->alloc == GRB_ALLOC_PER_CPU ? -ENODEV : -ENOSPC;
-	depth = ++_grb_tls_nesting;
+	/* After the test above: a disabled site costs one load and branch. */
 	_grb_barrier();
-	if (_grb_unlikely(depth > cfg->max_nesting)) {
-		_grb_count_lost(s, GRB_LOST_NESTED);
-		_grb_barrier();
-		_grb_tls_nesting--;
-		return -EBUSY;
-	}
+	/* The depth, taken before anything else.  Nested in another
+	 * reservation of the thread (a signal handler): the slow path.  The
+	 * add and the test need no atomicity: a handler that runs between
+	 * them gives its depth back before it returns. */
+	_grb_tls_nesting++;
+	_grb_barrier();
+	if (_grb_unlikely(_grb_tls_nesting != 1))
+		goto slow;
+	e = _grb_writer(ch);
+	if (_grb_unlikely(e->uid != ch->uid))
+		goto slow;
+	/* The geometry, loaded once: the asm and atomics below may clobber
+	 * memory, so the compiler would reload it from s at each use. */
+	s = e->stream;
+	shm = e->shm;
+	wend = e->wend;
+	bias = e->bias;
+	x = e->slot;
+	/* Per-CPU streams with atomics: the CPU picks the stream (the cache is
+	 * the last one's).  The rseq sync's sequences test the CPU themselves
+	 * and abort to the slow path when the thread left it. */
+	if (cfg->alloc == GRB_ALLOC_PER_CPU && cfg->sync != GRB_SYNC_PER_CPU_RSEQ &&
+	    _grb_unlikely((uint32_t)_grb_env_getcpu() != shm->cpu))
+		goto slow;
+	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
+		rs = _grb_tls_rseq_area;
 	ctx->stream = s;
-	shm = s->shm;
 	if (_grb_unlikely(_grb_lost_unreported(shm)))
 		goto slow;
 	for (;;) {
 		/* [W1] acquire: the clock read and the loss snapshot come after
 		 * this load, so timestamps and cumulative losses never decrease
 		 * in stream order; pairs with the [W2]/[W5] release of the
-		 * previous reservation.  A plain load on x86-64. */
+		 * previous reservation (or [W10] with the rseq sync).  A plain
+		 * load on x86-64. */
 		o = _grb_load_acquire(&shm->offset);
-		/* The timestamp of the record that ends at o, known only at
-		 * depth 1: a reservation nested in another of this thread (a
-		 * signal handler) gets FULL_TS from the slow path. */
 		if (_grb_single(cfg)) {
 			if (_grb_unlikely(_grb_load_relaxed(&shm->flush_req)))
 				goto slow;
@@ -585,33 +415,115 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 			 * owner at depth 1 only: last_end == o says last_ts
 			 * is the timestamp of the record that ends at o. */
 			prev = _grb_load_relaxed(&shm->last_ts);
-			if (_grb_unlikely(depth != 1 || _grb_load_relaxed(&shm->last_end) != o))
+			if (_grb_unlikely(_grb_load_relaxed(&shm->last_end) != o))
 				goto slow;
-		} else if (_grb_unlikely(depth != 1 || !_grb_prev_mine(s, o, &prev)) &&
-			   !_grb_prev_bound(cfg, s, depth, &prev)) {
-			/* Atomic sync: unless this thread's own last record
-			 * ends at o, another writer's may, and its timestamp
-			 * is not known. */
+		} else if (_grb_prev_in_stream(cfg)) {
+			/* [W14] acquire load of last_ts: the timestamp of the
+			 * record that ends at o if last_end is still o when
+			 * the sequence below moves the offset (it tests that,
+			 * and leaves FULL_TS to the slow path otherwise).
+			 * [W1] saw the sequence that moved the offset to o,
+			 * and so its [W13] stores; an aborted sequence's later
+			 * [W13] pair, whose last_ts store this load may see,
+			 * stored its last_end (never o) first. */
+			prev = _grb_load_acquire(&shm->last_ts);
+		} else if (_grb_unlikely(!_grb_prev_mine(s, o, &prev)) &&
+			   !_grb_prev_bound(cfg, s, &prev)) {
+			/* Atomic sync (and emulated sequences): unless this
+			 * thread's own last record ends at o, another writer's
+			 * may, and its timestamp is not known. */
 			goto slow;
 		}
-		if (_grb_unlikely(_grb_reserve_fits(cfg, s, ctx, o, prev, &ts, &hdr, &slot_len)))
+		ts = cfg->clock_read();
+		/* A record that needs a full timestamp (rare: the delta
+		 * outgrew ts_bits) takes the slow path.  As a predicted
+		 * branch, the test keeps the clock's latency off the chain
+		 * offset -> size -> CAS -> next offset; computed into the
+		 * header size, it made every reservation wait for the clock
+		 * (+6 ns with the TSC). */
+		if (_grb_unlikely(_grb_ts_flags(cfg, ts, prev)))
 			goto slow;
-		if (_grb_single(cfg)) {
-			/* [W2] local CAS: acquire orders the slot id load
-			 * after the opening writer's [W5].  Pairs with other
-			 * writers' [W2] and the switch's [W5]. */
+		ctx->flags = 0;
+		ctx->ts = ts;
+		ctx->prev_ts = prev;
+		ctx->lost = 0;
+		hdr = cfg->record_header_size(cfg, ctx);
+		slot_len = _grb_align((uint64_t)hdr + ctx->payload_len, cfg->record_align);
+		/* One compare for the cached packet, the boundary and the fit:
+		 * the record must end before the cached packet's end (one that
+		 * ends it exactly, or crosses it, takes the slow path).  Its
+		 * start is then in the packet, past the packet's first byte:
+		 * the offset was past the packet's start when the cache was
+		 * filled, and it never goes back to it (doc/ordering.md, "The
+		 * writer cache"). */
+		if (_grb_unlikely(o + slot_len >= wend))
+			goto slow;
+		if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
+			/* [W10] restartable compare-and-store on the stream's
+			 * CPU, the fence clear: serialised with every other
+			 * [W10]/[C4] there (the CPU runs one of them at a time;
+			 * a preempted one restarts).  x86-TSO orders the loads
+			 * before it, as [W2]'s acquire/release do.  [W14] it
+			 * aborts (to the slow path) unless last_end is o, then
+			 * [W13] stores last_end, then last_ts of our record
+			 * before its final store.  Aborted: the thread left the
+			 * CPU (or was preempted or signalled there), or a
+			 * remote flusher holds the fence. */
+			if (_grb_prev_in_stream(cfg))
+				r = _grb_rseq_cas_pair_at_end(rs, s->rseq_cpu, &shm->offset,
+							      &shm->last_end, o, prev, o + slot_len,
+							      ts, &shm->flush_req);
+			else
+				r = _grb_rseq_cas_pair(rs, s->rseq_cpu, &shm->offset,
+						       &shm->last_end, o, prev, o + slot_len, ts,
+						       &shm->flush_req);
+			if (_grb_likely(r == GRB_RSEQ_DONE))
+				break;
+			/* Changed too: another thread of the CPU reserved since
+			 * our load (it preempted us), a rare case. */
+			goto slow;
+		} else if (_grb_single(cfg)) {
+			/* [W2] local CAS: acquire orders our stores into the
+			 * packet after the opening writer's [W5].  Pairs with
+			 * other writers' [W2] and the switch's [W5]. */
 			if (_grb_likely(_grb_local_cas(&shm->offset, &o, o + slot_len)))
 				break;
+			/* Only a signal handler of the thread moves the offset
+			 * between our load and our CAS: rare. */
+			goto slow;
 		} else if (_grb_likely(_grb_cas_acqrel(&shm->offset, &o, o + slot_len))) {
 			/* [W2] acq_rel CAS, as above: pairs with other
 			 * writers' [W2] and the switch's [W5]. */
 			break;
 		}
 	}
-	_grb_reserve_finish(cfg, s, ctx, o, ts, hdr, slot_len);
+	if (_grb_single(cfg)) {
+		/* [W15] the stream's pair (last_end, last_ts) for our record,
+		 * after the CAS, last_ts first: the next reservation at depth
+		 * 1 trusts last_ts only if last_end is its offset.  Only the
+		 * owner thread at depth 1 stores or reads them (relaxed); the
+		 * signal fence keeps a pair half stored by a thread that died
+		 * in between from matching (doc/ordering.md, "prev_ts"). */
+		_grb_store_relaxed(&shm->last_ts, ts);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		_grb_store_relaxed(&shm->last_end, o + slot_len);
+	} else if (!_grb_prev_in_stream(cfg)) {
+		_grb_prev_set_mine(s, o + slot_len, ts);
+	}
+	/* The cached packet's base: the thread's own [W9] or [W6] on the
+	 * slot's id, when it cached it, ordered the reader's reads of the
+	 * sub-buffer before our stores (doc/ordering.md, "The writer
+	 * cache"). */
+	ctx->pos = o;
+	ctx->header_len = hdr;
+	ctx->slot_len = (uint32_t)slot_len;
+	ctx->slot = x;
+	ctx->rec = (char *)(bias + (uintptr_t)o);
+	cfg->record_header_write(cfg, ctx);
+	ctx->wp = ctx->rec + hdr;
 	return 0;
 slow:
-	return _grb_reserve_slow_call(cfg, ch, s, ctx);
+	return _grb_reserve_slow_call(cfg, ch, ctx);
 }
 
 /**
@@ -639,7 +551,11 @@ static _grb_always_inline void grb_write(struct grb_ctx *ctx, const void *src, s
  */
 static _grb_always_inline void grb_commit(const struct grb_config *cfg, struct grb_ctx *ctx)
 {
-	_grb_commit_bytes(cfg, ctx->stream, ctx->pos, ctx->slot_len + GRB_CC_RECORD);
+	/* The rseq area: set before the reservation (the slow path sets it
+	 * before it returns, or before it fills the writer cache). */
+	_grb_commit_slot(cfg, ctx->stream, ctx->slot,
+			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_tls_rseq_area : NULL, ctx->pos,
+			 ctx->slot_len + GRB_CC_RECORD);
 	_grb_barrier();
 	_grb_tls_nesting--;
 }

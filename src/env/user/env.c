@@ -27,16 +27,27 @@
 
 /* The library's own rseq area, registered only when glibc made none.
  * cpu_id starts at RSEQ_CPU_ID_UNINITIALIZED (-1). */
-__thread struct _grb_rseq _grb_tls_rseq __attribute__((tls_model("initial-exec"))) = {
+static __thread struct _grb_rseq _grb_tls_rseq __attribute__((tls_model("initial-exec"))) = {
 	.cpu_id_start = 0,
 	.cpu_id = (uint32_t)-1,
 };
+
+/* glibc's registration when glibc made one (glibc 2.35 and later,
+ * __rseq_size != 0), else the library's own. */
+struct _grb_rseq *_grb_env_rseq_area(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	if (&__rseq_size != NULL && __rseq_size != 0)
+		return (struct _grb_rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+#endif
+	return &_grb_tls_rseq;
+}
 
 #define GRB_RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
 
 int _grb_env_rseq_register(void)
 {
-	struct _grb_rseq *rs = _grb_rseq_area();
+	struct _grb_rseq *rs = _grb_env_rseq_area();
 
 	if ((int32_t)_grb_load_relaxed(&rs->cpu_id) >= 0)
 		return 0;
