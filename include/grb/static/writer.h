@@ -83,11 +83,10 @@ static _grb_always_inline int _grb_prev_in_stream(const struct grb_config *cfg)
  */
 static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_t o, uint64_t *prev)
 {
-	struct _grb_tls_prev *t = &_grb_tls_prev;
-
-	if (_grb_load_relaxed(&t->stream) != s->uid || _grb_load_relaxed(&t->end) != o)
+	if (_grb_load_relaxed(&_grb_tls_prev.stream) != s->uid ||
+	    _grb_load_relaxed(&_grb_tls_prev.end) != o)
 		return 0;
-	*prev = _grb_load_relaxed(&t->ts);
+	*prev = _grb_load_relaxed(&_grb_tls_prev.ts);
 	return 1;
 }
 
@@ -100,11 +99,9 @@ static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_
 static _grb_always_inline int _grb_prev_bound(const struct grb_config *cfg,
 					      const struct grb_stream *s, uint64_t *prev)
 {
-	struct _grb_tls_prev *t = &_grb_tls_prev;
-
-	if (cfg->prev_ts_exact || _grb_load_relaxed(&t->stream) != s->uid)
+	if (cfg->prev_ts_exact || _grb_load_relaxed(&_grb_tls_prev.stream) != s->uid)
 		return 0;
-	*prev = _grb_load_relaxed(&t->ts); /* relaxed: the thread's own words */
+	*prev = _grb_load_relaxed(&_grb_tls_prev.ts); /* relaxed: the thread's own words */
 	return 1;
 }
 
@@ -112,12 +109,13 @@ static _grb_always_inline int _grb_prev_bound(const struct grb_config *cfg,
 static _grb_always_inline void _grb_prev_set_mine(const struct grb_stream *s, uint64_t end,
 						  uint64_t ts)
 {
-	struct _grb_tls_prev *t = &_grb_tls_prev;
-
-	/* relaxed: the thread's own words (see _grb_prev_mine()). */
-	_grb_store_relaxed(&t->stream, s->uid);
-	_grb_store_relaxed(&t->end, end);
-	_grb_store_relaxed(&t->ts, ts);
+	/* relaxed: the thread's own words (see _grb_prev_mine()).  Named,
+	 * not through a pointer: gcc 12's -fsanitize=null check of a pointer
+	 * to a thread-local, computed from a thread pointer the function
+	 * also reads (_grb_writer()), branches on stale flags. */
+	_grb_store_relaxed(&_grb_tls_prev.stream, s->uid);
+	_grb_store_relaxed(&_grb_tls_prev.end, end);
+	_grb_store_relaxed(&_grb_tls_prev.ts, ts);
 }
 
 /* GRB_RFLAG_FULL_TS when ts - last does not fit in ts_bits. */
