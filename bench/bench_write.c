@@ -405,8 +405,10 @@ static void usage(FILE *f, const char *prog)
 		"  --poll-us U       consumer sleep when every stream is empty (default 1000:\n"
 		"                    one wake-up per ms drains everything ready; the ring\n"
 		"                    holds about 8 ms of events at full speed)\n"
-		"  --consumer-rt     run the consumer SCHED_FIFO (priority 1) so that it is\n"
-		"                    never kept off a CPU by the writers or other processes\n"
+		"  --consumer-rt     run the consumer SCHED_FIFO (priority 1, or one above the\n"
+		"                    writers' when they run real-time, as under chrt -f) so\n"
+		"                    that it is never kept off a CPU by the writers or other\n"
+		"                    processes\n"
 		"  --no-pin          do not pin threads to CPUs\n"
 		"  --timeout S       give up (report a hang) after S seconds per run (default 120)\n"
 		"  --verbose, -v     print every run (RUN lines, on stderr)\n"
@@ -644,11 +646,19 @@ static void pin_thread(pthread_t t, int cpu)
 	}
 }
 
+/* SCHED_FIFO priority 1, or one above the calling thread's (the writers')
+ * when the process runs real-time (under chrt, say): never below them. */
 static void make_rt(pthread_t t)
 {
 	static int warned;
-	struct sched_param sp = { .sched_priority = 1 };
-	int err = pthread_setschedparam(t, SCHED_FIFO, &sp);
+	struct sched_param sp = { .sched_priority = 1 }, self;
+	int err, policy;
+
+	if (pthread_getschedparam(pthread_self(), &policy, &self) == 0 &&
+	    (policy == SCHED_FIFO || policy == SCHED_RR) &&
+	    self.sched_priority < sched_get_priority_max(SCHED_FIFO))
+		sp.sched_priority = self.sched_priority + 1;
+	err = pthread_setschedparam(t, SCHED_FIFO, &sp);
 
 	if (err && !warned) {
 		warned = 1;
