@@ -192,15 +192,24 @@ static _grb_always_inline void _grb_publish_committed(const struct grb_config *c
 						      uint64_t add)
 {
 	struct grb_shm_stream *shm = s->shm;
-	uint64_t start = pos & ~mask;
+	uint64_t start = pos & ~mask, o, cp;
+	int crossed = cfg->wakeup == GRB_WAKEUP_WRITER && (((cc - add) ^ cc) & s->wake_mask);
+
+	/* Atomic sync: fewer bytes committed than reserved up to our
+	 * record's end (the offset is at least that) means one below it is
+	 * in flight, and the equality below cannot hold.  Writers sharing a
+	 * stream then leave the writers' line alone: their reservations'
+	 * CASes keep it busy enough.  (The add's bytes are below 2^32.) */
+	if (cfg->sync == GRB_SYNC_ATOMIC && bytes < pos + (uint32_t)add - start) {
+		if (_grb_unlikely(crossed))
+			_grb_wake_later(s, pos);
+		return;
+	}
 	/* [Q1] relaxed loads after the add: the add's acquire ([C1], [C5],
 	 * or the single writer's program order) keeps them there, so every
 	 * record whose commit cc counts ends at or below the offset read. */
-	uint64_t o = _grb_load_relaxed(&shm->offset);
-	uint64_t cp = _grb_load_relaxed(&shm->commit_pos);
-
-	int crossed = cfg->wakeup == GRB_WAKEUP_WRITER && (((cc - add) ^ cc) & s->wake_mask);
-
+	o = _grb_load_relaxed(&shm->offset);
+	cp = _grb_load_relaxed(&shm->commit_pos);
 	/* A complete lap (bytes 0) is published by its delivery. */
 	if (o == start + bytes) {
 		if (_grb_unlikely((int64_t)(cp - start) < 0)) {
