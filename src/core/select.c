@@ -67,25 +67,29 @@ static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me);
 
 struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 {
-	uint32_t me = _grb_env_thread_id();
 	struct grb_stream *s;
 	int i;
 
 	/*
-	 * This runs on the thread's first record, maybe in a signal handler
-	 * that interrupted the thread anywhere: it takes no lock it could
-	 * wait for.
+	 * The thread's own stream: every slow-path reservation of a
+	 * per-thread channel (each packet switch, say) comes here, so no
+	 * system call before the lookup (the thread id is the claim's).
 	 */
 	for (i = 0; i < GRB_TLS_STREAMS; i++)
 		if (_grb_tls_streams[i].uid == ch->uid)
 			return _grb_tls_streams[i].stream;
+	/*
+	 * A claim runs on the thread's first record, maybe in a signal
+	 * handler that interrupted the thread anywhere: it takes no lock it
+	 * could wait for.
+	 */
 	/* A signal handler interrupting a claim (or thread exit) of this
 	 * thread must not claim too: it would race for the same entry. */
 	if (_grb_tls_nesting >= GRB_NESTING_BLOCKED)
 		goto none;
 	_grb_tls_nesting += GRB_NESTING_BLOCKED;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	s = claim_stream(ch, me);
+	s = claim_stream(ch, _grb_env_thread_id());
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	_grb_tls_nesting -= GRB_NESTING_BLOCKED;
 	if (s)
