@@ -200,6 +200,7 @@ static int attach_open(const struct grb_config *cfg, const int *fds, uint32_t n,
 	_grb_env_registry_lock();
 	ch->uid = _grb_channel_next_uid();
 	_grb_env_registry_unlock();
+	_grb_channel_set_writer(ch);
 	for (i = 0; i < n; i++) {
 		if (dir) {
 			fd = _grb_env_fd_open(dir, name, i);

@@ -141,10 +141,7 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	_grb_env_registry_lock();
 	ch->uid = _grb_channel_next_uid();
 	_grb_env_registry_unlock();
-	ch->tls_slot = (uint32_t)(ch->uid % GRB_TLS_STREAMS);
-#ifdef GRB_ENV_TLS_OFFSET
-	ch->tls_off = (char *)&_grb_tls_writers[ch->tls_slot] - _grb_env_thread_pointer();
-#endif
+	_grb_channel_set_writer(ch);
 	/* Without a thread-exit hook (no thread-specific key left), the
 	 * streams of exited threads are found by later claims and flushes. */
 	if (cfg->alloc == GRB_ALLOC_PER_THREAD && _grb_env_thread_exit_init(_grb_thread_exit))

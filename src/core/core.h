@@ -149,6 +149,17 @@ void _grb_channel_get(struct grb_channel *ch);
 void _grb_channel_put(struct grb_channel *ch);
 int _grb_channel_flush_stream(struct grb_channel *ch, struct grb_stream *s);
 
+/* Places the channel's writer cache entry (after its uid is set): every
+ * channel has one, attached or not, so no fast path ever uses an offset
+ * left at 0, which would name the thread's control block. */
+static inline void _grb_channel_set_writer(struct grb_channel *ch)
+{
+	ch->tls_slot = (uint32_t)(ch->uid % GRB_TLS_STREAMS);
+#ifdef GRB_ENV_TLS_OFFSET
+	ch->tls_off = (char *)&_grb_tls_writers[ch->tls_slot] - _grb_env_thread_pointer();
+#endif
+}
+
 /* Copies the string src into dst of size n (n > 0), always terminated. */
 static inline void _grb_strlcpy(char *dst, const char *src, size_t n)
 {
