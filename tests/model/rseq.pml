@@ -25,9 +25,10 @@
  *   OFFSET   the offset: restartable compare-and-store [W10] that tests
  *            the fence flush_req, the locked slow path [W11], and a remote
  *            flusher holding the fence;
- *   CPOS     the committed position commit_pos [K1]: every commit (the
- *            packet header's, each record's) publishes the offset it loads
- *            after its count if the count covers every byte up to it.
+ *   CPOS     the committed position commit_pos: every commit (the packet
+ *            header's, each record's) stores the offset it loads after its
+ *            count if the count covers every byte up to it ([Q1]); a
+ *            reader on a third CPU loads it ([Q2]) or computes it ([Q4]).
  *
  * Memory model: x86-TSO, explicit.  Each CPU has a FIFO store buffer of
  * SBN entries; a plain store appends to it, a drain process moves its
@@ -57,9 +58,7 @@
  *
  * Options (spin -DNAME):
  *   OFFSET             the offset protocol (default: commit counting)
- *   CPOS               the committed position (default: commit counting);
- *                      [K1] is a label of design revision 5 as first
- *                      written (the code's [Q1]), not CHANGELOG.md's K1
+ *   CPOS               the committed position (default: commit counting)
  *   MIGRATE            commit counting: threads 0 and 1 may migrate to Y
  *                      at any point (a sequence in progress aborts; the
  *                      thread's own stores on X drain first, as a switch
@@ -75,21 +74,21 @@
  *                      and, with MIGRATE, a thread migrated; OFFSET: [F2]
  *                      restarted a [W10] in progress, a writer reserved
  *                      by the locked cmpxchg, a flush found nothing to
- *                      close; CPOS: a [K1] sequence restarted and a
- *                      remote commit published), so a violation shows one
- *                      that did
- *   CP_PLAIN_STORE     CPOS: [K1] by a plain store after the loads, on
- *                      either side, as the design text says (default: a
- *                      restartable sequence on the stream's CPU, a locked
- *                      cmpxchg keeping the maximum from another CPU)
+ *                      close; CPOS: a stale [Q1] store landed last, a
+ *                      remote commit published and the reader's [Q4]
+ *                      raised its view), so a violation shows one that did
+ *   NWR=n              CPOS: writers (default 3; thread 1 may migrate)
  *   MIGRATE_ALL        CPOS: every writer may migrate (default: writer 1)
- *   NO_Q2              CPOS: no end-state check (Q2), for a search of a
- *                      Q1 violation that a Q2 one would stop first
+ *   NLOOK=n            CPOS: the reader's looks (default 2), each [Q2] or
+ *                      [Q4], at any moment
+ *   NO_LIVE            CPOS: no end-state checks (LASTPUB, LIVE), for a
+ *                      search of a Q1 violation that they would stop first
  * Bugs (the model must fail with them):
  *   BUG_CP_NO_CCR            CPOS: the local commit's bytes without [C5]'s
  *                            cc_remote
- *   BUG_CP_NO_CHECK          CPOS: publish the record's end, unchecked
+ *   BUG_CP_NO_CHECK          CPOS: publish the commit's end, unchecked
  *   BUG_CP_LOAD_BEFORE_ADD   CPOS: load offset before the add
+ *   BUG_CP_NO_Q4             CPOS: the reader without [Q4]
  *   BUG_NO_MEMBARRIER        remote commit without [C3]: the store-buffer
  *                            race, nobody sees the lap complete
  *   BUG_NO_CLAIM             delivery without the [D5] CAS: delivered twice
@@ -113,8 +112,10 @@
  *   CPOS: Q1, every value of commit_pos covers committed records only
  *     (each record and the packet header below it committed and its
  *     bytes visible), checked at every store of commit_pos in the
- *     storer's view and whenever one reaches memory; Q2, at the end
- *     commit_pos == offset;
+ *     storer's view, whenever one reaches memory, and for every value the
+ *     reader loads or computes (in memory); at the end, LASTPUB, the
+ *     commit whose add came last published, and LIVE, the reader's view
+ *     (the highest value it saw, commit_pos, and [Q4] now) is the offset;
  *   all: no invalid end state (every thread terminates).
  * Trails: `spin -t [-D...] rseq.pml | grep MSC:` prints the events; "mem[a]"
  * is cc, cc_remote, claimed, payloads 0-2 for a = 0, 1, 2, 3-5, and offset,
@@ -312,36 +313,47 @@ end:	do
 	}
 
 #if defined(CPOS)
-/* ==================== the committed position [K1] ==================== */
+/* ==================== the committed position [Q1] [Q2] [Q4] ==================== */
 
 /*
  * Three writers start on X: each reserves its record (the first one, at
  * offset 0, opens the packet: header and record), writes the header (the
  * opener) and its payload, then commits the header (the opener) and its
- * record, each commit followed by [K1].  A commit on X is [C4] + [C5]; one
+ * record, each commit followed by [Q1].  A commit on X is [C4] + [C5]; one
  * after a migration to Y is [C2] + [C3] + the seq_cst loads of cc and
  * cc_remote.  b, the bytes the commit saw, is cc + cc_remote (one lap from
- * 0 here, never complete: 7 of 8 bytes).  [K1] loads offset R after that
- * and publishes R if R == S + b (S = 0).  The reservation is [W10] as one
+ * 0 here, never complete: 7 of 8 bytes).  The reservation is [W10] as one
  * step (the OFFSET model checks it; its only store is its last
  * instruction, so an aborted one did nothing).
  *
- * The publication, by default: on X, a restartable sequence (load offset,
- * compare, store commit_pos: its final instruction), retried after an
- * abort, so that no other sequence of X (reservations included) runs
- * between its load and its store; from Y, a locked cmpxchg loop keeping
- * the maximum.  CP_PLAIN_STORE: a plain store after the load on either
- * side, as in the design text.
+ * [Q1] as _grb_publish_committed() has it: a relaxed load of offset o
+ * (a plain load, on the thread's CPU), and if o == S + b a release store
+ * of commit_pos = o (a plain store, buffered on that CPU), outside any
+ * restartable sequence: a preemption or a migration between the load and
+ * the store, or the store waiting in a buffer, lets it land after a later
+ * commit's.  With one packet commit_pos is always at or past its start
+ * S = 0, so [Q1]'s test of it holds and [Q6] is never taken: the relaxed
+ * load of commit_pos is left out.  The reader, on a third CPU (loads from
+ * memory, no stores), looks at any moment while the writers run: the
+ * [Q2] load of commit_pos, or [Q4] (acquire loads of offset, cc and
+ * cc_remote, then offset again; equal offsets and cc + cc_remote == o give
+ * o); it keeps the highest value.
  */
 #ifdef MIGRATE_ALL
 #define MAYMIG(t) true
 #else
 #define MAYMIG(t) ((t) == 1)
 #endif
+#ifndef NWR
+#define NWR 3			/* writers: threads 0 .. NWR - 1 */
+#endif
 
+byte rcp;			/* the reader's view: the highest value it saw */
+byte glast;			/* ghost: 1 + the thread of the latest add */
+bit gpub[NT];			/* ghost: its latest commit's [Q1] published */
 #ifdef REACH
-bit g_k1_abort;			/* a [K1] sequence restarted */
 bit g_remote_pub;		/* a remote commit published */
+bit g_q4;			/* the reader's [Q4] raised its view */
 #endif
 
 /* The scheduler moves thread t from X to Y (see the commit model). */
@@ -353,10 +365,18 @@ bit g_remote_pub;		/* a remote commit published */
 		printf("MSC: W%d migrates to CPU %d\n", t, Y) \
 	}
 
+/* The ghost of an add: committed, and the latest one. */
+#define ADDED(t) \
+	if \
+	:: hdr -> ghcom = 1 \
+	:: else -> gcom[t] = 1 \
+	fi; \
+	glast = (t) + 1
+
 proctype writer(byte t)
 {
 	byte o, v, r, b, cr, add;
-	bit op, hdr, skip_pub;
+	bit op, hdr;
 
 	/* [W10] the reservation, on X */
 	d_step {
@@ -388,7 +408,7 @@ next:
 	d_step {
 		ONX(t);
 		load(cpu[t], A_OFF, cr);
-		printf("MSC: W%d [K1] offset = %d, loaded before the add\n", t, cr)
+		printf("MSC: W%d [Q1] offset = %d, loaded before the add\n", t, cr)
 	};
 #endif
 c4:
@@ -412,10 +432,7 @@ c4:
 		xseq == t + 1 && sbn[X] < SBN ->
 		store(X, A_CC, v, t);
 		xseq = 0;
-		if
-		:: hdr -> ghcom = 1
-		:: else -> gcom[t] = 1
-		fi;
+		ADDED(t);
 		printf("MSC: W%d [C4] cc := %d (+%d, buffered on X)\n", t, v, add)
 	   }
 	:: d_step { cpu[t] == X -> ONX(t); xseq = 0; v = 0 };
@@ -434,16 +451,13 @@ c4:
 		printf("MSC: W%d [C5] cc_remote = %d: b = %d\n", t, r, b);
 		v = 0; r = 0
 	};
-	goto k1;
+	goto pub;
 remote:
 	/* [C2] seq_cst add on cc_remote: lock xadd */
 	atomic {
 		sbn[Y] == 0 ->
 		mem[A_CCR] = mem[A_CCR] + add;
-		if
-		:: hdr -> ghcom = 1
-		:: else -> gcom[t] = 1
-		fi;
+		ADDED(t);
 		printf("MSC: W%d [C2] cc_remote := %d (+%d)\n", t, mem[A_CCR], add)
 	};
 	MEMBARRIER_X(t);	/* [C3] */
@@ -454,100 +468,83 @@ remote:
 		printf("MSC: W%d remote: cc = %d, cc_remote = %d: b = %d\n", t, v, r, b);
 		v = 0; r = 0
 	};
-k1:
-	/* [K1]: publish R = offset if R == S + b (S = 0).  BUG_CP_NO_CHECK:
-	 * R = the end of what this commit counted, always published. */
-#ifdef BUG_CP_NO_CHECK
-#define K1_LOAD(c) cr = (hdr -> PHDR : gpos[t] + LEN(t)); b = cr
-#elif defined(BUG_CP_LOAD_BEFORE_ADD)
-#define K1_LOAD(c) skip
-#else
-#define K1_LOAD(c) load(c, A_OFF, cr)
-#endif
-#if defined(CP_PLAIN_STORE)
+pub:
+	/* [Q1]: a relaxed load of offset o; publish o if o == S + b (S = 0).
+	 * BUG_CP_NO_CHECK: o = the end of what this commit counted, always
+	 * published. */
 	atomic {
 		ONX(t);
-		K1_LOAD(cpu[t]);
-		printf("MSC: W%d [K1] offset = %d, b = %d\n", t, cr, b)
+#ifdef BUG_CP_NO_CHECK
+		cr = (hdr -> PHDR : gpos[t] + LEN(t));
+		b = cr;
+#elif !defined(BUG_CP_LOAD_BEFORE_ADD)
+		load(cpu[t], A_OFF, cr);
+#endif
+		gpub[t] = (cr == b);
+		printf("MSC: W%d [Q1] offset = %d, b = %d\n", t, cr, b)
 	};
 	if
 	:: cr == b ->
+		/* a migration between the load and the store */
+		if
+		:: skip
+		:: MIGRATE_STEP(t)
+		fi;
+		/* [Q1] release store: a plain mov */
 		d_step {
 			sbn[cpu[t]] < SBN ->
 			ONX(t);
 			store(cpu[t], A_CP, cr, t);
 			q1(cpu[t], cr);
-			printf("MSC: W%d [K1] commit_pos := %d (plain store on CPU %d)\n", t, cr, cpu[t])
+			GHOST(g_remote_pub = (g_remote_pub || cpu[t] == Y));
+			printf("MSC: W%d [Q1] commit_pos := %d (buffered on CPU %d)\n", t, cr, cpu[t])
 		}
 	:: else
 	fi;
-	goto done;
-#else
 	if
-	:: cpu[t] == Y -> goto k1remote
+	:: hdr -> hdr = 0; cr = 0; b = 0; goto next
 	:: else
 	fi;
-	/* the sequence: load offset, compare with S + b, store commit_pos */
-	if
-	:: d_step {
-		cpu[t] == X ->
-		ONX(t);
-		xseq = t + 1;
-		K1_LOAD(X);
-		skip_pub = (cr != b);
-		xseq = (skip_pub -> 0 : xseq);
-		printf("MSC: W%d [K1] sequence: offset = %d, b = %d\n", t, cr, b)
+	atomic { o = 0; cr = 0; b = 0; add = 0; op = 0; nfin++ }
+}
+
+/* The reader: NLOOK looks, each [Q2] or [Q4] (not with BUG_CP_NO_Q4), at
+ * any moment until the writers are done. */
+#ifndef NLOOK
+#define NLOOK 2
+#endif
+proctype reader()
+{
+	byte v, o, cc, ccr, n;
+
+	do
+	:: nfin == NWR || n == NLOOK -> break
+	:: n < NLOOK -> n++;
+		d_step {	/* [Q2] acquire load of commit_pos */
+		v = mem[A_CP];
+		q1(NCPU, v);
+		rcp = (v > rcp -> v : rcp);
+		printf("MSC: reader [Q2] commit_pos = %d: its view %d\n", v, rcp);
+		v = 0
 	   }
-	:: MIGRATE_STEP(t); goto k1remote
-	fi;
-	if
-	:: skip_pub -> goto done
-	:: else
-	fi;
-	if
-	:: d_step {
-		xseq == t + 1 && sbn[X] < SBN ->
-		store(X, A_CP, cr, t);
-		xseq = 0;
-		q1(X, cr);
-		printf("MSC: W%d [K1] commit_pos := %d (buffered on X)\n", t, cr)
-	   }
-	:: d_step {
-		cpu[t] == X ->
-		ONX(t);
-		xseq = 0;
-		GHOST(g_k1_abort = 1);
-		printf("MSC: W%d [K1] aborted\n", t)
-	   };
-		goto k1
-	:: MIGRATE_STEP(t); goto k1remote
-	fi;
-	goto done;
-k1remote:
-	/* from another CPU: seq_cst load of offset, then a locked cmpxchg
-	 * loop keeping the maximum (one step: its only effect) */
-	atomic { K1_LOAD(Y) };
-	if
-	:: cr == b ->
-		d_step {
-			sbn[Y] == 0 ->
-			q1(NCPU, cr);
+#ifndef BUG_CP_NO_Q4
+	:: n < NLOOK -> n++;
+		d_step { o = mem[A_OFF] };	/* [W1] acquire */
+		d_step { cc = mem[A_CC] };	/* [Q4] acquire */
+		d_step { ccr = mem[A_CCR] };	/* seq_cst */
+		d_step {			/* seq_cst reload of offset */
 			if
-			:: mem[A_CP] < cr -> mem[A_CP] = cr
+			:: cc + ccr == o && mem[A_OFF] == o ->
+				q1(NCPU, o);
+				GHOST(g_q4 = (g_q4 || o > rcp));
+				rcp = (o > rcp -> o : rcp);
+				printf("MSC: reader [Q4] quiescent at %d: its view %d\n", o, rcp)
 			:: else
 			fi;
-			GHOST(g_remote_pub = 1);
-			printf("MSC: W%d [K1] remote: commit_pos = max(.., %d) = %d\n", t, cr, mem[A_CP])
+			o = 0; cc = 0; ccr = 0
 		}
-	:: else
-	fi;
 #endif
-done:
-	if
-	:: hdr -> hdr = 0; cr = 0; b = 0; skip_pub = 0; goto next
-	:: else
-	fi;
-	atomic { o = 0; cr = 0; b = 0; add = 0; op = 0; skip_pub = 0; nfin++ }
+	od
 }
 
 init
@@ -555,18 +552,31 @@ init
 	atomic {
 		run writer(0);
 		run writer(1);
-		run writer(2)
+#if NWR > 2
+		run writer(2);
+#endif
+		run reader()
 	}
-	(nfin == NT && sbn[X] == 0 && sbn[Y] == 0);
-	printf("MSC: end: offset %d, commit_pos %d\n", mem[A_OFF], mem[A_CP]);
-#ifndef NO_Q2
-	/* Q2: everything committed, so commit_pos is the offset */
-	assert(mem[A_CP] == mem[A_OFF]);
+	(nfin == NWR && sbn[X] == 0 && sbn[Y] == 0);
+	printf("MSC: end: offset %d, commit_pos %d, the reader's view %d\n",
+	       mem[A_OFF], mem[A_CP], rcp);
+#ifndef NO_LIVE
+	/* LASTPUB: the latest add's commit saw every byte and published. */
+	assert(gpub[glast - 1]);
+	/* LIVE: the reader's view reaches the offset, with [Q4] now */
+	d_step {
+		rcp = (mem[A_CP] > rcp -> mem[A_CP] : rcp);
+#ifndef BUG_CP_NO_Q4
+		rcp = (mem[A_CC] + mem[A_CCR] == mem[A_OFF] -> mem[A_OFF] : rcp);
+#endif
+		assert(rcp == mem[A_OFF])
+	};
 #endif
 #ifdef REACH
-	/* Coverage: a complete run in which a [K1] sequence restarted and a
-	 * remote commit published. */
-	assert(!(g_k1_abort && g_remote_pub))
+	/* Coverage: a complete run in which a stale store of commit_pos
+	 * landed last, a remote commit published, and the reader's [Q4]
+	 * raised its view above what it had loaded. */
+	assert(!(mem[A_CP] < mem[A_OFF] && g_remote_pub && g_q4))
 #endif
 }
 
