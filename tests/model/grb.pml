@@ -5,17 +5,21 @@
  * README.md (next to this file) says what it covers and abstracts away.
  *
  * It follows, inline by inline, with the C names:
- *   include/grb/static/writer.h  grb_reserve, grb_commit, _grb_commit_bytes
+ *   include/grb/static/writer.h  grb_reserve, grb_commit, _grb_commit_bytes,
+ *                                _grb_publish_committed
  *   src/core/write.c             _grb_reserve_slow, check_next_free,
  *                                push_reader, _grb_clear_noref, _grb_deliver,
+ *                                advance_committed, _grb_publish_behind,
+ *                                _grb_wake_later, _grb_wake_stream,
  *                                _grb_discard_slow, _grb_stream_flush
  *   src/core/reader.c            get_consuming, packet_fill, swap_in_spare,
- *                                grb_reader_put, grb_packet_record_next
+ *                                grb_reader_put, grb_packet_record_next,
+ *                                committed_pos, quiescent_pos, next_in_place
  *   src/core/stream.c, channel.c stream init, grb_channel_finalize
- * as they are at dce3e62, that is since 771f555 ("Fix races found by a
- * review of the ordering protocol", doc/ordering.md K2 and K3): a closer
- * clears the slot's NOREF before storing its packet fields (close_old,
- * flush), and with the atomic sync a discarded record is never given back.
+ * as they are at ba7b479: since 771f555 ("Fix races found by a review of
+ * the ordering protocol", doc/ordering.md K2 and K3) a closer clears the
+ * slot's NOREF before storing its packet fields (close_old, flush), and
+ * with the atomic sync a discarded record is never given back.
  *
  * Geometry: COUNT = 2 sub-buffers of SB = 4 units, a packet header of 1
  * unit, records of 1 or 2 units, NW = 2 writers, one consuming reader.
@@ -47,54 +51,83 @@
  *   NESTED             writer 0 takes one signal at any moment: a handler
  *                      that reserves, writes and commits a record of 1 unit
  *                      (writer NW, seq 0) while writer 0 is stopped
- * The committed position and the record-granularity read (design revision
- * 5 as first written: its [K1], [K2] are the code's [Q1], [Q2], not
- * CHANGELOG.md's K1-K7 fixes):
- *   CPOS               every commit publishes commit_pos [K1]: after its
- *                      add, it loads offset and publishes that value R if
- *                      R == S(pos) + the lap's bytes in the returned cc;
- *                      commit_pos only grows (an atomic max: a CAS loop in
- *                      C), see CP_PLAIN_STORE
- *   CP_PLAIN_STORE     with CPOS: publish by a plain store, as the design
- *                      text says; commit_pos can then go backwards and the
- *                      end state (Q2) fails
- *   NO_Q2              CPOS: no end-state check (Q2), for a search of a Q1
- *                      violation that a Q2 one would stop first
+ * The committed position and the record-granularity read, as the code has
+ * them (doc/ordering.md, "The committed position"; the labels [Q1]-[Q6],
+ * [R9], [R12] are its table's):
+ *   CPOS               commit_pos: after its add, every commit makes [Q1]'s
+ *                      relaxed loads of offset o and commit_pos cp; if
+ *                      o - S == the lap's bytes in the returned cc and
+ *                      cp >= S (S: the commit's packet), a plain release
+ *                      store commit_pos = o (it may step back: a store that
+ *                      lands after a later one); if cp < S, [Q6] (every
+ *                      packet from cp to S delivered: a CAS that never
+ *                      moves it back).  A delivery moves it over the
+ *                      delivered packets from where it is ([Q3]).  While
+ *                      its head packet is not delivered the consuming
+ *                      reader loads it ([Q2]), keeps the highest value, and
+ *                      once it read up to that computes it itself ([Q4])
+ *   NO_LOOK            CPOS (not INPLACE): the consuming reader does not
+ *                      look at commit_pos (the end checks still compute
+ *                      its view), for the runs about the writers' side
+ *   NO_LIVE            CPOS: no end-state check LIVE, for a search of a Q1
+ *                      violation that a LIVE one would stop first
+ *   CP_EXACT           CPOS NESTED NW=1: assert that commit_pos is the
+ *                      offset after every outermost commit of writer 0
+ *                      (doc/ordering.md's claim for the single writer)
+ *   CP_DLV             CPOS: assert at the end that commit_pos is not
+ *                      behind a delivered packet ([Q3]'s claim)
+ *   WAKE               CPOS: the writer wake-up policy GRB_WAKE_BYTES with
+ *                      wake_every = WAKE_UNIT (default 2): a commit whose add
+ *                      crossed a unit wakes after its [Q1] publication, or
+ *                      sets wake_pending and looks again ([Q5]); a commit
+ *                      that publishes, and a delivery, wake if
+ *                      wake_pending is set (_grb_wake_stream clears it)
+ * Proposed changes (not the code; each is verified):
+ *   CP_MAX             CPOS: [Q1] keeps the larger value (a CAS loop)
+ *   FIX_SW_EXACT       CP_EXACT: after writer 0's outermost commit, store
+ *                      the offset into commit_pos until the offset reloaded
+ *                      after the store is unchanged
+ *   FIX_WAKE           WAKE: wake_pending becomes two positions, wake_req
+ *                      (raised by [Q5] to the offset the commit loaded) and
+ *                      wake_done (raised by every wake-up to what its
+ *                      caller published); a publisher wakes while
+ *                      wake_req > wake_done; nothing is cleared
+ *   FIX_WAKE_DELIVER   WAKE: a delivery also wakes when its own add crossed
+ *                      a unit (not enough: see README.md)
  *   INPLACE            (implies CPOS) the consuming reader also reads the
  *                      committed records of the head packet before its
- *                      delivery ([K2] load of commit_pos; consumed = S + k):
- *                      in place in discard mode, by a copy validated by the
- *                      CAS on consumed in overwrite mode; the pusher counts
- *                      records - k.  In overwrite mode every writer that
- *                      clears NOREF pushes first (push_reader), not only
- *                      the opener: see CP_JOIN_WITHOUT_PUSH
- *   CP_JOIN_WITHOUT_PUSH     INPLACE OVERWRITE: only the opener pushes, as
- *                      in the code and the design text; fails: a writer
- *                      that joins the next lap after its opener's
- *                      reservation but before its push clears NOREF itself
- *                      and writes into the packet the reader is copying,
- *                      whose CAS then succeeds
- *   CP_OFFSET_CHECK    INPLACE OVERWRITE: the other fix: only the opener
- *                      pushes, and the reader drops a copy after which
- *                      offset is past S + buf (the next lap reserved)
- *                      before its CAS; no write-after-push check then
+ *                      delivery (next_in_place: up to its view of the
+ *                      committed position; consumed = S + k): in place in
+ *                      discard mode, by a copy in overwrite mode, dropped
+ *                      if offset is past S + buf after it ([R12]) and
+ *                      validated by the CAS on consumed ([R9]); the pusher
+ *                      counts records - k
+ *   CP_JOIN_PUSH       INPLACE OVERWRITE: the design text's other fix of
+ *                      the copy instead of [R12]: every writer that clears
+ *                      NOREF pushes first (push_reader), not only the
+ *                      opener; every write into the memory then follows a
+ *                      push (LAPCHECK)
  *   SNAPSHOT           (implies CPOS) a snapshot reader beside the
  *                      consuming one: it copies the head packet or the
- *                      next one, delivered or its committed prefix, and
- *                      validates the copy with taking, consumed, id and
- *                      offset; the consuming reader announces its swap in
- *                      taking
+ *                      next one, delivered or its committed prefix ([Q2]
+ *                      load), and validates the copy with taking, consumed,
+ *                      id and offset; the consuming reader announces its
+ *                      swap in taking
  *   NSNAP=n            SNAPSHOT: copies the snapshot reader makes (default 2)
  *   REACH_OFFSET=p     coverage probe: asserts that the final offset is
  *                      below p, so that a violation shows a complete run
  *                      that went that far (2 laps: p = 2 * BUF = 16)
- *   REACH_CP           coverage probe (CPOS): asserts at the end that a
+ *   REACH_CP           coverage probe (INPLACE): asserts at the end that a
  *                      complete run did NOT do the interesting things: a
- *                      publication kept a larger commit_pos (a stale one,
- *                      which the plain store would have lowered) and,
- *                      with INPLACE, returned records before the packet's
- *                      delivery, and in overwrite mode also dropped a copy
- *                      whose CAS failed
+ *                      [Q1] store set commit_pos back, records were
+ *                      returned before the packet's delivery and, in
+ *                      overwrite mode, a copy was dropped
+ *   REACH_Q=n          coverage probe (CPOS), likewise: 1, a [Q1] store set
+ *                      commit_pos back, [Q6] published, [Q6] gave up and
+ *                      [Q3] moved it; 2, the reader's [Q4] raised its view
+ *                      and a [Q1] store set commit_pos back; 3 (WAKE), a
+ *                      crossed unit was left pending, [Q6] gave up and
+ *                      [Q3] moved commit_pos
  * Bugs (the model must fail with them):
  *   K2_CLOSE_WITHOUT_REF     the closer stores the packet fields without
  *                            clearing NOREF (before 771f555: the K2
@@ -102,11 +135,19 @@
  *   BUG_NO_NOREF_CHECK       swap_in_spare does not check NOREF
  *   BUG_COMMIT_BEFORE_WRITE  a writer commits its record, then writes it
  *   BUG_NO_CONSUMED_CHECK    discard mode: the opener ignores consumed
- *   BUG_CP_NO_CHECK          CPOS: publish the record's end, unchecked
+ *   BUG_CP_NO_CHECK          CPOS: publish the commit's end, unchecked
  *   BUG_CP_LOAD_BEFORE_ADD   CPOS: load offset before the add
+ *   BUG_CP_NO_START          CPOS: [Q1] without the test cp >= S
+ *   BUG_CP_NO_ADVANCE        CPOS: the delivery without [Q3]
+ *   BUG_CP_NO_BEHIND         CPOS: a commit behind its packet returns ([Q6]
+ *                            and its wake-up left out)
+ *   BUG_CP_NO_Q4             CPOS: the reader without [Q4]
+ *   BUG_WAKE_NO_RECHECK      WAKE: [Q5] sets the flag (FIX_WAKE: raises
+ *                            wake_req) and returns
  *   BUG_CLAIM_BEFORE_COPY    INPLACE OVERWRITE: CAS consumed, then copy
  *   BUG_PUSH_IGNORES_K       INPLACE OVERWRITE: the pusher counts all the
  *                            records of the packet it pushes
+ *   BUG_NO_OFFSET_CHECK      INPLACE OVERWRITE: the copy without [R12]
  *   BUG_CP_ANY_PACKET        INPLACE: read in place with commit_pos beyond
  *                            the head packet (no cp < S + sb test)
  *   BUG_SNAP_NO_TAKING, BUG_SNAP_NO_CONSUMED, BUG_SNAP_NO_ID,
@@ -127,20 +168,30 @@
  *   - no invalid end state: every process terminates.  The reader's waits
  *     block until a word that can change its answer changes, so a packet
  *     that is never delivered shows as a deadlock, not as a livelock;
- *   - CPOS, Q1: every value R a writer publishes, and every value the
- *     reader loads while R's packet is not delivered, has every cell of
- *     [S(R), R) written for that position of that lap and committed (ghost
- *     bits in the cells); a boundary R has its lap complete;
- *   - CPOS, Q2: when the writers (and the timer flush) are done, and after
- *     the final flush, commit_pos == offset, or offset is at a boundary
- *     whose packet is delivered;
+ *   - CPOS, Q1: every value a writer or a delivery stores into commit_pos,
+ *     every value the reader loads and every value its [Q4] computes is
+ *     true: every record below it is committed and holds its final
+ *     content.  In its own packet, every cell below it was written for
+ *     that position of that lap and is committed (ghost bits in the cells;
+ *     checked while the packet is not delivered); every earlier packet has
+ *     its lap complete;
+ *   - CPOS, LIVE: when the writers (and the timer flush) are done, and
+ *     after the final flush, the reader's view (the highest value it
+ *     loaded or computed, commit_pos, and [Q4] now) reaches the offset,
+ *     or the offset is at a boundary whose packet is delivered;
+ *   - CP_EXACT, CP_DLV: the claims above;
+ *   - WAKE: a wake-up for a unit its caller's add crossed comes after the
+ *     unit's records are readable by the reader (its view, or the packets
+ *     delivered from its head); when the writers are done, every crossed
+ *     unit was followed by a wake-up at which its records were readable
+ *     (none lost);
  *   - INPLACE: every record returned in place (discard mode) or from a
  *     copy whose CAS succeeded (overwrite mode) is committed, of the head
  *     packet's lap, at its position; no writer writes the cells the client
  *     holds in place; the delivered path returns the records after the
  *     first k, and the first k were returned in place; the accounting
- *     above stays exact (a record returned in place is counted once); in
- *     overwrite mode, every write of a packet header or record comes after
+ *     above stays exact (a record returned in place is counted once); with
+ *     CP_JOIN_PUSH, every write of a packet header or record comes after
  *     consumed passed the previous lap of its packet (LAPCHECK);
  *   - SNAPSHOT: an accepted copy is the packet's content: its header and
  *     every record written for that position of that lap and committed.
@@ -243,7 +294,14 @@ CELL phys[NPHYS * SB];		/* the cells of the physical sub-buffers */
 bit finalized;
 byte lost_full, lost_wrap, lost_over;
 #ifdef CPOS
-short commit_pos;		/* writers' line: a committed position */
+short commit_pos;		/* writers' line: the committed position */
+#if defined(WAKE) && !defined(FIX_WAKE)
+bit wake_pending;		/* a crossed wake-up unit waits for a publication */
+#elif defined(WAKE)
+short wake_req, wake_done;	/* FIX_WAKE: the farthest offset a crossed unit
+				 * asked a wake-up for, and the farthest position
+				 * one was issued for */
+#endif
 #endif
 
 /* ---- ghost state, not in the C code ---- */
@@ -264,8 +322,25 @@ byte nvalid;			/* ghost: copies the snapshot reader accepted */
 #else
 #define TAKEN
 #endif
-#ifdef REACH_CP
-bit g_stale, g_inplace, g_drop;	/* see REACH_CP */
+#ifdef CPOS
+short rcp;			/* the reader's cp_max: the highest position it saw */
+#endif
+#ifdef WAKE
+short gwake;			/* the farthest target of the crossed units not yet
+				 * woken for (0: none), see wake_stream */
+short gmaxend[COUNT];		/* per slot: the end of the farthest commit counted */
+#endif
+#ifdef CPOS
+short gv, gp;			/* scratch of reader_sees, 0 between steps */
+#endif
+#ifdef CPOS
+/* The offset is reached: by p, or the offset is at a boundary whose packet
+ * is delivered (the reader takes it whole). */
+#define REACHED(p) ((p) == offset || (offset % SB == 0 && done[SLOT(offset - 1)] == offset))
+#endif
+#if defined(REACH_CP) || defined(REACH_Q)
+/* see REACH_CP and REACH_Q */
+bit g_stale, g_inplace, g_drop, g_behind, g_bail, g_adv, g_q4, g_pend;
 #define GHOST(x) x
 #else
 #define GHOST(x) skip
@@ -290,21 +365,22 @@ byte flushers_done;
 #else
 #define WCHECK(p, i) assert((p) != rown)
 #endif
-/* INPLACE OVERWRITE: a write for position q (a packet header or a record)
- * comes after consumed passed the previous lap of q's packet: the push that
- * the reader's CAS races with precedes every write into that memory.  (It
- * brings its own semicolon.) */
-#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_OFFSET_CHECK)
+/* INPLACE OVERWRITE CP_JOIN_PUSH: a write for position q (a packet header
+ * or a record) comes after consumed passed the previous lap of q's packet:
+ * the push that the reader's CAS races with precedes every write into that
+ * memory.  (It brings its own semicolon.) */
+#if defined(INPLACE) && defined(OVERWRITE) && defined(CP_JOIN_PUSH)
 #define LAPCHECK(q) assert(HEAD(consumed) > HEAD(q) - BUF);
 #else
 #define LAPCHECK(q)
 #endif
 
-/* INPLACE OVERWRITE: a writer that clears NOREF of the packet at p pushes
- * the reader out of the packet it overwrites first, so that no write into
- * that memory precedes the push that the reader's CAS races with.  Both
- * macros bring their own semicolon (nothing, hence no step, otherwise). */
-#if defined(INPLACE) && defined(OVERWRITE) && !defined(CP_JOIN_WITHOUT_PUSH) && !defined(CP_OFFSET_CHECK)
+/* INPLACE OVERWRITE CP_JOIN_PUSH: a writer that clears NOREF of the
+ * packet at p pushes the reader out of the packet it overwrites first, so
+ * that no write into that memory precedes the push that the reader's CAS
+ * races with.  Both macros bring their own semicolon (nothing, hence no
+ * step, otherwise). */
+#if defined(INPLACE) && defined(OVERWRITE) && defined(CP_JOIN_PUSH)
 #define JOIN_PUSH(p) push_reader(p);
 #define PUSH_LOCALS short pc, pd; byte px, pr;
 #else
@@ -318,11 +394,16 @@ byte flushers_done;
 	short qs; \
 	byte qx, qi, qj; \
 	CELL qv
+#ifdef WAKE
+#define WAKE_LOCALS ; bit ccross, wpend; byte wcc; short cwt, wreq
+#else
+#define WAKE_LOCALS
+#endif
 #define COMMIT_LOCALS \
-	short lend, dstart, cr; \
-	byte cid, did, cx, dx, ccb, ccr, drec; \
-	bit cok; \
-	Q1_LOCALS
+	short lend, dstart, cr, ccp, cat; \
+	byte cid, did, cx, dx, ccb, ccr, drec, cn; \
+	bit cok, cq, cbad; \
+	Q1_LOCALS WAKE_LOCALS
 #else
 #define COMMIT_LOCALS \
 	short lend, dstart; \
@@ -356,6 +437,385 @@ inline clear_noref(slot, res)
 	cok = 0
 }
 
+#ifdef CPOS
+/*
+ * Q1 for a committed position qr: every record below qr is committed and
+ * holds its final content.  The packets before qr's have their lap
+ * complete (all bytes committed; a delivered one was); in qr's own packet
+ * every cell of [S(qr), qr) was written for that position (this lap) and
+ * its record or header is committed.  The cells are checked while the
+ * packet is not delivered: until then its memory is the slot's (only the
+ * reader's swap of a delivered lap changes the index, and only after a
+ * delivery can the next lap write).  A slot's laps complete in order and
+ * cc_b only grows, so the COUNT packets before qr's cover all earlier ones.
+ */
+inline q1_check(qr)
+{
+	qs = HEAD(qr);
+	qj = 1;
+	do
+	:: qj <= COUNT && qs - qj * SB >= 0 ->
+		/* "the committed position covers an incomplete packet" */
+		assert(cc_b[SLOT(qs - qj * SB)] >= LAP(qs - qj * SB) * SB + SB);
+		qj++
+	:: else -> break
+	od;
+	qx = SLOT(qs);
+	if
+	:: qr != qs && done[qx] < qs + SB ->
+		qi = IDX(idw[qx]);
+		qj = 0;
+		do
+		:: qs + qj < qr ->
+			qv = phys[qi * SB + qj];
+			/* "the committed position covers a cell not committed for it" */
+			assert((qv & GCOM) && CPOSOF(qv) == qs + qj);
+			qj++
+		:: else -> break
+		od
+	:: else
+	fi;
+	qs = 0; qx = 0; qi = 0; qj = 0; qv = 0
+}
+
+/* [Q1] release store of commit_pos = v, Q1 checked for the value stored.
+ * CP_MAX: keep the larger value (a CAS loop in C), not the code. */
+inline cp_store(v)
+{
+	atomic {
+		q1_check(v);
+#ifdef CP_MAX
+		if
+		:: v > commit_pos -> commit_pos = v
+		:: else
+		fi;
+#else
+		GHOST(g_stale = (g_stale || v < commit_pos));
+		commit_pos = v;
+#endif
+		printf("MSC: p%d [Q1] stores %d: commit_pos %d\n", _pid, v, commit_pos)
+	}
+}
+
+/*
+ * Ghost: gv = the position a reader that looked now would read up to: the
+ * highest of commit_pos, of what the reader already saw (rcp), and of what
+ * [Q4] would compute now from its head packet (every packet from it to
+ * the offset delivered, the open slot's committed bytes equal to the
+ * offset); with dlv, also the end of the packets delivered from its head
+ * (get_consuming takes them whole).  One step, nothing stored but gv and
+ * gp (the caller clears both).
+ */
+inline reader_sees(dlv)
+{
+	gv = commit_pos;
+	if
+	:: rcp > gv -> gv = rcp
+	:: else
+	fi;
+	gp = HEAD(consumed);
+	do
+	:: done[SLOT(gp)] == gp + SB -> gp = gp + SB
+	:: else -> break
+	od;
+	if
+	:: dlv && gp > gv -> gv = gp
+	:: else
+	fi;
+#ifndef BUG_CP_NO_Q4
+	if
+	:: gp == HEAD(offset) && cc_b[SLOT(gp)] % SB == offset - gp && offset > gv -> gv = offset
+	:: else
+	fi
+#endif
+}
+
+#ifdef WAKE
+#ifndef WAKE_UNIT
+#define WAKE_UNIT 2		/* GRB_WAKE_BYTES, wake_every 2 */
+#endif
+/*
+ * _grb_wake_stream(): the relaxed load of wake_pending, its exchange to 0
+ * if set, then [D4] (the seq_cst add on deliver_seq: the wake-up; the
+ * reader_waiting handshake is doc/ordering.md's, not modelled).  Ghost, at
+ * [D4]: a wake-up for the caller's own crossed unit (own, its target wt)
+ * comes after that unit's records are readable (wt <= the reader's view);
+ * every crossed unit whose records are readable now is woken for (gwake,
+ * the farthest target not woken for, is cleared once the view reaches it).
+ * FIX_WAKE: no flag to clear; after [D4], wake_done = max(wake_done, wx).
+ */
+inline wake_stream(own, wt, wx)
+{
+#ifndef FIX_WAKE
+	wpend = wake_pending;
+	if
+	:: wpend -> wake_pending = 0; wpend = 0	/* relaxed exchange */
+	:: else
+	fi;
+#endif
+	atomic {
+		reader_sees(1);
+		printf("MSC: p%d wakes the reader: readable to %d, unit to %d, pending to %d\n",
+		       _pid, gv, (own -> wt : -1), gwake);
+		/* "a wake-up before the crossed unit's records are readable" */
+		assert(!own || wt <= gv);
+		if
+		:: gwake <= gv -> gwake = 0
+		:: else
+		fi;
+		gv = 0; gp = 0
+	}
+#ifdef FIX_WAKE
+	atomic {	/* CAS loop: the maximum */
+		if
+		:: wake_done < wx -> wake_done = wx
+		:: else
+		fi
+	}
+#endif
+}
+
+/* After a publication of wp: wake for a unit crossed by this commit (own)
+ * or one left pending.  FIX_WAKE: relaxed loads of wake_req and wake_done;
+ * wake if a request is not served (req > done), and record
+ * min(req, wp) as served. */
+inline wake_if(own, wp)
+{
+#ifndef FIX_WAKE
+	if
+	:: own -> wake_stream(1, cwt, 0)
+	:: else ->
+		wpend = wake_pending;	/* relaxed */
+		if
+		:: wpend -> wake_stream(0, 0, 0)
+		:: else
+		fi
+	fi
+#else
+	wreq = wake_req;
+	atomic {
+		wpend = (wreq > wake_done);
+		if
+		:: wreq > wp -> wreq = wp
+		:: else
+		fi
+	};
+	if
+	:: own || wpend -> wake_stream(own, cwt, wreq)
+	:: else
+	fi;
+	wreq = 0; wpend = 0
+#endif
+}
+
+/* _grb_wake_later(pos): [Q5] the seq_cst exchange wake_pending = 1
+ * (FIX_WAKE: a CAS loop raising wake_req to o, the offset the commit
+ * loaded, in cr), then seq_cst loads of cc, offset and commit_pos; if they
+ * show this packet quiescent and commit_pos at it, publish and wake (in
+ * the commit's locals: cr, ccp, cq). */
+inline wake_later(wpos)
+{
+#ifndef FIX_WAKE
+	wake_pending = 1;
+	printf("MSC: p%d [Q5] wake_pending = 1\n", _pid);
+#else
+	atomic {
+		if
+		:: wake_req < cr -> wake_req = cr
+		:: else
+		fi;
+		printf("MSC: p%d [Q5] wake_req = max(.., %d) = %d\n", _pid, cr, wake_req)
+	};
+#endif
+	GHOST(g_pend = 1);
+#ifndef BUG_WAKE_NO_RECHECK
+	wcc = cc_b[SLOT(wpos)];
+	cr = offset;
+	atomic {
+		ccp = commit_pos;
+		cq = (cr - HEAD(wpos) == wcc % SB && ccp >= HEAD(wpos));
+		printf("MSC: p%d [Q5] looks: cc bytes %d, offset %d, commit_pos %d: publish %d\n",
+		       _pid, wcc % SB, cr, ccp, cq);
+		wcc = 0; ccp = 0
+	};
+	if
+	:: cq ->
+		cp_store(cr);
+		wake_if(1, cr)
+	:: else
+	fi;
+	cr = 0; cq = 0
+#endif
+}
+#endif
+
+/*
+ * _grb_publish_behind(pos, o, crossed), o in cr: [Q6] acquire loads of
+ * commit_pos and of the done of every packet from it to pos's packet; all
+ * delivered (at most COUNT of them): a CAS loop that never moves
+ * commit_pos back.  Otherwise give up (a crossed unit: _grb_wake_later).
+ * The loads of done share the step of the first CAS: a packet delivered
+ * stays delivered, so loading them there is one of the schedules of the C
+ * code (all the loads late), and every other schedule gives the same
+ * decision (a packet found undelivered earlier is found so again, unless
+ * one before it was not, which stops the walk at the same point).
+ */
+inline publish_behind(ppos)
+{
+	ccp = commit_pos;
+	atomic {
+		cat = ccp;
+		cn = 0;
+		do
+		:: cat < HEAD(ppos) && !cbad ->
+			cbad = (cn >= COUNT || done[SLOT(cat)] < HEAD(cat) + SB);
+			cat = HEAD(cat) + SB;
+			cn++
+		:: else -> break
+		od;
+		printf("MSC: p%d [Q6] from %d: every packet delivered %d\n", _pid, ccp, !cbad);
+		if
+		:: !cbad && cr > ccp && commit_pos == ccp ->
+			q1_check(cr);
+			commit_pos = cr;
+			GHOST(g_behind = 1);
+			printf("MSC: p%d [Q6] CAS commit_pos %d -> %d\n", _pid, ccp, cr);
+			ccp = cr
+		:: !cbad && cr > ccp && commit_pos != ccp -> ccp = commit_pos
+		:: else
+		fi;
+		cat = 0; cn = 0
+	};
+	if
+	:: cbad ->
+		GHOST(g_bail = 1);
+#ifdef WAKE
+		if
+		:: ccross -> wake_later(ppos)
+		:: else
+		fi
+#else
+		skip
+#endif
+	:: else ->
+		do
+		:: atomic {
+			cr > ccp ->
+			if
+			:: commit_pos == ccp ->
+				q1_check(cr);
+				commit_pos = cr;
+				GHOST(g_behind = 1);
+				printf("MSC: p%d [Q6] CAS commit_pos %d -> %d\n", _pid, ccp, cr);
+				ccp = cr
+			:: else -> ccp = commit_pos
+			fi
+		   }
+		:: else -> break
+		od;
+#ifdef WAKE
+		wake_if(ccross, cr)
+#else
+		skip
+#endif
+	fi;
+	ccp = 0; cbad = 0
+}
+
+/*
+ * _grb_publish_committed(pos, bytes, cc, add), after the add (ccb: the
+ * slot's bytes it returned): [Q1] relaxed loads of offset (into cr) and
+ * commit_pos; if offset - S == the lap's bytes (ccb mod SB; never for a
+ * complete lap, which its delivery publishes) and commit_pos reached S, a
+ * plain release store of the offset; if commit_pos is behind S, [Q6].
+ * A crossed unit: wake after the publication, or _grb_wake_later.
+ */
+inline publish_committed(ppos)
+{
+#ifndef BUG_CP_LOAD_BEFORE_ADD
+	cr = offset;
+#endif
+	atomic {
+		ccp = commit_pos;
+		cq = (cr - HEAD(ppos) == ccb % SB);
+		printf("MSC: p%d [Q1] offset %d, commit_pos %d, lap bytes %d\n",
+		       _pid, cr, ccp, ccb % SB)
+	};
+	if
+#ifndef BUG_CP_NO_START
+	:: cq && ccp >= HEAD(ppos) ->
+#else
+	:: cq ->
+#endif
+		ccp = 0;
+		cp_store(cr);
+#ifdef WAKE
+		wake_if(ccross, cr)
+#else
+		skip
+#endif
+#ifndef BUG_CP_NO_START
+	:: cq && ccp < HEAD(ppos) ->
+#ifndef BUG_CP_NO_BEHIND
+		publish_behind(ppos)
+#else
+		skip
+#endif
+#endif
+	:: !cq ->
+#ifdef WAKE
+		if
+		:: ccross -> wake_later(ppos)
+		:: else
+		fi
+#else
+		skip
+#endif
+	fi;
+	cr = 0; ccp = 0; cq = 0
+}
+
+/*
+ * advance_committed(), after [D3]: [Q3] a seq_cst load of commit_pos;
+ * then, at most COUNT + 1 times, the done of its packet (a later lap's
+ * counts) and, delivered, a CAS to the packet's end (a failure reloads).
+ * Each load of done shares the step of the CAS after it: the schedule of
+ * the C code with the load just before the CAS, equivalent to the others
+ * (a delivered packet stays delivered; a CAS that fails reloads).
+ */
+inline advance_committed()
+{
+	ccp = commit_pos;
+	cn = 0;
+	do
+	:: cn <= COUNT ->
+		atomic {
+			cat = HEAD(ccp) + SB;
+			cbad = (done[SLOT(HEAD(ccp))] < cat);
+			if
+			:: cbad
+			:: !cbad && commit_pos == ccp ->
+				q1_check(cat);
+				commit_pos = cat;
+				GHOST(g_adv = 1);
+				printf("MSC: p%d [Q3] CAS commit_pos %d -> %d\n", _pid, ccp, cat);
+				ccp = cat
+			:: !cbad && commit_pos != ccp -> ccp = commit_pos
+			fi;
+			cat = 0;
+			cn++
+		};
+		if
+		:: cbad -> break
+		:: else
+		fi
+	:: else -> break
+	od;
+	cr = ccp;	/* for the wake-up: the position it leaves */
+	ccp = 0; cn = 0; cbad = 0
+}
+#endif
+
 /* _grb_deliver(pos, cc), by the one commit that completed the lap. */
 inline deliver(dpos, dccr)
 {
@@ -385,74 +845,41 @@ inline deliver(dpos, dccr)
 		done[dx] = dstart + SB;			/* [D3] */
 		dx = 0; dstart = 0; did = 0
 	}
-}
-
 #ifdef CPOS
-/*
- * Q1 for a committed position qr: every cell of [S(qr), qr) was written
- * for that position (this lap) and its record or header is committed; at
- * a boundary, the lap is complete.  The cells are checked while the
- * packet is not delivered: until then its memory is the slot's (only the
- * reader's swap of a delivered lap changes the index, and only after a
- * delivery can the next lap write).  A delivered packet had every byte
- * committed.
- */
-inline q1_check(qr)
-{
-	qs = HEAD(qr);
-	qx = SLOT(qs);
+#ifndef BUG_CP_NO_ADVANCE
+	advance_committed();
+#endif
+#ifdef WAKE
+	/* a unit crossed: the delivery wakes (the packet policy's wake at
+	 * every delivery is not modelled).  FIX_WAKE_DELIVER: also when the
+	 * completing add crossed one itself, whatever wake_pending says. */
+#ifdef FIX_WAKE_DELIVER
 	if
-	:: qr == qs ->
-		assert(qr == 0 || cc_b[SLOT(qr - 1)] >= LAP(qr - 1) * SB + SB)
-	:: qr != qs && done[qx] < qs + SB ->
-		qi = IDX(idw[qx]);
-		qj = 0;
-		do
-		:: qs + qj < qr ->
-			qv = phys[qi * SB + qj];
-			/* "commit_pos covers a cell not committed for it" */
-			assert((qv & GCOM) && CPOSOF(qv) == qs + qj);
-			qj++
-		:: else -> break
-		od
-	:: else		/* delivered: every byte of the lap committed */
+	:: ccross -> wake_stream(0, 0, 0)
+	:: else -> wake_if(0, cr)
 	fi;
-	qs = 0; qx = 0; qi = 0; qj = 0; qv = 0
-}
-
-/* [K1] if pcond, the publication of R = cr: an atomic max, or the design's
- * plain store (CP_PLAIN_STORE).  Q1 is checked for every value published. */
-inline publish_if(pcond, cr)
-{
-	if
-	:: atomic {
-		pcond ->
-		q1_check(cr);
-#ifdef CP_PLAIN_STORE
-		commit_pos = cr;
 #else
-		if
-		:: cr > commit_pos -> commit_pos = cr
-		:: else -> GHOST(g_stale = (cr < commit_pos || g_stale))
-		fi;
+	wake_if(0, cr);
 #endif
-		printf("MSC: p%d [K1] publish %d: commit_pos %d\n", _pid, cr, commit_pos)
-	   }
-	:: else
-	fi
+#endif
+	cr = 0
+#endif
 }
-#endif
 
 /* _grb_commit_bytes(pos, add): one fetch-add [C1]; the add that brings the
  * slot's bytes to the end of the lap of pos delivers.  With CPOS, cmark: the
  * commit of the cells [pos, pos + add) (a record or a header; 0: padding),
- * marked in the cells (ghost, same step); then [K1]. */
+ * marked in the cells (ghost, same step); then _grb_publish_committed.
+ * WAKE: the add crossed a wake-up unit if it changed cc's bytes divided by
+ * WAKE_UNIT (wake_mask); the unit's target is the end of the farthest
+ * commit of the slot's lap counted so far: its records are readable once
+ * a reader reads up to it. */
 inline commit_bytes(cpos, cadd, crec, cmark)
 {
 #if defined(CPOS) && defined(BUG_CP_LOAD_BEFORE_ADD)
 	atomic {
 		cr = offset;
-		printf("MSC: p%d [K1] offset = %d, loaded before the add\n", _pid, cr)
+		printf("MSC: p%d [Q1] offset = %d, loaded before the add\n", _pid, cr)
 	}
 #endif
 	atomic {
@@ -478,28 +905,46 @@ inline commit_bytes(cpos, cadd, crec, cmark)
 		:: else
 		fi;
 #endif
+#ifdef WAKE
+		if
+		:: cpos + cadd > gmaxend[cx] -> gmaxend[cx] = cpos + cadd
+		:: else
+		fi;
+		ccross = ((ccb - cadd) / WAKE_UNIT != ccb / WAKE_UNIT);
+		if
+		:: ccross ->
+			cwt = gmaxend[cx];
+			if
+			:: cwt > gwake -> gwake = cwt
+			:: else
+			fi
+		:: else
+		fi;
+#endif
 		printf("MSC: p%d commit [%d,%d) records +%d: slot %d cc bytes %d\n",
 		       _pid, cpos, cpos + cadd, crec, cx, ccb)
 	}
 #ifdef CPOS
-	/* [K1]: R = load(offset) after the add; publish R if every byte
-	 * reserved in the sub-buffer up to R was committed at the add. */
 #ifdef BUG_CP_NO_CHECK
+	/* the bug: publish the commit's end, unchecked */
 	cr = cpos + cadd;
-	publish_if(true, cr);
-#else
-#ifndef BUG_CP_LOAD_BEFORE_ADD
-	cr = offset;
-#endif
-	publish_if(cr == HEAD(cpos) + ccb - LAP(cpos) * SB, cr);
-#endif
+	cp_store(cr);
 	cr = 0;
+#else
+	publish_committed(cpos);
+#endif
 #endif
 	if
 	:: ccb == lend -> deliver(cpos, ccr)
 	:: else
 	fi;
-	atomic { cx = 0; ccb = 0; ccr = 0; lend = 0 }
+	atomic {
+		cx = 0; ccb = 0; ccr = 0; lend = 0;
+#ifdef WAKE
+		ccross = 0; cwt = 0;
+#endif
+		skip
+	}
 }
 
 /* _grb_stream_flush(): close the current sub-buffer with padding. */
@@ -582,6 +1027,41 @@ inline push_reader(pb)
 	od;
 	atomic { pc = 0; px = 0; pd = 0; pr = 0 }
 }
+
+#ifdef CP_EXACT
+/*
+ * CP_EXACT (NW=1 NESTED): writer 0's grb_commit() or grb_discard() (nesting
+ * depth 1) returned; its handler's records, if it ran, are committed too.
+ * FIX_SW_EXACT: then, a relaxed load of offset and a release store of it
+ * into commit_pos, until a reload after a signal fence finds the offset
+ * unchanged (no handler reserved in between).  Both macros bring their own
+ * semicolon.
+ */
+#ifdef FIX_SW_EXACT
+#define SW_EXACT_FIX \
+	do \
+	:: cr = offset; \
+		cp_store(cr); \
+		atomic { cq = (offset == cr); cr = 0 }; \
+		if \
+		:: cq -> cq = 0; break \
+		:: else \
+		fi \
+	od;
+#else
+#define SW_EXACT_FIX
+#endif
+#define OUTERMOST \
+	if \
+	:: w == 0 -> \
+		SW_EXACT_FIX \
+		/* "commit_pos is not the offset after the outermost commit" */ \
+		assert(REACHED(commit_pos)) \
+	:: else \
+	fi;
+#else
+#define OUTERMOST
+#endif
 
 /* A writer, or with NESTED (w == HW) the signal handler of writer 0: it
  * runs once the signal is raised, and writer 0 is stopped while it runs
@@ -773,12 +1253,14 @@ retry:
 					ndiscarded++;	/* ghost */
 					printf("MSC: p%d W%d record %d discarded in place\n", _pid, w, seq)
 				}
-				commit_bytes(rec_pos, n, 0, 1)
+				commit_bytes(rec_pos, n, 0, 1);
+				OUTERMOST
 			:: else
 			fi
 		:: else ->
 #ifndef BUG_COMMIT_BEFORE_WRITE
-			commit_bytes(rec_pos, n, 1, 1)
+			commit_bytes(rec_pos, n, 1, 1);
+			OUTERMOST
 #else
 			skip
 #endif
@@ -906,29 +1388,125 @@ inline return_mask()
 }
 #endif
 
+#ifdef CPOS
+/* The reader's [Q4] gave v: true (Q1), kept if higher. */
+inline q4_got(v)
+{
+	q1_check(v);
+	if
+	:: v > rcp -> rcp = v; GHOST(g_q4 = 1)
+	:: else
+	fi;
+	printf("MSC: p%d reader [Q4] quiescent at %d: its view %d\n", _pid, v, rcp)
+}
+
+/*
+ * quiescent_pos(start): [W1] acquire load of offset o; every packet from
+ * start to o's delivered ([R1] acquire loads of done, in one step: a
+ * delivered packet stays delivered, so the walk decides as it would with
+ * its loads at the time of the last one, a schedule of the C code); at a
+ * boundary o is the answer, else [Q4] acquire load of the open slot's cc
+ * and a seq_cst reload of offset: the lap's bytes == o - open and the same
+ * offset give o.
+ */
+inline quiescent_pos(rs)
+{
+	atomic {
+		qo = offset;
+		qp = rs;
+		qok = !(rs > qo || HEAD(qo) - rs > BUF);
+		if
+		:: qok && qp == qo -> q4_got(qo)
+		:: else
+		fi
+	};
+	if
+	:: qok && qp != HEAD(qo) ->
+		atomic {
+			do
+			:: qok && qp != HEAD(qo) ->
+				qok = (done[SLOT(qp)] == qp + SB);
+				qp = qp + SB
+			:: else -> break
+			od;
+			if
+			:: qok && qp == qo -> q4_got(qo)
+			:: else
+			fi
+		}
+	:: else
+	fi;
+	if
+	:: qok && qo != HEAD(qo) ->
+		qcc = cc_b[SLOT(qo)];
+		atomic {
+			if
+			:: qcc % SB == qo - HEAD(qo) && offset == qo -> q4_got(qo)
+			:: else
+			fi
+		}
+	:: else
+	fi;
+	qo = 0; qp = 0; qok = 0; qcc = 0
+}
+
+/*
+ * committed_pos(start, from): [Q2] acquire load of commit_pos (Q1 checked
+ * for the value loaded); the reader keeps the highest value it saw (rcp,
+ * its cp_max); when that is not past from, where its reading of the head
+ * packet at start is, quiescent_pos().
+ */
+inline reader_look(rs, rfrom)
+{
+	atomic {
+		lcp = commit_pos;
+		q1_check(lcp);
+		if
+		:: lcp > rcp -> rcp = lcp
+		:: else
+		fi;
+		printf("MSC: p%d reader [Q2] commit_pos %d: its view %d, head %d\n", _pid, lcp, rcp, rs)
+	}
+#ifndef BUG_CP_NO_Q4
+	if
+	:: rcp <= rfrom -> quiescent_pos(rs)
+	:: else
+	fi
+#endif
+}
+#endif
+
 /* The consuming reader: get_consuming(), decode, put; until the stream is
  * finalized and drained (-ENODATA).  rown plays reader_spare: the reader
  * owns its spare, and after a swap the packet it took, which becomes its
  * spare (it is the only user of reader_spare).
  *
- * INPLACE: consumed = S + k, k the records of the head packet S already
- * returned in place; offk, the cell after them, is the reader's own.  Before
- * the packet is delivered, cp = max(own, [K2] commit_pos) in (S, S + sb)
- * makes [S + offk, cp) readable: in place in discard mode (nobody else
- * reuses the packet before consumed passes S), copied and validated by the
- * CAS on consumed in overwrite mode.  Once delivered, the packet is taken
- * as before and its records after the first k are returned. */
+ * CPOS: while the head packet is not delivered the reader looks at the
+ * committed position (committed_pos(): _grb_reader_ready(),
+ * next_in_place()).  INPLACE: consumed = S + k, k the records of the head
+ * packet S already returned in place; offk, the cell after them, is the
+ * reader's own.  Before the packet is delivered, the reader's view rcp in
+ * (S, S + sb) makes [S + offk, rcp) readable: in place in discard mode
+ * (nobody else reuses the packet before consumed passes S), copied and
+ * validated by the CAS on consumed in overwrite mode.  Once delivered, the
+ * packet is taken as before and its records after the first k are
+ * returned. */
 proctype reader()
 {
 	short c, d;
 	byte x, ids, de, nrec, off, v, u, rw, rs, rl, ndec, j, k;
+#ifdef CPOS
+	short lcp, qo, qp;
+	byte qcc;
+	bit qok;
+	Q1_LOCALS;
+#endif
 #ifdef INPLACE
-	short hs, cp, lcp, rhead;
+	short hs, cp, rhead;
 	byte kk, n, ri, offk = PHDR;
 	CELL cv;
 	int rmask;
 	bit okc;
-	Q1_LOCALS;
 #endif
 
 again:
@@ -964,31 +1542,27 @@ again:
 		:: else
 		fi;
 #ifdef INPLACE
-		atomic {	/* [K2] acquire load of commit_pos; our own maximum */
-			lcp = commit_pos;
-			q1_check(lcp);
-			if
-			:: lcp > cp -> cp = lcp
-			:: else
-			fi;
-			printf("MSC: p%d reader [K2] commit_pos %d: cp %d, head %d + %d records\n",
-			       _pid, lcp, cp, hs, k)
-		}
+		reader_look(hs, hs + offk);
 		if
 #ifndef BUG_CP_ANY_PACKET
-		:: hs < cp && cp < hs + SB && cp > hs + offk -> goto inplace
+		:: hs < rcp && rcp < hs + SB && rcp > hs + offk -> cp = rcp; goto inplace
 #else
-		:: hs < cp && cp > hs + offk ->
-			if
-			:: cp > hs + SB -> cp = hs + SB	/* read up to the end */
-			:: else
-			fi;
+		:: hs < rcp && rcp > hs + offk ->
+			cp = (rcp > hs + SB -> hs + SB : rcp);	/* read up to the end */
 			goto inplace
 #endif
 		:: else
 		fi;
-		/* -EAGAIN, then grb_reader_wait() */
+#elif defined(CPOS) && !defined(NO_LOOK)
+		reader_look(HEAD(c), HEAD(c) + PHDR);
+#endif
+#if defined(CPOS) && !defined(NO_LOOK)
+		/* -EAGAIN, then grb_reader_wait(): the reader looks again after
+		 * a wake-up's causes, a publication or a delivery (a polling
+		 * reader would also look after other changes of the offset or
+		 * of cc, which [Q4] reads; not modelled). */
 		(done[x] != d || consumed != c || commit_pos != lcp || (finalized && offset == c));
+		lcp = 0;
 #else
 		/* -EAGAIN, then grb_reader_wait(): a retry can only answer
 		 * otherwise once one of these has changed. */
@@ -1125,15 +1699,15 @@ inplace:
 		printf("MSC: p%d reader copies [%d,%d) from phys %d: %d records, intact %d\n",
 		       _pid, hs + offk, cp, ri, n, okc)
 	}
-#ifdef CP_OFFSET_CHECK
-	/* fence(acquire), seq_cst load of offset: a copy made once the
+#if !defined(CP_JOIN_PUSH) && !defined(BUG_NO_OFFSET_CHECK)
+	/* [R12] fence(acquire), seq_cst load of offset: a copy made once the
 	 * slot's next lap was reserved is dropped (the pusher counts it) */
 	if
 	:: atomic {
 		offset > hs + BUF ->
 		GHOST(g_drop = 1);
 		printf("MSC: p%d reader drops its copy: offset %d is past %d\n", _pid, offset, hs + BUF);
-		ri = 0; n = 0; rmask = 0; okc = 0
+		ri = 0; n = 0; rmask = 0; okc = 0; cp = 0
 	   };
 		goto again
 	:: else
@@ -1182,6 +1756,7 @@ inplace:
 	fi;
 	atomic { ri = 0; n = 0; rmask = 0; okc = 0 }
 #endif
+	cp = 0;
 	goto again;
 #endif
 finish:
@@ -1211,6 +1786,14 @@ finish:
 		assert(!g_stale);
 #endif
 #endif
+#if REACH_Q == 1
+		/* Coverage: a violation is a complete run that did all this. */
+		assert(!(g_stale && g_behind && g_bail && g_adv));
+#elif REACH_Q == 2
+		assert(!(g_q4 && g_stale));
+#elif REACH_Q == 3
+		assert(!(g_pend && g_bail && g_adv));
+#endif
 #ifndef OVERWRITE
 		/* Discard mode: the reader got every committed record. */
 		assert(lost_over == 0 && ndec == ncommitted)
@@ -1231,7 +1814,10 @@ finish:
  * The copy is accepted iff taking != S, consumed & ~(sb - 1) <= S,
  * id == id0 and offset <= S + buf; an accepted copy must be the packet's
  * content: its header and every record written for that position of that
- * lap and committed.  BUG_SNAP_NO_<check> leaves one check out.
+ * lap and committed.  BUG_SNAP_NO_<check> leaves one check out.  cp is a
+ * [Q2] load of commit_pos (snapshot_sample() also keeps its highest value
+ * and tries [Q4], as the consuming reader does: every value is true, and
+ * the copy's checks do not depend on which one).
  */
 proctype snapshot()
 {
@@ -1256,7 +1842,7 @@ proctype snapshot()
 		:: d == hs + SB ->
 			hi = data_end[x]	/* packet_fill: delivered */
 		:: d != hs + SB ->
-			atomic {		/* [K2]: the committed prefix */
+			atomic {		/* [Q2]: the committed prefix */
 				cp = commit_pos;
 				hi = (hs < cp && cp < hs + SB -> cp - hs : 0)
 			}
@@ -1310,9 +1896,20 @@ proctype snapshot()
 #endif
 
 #ifdef CPOS
-/* Q2: with no reservation open, commit_pos is the offset, or the offset is
- * at a boundary whose packet is delivered. */
-#define Q2 (commit_pos == offset || (offset % SB == 0 && done[SLOT(offset - 1)] == offset))
+/* LIVE, once the writers stop: the reader's view (the highest position it
+ * loaded, commit_pos now, and [Q4] now) reaches the offset.  The reader
+ * tries [Q4] once it read up to its view, so a reader that looks now gets
+ * this.  One step: nothing else runs then. */
+inline live_check()
+{
+	atomic {
+		reader_sees(0);
+		printf("MSC: offset %d, commit_pos %d, the reader's view %d\n", offset, commit_pos, gv);
+		/* "the reader's view stays below the offset" */
+		assert(REACHED(gv));
+		gv = 0; gp = 0
+	}
+}
 #endif
 
 init
@@ -1362,15 +1959,31 @@ init
 #ifdef CPOS
 	(writers_done == NW + NH && flushers_done == NFL);
 	printf("MSC: writers done: offset %d, commit_pos %d\n", offset, commit_pos);
-#ifndef NO_Q2
-	assert(Q2);
+#ifndef NO_LIVE
+	live_check();
+#endif
+#ifdef CP_EXACT
+	/* "commit_pos is not the offset after the last commit" */
+	assert(REACHED(commit_pos));
+#endif
+#ifdef CP_DLV
+	/* "commit_pos is left behind a delivered packet" */
+	atomic {
+		reader_sees(1);
+		assert(commit_pos >= gp);
+		gv = 0; gp = 0
+	}
+#endif
+#ifdef WAKE
+	/* "a crossed unit was never woken for once readable" */
+	assert(gwake == 0);
 #endif
 #else
 	(writers_done == NW);
 #endif
 	stream_flush();
-#if defined(CPOS) && !defined(NO_Q2)
-	assert(Q2);
+#if defined(CPOS) && !defined(NO_LIVE)
+	live_check();
 #endif
 	finalized = 1
 }
