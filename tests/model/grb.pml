@@ -395,7 +395,7 @@ byte flushers_done;
 	byte qx, qi, qj; \
 	CELL qv
 #ifdef WAKE
-#define WAKE_LOCALS ; bit ccross, wpend; byte wcc; short cwt, wreq
+#define WAKE_LOCALS ; bit ccross, wpend, cwi, cwl; byte wcc; short cwt, wreq
 #else
 #define WAKE_LOCALS
 #endif
@@ -482,7 +482,7 @@ inline q1_check(qr)
  * CP_MAX: keep the larger value (a CAS loop in C), not the code. */
 inline cp_store(v)
 {
-	atomic {
+	d_step {
 		q1_check(v);
 #ifdef CP_MAX
 		if
@@ -553,7 +553,7 @@ inline wake_stream(own, wt, wx)
 	:: else
 	fi;
 #endif
-	atomic {
+	d_step {
 		reader_sees(1);
 		printf("MSC: p%d wakes the reader: readable to %d, unit to %d, pending to %d\n",
 		       _pid, gv, (own -> wt : -1), gwake);
@@ -583,13 +583,12 @@ inline wake_if(own, wp)
 {
 #ifndef FIX_WAKE
 	if
-	:: own -> wake_stream(1, cwt, 0)
-	:: else ->
-		wpend = wake_pending;	/* relaxed */
-		if
-		:: wpend -> wake_stream(0, 0, 0)
-		:: else
-		fi
+	:: own -> wpend = 1
+	:: else -> wpend = wake_pending	/* relaxed */
+	fi;
+	if
+	:: wpend -> wake_stream(own, cwt, 0)
+	:: else
 	fi
 #else
 	wreq = wake_req;
@@ -663,18 +662,27 @@ inline wake_later(wpos)
 inline publish_behind(ppos)
 {
 	ccp = commit_pos;
-	atomic {
-		cat = ccp;
-		cn = 0;
-		do
-		:: cat < HEAD(ppos) && !cbad ->
-			cbad = (cn >= COUNT || done[SLOT(cat)] < HEAD(cat) + SB);
-			cat = HEAD(cat) + SB;
-			cn++
-		:: else -> break
-		od;
-		printf("MSC: p%d [Q6] from %d: every packet delivered %d\n", _pid, ccp, !cbad);
+	cat = ccp;
+	cq = 1;		/* the walk is still to do */
+	do
+	:: d_step {
+		cq || cr > ccp ->
 		if
+		:: cq ->	/* the walk, then the first CAS */
+			cq = 0;
+			do
+			:: cat < HEAD(ppos) && !cbad ->
+				cbad = (cn >= COUNT || done[SLOT(cat)] < HEAD(cat) + SB);
+				cat = HEAD(cat) + SB;
+				cn++
+			:: else -> break
+			od;
+			printf("MSC: p%d [Q6] from %d: every packet delivered %d\n", _pid, ccp, !cbad);
+			cat = 0; cn = 0
+		:: else
+		fi;
+		if
+		:: cbad -> ccp = cr	/* gives up: ends the loop */
 		:: !cbad && cr > ccp && commit_pos == ccp ->
 			q1_check(cr);
 			commit_pos = cr;
@@ -683,42 +691,16 @@ inline publish_behind(ppos)
 			ccp = cr
 		:: !cbad && cr > ccp && commit_pos != ccp -> ccp = commit_pos
 		:: else
-		fi;
-		cat = 0; cn = 0
-	};
-	if
-	:: cbad ->
-		GHOST(g_bail = 1);
-#ifdef WAKE
-		if
-		:: ccross -> wake_later(ppos)
-		:: else
 		fi
-#else
-		skip
-#endif
-	:: else ->
-		do
-		:: atomic {
-			cr > ccp ->
-			if
-			:: commit_pos == ccp ->
-				q1_check(cr);
-				commit_pos = cr;
-				GHOST(g_behind = 1);
-				printf("MSC: p%d [Q6] CAS commit_pos %d -> %d\n", _pid, ccp, cr);
-				ccp = cr
-			:: else -> ccp = commit_pos
-			fi
-		   }
-		:: else -> break
-		od;
+	   }
+	:: else -> break
+	od;
 #ifdef WAKE
-		wake_if(ccross, cr)
-#else
-		skip
+	/* the wake-up after the publication, or _grb_wake_later: the caller */
+	cwi = !cbad;
+	cwl = cbad && ccross;
 #endif
-	fi;
+	GHOST(g_bail = (g_bail || cbad));
 	ccp = 0; cbad = 0
 }
 
@@ -750,7 +732,7 @@ inline publish_committed(ppos)
 		ccp = 0;
 		cp_store(cr);
 #ifdef WAKE
-		wake_if(ccross, cr)
+		cwi = 1
 #else
 		skip
 #endif
@@ -764,14 +746,21 @@ inline publish_committed(ppos)
 #endif
 	:: !cq ->
 #ifdef WAKE
-		if
-		:: ccross -> wake_later(ppos)
-		:: else
-		fi
+		cwl = ccross
 #else
 		skip
 #endif
 	fi;
+#ifdef WAKE
+	/* after a publication: wake for a crossed unit or a pending one;
+	 * none, and a unit crossed: _grb_wake_later */
+	if
+	:: cwi -> wake_if(ccross, cr)
+	:: cwl -> wake_later(ppos)
+	:: else
+	fi;
+	cwi = 0; cwl = 0;
+#endif
 	cr = 0; ccp = 0; cq = 0
 }
 
@@ -789,7 +778,7 @@ inline advance_committed()
 	cn = 0;
 	do
 	:: cn <= COUNT ->
-		atomic {
+		d_step {
 			cat = HEAD(ccp) + SB;
 			cbad = (done[SLOT(HEAD(ccp))] < cat);
 			if
@@ -1411,7 +1400,7 @@ inline q4_got(v)
  */
 inline quiescent_pos(rs)
 {
-	atomic {
+	d_step {
 		qo = offset;
 		qp = rs;
 		qok = !(rs > qo || HEAD(qo) - rs > BUF);
@@ -1422,7 +1411,7 @@ inline quiescent_pos(rs)
 	};
 	if
 	:: qok && qp != HEAD(qo) ->
-		atomic {
+		d_step {
 			do
 			:: qok && qp != HEAD(qo) ->
 				qok = (done[SLOT(qp)] == qp + SB);
@@ -1439,7 +1428,7 @@ inline quiescent_pos(rs)
 	if
 	:: qok && qo != HEAD(qo) ->
 		qcc = cc_b[SLOT(qo)];
-		atomic {
+		d_step {
 			if
 			:: qcc % SB == qo - HEAD(qo) && offset == qo -> q4_got(qo)
 			:: else
@@ -1458,7 +1447,7 @@ inline quiescent_pos(rs)
  */
 inline reader_look(rs, rfrom)
 {
-	atomic {
+	d_step {
 		lcp = commit_pos;
 		q1_check(lcp);
 		if
@@ -1902,7 +1891,7 @@ proctype snapshot()
  * this.  One step: nothing else runs then. */
 inline live_check()
 {
-	atomic {
+	d_step {
 		reader_sees(0);
 		printf("MSC: offset %d, commit_pos %d, the reader's view %d\n", offset, commit_pos, gv);
 		/* "the reader's view stays below the offset" */
@@ -1968,7 +1957,7 @@ init
 #endif
 #ifdef CP_DLV
 	/* "commit_pos is left behind a delivered packet" */
-	atomic {
+	d_step {
 		reader_sees(1);
 		assert(commit_pos >= gp);
 		gv = 0; gp = 0
