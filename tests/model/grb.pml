@@ -16,7 +16,7 @@
  *                                grb_reader_put, grb_packet_record_next,
  *                                committed_pos, quiescent_pos, next_in_place
  *   src/core/stream.c, channel.c stream init, grb_channel_finalize
- * as they are at ba7b479: since 771f555 ("Fix races found by a review of
+ * as they are at 0519d77: since 771f555 ("Fix races found by a review of
  * the ordering protocol", doc/ordering.md K2 and K3) a closer clears the
  * slot's NOREF before storing its packet fields (close_old, flush), and
  * with the atomic sync a discarded record is never given back.
@@ -55,7 +55,9 @@
  * them (doc/ordering.md, "The committed position"; the labels [Q1]-[Q6],
  * [R9], [R12] are its table's):
  *   CPOS               commit_pos: after its add, every commit makes [Q1]'s
- *                      relaxed loads of offset o and commit_pos cp; if
+ *                      relaxed loads of offset o and commit_pos cp (with
+ *                      the atomic sync, NW > 1, only when the lap's bytes
+ *                      reach its own end: none below it in flight); if
  *                      o - S == the lap's bytes in the returned cc and
  *                      cp >= S (S: the commit's packet), a plain release
  *                      store commit_pos = o (it may step back: a store that
@@ -88,7 +90,7 @@
  *                      the offset into commit_pos until the offset reloaded
  *                      after the store is unchanged
  *   FIX_WAKE           WAKE: wake_pending becomes two positions, wake_req
- *                      (raised by [Q5] to the offset the commit loaded) and
+ *                      (raised by [Q5] to the offset it loads first) and
  *                      wake_done (raised by every wake-up to what its
  *                      caller published); a publisher wakes while
  *                      wake_req > wake_done; nothing is cleared
@@ -608,16 +610,18 @@ inline wake_if(own, wp)
 }
 
 /* _grb_wake_later(pos): [Q5] the seq_cst exchange wake_pending = 1
- * (FIX_WAKE: a CAS loop raising wake_req to o, the offset the commit
- * loaded, in cr), then seq_cst loads of cc, offset and commit_pos; if they
- * show this packet quiescent and commit_pos at it, publish and wake (in
- * the commit's locals: cr, ccp, cq). */
+ * (FIX_WAKE: a load of the offset, every record the add counted below
+ * it, then a CAS loop raising wake_req to it), then seq_cst loads of cc,
+ * offset and commit_pos; if they show this packet quiescent and
+ * commit_pos at it, publish and wake (in the commit's locals: cr, ccp,
+ * cq). */
 inline wake_later(wpos)
 {
 #ifndef FIX_WAKE
 	wake_pending = 1;
 	printf("MSC: p%d [Q5] wake_pending = 1\n", _pid);
 #else
+	cr = offset;
 	atomic {
 		if
 		:: wake_req < cr -> wake_req = cr
@@ -705,24 +709,36 @@ inline publish_behind(ppos)
 }
 
 /*
- * _grb_publish_committed(pos, bytes, cc, add), after the add (ccb: the
- * slot's bytes it returned): [Q1] relaxed loads of offset (into cr) and
- * commit_pos; if offset - S == the lap's bytes (ccb mod SB; never for a
- * complete lap, which its delivery publishes) and commit_pos reached S, a
- * plain release store of the offset; if commit_pos is behind S, [Q6].
- * A crossed unit: wake after the publication, or _grb_wake_later.
+ * _grb_publish_committed(pos, mask, bytes, cc, add), after the add (ccb:
+ * the slot's bytes it returned): [Q1] relaxed loads of offset (into cr)
+ * and commit_pos; if offset - S == the lap's bytes (ccb mod SB; never for
+ * a complete lap, which its delivery publishes) and commit_pos reached S,
+ * a plain release store of the offset; if commit_pos is behind S, [Q6].
+ * With the atomic sync (NW > 1) a commit whose lap's bytes are fewer than
+ * its own end minus S (a record below it in flight, or the lap complete)
+ * makes neither load.  A crossed unit: wake after the publication, or
+ * _grb_wake_later.
  */
-inline publish_committed(ppos)
+inline publish_committed(ppos, padd)
 {
-#ifndef BUG_CP_LOAD_BEFORE_ADD
-	cr = offset;
+#if NW > 1
+	cq = !(ccb % SB < ppos + padd - HEAD(ppos));
+#else
+	cq = 1;
 #endif
-	atomic {
-		ccp = commit_pos;
-		cq = (cr - HEAD(ppos) == ccb % SB);
-		printf("MSC: p%d [Q1] offset %d, commit_pos %d, lap bytes %d\n",
-		       _pid, cr, ccp, ccb % SB)
-	};
+	if
+	:: cq ->
+#ifndef BUG_CP_LOAD_BEFORE_ADD
+		cr = offset;
+#endif
+		d_step {
+			ccp = commit_pos;
+			cq = (cr - HEAD(ppos) == ccb % SB);
+			printf("MSC: p%d [Q1] offset %d, commit_pos %d, lap bytes %d\n",
+			       _pid, cr, ccp, ccb % SB)
+		}
+	:: else
+	fi;
 	if
 #ifndef BUG_CP_NO_START
 	:: cq && ccp >= HEAD(ppos) ->
@@ -920,7 +936,7 @@ inline commit_bytes(cpos, cadd, crec, cmark)
 	cp_store(cr);
 	cr = 0;
 #else
-	publish_committed(cpos);
+	publish_committed(cpos, cadd);
 #endif
 #endif
 	if
