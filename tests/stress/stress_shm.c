@@ -71,6 +71,8 @@ struct wjob {
 	struct grb_channel *ch;
 	uint32_t thread;
 	uint64_t n; /* records (run) or 0: until killed, numbered on commit */
+	uint64_t cap; /* until killed: the numbers stay below it (the parent's
+		       * table of records seen has that many per thread) */
 };
 
 static void *writer_thread(void *arg)
@@ -82,6 +84,12 @@ static void *writer_thread(void *arg)
 		struct grb_ctx ctx = { .payload_len = sizeof(struct shm_rec) };
 		struct shm_rec r = { j->thread, SHM_REC_MAGIC, seq };
 
+		if (!j->n && seq >= j->cap) {
+			/* A thread far ahead of the other waits here to be
+			 * killed: the parent kills when both reached a target. */
+			usleep(1000);
+			continue;
+		}
 		if (grb_reserve(j->cfg, j->ch, &ctx) == 0) {
 			grb_write(&ctx, &r, sizeof(r));
 			grb_commit(j->cfg, &ctx);
@@ -98,7 +106,7 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-static void writer_child(int sock, const struct grb_config *cfg, uint64_t n)
+static void writer_child(int sock, const struct grb_config *cfg, uint64_t n, uint64_t cap)
 {
 	struct grb_channel_attr a;
 	struct grb_channel *ch;
@@ -118,7 +126,7 @@ static void writer_child(int sock, const struct grb_config *cfg, uint64_t n)
 	if (read(sock, &go, 1) != 1)
 		_exit(3);
 	for (i = 0; i < THREADS; i++) {
-		jobs[i] = (struct wjob){ cfg, ch, (uint32_t)i, n };
+		jobs[i] = (struct wjob){ cfg, ch, (uint32_t)i, n, cap };
 		pthread_create(&t[i], NULL, writer_thread, &jobs[i]);
 	}
 	for (i = 0; i < THREADS; i++)
@@ -176,7 +184,7 @@ static void run(const char *what, const struct grb_config *cfg, uint64_t n, uint
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		writer_child(sv[1], cfg, n);
+		writer_child(sv[1], cfg, n, max_seq);
 	}
 	close(sv[1]);
 	nfd = shm_recv_fds(sv[0], fds, SHM_MAX_FDS, &tag);
