@@ -384,6 +384,41 @@ static int nothing_delivered(struct grb_reader *r, uint64_t start)
 }
 
 /*
+ * After the claim of the head packet at start (consumed moved from c past
+ * it): wake the blocked writers, and either count a packet that failed
+ * validation (bad) and return -EPROTO, or hold it (its memory at index idx)
+ * with *k the records of it already returned in place.
+ */
+static int took_packet(struct grb_reader *r, struct grb_packet *pkt, uint64_t c, uint64_t start,
+		       uint64_t idx, int bad, uint64_t *k)
+{
+	struct grb_stream *s = r->s;
+
+	if (r->cfg->mode == GRB_MODE_BLOCKING)
+		wake_blocked_writers(s);
+	if (bad) {
+		/* Consumed and never returned: its records join the
+		 * accounting here (written = delivered + lost +
+		 * corrupt_records), but those returned in place.  The
+		 * writers go on.  relaxed: counters, as the loss counters. */
+		uint64_t k_bad = c & s->sb_mask;
+
+		_grb_add_relaxed(&s->cons->corrupt_packets, 1);
+		_grb_add_relaxed(&s->cons->corrupt_records,
+				 pkt->info.records > k_bad ? pkt->info.records - k_bad : 0);
+		r->corrupt_packets++;
+		r->ip_start = GRB_NO_POS;
+		return -EPROTO;
+	}
+	r->held = 1;
+	r->held_pos = start;
+	r->held_idx = idx;
+	pkt->pos = start;
+	*k = c & s->sb_mask;
+	return 0;
+}
+
+/*
  * Consuming, for a consumer in another process, which writes nothing of
  * the writers' (doc/design.md, "Sharing streams between processes"): take
  * the delivered packet at the head by copying it, then claim it by moving
@@ -443,26 +478,8 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 		 * ([W3], [P1]).  One of us and the pushers wins. */
 		if (!_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size))
 			continue; /* overwritten: counted by the pusher */
-		if (r->cfg->mode == GRB_MODE_BLOCKING)
-			wake_blocked_writers(s);
-		if (bad) {
-			uint64_t k_bad = c & s->sb_mask;
-
-			/* relaxed: counters, as the loss counters. */
-			_grb_add_relaxed(&s->cons->corrupt_packets, 1);
-			_grb_add_relaxed(&s->cons->corrupt_records,
-					 pkt->info.records > k_bad ? pkt->info.records - k_bad : 0);
-			r->corrupt_packets++;
-			r->ip_start = GRB_NO_POS;
-			return -EPROTO;
-		}
-		r->held = 1;
-		r->held_pos = start;
-		r->held_idx = idx;
-		pkt->pos = start;
 		pkt->data = r->copy;
-		*k = c & s->sb_mask;
-		return 0;
+		return took_packet(r, pkt, c, start, idx, bad, k);
 	}
 	return -EAGAIN;
 }
@@ -470,7 +487,6 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t *k)
 {
 	struct grb_stream *s = r->s;
-	struct grb_shm_stream *shm = s->shm;
 	int attempt;
 
 	for (attempt = 0; attempt < 64; attempt++) {
@@ -485,10 +501,7 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 		if (done != start + s->sb_size) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
-			if (_grb_load_acquire(&shm->finalized) &&
-			    _grb_load_acquire(&shm->offset) == start)
-				return -ENODATA;
-			return -EAGAIN;
+			return nothing_delivered(r, start);
 		}
 		bad = packet_fill(r, x, start, &pkt->info);
 		/* [R10] seq_cst: snapshot readers that copied this packet
@@ -508,29 +521,8 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 			continue; /* overwritten while we took it: counted by the pusher */
 		}
 		__atomic_store_n(&s->cons->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
-		if (r->cfg->mode == GRB_MODE_BLOCKING)
-			wake_blocked_writers(s);
-		if (bad) {
-			/* Consumed and never returned: its records join the
-			 * accounting here (written = delivered + lost +
-			 * corrupt_records), but those returned in place.  The
-			 * packet's memory is our spare now; the writers go on.
-			 * relaxed: counters, as the loss counters. */
-			uint64_t k_bad = c & s->sb_mask;
-
-			_grb_add_relaxed(&s->cons->corrupt_packets, 1);
-			_grb_add_relaxed(&s->cons->corrupt_records,
-					 pkt->info.records > k_bad ? pkt->info.records - k_bad : 0);
-			r->corrupt_packets++;
-			r->ip_start = GRB_NO_POS;
-			return -EPROTO;
-		}
-		r->held = 1;
-		r->held_pos = start;
-		r->held_idx = id & GRB_ID_INDEX_MASK;
-		pkt->pos = start;
-		*k = c & s->sb_mask;
-		return 0;
+		/* A bad packet's memory is our spare now. */
+		return took_packet(r, pkt, c, start, id & GRB_ID_INDEX_MASK, bad, k);
 	}
 	return -EAGAIN;
 }
