@@ -96,9 +96,14 @@ static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t fro
 {
 	/* [Q2] acquire, as above. */
 	uint64_t cp = _grb_load_acquire(&r->s->shm->commit_pos), q;
+	/* [Q8] acquire: pairs with a wake-up's CAS before its [D4]: what it
+	 * published, even if a late [Q1] store set commit_pos back since. */
+	uint64_t wp = _grb_load_acquire(&r->s->shm->wake_pos);
 
 	if (pos_after(cp, r->cp_max))
 		r->cp_max = cp;
+	if (pos_after(wp, r->cp_max))
+		r->cp_max = wp;
 	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
 		r->cp_max = q;
 	return r->cp_max;

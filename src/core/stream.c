@@ -8,7 +8,8 @@
  * Layout version 5 moved the words a consumer writes to their own page
  * (struct grb_shm_consumer) and left every field the writers' inline fast
  * path reads where version 4 had it: the writers' line (offset, last_ts,
- * flush_req, commit_pos, last_end, lost_unreported) and wake_pending.
+ * flush_req, commit_pos, last_end, lost_unreported).  Version 6 replaced
+ * wake_pending with the positions wake_req, wake_done and wake_pos.
  */
 _Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
 		       offsetof(struct grb_shm_stream, last_ts) == 136 &&
@@ -17,7 +18,7 @@ _Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
 		       offsetof(struct grb_shm_stream, last_end) == 160 &&
 		       offsetof(struct grb_shm_stream, lost_unreported) == 168 &&
 		       offsetof(struct grb_shm_stream, lost) == 256 &&
-		       offsetof(struct grb_shm_stream, wake_pending) == 360,
+		       offsetof(struct grb_shm_stream, wake_req) == 360,
 	       "a field the writers' fast path reads moved");
 _Static_assert(offsetof(struct grb_shm_stream, nr_streams) + sizeof(uint32_t) <=
 		       offsetof(struct grb_shm_stream, offset),

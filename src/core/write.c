@@ -90,17 +90,18 @@ void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s, uint6
 		       uint64_t add)
 {
 	_grb_commit_slot(cfg, s, &s->slots[_grb_slot_of(s, pos)],
-			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_env_rseq_area() : NULL, pos,
-			 add);
+			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_env_rseq_area() : NULL, pos, add,
+			 0);
 }
 
 /*
  * Moves the committed position over the packets delivered from where it is
  * (a commit publishes it within a packet only once it reached the packet's
  * start).  A delivery that finds it behind an undelivered packet stops
- * there; that packet's delivery goes on over this one.
+ * there; that packet's delivery goes on over this one.  Returns the
+ * position it leaves (a value commit_pos held: true, for the wake-up).
  */
-static void advance_committed(struct grb_stream *s)
+static uint64_t advance_committed(struct grb_stream *s)
 {
 	/* [Q3] seq_cst, with the seq_cst [D3]: of two deliveries of
 	 * consecutive packets, the later one in the total order sees the
@@ -119,13 +120,14 @@ static void advance_committed(struct grb_stream *s)
 		 * slot's laps are delivered in order), for a position stored
 		 * late by a preempted committer. */
 		if ((int64_t)(done - end) < 0)
-			return;
+			return cp;
 		/* [Q3] CAS: a failure reloads cp, and the loop goes on from
 		 * the value another writer stored. */
 		if (__atomic_compare_exchange_n(&s->shm->commit_pos, &cp, end, 0, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST))
 			cp = end;
 	}
+	return cp;
 }
 
 /*
@@ -138,7 +140,7 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
 	uint64_t start = pos & ~s->sb_mask;
 	uint64_t id = _grb_load_relaxed(&x->id);
-	uint64_t records = (cc - _grb_load_relaxed(&x->last_cc)) >> 40;
+	uint64_t records = (cc - _grb_load_relaxed(&x->last_cc)) >> 40, cp;
 	struct grb_packet_info info;
 
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ) {
@@ -179,13 +181,12 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	 * reader's [R1], the next lap's opener [W4] and the pusher [P2].
 	 * seq_cst for [Q3]. */
 	__atomic_store_n(&x->done, start + s->sb_size, __ATOMIC_SEQ_CST);
-	advance_committed(s);
+	cp = advance_committed(s);
 	/* The packet policy wakes at each delivery; the others when a unit
 	 * crossed before its records could be published by a commit (a
 	 * stream never quiescent is read packet by packet). */
-	if (cfg->wakeup == GRB_WAKEUP_WRITER &&
-	    (!s->wake_mask || _grb_load_relaxed(&s->shm->wake_pending)))
-		_grb_wake_stream(s);
+	if (cfg->wakeup == GRB_WAKEUP_WRITER)
+		_grb_wake_if(s, !s->wake_mask, cp);
 	/* After [D3] and [D4]: a reader this call wakes, or runs, finds the
 	 * packet delivered.  info is on our stack; the packet itself may be
 	 * the reader's already. */
@@ -193,19 +194,30 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 		cfg->packet_published(cfg, &info);
 }
 
+/* Raises *p to v (a CAS loop, seq_cst): positions that only grow. */
+static void raise_pos(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+
+	while ((int64_t)(v - cur) > 0)
+		if (__atomic_compare_exchange_n(p, &cur, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			break;
+}
+
 /*
  * Wakes a reader waiting on the stream (grb_reader_wait()) or armed on the
  * channel's descriptor (grb_merge_arm()).  Called after what it wakes for
- * is readable: a delivery ([D3]) or a published position ([Q1]).
+ * is readable: pub, the position its caller published (a delivery's [Q3],
+ * a [Q1] store, a [Q6] CAS); served: the requests ([Q5]) it answers.
  */
-void _grb_wake_stream(struct grb_stream *s)
+void _grb_wake_stream(struct grb_stream *s, uint64_t served, uint64_t pub)
 {
 	int fd = s->chan->priv->event_fd;
 
-	/* A unit crossed by another commit is covered by this wake-up too.
-	 * relaxed: the flag only asks for a wake-up; [D4] orders the rest. */
-	if (_grb_load_relaxed(&s->shm->wake_pending))
-		__atomic_exchange_n(&s->shm->wake_pending, 0, __ATOMIC_RELAXED);
+	/* [Q8] seq_cst CAS loop, before [D4]: a reader woken loads wake_pos
+	 * (acquire, beside [Q2]) and reads up to it even if a late [Q1]
+	 * store of another commit set commit_pos back meanwhile. */
+	raise_pos(&s->shm->wake_pos, pub);
 	/* [D4] seq_cst: pairs with the reader's [R6]/[R11]: if we see no
 	 * waiter, its own check after raising the flag sees what we
 	 * published, or its futex wait compares deliver_seq and returns at
@@ -216,13 +228,17 @@ void _grb_wake_stream(struct grb_stream *s)
 		if (fd >= 0)
 			_grb_env_event_signal(fd);
 	}
+	/* After [D4]: the requests up to served are answered.  Never
+	 * cleared: a request above it stays until a wake-up follows a
+	 * publication that covers it. */
+	raise_pos(&s->shm->wake_done, served);
 }
 
 /*
  * A commit crossed a wake-up unit while another record of the stream was
  * in flight, so its records are not published yet: leave the wake-up to
- * the commit that publishes them ([Q1] reads wake_pending after its
- * store), then look again in case that commit already passed.
+ * the commit that publishes them (_grb_wake_if() after its store), then
+ * look again in case that commit already passed.
  */
 void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 {
@@ -231,11 +247,12 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	uint64_t start = pos & ~s->sb_mask;
 	uint64_t o, cc, cp;
 
-	/* [Q5] seq_cst exchange, then seq_cst loads of cc, offset and
-	 * commit_pos: against a publisher's add (a locked RMW with the
+	/* [Q5] seq_cst CAS loop raising wake_req to the offset (every record
+	 * our add counted ends below it), then seq_cst loads of cc, offset
+	 * and commit_pos: against a publisher's add (a locked RMW with the
 	 * atomic sync; this thread with the single writer) and its load of
-	 * wake_pending after its [Q1] store, one of us sees the other. */
-	__atomic_exchange_n(&shm->wake_pending, 1, __ATOMIC_SEQ_CST);
+	 * wake_req after its [Q1] store, one of us sees the other. */
+	raise_pos(&shm->wake_req, __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST));
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 	o = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
@@ -243,7 +260,7 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	if (o - start == _grb_lap_bytes(s->sb_mask, cc) && (int64_t)(cp - start) >= 0) {
 		/* [Q1] release, as in _grb_publish_committed(). */
 		_grb_store_release(&shm->commit_pos, o);
-		_grb_wake_stream(s);
+		_grb_wake_if(s, 1, o);
 	}
 }
 
@@ -280,9 +297,29 @@ void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int cro
 	while ((int64_t)(o - cp) > 0)
 		if (_grb_cas_acqrel(&shm->commit_pos, &cp, o))
 			break;
-	if (s->chan->cfg->wakeup == GRB_WAKEUP_WRITER &&
-	    (crossed || _grb_load_relaxed(&shm->wake_pending)))
-		_grb_wake_stream(s);
+	if (s->chan->cfg->wakeup == GRB_WAKEUP_WRITER)
+		_grb_wake_if(s, crossed, o);
+}
+
+/*
+ * _grb_publish_exact() found the offset moved after its [Q1] store: a
+ * signal handler reserved (and committed) between its load and its store.
+ * Store the offset again until it stays; return the value published.
+ */
+uint64_t _grb_publish_again(struct grb_stream *s)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t o = _grb_load_relaxed(&shm->offset), again;
+
+	for (;;) {
+		/* [Q1] release and [Q7], as in _grb_publish_exact(). */
+		_grb_store_release(&shm->commit_pos, o);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		again = _grb_load_relaxed(&shm->offset);
+		if (again == o)
+			return o;
+		o = again;
+	}
 }
 
 /* Overwrite mode: move consumed past every sub-buffer the ring at begin
@@ -890,7 +927,11 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 			return 0;
 	}
 	cfg->record_discard(cfg, ctx);
-	_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
+	if (_grb_single(cfg))
+		_grb_commit_slot(cfg, s, ctx->slot, NULL, ctx->pos, ctx->slot_len,
+				 _grb_tls_nesting == 1);
+	else
+		_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
 	return 0;
 }
 

@@ -96,6 +96,9 @@
  *                      wake_req > wake_done; nothing is cleared
  *   FIX_WAKE_DELIVER   WAKE: a delivery also wakes when its own add crossed
  *                      a unit (not enough: see README.md)
+ *   WAKE_POS           FIX_WAKE: a wake-up raises wake_pos to what its
+ *                      caller published before [D4]; the reader's view is
+ *                      also at least wake_pos (instead of CP_MAX)
  *   INPLACE            (implies CPOS) the consuming reader also reads the
  *                      committed records of the head packet before its
  *                      delivery (next_in_place: up to its view of the
@@ -303,6 +306,9 @@ bit wake_pending;		/* a crossed wake-up unit waits for a publication */
 short wake_req, wake_done;	/* FIX_WAKE: the farthest offset a crossed unit
 				 * asked a wake-up for, and the farthest position
 				 * one was issued for */
+#ifdef WAKE_POS
+short wake_pos;			/* the farthest position a wake-up published */
+#endif
 #endif
 #endif
 
@@ -515,6 +521,12 @@ inline reader_sees(dlv)
 	:: rcp > gv -> gv = rcp
 	:: else
 	fi;
+#ifdef WAKE_POS
+	if
+	:: wake_pos > gv -> gv = wake_pos
+	:: else
+	fi;
+#endif
 	gp = HEAD(consumed);
 	do
 	:: done[SLOT(gp)] == gp + SB -> gp = gp + SB
@@ -545,9 +557,19 @@ inline reader_sees(dlv)
  * every crossed unit whose records are readable now is woken for (gwake,
  * the farthest target not woken for, is cleared once the view reaches it).
  * FIX_WAKE: no flag to clear; after [D4], wake_done = max(wake_done, wx).
+ * WAKE_POS: before [D4], wake_pos = max(wake_pos, wp), wp what the caller
+ * published.
  */
-inline wake_stream(own, wt, wx)
+inline wake_stream(own, wt, wx, wp)
 {
+#ifdef WAKE_POS
+	atomic {	/* CAS loop: the maximum, before [D4] */
+		if
+		:: wake_pos < wp -> wake_pos = wp
+		:: else
+		fi
+	};
+#endif
 #ifndef FIX_WAKE
 	wpend = wake_pending;
 	if
@@ -589,7 +611,7 @@ inline wake_if(own, wp)
 	:: else -> wpend = wake_pending	/* relaxed */
 	fi;
 	if
-	:: wpend -> wake_stream(own, cwt, 0)
+	:: wpend -> wake_stream(own, cwt, 0, wp)
 	:: else
 	fi
 #else
@@ -602,7 +624,7 @@ inline wake_if(own, wp)
 		fi
 	};
 	if
-	:: own || wpend -> wake_stream(own, cwt, wreq)
+	:: own || wpend -> wake_stream(own, cwt, wreq, wp)
 	:: else
 	fi;
 	wreq = 0; wpend = 0
@@ -860,7 +882,7 @@ inline deliver(dpos, dccr)
 	 * completing add crossed one itself, whatever wake_pending says. */
 #ifdef FIX_WAKE_DELIVER
 	if
-	:: ccross -> wake_stream(0, 0, 0)
+	:: ccross -> wake_stream(0, 0, 0, cr)
 	:: else -> wake_if(0, cr)
 	fi;
 #else
@@ -871,6 +893,37 @@ inline deliver(dpos, dccr)
 #endif
 }
 
+#ifdef FIX_SW_EXACT
+#if NW != 1
+#error "FIX_SW_EXACT is the single-writer sync: NW=1"
+#endif
+/*
+ * The single writer's commit at nesting depth 1 (writer 0, not its handler:
+ * SW_OUT): no [Q1] after the add; after the delivery, a relaxed load of
+ * offset and a release store of it into commit_pos, until a reload after a
+ * signal fence ([Q7]) finds the offset unchanged (no handler reserved in
+ * between).  The value published stays in cr.  Brings its own semicolon.
+ */
+#define SW_OUT(w) ((w) == 0)
+#ifdef BUG_SW_NO_RELOAD
+#define SW_NO_RELOAD 1	/* the bug: one store, no reload */
+#else
+#define SW_NO_RELOAD 0
+#endif
+#define SW_EXACT_STORE \
+	do \
+	:: cr = offset; \
+		cp_store(cr); \
+		atomic { cq = (offset == cr) || SW_NO_RELOAD }; \
+		if \
+		:: cq -> cq = 0; break \
+		:: else \
+		fi \
+	od;
+#else
+#define SW_OUT(w) 0
+#endif
+
 /* _grb_commit_bytes(pos, add): one fetch-add [C1]; the add that brings the
  * slot's bytes to the end of the lap of pos delivers.  With CPOS, cmark: the
  * commit of the cells [pos, pos + add) (a record or a header; 0: padding),
@@ -879,7 +932,7 @@ inline deliver(dpos, dccr)
  * WAKE_UNIT (wake_mask); the unit's target is the end of the farthest
  * commit of the slot's lap counted so far: its records are readable once
  * a reader reads up to it. */
-inline commit_bytes(cpos, cadd, crec, cmark)
+inline commit_bytes(cpos, cadd, crec, cmark, cout)
 {
 #if defined(CPOS) && defined(BUG_CP_LOAD_BEFORE_ADD)
 	atomic {
@@ -936,13 +989,27 @@ inline commit_bytes(cpos, cadd, crec, cmark)
 	cp_store(cr);
 	cr = 0;
 #else
-	publish_committed(cpos, cadd);
+	if
+	:: cout -> skip	/* published after the delivery, below */
+	:: else -> publish_committed(cpos, cadd)
+	fi;
 #endif
 #endif
 	if
 	:: ccb == lend -> deliver(cpos, ccr)
 	:: else
 	fi;
+#ifdef FIX_SW_EXACT
+	if
+	:: cout ->
+		SW_EXACT_STORE
+#ifdef WAKE
+		wake_if(ccross, cr);
+#endif
+		cr = 0
+	:: else
+	fi;
+#endif
 	atomic {
 		cx = 0; ccb = 0; ccr = 0; lend = 0;
 #ifdef WAKE
@@ -982,7 +1049,7 @@ inline stream_flush()
 				data_end[SLOT(fo)] = fin;
 				printf("MSC: p%d flush: data_end[%d] = %d\n", _pid, SLOT(fo), fin)
 			}
-			commit_bytes(fo, SB - fin, 0, 0);
+			commit_bytes(fo, SB - fin, 0, 0, 0);
 			break
 		:: else
 		fi
@@ -1037,29 +1104,11 @@ inline push_reader(pb)
 /*
  * CP_EXACT (NW=1 NESTED): writer 0's grb_commit() or grb_discard() (nesting
  * depth 1) returned; its handler's records, if it ran, are committed too.
- * FIX_SW_EXACT: then, a relaxed load of offset and a release store of it
- * into commit_pos, until a reload after a signal fence finds the offset
- * unchanged (no handler reserved in between).  Both macros bring their own
- * semicolon.
+ * Brings its own semicolon.
  */
-#ifdef FIX_SW_EXACT
-#define SW_EXACT_FIX \
-	do \
-	:: cr = offset; \
-		cp_store(cr); \
-		atomic { cq = (offset == cr); cr = 0 }; \
-		if \
-		:: cq -> cq = 0; break \
-		:: else \
-		fi \
-	od;
-#else
-#define SW_EXACT_FIX
-#endif
 #define OUTERMOST \
 	if \
 	:: w == 0 -> \
-		SW_EXACT_FIX \
 		/* "commit_pos is not the offset after the outermost commit" */ \
 		assert(REACHED(commit_pos)) \
 	:: else \
@@ -1169,7 +1218,7 @@ retry:
 				data_end[SLOT(o)] = in_sb;
 				printf("MSC: p%d W%d close: data_end[%d] = %d\n", _pid, w, SLOT(o), in_sb)
 			}
-			commit_bytes(o, SB - in_sb, 0, 0)
+			commit_bytes(o, SB - in_sb, 0, 0, 0)
 		:: else
 		fi;
 		if
@@ -1184,7 +1233,7 @@ retry:
 				LAPCHECK(begin)
 				phys[idx * SB] = C_HDR(begin / SB) | PTAG(begin)
 			}
-			commit_bytes(begin, PHDR, 0, 1);
+			commit_bytes(begin, PHDR, 0, 1, 0);
 			rec_pos = begin + PHDR
 		:: else ->
 			id = idw[SLOT(o)];
@@ -1213,7 +1262,7 @@ retry:
 #endif
 #ifdef BUG_COMMIT_BEFORE_WRITE
 		if
-		:: !discard -> commit_bytes(rec_pos, n, 1, 1)
+		:: !discard -> commit_bytes(rec_pos, n, 1, 1, 0)
 		:: else
 		fi;
 #endif
@@ -1258,13 +1307,13 @@ retry:
 					ndiscarded++;	/* ghost */
 					printf("MSC: p%d W%d record %d discarded in place\n", _pid, w, seq)
 				}
-				commit_bytes(rec_pos, n, 0, 1);
+				commit_bytes(rec_pos, n, 0, 1, SW_OUT(w));
 				OUTERMOST
 			:: else
 			fi
 		:: else ->
 #ifndef BUG_COMMIT_BEFORE_WRITE
-			commit_bytes(rec_pos, n, 1, 1);
+			commit_bytes(rec_pos, n, 1, 1, SW_OUT(w));
 			OUTERMOST
 #else
 			skip
@@ -1472,6 +1521,16 @@ inline reader_look(rs, rfrom)
 		fi;
 		printf("MSC: p%d reader [Q2] commit_pos %d: its view %d, head %d\n", _pid, lcp, rcp, rs)
 	}
+#ifdef WAKE_POS
+	d_step {	/* acquire load of wake_pos, as [Q2] */
+		lcp = wake_pos;
+		q1_check(lcp);
+		if
+		:: lcp > rcp -> rcp = lcp
+		:: else
+		fi
+	}
+#endif
 #ifndef BUG_CP_NO_Q4
 	if
 	:: rcp <= rfrom -> quiescent_pos(rs)

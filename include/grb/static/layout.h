@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 5u
+#define GRB_LAYOUT_VERSION 6u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -136,9 +136,17 @@ struct grb_shm_stream {
 	 * delivery; with the open packets' counts, the records committed. */
 	uint64_t delivered_records;
 	uint64_t _reserved0; /* layout version 4's taking, now on the consumer page */
-	/* GRB_WAKEUP_WRITER: a commit crossed a wake-up unit before its
-	 * records were published: the commit that publishes them wakes. */
-	uint32_t wake_pending;
+	/* Layout version 6, GRB_WAKEUP_WRITER: positions that only grow.
+	 * wake_req: the farthest offset a commit that crossed a wake-up unit
+	 * before its records were published asked a wake-up for ([Q5]); a
+	 * commit that publishes, or a delivery, wakes while it is past
+	 * wake_done, the farthest position a wake-up served.  wake_pos: the
+	 * farthest position a wake-up published, raised before it wakes
+	 * ([Q8]): a reader's view is at least it, whatever a late [Q1] store
+	 * did to commit_pos. */
+	uint64_t wake_req;
+	uint64_t wake_done;
+	uint64_t wake_pos;
 } __attribute__((aligned(GRB_CACHELINE)));
 
 /*

@@ -38,9 +38,10 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx);
 void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
 			   uint64_t add);
-void _grb_wake_stream(struct grb_stream *s);
+void _grb_wake_stream(struct grb_stream *s, uint64_t served, uint64_t pub);
 void _grb_wake_later(struct grb_stream *s, uint64_t pos);
 void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int crossed);
+uint64_t _grb_publish_again(struct grb_stream *s);
 
 static _grb_always_inline int _grb_single(const struct grb_config *cfg)
 {
@@ -176,6 +177,23 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
 }
 
 /*
+ * After a publication of pub (a [Q1] store, a [Q6] CAS, a delivery's [Q3]):
+ * wake for a unit the caller's own add crossed (own), or for one a commit
+ * left to the next publication ([Q5]: wake_req past wake_done).  relaxed
+ * loads: the request's [Q5] is seq_cst against the publisher's add (a
+ * locked RMW, or this thread), so if we miss it, its own look sees our
+ * publication.  wake_done <= wake_req always (a wake-up raises it to at
+ * most the request it loaded).
+ */
+static _grb_always_inline void _grb_wake_if(struct grb_stream *s, int own, uint64_t pub)
+{
+	uint64_t req = _grb_load_relaxed(&s->shm->wake_req);
+
+	if (_grb_unlikely(own || req != _grb_load_relaxed(&s->shm->wake_done)))
+		_grb_wake_stream(s, (int64_t)(req - pub) > 0 ? pub : req, pub);
+}
+
+/*
  * After an add to the slot of pos returned cc (mask: the sub-buffer size
  * - 1; bytes: the lap's committed bytes in cc): when every byte reserved so
  * far is committed -- the offset equals the lap's start plus the lap's
@@ -223,22 +241,54 @@ static _grb_always_inline void _grb_publish_committed(const struct grb_config *c
 		_grb_store_release(&shm->commit_pos, o);
 		/* A wake-up unit crossed here or by an earlier commit: its
 		 * records are readable now. */
-		if (cfg->wakeup == GRB_WAKEUP_WRITER &&
-		    _grb_unlikely(crossed || _grb_load_relaxed(&shm->wake_pending)))
-			_grb_wake_stream(s);
+		if (cfg->wakeup == GRB_WAKEUP_WRITER)
+			_grb_wake_if(s, crossed, o);
 	} else if (_grb_unlikely(crossed)) {
 		_grb_wake_later(s, pos);
 	}
 }
 
 /*
+ * The single writer's commit at nesting depth 1 (grb_commit() or
+ * grb_discard() of the thread's outermost record), after its add and its
+ * delivery: every record reserved on the stream is committed (a signal
+ * handler's nested ones too: it returned) and every packet before the
+ * offset's delivered, so the offset is the committed position.  Only the
+ * owner thread and its handlers store commit_pos (a flush by another
+ * thread takes the stream first).  A handler that runs between our load
+ * and our store may publish further; we would set it back: [Q7] reload
+ * the offset after a signal fence and store again while it moved.
+ */
+static _grb_always_inline void _grb_publish_exact(const struct grb_config *cfg,
+						  struct grb_stream *s, int crossed)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t o = _grb_load_relaxed(&shm->offset);
+
+	/* [Q1] release: the records below o before the position; pairs with
+	 * [Q2]. */
+	_grb_store_release(&shm->commit_pos, o);
+	/* [Q7] signal fence, then a relaxed reload: a handler that interrupted
+	 * us before the store reserved, so moved the offset (it ran to
+	 * completion before we went on).  Out of line, the same again until
+	 * the offset stays. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (_grb_unlikely(_grb_load_relaxed(&shm->offset) != o))
+		o = _grb_publish_again(s);
+	if (cfg->wakeup == GRB_WAKEUP_WRITER)
+		_grb_wake_if(s, crossed, o);
+}
+
+/*
  * Adds add (bytes, and a record) to x, the slot of pos; the add that
  * completes the sub-buffer for its lap delivers it.  rs: the calling
- * thread's rseq area (rseq sync only).
+ * thread's rseq area (rseq sync only).  outer: the single writer's commit
+ * at nesting depth 1 (_grb_publish_exact()); 0 for the slow paths' headers
+ * and padding, committed while the record that made them is reserved.
  */
 static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, struct grb_stream *s,
 						struct grb_shm_slot *x, struct _grb_rseq *rs,
-						uint64_t pos, uint64_t add)
+						uint64_t pos, uint64_t add, int outer)
 {
 	uint64_t cc, mask = s->sb_mask, bytes;
 
@@ -268,6 +318,14 @@ static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, st
 		 * constant for a record of constant size. */
 		bytes = _grb_lap_bytes(mask, old + (uint32_t)add);
 		cc = old + add;
+	}
+	if (_grb_single(cfg) && outer) {
+		if (_grb_unlikely(bytes == 0))
+			_grb_deliver(cfg, s, pos, cc);
+		_grb_publish_exact(cfg, s,
+				   cfg->wakeup == GRB_WAKEUP_WRITER &&
+					   (((cc - add) ^ cc) & s->wake_mask));
+		return;
 	}
 	_grb_publish_committed(cfg, s, pos, mask, bytes, cc, add);
 	if (_grb_unlikely(bytes == 0))
@@ -562,7 +620,7 @@ static _grb_always_inline void grb_commit(const struct grb_config *cfg, struct g
 	 * before it returns, or before it fills the writer cache). */
 	_grb_commit_slot(cfg, ctx->stream, ctx->slot,
 			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_tls_rseq_area : NULL, ctx->pos,
-			 ctx->slot_len + GRB_CC_RECORD);
+			 ctx->slot_len + GRB_CC_RECORD, _grb_single(cfg) && _grb_tls_nesting == 1);
 	_grb_barrier();
 	_grb_tls_nesting--;
 }
