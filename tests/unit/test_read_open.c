@@ -532,6 +532,20 @@ static void test_idle_other_thread(void)
  * is committed and a record D held again: E shows, D and what follows
  * does not.
  */
+/*
+ * The single writer's commit at nesting depth 1 leaves commit_pos at the
+ * offset (doc/ordering.md, [Q7]), also when a handler nested in its record
+ * wrote into the next packet and the commit completed the record's packet.
+ */
+static void check_exact(uint32_t s)
+{
+	const struct grb_shm_stream *shm = CH->streams[s].shm;
+
+	if (V->cfg->sync == GRB_SYNC_SINGLE_WRITER)
+		VCHECK(__atomic_load_n(&shm->commit_pos, __ATOMIC_ACQUIRE) ==
+		       __atomic_load_n(&shm->offset, __ATOMIC_ACQUIRE));
+}
+
 static void test_open_hides(int other_thread, int cross)
 {
 	struct worker w, x;
@@ -567,6 +581,7 @@ static void test_open_hides(int other_thread, int cross)
 	m = look(s, snap, MAXV);
 	VCHECK(m == 0); /* 0..2 consumed, the rest hidden */
 	worker_run(&w, do_commit, &a);
+	check_exact(s);
 	n = take(it, out, MAXV);
 	VCHECK(n == 1 + after.written && is_run(out, n, 3));
 	if (cross) {
@@ -589,6 +604,7 @@ static void test_open_hides(int other_thread, int cross)
 		m = look(s, snap, MAXV);
 		VCHECK(m == 0);
 		worker_run(&w, do_commit, &d);
+		check_exact(s);
 		n = take(it, out, MAXV);
 		VCHECK(n == 3 && is_run(out, n, d.held));
 		check_accounting(s, f.first + 2, f.first + 2, 1);

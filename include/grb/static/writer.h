@@ -187,6 +187,7 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
  */
 static _grb_always_inline void _grb_wake_if(struct grb_stream *s, int own, uint64_t pub)
 {
+	/* [Q5] relaxed loads, as above. */
 	uint64_t req = _grb_load_relaxed(&s->shm->wake_req);
 
 	if (_grb_unlikely(own || req != _grb_load_relaxed(&s->shm->wake_done)))
