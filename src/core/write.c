@@ -186,7 +186,7 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	 * crossed before its records could be published by a commit (a
 	 * stream never quiescent is read packet by packet). */
 	if (cfg->wakeup == GRB_WAKEUP_WRITER)
-		_grb_wake_if(s, !s->wake_mask, cp);
+		_grb_wake_if(s, !s->wake_mask, 1, cp, cp);
 	/* After [D3] and [D4]: a reader this call wakes, or runs, finds the
 	 * packet delivered.  info is on our stack; the packet itself may be
 	 * the reader's already. */
@@ -208,12 +208,33 @@ static void raise_pos(uint64_t *p, uint64_t v)
  * Wakes a reader waiting on the stream (grb_reader_wait()) or armed on the
  * channel's descriptor (grb_merge_arm()).  Called after what it wakes for
  * is readable: pub, the position its caller published (a delivery's [Q3],
- * a [Q1] store, a [Q6] CAS); served: the requests ([Q5]) it answers.
+ * a [Q1] store, a [Q6] CAS).  own: for a unit the caller's add crossed
+ * (or the packet policy's delivery), whose records end at or below bound;
+ * otherwise for the requests ([Q5]) up to pub.  One wake-up per claim:
+ * the caller that raises wake_done wakes, to pub for its own unit (every
+ * record below pub is readable, so every request up to it is answered),
+ * else to the requests it covers; an own unit that another claim covers
+ * already (wake_done at or past bound: that waker published past it)
+ * wakes nobody.
  */
-void _grb_wake_stream(struct grb_stream *s, uint64_t served, uint64_t pub)
+void _grb_wake_stream(struct grb_stream *s, int own, uint64_t bound, uint64_t pub)
 {
 	int fd = s->chan->priv->event_fd;
+	uint64_t req = __atomic_load_n(&s->shm->wake_req, __ATOMIC_SEQ_CST);
+	uint64_t claim = own || (int64_t)(req - pub) > 0 ? pub : req;
+	uint64_t done = __atomic_load_n(&s->shm->wake_done, __ATOMIC_SEQ_CST);
 
+	/* [Q5] seq_cst CAS raising wake_done to the claim, before [D4]: of
+	 * two publishers that found the same requests pending, one claims
+	 * them and wakes.  Never lowered: a request above the claim stays
+	 * until a wake-up after a publication that covers it. */
+	for (;;) {
+		if ((own && (int64_t)(done - bound) >= 0) || (int64_t)(claim - done) <= 0)
+			return;
+		if (__atomic_compare_exchange_n(&s->shm->wake_done, &done, claim, 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			break;
+	}
 	/* [Q8] seq_cst CAS loop, before [D4]: a reader woken loads wake_pos
 	 * (acquire, beside [Q2]) and reads up to it even if a late [Q1]
 	 * store of another commit set commit_pos back meanwhile. */
@@ -228,10 +249,6 @@ void _grb_wake_stream(struct grb_stream *s, uint64_t served, uint64_t pub)
 		if (fd >= 0)
 			_grb_env_event_signal(fd);
 	}
-	/* After [D4]: the requests up to served are answered.  Never
-	 * cleared: a request above it stays until a wake-up follows a
-	 * publication that covers it. */
-	raise_pos(&s->shm->wake_done, served);
 }
 
 /*
@@ -245,14 +262,19 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	struct grb_shm_stream *shm = s->shm;
 	struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, pos)];
 	uint64_t start = pos & ~s->sb_mask;
-	uint64_t o, cc, cp;
+	uint64_t o, cc, cp, req;
 
-	/* [Q5] seq_cst CAS loop raising wake_req to the offset (every record
-	 * our add counted ends below it), then seq_cst loads of cc, offset
-	 * and commit_pos: against a publisher's add (a locked RMW with the
-	 * atomic sync; this thread with the single writer) and its load of
-	 * wake_req after its [Q1] store, one of us sees the other. */
-	raise_pos(&shm->wake_req, __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST));
+	/* [Q5] seq_cst CAS loop raising wake_req to the offset, or to the
+	 * end of our packet if the offset is past it (every record our add
+	 * counted ends below both: the count is of this packet's lap), then
+	 * seq_cst loads of cc, offset and commit_pos: against a publisher's
+	 * add (a locked RMW with the atomic sync; this thread with the single
+	 * writer) and its load of wake_req after its [Q1] store, one of us
+	 * sees the other. */
+	req = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
+	if ((int64_t)(req - (start + s->sb_size)) > 0)
+		req = start + s->sb_size;
+	raise_pos(&shm->wake_req, req);
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 	o = __atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST);
@@ -260,7 +282,7 @@ void _grb_wake_later(struct grb_stream *s, uint64_t pos)
 	if (o - start == _grb_lap_bytes(s->sb_mask, cc) && (int64_t)(cp - start) >= 0) {
 		/* [Q1] release, as in _grb_publish_committed(). */
 		_grb_store_release(&shm->commit_pos, o);
-		_grb_wake_if(s, 1, o);
+		_grb_wake_if(s, 1, 0, req, o);
 	}
 }
 
@@ -298,7 +320,7 @@ void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int cro
 		if (_grb_cas_acqrel(&shm->commit_pos, &cp, o))
 			break;
 	if (s->chan->cfg->wakeup == GRB_WAKEUP_WRITER)
-		_grb_wake_if(s, crossed, o);
+		_grb_wake_if(s, crossed, 0, o, o);
 }
 
 /*

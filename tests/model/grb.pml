@@ -96,6 +96,8 @@
  *                      wake_req > wake_done; nothing is cleared
  *   FIX_WAKE_DELIVER   WAKE: a delivery also wakes when its own add crossed
  *                      a unit (not enough: see README.md)
+ *   WAKE_ONCE          WAKE: check at the end that there were no more
+ *                      wake-ups than crossed units (ghost counters)
  *   WAKE_POS           FIX_WAKE: a wake-up raises wake_pos to what its
  *                      caller published before [D4]; the reader's view is
  *                      also at least wake_pos (instead of CP_MAX)
@@ -149,6 +151,8 @@
  *   BUG_CP_NO_Q4             CPOS: the reader without [Q4]
  *   BUG_WAKE_NO_RECHECK      WAKE: [Q5] sets the flag (FIX_WAKE: raises
  *                            wake_req) and returns
+ *   BUG_WAKE_OWN_ALWAYS      FIX_WAKE: an own wake-up wakes even when
+ *                            another claim covers its unit
  *   BUG_CLAIM_BEFORE_COPY    INPLACE OVERWRITE: CAS consumed, then copy
  *   BUG_PUSH_IGNORES_K       INPLACE OVERWRITE: the pusher counts all the
  *                            records of the packet it pushes
@@ -334,6 +338,7 @@ byte nvalid;			/* ghost: copies the snapshot reader accepted */
 short rcp;			/* the reader's cp_max: the highest position it saw */
 #endif
 #ifdef WAKE
+byte g_nwake, g_ncross;		/* ghost: wake-ups, crossed units */
 short gwake;			/* the farthest target of the crossed units not yet
 				 * woken for (0: none), see wake_stream */
 short gmaxend[COUNT];		/* per slot: the end of the farthest commit counted */
@@ -403,7 +408,7 @@ byte flushers_done;
 	byte qx, qi, qj; \
 	CELL qv
 #ifdef WAKE
-#define WAKE_LOCALS ; bit ccross, wpend, cwi, cwl; byte wcc; short cwt, wreq
+#define WAKE_LOCALS ; bit ccross, wpend, cwi, cwl; byte wcc; short cwt, wreq, wbound
 #else
 #define WAKE_LOCALS
 #endif
@@ -562,6 +567,35 @@ inline reader_sees(dlv)
  */
 inline wake_stream(own, wt, wx, wp)
 {
+#ifdef FIX_WAKE
+	wreq = wake_req;
+	atomic {	/* the claim: a CAS loop raising wake_done to wp (own),
+			 * else to min(wake_req, wp); only a raise wakes.  An own
+			 * wake-up whose unit (ending at or below wx) another
+			 * claim covers neither raises nor wakes. */
+		if
+		:: own || wreq > wp -> wreq = wp
+		:: else
+		fi;
+		if
+#ifndef BUG_WAKE_OWN_ALWAYS
+		:: own && wake_done >= wx -> wpend = 0
+#endif
+		:: else ->
+			if
+			:: wake_done < wreq -> wake_done = wreq; wpend = 1
+#ifdef BUG_WAKE_OWN_ALWAYS
+			:: else -> wpend = own
+#else
+			:: else -> wpend = 0
+#endif
+			fi
+		fi;
+		printf("MSC: p%d claims to %d: wake_done %d, wakes %d\n", _pid, wreq, wake_done, wpend)
+	};
+	if
+	:: wpend ->
+#endif
 #ifdef WAKE_POS
 	atomic {	/* CAS loop: the maximum, before [D4] */
 		if
@@ -581,6 +615,7 @@ inline wake_stream(own, wt, wx, wp)
 		reader_sees(1);
 		printf("MSC: p%d wakes the reader: readable to %d, unit to %d, pending to %d\n",
 		       _pid, gv, (own -> wt : -1), gwake);
+		g_nwake++;
 		/* "a wake-up before the crossed unit's records are readable" */
 		assert(!own || wt <= gv);
 		if
@@ -590,12 +625,9 @@ inline wake_stream(own, wt, wx, wp)
 		gv = 0; gp = 0
 	}
 #ifdef FIX_WAKE
-	atomic {	/* CAS loop: the maximum */
-		if
-		:: wake_done < wx -> wake_done = wx
-		:: else
-		fi
-	}
+	:: else
+	fi;
+	wreq = 0; wpend = 0
 #endif
 }
 
@@ -603,7 +635,7 @@ inline wake_stream(own, wt, wx, wp)
  * or one left pending.  FIX_WAKE: relaxed loads of wake_req and wake_done;
  * wake if a request is not served (req > done), and record
  * min(req, wp) as served. */
-inline wake_if(own, wp)
+inline wake_if(own, wp, part, bnd)
 {
 #ifndef FIX_WAKE
 	if
@@ -617,14 +649,10 @@ inline wake_if(own, wp)
 #else
 	wreq = wake_req;
 	atomic {
-		wpend = (wreq > wake_done);
-		if
-		:: wreq > wp -> wreq = wp
-		:: else
-		fi
+		wpend = (wreq > wake_done) && (part || wp >= wreq)
 	};
 	if
-	:: own || wpend -> wake_stream(own, cwt, wreq, wp)
+	:: own || wpend -> wpend = 0; wake_stream(own, cwt, bnd, wp)
 	:: else
 	fi;
 	wreq = 0; wpend = 0
@@ -645,6 +673,12 @@ inline wake_later(wpos)
 #else
 	cr = offset;
 	atomic {
+		/* every byte the lap's count holds is in the packet of wpos */
+		if
+		:: cr > HEAD(wpos) + SB -> cr = HEAD(wpos) + SB
+		:: else
+		fi;
+		wbound = cr;
 		if
 		:: wake_req < cr -> wake_req = cr
 		:: else
@@ -666,7 +700,7 @@ inline wake_later(wpos)
 	if
 	:: cq ->
 		cp_store(cr);
-		wake_if(1, cr)
+		wake_if(1, cr, 0, wbound)
 	:: else
 	fi;
 	cr = 0; cq = 0
@@ -793,7 +827,7 @@ inline publish_committed(ppos, padd)
 	/* after a publication: wake for a crossed unit or a pending one;
 	 * none, and a unit crossed: _grb_wake_later */
 	if
-	:: cwi -> wake_if(ccross, cr)
+	:: cwi -> wake_if(ccross, cr, 0, cr)
 	:: cwl -> wake_later(ppos)
 	:: else
 	fi;
@@ -883,10 +917,10 @@ inline deliver(dpos, dccr)
 #ifdef FIX_WAKE_DELIVER
 	if
 	:: ccross -> wake_stream(0, 0, 0, cr)
-	:: else -> wake_if(0, cr)
+	:: else -> wake_if(0, cr, 1, cr)
 	fi;
 #else
-	wake_if(0, cr);
+	wake_if(0, cr, 1, cr);
 #endif
 #endif
 	cr = 0
@@ -971,6 +1005,7 @@ inline commit_bytes(cpos, cadd, crec, cmark, cout)
 		ccross = ((ccb - cadd) / WAKE_UNIT != ccb / WAKE_UNIT);
 		if
 		:: ccross ->
+			g_ncross++;
 			cwt = gmaxend[cx];
 			if
 			:: cwt > gwake -> gwake = cwt
@@ -1004,7 +1039,7 @@ inline commit_bytes(cpos, cadd, crec, cmark, cout)
 	:: cout ->
 		SW_EXACT_STORE
 #ifdef WAKE
-		wake_if(ccross, cr);
+		wake_if(ccross, cr, 0, cr);
 #endif
 		cr = 0
 	:: else
@@ -2041,6 +2076,10 @@ init
 #ifdef WAKE
 	/* "a crossed unit was never woken for once readable" */
 	assert(gwake == 0);
+#ifdef WAKE_ONCE
+	/* "more wake-ups than crossed units" */
+	assert(g_nwake <= g_ncross);
+#endif
 #endif
 #else
 	(writers_done == NW);

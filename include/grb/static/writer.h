@@ -38,7 +38,7 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx);
 void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
 			   uint64_t add);
-void _grb_wake_stream(struct grb_stream *s, uint64_t served, uint64_t pub);
+void _grb_wake_stream(struct grb_stream *s, int own, uint64_t bound, uint64_t pub);
 void _grb_wake_later(struct grb_stream *s, uint64_t pos);
 void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int crossed);
 uint64_t _grb_publish_again(struct grb_stream *s);
@@ -179,19 +179,24 @@ static _grb_always_inline int _grb_rseq_commit_local(struct _grb_rseq *rs,
 /*
  * After a publication of pub (a [Q1] store, a [Q6] CAS, a delivery's [Q3]):
  * wake for a unit the caller's own add crossed (own), or for one a commit
- * left to the next publication ([Q5]: wake_req past wake_done).  relaxed
- * loads: the request's [Q5] is seq_cst against the publisher's add (a
- * locked RMW, or this thread), so if we miss it, its own look sees our
- * publication.  wake_done <= wake_req always (a wake-up raises it to at
- * most the request it loaded).
+ * left to the next publication ([Q5]: wake_req past wake_done).  A commit
+ * wakes for a request only once it published up to it; a delivery (part)
+ * also below it: the open packet's records may be readable only by the
+ * reader's own look ([Q4]), when the commit that completed them found the
+ * position behind this packet.  relaxed loads: the request's [Q5] is
+ * seq_cst against the publisher's add (a locked RMW, or this thread), so
+ * if we miss it, its own look sees our publication.  bound: for own, where
+ * the unit's records end at most (_grb_wake_stream()).
  */
-static _grb_always_inline void _grb_wake_if(struct grb_stream *s, int own, uint64_t pub)
+static _grb_always_inline void _grb_wake_if(struct grb_stream *s, int own, int part, uint64_t bound,
+					    uint64_t pub)
 {
 	/* [Q5] relaxed loads, as above. */
 	uint64_t req = _grb_load_relaxed(&s->shm->wake_req);
 
-	if (_grb_unlikely(own || req != _grb_load_relaxed(&s->shm->wake_done)))
-		_grb_wake_stream(s, (int64_t)(req - pub) > 0 ? pub : req, pub);
+	if (_grb_unlikely(own || ((int64_t)(req - _grb_load_relaxed(&s->shm->wake_done)) > 0 &&
+				  (part || (int64_t)(pub - req) >= 0))))
+		_grb_wake_stream(s, own, bound, pub);
 }
 
 /*
@@ -243,7 +248,7 @@ static _grb_always_inline void _grb_publish_committed(const struct grb_config *c
 		/* A wake-up unit crossed here or by an earlier commit: its
 		 * records are readable now. */
 		if (cfg->wakeup == GRB_WAKEUP_WRITER)
-			_grb_wake_if(s, crossed, o);
+			_grb_wake_if(s, crossed, 0, o, o);
 	} else if (_grb_unlikely(crossed)) {
 		_grb_wake_later(s, pos);
 	}
@@ -277,7 +282,7 @@ static _grb_always_inline void _grb_publish_exact(const struct grb_config *cfg,
 	if (_grb_unlikely(_grb_load_relaxed(&shm->offset) != o))
 		o = _grb_publish_again(s);
 	if (cfg->wakeup == GRB_WAKEUP_WRITER)
-		_grb_wake_if(s, crossed, o);
+		_grb_wake_if(s, crossed, 0, o, o);
 }
 
 /*
