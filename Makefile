@@ -14,6 +14,9 @@
 #   make bench-latency  wake-up latency: grb's policies, perf, LTTng live
 #                 (bench/latency.sh, ~25 min; not a test)
 #   make bench-latency-quick  the same in about 5 minutes
+#   make bench-xproc  a consumer process vs a consumer thread, and a real
+#                 program under grb record and LTTng-UST (bench/xproc.sh,
+#                 ~2 min; not a test; BENCH_ARGS=--smoke: seconds)
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #
@@ -72,7 +75,7 @@ $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
 .PHONY: all build demo check asan tsan clang format format-check bench bench-quick \
-	bench-latency bench-latency-quick clean
+	bench-latency bench-latency-quick bench-xproc clean
 
 all: build
 
@@ -139,6 +142,9 @@ bench-latency:
 
 bench-latency-quick:
 	bench/latency.sh --quick --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-xproc:
+	bench/xproc.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR)
