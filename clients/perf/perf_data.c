@@ -704,7 +704,7 @@ long grb_perf_data_drain(struct grb_perf_data *w)
 		return w->err;
 	if (n)
 		return n;
-	return ended == w->nr_srcs ? -ENODATA : -EAGAIN;
+	return ended == w->nr_srcs ? -ENODATA : 0;
 }
 
 int grb_perf_data_wait(struct grb_perf_data *w, uint64_t timeout_ns)

@@ -289,7 +289,7 @@ int grb_perf_data_add_channel(struct grb_perf_data *w, struct grb_channel *ch, u
 int grb_perf_data_channel_stats(const struct grb_perf_data *w, uint32_t idx,
 				struct grb_perf_data_stats *st);
 /** Write the records readable now, in time order.  Return: the records
- * written, -ENODATA once every channel is finalized (or its owner gone)
+ * written (0: none readable yet), -ENODATA once every channel is finalized (or its owner gone)
  * and drained, -errno. */
 long grb_perf_data_drain(struct grb_perf_data *w);
 /** Wait for the first channel's wake-up (at most timeout_ns).  Return: as
