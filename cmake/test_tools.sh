@@ -40,6 +40,7 @@ _grb_has() {
 	binutils) command -v objdump ;;
 	pkg-config) command -v pkg-config ;;
 	python3) command -v python3 ;;
+	perl) command -v perl ;;
 	g++) command -v g++ ;;
 	valgrind) command -v valgrind ;;
 	strace) command -v strace ;;

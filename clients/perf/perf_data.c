@@ -67,11 +67,23 @@ struct stack_ent {
 	uint64_t *ips; /* innermost first */
 };
 
+/* A channel whose records the writer drains: the one it was created on,
+ * and those of grb_perf_data_add_channel() (other processes'). */
+struct data_src {
+	struct grb_channel *ch;
+	struct grb_merge *merge;
+	uint32_t pid; /* who writes it: the losses at close are its */
+	int ended; /* its merge said -ENODATA */
+	struct grb_perf_data_stats st; /* samples, lost_* of its records */
+};
+
 struct grb_perf_data {
 	int fd;
 	int err; /* first error (negative errno) */
 	struct grb_channel *ch;
-	struct grb_merge *merge;
+	struct grb_merge *merge; /* srcs[0].merge */
+	struct data_src *srcs;
+	uint32_t nr_srcs, cap_srcs;
 	struct grb_perf_data_attr attr;
 	char *cmdline;
 	char *folded_path;
@@ -337,8 +349,56 @@ struct grb_perf_data *grb_perf_data_create(const char *path, struct grb_channel 
 		errno = e;
 		return NULL;
 	}
+	w->srcs = calloc(4, sizeof(*w->srcs));
+	if (!w->srcs) {
+		close(w->fd);
+		grb_merge_destroy(w->merge);
+		free(w->wbuf);
+		free(w->cmdline);
+		free(w->folded_path);
+		free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->cap_srcs = 4;
+	w->nr_srcs = 1;
+	w->srcs[0].ch = ch;
+	w->srcs[0].merge = w->merge;
+	w->srcs[0].pid = attr->pid ? attr->pid : (uint32_t)getpid();
 	w->file_pos = DATA_OFFSET;
 	return w;
+}
+
+int grb_perf_data_add_channel(struct grb_perf_data *w, struct grb_channel *ch, uint32_t pid)
+{
+	struct data_src *src;
+
+	if (!w || !ch)
+		return -EINVAL;
+	if (w->nr_srcs == w->cap_srcs) {
+		src = realloc(w->srcs, 2 * w->cap_srcs * sizeof(*src));
+		if (!src)
+			return -ENOMEM;
+		w->srcs = src;
+		w->cap_srcs *= 2;
+	}
+	src = &w->srcs[w->nr_srcs];
+	memset(src, 0, sizeof(*src));
+	src->merge = grb_merge_create(ch, 0);
+	if (!src->merge)
+		return errno ? -errno : -ENOMEM;
+	src->ch = ch;
+	src->pid = pid;
+	return (int)w->nr_srcs++;
+}
+
+int grb_perf_data_channel_stats(const struct grb_perf_data *w, uint32_t idx,
+				struct grb_perf_data_stats *st)
+{
+	if (!w || !st || idx >= w->nr_srcs)
+		return -EINVAL;
+	*st = w->srcs[idx].st;
+	return 0;
 }
 
 int grb_perf_data_add_comm(struct grb_perf_data *w, uint32_t pid, uint32_t tid, const char *comm)
@@ -393,6 +453,18 @@ int grb_perf_data_add_sampler_threads(struct grb_perf_data *w, struct grb_perf_s
 	return r;
 }
 
+static int have_map(const struct grb_perf_data *w, uint32_t pid, uint64_t start, uint64_t len,
+		    uint64_t pgoff, uint64_t ino)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->nr_maps; i++)
+		if (w->maps[i].pid == pid && w->maps[i].start == start && w->maps[i].len == len &&
+		    w->maps[i].pgoff == pgoff && w->maps[i].ino == ino)
+			return 1;
+	return 0;
+}
+
 int grb_perf_data_add_maps(struct grb_perf_data *w, uint32_t pid)
 {
 	char path[64], *text, *line, *save = NULL;
@@ -422,6 +494,8 @@ int grb_perf_data_add_maps(struct grb_perf_data *w, uint32_t pid)
 		 * files; [vdso], anonymous and deleted ones it cannot open. */
 		if (perms[2] != 'x' || file[0] != '/' || strstr(file, " (deleted)"))
 			continue;
+		if (have_map(w, pid, start, end - start, off, ino))
+			continue; /* added by an earlier call */
 		if (w->nr_maps == w->cap_maps) {
 			uint32_t cap = w->cap_maps ? 2 * w->cap_maps : 32;
 
@@ -552,7 +626,7 @@ static void fold_sample(struct grb_perf_data *w, const unsigned char *p, uint32_
 }
 
 /* One drained record: one or two perf records, copied as they are. */
-static void emit(struct grb_perf_data *w, const struct grb_record *rec)
+static void emit(struct grb_perf_data *w, struct data_src *src, const struct grb_record *rec)
 {
 	const unsigned char *p = (const unsigned char *)rec->data, *end = p + rec->len;
 
@@ -575,8 +649,11 @@ static void emit(struct grb_perf_data *w, const struct grb_record *rec)
 			memcpy(&lost, p + 8, 8);
 			w->st.lost_samples += lost;
 			w->st.lost_records++;
+			src->st.lost_samples += lost;
+			src->st.lost_records++;
 		} else if (h.type == GRB_PERF_RECORD_SAMPLE) {
 			w->st.samples++;
+			src->st.samples++;
 			if (w->folded_path)
 				fold_sample(w, p, h.size);
 		}
@@ -588,27 +665,46 @@ static void emit(struct grb_perf_data *w, const struct grb_record *rec)
 long grb_perf_data_drain(struct grb_perf_data *w)
 {
 	struct grb_record rec;
+	uint32_t i, ended = 0;
 	long n = 0;
 	int ret;
 
 	if (!w)
 		return -EINVAL;
-	for (;;) {
-		ret = grb_merge_next(w->merge, &rec);
-		if (ret == -EPROTO) {
-			w->st.corrupt++;
+	/* Each channel in turn: the records of one process are in time
+	 * order, those of different processes interleave in the file (perf
+	 * sorts them all, no FINISHED_ROUND being written). */
+	for (i = 0; i < w->nr_srcs; i++) {
+		struct data_src *src = &w->srcs[i];
+
+		if (src->ended) {
+			ended++;
 			continue;
 		}
-		if (ret)
-			break;
-		emit(w, &rec);
-		n++;
+		for (;;) {
+			ret = grb_merge_next(src->merge, &rec);
+			if (ret == -EPROTO) {
+				w->st.corrupt++;
+				src->st.corrupt++;
+				continue;
+			}
+			if (ret)
+				break;
+			emit(w, src, &rec);
+			n++;
+		}
+		if (ret == -ENODATA) {
+			src->ended = 1;
+			ended++;
+		} else if (ret != -EAGAIN) {
+			set_err(w, ret);
+		}
 	}
 	if (w->err)
 		return w->err;
-	if (ret == -EAGAIN || (ret == -ENODATA && n))
+	if (n)
 		return n;
-	return ret;
+	return ended == w->nr_srcs ? -ENODATA : 0;
 }
 
 int grb_perf_data_wait(struct grb_perf_data *w, uint64_t timeout_ns)
@@ -623,24 +719,32 @@ int grb_perf_data_wait(struct grb_perf_data *w, uint64_t timeout_ns)
  */
 static void write_lost_rest(struct grb_perf_data *w)
 {
-	struct grb_channel_stats cs;
-	uint64_t total;
-	char rec[GRB_PERF_LOST_SIZE];
-	uint32_t pid = (uint32_t)getpid();
+	uint32_t i;
 
-	if (grb_channel_read_stats(w->ch, &cs))
-		return;
-	total = cs.lost_total - cs.lost[GRB_LOST_OVERWRITTEN];
-	if (total <= w->st.lost_samples)
-		return;
-	w->st.lost_at_close = total - w->st.lost_samples;
-	write_synth(w, w->create_ts);
-	hdr(rec, GRB_PERF_RECORD_LOST_SAMPLES, 0, GRB_PERF_LOST_SIZE);
-	memcpy(rec + 8, &w->st.lost_at_close, 8);
-	trailer(rec + 16, pid, pid, w->have_ts ? w->last_ts : w->synth_ts);
-	out_data(w, rec, sizeof(rec));
-	w->st.lost_samples += w->st.lost_at_close;
-	w->st.lost_records++;
+	for (i = 0; i < w->nr_srcs; i++) {
+		struct data_src *src = &w->srcs[i];
+		struct grb_channel_stats cs;
+		uint64_t total, rest;
+		char rec[GRB_PERF_LOST_SIZE];
+
+		if (grb_channel_read_stats(src->ch, &cs))
+			continue;
+		total = cs.lost_total - cs.lost[GRB_LOST_OVERWRITTEN];
+		if (total <= src->st.lost_samples)
+			continue;
+		rest = total - src->st.lost_samples;
+		write_synth(w, w->create_ts);
+		hdr(rec, GRB_PERF_RECORD_LOST_SAMPLES, 0, GRB_PERF_LOST_SIZE);
+		memcpy(rec + 8, &rest, 8);
+		trailer(rec + 16, src->pid, src->pid, w->have_ts ? w->last_ts : w->synth_ts);
+		out_data(w, rec, sizeof(rec));
+		src->st.lost_at_close = rest;
+		src->st.lost_samples += rest;
+		src->st.lost_records++;
+		w->st.lost_at_close += rest;
+		w->st.lost_samples += rest;
+		w->st.lost_records++;
+	}
 }
 
 /* A feature string: u32 len (a multiple of 64, NUL included), bytes. */
@@ -776,8 +880,11 @@ static void free_writer(struct grb_perf_data *w)
 	free(w->wbuf);
 	free(w->cmdline);
 	free(w->folded_path);
-	if (w->merge)
+	for (i = 0; i < w->nr_srcs; i++)
+		grb_merge_destroy(w->srcs[i].merge);
+	if (!w->nr_srcs && w->merge)
 		grb_merge_destroy(w->merge);
+	free(w->srcs);
 	if (w->fd >= 0)
 		close(w->fd);
 	free(w);

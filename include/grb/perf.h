@@ -234,7 +234,9 @@ struct grb_perf_data;
 
 struct grb_perf_data_attr {
 	uint32_t size; /* sizeof(struct grb_perf_data_attr) */
-	uint32_t _pad;
+	/* The process that writes the channel (its losses at close are
+	 * reported under it); 0: this process. */
+	uint32_t pid;
 	uint64_t sample_freq; /* Hz the attribute says (freq flag); 0: use sample_period */
 	uint64_t sample_period; /* ns, when sample_freq is 0 */
 	/* The time of the COMM and MMAP2 records (at or before every sample,
@@ -270,12 +272,27 @@ int grb_perf_data_add_comm(struct grb_perf_data *w, uint32_t pid, uint32_t tid, 
 /** A COMM for the process and each thread the sampler armed. */
 int grb_perf_data_add_sampler_threads(struct grb_perf_data *w, struct grb_perf_sampler *s);
 /** A PERF_RECORD_MMAP2 for each executable file mapping of /proc/PID/maps
- * now.  Return: the records added, or -errno. */
+ * now that an earlier call did not add (same pid, address, length, offset
+ * and inode).  Return: the records added, or -errno. */
 int grb_perf_data_add_maps(struct grb_perf_data *w, uint32_t pid);
+/**
+ * grb_perf_data_add_channel() - drain another channel into the same file:
+ * one another process writes (grb_channel_attach()), whose samples carry
+ * its pid; the COMM and MMAP2 records of that process are added as for
+ * the first.  The channel must outlive the writer.  Each channel's
+ * records are in time order; perf sorts those of different channels.
+ * Return: the channel's index (the first channel is 0), or -errno.
+ */
+int grb_perf_data_add_channel(struct grb_perf_data *w, struct grb_channel *ch, uint32_t pid);
+/** The samples and losses written so far of channel idx (samples,
+ * lost_samples, lost_records, lost_at_close, corrupt).  Return: 0, -EINVAL. */
+int grb_perf_data_channel_stats(const struct grb_perf_data *w, uint32_t idx,
+				struct grb_perf_data_stats *st);
 /** Write the records readable now, in time order.  Return: the records
- * written, -ENODATA once the channel is finalized and drained, -errno. */
+ * written (0: none readable yet), -ENODATA once every channel is finalized (or its owner gone)
+ * and drained, -errno. */
 long grb_perf_data_drain(struct grb_perf_data *w);
-/** Wait for the channel's wake-up (at most timeout_ns).  Return: as
+/** Wait for the first channel's wake-up (at most timeout_ns).  Return: as
  * grb_merge_wait(). */
 int grb_perf_data_wait(struct grb_perf_data *w, uint64_t timeout_ns);
 /** Drain what is left (finalize the channel first to get everything),

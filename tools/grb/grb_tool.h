@@ -10,11 +10,13 @@
  *	workload.c	the demo workload: its CTF events, configurations and
  *			writer threads
  *	session.c	grb record -- PROGRAM: the recording session
+ *	profile.c	grb profile -- PROGRAM: the sampling profiler
  */
 #ifndef GRB_TOOL_H
 #define GRB_TOOL_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <grb/grb.h>
@@ -31,6 +33,13 @@ struct program_opts {
 	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
 };
 int record_program(const struct program_opts *o, char **argv);
+/* The preload library libgrb-preload-NAME.so's path.  Return: 0, or -1
+ * with a message. */
+int find_preload(const char *name, char *path, size_t size);
+
+/* profile.c: grb profile -- PROGRAM */
+extern const char profile_usage[];
+int cmd_profile(int argc, char **argv);
 
 /* view.c */
 extern const char view_usage[];

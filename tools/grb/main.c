@@ -5,9 +5,10 @@
  *	grb record [-o DIR] [--duration S] [--mode discard|overwrite]
  *		   [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]
  *	grb record [-o DIR] [--preload libc] [options] -- PROGRAM [ARGS...]
+ *	grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM [ARGS...]
  *	grb view DIR [babeltrace2 arguments...]
  *	grb ftrace show [--graph] [-t] FILE
- *	grb help [record|view|ftrace]
+ *	grb help [record|profile|view|ftrace]
  *	grb --version
  *
  * `record` (record.c) runs a built-in workload (workload.c: a simulated
@@ -31,13 +32,16 @@ static const char main_usage[] =
 	"commands:\n"
 	"  record   write a CTF trace of a built-in multi-threaded workload, or of\n"
 	"           a program and its processes (grb record [options] -- PROGRAM)\n"
+	"  profile  sample a program's threads on their CPU time into a perf.data\n"
+	"           (grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM)\n"
 	"  view     print a CTF trace with babeltrace2\n"
 	"  ftrace   ftrace show FILE: print a trace.dat of grb's ftrace client\n"
 	"  help     this help (grb <command> --help for a command's options)\n"
 	"\n"
 	"example:\n"
 	"  grb record -o /tmp/t1 --duration 1 && grb view /tmp/t1 | head\n"
-	"  grb record -o /tmp/t2 --preload libc -- python3 -c 'print(1)'\n";
+	"  grb record -o /tmp/t2 --preload libc -- python3 -c 'print(1)'\n"
+	"  grb profile -F 999 -o /tmp/perf.data -- xz -9 -k FILE && perf report -i /tmp/perf.data\n";
 
 int main(int argc, char **argv)
 {
@@ -47,6 +51,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "profile"))
+		return cmd_profile(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "view"))
 		return cmd_view(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ftrace"))
@@ -54,6 +60,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		if (argc > 2 && !strcmp(argv[2], "record"))
 			fputs(record_usage, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "profile"))
+			fputs(profile_usage, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "view"))
 			fputs(view_usage, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "ftrace"))

@@ -606,7 +606,7 @@ static int print_report(struct session *ss, const char *dir)
  * grb is the build tree's, else the installed one: beside this grb
  * (<bin>/../<libdir>/grb, for a tree installed elsewhere than its
  * prefix), then in the prefix's. */
-static int find_preload(const char *name, char *path, size_t size)
+int find_preload(const char *name, char *path, size_t size)
 {
 	const char *env = getenv("GRB_PRELOAD_DIR");
 	char exe[PATH_MAX], beside[PATH_MAX + 32];
@@ -636,8 +636,7 @@ static int find_preload(const char *name, char *path, size_t size)
 		if (!access(path, R_OK))
 			return 0;
 	}
-	fprintf(stderr, "grb record: --preload %s: libgrb-preload-%s.so is in none of:", name,
-		name);
+	fprintf(stderr, "grb: libgrb-preload-%s.so is in none of:", name);
 	for (i = 0; i < nd; i++)
 		fprintf(stderr, " %s", dirs[i]);
 	fprintf(stderr, "\n");
