@@ -376,6 +376,20 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 					const struct grb_ctf_event_desc *const *events,
 					uint32_t nr_events)
 {
+	return grb_session_channel_pick(cfg, NULL, name, events, nr_events, NULL);
+}
+
+static int wakeup_ok(const struct grb_config *cfg)
+{
+	return cfg->wakeup == GRB_WAKEUP_NONE || cfg->wakeup == GRB_WAKEUP_WRITER;
+}
+
+struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
+					     const struct grb_config *cfg_wake, const char *name,
+					     const struct grb_ctf_event_desc *const *events,
+					     uint32_t nr_events, const struct grb_config **used)
+{
+	const struct grb_config *chosen;
 	const char *path = getenv(GRB_SESSION_ENV);
 	struct sockaddr_un sa;
 	struct grb_session_hello hello;
@@ -396,9 +410,12 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 		errno = ENOENT;
 		return NULL;
 	}
-	if (!cfg || !name_ok(name) || (nr_events && !events)) {
-		grb_error_set("session: bad arguments (NULL configuration, or a channel name not "
-			      "of 1 to %u letters, digits, '_', '-', '.')",
+	if (!cfg || !name_ok(name) || (nr_events && !events) || !wakeup_ok(cfg) ||
+	    (cfg_wake && (cfg_wake->wakeup != GRB_WAKEUP_WRITER || cfg->wakeup != GRB_WAKEUP_NONE ||
+			  strcmp(cfg_wake->name, cfg->name)))) {
+		grb_error_set("session: bad arguments (NULL configuration, a wake-up that is not "
+			      "none or writer, or a channel name not of 1 to %u letters, digits, "
+			      "'_', '-', '.')",
 			      GRB_SESSION_NAME_MAX - 1);
 		errno = EINVAL;
 		return NULL;
@@ -432,6 +449,7 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 	hello.ts_bits = cfg->ts_bits;
 	hello.packet_header_size = cfg->packet_header_size;
 	hello.min_record_size = cfg->min_record_size;
+	hello.wakeups = (1u << cfg->wakeup) | (cfg_wake ? 1u << GRB_WAKEUP_WRITER : 0);
 	hello.event_context =
 		cfg->record_decode == grb_ctf_record_decode_ids ? GRB_CTF_CONTEXT_IDS : 0;
 	copy_name(hello.config, sizeof(hello.config), cfg->name);
@@ -450,6 +468,12 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 		return NULL;
 	}
 
+	if (wel.wakeup >= 32 || !(hello.wakeups & (1u << wel.wakeup))) {
+		session_fail(sock, -EPROTO, "registering", "the recorder chose a wake-up not offered");
+		return NULL;
+	}
+	chosen = wel.wakeup == cfg->wakeup ? cfg : cfg_wake;
+
 	grb_channel_attr_init(&attr);
 	attr.subbuf_size = wel.subbuf_size;
 	attr.subbuf_count = wel.subbuf_count;
@@ -457,7 +481,7 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 	attr.switch_timer_us = wel.switch_timer_us;
 	attr.backing = GRB_BACKING_MEMFD;
 	attr.name = name;
-	ch = grb_channel_create(cfg, &attr);
+	ch = grb_channel_create(chosen, &attr);
 	if (!ch) {
 		session_fail(sock, -errno, "creating the channel", grb_last_error());
 		return NULL;
@@ -499,6 +523,7 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 		c.subbuf_count = wel.subbuf_count;
 		c.nr_events = nr_events;
 		c.events_size = eb.len;
+		c.wakeup = wel.wakeup;
 		memcpy(msg, &c, sizeof(c));
 		ret = send_all(sock, msg, sizeof(c) + eb.len, fds, n);
 	}
@@ -530,6 +555,8 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
 	reg->next = regs;
 	regs = reg;
 	pthread_mutex_unlock(&reg_lock);
+	if (used)
+		*used = chosen;
 	return ch;
 }
 

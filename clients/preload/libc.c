@@ -40,7 +40,12 @@
 
 #include <grb/session.h>
 
+/* The recorder chooses (grb record --wakeup): it polls (cfg), or the
+ * writer that delivers a sub-buffer wakes it (cfg_wake).  Each event site
+ * is compiled for both, so either keeps the constant-folded fast path. */
 static const struct grb_config cfg = GRB_SESSION_CONFIG;
+static const struct grb_config cfg_wake = GRB_SESSION_CONFIG_WAKE;
+static int use_wake; /* set before the gate opens ([G1]) */
 
 /* clang-format off */
 #define LIBC_MALLOC_FIELDS(F)	F(u64, size) F(u64, ptr) F(u64, caller)
@@ -154,15 +159,18 @@ static __thread int in_tracer __attribute__((tls_model("initial-exec")));
 /* Register a channel; open the gate on it, or keep it shut. */
 static void preload_register(void)
 {
+	const struct grb_config *used = &cfg;
 	struct grb_channel *ch;
 
 	in_tracer = 1; /* the registration's own allocations */
-	ch = grb_session_channel(&cfg, "libc", events, sizeof(events) / sizeof(events[0]));
+	ch = grb_session_channel_pick(&cfg, &cfg_wake, "libc", events,
+				      sizeof(events) / sizeof(events[0]), &used);
 	in_tracer = 0;
+	use_wake = ch && used == &cfg_wake;
 	if (!ch && getenv(GRB_SESSION_ENV))
 		fprintf(stderr, "libgrb-preload-libc: not recording: %s\n", grb_last_error());
-	/* [G1] release: the channel's creation before the pointer that
-	 * lets other threads write into it. */
+	/* [G1] release: the channel's creation (and use_wake) before the
+	 * pointer that lets other threads write into it. */
 	__atomic_store_n(&gate, ch, __ATOMIC_RELEASE);
 }
 
@@ -198,7 +206,10 @@ static struct grb_channel *slow_gate(struct grb_channel *g)
                                                                                              \
 		if (ch) {                                                                    \
 			in_tracer = 1;                                                       \
-			ev##_write(&cfg, ch, __VA_ARGS__);                                   \
+			if (use_wake)                                                        \
+				ev##_write(&cfg_wake, ch, __VA_ARGS__);                      \
+			else                                                                 \
+				ev##_write(&cfg, ch, __VA_ARGS__);                           \
 			in_tracer = 0;                                                       \
 		}                                                                            \
 	}

@@ -329,14 +329,15 @@ void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_c
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
 /* Records that carry the writer's process and thread ids (vpid, vtid):
- * give the trace attr.event_context = GRB_CTF_CONTEXT_IDS. */
-#define GRB_CTF_CONFIG_IDS(_alloc, _sync, _mode)                                           \
+ * give the trace attr.event_context = GRB_CTF_CONTEXT_IDS.  _WAKEUP: with
+ * a wake-up other than GRB_WAKEUP_NONE (the same record format). */
+#define GRB_CTF_CONFIG_IDS_WAKEUP(_alloc, _sync, _mode, _wakeup)                            \
 	{                                                                                  \
 		.abi = GRB_CONFIG_ABI,                                                     \
 		.alloc = (_alloc),                                                         \
 		.sync = (_sync),                                                           \
 		.mode = (_mode),                                                           \
-		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.wakeup = (_wakeup),                                                       \
 		.ts_bits = GRB_CTF_TS_BITS,                                                \
 		.max_nesting = 4,                                                          \
 		.record_align = 1,                                                         \
@@ -353,6 +354,8 @@ void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_c
 		.packet_published = NULL,                                                  \
 		.prev_ts_exact = 0,                                                        \
 	}
+#define GRB_CTF_CONFIG_IDS(_alloc, _sync, _mode)                                           \
+	GRB_CTF_CONFIG_IDS_WAKEUP(_alloc, _sync, _mode, GRB_WAKEUP_NONE)
 /* clang-format on */
 
 /* Field-kind expansions used by GRB_CTF_EVENT (P: parameter, S: size,

@@ -19,6 +19,7 @@
  * | grb_reader_get_next          | yes         | lock-free | futex wake (blocking) |
  * | grb_reader_put               | yes         | wait-free | no                    |
  * | grb_reader_wait              | no          | blocking  | futex wait, nanosleep |
+ * | grb_channel_wait             | no          | blocking  | futex_waitv           |
  * | grb_packet_record_next       | yes         | wait-free | no                    |
  * | grb_reader_lost_packets, grb_reader_corrupt_packets | yes | wait-free | no  |
  * | grb_iter_* / grb_merge_next  | no          | lock-free | as get_next           |
@@ -119,6 +120,37 @@ int grb_reader_put(struct grb_reader *r, struct grb_packet *pkt);
  * Return: 0 (maybe ready), -ETIMEDOUT, -ESHUTDOWN.
  */
 int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns);
+
+/* The most streams grb_channel_wait() watches at once. */
+#define GRB_CHANNEL_WAIT_MAX 127u
+
+/**
+ * grb_channel_wait() - wait until any stream of a channel has a delivered
+ * sub-buffer its consuming reader has not taken, or is finalized; for a
+ * consumer that reads the streams from another thread (or process: an
+ * attached channel), e.g. an event loop woken by a waiting thread.
+ * @cancel: a process-private word (or NULL): the wait also ends when
+ *	*cancel differs from @cancel_val (the canceller changes it, then
+ *	wakes it with FUTEX_WAKE_PRIVATE)
+ * @timeout_ns: longest wait
+ *
+ * Raises every stream's reader_waiting, then looks at each (no wake-up
+ * between the look and the sleep is lost), sleeps on all their futexes
+ * at once (futex_waitv), and lowers the flags.  The writers wake it when
+ * their channel has GRB_WAKEUP_WRITER (with the packet policy: at most
+ * once per delivered sub-buffer, and only while it waits); with another
+ * wake-up it returns at the timeout, or when a look finds a sub-buffer.
+ * The streams' readers need not be this thread's; this call only reads
+ * the streams and writes the reader_waiting flags, which no reader
+ * handle of the channel may use meanwhile (grb_reader_wait,
+ * grb_merge_arm).
+ *
+ * Return: 0 (a sub-buffer may be ready, or cancelled), -ETIMEDOUT,
+ * -EINTR, -E2BIG more than GRB_CHANNEL_WAIT_MAX streams, -ENOSYS no
+ * futex_waitv (Linux before 5.16), -ESHUTDOWN destroyed, -EINVAL.
+ */
+int grb_channel_wait(struct grb_channel *ch, uint32_t *cancel, uint32_t cancel_val,
+		     uint64_t timeout_ns);
 
 /** grb_reader_snapshot_restart() - sample the stream again (snapshot readers).
  * Return: 0; -EINVAL not a snapshot reader; -EBUSY a packet is held. */

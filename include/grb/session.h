@@ -23,6 +23,7 @@
  * |                            |             |          | unset; else socket, connect,      |
  * |                            |             |          | sendmsg, recv (2 s timeout), and  |
  * |                            |             |          | grb_channel_create's              |
+ * | grb_session_channel_pick   | no          | blocking | as grb_session_channel            |
  * | grb_session_close          | no          | blocking | close, and grb_channel_destroy's  |
  * | grb_session_events_decode  | no          | blocking | malloc                            |
  * | grb_session_events_free    | no          | blocking | free                              |
@@ -45,7 +46,7 @@ extern "C" {
 /* Every message starts with this head; all fields in the host's byte order
  * (both ends run on one machine). */
 #define GRB_SESSION_MAGIC 0x53425247u /* "GRBS" in little-endian bytes */
-#define GRB_SESSION_VERSION 1u
+#define GRB_SESSION_VERSION 2u
 
 #define GRB_SESSION_NAME_MAX 32u /* channel and configuration names, with the NUL */
 #define GRB_SESSION_PROGRAM_MAX 256u
@@ -75,19 +76,23 @@ struct grb_session_hello {
 	uint32_t alloc, sync, mode; /* struct grb_config's */
 	uint32_t ts_bits, packet_header_size, min_record_size;
 	uint32_t event_context; /* GRB_CTF_CONTEXT_* */
-	uint32_t _pad;
+	uint32_t wakeups; /* the wake-ups it can create the channel with: a
+			   * mask of 1 << GRB_WAKEUP_NONE, 1 << GRB_WAKEUP_WRITER */
 	char config[GRB_SESSION_NAME_MAX]; /* struct grb_config.name */
 	char name[GRB_SESSION_NAME_MAX]; /* the channel's name */
 	char program[GRB_SESSION_PROGRAM_MAX]; /* the program's short name */
 };
 
-/* The recorder's answer: status 0 and the geometry to create the channel
- * with, or a positive errno and why. */
+/* The recorder's answer: status 0 and the geometry and wake-up to create
+ * the channel with, or a positive errno and why. */
 struct grb_session_welcome {
 	struct grb_session_head head;
 	int32_t status;
 	uint32_t subbuf_size, subbuf_count, nr_streams;
 	uint64_t switch_timer_us;
+	uint32_t wakeup; /* GRB_WAKEUP_NONE or GRB_WAKEUP_WRITER (packet policy),
+			  * one the HELLO offered */
+	uint32_t _pad;
 	char message[GRB_SESSION_MESSAGE_MAX];
 };
 
@@ -98,7 +103,7 @@ struct grb_session_channel {
 	struct grb_session_head head;
 	uint32_t nr_streams, subbuf_size, subbuf_count;
 	uint32_t nr_events, events_size;
-	uint32_t _pad;
+	uint32_t wakeup; /* the channel's: the WELCOME's */
 };
 
 /* The recorder attached the channel (status 0) or refused it. */
@@ -113,11 +118,17 @@ struct grb_session_ack {
  * and the process and thread ids in every record. */
 #define GRB_SESSION_CONFIG \
 	GRB_CTF_CONFIG_IDS(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD)
+/* The same record format, with the writer wake-up: the writer that
+ * delivers a sub-buffer wakes the recorder when it waits. */
+#define GRB_SESSION_CONFIG_WAKE                                                     \
+	GRB_CTF_CONFIG_IDS_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, \
+				  GRB_MODE_DISCARD, GRB_WAKEUP_WRITER)
 
 /**
  * grb_session_channel() - create a channel whose streams the recording
  * session records, and register it.
- * @cfg: GRB_SESSION_CONFIG (the recorder refuses any other); it must
+ * @cfg: GRB_SESSION_CONFIG or GRB_SESSION_CONFIG_WAKE (the recorder refuses
+ *	any other, and gives this one's wake-up whatever it asks for); it must
  *	outlive the channel
  * @name: the channel's name (letters, digits, '_', '-', '.'; at most 31):
  *	the trace's stream files are <name>_<pid>_<stream>
@@ -141,6 +152,19 @@ struct grb_session_ack {
 struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char *name,
 					const struct grb_ctf_event_desc *const *events,
 					uint32_t nr_events);
+
+/**
+ * grb_session_channel_pick() - as grb_session_channel(), but the recorder
+ * chooses the wake-up (`grb record --wakeup`): the channel is created with
+ * @cfg (GRB_SESSION_CONFIG: the recorder polls) or @cfg_wake
+ * (GRB_SESSION_CONFIG_WAKE: the writer that delivers a sub-buffer wakes
+ * the recorder when it waits), and *@used says which; the program writes
+ * with that one.  Both must outlive the channel.
+ */
+struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
+					     const struct grb_config *cfg_wake, const char *name,
+					     const struct grb_ctf_event_desc *const *events,
+					     uint32_t nr_events, const struct grb_config **used);
 
 /**
  * grb_session_close() - finalize a channel of grb_session_channel() (its

@@ -74,6 +74,14 @@ void _grb_env_sleep_ns(uint64_t ns);
  * wait returns 0 (woken or value changed) or -ETIMEDOUT. */
 int _grb_env_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
 void _grb_env_futex_wake(uint32_t *addr);
+/* Wait on several futexes at once (futex_waitv): the n shared words addrs[i]
+ * while they hold vals[i], and the process-private word priv (NULL: none)
+ * while it holds priv_val.  n + 1 is at most _GRB_ENV_WAITV_MAX.  Returns 0
+ * (woken, or a value differed), -ETIMEDOUT, -EINTR, or -ENOSYS (no
+ * futex_waitv: Linux before 5.16). */
+#define _GRB_ENV_WAITV_MAX 128u
+int _grb_env_futex_waitv(uint32_t *const *addrs, const uint32_t *vals, uint32_t n,
+			 uint32_t *priv, uint32_t priv_val, uint64_t timeout_ns);
 
 /*
  * A pollable event (an eventfd in user space): signal makes it readable and

@@ -922,6 +922,46 @@ int grb_reader_wait(struct grb_reader *r, uint64_t timeout_ns)
 	return 0;
 }
 
+int grb_channel_wait(struct grb_channel *ch, uint32_t *cancel, uint32_t cancel_val,
+		     uint64_t timeout_ns)
+{
+	uint32_t *addrs[GRB_CHANNEL_WAIT_MAX], seqs[GRB_CHANNEL_WAIT_MAX];
+	uint32_t i, n;
+	int ready = 0, ret = 0;
+
+	if (!ch || !ch->priv)
+		return -EINVAL;
+	if (_grb_load_acquire(&ch->priv->destroyed))
+		return -ESHUTDOWN;
+	n = ch->nr_streams;
+	if (n > GRB_CHANNEL_WAIT_MAX)
+		return -E2BIG;
+	if (!timeout_ns)
+		return -ETIMEDOUT;
+	for (i = 0; i < n; i++) {
+		struct grb_stream *s = &ch->streams[i];
+		uint64_t c;
+
+		addrs[i] = &s->shm->deliver_seq;
+		/* The futex sample first, as grb_reader_wait. */
+		seqs[i] = _grb_load_acquire(&s->shm->deliver_seq);
+		/* [R6] seq_cst store of the flag, then seq_cst loads of
+		 * consumed and the slot's done: Dekker pair with [D4]. */
+		__atomic_store_n(&s->cons->reader_waiting, 1, __ATOMIC_SEQ_CST);
+		c = __atomic_load_n(&s->cons->consumed, __ATOMIC_SEQ_CST) & ~s->sb_mask;
+		if (__atomic_load_n(&s->slots[_grb_slot_of(s, c)].done, __ATOMIC_SEQ_CST) ==
+			    c + s->sb_size ||
+		    _grb_load_acquire(&s->shm->finalized))
+			ready = 1;
+	}
+	if (!ready) /* the kernel compares *cancel with cancel_val too */
+		ret = _grb_env_futex_waitv(addrs, seqs, n, cancel, cancel_val, timeout_ns);
+	for (i = 0; i < n; i++)
+		/* [R6] the end of the wait, as grb_reader_wait. */
+		__atomic_store_n(&ch->streams[i].cons->reader_waiting, 0, __ATOMIC_SEQ_CST);
+	return ret;
+}
+
 void grb_packet_cursor_init(const struct grb_packet *pkt, struct grb_packet_cursor *cur)
 {
 	cur->off = pkt->start_off;

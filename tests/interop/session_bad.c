@@ -68,6 +68,7 @@ static void hello_init(struct grb_session_hello *h)
 	h->packet_header_size = cfg.packet_header_size;
 	h->min_record_size = cfg.min_record_size;
 	h->event_context = GRB_CTF_CONTEXT_IDS;
+	h->wakeups = 1u << GRB_WAKEUP_NONE; /* its channels poll */
 	snprintf(h->config, sizeof(h->config), "%s", cfg.name);
 	snprintf(h->name, sizeof(h->name), "bad");
 	snprintf(h->program, sizeof(h->program), "session_bad");
@@ -162,6 +163,7 @@ static void channel_case(const char *what, const int *fds, uint32_t missing, con
 	c.subbuf_count = w.subbuf_count;
 	c.nr_events = nr_events;
 	c.events_size = ev_size;
+	c.wakeup = w.wakeup;
 	memcpy(msg, &c, sizeof(c));
 	memcpy(msg + sizeof(c), ev, ev_size);
 	iov.iov_base = msg;

@@ -15,8 +15,17 @@
 #   nosession  the preloaded program without GRB_SESSION: runs, and makes
 #              no socket, no memory file (strace); with a dead socket path:
 #              runs, says so
-#   strace     PROGRAM (alloc_loop) writes 2 million events under strace -f:
-#              its writer thread makes no system call between its marks
+#   strace     PROGRAM (alloc_loop) writes 2 million events under strace -f
+#              with --wakeup none: its writer thread makes no system call
+#              between its marks
+#   wakes      the same with --wakeup writer (1 million events): between
+#              its marks the writer thread makes only futex wakes, each
+#              with its eventfd write, at least one and at most one per
+#              sub-buffer it delivered (packets on disk less the last one
+#              of each stream, read in place)
+#   noloss     the allocation-heavy python3 of bench/xproc.sh (805,000
+#              events), with the default settings, 10 runs in a row: every
+#              one exact, none lost
 #   interrupt  SIGINT to grb while the program runs: a valid trace of what
 #              was committed, the program reported still running
 #   refuse     PROGRAM (session_bad) sends malformed and dishonest
@@ -134,7 +143,7 @@ nosession)
 	;;
 strace)
 	n=1000000
-	record --preload libc -- strace -f -qq -o "$work/strace.txt" "$prog" $n
+	record --preload libc --wakeup none -- strace -f -qq -o "$work/strace.txt" "$prog" $n
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
 	# The writer thread: the one that makes the two getppid marks.
 	tid=$(awk '$2 ~ /^getppid\(/ { print $1 }' "$work/strace.txt" | sort | uniq -c | awk '$1 == 2 { print $2 }')
@@ -146,6 +155,53 @@ strace)
 		awk -v t="$tid" '$1 == t' "$work/strace.txt" | head -20
 		exit 1
 	}
+	check processes 1
+	;;
+wakes)
+	n=500000
+	record --preload libc --wakeup writer -- strace -f -qq -o "$work/strace.txt" "$prog" $n
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	tid=$(awk '$2 ~ /^getppid\(/ { print $1 }' "$work/strace.txt" | sort | uniq -c | awk '$1 == 2 { print $2 }')
+	[ -n "$tid" ] || { echo "session_record: no writer thread with two marks in strace's log"; exit 1; }
+	awk -v t="$tid" '$1 == t { if ($2 ~ /^getppid\(/) { in_ = !in_; next } if (in_) print }' \
+		"$work/strace.txt" >"$work/writer-calls.txt"
+	wakes=$(grep -c -E '^[0-9]+ +futex\(.*FUTEX_WAKE' "$work/writer-calls.txt" || true)
+	writes=$(grep -c -E '^[0-9]+ +write\(' "$work/writer-calls.txt" || true)
+	# (A call strace shows in two lines ends in "<... futex resumed>".)
+	others=$(grep -v -c -E '^[0-9]+ +(futex\(.*FUTEX_WAKE|write\(|<\.\.\. (futex|write) resumed>)' \
+		"$work/writer-calls.txt" || true)
+	# alloc_loop's lines (strace itself is preloaded too).
+	proc=$(grep '^process [0-9]* alloc_loop (libc): ' "$work/summary.txt" || true)
+	line=$(grep -A1 '^process [0-9]* alloc_loop (libc): ' "$work/summary.txt" | sed -n 2p)
+	packets=$(echo "$line" | sed -n 's/^  wake-up writer: \([0-9]*\) packets on disk.*/\1/p')
+	files=$(echo "$proc" | sed -n 's/.*; \([0-9]*\) of [0-9]* streams written;.*/\1/p')
+	[ -n "$packets" ] && [ -n "$files" ] ||
+		{ echo "session_record: no wake-up line or stream count in the summary"; exit 1; }
+	delivered=$((packets - files))
+	echo "session_record: writer thread $tid wrote $((2 * n)) events: $wakes futex wakes," \
+		"$writes writes, $others other system calls; at least $delivered sub-buffers delivered"
+	[ "$others" -eq 0 ] || { grep -v -E 'futex\(.*FUTEX_WAKE|write\(|resumed>' "$work/writer-calls.txt" | head; exit 1; }
+	[ "$wakes" -ge 1 ] || { echo "session_record: the writer never woke the recorder"; exit 1; }
+	[ "$wakes" -le "$delivered" ] ||
+		{ echo "session_record: $wakes wakes for $delivered sub-buffers"; exit 1; }
+	[ "$writes" -eq "$wakes" ] || { echo "session_record: $writes writes for $wakes wakes"; exit 1; }
+	check processes 1
+	;;
+noloss)
+	i=1
+	while [ $i -le 10 ]; do
+		rm -rf "$trace"
+		record --preload libc -- "$py" -c '
+for r in range(20):
+    keep = [bytearray(1000) for i in range(20000)]
+'
+		[ "$rc" -eq 0 ] || { echo "session_record: run $i: grb record exited $rc"; exit 1; }
+		grep -q '^total: 1 processes, [0-9]* written = [0-9]* on disk + 0 lost in 1 stream files: exact$' \
+			"$work/summary.txt" || { echo "session_record: run $i lost events"; exit 1; }
+		ev=$(sed -n 's/^total: 1 processes, \([0-9]*\) written.*/\1/p' "$work/summary.txt")
+		[ "$ev" -ge 800000 ] || { echo "session_record: run $i: only $ev events"; exit 1; }
+		i=$((i + 1))
+	done
 	check processes 1
 	;;
 interrupt)

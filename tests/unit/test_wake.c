@@ -15,14 +15,20 @@
  *   wake; the commit of that record does;
  * - with the timer policy no commit makes it readable; the read timer
  *   does, once there is something new;
- * - finalize wakes an armed merge, which then ends with -ENODATA.
+ * - finalize wakes an armed merge, which then ends with -ENODATA;
+ * - grb_channel_wait() times out with nothing delivered, returns at once
+ *   when a delivered packet is unread, is woken by the delivering writer
+ *   and by its cancel word.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grb/grb.h>
 #include <grb/native.h>
@@ -294,6 +300,85 @@ static void test_finalize_and_errors(void)
 	CHECK(grb_channel_create(&cfg_writer, &attr) == NULL && errno == EINVAL);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *deliver_later(void *arg)
+{
+	struct grb_channel *ch = (struct grb_channel *)arg;
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	uint64_t v;
+
+	nanosleep(&ts, NULL);
+	/* 60 records of 8 bytes fill the first 1 KiB packet (test_packet). */
+	for (v = 0; v < 60; v++)
+		CHECK(grb_write_record(&cfg_writer, ch, 0, &v, sizeof(v)) == 0);
+	return NULL;
+}
+
+static uint32_t cancel_word;
+
+static void *cancel_later(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	__atomic_add_fetch(&cancel_word, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &cancel_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	return NULL;
+}
+
+static void test_channel_wait(void)
+{
+	struct grb_channel *ch = make(&cfg_writer, GRB_WAKE_PACKET, 0);
+	const uint64_t long_ns = 10ull * 1000 * 1000 * 1000;
+	struct grb_reader *r;
+	struct grb_packet pkt;
+	pthread_t t;
+	uint64_t t0;
+
+	CHECK(ch != NULL);
+	if (!ch)
+		return;
+	r = grb_reader_create(ch, 0, 0);
+	CHECK(r != NULL);
+	CHECK(grb_channel_wait(NULL, NULL, 0, 1000) == -EINVAL);
+	CHECK(grb_channel_wait(ch, NULL, 0, 0) == -ETIMEDOUT);
+	/* Nothing delivered: the whole timeout. */
+	t0 = mono_ns();
+	CHECK(grb_channel_wait(ch, NULL, 0, 20 * 1000 * 1000) == -ETIMEDOUT);
+	CHECK(mono_ns() - t0 >= 20 * 1000 * 1000);
+	/* The cancel word, changed and woken by another thread. */
+	t0 = mono_ns();
+	CHECK(pthread_create(&t, NULL, cancel_later, NULL) == 0);
+	CHECK(grb_channel_wait(ch, &cancel_word, 0, long_ns) == 0);
+	CHECK(mono_ns() - t0 < long_ns / 2);
+	pthread_join(t, NULL);
+	CHECK(grb_reader_get_next(r, &pkt) == -EAGAIN);
+	/* The writer that delivers the packet wakes it. */
+	t0 = mono_ns();
+	CHECK(pthread_create(&t, NULL, deliver_later, ch) == 0);
+	CHECK(grb_channel_wait(ch, &cancel_word, 1, long_ns) == 0);
+	CHECK(mono_ns() - t0 < long_ns / 2);
+	pthread_join(t, NULL);
+	/* Delivered and unread: at once, whatever the timeout. */
+	t0 = mono_ns();
+	CHECK(grb_channel_wait(ch, NULL, 0, long_ns) == 0);
+	CHECK(mono_ns() - t0 < long_ns / 2);
+	CHECK(grb_reader_get_next(r, &pkt) == 0);
+	CHECK(grb_reader_put(r, &pkt) == 0);
+	/* Taken: asleep again until the timeout. */
+	CHECK(grb_channel_wait(ch, NULL, 0, 10 * 1000 * 1000) == -ETIMEDOUT);
+	grb_reader_destroy(r);
+	grb_channel_destroy(ch);
+}
+
 int main(void)
 {
 	test_records();
@@ -302,5 +387,6 @@ int main(void)
 	test_crossing_in_flight();
 	test_timer();
 	test_finalize_and_errors();
+	test_channel_wait();
 	return check_exit("test_wake");
 }

@@ -31,6 +31,7 @@ struct program_opts {
 	const char *dir; /* the trace directory */
 	const char *preload; /* a preload library's name (libc), or NULL */
 	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
+	uint32_t wakeup; /* GRB_WAKEUP_NONE (poll) or GRB_WAKEUP_WRITER */
 };
 int record_program(const struct program_opts *o, char **argv);
 /* The preload library libgrb-preload-NAME.so's path.  Return: 0, or -1

@@ -106,7 +106,7 @@ const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
 	"       grb record [-o DIR] [--preload libc] [--streams N] [--subbuf-size N]\n"
-	"                  [--subbuf-count N] -- PROGRAM [ARGS...]\n"
+	"                  [--subbuf-count N] [--wakeup writer|none] -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
@@ -135,6 +135,9 @@ const char record_usage[] =
 	"  -n, --streams N       with a PROGRAM: per-thread streams of each process,\n"
 	"                        1 to 250 (default 32); a thread beyond them loses\n"
 	"                        its events (counted)\n"
+	"  -w, --wakeup W        with a PROGRAM: writer: the writer that fills a\n"
+	"                        sub-buffer wakes the recorder (default); none: the\n"
+	"                        recorder polls, the writers make no system call\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -263,6 +266,7 @@ int cmd_record(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "preload", required_argument, NULL, 'p' },
 		{ "streams", required_argument, NULL, 'n' },
+		{ "wakeup", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -284,12 +288,13 @@ int cmd_record(int argc, char **argv)
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
 	const char *preload = NULL;
 	uint64_t streams = 32;
+	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
 	argv[0] = (char *)"grb record"; /* for getopt's messages */
 	optind = 1;
 	/* "+": options end at the PROGRAM, whose own options are its own. */
-	while ((c = getopt_long(argc, argv, "+o:d:m:s:c:t:k:p:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:d:m:s:c:t:k:p:n:w:h", opts, NULL)) != -1) {
 		char *end;
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
@@ -379,6 +384,19 @@ int cmd_record(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'w':
+			if (!strcmp(optarg, "writer")) {
+				wakeup = GRB_WAKEUP_WRITER;
+			} else if (!strcmp(optarg, "none")) {
+				wakeup = GRB_WAKEUP_NONE;
+			} else {
+				fprintf(stderr,
+					"grb record: --wakeup %s: expected writer or none\n",
+					optarg);
+				return 2;
+			}
+			wakeup_set = 1;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -387,8 +405,8 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc && (preload || streams != 32)) {
-		fprintf(stderr, "grb record: --preload and --streams go with a PROGRAM "
+	if (optind >= argc && (preload || streams != 32 || wakeup_set)) {
+		fprintf(stderr, "grb record: --preload, --streams and --wakeup go with a PROGRAM "
 				"(grb record [options] -- PROGRAM [ARGS...])\n");
 		return 2;
 	}
@@ -424,6 +442,13 @@ int cmd_record(int argc, char **argv)
 		po.subbuf_size = (uint32_t)subbuf_size;
 		po.subbuf_count = (uint32_t)subbuf_count;
 		po.streams = (uint32_t)streams;
+		if (wakeup_set && wakeup == GRB_WAKEUP_WRITER && streams > GRB_CHANNEL_WAIT_MAX) {
+			fprintf(stderr, "grb record: --wakeup writer watches at most %u streams\n",
+				GRB_CHANNEL_WAIT_MAX);
+			return 2;
+		}
+		/* A waiter watches at most GRB_CHANNEL_WAIT_MAX streams. */
+		po.wakeup = streams <= GRB_CHANNEL_WAIT_MAX ? wakeup : GRB_WAKEUP_NONE;
 		return record_program(&po, argv + optind);
 	}
 

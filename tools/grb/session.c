@@ -5,7 +5,9 @@
  * with --preload, a preload library in LD_PRELOAD; accept the
  * registrations of the program and of every process it starts
  * (doc/session.md), attach their channels into one fed CTF trace, drain
- * it on a timer (the writers never make a system call to wake us), notice
+ * it when a writer wakes us (--wakeup writer: a thread per process sleeps
+ * on its streams' futexes and signals the event loop through an eventfd)
+ * or on a timer (--wakeup none: the writers never make a system call), notice
  * when each process ends, and end when the program and all its children
  * have exited, or on Ctrl-C.  Then print what each process wrote.
  */
@@ -18,11 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,10 +42,13 @@
 
 static const struct grb_config session_cfg = GRB_SESSION_CONFIG;
 
-/* The drain timer: GRB_WAKEUP_NONE, so the consumer polls; every 1 ms
- * while packets come, backing off to 20 ms when idle. */
+/* The drain timer: a channel of GRB_WAKEUP_NONE is polled every 1 ms
+ * while packets come, backing off to 20 ms when idle; when every channel
+ * has a waiter, the timer only looks for ended processes, every 20 ms. */
 #define POLL_MIN_MS 1
 #define POLL_MAX_MS 20
+/* A waiter's longest sleep before it looks again (a writer wakes it). */
+#define WAIT_NS 1000000000ull
 /* After Ctrl-C, how long the processes get to end before the trace is
  * closed without them. */
 #define GRACE_NS 2000000000ull
@@ -47,6 +56,25 @@ static const struct grb_config session_cfg = GRB_SESSION_CONFIG;
 #define ALIVE_CHECK_NS 20000000ull
 
 enum conn_state { WANT_HELLO, WANT_CHANNEL, REGISTERED };
+
+/*
+ * The waiter of a channel with the writer wake-up: a thread asleep in
+ * grb_channel_wait() on all its streams while armed; when a stream has a
+ * delivered sub-buffer it disarms and makes the event loop's eventfd
+ * readable.  The loop drains, then arms it again: the wait raises the
+ * streams' reader_waiting before it looks, so a sub-buffer delivered
+ * between the drain and the sleep is found by the look, or wakes it.
+ */
+struct waiter {
+	pthread_t thread;
+	struct grb_channel *ch;
+	int efd; /* the session's */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int armed, stop, failed; /* under lock */
+	uint32_t cancel; /* futex: changed under lock to stop a wait */
+	uint64_t wakes; /* times it woke the loop, under lock */
+};
 
 struct conn {
 	int fd; /* -1 once closed */
@@ -59,6 +87,8 @@ struct conn {
 	uint64_t last_alive_check;
 	const struct grb_ctf_event_desc *const *events;
 	uint32_t nr_events;
+	struct waiter *w; /* the writer wake-up's, or NULL: polled */
+	uint64_t wakes; /* its waiter's, kept when it stops */
 };
 
 struct reaped {
@@ -69,7 +99,7 @@ struct reaped {
 struct session {
 	struct grb_ctf_trace *t;
 	const struct program_opts *o;
-	int lfd, sfd, ep;
+	int lfd, sfd, ep, efd;
 	pid_t child;
 	int child_status, child_reaped;
 	int children_left; /* 0 once waitpid says ECHILD */
@@ -108,6 +138,97 @@ static void head_init(struct grb_session_head *h, uint16_t type, uint32_t size)
 	h->size = size;
 }
 
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = (struct waiter *)arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		uint32_t cancel;
+		int ret;
+
+		while (!w->armed && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stop)
+			break;
+		cancel = w->cancel;
+		pthread_mutex_unlock(&w->lock);
+		ret = grb_channel_wait(w->ch, &w->cancel, cancel, WAIT_NS);
+		pthread_mutex_lock(&w->lock);
+		if (ret == -ETIMEDOUT || ret == -EINTR)
+			continue; /* still armed: look again */
+		w->armed = 0;
+		if (ret) {
+			w->failed = 1; /* polled from now on */
+			break;
+		}
+		if (w->stop)
+			break;
+		w->wakes++;
+		if (write(w->efd, &one, sizeof(one)) < 0) {
+			/* The counter cannot overflow: the loop reads it. */
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static struct waiter *waiter_start(struct session *ss, struct grb_channel *ch)
+{
+	struct waiter *w = (struct waiter *)calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->ch = ch;
+	w->efd = ss->efd;
+	w->armed = 1;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if (pthread_create(&w->thread, NULL, waiter_main, w)) {
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Arm the waiter after a drain; 0 if it cannot wait (polled instead). */
+static int waiter_arm(struct waiter *w)
+{
+	int ok;
+
+	pthread_mutex_lock(&w->lock);
+	ok = !w->failed;
+	if (ok && !w->armed) {
+		w->armed = 1;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ok;
+}
+
+static void waiter_stop(struct conn *c)
+{
+	struct waiter *w = c->w;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	w->cancel++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	syscall(SYS_futex, &w->cancel, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_join(w->thread, NULL);
+	c->wakes = w->wakes;
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+	c->w = NULL;
+}
+
 static void conn_close(struct session *ss, struct conn *c)
 {
 	if (c->fd < 0)
@@ -130,6 +251,11 @@ static void send_welcome(struct session *ss, struct conn *c, int status, const c
 		w->subbuf_count = ss->o->subbuf_count;
 		w->nr_streams = ss->o->streams;
 		w->switch_timer_us = 100000;
+		/* What we asked for if offered; else what was (a program
+		 * built with one configuration). */
+		w->wakeup = c->hello.wakeups & (1u << ss->o->wakeup) ? ss->o->wakeup :
+			    c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
+									  GRB_WAKEUP_WRITER;
 	}
 	snprintf(w->message, sizeof(w->message), "%s", why ? why : "");
 	if (send(c->fd, w, sizeof(*w), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(*w) ||
@@ -215,11 +341,12 @@ static void on_hello(struct session *ss, struct conn *c, const void *buf, ssize_
 	if (strcmp(h->config, cfg->name) || h->alloc != (uint32_t)cfg->alloc ||
 	    h->sync != (uint32_t)cfg->sync || h->mode != (uint32_t)cfg->mode ||
 	    h->ts_bits != cfg->ts_bits || h->packet_header_size != cfg->packet_header_size ||
-	    h->min_record_size != cfg->min_record_size || h->event_context != GRB_CTF_CONTEXT_IDS) {
+	    h->min_record_size != cfg->min_record_size || h->event_context != GRB_CTF_CONTEXT_IDS ||
+	    !h->wakeups || (h->wakeups & ~((1u << GRB_WAKEUP_NONE) | (1u << GRB_WAKEUP_WRITER)))) {
 		snprintf(why, sizeof(why),
-			 "configuration \"%.31s\" (alloc %u, sync %u, mode %u): this recorder "
-			 "attaches GRB_SESSION_CONFIG",
-			 h->config, h->alloc, h->sync, h->mode);
+			 "configuration \"%.20s\" (alloc %u, sync %u, mode %u, wake-ups %#x): "
+			 "this recorder takes GRB_SESSION_CONFIG(_WAKE)",
+			 h->config, h->alloc, h->sync, h->mode, h->wakeups);
 		ss->refused++;
 		send_welcome(ss, c, EPROTO, why);
 		return;
@@ -269,11 +396,13 @@ static void on_channel(struct session *ss, struct conn *c, const unsigned char *
 	}
 	if (m->nr_streams != nfd || nfd != c->welcome.nr_streams ||
 	    m->subbuf_size != c->welcome.subbuf_size ||
-	    m->subbuf_count != c->welcome.subbuf_count) {
+	    m->subbuf_count != c->welcome.subbuf_count || m->wakeup != c->welcome.wakeup) {
 		snprintf(why, sizeof(why),
-			 "%u descriptors for %u streams of %u x %u bytes; expected %u of %u x %u",
-			 nfd, m->nr_streams, m->subbuf_count, m->subbuf_size, c->welcome.nr_streams,
-			 c->welcome.subbuf_count, c->welcome.subbuf_size);
+			 "%u descriptors for %u streams of %u x %u bytes, wake-up %u; expected %u "
+			 "of %u x %u, %u",
+			 nfd, m->nr_streams, m->subbuf_count, m->subbuf_size, m->wakeup,
+			 c->welcome.nr_streams, c->welcome.subbuf_count, c->welcome.subbuf_size,
+			 c->welcome.wakeup);
 		ss->refused++;
 		send_ack(ss, c, EPROTO, why);
 		return;
@@ -297,6 +426,10 @@ static void on_channel(struct session *ss, struct conn *c, const unsigned char *
 	c->events = events;
 	c->nr_events = m->nr_events;
 	c->state = REGISTERED;
+	/* Its writers wake us: a waiter sleeps on its streams.  (Without
+	 * one, it is polled.) */
+	if (m->wakeup == GRB_WAKEUP_WRITER)
+		c->w = waiter_start(ss, grb_ctf_trace_source_channel(ss->t, (uint32_t)c->src));
 	send_ack(ss, c, 0, NULL);
 }
 
@@ -456,6 +589,33 @@ static void check_ended(struct session *ss)
 	}
 }
 
+/*
+ * After a drain: stop the waiters of ended sources, arm the others.
+ * Return 1 if a running source has no waiter (it is polled).
+ */
+static int waiters_arm(struct session *ss)
+{
+	uint32_t i;
+	int polled = 0;
+
+	for (i = 0; i < ss->nr_conns; i++) {
+		struct conn *c = ss->conns[i];
+		struct grb_ctf_source_stats st;
+
+		if (c->src < 0 || grb_ctf_trace_source_stats(ss->t, (uint32_t)c->src, &st))
+			continue;
+		if (st.ended) {
+			waiter_stop(c);
+			continue;
+		}
+		if (c->w && !waiter_arm(c->w))
+			waiter_stop(c);
+		if (!c->w)
+			polled = 1;
+	}
+	return polled;
+}
+
 static int all_ended(struct session *ss)
 {
 	uint32_t i;
@@ -572,6 +732,10 @@ static int print_report(struct session *ss, const char *dir)
 		       ok      ? "exact" :
 				 "MISMATCH",
 		       st.streams_written, st.nr_streams, end);
+		if (c->welcome.wakeup == GRB_WAKEUP_WRITER)
+			printf("  wake-up writer: %" PRIu64 " packets on disk, the recorder woken %" PRIu64
+			       " times\n",
+			       st.packets, c->wakes);
 		exact &= ok || running;
 		tw += written;
 		td += st.events;
@@ -684,7 +848,7 @@ int record_program(const struct program_opts *o, char **argv)
 	char sockdir[] = "/tmp/grb-session-XXXXXX", sock[64], preload[PATH_MAX];
 	sigset_t mask, old;
 	uint64_t stop_at = 0;
-	int poll_ms = POLL_MIN_MS, exact, ret, status = 0;
+	int poll_ms = POLL_MIN_MS, exact, ret, status = 0, polled = 1;
 	uint32_t i;
 
 	memset(&ss, 0, sizeof(ss));
@@ -733,23 +897,38 @@ int record_program(const struct program_opts *o, char **argv)
 	epoll_ctl(ss.ep, EPOLL_CTL_ADD, ss.lfd, &ev);
 	ev.data.ptr = &ss.sfd;
 	epoll_ctl(ss.ep, EPOLL_CTL_ADD, ss.sfd, &ev);
+	/* The waiters' (writer wake-up): readable when one found a packet. */
+	ss.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ev.data.ptr = &ss.efd;
+	if (ss.efd < 0 || epoll_ctl(ss.ep, EPOLL_CTL_ADD, ss.efd, &ev)) {
+		perror("grb record: eventfd");
+		return 1;
+	}
 
-	printf("grb %s: recording %s into %s (%u streams of %u x %u KiB a process%s%s)\n",
+	printf("grb %s: recording %s into %s (%u streams of %u x %u KiB a process, wake-up "
+	       "%s%s%s)\n",
 	       grb_version(), argv[0], o->dir, o->streams, o->subbuf_count, o->subbuf_size / 1024,
-	       o->preload ? ", preload " : "", o->preload ? o->preload : "");
+	       o->wakeup == GRB_WAKEUP_WRITER ? "writer" : "none", o->preload ? ", preload " : "",
+	       o->preload ? o->preload : "");
 	fflush(stdout);
 	start_program(&ss, argv, sock, o->preload ? preload : NULL, &old);
 
 	for (;;) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(ss.ep, evs, 32, poll_ms), k, got;
+		int n = epoll_wait(ss.ep, evs, 32, polled ? poll_ms : POLL_MAX_MS), k, got;
 
 		for (k = 0; k < n; k++) {
-			if (evs[k].data.ptr == &ss.lfd)
+			if (evs[k].data.ptr == &ss.lfd) {
 				on_accept(&ss);
-			else if (evs[k].data.ptr == &ss.sfd)
+			} else if (evs[k].data.ptr == &ss.sfd) {
 				on_signal(&ss);
-			else
+			} else if (evs[k].data.ptr == &ss.efd) {
+				uint64_t v;
+
+				if (read(ss.efd, &v, sizeof(v)) < 0) {
+					/* EAGAIN: read by an earlier event */
+				}
+			} else
 				on_readable(&ss, (struct conn *)evs[k].data.ptr);
 		}
 		reap(&ss);
@@ -758,6 +937,8 @@ int record_program(const struct program_opts *o, char **argv)
 		poll_ms = got > 0		    ? POLL_MIN_MS :
 			  poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS :
 						      poll_ms * 2;
+		/* Drained: the waiters sleep again (or say it is there). */
+		polled = waiters_arm(&ss);
 		if (grb_ctf_trace_error(ss.t)[0])
 			break;
 		if (!ss.children_left && all_ended(&ss))
@@ -769,6 +950,8 @@ int record_program(const struct program_opts *o, char **argv)
 	}
 	if (ss.interrupted)
 		printf("interrupted\n");
+	for (i = 0; i < ss.nr_conns; i++)
+		waiter_stop(ss.conns[i]);
 	ret = grb_ctf_trace_stop(ss.t);
 	exact = print_report(&ss, o->dir);
 	if (ret) {
@@ -787,6 +970,7 @@ int record_program(const struct program_opts *o, char **argv)
 	free(ss.reaped);
 	close(ss.lfd);
 	close(ss.sfd);
+	close(ss.efd);
 	close(ss.ep);
 	unlink(sock);
 	rmdir(sockdir);

@@ -479,6 +479,57 @@ void _grb_env_futex_wake(uint32_t *addr)
 	syscall(SYS_futex, addr, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
 }
 
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
+int _grb_env_futex_waitv(uint32_t *const *addrs, const uint32_t *vals, uint32_t n,
+			 uint32_t *priv, uint32_t priv_val, uint64_t timeout_ns)
+{
+	/* struct futex_waitv of <linux/futex.h>, spelled out for older
+	 * headers: the kernel's ABI since 5.16. */
+	struct {
+		uint64_t val;
+		uint64_t uaddr;
+		uint32_t flags;
+		uint32_t reserved;
+	} w[_GRB_ENV_WAITV_MAX];
+	struct timespec ts;
+	uint32_t i, k = 0;
+	long r;
+
+	if (n + (priv != NULL) > _GRB_ENV_WAITV_MAX || n + (priv != NULL) == 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		w[k].val = vals[i];
+		w[k].uaddr = (uint64_t)(uintptr_t)addrs[i];
+		w[k].flags = 2; /* FUTEX2_SIZE_U32, shared */
+		w[k++].reserved = 0;
+	}
+	if (priv) {
+		w[k].val = priv_val;
+		w[k].uaddr = (uint64_t)(uintptr_t)priv;
+		w[k].flags = 2 | 128; /* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE */
+		w[k++].reserved = 0;
+	}
+	/* An absolute CLOCK_MONOTONIC deadline. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(timeout_ns / 1000000000u);
+	ts.tv_nsec += (long)(timeout_ns % 1000000000u);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	r = syscall(SYS_futex_waitv, w, k, 0, &ts, CLOCK_MONOTONIC);
+	if (r >= 0 || errno == EAGAIN)
+		return 0;
+	if (errno == ETIMEDOUT)
+		return -ETIMEDOUT;
+	if (errno == EINTR)
+		return -EINTR;
+	return errno == ENOSYS ? -ENOSYS : -errno;
+}
+
 int _grb_env_event_create(void)
 {
 	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
