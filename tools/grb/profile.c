@@ -116,6 +116,11 @@ static void send_welcome(struct profiler *p, struct pconn *c, int status, const 
 		w->subbuf_count = PROFILE_SUBBUF_COUNT;
 		w->nr_streams = PROFILE_STREAMS;
 		w->switch_timer_us = 100000;
+		/* The profiler drains on its timer and never waits: no wake-up
+		 * if the program offers none, else the one it offers (a writer
+		 * wake-up makes no system call while nobody waits). */
+		w->wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
+									 GRB_WAKEUP_WRITER;
 	}
 	snprintf(w->message, sizeof(w->message), "%s", why ? why : "");
 	if (send(c->fd, w, sizeof(*w), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(*w) ||
