@@ -469,7 +469,8 @@ struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 	}
 
 	if (wel.wakeup >= 32 || !(hello.wakeups & (1u << wel.wakeup))) {
-		session_fail(sock, -EPROTO, "registering", "the recorder chose a wake-up not offered");
+		session_fail(sock, -EPROTO, "registering",
+			     "the recorder chose a wake-up not offered");
 		return NULL;
 	}
 	chosen = wel.wakeup == cfg->wakeup ? cfg : cfg_wake;

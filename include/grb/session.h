@@ -120,9 +120,9 @@ struct grb_session_ack {
 	GRB_CTF_CONFIG_IDS(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD)
 /* The same record format, with the writer wake-up: the writer that
  * delivers a sub-buffer wakes the recorder when it waits. */
-#define GRB_SESSION_CONFIG_WAKE                                                     \
-	GRB_CTF_CONFIG_IDS_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, \
-				  GRB_MODE_DISCARD, GRB_WAKEUP_WRITER)
+#define GRB_SESSION_CONFIG_WAKE                                                                   \
+	GRB_CTF_CONFIG_IDS_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD, \
+				  GRB_WAKEUP_WRITER)
 
 /**
  * grb_session_channel() - create a channel whose streams the recording

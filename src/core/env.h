@@ -80,8 +80,8 @@ void _grb_env_futex_wake(uint32_t *addr);
  * (woken, or a value differed), -ETIMEDOUT, -EINTR, or -ENOSYS (no
  * futex_waitv: Linux before 5.16). */
 #define _GRB_ENV_WAITV_MAX 128u
-int _grb_env_futex_waitv(uint32_t *const *addrs, const uint32_t *vals, uint32_t n,
-			 uint32_t *priv, uint32_t priv_val, uint64_t timeout_ns);
+int _grb_env_futex_waitv(uint32_t *const *addrs, const uint32_t *vals, uint32_t n, uint32_t *priv,
+			 uint32_t priv_val, uint64_t timeout_ns);
 
 /*
  * A pollable event (an eventfd in user space): signal makes it readable and

@@ -253,9 +253,9 @@ static void send_welcome(struct session *ss, struct conn *c, int status, const c
 		w->switch_timer_us = 100000;
 		/* What we asked for if offered; else what was (a program
 		 * built with one configuration). */
-		w->wakeup = c->hello.wakeups & (1u << ss->o->wakeup) ? ss->o->wakeup :
+		w->wakeup = c->hello.wakeups & (1u << ss->o->wakeup)   ? ss->o->wakeup :
 			    c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
-									  GRB_WAKEUP_WRITER;
+									 GRB_WAKEUP_WRITER;
 	}
 	snprintf(w->message, sizeof(w->message), "%s", why ? why : "");
 	if (send(c->fd, w, sizeof(*w), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(*w) ||
@@ -733,8 +733,8 @@ static int print_report(struct session *ss, const char *dir)
 				 "MISMATCH",
 		       st.streams_written, st.nr_streams, end);
 		if (c->welcome.wakeup == GRB_WAKEUP_WRITER)
-			printf("  wake-up writer: %" PRIu64 " packets on disk, the recorder woken %" PRIu64
-			       " times\n",
+			printf("  wake-up writer: %" PRIu64
+			       " packets on disk, the recorder woken %" PRIu64 " times\n",
 			       st.packets, c->wakes);
 		exact &= ok || running;
 		tw += written;

@@ -483,8 +483,8 @@ void _grb_env_futex_wake(uint32_t *addr)
 #define SYS_futex_waitv 449
 #endif
 
-int _grb_env_futex_waitv(uint32_t *const *addrs, const uint32_t *vals, uint32_t n,
-			 uint32_t *priv, uint32_t priv_val, uint64_t timeout_ns)
+int _grb_env_futex_waitv(uint32_t *const *addrs, const uint32_t *vals, uint32_t n, uint32_t *priv,
+			 uint32_t priv_val, uint64_t timeout_ns)
 {
 	/* struct futex_waitv of <linux/futex.h>, spelled out for older
 	 * headers: the kernel's ABI since 5.16. */
