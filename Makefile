@@ -19,7 +19,7 @@
 #                 ~2 min; not a test; BENCH_ARGS=--smoke: seconds)
 #   make bench-profile  the cost of sampling a program: grb profile vs
 #                 perf record at 99 and 999 Hz on perl and zstd (bench/profile.sh,
-#                 ~4 min; not a test; BENCH_ARGS=--smoke: seconds)
+#                 ~5 min; not a test; BENCH_ARGS=--smoke: seconds)
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #

@@ -29,7 +29,7 @@
 # perf's cpu-clock is an hrtimer and reaches 999/s.  So compare the cost
 # per sample as well as the overhead.
 #
-#	bench/profile.sh             # about 4 minutes on 2 loaded CPUs
+#	bench/profile.sh             # about 5 minutes on 2 loaded CPUs
 #	bench/profile.sh --smoke     # seconds: short programs, 1 repetition;
 #	                             # the checks only (test bench_profile_smoke)
 #	make bench-profile           # BENCH_ARGS=--smoke: the checks only
