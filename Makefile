@@ -17,6 +17,9 @@
 #   make bench-xproc  a consumer process vs a consumer thread, and a real
 #                 program under grb record and LTTng-UST (bench/xproc.sh,
 #                 ~2 min; not a test; BENCH_ARGS=--smoke: seconds)
+#   make bench-profile  the cost of sampling a program: grb profile vs
+#                 perf record at 99 and 999 Hz on perl and zstd (bench/profile.sh,
+#                 ~5 min; not a test; BENCH_ARGS=--smoke: seconds)
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #
@@ -75,7 +78,7 @@ $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
 .PHONY: all build demo check asan tsan clang format format-check bench bench-quick \
-	bench-latency bench-latency-quick bench-xproc clean
+	bench-latency bench-latency-quick bench-xproc bench-profile clean
 
 all: build
 
@@ -145,6 +148,9 @@ bench-latency-quick:
 
 bench-xproc:
 	bench/xproc.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-profile:
+	bench/profile.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR)

@@ -44,6 +44,7 @@ _grb_has() {
 	g++) command -v g++ ;;
 	valgrind) command -v valgrind ;;
 	strace) command -v strace ;;
+	zstd) command -v zstd ;;
 	*)
 		echo "test_tools.sh: grb_need: unknown package '$1'" >&3
 		exit 2
