@@ -626,11 +626,16 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
  * ch (consuming readers, created at the first call and kept), with the
  * records overwritten before each as its missed events, and add them.
  * Call it periodically while recording, and once after
- * grb_channel_finalize() for the rest.  With overwrite mode and no drain
- * before the finalize, the ring's last pages are the flight recording.
+ * grb_channel_finalize() (or, for an attached channel, once its owner is
+ * gone) for the rest.  With overwrite mode and no drain before the
+ * finalize, the ring's last pages are the flight recording.  Several
+ * channels may be drained into one writer (one per process of a
+ * recording): each stream's pages go to the CPU it ran on, after the
+ * pages already there, and a CPU's losses are those of its streams in
+ * every channel.
  * Return: 0; -EINVAL (not a channel of GRB_FTRACE_CONFIG with one-page
  * sub-buffers); as grb_ftrace_dat_add_page(); -EBUSY (a stream already
- * has a consuming reader).
+ * has a consuming reader); -ENOMEM.
  */
 int grb_ftrace_dat_drain(struct grb_ftrace_dat *d, struct grb_channel *ch);
 
