@@ -33,6 +33,9 @@ struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path);
 /* The name of the function holding vaddr, an address of the file's own
  * (p_vaddr space); NULL if none. */
 const char *_grb_perf_symtab_lookup(const struct _grb_perf_symtab *t, uint64_t vaddr);
+/* The same, with the symbol's own address in *start (if not NULL). */
+const char *_grb_perf_symtab_find(const struct _grb_perf_symtab *t, uint64_t vaddr,
+				  uint64_t *start);
 /* File offset to ELF virtual address through the PT_LOAD headers;
  * returns 0 and *vaddr, or -1 if no segment holds the offset. */
 int _grb_perf_symtab_vaddr(const struct _grb_perf_symtab *t, uint64_t off, uint64_t *vaddr);

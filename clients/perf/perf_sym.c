@@ -231,6 +231,12 @@ int _grb_perf_symtab_vaddr(const struct _grb_perf_symtab *t, uint64_t off, uint6
 
 const char *_grb_perf_symtab_lookup(const struct _grb_perf_symtab *t, uint64_t vaddr)
 {
+	return _grb_perf_symtab_find(t, vaddr, NULL);
+}
+
+const char *_grb_perf_symtab_find(const struct _grb_perf_symtab *t, uint64_t vaddr,
+				  uint64_t *start)
+{
 	uint32_t lo = 0, hi = t->nr_syms;
 
 	/* The last symbol at or below vaddr. */
@@ -249,6 +255,8 @@ const char *_grb_perf_symtab_lookup(const struct _grb_perf_symtab *t, uint64_t v
 		lo--;
 	if (t->syms[lo - 1].size && vaddr - t->syms[lo - 1].addr >= t->syms[lo - 1].size)
 		return NULL;
+	if (start)
+		*start = t->syms[lo - 1].addr;
 	return t->syms[lo - 1].name;
 }
 
