@@ -32,10 +32,10 @@
 
 #include <grb/grb.h>
 #include <grb/ftrace.h>
+#include <grb/perf.h>
 #include <grb/session.h>
 
 #include "grb_tool.h"
-#include "../../clients/perf/perf_internal.h"
 
 #define POLL_MS 10
 #define GRACE_NS 2000000000ull
@@ -77,7 +77,7 @@ struct fconn {
 /* A file's symbols, loaded once. */
 struct symfile {
 	char *path;
-	struct _grb_perf_symtab *t; /* NULL: none */
+	struct grb_perf_symtab *t; /* NULL: none */
 };
 
 struct ftrec {
@@ -257,7 +257,7 @@ static int symbolize(void *arg, uint64_t addr, uint64_t *start, char *name, size
 	for (i = 0; i < r->nr_maps; i++) {
 		struct map *m = &r->maps[i];
 		struct symfile *sf = NULL;
-		uint64_t vaddr, sym;
+		uint64_t into;
 		const char *n;
 
 		if (addr < m->start || addr >= m->end)
@@ -276,15 +276,13 @@ static int symbolize(void *arg, uint64_t addr, uint64_t *start, char *name, size
 			sf->path = strdup(m->path);
 			if (!sf->path)
 				return -1;
-			sf->t = _grb_perf_symtab_load(m->path);
+			sf->t = grb_perf_symtab_open(m->path);
 			r->nr_files++;
 		}
-		if (!sf->t || _grb_perf_symtab_vaddr(sf->t, addr - m->start + m->off, &vaddr))
-			continue;
-		n = _grb_perf_symtab_find(sf->t, vaddr, &sym);
+		n = grb_perf_symtab_find(sf->t, addr - m->start + m->off, &into);
 		if (!n)
 			continue;
-		*start = addr - (vaddr - sym);
+		*start = addr - into;
 		snprintf(name, size, "%s", n);
 		return 0;
 	}
@@ -310,8 +308,9 @@ static void on_hello(struct ftrec *r, struct fconn *c, const void *buf, ssize_t 
 	if (strcmp(h->config, ft_cfg.name) || h->alloc != (uint32_t)ft_cfg.alloc ||
 	    h->sync != (uint32_t)ft_cfg.sync || h->mode != (uint32_t)ft_cfg.mode ||
 	    h->ts_bits != ft_cfg.ts_bits || h->packet_header_size != ft_cfg.packet_header_size) {
-		send_welcome(r, c, EPROTO,
-			     "grb ftrace record attaches the ftrace client's default channels only");
+		send_welcome(
+			r, c, EPROTO,
+			"grb ftrace record attaches the ftrace client's default channels only");
 		return;
 	}
 	if (r->interrupted) {
@@ -342,7 +341,8 @@ static void on_channel(struct ftrec *r, struct fconn *c, const unsigned char *bu
 	if (truncated || n != (ssize_t)sizeof(*m) || m->head.magic != GRB_SESSION_MAGIC ||
 	    m->head.version != GRB_SESSION_VERSION || m->head.type != GRB_SESSION_CHANNEL ||
 	    m->head.size != (uint64_t)n || m->nr_events || m->events_size) {
-		send_ack(r, c, EPROTO, "malformed channel message (an ftrace channel has no events)");
+		send_ack(r, c, EPROTO,
+			 "malformed channel message (an ftrace channel has no events)");
 		return;
 	}
 	if (m->nr_streams != nfd || !nfd || m->subbuf_size != GRB_FTRACE_PAGE_SIZE ||
@@ -577,7 +577,8 @@ static int report(struct ftrec *r)
 			other += lost[k];
 	ret = grb_ftrace_file_load(r->out, &f);
 	if (ret) {
-		fprintf(stderr, "grb ftrace record: reading %s back: %s\n", r->out, grb_last_error());
+		fprintf(stderr, "grb ftrace record: reading %s back: %s\n", r->out,
+			grb_last_error());
 		return 0;
 	}
 	while ((ret = grb_ftrace_file_next(f, &e)) != -ENODATA) {
@@ -657,7 +658,8 @@ int cmd_ftrace_record(int argc, char **argv)
 			while (*w) {
 				size_t len = strcspn(w, ",");
 
-				if (len != strlen("cyg-profile") || strncmp(w, "cyg-profile", len)) {
+				if (len != strlen("cyg-profile") ||
+				    strncmp(w, "cyg-profile", len)) {
 					fprintf(stderr,
 						"grb ftrace record: --preload %s: expected "
 						"cyg-profile\n",
@@ -798,7 +800,7 @@ int cmd_ftrace_record(int argc, char **argv)
 	free(r.maps);
 	for (k = 0; k < r.nr_files; k++) {
 		free(r.files[k].path);
-		_grb_perf_symtab_free(r.files[k].t);
+		grb_perf_symtab_close(r.files[k].t);
 	}
 	free(r.files);
 	close(r.lfd);
