@@ -527,7 +527,8 @@ static void run_once(int threads, enum place place, struct result *res)
 			 (unsigned long long)res->rejected, (unsigned long long)res->lost);
 	} else if (c.eproto || st.corrupt_packets || st.invariant_failures) {
 		res->ok = 0;
-		snprintf(res->why, sizeof(res->why), "%llu corrupt packets, %llu invariant failures",
+		snprintf(res->why, sizeof(res->why),
+			 "%llu corrupt packets, %llu invariant failures",
 			 (unsigned long long)(c.eproto + st.corrupt_packets),
 			 (unsigned long long)st.invariant_failures);
 	} else if (place == XPROC && c.lost_seen != res->lost) {
@@ -548,27 +549,26 @@ static void run_once(int threads, enum place place, struct result *res)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: bench_xproc [options]\n"
-		"\n"
-		"Events/s and losses of per-thread writers (16-byte payload, discard,\n"
-		"memfd streams) drained by a consumer thread of their process (inproc)\n"
-		"and by a consumer process that attaches and takes by copy (xproc).\n"
-		"\n"
-		"  --events N       events per writer thread and run (default 2,000,000)\n"
-		"  --runs R         repetitions (default 5), both placements in each\n"
-		"  --threads T      writer threads: a number or a list, e.g. 1,2 (default)\n"
-		"  --warmup N       untimed events per thread first (default one ring's worth)\n"
-		"  --subbuf-size B  sub-buffer bytes (default 262144)\n"
-		"  --subbufs N      sub-buffers per stream (default 32)\n"
-		"  --poll-us U      consumer sleep when every stream is empty (default 1000)\n"
-		"  --no-pin         pin nothing\n"
-		"  --timeout S      a run that takes longer is a hang (default 120)\n"
-		"  --smoke          5,000 events, 8 x 4 KiB sub-buffers, 1 repetition: the\n"
-		"                   checks only, no timing judged\n"
-		"\n"
-		"Output: a RUN line per run, a table of medians, a SUMMARY line per thread\n"
-		"count and placement.  Exit 1 if an accounting check failed.\n");
+	fprintf(f, "usage: bench_xproc [options]\n"
+		   "\n"
+		   "Events/s and losses of per-thread writers (16-byte payload, discard,\n"
+		   "memfd streams) drained by a consumer thread of their process (inproc)\n"
+		   "and by a consumer process that attaches and takes by copy (xproc).\n"
+		   "\n"
+		   "  --events N       events per writer thread and run (default 2,000,000)\n"
+		   "  --runs R         repetitions (default 5), both placements in each\n"
+		   "  --threads T      writer threads: a number or a list, e.g. 1,2 (default)\n"
+		   "  --warmup N       untimed events per thread first (default one ring's worth)\n"
+		   "  --subbuf-size B  sub-buffer bytes (default 262144)\n"
+		   "  --subbufs N      sub-buffers per stream (default 32)\n"
+		   "  --poll-us U      consumer sleep when every stream is empty (default 1000)\n"
+		   "  --no-pin         pin nothing\n"
+		   "  --timeout S      a run that takes longer is a hang (default 120)\n"
+		   "  --smoke          5,000 events, 8 x 4 KiB sub-buffers, 1 repetition: the\n"
+		   "                   checks only, no timing judged\n"
+		   "\n"
+		   "Output: a RUN line per run, a table of medians, a SUMMARY line per thread\n"
+		   "count and placement.  Exit 1 if an accounting check failed.\n");
 }
 
 static void parse_args(int argc, char **argv)
@@ -608,7 +608,8 @@ static void parse_args(int argc, char **argv)
 			char *list = argv[i], *save = NULL, *tok;
 
 			opt.nr_threads = 0;
-			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			for (tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
 				uint64_t n = parse_u64(tok, a);
 
 				if (n < 1 || n > MAX_THREADS || opt.nr_threads == MAX_THREADS) {
@@ -703,13 +704,14 @@ int main(int argc, char **argv)
 				run_once(opt.threads[k], place, &r);
 				ns[k][place][rep] = r.ns;
 				mev[k][place][rep] = r.mevents_s;
-				lost_pct[k][place][rep] = 100.0 * (double)r.lost / (double)r.written;
+				lost_pct[k][place][rep] =
+					100.0 * (double)r.lost / (double)r.written;
 				cms[k][place][rep] = r.consumer_cpu_ms;
 				printf("RUN rep=%d threads=%d consumer=%s ns=%.2f mevents_s=%.2f "
 				       "written=%llu delivered=%llu lost=%llu packets=%llu "
 				       "consumer_cpu_ms=%.1f accounting=%s%s%s\n",
-				       rep + 1, opt.threads[k], place_names[place], r.ns, r.mevents_s,
-				       (unsigned long long)r.written,
+				       rep + 1, opt.threads[k], place_names[place], r.ns,
+				       r.mevents_s, (unsigned long long)r.written,
 				       (unsigned long long)r.delivered, (unsigned long long)r.lost,
 				       (unsigned long long)r.packets, r.consumer_cpu_ms,
 				       r.ok ? "ok" : "FAIL", r.ok ? "" : " why=", r.why);
@@ -719,8 +721,8 @@ int main(int argc, char **argv)
 		}
 	}
 	loadavg("at end");
-	printf("\n%-8s %3s %9s %17s %8s %17s %8s %10s\n", "consumer", "thr", "ns/ev",
-	       "[min - max]", "Mev/s", "[min - max]", "lost %", "cons CPU ms");
+	printf("\n%-8s %3s %9s %17s %8s %17s %8s %10s\n", "consumer", "thr", "ns/ev", "[min - max]",
+	       "Mev/s", "[min - max]", "lost %", "cons CPU ms");
 	for (k = 0; k < opt.nr_threads; k++)
 		for (p = 0; p < NR_PLACES; p++) {
 			char s1[40], s2[40];
