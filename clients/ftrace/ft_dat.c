@@ -445,7 +445,7 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
 	unsigned char out[GRB_FTRACE_PAGE_SIZE];
 	struct grb_ftrace_cpu_stats st;
 	struct dat_cpu *c;
-	uint64_t commit, ts, first_ts = 0;
+	uint64_t commit, ts, first_ts = 0, missed_in = missed;
 	uint32_t len, first_end = 0;
 	int ret;
 
@@ -517,6 +517,8 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
 	st.pages = c->st.pages;
 	st.bytes += len;
 	c->st = st;
+	if (d->attr.on_page)
+		d->attr.on_page(d->attr.on_page_arg, cpu, page, missed_in);
 	return 0;
 io:
 	grb_error_set("ftrace dat: spool of CPU %u: %s", cpu, strerror(-ret));

@@ -4,6 +4,9 @@
  * written by the ftrace client, then every truncation of it, bad CPU
  * offsets, and seeded random byte changes.  Each must give an error or a
  * printout, never a read outside the buffer (the ASan build runs this).
+ * Also: a writer's on_page hook sees every page it adds (a second writer
+ * fed by the hook writes the same file), and GRB_FTRACE_SHOW_BODY prints
+ * what the plain show does but its "cpus=" line.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,15 +29,36 @@ static const struct grb_config cfg =
 #define RT_FIELDS(F) F(u64, a) F(s8, b) F(chars, c, 6) F(string, s)
 GRB_FTRACE_EVENT(rt, "rt", "ev", 200, RT_FIELDS)
 
+/* The second writer of make_file(), fed by the first one's on_page. */
+static void copy_page(void *arg, uint32_t cpu, const void *page, uint64_t missed)
+{
+	CHECK(grb_ftrace_dat_add_page((struct grb_ftrace_dat *)arg, cpu, page, missed) == 0);
+}
+
+static char *write_file(struct grb_ftrace_dat *d, size_t *len)
+{
+	char *buf;
+	int fd = memfd_create("t", 0);
+
+	CHECK(fd >= 0);
+	CHECK(grb_ftrace_dat_write(d, fd) == 0);
+	*len = (size_t)lseek(fd, 0, SEEK_END);
+	buf = malloc(*len);
+	CHECK(buf && pread(fd, buf, *len, 0) == (ssize_t)*len);
+	close(fd);
+	return buf;
+}
+
 static char *make_file(size_t *len)
 {
 	static const struct grb_ftrace_event *const evs[] = { &rt_event };
 	struct grb_channel_attr a;
 	struct grb_ftrace_dat_attr da;
-	struct grb_ftrace_dat *d;
+	struct grb_ftrace_dat *d, *copy;
 	struct grb_channel *ch;
-	char *buf;
-	int fd, i;
+	char *buf, *copied;
+	size_t copied_len;
+	int i;
 
 	grb_ftrace_channel_attr_init(&a);
 	a.subbuf_count = 4;
@@ -53,16 +77,18 @@ static char *make_file(size_t *len)
 	grb_ftrace_dat_attr_init(&da);
 	da.events = evs;
 	da.nr_events = 1;
+	copy = grb_ftrace_dat_create(&da);
+	CHECK(copy != NULL);
+	da.on_page = copy_page;
+	da.on_page_arg = copy;
 	d = grb_ftrace_dat_create(&da);
 	CHECK(d != NULL);
 	CHECK(grb_ftrace_dat_drain(d, ch) == 0);
-	fd = memfd_create("t", 0);
-	CHECK(fd >= 0);
-	CHECK(grb_ftrace_dat_write(d, fd) == 0);
-	*len = (size_t)lseek(fd, 0, SEEK_END);
-	buf = malloc(*len);
-	CHECK(buf && pread(fd, buf, *len, 0) == (ssize_t)*len);
-	close(fd);
+	buf = write_file(d, len);
+	copied = write_file(copy, &copied_len);
+	CHECK(copied_len == *len && !memcmp(copied, buf, *len));
+	free(copied);
+	grb_ftrace_dat_destroy(copy);
 	grb_ftrace_dat_destroy(d);
 	grb_channel_destroy(ch);
 	return buf;
@@ -90,6 +116,22 @@ int main(void)
 
 	CHECK(null != NULL);
 	CHECK(show(file, len, 0, null) == 0);
+	{
+		char *whole = NULL, *body = NULL;
+		size_t whole_len = 0, body_len = 0;
+		FILE *w = open_memstream(&whole, &whole_len);
+		FILE *b = open_memstream(&body, &body_len);
+
+		CHECK(w && b);
+		CHECK(show(file, len, 0, w) == 0);
+		CHECK(show(file, len, GRB_FTRACE_SHOW_BODY, b) == 0);
+		fclose(w);
+		fclose(b);
+		CHECK(!strncmp(whole, "cpus=", 5) && strchr(whole, '\n'));
+		CHECK(body_len > 0 && !strcmp(body, strchr(whole, '\n') + 1));
+		free(whole);
+		free(body);
+	}
 	CHECK(show(file, len, GRB_FTRACE_SHOW_GRAPH, null) == 0);
 	/* Every truncation before the data is refused with a message. */
 	for (n = 0; n < len; n += n < 8192 ? 1 : 97) {
