@@ -5,6 +5,7 @@ with what the writer test wrote.
 usage: check_ftrace.py events|overwrite EXPECTED TRACE_DAT REPORT [REPORT...]
        check_ftrace.py graph EXPECTED REPORT_TRACE_CMD REPORT_GRB
        check_ftrace.py summary EXPECTED RECORD_OUTPUT
+       check_ftrace.py pipe RECORD_OUTPUT SHOW_OUTPUT
 
 events, overwrite: each REPORT is the output of `trace-cmd report -t` or
 `grb ftrace show -t`.  Every event line is split into comm, pid, cpu,
@@ -31,6 +32,13 @@ exited with status 0; its summary says exact; the records written are
 the entries and exits EXPECTED has, and each of them is in the file,
 overwritten or lost (written = in file + overwritten + lost), the
 overwritten ones being the file's missed events.
+
+pipe: RECORD_OUTPUT is what `grb ftrace record --pipe` printed (the
+program's own output and the summary among the records), SHOW_OUTPUT
+what `grb ftrace show` prints of the file it wrote.  The event and
+"EVENTS DROPPED" lines of each CPU must be the same, in the same order:
+none printed twice, none left out.  Some event line must come before the
+program's own last line ("ftrace_record_prog: ..."): printed live.
 
 Exit status 0, or 1 with the differences on stdout.
 """
@@ -306,6 +314,45 @@ def check_summary(expected_path, record_path):
     return errors
 
 
+def pipe_lines(path):
+    """{cpu: [line]} of the event and dropped lines, and the index (among
+    all lines) of the first event line and of the program's line."""
+    per_cpu, first_event, program = {}, None, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for no, line in enumerate(f):
+            line = line.rstrip("\n")
+            m, d = LINE.match(line), DROPPED.match(line)
+            if m or d:
+                cpu = int(m.group(3)) if m else int(d.group(1))
+                per_cpu.setdefault(cpu, []).append(line.strip())
+                if m and first_event is None:
+                    first_event = no
+            elif line.startswith("ftrace_record_prog:"):
+                program = no
+    return per_cpu, first_event, program
+
+
+def check_pipe(record_path, show_path):
+    got, first, program = pipe_lines(record_path)
+    exp = pipe_lines(show_path)[0]
+    errors = []
+    for cpu in sorted(set(got) | set(exp)):
+        g, e = got.get(cpu, []), exp.get(cpu, [])
+        for i in range(max(len(g), len(e))):
+            if i >= len(g) or i >= len(e) or g[i] != e[i]:
+                errors.append("CPU %d line %d: the file has %s, --pipe printed %s"
+                              % (cpu, i, e[i] if i < len(e) else "(end)",
+                                 g[i] if i < len(g) else "(end)"))
+                break
+    if not exp:
+        errors.append("%s: no event" % show_path)
+    if first is None or program is None or first > program:
+        errors.append("%s: no event printed before the program's last line" % record_path)
+    print("%s: %s lines by CPU, the first event at line %s, the program's at %s"
+          % (record_path, {c: len(v) for c, v in sorted(got.items())}, first, program))
+    return errors
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__.strip())
@@ -315,6 +362,8 @@ def main(argv):
         errors = check_graph(argv[2], argv[3], argv[4])
     elif mode == "summary":
         errors = check_summary(argv[2], argv[3])
+    elif mode == "pipe":
+        errors = check_pipe(argv[2], argv[3])
     else:
         expected = parse_expected(argv[2])
         errors = check_records(argv[2], argv[3])

@@ -4,7 +4,7 @@
  * without hooks of its own, for `grb ftrace record --preload cyg-profile`
  * to record from outside (libgrb-preload-ftrace.so brings the hooks).
  *
- *	ftrace_record_prog EXPECTED_FILE [THREADS]
+ *	ftrace_record_prog EXPECTED_FILE [THREADS [ROUNDS [PAUSE_US]]]
  *
  * Every instrumented function logs its own entry and exit (ENTER/LEAVE:
  * its name and its depth in its thread's call tree), so EXPECTED_FILE
@@ -12,12 +12,16 @@
  * ftrace_func_test: a line per entry or exit, each thread's lines in its
  * order, "tid <tab> enter|exit <tab> function <tab> depth".  With THREADS
  * (default 0) that many threads run the same call tree at once beside
- * the main thread.  The program knows nothing of grb.
+ * the main thread, ROUNDS times (default 40; the main thread half as
+ * often), pausing PAUSE_US microseconds (default 0) after each round, so
+ * that a recording takes pages while the program runs.  The program knows
+ * nothing of grb.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -43,6 +47,7 @@ struct thread_log {
 static struct thread_log logs[MAX_THREADS + 1];
 static __thread struct thread_log *my_log;
 static volatile int sink;
+static int nr_rounds = 40, pause_us;
 
 static NO_INSTR void log_call(const char *fn, int enter)
 {
@@ -111,6 +116,11 @@ TRACED void rec_tree(int rounds)
 		rec_outer(i);
 		rec_recurse(i % 5);
 		rec_leaf(i);
+		if (pause_us) {
+			struct timespec ts = { 0, pause_us * 1000L };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	LEAVE();
 }
@@ -126,7 +136,7 @@ TRACED void *rec_thread(void *arg)
 	/* Logged from its first call: the hook ran before this line. */
 	log_init((struct thread_log *)arg);
 	ENTER();
-	rec_tree(40);
+	rec_tree(nr_rounds);
 	LEAVE();
 	return NULL;
 }
@@ -164,9 +174,15 @@ int main(int argc, char **argv)
 
 	log_init(&logs[0]);
 	ENTER();
-	if (argc < 2 || nr < 0 || nr > MAX_THREADS) {
-		fprintf(stderr, "usage: %s EXPECTED_FILE [THREADS (0..%d)]\n", argv[0],
-			MAX_THREADS);
+	if (argc > 3)
+		nr_rounds = atoi(argv[3]);
+	if (argc > 4)
+		pause_us = atoi(argv[4]);
+	if (argc < 2 || nr < 0 || nr > MAX_THREADS || nr_rounds < 0 || nr_rounds > 200 ||
+	    pause_us < 0 || pause_us > 100000) {
+		fprintf(stderr,
+			"usage: %s EXPECTED_FILE [THREADS (0..%d) [ROUNDS (0..200) [PAUSE_US]]]\n",
+			argv[0], MAX_THREADS);
 		return 2;
 	}
 	for (i = 0; i < nr; i++)
@@ -174,7 +190,7 @@ int main(int argc, char **argv)
 			perror("pthread_create");
 			return 1;
 		}
-	rec_tree(20);
+	rec_tree(nr_rounds / 2);
 	for (i = 0; i < nr; i++)
 		pthread_join(th[i], NULL);
 	LEAVE();

@@ -14,7 +14,11 @@
 # its own, alone or with 4 threads) from outside with `grb ftrace record
 # --preload cyg-profile`; the program logs its calls into expected.txt.
 # Besides the two graphs, check_ftrace.py checks the recorder's summary:
-# exact, and written = in the file + overwritten + lost.
+# exact, and written = in the file + overwritten + lost.  The scenario
+# "pipe" records it with --pipe (4 threads, 100 rounds with a 2 ms pause
+# each): the lines printed live must be those `grb ftrace show` prints of
+# the file, each CPU's in the same order, and some printed before the
+# program ended.
 #
 # trace-cmd (and python3) are installed with apt-get when missing and the
 # script runs as root; otherwise it exits 77, which CTest reports as
@@ -40,15 +44,18 @@ dat=$work/trace.dat
 exp=$work/expected.txt
 
 case $scenario in
-functions | record*)
+functions | record* | pipe)
 	case $scenario in
 	functions) "$writer" "$dat" "$exp" || fail "$writer failed" ;;
-	record) threads=0 ;;
-	record-threads) threads=4 ;;
+	record) set -- 0 ;;
+	record-threads) set -- 4 ;;
+	pipe) set -- 4 100 2000 ;;
 	*) fail "unknown scenario $scenario" ;;
 	esac
+	pipe=""
+	[ "$scenario" = pipe ] && pipe=--pipe
 	if [ "$scenario" != functions ]; then
-		"$grb" ftrace record -o "$dat" --preload cyg-profile -- "$writer" "$exp" $threads \
+		"$grb" ftrace record -o "$dat" --preload cyg-profile $pipe -- "$writer" "$exp" "$@" \
 			>"$work/record.txt" 2>&1 || {
 			cat "$work/record.txt"
 			fail "grb ftrace record failed"
@@ -61,6 +68,11 @@ functions | record*)
 		fail "trace-cmd report failed: $(cat "$work/report.err")"
 	"$grb" ftrace show --graph "$dat" >"$work/show.txt" || fail "grb ftrace show --graph failed"
 	python3 "$checker" graph "$exp" "$work/report.txt" "$work/show.txt" || fail "the graphs differ"
+	if [ -n "$pipe" ]; then
+		"$grb" ftrace show "$dat" >"$work/show-lines.txt" || fail "grb ftrace show failed"
+		python3 "$checker" pipe "$work/record.txt" "$work/show-lines.txt" ||
+			fail "--pipe printed other lines than the file has"
+	fi
 	;;
 *)
 	"$writer" "$scenario" "$dat" "$exp" || fail "$writer $scenario failed"

@@ -17,7 +17,7 @@
 
 const char ftrace_usage[] =
 	"usage: grb ftrace show [--graph] [-t|--ns] FILE\n"
-	"       grb ftrace record [-o FILE] [--preload LIST] -- PROGRAM [ARGS...]\n"
+	"       grb ftrace record [-o FILE] [--preload LIST] [--pipe] -- PROGRAM [ARGS...]\n"
 	"       (grb ftrace record --help for its options)\n"
 	"\n"
 	"Print the events of the trace.dat FILE (written by grb's ftrace client)\n"

@@ -12,6 +12,14 @@
  * threads' names go to saved_cmdlines.  End when the program and all its
  * children have exited, or on Ctrl-C; write the file and account for
  * every record.
+ *
+ * --pipe prints the records as they are taken, as ftrace's trace_pipe
+ * does: the writer hands each page it adds to on_page(), which adds it to
+ * a second writer of this step's pages only; after each step that writer
+ * writes its trace.dat into a memfd and grb_ftrace_show() prints it (in
+ * time order across the CPUs within the step).  A page is added once, so
+ * a record is printed once, and the records overwritten before a page was
+ * taken are printed as its "EVENTS DROPPED" line, as in the file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -43,7 +52,7 @@
 #define FTREC_SUBBUF_COUNT 256u
 
 const char ftrec_usage[] =
-	"usage: grb ftrace record [-o FILE] [--preload LIST] -- PROGRAM [ARGS...]\n"
+	"usage: grb ftrace record [-o FILE] [--preload LIST] [--pipe] -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Record PROGRAM, and every process it starts that calls exec, with grb's\n"
 	"ftrace client (per-CPU flight-recorder buffers of ftrace pages) and\n"
@@ -54,6 +63,10 @@ const char ftrec_usage[] =
 	"  -p, --preload LIST    what is recorded, comma-separated (default\n"
 	"                        cyg-profile): cyg-profile = the function graph of\n"
 	"                        a program built with -finstrument-functions\n"
+	"      --pipe            also print the records as they are taken, as\n"
+	"                        ftrace's trace_pipe does (each once, in time order\n"
+	"                        within a step of 10 ms; overwritten ones as\n"
+	"                        \"CPU:n [k EVENTS DROPPED]\")\n"
 	"  -h, --help            this help\n";
 
 enum conn_state { WANT_HELLO, WANT_CHANNEL, REGISTERED };
@@ -80,9 +93,22 @@ struct symfile {
 	struct grb_perf_symtab *t; /* NULL: none */
 };
 
+/* A thread named, for --pipe's writers too. */
+struct task {
+	int32_t tid;
+	char comm[16];
+};
+
 struct ftrec {
 	const char *out;
 	struct grb_ftrace_dat *d;
+	struct grb_ftrace_dat_attr da;
+	int pipe;
+	struct grb_ftrace_dat *step; /* --pipe: this step's pages; NULL: none yet */
+	int pipe_err; /* -errno of the first failure of --pipe */
+	uint64_t piped_pages;
+	struct task *tasks;
+	uint32_t nr_tasks, cap_tasks;
 	int lfd, sfd, ep;
 	pid_t child;
 	int child_status, child_reaped, children_left, interrupted;
@@ -244,6 +270,21 @@ static void scan_threads(struct ftrec *r, struct fconn *c)
 		 * only for threads named once here. */
 		c->tids[c->nr_tids++] = tid;
 		grb_ftrace_dat_add_task(r->d, (int32_t)tid, comm);
+		if (r->pipe && r->nr_tasks == r->cap_tasks) {
+			uint32_t cap = r->cap_tasks ? 2 * r->cap_tasks : 16;
+			struct task *t = (struct task *)realloc(r->tasks, cap * sizeof(*t));
+
+			if (!t)
+				break;
+			r->tasks = t;
+			r->cap_tasks = cap;
+		}
+		if (r->pipe) {
+			r->tasks[r->nr_tasks].tid = (int32_t)tid;
+			snprintf(r->tasks[r->nr_tasks].comm, sizeof(r->tasks[0].comm), "%.15s",
+				 comm);
+			r->nr_tasks++;
+		}
 	}
 	closedir(d);
 }
@@ -287,6 +328,77 @@ static int symbolize(void *arg, uint64_t addr, uint64_t *start, char *name, size
 		return 0;
 	}
 	return -1;
+}
+
+/* --pipe: each page the file's writer adds goes to this step's writer. */
+static void on_page(void *arg, uint32_t cpu, const void *page, uint64_t missed)
+{
+	struct ftrec *r = (struct ftrec *)arg;
+	int ret;
+
+	if (r->pipe_err)
+		return;
+	if (!r->step) {
+		struct grb_ftrace_dat_attr a = r->da;
+
+		a.on_page = NULL;
+		r->step = grb_ftrace_dat_create(&a);
+		if (!r->step) {
+			r->pipe_err = -ENOMEM;
+			return;
+		}
+	}
+	ret = grb_ftrace_dat_add_page(r->step, cpu, page, missed);
+	if (ret)
+		r->pipe_err = ret;
+	else
+		r->piped_pages++;
+}
+
+/* --pipe: print this step's pages and start the next step.  The
+ * processes' threads and mappings are looked at first, so that the names
+ * are those the file will have. */
+static void pipe_print(struct ftrec *r)
+{
+	struct grb_ftrace_dat *d = r->step;
+	void *buf = MAP_FAILED;
+	off_t size = 0;
+	uint32_t i;
+	int fd = -1, ret = 0;
+
+	if (!d)
+		return;
+	r->step = NULL;
+	for (i = 0; i < r->nr_conns; i++) {
+		struct fconn *c = r->conns[i];
+
+		if (c->ch && !c->gone) {
+			scan_maps(r, c->hello.pid);
+			scan_threads(r, c);
+		}
+	}
+	for (i = 0; i < r->nr_tasks && !ret; i++)
+		ret = grb_ftrace_dat_add_task(d, r->tasks[i].tid, r->tasks[i].comm);
+	if (!ret) {
+		fd = memfd_create("grb-ftrace-pipe", MFD_CLOEXEC);
+		ret = fd < 0 ? -errno : grb_ftrace_dat_write(d, fd);
+	}
+	if (!ret) {
+		size = lseek(fd, 0, SEEK_END);
+		buf = size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) :
+				 MAP_FAILED;
+		ret = buf == MAP_FAILED ? -EIO : 0;
+	}
+	if (!ret)
+		ret = grb_ftrace_show(buf, (size_t)size, stdout, GRB_FTRACE_SHOW_BODY);
+	fflush(stdout);
+	if (ret && !r->pipe_err)
+		r->pipe_err = ret;
+	if (buf != MAP_FAILED)
+		munmap(buf, (size_t)size);
+	if (fd >= 0)
+		close(fd);
+	grb_ftrace_dat_destroy(d);
 }
 
 static void on_hello(struct ftrec *r, struct fconn *c, const void *buf, ssize_t n)
@@ -627,13 +739,13 @@ int cmd_ftrace_record(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "preload", required_argument, NULL, 'p' },
+		{ "pipe", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ftrec r;
 	struct sockaddr_un sa;
 	struct epoll_event ev;
-	struct grb_ftrace_dat_attr da;
 	char sockdir[] = "/tmp/grb-ftrace-XXXXXX", sock[64], preload[PATH_MAX];
 	const char *what = "cyg-profile";
 	sigset_t mask, old;
@@ -673,6 +785,9 @@ int cmd_ftrace_record(int argc, char **argv)
 			what = optarg;
 			break;
 		}
+		case 'P':
+			r.pipe = 1;
+			break;
 		case 'h':
 			fputs(ftrec_usage, stdout);
 			return 0;
@@ -687,10 +802,14 @@ int cmd_ftrace_record(int argc, char **argv)
 	}
 	if (find_preload("ftrace", preload, sizeof(preload)))
 		return 2;
-	grb_ftrace_dat_attr_init(&da);
-	da.symbolize = symbolize;
-	da.symbolize_arg = &r;
-	r.d = grb_ftrace_dat_create(&da);
+	grb_ftrace_dat_attr_init(&r.da);
+	r.da.symbolize = symbolize;
+	r.da.symbolize_arg = &r;
+	if (r.pipe) {
+		r.da.on_page = on_page;
+		r.da.on_page_arg = &r;
+	}
+	r.d = grb_ftrace_dat_create(&r.da);
 	if (!r.d) {
 		fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
 		return 1;
@@ -751,6 +870,7 @@ int cmd_ftrace_record(int argc, char **argv)
 		all_gone = step(&r, now - last_scan >= PROC_SCAN_NS);
 		if (now - last_scan >= PROC_SCAN_NS)
 			last_scan = now;
+		pipe_print(&r);
 		if (all_gone < 0) {
 			fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
 			status = 1;
@@ -769,6 +889,12 @@ int cmd_ftrace_record(int argc, char **argv)
 	for (k = 0; k < r.nr_conns; k++)
 		if (r.conns[k]->ch && grb_ftrace_dat_drain(r.d, r.conns[k]->ch))
 			status = 1;
+	pipe_print(&r);
+	if (r.pipe_err) {
+		fprintf(stderr, "grb ftrace record: --pipe: %s: not every record was printed\n",
+			strerror(-r.pipe_err));
+		status = 1;
+	}
 	if (!r.nr_conns) {
 		printf("no process registered: nothing was recorded (is %s a dynamically "
 		       "linked program?)\n",
@@ -795,6 +921,7 @@ int cmd_ftrace_record(int argc, char **argv)
 		free(r.conns[k]);
 	}
 	free(r.conns);
+	free(r.tasks);
 	for (k = 0; k < r.nr_maps; k++)
 		free(r.maps[k].path);
 	free(r.maps);
