@@ -579,7 +579,9 @@ typedef int (*grb_ftrace_symbolize_fn)(void *arg, uint64_t addr, uint64_t *start
 /* Sees each page a writer adds, once it is added (grb_ftrace_dat_add_page(),
  * a drain's pages included): page and missed as they were passed, the
  * page valid during the call only.  For a live view of what is recorded
- * (`grb ftrace record --pipe`). */
+ * (`grb ftrace record --pipe`): a writer fed the same pages has the same
+ * records and missed events; a drain's figures of its streams (their
+ * other losses, the CPUs of streams that delivered no page) are no pages. */
 typedef void (*grb_ftrace_page_fn)(void *arg, uint32_t cpu, const void *page, uint64_t missed);
 
 /** Attributes of a trace.dat writer; initialise with grb_ftrace_dat_attr_init(). */
