@@ -43,13 +43,21 @@ struct dat_cpu {
 	struct grb_ftrace_cpu_stats st;
 };
 
-/* A consuming reader of one stream of the drained channel. */
+/* A consuming reader of one stream of a drained channel. */
 struct dat_stream {
 	struct grb_reader *r;
 	uint32_t cpu;
 	int started;
 	uint64_t next_seq;
 	uint64_t accounted; /* overwritten + corrupt records put before a page */
+	uint64_t lost; /* lost otherwise, as the stream counted them */
+};
+
+/* A drained channel: a reader per stream. */
+struct dat_source {
+	struct grb_channel *ch;
+	struct dat_stream *streams;
+	uint32_t nr_streams;
 };
 
 /* Where a user event carries addresses (its ptr fields). */
@@ -81,9 +89,8 @@ struct grb_ftrace_dat {
 	struct u64_set pids, addrs;
 	struct task_name *tasks;
 	size_t nr_tasks, cap_tasks;
-	struct grb_channel *ch;
-	struct dat_stream *streams;
-	uint32_t nr_streams;
+	struct dat_source *srcs; /* the channels drained, in order of their first drain */
+	uint32_t nr_srcs;
 };
 
 void grb_ftrace_dat_attr_init(struct grb_ftrace_dat_attr *attr)
@@ -234,17 +241,20 @@ oom:
 
 void grb_ftrace_dat_destroy(struct grb_ftrace_dat *d)
 {
-	uint32_t i;
+	uint32_t i, k;
 
 	if (!d)
 		return;
-	for (i = 0; i < d->nr_streams; i++)
-		if (d->streams[i].r)
-			grb_reader_destroy(d->streams[i].r);
+	for (k = 0; k < d->nr_srcs; k++) {
+		for (i = 0; i < d->srcs[k].nr_streams; i++)
+			if (d->srcs[k].streams[i].r)
+				grb_reader_destroy(d->srcs[k].streams[i].r);
+		free(d->srcs[k].streams);
+	}
 	for (i = 0; i < d->nr_cpus; i++)
 		if (d->cpus[i].fd >= 0)
 			close(d->cpus[i].fd);
-	free(d->streams);
+	free(d->srcs);
 	free(d->cpus);
 	free(d->ptrs);
 	free(d->pids.v);
@@ -435,7 +445,7 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
 	unsigned char out[GRB_FTRACE_PAGE_SIZE];
 	struct grb_ftrace_cpu_stats st;
 	struct dat_cpu *c;
-	uint64_t commit, ts, first_ts = 0;
+	uint64_t commit, ts, first_ts = 0, missed_in = missed;
 	uint32_t len, first_end = 0;
 	int ret;
 
@@ -507,53 +517,76 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
 	st.pages = c->st.pages;
 	st.bytes += len;
 	c->st = st;
+	if (d->attr.on_page)
+		d->attr.on_page(d->attr.on_page_arg, cpu, page, missed_in);
 	return 0;
 io:
 	grb_error_set("ftrace dat: spool of CPU %u: %s", cpu, strerror(-ret));
 	return ret;
 }
 
-int grb_ftrace_dat_drain(struct grb_ftrace_dat *d, struct grb_channel *ch)
+/* The source of ch: found, or added with a consuming reader per stream. */
+static int source_get(struct grb_ftrace_dat *d, struct grb_channel *ch, struct dat_source **out)
 {
-	uint32_t i;
+	struct dat_source *srcs, *src;
+	uint32_t i, n;
 	int ret;
 
-	if (!d || !ch || (d->ch && d->ch != ch)) {
-		grb_error_set("ftrace dat drain: no writer or channel, or another channel");
+	for (i = 0; i < d->nr_srcs; i++)
+		if (d->srcs[i].ch == ch) {
+			*out = &d->srcs[i];
+			return 0;
+		}
+	srcs = (struct dat_source *)realloc(d->srcs, (d->nr_srcs + 1) * sizeof(*srcs));
+	if (!srcs) {
+		grb_error_set("ftrace dat: out of memory");
+		return -ENOMEM;
+	}
+	d->srcs = srcs;
+	src = &srcs[d->nr_srcs];
+	n = grb_channel_nr_streams(ch);
+	src->streams = (struct dat_stream *)calloc(n ? n : 1, sizeof(*src->streams));
+	if (!src->streams) {
+		grb_error_set("ftrace dat: out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct grb_stream_stats ss;
+
+		src->streams[i].cpu = i;
+		if (!grb_channel_read_stream_stats(ch, i, &ss) && ss.cpu != UINT32_MAX)
+			src->streams[i].cpu = ss.cpu;
+		src->streams[i].r = grb_reader_create(ch, i, 0);
+		if (!src->streams[i].r) {
+			ret = -errno;
+			while (i--)
+				grb_reader_destroy(src->streams[i].r);
+			free(src->streams);
+			return ret;
+		}
+	}
+	src->ch = ch;
+	src->nr_streams = n;
+	d->nr_srcs++;
+	*out = src;
+	return 0;
+}
+
+int grb_ftrace_dat_drain(struct grb_ftrace_dat *d, struct grb_channel *ch)
+{
+	struct dat_source *src = NULL;
+	uint32_t i, k;
+	int ret;
+
+	if (!d || !ch) {
+		grb_error_set("ftrace dat drain: no writer or channel");
 		return -EINVAL;
 	}
-	if (!d->ch) {
-		uint32_t n = grb_channel_nr_streams(ch);
-
-		d->streams = (struct dat_stream *)calloc(n ? n : 1, sizeof(*d->streams));
-		if (!d->streams) {
-			grb_error_set("ftrace dat: out of memory");
-			return -ENOMEM;
-		}
-		d->nr_streams = n;
-		for (i = 0; i < n; i++) {
-			struct grb_stream_stats ss;
-
-			d->streams[i].cpu = i;
-			if (!grb_channel_read_stream_stats(ch, i, &ss) && ss.cpu != UINT32_MAX)
-				d->streams[i].cpu = ss.cpu;
-			d->streams[i].r = grb_reader_create(ch, i, 0);
-			if (!d->streams[i].r) {
-				ret = -errno;
-				while (i--) {
-					grb_reader_destroy(d->streams[i].r);
-					d->streams[i].r = NULL;
-				}
-				free(d->streams);
-				d->streams = NULL;
-				d->nr_streams = 0;
-				return ret;
-			}
-		}
-		d->ch = ch;
-	}
-	for (i = 0; i < d->nr_streams; i++) {
-		struct dat_stream *s = &d->streams[i];
+	ret = source_get(d, ch, &src);
+	if (ret)
+		return ret;
+	for (i = 0; i < src->nr_streams; i++) {
+		struct dat_stream *s = &src->streams[i];
 		struct grb_stream_stats ss;
 		struct grb_packet pkt;
 		struct dat_cpu *c;
@@ -593,13 +626,25 @@ int grb_ftrace_dat_drain(struct grb_ftrace_dat *d, struct grb_channel *ch)
 		}
 		if (ret != -EAGAIN && ret != -ENODATA)
 			return ret;
-		if (!grb_channel_read_stream_stats(ch, i, &ss) && !cpu_get(d, s->cpu, &c)) {
-			int k;
+		if (!grb_channel_read_stream_stats(ch, i, &ss)) {
+			int j;
+
+			s->lost = 0;
+			for (j = 0; j < GRB_LOST_NR; j++)
+				if (j != GRB_LOST_OVERWRITTEN)
+					s->lost += ss.lost[j];
+		}
+		/* A CPU's other losses: those of its streams in every channel. */
+		if (!cpu_get(d, s->cpu, &c)) {
+			uint32_t m, j;
 
 			c->st.lost = 0;
-			for (k = 0; k < GRB_LOST_NR; k++)
-				if (k != GRB_LOST_OVERWRITTEN)
-					c->st.lost += ss.lost[k];
+			for (k = 0; k < d->nr_srcs; k++)
+				for (m = 0; m < d->srcs[k].nr_streams; m++) {
+					j = d->srcs[k].streams[m].cpu;
+					if (j == s->cpu)
+						c->st.lost += d->srcs[k].streams[m].lost;
+				}
 		}
 	}
 	return 0;

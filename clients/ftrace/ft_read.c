@@ -1641,7 +1641,8 @@ int grb_ftrace_show(const void *buf, size_t len, FILE *out, unsigned int flags)
 	if (flags & GRB_FTRACE_SHOW_GRAPH) {
 		ret = show_graph(f, out, text, size);
 	} else {
-		fprintf(out, "cpus=%u\n", f->nr_cpus);
+		if (!(flags & GRB_FTRACE_SHOW_BODY))
+			fprintf(out, "cpus=%u\n", f->nr_cpus);
 		while ((ret = grb_ftrace_file_next(f, &e)) != -ENODATA) {
 			if (ret) {
 				/* A corrupt page: said, skipped; go on. */

@@ -895,7 +895,7 @@ static void free_writer(struct grb_perf_data *w)
  */
 struct sym_cache {
 	const char *path;
-	struct _grb_perf_symtab *tab;
+	struct grb_perf_symtab *tab;
 	int tried;
 };
 
@@ -938,7 +938,7 @@ static void symbolize(const struct grb_perf_data *w, struct sym_cache *cache, ui
 			c->tried = 1;
 		}
 		if (c->tab && !_grb_perf_symtab_vaddr(c->tab, a - m->start + m->pgoff, &vaddr))
-			name = _grb_perf_symtab_lookup(c->tab, vaddr);
+			name = _grb_perf_symtab_lookup(c->tab, vaddr, NULL);
 	}
 	if (name)
 		snprintf(buf, len, "%s", name);

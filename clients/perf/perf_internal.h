@@ -26,16 +26,18 @@ struct _grb_perf_task {
 /* The sampler's threads, copied: *n entries, malloc'd (free it). */
 int _grb_perf_sampler_tasks(struct grb_perf_sampler *s, struct _grb_perf_task **tasks, uint32_t *n);
 
-/* ELF symbols of one file, for folded stacks (perf_sym.c). */
-struct _grb_perf_symtab;
+/* ELF symbols of one file, for folded stacks and grb_perf_symtab_find()
+ * (perf_sym.c). */
 /* Loads .symtab, else .dynsym, of path.  NULL if the file has neither. */
-struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path);
+struct grb_perf_symtab *_grb_perf_symtab_load(const char *path);
 /* The name of the function holding vaddr, an address of the file's own
- * (p_vaddr space); NULL if none. */
-const char *_grb_perf_symtab_lookup(const struct _grb_perf_symtab *t, uint64_t vaddr);
+ * (p_vaddr space), with the symbol's own address in *start (if not
+ * NULL); NULL if none. */
+const char *_grb_perf_symtab_lookup(const struct grb_perf_symtab *t, uint64_t vaddr,
+				    uint64_t *start);
 /* File offset to ELF virtual address through the PT_LOAD headers;
  * returns 0 and *vaddr, or -1 if no segment holds the offset. */
-int _grb_perf_symtab_vaddr(const struct _grb_perf_symtab *t, uint64_t off, uint64_t *vaddr);
-void _grb_perf_symtab_free(struct _grb_perf_symtab *t);
+int _grb_perf_symtab_vaddr(const struct grb_perf_symtab *t, uint64_t off, uint64_t *vaddr);
+void _grb_perf_symtab_free(struct grb_perf_symtab *t);
 
 #endif /* GRB_PERF_INTERNAL_H */

@@ -9,6 +9,7 @@
  * consumer only, never in a signal handler.
  */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ struct seg {
 	uint64_t off, filesz, vaddr;
 };
 
-struct _grb_perf_symtab {
+struct grb_perf_symtab {
 	struct sym *syms;
 	uint32_t nr_syms;
 	struct seg *segs;
@@ -40,7 +41,7 @@ struct _grb_perf_symtab {
 };
 
 /* The GNU build id of the file, from its SHT_NOTE sections. */
-static void find_build_id(struct _grb_perf_symtab *t, const unsigned char *f, uint64_t size,
+static void find_build_id(struct grb_perf_symtab *t, const unsigned char *f, uint64_t size,
 			  const Elf64_Shdr *sh, uint32_t shnum)
 {
 	uint32_t i;
@@ -87,11 +88,11 @@ static int in_file(uint64_t off, uint64_t len, uint64_t size)
 	return off <= size && len <= size - off;
 }
 
-static struct _grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
+static struct grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)f;
 	const Elf64_Shdr *sh, *tab = NULL, *str;
-	struct _grb_perf_symtab *t;
+	struct grb_perf_symtab *t;
 	uint64_t i, n, names_len;
 	int from_dynsym = 0;
 	uint32_t k;
@@ -166,9 +167,9 @@ static struct _grb_perf_symtab *parse(const unsigned char *f, uint64_t size)
 	return t;
 }
 
-static struct _grb_perf_symtab *load_file(const char *path)
+static struct grb_perf_symtab *load_file(const char *path)
 {
-	struct _grb_perf_symtab *t = NULL;
+	struct grb_perf_symtab *t = NULL;
 	struct stat st;
 	void *f;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -186,9 +187,9 @@ static struct _grb_perf_symtab *load_file(const char *path)
 	return t;
 }
 
-struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path)
+struct grb_perf_symtab *_grb_perf_symtab_load(const char *path)
 {
-	struct _grb_perf_symtab *t = load_file(path), *d;
+	struct grb_perf_symtab *t = load_file(path), *d;
 	char dbg[64 + 2 * sizeof(t->build_id) + 8];
 	size_t at;
 	uint32_t i;
@@ -217,7 +218,7 @@ struct _grb_perf_symtab *_grb_perf_symtab_load(const char *path)
 	return t;
 }
 
-int _grb_perf_symtab_vaddr(const struct _grb_perf_symtab *t, uint64_t off, uint64_t *vaddr)
+int _grb_perf_symtab_vaddr(const struct grb_perf_symtab *t, uint64_t off, uint64_t *vaddr)
 {
 	uint32_t i;
 
@@ -229,7 +230,8 @@ int _grb_perf_symtab_vaddr(const struct _grb_perf_symtab *t, uint64_t off, uint6
 	return -1;
 }
 
-const char *_grb_perf_symtab_lookup(const struct _grb_perf_symtab *t, uint64_t vaddr)
+const char *_grb_perf_symtab_lookup(const struct grb_perf_symtab *t, uint64_t vaddr,
+				    uint64_t *start)
 {
 	uint32_t lo = 0, hi = t->nr_syms;
 
@@ -249,10 +251,12 @@ const char *_grb_perf_symtab_lookup(const struct _grb_perf_symtab *t, uint64_t v
 		lo--;
 	if (t->syms[lo - 1].size && vaddr - t->syms[lo - 1].addr >= t->syms[lo - 1].size)
 		return NULL;
+	if (start)
+		*start = t->syms[lo - 1].addr;
 	return t->syms[lo - 1].name;
 }
 
-void _grb_perf_symtab_free(struct _grb_perf_symtab *t)
+void _grb_perf_symtab_free(struct grb_perf_symtab *t)
 {
 	if (!t)
 		return;
@@ -260,4 +264,33 @@ void _grb_perf_symtab_free(struct _grb_perf_symtab *t)
 	free(t->segs);
 	free(t->names);
 	free(t);
+}
+
+struct grb_perf_symtab *grb_perf_symtab_open(const char *path)
+{
+	struct grb_perf_symtab *t;
+
+	errno = 0;
+	t = _grb_perf_symtab_load(path);
+	if (!t && !errno)
+		errno = ENOEXEC;
+	return t;
+}
+
+const char *grb_perf_symtab_find(const struct grb_perf_symtab *t, uint64_t off, uint64_t *into)
+{
+	uint64_t vaddr, start;
+	const char *name;
+
+	if (!t || _grb_perf_symtab_vaddr(t, off, &vaddr))
+		return NULL;
+	name = _grb_perf_symtab_lookup(t, vaddr, &start);
+	if (name && into)
+		*into = vaddr - start;
+	return name;
+}
+
+void grb_perf_symtab_close(struct grb_perf_symtab *t)
+{
+	_grb_perf_symtab_free(t);
 }

@@ -576,6 +576,14 @@ char *grb_ftrace_event_format(const struct grb_ftrace_event *ev);
 typedef int (*grb_ftrace_symbolize_fn)(void *arg, uint64_t addr, uint64_t *start, char *name,
 				       size_t size);
 
+/* Sees each page a writer adds, once it is added (grb_ftrace_dat_add_page(),
+ * a drain's pages included): page and missed as they were passed, the
+ * page valid during the call only.  For a live view of what is recorded
+ * (`grb ftrace record --pipe`): a writer fed the same pages has the same
+ * records and missed events; a drain's figures of its streams (their
+ * other losses, the CPUs of streams that delivered no page) are no pages. */
+typedef void (*grb_ftrace_page_fn)(void *arg, uint32_t cpu, const void *page, uint64_t missed);
+
 /** Attributes of a trace.dat writer; initialise with grb_ftrace_dat_attr_init(). */
 struct grb_ftrace_dat_attr {
 	uint32_t size; /* sizeof(struct grb_ftrace_dat_attr) */
@@ -586,6 +594,8 @@ struct grb_ftrace_dat_attr {
 	const char *spool_dir; /* pages are kept in an unlinked file there; NULL: memfd */
 	grb_ftrace_symbolize_fn symbolize; /* NULL: dladdr() in this process */
 	void *symbolize_arg;
+	grb_ftrace_page_fn on_page; /* NULL: none */
+	void *on_page_arg;
 };
 
 struct grb_ftrace_dat;
@@ -626,11 +636,16 @@ int grb_ftrace_dat_add_page(struct grb_ftrace_dat *d, uint32_t cpu, const void *
  * ch (consuming readers, created at the first call and kept), with the
  * records overwritten before each as its missed events, and add them.
  * Call it periodically while recording, and once after
- * grb_channel_finalize() for the rest.  With overwrite mode and no drain
- * before the finalize, the ring's last pages are the flight recording.
+ * grb_channel_finalize() (or, for an attached channel, once its owner is
+ * gone) for the rest.  With overwrite mode and no drain before the
+ * finalize, the ring's last pages are the flight recording.  Several
+ * channels may be drained into one writer (one per process of a
+ * recording): each stream's pages go to the CPU it ran on, after the
+ * pages already there, and a CPU's losses are those of its streams in
+ * every channel.
  * Return: 0; -EINVAL (not a channel of GRB_FTRACE_CONFIG with one-page
  * sub-buffers); as grb_ftrace_dat_add_page(); -EBUSY (a stream already
- * has a consuming reader).
+ * has a consuming reader); -ENOMEM.
  */
 int grb_ftrace_dat_drain(struct grb_ftrace_dat *d, struct grb_channel *ch);
 
@@ -717,6 +732,9 @@ void grb_ftrace_file_close(struct grb_ftrace_file *f);
 /* grb_ftrace_show() flags. */
 #define GRB_FTRACE_SHOW_NS 0x1u /* full nanosecond timestamps */
 #define GRB_FTRACE_SHOW_GRAPH 0x2u /* the function-graph view */
+/* No "cpus=" line first: the file is one piece of a longer text (the
+ * pages of one step of `grb ftrace record --pipe`). */
+#define GRB_FTRACE_SHOW_BODY 0x4u
 
 /**
  * grb_ftrace_show() - print the trace.dat in buf (len bytes) to out in

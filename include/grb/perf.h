@@ -301,6 +301,31 @@ int grb_perf_data_wait(struct grb_perf_data *w, uint64_t timeout_ns);
  * freed either way. */
 int grb_perf_data_close(struct grb_perf_data *w, struct grb_perf_data_stats *st);
 
+/**
+ * grb_perf_symtab_open() - the function symbols of an ELF file, read as
+ * the folded stacks read them: a 64-bit ELF of the host's byte order; its
+ * .symtab; for a stripped file the .symtab of its debug file
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug, by its GNU build id) where one
+ * is installed, else its .dynsym.  For naming the addresses of a process's
+ * file mappings (/proc/PID/maps) after the fact.
+ * Return: the table (close it), or NULL with errno (ENOEXEC: not such an
+ * ELF file, or no function symbol).
+ */
+struct grb_perf_symtab;
+struct grb_perf_symtab *grb_perf_symtab_open(const char *path);
+/**
+ * grb_perf_symtab_find() - the function holding the byte at file offset
+ * off.  An address of a mapping of the file is at file offset address -
+ * the mapping's start + its offset (what /proc/PID/maps prints); the
+ * PT_LOAD segments turn the offset into the file's own address.
+ * Return: the function's name (valid until the table is closed), with
+ * off's distance from the function's start in *into (if not NULL); NULL
+ * if no segment or no function holds off.
+ */
+const char *grb_perf_symtab_find(const struct grb_perf_symtab *t, uint64_t off, uint64_t *into);
+/** Frees the table (NULL: nothing). */
+void grb_perf_symtab_close(struct grb_perf_symtab *t);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

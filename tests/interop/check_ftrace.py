@@ -4,6 +4,8 @@ with what the writer test wrote.
 
 usage: check_ftrace.py events|overwrite EXPECTED TRACE_DAT REPORT [REPORT...]
        check_ftrace.py graph EXPECTED REPORT_TRACE_CMD REPORT_GRB
+       check_ftrace.py summary EXPECTED RECORD_OUTPUT
+       check_ftrace.py pipe RECORD_OUTPUT SHOW_OUTPUT
 
 events, overwrite: each REPORT is the output of `trace-cmd report -t` or
 `grb ftrace show -t`.  Every event line is split into comm, pid, cpu,
@@ -23,6 +25,20 @@ funcgraph lines, and grb ftrace show --graph) is parsed back into calls
 and returns with their depth (the indentation), per pid, and must be
 that log; leaves ("f();") count as a call and its return.  The durations
 the two print for the same line must be the same.
+
+summary: RECORD_OUTPUT is what `grb ftrace record` printed of a program
+whose calls EXPECTED logs (ftrace_record_prog).  One process, which
+exited with status 0; its summary says exact; the records written are
+the entries and exits EXPECTED has, and each of them is in the file,
+overwritten or lost (written = in file + overwritten + lost), the
+overwritten ones being the file's missed events.
+
+pipe: RECORD_OUTPUT is what `grb ftrace record --pipe` printed (the
+program's own output and the summary among the records), SHOW_OUTPUT
+what `grb ftrace show` prints of the file it wrote.  The event and
+"EVENTS DROPPED" lines of each CPU must be the same, in the same order:
+none printed twice, none left out.  Some event line must come before the
+program's own last line ("ftrace_record_prog: ..."): printed live.
 
 Exit status 0, or 1 with the differences on stdout.
 """
@@ -263,6 +279,80 @@ def check_graph(expected_path, tc_path, grb_path):
     return errors
 
 
+SUMMARY = re.compile(r"^(\d+) processes: (\d+) records written = (\d+) in .* \+ (\d+) overwritten"
+                     r" \((\d+)(\+\?)? missed events in the file\) \+ (\d+) lost \(.*\): (\w+)$")
+
+
+def check_summary(expected_path, record_path):
+    with open(expected_path, encoding="utf-8") as f:
+        calls = sum(1 for line in f if line.strip())
+    with open(record_path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    lines = [m for m in map(SUMMARY.match, text.splitlines()) if m]
+    if len(lines) != 1:
+        return ["%s: %d summary lines" % (record_path, len(lines))]
+    m = lines[0]
+    procs, written, in_file, over, missed, lost = (int(m.group(i)) for i in (1, 2, 3, 4, 5, 7))
+    errors = []
+    if procs != 1:
+        errors.append("%d processes, expected 1" % procs)
+    if m.group(8) != "exact":
+        errors.append("the summary says %s" % m.group(8))
+    if m.group(6) or missed != over:
+        errors.append("%d%s missed events in the file, %d overwritten"
+                      % (missed, m.group(6) or "", over))
+    if written != in_file + over + lost:
+        errors.append("%d written != %d in the file + %d overwritten + %d lost"
+                      % (written, in_file, over, lost))
+    if written != calls:
+        errors.append("%d records written, the program logged %d entries and exits"
+                      % (written, calls))
+    if "\nthe program exited with status 0\n" not in text:
+        errors.append("the program did not exit with status 0")
+    print("%s: %d written = %d in the file + %d overwritten + %d lost, %d logged"
+          % (record_path, written, in_file, over, lost, calls))
+    return errors
+
+
+def pipe_lines(path):
+    """{cpu: [line]} of the event and dropped lines, and the index (among
+    all lines) of the first event line and of the program's line."""
+    per_cpu, first_event, program = {}, None, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for no, line in enumerate(f):
+            line = line.rstrip("\n")
+            m, d = LINE.match(line), DROPPED.match(line)
+            if m or d:
+                cpu = int(m.group(3)) if m else int(d.group(1))
+                per_cpu.setdefault(cpu, []).append(line.strip())
+                if m and first_event is None:
+                    first_event = no
+            elif line.startswith("ftrace_record_prog:"):
+                program = no
+    return per_cpu, first_event, program
+
+
+def check_pipe(record_path, show_path):
+    got, first, program = pipe_lines(record_path)
+    exp = pipe_lines(show_path)[0]
+    errors = []
+    for cpu in sorted(set(got) | set(exp)):
+        g, e = got.get(cpu, []), exp.get(cpu, [])
+        for i in range(max(len(g), len(e))):
+            if i >= len(g) or i >= len(e) or g[i] != e[i]:
+                errors.append("CPU %d line %d: the file has %s, --pipe printed %s"
+                              % (cpu, i, e[i] if i < len(e) else "(end)",
+                                 g[i] if i < len(g) else "(end)"))
+                break
+    if not exp:
+        errors.append("%s: no event" % show_path)
+    if first is None or program is None or first > program:
+        errors.append("%s: no event printed before the program's last line" % record_path)
+    print("%s: %s lines by CPU, the first event at line %s, the program's at %s"
+          % (record_path, {c: len(v) for c, v in sorted(got.items())}, first, program))
+    return errors
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__.strip())
@@ -270,6 +360,10 @@ def main(argv):
     mode = argv[1]
     if mode == "graph":
         errors = check_graph(argv[2], argv[3], argv[4])
+    elif mode == "summary":
+        errors = check_summary(argv[2], argv[3])
+    elif mode == "pipe":
+        errors = check_pipe(argv[2], argv[3])
     else:
         expected = parse_expected(argv[2])
         errors = check_records(argv[2], argv[3])

@@ -9,6 +9,17 @@
 # `trace-cmd report` and `grb ftrace show`, and has check_ftrace.py
 # compare both with what was written.
 #
+# The scenarios "record" and "record-threads" record ftrace_record_prog
+# (the writer here: an -finstrument-functions program without hooks of
+# its own, alone or with 4 threads) from outside with `grb ftrace record
+# --preload cyg-profile`; the program logs its calls into expected.txt.
+# Besides the two graphs, check_ftrace.py checks the recorder's summary:
+# exact, and written = in the file + overwritten + lost.  The scenario
+# "pipe" records it with --pipe (4 threads, 100 rounds with a 2 ms pause
+# each): the lines printed live must be those `grb ftrace show` prints of
+# the file, each CPU's in the same order, and some printed before the
+# program ended.
+#
 # trace-cmd (and python3) are installed with apt-get when missing and the
 # script runs as root; otherwise it exits 77, which CTest reports as
 # skipped, and says how to install them (cmake/test_tools.sh).
@@ -32,13 +43,38 @@ rm -rf "$work" && mkdir -p "$work" || fail "cannot create $work"
 dat=$work/trace.dat
 exp=$work/expected.txt
 
-if [ "$scenario" = functions ]; then
-	"$writer" "$dat" "$exp" || fail "$writer failed"
+case $scenario in
+functions | record* | pipe)
+	case $scenario in
+	functions) "$writer" "$dat" "$exp" || fail "$writer failed" ;;
+	record) set -- 0 ;;
+	record-threads) set -- 4 ;;
+	pipe) set -- 4 100 2000 ;;
+	*) fail "unknown scenario $scenario" ;;
+	esac
+	pipe=""
+	[ "$scenario" = pipe ] && pipe=--pipe
+	if [ "$scenario" != functions ]; then
+		"$grb" ftrace record -o "$dat" --preload cyg-profile $pipe -- "$writer" "$exp" "$@" \
+			>"$work/record.txt" 2>&1 || {
+			cat "$work/record.txt"
+			fail "grb ftrace record failed"
+		}
+		cat "$work/record.txt"
+		python3 "$checker" summary "$exp" "$work/record.txt" ||
+			fail "the recorder's summary is wrong"
+	fi
 	trace-cmd report "$dat" >"$work/report.txt" 2>"$work/report.err" ||
 		fail "trace-cmd report failed: $(cat "$work/report.err")"
 	"$grb" ftrace show --graph "$dat" >"$work/show.txt" || fail "grb ftrace show --graph failed"
 	python3 "$checker" graph "$exp" "$work/report.txt" "$work/show.txt" || fail "the graphs differ"
-else
+	if [ -n "$pipe" ]; then
+		"$grb" ftrace show "$dat" >"$work/show-lines.txt" || fail "grb ftrace show failed"
+		python3 "$checker" pipe "$work/record.txt" "$work/show-lines.txt" ||
+			fail "--pipe printed other lines than the file has"
+	fi
+	;;
+*)
 	"$writer" "$scenario" "$dat" "$exp" || fail "$writer $scenario failed"
 	trace-cmd report -t "$dat" >"$work/report.txt" 2>"$work/report.err" ||
 		fail "trace-cmd report failed: $(cat "$work/report.err")"
@@ -47,7 +83,8 @@ else
 	case $scenario in overwrite*) mode=overwrite ;; esac
 	python3 "$checker" "$mode" "$exp" "$dat" "$work/report.txt" "$work/show.txt" ||
 		fail "the reports differ from what was written"
-fi
+	;;
+esac
 # trace-cmd's warnings (a format it could not parse, say) are failures.
 if [ -s "$work/report.err" ]; then
 	cat "$work/report.err"

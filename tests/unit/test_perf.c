@@ -3,13 +3,15 @@
  * test_perf.c - the perf client without perf: records as written and
  * decoded, a sampler signal nested in a reservation of its thread, losses
  * reported in band exactly once, the consumer view's data_head and
- * data_tail (wrapping, backpressure, release at record boundaries), and
- * its wake-ups by record count and by byte watermark.
+ * data_tail (wrapping, backpressure, release at record boundaries), its
+ * wake-ups by record count and by byte watermark, and the ELF symbol
+ * lookup (grb_perf_symtab_*) of this test's own functions.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -432,6 +434,95 @@ static void test_wake(uint32_t events, uint32_t watermark)
 	grb_channel_destroy(w.ch);
 }
 
+/* Looked up by their addresses in this very program (more than a byte
+ * of code each). */
+void perf_symtab_probe(void);
+void perf_symtab_probe2(void);
+static volatile int probe_sink;
+__attribute__((noinline)) void perf_symtab_probe(void)
+{
+	probe_sink = 1;
+	probe_sink = 2;
+}
+
+__attribute__((noinline)) void perf_symtab_probe2(void)
+{
+	probe_sink = 3;
+}
+
+/* The file offset of addr in the file mapped there (/proc/self/maps). */
+static int mapped_at(uintptr_t addr, char *path, size_t size, uint64_t *off)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, pgoff;
+		int at = 0;
+
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &s, &e, &pgoff, &at) < 3 || !at ||
+		    addr < s || addr >= e)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, size, "%s", line + at);
+		*off = addr - s + pgoff;
+		found = path[0] == '/';
+	}
+	fclose(f);
+	return found;
+}
+
+static void test_symtab(void)
+{
+	uintptr_t addr = (uintptr_t)&perf_symtab_probe;
+	struct grb_perf_symtab *t;
+	char path[4096];
+	uint64_t off = 0, into = 99;
+	const char *name;
+
+	CHECK(mapped_at(addr, path, sizeof(path), &off));
+	t = grb_perf_symtab_open(path);
+	CHECK(t);
+	if (!t)
+		return;
+	name = grb_perf_symtab_find(t, off, &into);
+	CHECK(name && !strcmp(name, "perf_symtab_probe"));
+	CHECK(into == 0);
+	name = grb_perf_symtab_find(t, off + 1, &into);
+	CHECK(name && !strcmp(name, "perf_symtab_probe"));
+	CHECK(into == 1);
+	/* Another function of the same file. */
+	CHECK(mapped_at((uintptr_t)&perf_symtab_probe2, path, sizeof(path), &off));
+	name = grb_perf_symtab_find(t, off, NULL);
+	CHECK(name && !strcmp(name, "perf_symtab_probe2"));
+	/* No segment holds an offset past the file. */
+	CHECK(!grb_perf_symtab_find(t, UINT64_MAX / 2, &into));
+	grb_perf_symtab_close(t);
+	grb_perf_symtab_close(NULL);
+	errno = 0;
+	CHECK(!grb_perf_symtab_open("/nonexistent/grb-test"));
+	CHECK(errno == ENOENT);
+	/* A file that is no ELF. */
+	{
+		char tmp[] = "/tmp/grb-test-symtab-XXXXXX";
+		int fd = mkstemp(tmp);
+
+		CHECK(fd >= 0);
+		if (fd >= 0) {
+			CHECK(write(fd, "no ELF file here, only text\n", 28) == 28);
+			close(fd);
+			t = grb_perf_symtab_open(tmp);
+			CHECK(!t);
+			CHECK(errno == ENOEXEC);
+			grb_perf_symtab_close(t);
+			unlink(tmp);
+		}
+	}
+}
+
 int main(void)
 {
 	test_layout();
@@ -442,5 +533,6 @@ int main(void)
 	test_mmap();
 	test_wake(4, 0);
 	test_wake(0, 256);
+	test_symtab();
 	return check_exit("test_perf");
 }

@@ -17,6 +17,8 @@
 
 const char ftrace_usage[] =
 	"usage: grb ftrace show [--graph] [-t|--ns] FILE\n"
+	"       grb ftrace record [-o FILE] [--preload LIST] [--pipe] -- PROGRAM [ARGS...]\n"
+	"       (grb ftrace record --help for its options)\n"
 	"\n"
 	"Print the events of the trace.dat FILE (written by grb's ftrace client)\n"
 	"in time order across CPUs, as ftrace's trace file does:\n"
@@ -77,6 +79,8 @@ int cmd_ftrace(int argc, char **argv)
 	unsigned int flags = 0;
 	int i, ret;
 
+	if (argc >= 2 && !strcmp(argv[1], "record"))
+		return cmd_ftrace_record(argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "show")) {
 		fputs(ftrace_usage,
 		      argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout :

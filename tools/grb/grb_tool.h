@@ -50,6 +50,10 @@ int cmd_view(int argc, char **argv);
 extern const char ftrace_usage[];
 int cmd_ftrace(int argc, char **argv);
 
+/* ftrec.c: grb ftrace record -- PROGRAM */
+extern const char ftrec_usage[];
+int cmd_ftrace_record(int argc, char **argv);
+
 /* workload.c: a simulated request-processing server whose writer threads
  * write typed events into a per-CPU channel as fast as they can. */
 

@@ -1,0 +1,940 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ftrec.c - `grb ftrace record [-o FILE] [--preload LIST] -- PROGRAM`:
+ * start the program with the session's socket (GRB_SESSION),
+ * libgrb-preload-ftrace.so in LD_PRELOAD and what it records in
+ * GRB_FTRACE_PRELOAD; accept the ftrace client's channel each of its
+ * processes registers (doc/session.md, with GRB_FTRACE_CONFIG_DEFAULT
+ * instead of the CTF configuration), attach it and drain every channel
+ * into one trace.dat writer (libgrb-ftrace).  Each process's executable
+ * mappings are read from /proc while it runs, so that the addresses the
+ * records carry get names (kallsyms) from the files' ELF symbols; its
+ * threads' names go to saved_cmdlines.  End when the program and all its
+ * children have exited, or on Ctrl-C; write the file and account for
+ * every record.
+ *
+ * --pipe prints the records as they are taken, as ftrace's trace_pipe
+ * does: the writer hands each page it adds to on_page(), which adds it to
+ * a second writer of this step's pages only; after each step that writer
+ * writes its trace.dat into a memfd and grb_ftrace_show() prints it (in
+ * time order across the CPUs within the step).  A page is added once, so
+ * a record is printed once, and the records overwritten before a page was
+ * taken are printed as its "EVENTS DROPPED" line, as in the file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <grb/grb.h>
+#include <grb/ftrace.h>
+#include <grb/perf.h>
+#include <grb/session.h>
+
+#include "grb_tool.h"
+
+#define POLL_MS 10
+#define GRACE_NS 2000000000ull
+#define PROC_SCAN_NS 50000000ull
+#define FTREC_SUBBUF_COUNT 256u
+
+const char ftrec_usage[] =
+	"usage: grb ftrace record [-o FILE] [--preload LIST] [--pipe] -- PROGRAM [ARGS...]\n"
+	"\n"
+	"Record PROGRAM, and every process it starts that calls exec, with grb's\n"
+	"ftrace client (per-CPU flight-recorder buffers of ftrace pages) and\n"
+	"write one trace.dat for trace-cmd report and grb ftrace show.  A preload\n"
+	"library writes the records: the program is not rebuilt.\n"
+	"\n"
+	"  -o, --output FILE     the trace.dat to write (default trace.dat)\n"
+	"  -p, --preload LIST    what is recorded, comma-separated (default\n"
+	"                        cyg-profile): cyg-profile = the function graph of\n"
+	"                        a program built with -finstrument-functions\n"
+	"      --pipe            also print the records as they are taken, as\n"
+	"                        ftrace's trace_pipe does (each once, in time order\n"
+	"                        within a step of 10 ms; overwritten ones as\n"
+	"                        \"CPU:n [k EVENTS DROPPED]\")\n"
+	"  -h, --help            this help\n";
+
+enum conn_state { WANT_HELLO, WANT_CHANNEL, REGISTERED };
+
+struct map {
+	uint64_t start, end, off;
+	char *path;
+};
+
+struct fconn {
+	int fd; /* -1 once closed */
+	enum conn_state state;
+	pid_t peer;
+	struct grb_session_hello hello;
+	struct grb_channel *ch; /* attached */
+	int gone; /* its process will write no more */
+	uint32_t *tids; /* threads named */
+	uint32_t nr_tids, cap_tids;
+};
+
+/* A file's symbols, loaded once. */
+struct symfile {
+	char *path;
+	struct grb_perf_symtab *t; /* NULL: none */
+};
+
+/* A thread named, for --pipe's writers too. */
+struct task {
+	int32_t tid;
+	char comm[16];
+};
+
+struct ftrec {
+	const char *out;
+	struct grb_ftrace_dat *d;
+	struct grb_ftrace_dat_attr da;
+	int pipe;
+	struct grb_ftrace_dat *step; /* --pipe: this step's pages; NULL: none yet */
+	int pipe_err; /* -errno of the first failure of --pipe */
+	uint64_t piped_pages;
+	struct task *tasks;
+	uint32_t nr_tasks, cap_tasks;
+	int lfd, sfd, ep;
+	pid_t child;
+	int child_status, child_reaped, children_left, interrupted;
+	struct fconn **conns;
+	uint32_t nr_conns, refused;
+	struct map *maps; /* every executable mapping seen, of every process */
+	uint32_t nr_maps, cap_maps;
+	struct symfile *files;
+	uint32_t nr_files;
+};
+
+static const struct grb_config ft_cfg = GRB_FTRACE_CONFIG_DEFAULT;
+
+static void head_init(struct grb_session_head *h, uint16_t type, uint32_t size)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = GRB_SESSION_MAGIC;
+	h->version = GRB_SESSION_VERSION;
+	h->type = type;
+	h->size = size;
+}
+
+static void conn_close(struct ftrec *r, struct fconn *c)
+{
+	if (c->fd < 0)
+		return;
+	epoll_ctl(r->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void send_msg(struct ftrec *r, struct fconn *c, const void *m, size_t n, int status)
+{
+	if (send(c->fd, m, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n || status) {
+		r->refused += status != 0;
+		conn_close(r, c);
+	}
+}
+
+static void send_welcome(struct ftrec *r, struct fconn *c, int status, const char *why)
+{
+	struct grb_session_welcome w;
+
+	memset(&w, 0, sizeof(w));
+	head_init(&w.head, GRB_SESSION_WELCOME, sizeof(w));
+	w.status = status;
+	if (!status) {
+		w.subbuf_size = GRB_FTRACE_PAGE_SIZE;
+		w.subbuf_count = FTREC_SUBBUF_COUNT;
+		w.nr_streams = GRB_SESSION_MAX_STREAMS; /* per-CPU: the CPUs decide */
+		w.switch_timer_us = 100000;
+	}
+	snprintf(w.message, sizeof(w.message), "%s", why ? why : "");
+	send_msg(r, c, &w, sizeof(w), status);
+}
+
+static void send_ack(struct ftrec *r, struct fconn *c, int status, const char *why)
+{
+	struct grb_session_ack a;
+
+	memset(&a, 0, sizeof(a));
+	head_init(&a.head, GRB_SESSION_ACK, sizeof(a));
+	a.status = status;
+	snprintf(a.message, sizeof(a.message), "%s", why ? why : "");
+	send_msg(r, c, &a, sizeof(a), status);
+}
+
+/* The executable file mappings of a live process, each one new kept. */
+static void scan_maps(struct ftrec *r, pid_t pid)
+{
+	char path[64], line[PATH_MAX + 128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, off;
+		char perms[8];
+		int at = 0;
+		char *file;
+		uint32_t i;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off, &at) < 4 ||
+		    !at || perms[2] != 'x')
+			continue;
+		file = line + at;
+		file[strcspn(file, "\n")] = 0;
+		if (file[0] != '/')
+			continue;
+		for (i = 0; i < r->nr_maps; i++)
+			if (r->maps[i].start == s && r->maps[i].end == e && r->maps[i].off == off &&
+			    !strcmp(r->maps[i].path, file))
+				break;
+		if (i < r->nr_maps)
+			continue;
+		if (r->nr_maps == r->cap_maps) {
+			uint32_t cap = r->cap_maps ? 2 * r->cap_maps : 32;
+			struct map *m = (struct map *)realloc(r->maps, cap * sizeof(*m));
+
+			if (!m)
+				break;
+			r->maps = m;
+			r->cap_maps = cap;
+		}
+		r->maps[r->nr_maps].path = strdup(file);
+		if (!r->maps[r->nr_maps].path)
+			break;
+		r->maps[r->nr_maps].start = s;
+		r->maps[r->nr_maps].end = e;
+		r->maps[r->nr_maps].off = off;
+		r->nr_maps++;
+	}
+	fclose(f);
+}
+
+/* The threads of a live process: saved_cmdlines names each new one. */
+static void scan_threads(struct ftrec *r, struct fconn *c)
+{
+	char path[64], comm[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", c->hello.pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10), i;
+		FILE *f;
+
+		if (!tid)
+			continue;
+		for (i = 0; i < c->nr_tids && c->tids[i] != tid; i++)
+			;
+		if (i < c->nr_tids)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->hello.pid, tid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		comm[strcspn(comm, "\n")] = 0;
+		if (c->nr_tids == c->cap_tids) {
+			uint32_t cap = c->cap_tids ? 2 * c->cap_tids : 16;
+			uint32_t *t = (uint32_t *)realloc(c->tids, cap * sizeof(*t));
+
+			if (!t)
+				break;
+			c->tids = t;
+			c->cap_tids = cap;
+		}
+		/* A thread's name may still change: the last one seen wins
+		 * only for threads named once here. */
+		c->tids[c->nr_tids++] = tid;
+		grb_ftrace_dat_add_task(r->d, (int32_t)tid, comm);
+		if (r->pipe && r->nr_tasks == r->cap_tasks) {
+			uint32_t cap = r->cap_tasks ? 2 * r->cap_tasks : 16;
+			struct task *t = (struct task *)realloc(r->tasks, cap * sizeof(*t));
+
+			if (!t)
+				break;
+			r->tasks = t;
+			r->cap_tasks = cap;
+		}
+		if (r->pipe) {
+			r->tasks[r->nr_tasks].tid = (int32_t)tid;
+			snprintf(r->tasks[r->nr_tasks].comm, sizeof(r->tasks[0].comm), "%.15s",
+				 comm);
+			r->nr_tasks++;
+		}
+	}
+	closedir(d);
+}
+
+/* kallsyms: the function of the mapped file that holds addr. */
+static int symbolize(void *arg, uint64_t addr, uint64_t *start, char *name, size_t size)
+{
+	struct ftrec *r = (struct ftrec *)arg;
+	uint32_t i, k;
+
+	for (i = 0; i < r->nr_maps; i++) {
+		struct map *m = &r->maps[i];
+		struct symfile *sf = NULL;
+		uint64_t into;
+		const char *n;
+
+		if (addr < m->start || addr >= m->end)
+			continue;
+		for (k = 0; k < r->nr_files; k++)
+			if (!strcmp(r->files[k].path, m->path))
+				sf = &r->files[k];
+		if (!sf) {
+			struct symfile *fs = (struct symfile *)realloc(
+				r->files, (r->nr_files + 1) * sizeof(*fs));
+
+			if (!fs)
+				return -1;
+			r->files = fs;
+			sf = &fs[r->nr_files];
+			sf->path = strdup(m->path);
+			if (!sf->path)
+				return -1;
+			sf->t = grb_perf_symtab_open(m->path);
+			r->nr_files++;
+		}
+		n = grb_perf_symtab_find(sf->t, addr - m->start + m->off, &into);
+		if (!n)
+			continue;
+		*start = addr - into;
+		snprintf(name, size, "%s", n);
+		return 0;
+	}
+	return -1;
+}
+
+/* --pipe: each page the file's writer adds goes to this step's writer. */
+static void on_page(void *arg, uint32_t cpu, const void *page, uint64_t missed)
+{
+	struct ftrec *r = (struct ftrec *)arg;
+	int ret;
+
+	if (r->pipe_err)
+		return;
+	if (!r->step) {
+		struct grb_ftrace_dat_attr a = r->da;
+
+		a.on_page = NULL;
+		r->step = grb_ftrace_dat_create(&a);
+		if (!r->step) {
+			r->pipe_err = -ENOMEM;
+			return;
+		}
+	}
+	ret = grb_ftrace_dat_add_page(r->step, cpu, page, missed);
+	if (ret)
+		r->pipe_err = ret;
+	else
+		r->piped_pages++;
+}
+
+/* --pipe: print this step's pages and start the next step.  The
+ * processes' threads and mappings are looked at first, so that the names
+ * are those the file will have. */
+static void pipe_print(struct ftrec *r)
+{
+	struct grb_ftrace_dat *d = r->step;
+	void *buf = MAP_FAILED;
+	off_t size = 0;
+	uint32_t i;
+	int fd = -1, ret = 0;
+
+	if (!d)
+		return;
+	r->step = NULL;
+	for (i = 0; i < r->nr_conns; i++) {
+		struct fconn *c = r->conns[i];
+
+		if (c->ch && !c->gone) {
+			scan_maps(r, c->hello.pid);
+			scan_threads(r, c);
+		}
+	}
+	for (i = 0; i < r->nr_tasks && !ret; i++)
+		ret = grb_ftrace_dat_add_task(d, r->tasks[i].tid, r->tasks[i].comm);
+	if (!ret) {
+		fd = memfd_create("grb-ftrace-pipe", MFD_CLOEXEC);
+		ret = fd < 0 ? -errno : grb_ftrace_dat_write(d, fd);
+	}
+	if (!ret) {
+		size = lseek(fd, 0, SEEK_END);
+		buf = size > 0 ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) :
+				 MAP_FAILED;
+		ret = buf == MAP_FAILED ? -EIO : 0;
+	}
+	if (!ret)
+		ret = grb_ftrace_show(buf, (size_t)size, stdout, GRB_FTRACE_SHOW_BODY);
+	fflush(stdout);
+	if (ret && !r->pipe_err)
+		r->pipe_err = ret;
+	if (buf != MAP_FAILED)
+		munmap(buf, (size_t)size);
+	if (fd >= 0)
+		close(fd);
+	grb_ftrace_dat_destroy(d);
+}
+
+static void on_hello(struct ftrec *r, struct fconn *c, const void *buf, ssize_t n)
+{
+	const struct grb_session_hello *h = (const struct grb_session_hello *)buf;
+	uint32_t i;
+
+	if (n != (ssize_t)sizeof(*h) || h->head.magic != GRB_SESSION_MAGIC ||
+	    h->head.version != GRB_SESSION_VERSION || h->head.type != GRB_SESSION_HELLO ||
+	    h->head.size != sizeof(*h) || !memchr(h->config, 0, sizeof(h->config)) ||
+	    !memchr(h->name, 0, sizeof(h->name)) || !memchr(h->program, 0, sizeof(h->program))) {
+		send_welcome(r, c, EPROTO, "malformed registration");
+		return;
+	}
+	if (h->pid != c->peer) {
+		send_welcome(r, c, EPERM, "registers for another process");
+		return;
+	}
+	if (strcmp(h->config, ft_cfg.name) || h->alloc != (uint32_t)ft_cfg.alloc ||
+	    h->sync != (uint32_t)ft_cfg.sync || h->mode != (uint32_t)ft_cfg.mode ||
+	    h->ts_bits != ft_cfg.ts_bits || h->packet_header_size != ft_cfg.packet_header_size) {
+		send_welcome(
+			r, c, EPROTO,
+			"grb ftrace record attaches the ftrace client's default channels only");
+		return;
+	}
+	if (r->interrupted) {
+		send_welcome(r, c, ECANCELED, "the recording is ending");
+		return;
+	}
+	c->hello = *h;
+	/* The same pid registering again has called exec. */
+	for (i = 0; i < r->nr_conns; i++) {
+		struct fconn *o = r->conns[i];
+
+		if (o != c && o->ch && !o->gone && o->hello.pid == h->pid) {
+			grb_channel_owner_gone(o->ch);
+			o->gone = 1;
+			conn_close(r, o);
+		}
+	}
+	c->state = WANT_CHANNEL;
+	send_welcome(r, c, 0, NULL);
+}
+
+static void on_channel(struct ftrec *r, struct fconn *c, const unsigned char *buf, ssize_t n,
+		       const int *fds, uint32_t nfd, int truncated)
+{
+	const struct grb_session_channel *m = (const struct grb_session_channel *)buf;
+	int ret;
+
+	if (truncated || n != (ssize_t)sizeof(*m) || m->head.magic != GRB_SESSION_MAGIC ||
+	    m->head.version != GRB_SESSION_VERSION || m->head.type != GRB_SESSION_CHANNEL ||
+	    m->head.size != (uint64_t)n || m->nr_events || m->events_size) {
+		send_ack(r, c, EPROTO,
+			 "malformed channel message (an ftrace channel has no events)");
+		return;
+	}
+	if (m->nr_streams != nfd || !nfd || m->subbuf_size != GRB_FTRACE_PAGE_SIZE ||
+	    m->subbuf_count != FTREC_SUBBUF_COUNT) {
+		send_ack(r, c, EPROTO, "not the geometry of the welcome");
+		return;
+	}
+	c->ch = grb_channel_attach(&ft_cfg, fds, nfd, NULL);
+	if (!c->ch) {
+		send_ack(r, c, errno ? errno : EPROTO, grb_last_error());
+		return;
+	}
+	/* The first drain creates the channel's readers. */
+	ret = grb_ftrace_dat_drain(r->d, c->ch);
+	if (ret) {
+		grb_channel_destroy(c->ch);
+		c->ch = NULL;
+		send_ack(r, c, -ret, "the recorder cannot read the channel");
+		return;
+	}
+	scan_maps(r, c->hello.pid);
+	scan_threads(r, c);
+	c->state = REGISTERED;
+	send_ack(r, c, 0, NULL);
+}
+
+static void on_readable(struct ftrec *r, struct fconn *c)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * (GRB_SESSION_MAX_STREAMS + 1))];
+	} ctl;
+	static unsigned char buf[sizeof(struct grb_session_channel) + GRB_SESSION_EVENTS_MAX + 1];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	int fds[GRB_SESSION_MAX_STREAMS + 1];
+	uint32_t nfd = 0, i;
+	int too_many = 0;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		n = 0;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		uint32_t k, nr;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nr = (uint32_t)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (k = 0; k < nr; k++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			if (nfd < GRB_SESSION_MAX_STREAMS) {
+				fds[nfd++] = fd;
+			} else {
+				close(fd);
+				too_many = 1;
+			}
+		}
+	}
+	if (n == 0)
+		conn_close(r, c); /* exited or exec'ed: /proc says which */
+	else if (c->state == WANT_HELLO && !nfd)
+		on_hello(r, c, buf, n);
+	else if (c->state == WANT_CHANNEL)
+		on_channel(r, c, buf, n, fds, nfd,
+			   too_many || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)));
+	else {
+		r->refused++;
+		conn_close(r, c);
+	}
+	for (i = 0; i < nfd; i++)
+		close(fds[i]);
+}
+
+static void on_accept(struct ftrec *r)
+{
+	for (;;) {
+		int fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct epoll_event ev;
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		struct fconn *c, **cs;
+
+		if (fd < 0)
+			return;
+		c = (struct fconn *)calloc(1, sizeof(*c));
+		cs = (struct fconn **)realloc(r->conns, (r->nr_conns + 1) * sizeof(*cs));
+		if (cs)
+			r->conns = cs;
+		if (!c || !cs || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->peer = cr.pid;
+		r->conns[r->nr_conns++] = c;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev))
+			conn_close(r, c);
+	}
+}
+
+static void reap(struct ftrec *r)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid < 0) {
+			if (errno == ECHILD)
+				r->children_left = 0;
+			return;
+		}
+		if (pid == 0)
+			return;
+		if (pid == r->child) {
+			r->child_status = status;
+			r->child_reaped = 1;
+		}
+	}
+}
+
+/* Drain every channel; look at the live processes.  Return: 1 if every
+ * registered process is gone and its channel drained, <0 an error. */
+static int step(struct ftrec *r, int look_up)
+{
+	uint32_t i;
+	int all = 1, ret;
+
+	for (i = 0; i < r->nr_conns; i++) {
+		struct fconn *c = r->conns[i];
+
+		if (!c->ch) {
+			if (c->fd >= 0)
+				all = 0; /* a registration under way */
+			continue;
+		}
+		if (!c->gone && c->fd < 0 && grb_channel_owner_alive(c->ch) == 0)
+			c->gone = 1; /* this drain reads it to its end */
+		ret = grb_ftrace_dat_drain(r->d, c->ch);
+		if (ret)
+			return ret;
+		if (c->gone)
+			continue;
+		all = 0;
+		if (look_up) {
+			scan_maps(r, c->hello.pid);
+			scan_threads(r, c);
+		}
+	}
+	return all;
+}
+
+static void start_program(struct ftrec *r, char **argv, const char *sock, const char *preload,
+			  const char *what, const sigset_t *old)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		perror("grb ftrace record: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		r->child = pid;
+		return;
+	}
+	sigprocmask(SIG_SETMASK, old, NULL);
+	if (setenv(GRB_SESSION_ENV, sock, 1) || setenv("GRB_FTRACE_PRELOAD", what, 1))
+		_exit(127);
+	{
+		const char *cur = getenv("LD_PRELOAD");
+		size_t len = strlen(preload) + (cur ? strlen(cur) : 0) + 2;
+		char *v = (char *)malloc(len);
+
+		if (!v)
+			_exit(127);
+		snprintf(v, len, "%s%s%s", preload, cur && cur[0] ? ":" : "", cur ? cur : "");
+		if (setenv("LD_PRELOAD", v, 1))
+			_exit(127);
+	}
+	execvp(argv[0], argv);
+	fprintf(stderr, "grb ftrace record: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Every record accounted for, from the file as written: its data records
+ * are those committed and not overwritten, its missed events those
+ * overwritten, its grb/lost_events counts the other losses (a loss that
+ * no later record of its stream carried is only in the figures).
+ * Return 1 if exact. */
+static int report(struct ftrec *r)
+{
+	uint64_t committed = 0, lost[GRB_LOST_NR], other = 0, data = 0, in_band = 0, missed = 0;
+	struct grb_ftrace_file *f;
+	struct grb_ftrace_entry e;
+	uint32_t i, s, procs = 0;
+	int k, ret, exact, unknown = 0;
+
+	memset(lost, 0, sizeof(lost));
+	for (i = 0; i < r->nr_conns; i++) {
+		struct fconn *c = r->conns[i];
+		struct grb_channel_stats cs;
+
+		if (!c->ch || grb_channel_read_stats(c->ch, &cs))
+			continue;
+		procs++;
+		for (s = 0; s < cs.nr_streams; s++) {
+			struct grb_stream_stats ss;
+
+			if (!grb_channel_read_stream_stats(c->ch, s, &ss))
+				committed += ss.committed;
+		}
+		for (k = 0; k < GRB_LOST_NR; k++)
+			lost[k] += cs.lost[k];
+	}
+	for (k = 0; k < GRB_LOST_NR; k++)
+		if (k != GRB_LOST_OVERWRITTEN)
+			other += lost[k];
+	ret = grb_ftrace_file_load(r->out, &f);
+	if (ret) {
+		fprintf(stderr, "grb ftrace record: reading %s back: %s\n", r->out,
+			grb_last_error());
+		return 0;
+	}
+	while ((ret = grb_ftrace_file_next(f, &e)) != -ENODATA) {
+		if (ret) {
+			fprintf(stderr, "grb ftrace record: %s: %s\n", r->out, grb_last_error());
+			grb_ftrace_file_close(f);
+			return 0;
+		}
+		if (e.missed == UINT64_MAX)
+			unknown = 1;
+		else
+			missed += e.missed;
+		if (e.id == GRB_FTRACE_ID_LOST && e.size >= 16) {
+			uint64_t n;
+
+			memcpy(&n, e.data + 8, 8);
+			in_band += n;
+		} else {
+			data++;
+		}
+	}
+	grb_ftrace_file_close(f);
+	exact = !unknown && data == committed - lost[GRB_LOST_OVERWRITTEN] &&
+		missed == lost[GRB_LOST_OVERWRITTEN] && in_band <= other;
+	printf("\n%u processes: %" PRIu64 " records written = %" PRIu64 " in %s + %" PRIu64
+	       " overwritten (%" PRIu64 "%s missed events in the file) + %" PRIu64
+	       " lost (full %" PRIu64 ", no stream %" PRIu64 ", other %" PRIu64 "; %" PRIu64
+	       " reported in band): %s\n",
+	       procs, committed + other, data, r->out, lost[GRB_LOST_OVERWRITTEN], missed,
+	       unknown ? "+?" : "", other, lost[GRB_LOST_FULL], lost[GRB_LOST_NO_STREAM],
+	       other - lost[GRB_LOST_FULL] - lost[GRB_LOST_NO_STREAM], in_band,
+	       exact ? "exact" : "MISMATCH");
+	if (r->refused)
+		printf("refused registrations: %u\n", r->refused);
+	if (r->child_reaped) {
+		if (WIFSIGNALED(r->child_status))
+			printf("the program was killed by signal %d\n", WTERMSIG(r->child_status));
+		else
+			printf("the program exited with status %d\n", WEXITSTATUS(r->child_status));
+	}
+	return exact;
+}
+
+int cmd_ftrace_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "preload", required_argument, NULL, 'p' },
+		{ "pipe", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ftrec r;
+	struct sockaddr_un sa;
+	struct epoll_event ev;
+	char sockdir[] = "/tmp/grb-ftrace-XXXXXX", sock[64], preload[PATH_MAX];
+	const char *what = "cyg-profile";
+	sigset_t mask, old;
+	uint64_t stop_at = 0, last_scan = 0;
+	int c, i, status = 0, ret;
+	uint32_t k;
+
+	memset(&r, 0, sizeof(r));
+	r.out = "trace.dat";
+	r.children_left = 1;
+	argv[0] = (char *)"grb ftrace record";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			r.out = optarg;
+			break;
+		case 'p': {
+			const char *w = optarg;
+
+			/* Each word must be one the preload library knows. */
+			while (*w) {
+				size_t len = strcspn(w, ",");
+
+				if (len != strlen("cyg-profile") ||
+				    strncmp(w, "cyg-profile", len)) {
+					fprintf(stderr,
+						"grb ftrace record: --preload %s: expected "
+						"cyg-profile\n",
+						optarg);
+					return 2;
+				}
+				w += len;
+				if (*w == ',')
+					w++;
+			}
+			what = optarg;
+			break;
+		}
+		case 'P':
+			r.pipe = 1;
+			break;
+		case 'h':
+			fputs(ftrec_usage, stdout);
+			return 0;
+		default:
+			fputs(ftrec_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(ftrec_usage, stderr);
+		return 2;
+	}
+	if (find_preload("ftrace", preload, sizeof(preload)))
+		return 2;
+	grb_ftrace_dat_attr_init(&r.da);
+	r.da.symbolize = symbolize;
+	r.da.symbolize_arg = &r;
+	if (r.pipe) {
+		r.da.on_page = on_page;
+		r.da.on_page_arg = &r;
+	}
+	r.d = grb_ftrace_dat_create(&r.da);
+	if (!r.d) {
+		fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
+		return 1;
+	}
+	if (!mkdtemp(sockdir)) {
+		perror("grb ftrace record: mkdtemp");
+		return 1;
+	}
+	snprintf(sock, sizeof(sock), "%s/socket", sockdir);
+	r.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (r.lfd < 0 || bind(r.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(r.lfd, 128)) {
+		perror("grb ftrace record: the session's socket");
+		rmdir(sockdir);
+		return 1;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r.ep = epoll_create1(EPOLL_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &r.lfd;
+	epoll_ctl(r.ep, EPOLL_CTL_ADD, r.lfd, &ev);
+	ev.data.ptr = &r.sfd;
+	epoll_ctl(r.ep, EPOLL_CTL_ADD, r.sfd, &ev);
+
+	printf("grb %s: recording %s (%s) into %s\n", grb_version(), argv[optind], what, r.out);
+	fflush(stdout);
+	start_program(&r, argv + optind, sock, preload, what, &old);
+
+	for (;;) {
+		struct epoll_event evs[32];
+		int n = epoll_wait(r.ep, evs, 32, POLL_MS), all_gone;
+		uint64_t now;
+
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &r.lfd) {
+				on_accept(&r);
+			} else if (evs[i].data.ptr == &r.sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(r.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					if (si.ssi_signo != SIGCHLD)
+						r.interrupted++;
+			} else {
+				on_readable(&r, (struct fconn *)evs[i].data.ptr);
+			}
+		}
+		reap(&r);
+		now = now_ns();
+		all_gone = step(&r, now - last_scan >= PROC_SCAN_NS);
+		if (now - last_scan >= PROC_SCAN_NS)
+			last_scan = now;
+		pipe_print(&r);
+		if (all_gone < 0) {
+			fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
+			status = 1;
+			break;
+		}
+		if (!r.children_left && all_gone)
+			break;
+		if (r.interrupted && !stop_at)
+			stop_at = now + GRACE_NS;
+		if (r.interrupted > 1 || (stop_at && now > stop_at))
+			break;
+	}
+	if (r.interrupted)
+		printf("interrupted\n");
+	/* The last pages: those of processes still running too. */
+	for (k = 0; k < r.nr_conns; k++)
+		if (r.conns[k]->ch && grb_ftrace_dat_drain(r.d, r.conns[k]->ch))
+			status = 1;
+	pipe_print(&r);
+	if (r.pipe_err) {
+		fprintf(stderr, "grb ftrace record: --pipe: %s: not every record was printed\n",
+			strerror(-r.pipe_err));
+		status = 1;
+	}
+	if (!r.nr_conns) {
+		printf("no process registered: nothing was recorded (is %s a dynamically "
+		       "linked program?)\n",
+		       argv[optind]);
+		status = 1;
+	}
+	ret = grb_ftrace_dat_save(r.d, r.out);
+	if (ret) {
+		fprintf(stderr, "grb ftrace record: %s: %s\n", r.out, grb_last_error());
+		status = 1;
+	} else {
+		if (!report(&r))
+			status = 1;
+		printf("\ntrace.dat written to %s\nRead it with:  trace-cmd report %s\n", r.out,
+		       r.out);
+	}
+	/* The writer's readers first, then the channels they read. */
+	grb_ftrace_dat_destroy(r.d);
+	for (k = 0; k < r.nr_conns; k++) {
+		conn_close(&r, r.conns[k]);
+		if (r.conns[k]->ch)
+			grb_channel_destroy(r.conns[k]->ch);
+		free(r.conns[k]->tids);
+		free(r.conns[k]);
+	}
+	free(r.conns);
+	free(r.tasks);
+	for (k = 0; k < r.nr_maps; k++)
+		free(r.maps[k].path);
+	free(r.maps);
+	for (k = 0; k < r.nr_files; k++) {
+		free(r.files[k].path);
+		grb_perf_symtab_close(r.files[k].t);
+	}
+	free(r.files);
+	close(r.lfd);
+	close(r.sfd);
+	close(r.ep);
+	unlink(sock);
+	rmdir(sockdir);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
