@@ -160,6 +160,11 @@ static void send_welcome(struct ftrec *r, struct fconn *c, int status, const cha
 		w.subbuf_count = FTREC_SUBBUF_COUNT;
 		w.nr_streams = GRB_SESSION_MAX_STREAMS; /* per-CPU: the CPUs decide */
 		w.switch_timer_us = 100000;
+		/* The recorder drains on its timer and never waits: no wake-up
+		 * if the program offers none (the ftrace client's default),
+		 * else the one it offers. */
+		w.wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
+									GRB_WAKEUP_WRITER;
 	}
 	snprintf(w.message, sizeof(w.message), "%s", why ? why : "");
 	send_msg(r, c, &w, sizeof(w), status);
