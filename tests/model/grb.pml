@@ -6,17 +6,19 @@
  *
  * It follows, inline by inline, with the C names:
  *   include/grb/static/writer.h  grb_reserve, grb_commit, _grb_commit_bytes,
- *                                _grb_publish_committed
+ *                                _grb_publish_committed, _grb_publish_exact,
+ *                                _grb_wake_if
  *   src/core/write.c             _grb_reserve_slow, check_next_free,
  *                                push_reader, _grb_clear_noref, _grb_deliver,
  *                                advance_committed, _grb_publish_behind,
- *                                _grb_wake_later, _grb_wake_stream,
- *                                _grb_discard_slow, _grb_stream_flush
+ *                                _grb_publish_again, _grb_wake_later,
+ *                                _grb_wake_stream, _grb_discard_slow,
+ *                                _grb_stream_flush
  *   src/core/reader.c            get_consuming, packet_fill, swap_in_spare,
  *                                grb_reader_put, grb_packet_record_next,
  *                                committed_pos, quiescent_pos, next_in_place
  *   src/core/stream.c, channel.c stream init, grb_channel_finalize
- * as they are at 0519d77: since 771f555 ("Fix races found by a review of
+ * as they are at 59ab3b4: since 771f555 ("Fix races found by a review of
  * the ordering protocol", doc/ordering.md K2 and K3) a closer clears the
  * slot's NOREF before storing its packet fields (close_old, flush), and
  * with the atomic sync a discarded record is never given back.
@@ -81,26 +83,46 @@
  *   WAKE               CPOS: the writer wake-up policy GRB_WAKE_BYTES with
  *                      wake_every = WAKE_UNIT (default 2): a commit whose add
  *                      crossed a unit wakes after its [Q1] publication, or
- *                      sets wake_pending and looks again ([Q5]); a commit
- *                      that publishes, and a delivery, wake if
- *                      wake_pending is set (_grb_wake_stream clears it)
- * Proposed changes (not the code; each is verified):
- *   CP_MAX             CPOS: [Q1] keeps the larger value (a CAS loop)
- *   FIX_SW_EXACT       CP_EXACT: after writer 0's outermost commit, store
- *                      the offset into commit_pos until the offset reloaded
- *                      after the store is unchanged
- *   FIX_WAKE           WAKE: wake_pending becomes two positions, wake_req
- *                      (raised by [Q5] to the offset it loads first) and
- *                      wake_done (raised by every wake-up to what its
- *                      caller published); a publisher wakes while
- *                      wake_req > wake_done; nothing is cleared
- *   FIX_WAKE_DELIVER   WAKE: a delivery also wakes when its own add crossed
- *                      a unit (not enough: see README.md)
+ *                      asks for a wake-up and looks again ([Q5]); a commit
+ *                      that publishes, and a delivery, wake while a request
+ *                      is pending.  Alone, the code before design revision
+ *                      8: the request is one flag, wake_pending, which any
+ *                      wake-up clears (_grb_wake_stream); the code is WAKE
+ *                      FIX_WAKE WAKE_POS
  *   WAKE_ONCE          WAKE: check at the end that there were no more
  *                      wake-ups than crossed units (ghost counters)
+ * The code since design revision 8 (59ab3b4); without the option, the model
+ * is the code before it (README.md, "Found in the code, and fixed"):
+ *   FIX_SW_EXACT       NW=1: writer 0's commits at nesting depth 1 (not its
+ *                      handler's: SW_OUT) skip [Q1]; after the delivery, if
+ *                      their add completed the lap, they store the offset
+ *                      into commit_pos, and again while a reload after a
+ *                      signal fence ([Q7]) finds the offset moved
+ *                      (_grb_publish_exact, _grb_publish_again); then they
+ *                      wake as _grb_wake_if does
+ *   FIX_WAKE           WAKE: wake_pending becomes two positions that only
+ *                      grow.  wake_req: raised by [Q5] to the offset it
+ *                      loads first, at most the end of the commit's
+ *                      packet.  wake_done: the claim, raised by a CAS
+ *                      before [D4] to what the caller published (its own
+ *                      unit) or to the requests up to that; only the
+ *                      caller that raises it wakes, and an own unit
+ *                      another claim covers wakes nobody.  A commit wakes
+ *                      for a request once it published up to it, a
+ *                      delivery also below it; nothing is cleared
  *   WAKE_POS           FIX_WAKE: a wake-up raises wake_pos to what its
- *                      caller published before [D4]; the reader's view is
- *                      also at least wake_pos (instead of CP_MAX)
+ *                      caller published before [D4] ([Q8]); the reader's
+ *                      view is also at least wake_pos (its [Q8] load
+ *                      beside [Q2])
+ * Not the code (alternatives):
+ *   CP_MAX             CPOS: [Q1] keeps the larger value (a CAS loop); with
+ *                      FIX_WAKE it also prevents the early wake-up that
+ *                      WAKE_POS prevents, at the price of a locked
+ *                      instruction on every [Q1] store
+ *   FIX_WAKE_DELIVER   WAKE: a delivery also wakes when its own add crossed
+ *                      a unit (not enough: see README.md)
+ * The reads before the delivery and the snapshots, as the code has them, a
+ * design alternative, and coverage probes:
  *   INPLACE            (implies CPOS) the consuming reader also reads the
  *                      committed records of the head packet before its
  *                      delivery (next_in_place: up to its view of the
@@ -153,6 +175,8 @@
  *                            wake_req) and returns
  *   BUG_WAKE_OWN_ALWAYS      FIX_WAKE: an own wake-up wakes even when
  *                            another claim covers its unit
+ *   BUG_SW_NO_RELOAD         FIX_SW_EXACT: one store of the offset into
+ *                            commit_pos, without [Q7]'s reload
  *   BUG_CLAIM_BEFORE_COPY    INPLACE OVERWRITE: CAS consumed, then copy
  *   BUG_PUSH_IGNORES_K       INPLACE OVERWRITE: the pusher counts all the
  *                            records of the packet it pushes
@@ -554,16 +578,17 @@ inline reader_sees(dlv)
 #define WAKE_UNIT 2		/* GRB_WAKE_BYTES, wake_every 2 */
 #endif
 /*
- * _grb_wake_stream(): the relaxed load of wake_pending, its exchange to 0
- * if set, then [D4] (the seq_cst add on deliver_seq: the wake-up; the
- * reader_waiting handshake is doc/ordering.md's, not modelled).  Ghost, at
- * [D4]: a wake-up for the caller's own crossed unit (own, its target wt)
- * comes after that unit's records are readable (wt <= the reader's view);
- * every crossed unit whose records are readable now is woken for (gwake,
- * the farthest target not woken for, is cleared once the view reaches it).
- * FIX_WAKE: no flag to clear; after [D4], wake_done = max(wake_done, wx).
- * WAKE_POS: before [D4], wake_pos = max(wake_pos, wp), wp what the caller
- * published.
+ * _grb_wake_stream(), before revision 8: the relaxed load of wake_pending,
+ * its exchange to 0 if set, then [D4] (the seq_cst add on deliver_seq: the
+ * wake-up; the reader_waiting handshake is doc/ordering.md's, not
+ * modelled).  Ghost, at [D4]: a wake-up for the caller's own crossed unit
+ * (own, its target wt) comes after that unit's records are readable (wt <=
+ * the reader's view); every crossed unit whose records are readable now is
+ * woken for (gwake, the farthest target not woken for, is cleared once the
+ * view reaches it).  FIX_WAKE (the code now): no flag to clear; first the
+ * claim on wake_done (below), and only a caller that raises it wakes.
+ * WAKE_POS (the code now): before [D4], wake_pos = max(wake_pos, wp), wp
+ * what the caller published ([Q8]).
  */
 inline wake_stream(own, wt, wx, wp)
 {
@@ -633,8 +658,9 @@ inline wake_stream(own, wt, wx, wp)
 
 /* After a publication of wp: wake for a unit crossed by this commit (own)
  * or one left pending.  FIX_WAKE: relaxed loads of wake_req and wake_done;
- * wake if a request is not served (req > done), and record
- * min(req, wp) as served. */
+ * wake for a request not claimed (req > done) once wp reaches it (part, a
+ * delivery: also below it); wake_stream makes the claim.  bnd: for own,
+ * where the unit's records end at most. */
 inline wake_if(own, wp, part, bnd)
 {
 #ifndef FIX_WAKE
@@ -659,12 +685,13 @@ inline wake_if(own, wp, part, bnd)
 #endif
 }
 
-/* _grb_wake_later(pos): [Q5] the seq_cst exchange wake_pending = 1
- * (FIX_WAKE: a load of the offset, every record the add counted below
- * it, then a CAS loop raising wake_req to it), then seq_cst loads of cc,
- * offset and commit_pos; if they show this packet quiescent and
- * commit_pos at it, publish and wake (in the commit's locals: cr, ccp,
- * cq). */
+/* _grb_wake_later(pos): [Q5] the seq_cst exchange wake_pending = 1 before
+ * revision 8 (FIX_WAKE, the code now: a load of the offset, at most the
+ * end of the packet of pos, every record the add counted below it, then a
+ * CAS loop raising wake_req to it), then
+ * seq_cst loads of cc, offset and commit_pos; if they show this packet
+ * quiescent and commit_pos at it, publish and wake (in the commit's
+ * locals: cr, ccp, cq). */
 inline wake_later(wpos)
 {
 #ifndef FIX_WAKE
