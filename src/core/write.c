@@ -101,16 +101,22 @@ void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s, uint6
  * there; that packet's delivery goes on over this one.  Returns the
  * position it leaves (a value commit_pos held: true, for the wake-up).
  */
-static uint64_t advance_committed(struct grb_stream *s)
+static uint64_t advance_committed(struct grb_stream *s, uint64_t delivered)
 {
 	/* [Q3] seq_cst, with the seq_cst [D3]: of two deliveries of
 	 * consecutive packets, the later one in the total order sees the
 	 * other's done or its advance, so none is left behind. */
 	uint64_t cp = __atomic_load_n(&s->shm->commit_pos, __ATOMIC_SEQ_CST);
+	/* The floor: the end of the packet a ring behind the one delivered
+	 * (delivered: its next lap was opened, as was every packet's up to
+	 * it).  A late store may set the position back further than the
+	 * walk below reaches, even while it runs: each step starts from the
+	 * floor then. */
+	uint64_t floor = delivered + s->sb_size - _grb_buf_size(s);
 	uint32_t n;
 
 	for (n = 0; n <= s->count_mask + 1; n++) {
-		uint64_t start = cp & ~s->sb_mask;
+		uint64_t start = ((int64_t)(floor - cp) > 0 ? floor : cp) & ~s->sb_mask;
 		uint64_t end = start + s->sb_size;
 
 		uint64_t done =
@@ -181,7 +187,7 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	 * reader's [R1], the next lap's opener [W4] and the pusher [P2].
 	 * seq_cst for [Q3]. */
 	__atomic_store_n(&x->done, start + s->sb_size, __ATOMIC_SEQ_CST);
-	cp = advance_committed(s);
+	cp = advance_committed(s, start);
 	/* The packet policy wakes at each delivery; the others when a unit
 	 * crossed before its records could be published by a commit (a
 	 * stream never quiescent is read packet by packet). */
@@ -303,7 +309,14 @@ void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int cro
 	/* [Q6] acquire loads of commit_pos and of the packets' done
 	 * (pairing with [D3]), then a CAS that never moves it back. */
 	uint64_t cp = _grb_load_acquire(&shm->commit_pos), at = cp;
+	/* The floor: our packet was opened, so the packet a ring behind it
+	 * was delivered, and every packet before that (as in
+	 * advance_committed()). */
+	uint64_t floor = start + s->sb_size - _grb_buf_size(s);
 	uint32_t n;
+
+	if ((int64_t)(floor - at) > 0)
+		at = floor;
 
 	for (n = 0; (int64_t)(at - start) < 0; n++) {
 		uint64_t end = (at & ~s->sb_mask) + s->sb_size;

@@ -173,6 +173,8 @@
  *   BUG_CP_NO_Q4             CPOS: the reader without [Q4]
  *   BUG_WAKE_NO_RECHECK      WAKE: [Q5] sets the flag (FIX_WAKE: raises
  *                            wake_req) and returns
+ *   BUG_CP_NO_FLOOR          CPOS: [Q3] and [Q6] walk from commit_pos
+ *                            however far behind (no floor)
  *   BUG_WAKE_OWN_ALWAYS      FIX_WAKE: an own wake-up wakes even when
  *                            another claim covers its unit
  *   BUG_SW_NO_RELOAD         FIX_SW_EXACT: one store of the offset into
@@ -437,7 +439,7 @@ byte flushers_done;
 #define WAKE_LOCALS
 #endif
 #define COMMIT_LOCALS \
-	short lend, dstart, cr, ccp, cat; \
+	short lend, dstart, cr, ccp, cat, cfl, cflr; \
 	byte cid, did, cx, dx, ccb, ccr, drec, cn; \
 	bit cok, cq, cbad; \
 	Q1_LOCALS WAKE_LOCALS
@@ -750,6 +752,14 @@ inline publish_behind(ppos)
 {
 	ccp = commit_pos;
 	cat = ccp;
+#ifndef BUG_CP_NO_FLOOR
+	/* the floor: the packet a ring behind ours is delivered (ours was
+	 * opened), and so is every packet before it */
+	if
+	:: cat < HEAD(ppos) + SB - COUNT * SB -> cat = HEAD(ppos) + SB - COUNT * SB
+	:: else
+	fi;
+#endif
 	cq = 1;		/* the walk is still to do */
 	do
 	:: d_step {
@@ -878,8 +888,19 @@ inline advance_committed()
 	do
 	:: cn <= COUNT ->
 		d_step {
-			cat = HEAD(ccp) + SB;
-			cbad = (done[SLOT(HEAD(ccp))] < cat);
+			/* The walk starts at the floor (cflr, set by the
+			 * delivery) if the position is behind it: the end of the
+			 * packet a ring behind the one delivered, delivered, as
+			 * every packet before it (their next laps were opened).
+			 * A late store may set the position back by more than
+			 * the walk's reach. */
+#ifndef BUG_CP_NO_FLOOR
+			cfl = (ccp < cflr -> cflr : ccp);
+#else
+			cfl = ccp;
+#endif
+			cat = HEAD(cfl) + SB;
+			cbad = (done[SLOT(HEAD(cfl))] < cat);
 			if
 			:: cbad
 			:: !cbad && commit_pos == ccp ->
@@ -890,7 +911,7 @@ inline advance_committed()
 				ccp = cat
 			:: !cbad && commit_pos != ccp -> ccp = commit_pos
 			fi;
-			cat = 0;
+			cat = 0; cfl = 0;
 			cn++
 		};
 		if
@@ -931,12 +952,16 @@ inline deliver(dpos, dccr)
 	idw[dx] = MKID(LAP(dstart), 1, IDX(did));	/* [D2] */
 	atomic {
 		done[dx] = dstart + SB;			/* [D3] */
+#ifdef CPOS
+		cflr = dstart + SB - COUNT * SB;	/* [Q3]'s floor */
+#endif
 		dx = 0; dstart = 0; did = 0
 	}
 #ifdef CPOS
 #ifndef BUG_CP_NO_ADVANCE
 	advance_committed();
 #endif
+	cflr = 0;
 #ifdef WAKE
 	/* a unit crossed: the delivery wakes (the packet policy's wake at
 	 * every delivery is not modelled).  FIX_WAKE_DELIVER: also when the
