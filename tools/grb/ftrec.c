@@ -26,16 +26,10 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +39,9 @@
 #include <grb/session.h>
 
 #include "grb_tool.h"
+#include "sessd.h"
 
 #define POLL_MS 10
-#define GRACE_NS 2000000000ull
 #define PROC_SCAN_NS 50000000ull
 #define FTREC_SUBBUF_COUNT 256u
 
@@ -69,18 +63,13 @@ const char ftrec_usage[] =
 	"                        \"CPU:n [k EVENTS DROPPED]\")\n"
 	"  -h, --help            this help\n";
 
-enum conn_state { WANT_HELLO, WANT_CHANNEL, REGISTERED };
-
 struct map {
 	uint64_t start, end, off;
 	char *path;
 };
 
 struct fconn {
-	int fd; /* -1 once closed */
-	enum conn_state state;
-	pid_t peer;
-	struct grb_session_hello hello;
+	struct sessd_conn sc; /* first */
 	struct grb_channel *ch; /* attached */
 	int gone; /* its process will write no more */
 	uint32_t *tids; /* threads named */
@@ -109,76 +98,19 @@ struct ftrec {
 	uint64_t piped_pages;
 	struct task *tasks;
 	uint32_t nr_tasks, cap_tasks;
-	int lfd, sfd, ep;
-	pid_t child;
-	int child_status, child_reaped, children_left, interrupted;
-	struct fconn **conns;
-	uint32_t nr_conns, refused;
+	uint64_t last_scan;
 	struct map *maps; /* every executable mapping seen, of every process */
 	uint32_t nr_maps, cap_maps;
 	struct symfile *files;
 	uint32_t nr_files;
+	struct sessd sd;
 };
 
 static const struct grb_config ft_cfg = GRB_FTRACE_CONFIG_DEFAULT;
 
-static void head_init(struct grb_session_head *h, uint16_t type, uint32_t size)
+static struct fconn *conn_at(const struct ftrec *r, uint32_t i)
 {
-	memset(h, 0, sizeof(*h));
-	h->magic = GRB_SESSION_MAGIC;
-	h->version = GRB_SESSION_VERSION;
-	h->type = type;
-	h->size = size;
-}
-
-static void conn_close(struct ftrec *r, struct fconn *c)
-{
-	if (c->fd < 0)
-		return;
-	epoll_ctl(r->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-}
-
-static void send_msg(struct ftrec *r, struct fconn *c, const void *m, size_t n, int status)
-{
-	if (send(c->fd, m, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n || status) {
-		r->refused += status != 0;
-		conn_close(r, c);
-	}
-}
-
-static void send_welcome(struct ftrec *r, struct fconn *c, int status, const char *why)
-{
-	struct grb_session_welcome w;
-
-	memset(&w, 0, sizeof(w));
-	head_init(&w.head, GRB_SESSION_WELCOME, sizeof(w));
-	w.status = status;
-	if (!status) {
-		w.subbuf_size = GRB_FTRACE_PAGE_SIZE;
-		w.subbuf_count = FTREC_SUBBUF_COUNT;
-		w.nr_streams = GRB_SESSION_MAX_STREAMS; /* per-CPU: the CPUs decide */
-		w.switch_timer_us = 100000;
-		/* The recorder drains on its timer and never waits: no wake-up
-		 * if the program offers none (the ftrace client's default),
-		 * else the one it offers. */
-		w.wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
-									GRB_WAKEUP_WRITER;
-	}
-	snprintf(w.message, sizeof(w.message), "%s", why ? why : "");
-	send_msg(r, c, &w, sizeof(w), status);
-}
-
-static void send_ack(struct ftrec *r, struct fconn *c, int status, const char *why)
-{
-	struct grb_session_ack a;
-
-	memset(&a, 0, sizeof(a));
-	head_init(&a.head, GRB_SESSION_ACK, sizeof(a));
-	a.status = status;
-	snprintf(a.message, sizeof(a.message), "%s", why ? why : "");
-	send_msg(r, c, &a, sizeof(a), status);
+	return (struct fconn *)r->sd.conns[i];
 }
 
 /* The executable file mappings of a live process, each one new kept. */
@@ -238,7 +170,7 @@ static void scan_threads(struct ftrec *r, struct fconn *c)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", c->hello.pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", c->sc.hello.pid);
 	d = opendir(path);
 	if (!d)
 		return;
@@ -252,7 +184,7 @@ static void scan_threads(struct ftrec *r, struct fconn *c)
 			;
 		if (i < c->nr_tids)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->hello.pid, tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->sc.hello.pid, tid);
 		f = fopen(path, "re");
 		if (!f)
 			continue;
@@ -374,11 +306,11 @@ static void pipe_print(struct ftrec *r)
 	if (!d)
 		return;
 	r->step = NULL;
-	for (i = 0; i < r->nr_conns; i++) {
-		struct fconn *c = r->conns[i];
+	for (i = 0; i < r->sd.nr_conns; i++) {
+		struct fconn *c = conn_at(r, i);
 
 		if (c->ch && !c->gone) {
-			scan_maps(r, c->hello.pid);
+			scan_maps(r, c->sc.hello.pid);
 			scan_threads(r, c);
 		}
 	}
@@ -406,194 +338,78 @@ static void pipe_print(struct ftrec *r)
 	grb_ftrace_dat_destroy(d);
 }
 
-static void on_hello(struct ftrec *r, struct fconn *c, const void *buf, ssize_t n)
+static int on_hello(struct sessd *sd, const struct grb_session_hello *h, char *why, size_t size)
 {
-	const struct grb_session_hello *h = (const struct grb_session_hello *)buf;
-	uint32_t i;
-
-	if (n != (ssize_t)sizeof(*h) || h->head.magic != GRB_SESSION_MAGIC ||
-	    h->head.version != GRB_SESSION_VERSION || h->head.type != GRB_SESSION_HELLO ||
-	    h->head.size != sizeof(*h) || !memchr(h->config, 0, sizeof(h->config)) ||
-	    !memchr(h->name, 0, sizeof(h->name)) || !memchr(h->program, 0, sizeof(h->program))) {
-		send_welcome(r, c, EPROTO, "malformed registration");
-		return;
-	}
-	if (h->pid != c->peer) {
-		send_welcome(r, c, EPERM, "registers for another process");
-		return;
-	}
+	(void)sd;
 	if (strcmp(h->config, ft_cfg.name) || h->alloc != (uint32_t)ft_cfg.alloc ||
 	    h->sync != (uint32_t)ft_cfg.sync || h->mode != (uint32_t)ft_cfg.mode ||
 	    h->ts_bits != ft_cfg.ts_bits || h->packet_header_size != ft_cfg.packet_header_size) {
-		send_welcome(
-			r, c, EPROTO,
-			"grb ftrace record attaches the ftrace client's default channels only");
-		return;
+		snprintf(why, size,
+			 "grb ftrace record attaches the ftrace client's default channels only");
+		return EPROTO;
 	}
-	if (r->interrupted) {
-		send_welcome(r, c, ECANCELED, "the recording is ending");
-		return;
-	}
-	c->hello = *h;
-	/* The same pid registering again has called exec. */
-	for (i = 0; i < r->nr_conns; i++) {
-		struct fconn *o = r->conns[i];
-
-		if (o != c && o->ch && !o->gone && o->hello.pid == h->pid) {
-			grb_channel_owner_gone(o->ch);
-			o->gone = 1;
-			conn_close(r, o);
-		}
-	}
-	c->state = WANT_CHANNEL;
-	send_welcome(r, c, 0, NULL);
+	return 0;
 }
 
-static void on_channel(struct ftrec *r, struct fconn *c, const unsigned char *buf, ssize_t n,
-		       const int *fds, uint32_t nfd, int truncated)
+static void on_welcome(struct sessd *sd, struct sessd_conn *c, struct grb_session_welcome *w)
 {
-	const struct grb_session_channel *m = (const struct grb_session_channel *)buf;
+	(void)sd;
+	w->subbuf_size = GRB_FTRACE_PAGE_SIZE;
+	w->subbuf_count = FTREC_SUBBUF_COUNT;
+	w->nr_streams = GRB_SESSION_MAX_STREAMS; /* per-CPU: the CPUs decide */
+	w->switch_timer_us = 100000;
+	/* The recorder drains on its timer and never waits: no wake-up if
+	 * the program offers none (the ftrace client's default), else the
+	 * one it offers. */
+	w->wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
+								 GRB_WAKEUP_WRITER;
+}
+
+/* The same pid registering again has called exec. */
+static void on_exec(struct sessd *sd, struct sessd_conn *sc)
+{
+	struct fconn *o = (struct fconn *)sc;
+
+	if (o->ch && !o->gone) {
+		grb_channel_owner_gone(o->ch);
+		o->gone = 1;
+		sessd_conn_close(sd, sc);
+	}
+}
+
+static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_session_channel *m,
+		      const int *fds, uint32_t nfd, char *why, size_t size)
+{
+	struct ftrec *r = (struct ftrec *)sd->arg;
+	struct fconn *c = (struct fconn *)sc;
 	int ret;
 
-	if (truncated || n != (ssize_t)sizeof(*m) || m->head.magic != GRB_SESSION_MAGIC ||
-	    m->head.version != GRB_SESSION_VERSION || m->head.type != GRB_SESSION_CHANNEL ||
-	    m->head.size != (uint64_t)n || m->nr_events || m->events_size) {
-		send_ack(r, c, EPROTO,
-			 "malformed channel message (an ftrace channel has no events)");
-		return;
-	}
-	if (m->nr_streams != nfd || !nfd || m->subbuf_size != GRB_FTRACE_PAGE_SIZE ||
-	    m->subbuf_count != FTREC_SUBBUF_COUNT) {
-		send_ack(r, c, EPROTO, "not the geometry of the welcome");
-		return;
+	/* Per-CPU streams: as many as the program's CPUs, at most the
+	 * welcome's. */
+	if (m->nr_streams != nfd || !nfd || nfd > sc->welcome.nr_streams ||
+	    m->subbuf_size != sc->welcome.subbuf_size ||
+	    m->subbuf_count != sc->welcome.subbuf_count) {
+		snprintf(why, size, "not the geometry of the welcome");
+		return EPROTO;
 	}
 	c->ch = grb_channel_attach(&ft_cfg, fds, nfd, NULL);
 	if (!c->ch) {
-		send_ack(r, c, errno ? errno : EPROTO, grb_last_error());
-		return;
+		int err = errno ? errno : EPROTO;
+
+		snprintf(why, size, "%s", grb_last_error());
+		return err;
 	}
 	/* The first drain creates the channel's readers. */
 	ret = grb_ftrace_dat_drain(r->d, c->ch);
 	if (ret) {
 		grb_channel_destroy(c->ch);
 		c->ch = NULL;
-		send_ack(r, c, -ret, "the recorder cannot read the channel");
-		return;
+		snprintf(why, size, "the recorder cannot read the channel");
+		return -ret;
 	}
-	scan_maps(r, c->hello.pid);
+	scan_maps(r, sc->hello.pid);
 	scan_threads(r, c);
-	c->state = REGISTERED;
-	send_ack(r, c, 0, NULL);
-}
-
-static void on_readable(struct ftrec *r, struct fconn *c)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * (GRB_SESSION_MAX_STREAMS + 1))];
-	} ctl;
-	static unsigned char buf[sizeof(struct grb_session_channel) + GRB_SESSION_EVENTS_MAX + 1];
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	int fds[GRB_SESSION_MAX_STREAMS + 1];
-	uint32_t nfd = 0, i;
-	int too_many = 0;
-	ssize_t n;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
-	n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		n = 0;
-	}
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		uint32_t k, nr;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nr = (uint32_t)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (k = 0; k < nr; k++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-			if (nfd < GRB_SESSION_MAX_STREAMS) {
-				fds[nfd++] = fd;
-			} else {
-				close(fd);
-				too_many = 1;
-			}
-		}
-	}
-	if (n == 0)
-		conn_close(r, c); /* exited or exec'ed: /proc says which */
-	else if (c->state == WANT_HELLO && !nfd)
-		on_hello(r, c, buf, n);
-	else if (c->state == WANT_CHANNEL)
-		on_channel(r, c, buf, n, fds, nfd,
-			   too_many || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)));
-	else {
-		r->refused++;
-		conn_close(r, c);
-	}
-	for (i = 0; i < nfd; i++)
-		close(fds[i]);
-}
-
-static void on_accept(struct ftrec *r)
-{
-	for (;;) {
-		int fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		struct epoll_event ev;
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-		struct fconn *c, **cs;
-
-		if (fd < 0)
-			return;
-		c = (struct fconn *)calloc(1, sizeof(*c));
-		cs = (struct fconn **)realloc(r->conns, (r->nr_conns + 1) * sizeof(*cs));
-		if (cs)
-			r->conns = cs;
-		if (!c || !cs || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->peer = cr.pid;
-		r->conns[r->nr_conns++] = c;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.ptr = c;
-		if (epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(r, c);
-	}
-}
-
-static void reap(struct ftrec *r)
-{
-	for (;;) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-
-		if (pid < 0) {
-			if (errno == ECHILD)
-				r->children_left = 0;
-			return;
-		}
-		if (pid == 0)
-			return;
-		if (pid == r->child) {
-			r->child_status = status;
-			r->child_reaped = 1;
-		}
-	}
+	return 0;
 }
 
 /* Drain every channel; look at the live processes.  Return: 1 if every
@@ -603,15 +419,15 @@ static int step(struct ftrec *r, int look_up)
 	uint32_t i;
 	int all = 1, ret;
 
-	for (i = 0; i < r->nr_conns; i++) {
-		struct fconn *c = r->conns[i];
+	for (i = 0; i < r->sd.nr_conns; i++) {
+		struct fconn *c = conn_at(r, i);
 
 		if (!c->ch) {
-			if (c->fd >= 0)
+			if (c->sc.fd >= 0)
 				all = 0; /* a registration under way */
 			continue;
 		}
-		if (!c->gone && c->fd < 0 && grb_channel_owner_alive(c->ch) == 0)
+		if (!c->gone && c->sc.fd < 0 && grb_channel_owner_alive(c->ch) == 0)
 			c->gone = 1; /* this drain reads it to its end */
 		ret = grb_ftrace_dat_drain(r->d, c->ch);
 		if (ret)
@@ -620,44 +436,43 @@ static int step(struct ftrec *r, int look_up)
 			continue;
 		all = 0;
 		if (look_up) {
-			scan_maps(r, c->hello.pid);
+			scan_maps(r, c->sc.hello.pid);
 			scan_threads(r, c);
 		}
 	}
 	return all;
 }
 
-static void start_program(struct ftrec *r, char **argv, const char *sock, const char *preload,
-			  const char *what, const sigset_t *old)
+/* After each round of events: drain every channel, look at the live
+ * processes (every PROC_SCAN_NS), print this step's records (--pipe).  1
+ * if every registered process is gone and its channel drained, -1 if a
+ * drain failed. */
+static int on_tick(struct sessd *sd)
 {
-	pid_t pid = fork();
+	struct ftrec *r = (struct ftrec *)sd->arg;
+	uint64_t now = now_ns();
+	int all_gone = step(r, now - r->last_scan >= PROC_SCAN_NS);
 
-	if (pid < 0) {
-		perror("grb ftrace record: fork");
-		exit(1);
+	if (now - r->last_scan >= PROC_SCAN_NS)
+		r->last_scan = now;
+	pipe_print(r);
+	if (all_gone < 0) {
+		fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
+		return -1;
 	}
-	if (pid > 0) {
-		r->child = pid;
-		return;
-	}
-	sigprocmask(SIG_SETMASK, old, NULL);
-	if (setenv(GRB_SESSION_ENV, sock, 1) || setenv("GRB_FTRACE_PRELOAD", what, 1))
-		_exit(127);
-	{
-		const char *cur = getenv("LD_PRELOAD");
-		size_t len = strlen(preload) + (cur ? strlen(cur) : 0) + 2;
-		char *v = (char *)malloc(len);
-
-		if (!v)
-			_exit(127);
-		snprintf(v, len, "%s%s%s", preload, cur && cur[0] ? ":" : "", cur ? cur : "");
-		if (setenv("LD_PRELOAD", v, 1))
-			_exit(127);
-	}
-	execvp(argv[0], argv);
-	fprintf(stderr, "grb ftrace record: %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
+	return all_gone;
 }
+
+static const struct sessd_ops ftrec_ops = {
+	.conn_size = sizeof(struct fconn),
+	.hello = on_hello,
+	.welcome = on_welcome,
+	.exec = on_exec,
+	.channel = on_channel,
+	.tick = on_tick,
+	.malformed_channel = "malformed channel message (an ftrace channel has no events)",
+	.ending = "the recording is ending",
+};
 
 /* Every record accounted for, from the file as written: its data records
  * are those committed and not overwritten, its missed events those
@@ -673,8 +488,8 @@ static int report(struct ftrec *r)
 	int k, ret, exact, unknown = 0;
 
 	memset(lost, 0, sizeof(lost));
-	for (i = 0; i < r->nr_conns; i++) {
-		struct fconn *c = r->conns[i];
+	for (i = 0; i < r->sd.nr_conns; i++) {
+		struct fconn *c = conn_at(r, i);
 		struct grb_channel_stats cs;
 
 		if (!c->ch || grb_channel_read_stats(c->ch, &cs))
@@ -728,13 +543,15 @@ static int report(struct ftrec *r)
 	       unknown ? "+?" : "", other, lost[GRB_LOST_FULL], lost[GRB_LOST_NO_STREAM],
 	       other - lost[GRB_LOST_FULL] - lost[GRB_LOST_NO_STREAM], in_band,
 	       exact ? "exact" : "MISMATCH");
-	if (r->refused)
-		printf("refused registrations: %u\n", r->refused);
-	if (r->child_reaped) {
-		if (WIFSIGNALED(r->child_status))
-			printf("the program was killed by signal %d\n", WTERMSIG(r->child_status));
+	if (r->sd.refused)
+		printf("refused registrations: %u\n", r->sd.refused);
+	if (r->sd.child_reaped) {
+		if (WIFSIGNALED(r->sd.child_status))
+			printf("the program was killed by signal %d\n",
+			       WTERMSIG(r->sd.child_status));
 		else
-			printf("the program exited with status %d\n", WEXITSTATUS(r->child_status));
+			printf("the program exited with status %d\n",
+			       WEXITSTATUS(r->sd.child_status));
 	}
 	return exact;
 }
@@ -749,18 +566,14 @@ int cmd_ftrace_record(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ftrec r;
-	struct sockaddr_un sa;
-	struct epoll_event ev;
-	char sockdir[] = "/tmp/grb-ftrace-XXXXXX", sock[64], preload[PATH_MAX];
+	char preload[PATH_MAX];
 	const char *what = "cyg-profile";
-	sigset_t mask, old;
-	uint64_t stop_at = 0, last_scan = 0;
-	int c, i, status = 0, ret;
+	const char *env[] = { "GRB_FTRACE_PRELOAD", NULL, NULL };
+	int c, status = 0, ret;
 	uint32_t k;
 
 	memset(&r, 0, sizeof(r));
 	r.out = "trace.dat";
-	r.children_left = 1;
 	argv[0] = (char *)"grb ftrace record";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+o:p:h", opts, NULL)) != -1) {
@@ -819,80 +632,28 @@ int cmd_ftrace_record(int argc, char **argv)
 		fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
 		return 1;
 	}
-	if (!mkdtemp(sockdir)) {
-		perror("grb ftrace record: mkdtemp");
+	if (sessd_listen(&r.sd, &ftrec_ops, &r, "grb ftrace record", "grb-ftrace")) {
+		grb_ftrace_dat_destroy(r.d);
 		return 1;
 	}
-	snprintf(sock, sizeof(sock), "%s/socket", sockdir);
-	r.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	if (r.lfd < 0 || bind(r.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(r.lfd, 128)) {
-		perror("grb ftrace record: the session's socket");
-		rmdir(sockdir);
+	r.sd.timeout_ms = POLL_MS;
+	if (sessd_start(&r.sd)) {
+		grb_ftrace_dat_destroy(r.d);
+		sessd_close(&r.sd);
 		return 1;
 	}
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	r.ep = epoll_create1(EPOLL_CLOEXEC);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &r.lfd;
-	epoll_ctl(r.ep, EPOLL_CTL_ADD, r.lfd, &ev);
-	ev.data.ptr = &r.sfd;
-	epoll_ctl(r.ep, EPOLL_CTL_ADD, r.sfd, &ev);
 
 	printf("grb %s: recording %s (%s) into %s\n", grb_version(), argv[optind], what, r.out);
 	fflush(stdout);
-	start_program(&r, argv + optind, sock, preload, what, &old);
-
-	for (;;) {
-		struct epoll_event evs[32];
-		int n = epoll_wait(r.ep, evs, 32, POLL_MS), all_gone;
-		uint64_t now;
-
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &r.lfd) {
-				on_accept(&r);
-			} else if (evs[i].data.ptr == &r.sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(r.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					if (si.ssi_signo != SIGCHLD)
-						r.interrupted++;
-			} else {
-				on_readable(&r, (struct fconn *)evs[i].data.ptr);
-			}
-		}
-		reap(&r);
-		now = now_ns();
-		all_gone = step(&r, now - last_scan >= PROC_SCAN_NS);
-		if (now - last_scan >= PROC_SCAN_NS)
-			last_scan = now;
-		pipe_print(&r);
-		if (all_gone < 0) {
-			fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
-			status = 1;
-			break;
-		}
-		if (!r.children_left && all_gone)
-			break;
-		if (r.interrupted && !stop_at)
-			stop_at = now + GRACE_NS;
-		if (r.interrupted > 1 || (stop_at && now > stop_at))
-			break;
-	}
-	if (r.interrupted)
+	env[1] = what;
+	sessd_launch(&r.sd, argv + optind, preload, env);
+	if (sessd_run(&r.sd))
+		status = 1; /* a drain failed: it said why */
+	if (r.sd.interrupted)
 		printf("interrupted\n");
 	/* The last pages: those of processes still running too. */
-	for (k = 0; k < r.nr_conns; k++)
-		if (r.conns[k]->ch && grb_ftrace_dat_drain(r.d, r.conns[k]->ch))
+	for (k = 0; k < r.sd.nr_conns; k++)
+		if (conn_at(&r, k)->ch && grb_ftrace_dat_drain(r.d, conn_at(&r, k)->ch))
 			status = 1;
 	pipe_print(&r);
 	if (r.pipe_err) {
@@ -900,7 +661,7 @@ int cmd_ftrace_record(int argc, char **argv)
 			strerror(-r.pipe_err));
 		status = 1;
 	}
-	if (!r.nr_conns) {
+	if (!r.sd.nr_conns) {
 		printf("no process registered: nothing was recorded (is %s a dynamically "
 		       "linked program?)\n",
 		       argv[optind]);
@@ -918,14 +679,11 @@ int cmd_ftrace_record(int argc, char **argv)
 	}
 	/* The writer's readers first, then the channels they read. */
 	grb_ftrace_dat_destroy(r.d);
-	for (k = 0; k < r.nr_conns; k++) {
-		conn_close(&r, r.conns[k]);
-		if (r.conns[k]->ch)
-			grb_channel_destroy(r.conns[k]->ch);
-		free(r.conns[k]->tids);
-		free(r.conns[k]);
+	for (k = 0; k < r.sd.nr_conns; k++) {
+		if (conn_at(&r, k)->ch)
+			grb_channel_destroy(conn_at(&r, k)->ch);
+		free(conn_at(&r, k)->tids);
 	}
-	free(r.conns);
 	free(r.tasks);
 	for (k = 0; k < r.nr_maps; k++)
 		free(r.maps[k].path);
@@ -935,11 +693,6 @@ int cmd_ftrace_record(int argc, char **argv)
 		grb_perf_symtab_close(r.files[k].t);
 	}
 	free(r.files);
-	close(r.lfd);
-	close(r.sfd);
-	close(r.ep);
-	unlink(sock);
-	rmdir(sockdir);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	sessd_close(&r.sd);
 	return status;
 }

@@ -11,6 +11,9 @@
  *			writer threads
  *	session.c	grb record -- PROGRAM: the recording session
  *	profile.c	grb profile -- PROGRAM: the sampling profiler
+ *	ftrec.c		grb ftrace record -- PROGRAM: a trace.dat
+ *	sessd.c		the recorders' side of a session (sessd.h): the
+ *			socket, the registrations, the program's launch
  */
 #ifndef GRB_TOOL_H
 #define GRB_TOOL_H
@@ -34,9 +37,6 @@ struct program_opts {
 	uint32_t wakeup; /* GRB_WAKEUP_NONE (poll) or GRB_WAKEUP_WRITER */
 };
 int record_program(const struct program_opts *o, char **argv);
-/* The preload library libgrb-preload-NAME.so's path.  Return: 0, or -1
- * with a message. */
-int find_preload(const char *name, char *path, size_t size);
 
 /* profile.c: grb profile -- PROGRAM */
 extern const char profile_usage[];

@@ -16,16 +16,9 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,9 +27,9 @@
 #include <grb/session.h>
 
 #include "grb_tool.h"
+#include "sessd.h"
 
 #define POLL_MS 10
-#define GRACE_NS 2000000000ull
 /* How often the live processes' threads and mappings are looked up. */
 #define PROC_SCAN_NS 50000000ull
 #define PROFILE_STREAMS 64u
@@ -57,14 +50,8 @@ const char profile_usage[] =
 	"  -f, --folded FILE     also write folded stacks (flame graph input)\n"
 	"  -h, --help            this help\n";
 
-enum conn_state { WANT_HELLO, WANT_CHANNEL, REGISTERED };
-
 struct pconn {
-	int fd; /* -1 once closed */
-	enum conn_state state;
-	pid_t peer;
-	struct grb_session_hello hello;
-	struct grb_session_welcome welcome;
+	struct sessd_conn sc; /* first */
 	struct grb_channel *ch; /* attached */
 	int src; /* the writer's channel index, -1 before */
 	int gone; /* its process will write no more */
@@ -78,71 +65,13 @@ struct profiler {
 	uint32_t freq;
 	char cmdline[1024];
 	struct grb_perf_data *w;
-	int lfd, sfd, ep;
-	pid_t child;
-	int child_status, child_reaped, children_left, interrupted;
-	struct pconn **conns;
-	uint32_t nr_conns;
-	uint32_t refused;
+	uint64_t last_scan;
+	struct sessd sd;
 };
 
-static void head_init(struct grb_session_head *h, uint16_t type, uint32_t size)
+static struct pconn *conn_at(const struct profiler *p, uint32_t i)
 {
-	memset(h, 0, sizeof(*h));
-	h->magic = GRB_SESSION_MAGIC;
-	h->version = GRB_SESSION_VERSION;
-	h->type = type;
-	h->size = size;
-}
-
-static void conn_close(struct profiler *p, struct pconn *c)
-{
-	if (c->fd < 0)
-		return;
-	epoll_ctl(p->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-}
-
-static void send_welcome(struct profiler *p, struct pconn *c, int status, const char *why)
-{
-	struct grb_session_welcome *w = &c->welcome;
-
-	memset(w, 0, sizeof(*w));
-	head_init(&w->head, GRB_SESSION_WELCOME, sizeof(*w));
-	w->status = status;
-	if (!status) {
-		w->subbuf_size = PROFILE_SUBBUF_SIZE;
-		w->subbuf_count = PROFILE_SUBBUF_COUNT;
-		w->nr_streams = PROFILE_STREAMS;
-		w->switch_timer_us = 100000;
-		/* The profiler drains on its timer and never waits: no wake-up
-		 * if the program offers none, else the one it offers (a writer
-		 * wake-up makes no system call while nobody waits). */
-		w->wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
-									 GRB_WAKEUP_WRITER;
-	}
-	snprintf(w->message, sizeof(w->message), "%s", why ? why : "");
-	if (send(c->fd, w, sizeof(*w), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(*w) ||
-	    status) {
-		p->refused += status != 0;
-		conn_close(p, c);
-	}
-}
-
-static void send_ack(struct profiler *p, struct pconn *c, int status, const char *why)
-{
-	struct grb_session_ack a;
-
-	memset(&a, 0, sizeof(a));
-	head_init(&a.head, GRB_SESSION_ACK, sizeof(a));
-	a.status = status;
-	snprintf(a.message, sizeof(a.message), "%s", why ? why : "");
-	if (send(c->fd, &a, sizeof(a), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(a) ||
-	    status) {
-		p->refused += status != 0;
-		conn_close(p, c);
-	}
+	return (struct pconn *)p->sd.conns[i];
 }
 
 /* The threads of a live process: a COMM record for each one new. */
@@ -152,7 +81,7 @@ static void scan_threads(struct profiler *p, struct pconn *c)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", c->hello.pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", c->sc.hello.pid);
 	d = opendir(path);
 	if (!d)
 		return;
@@ -166,7 +95,7 @@ static void scan_threads(struct profiler *p, struct pconn *c)
 			;
 		if (i < c->nr_tids)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->hello.pid, tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->sc.hello.pid, tid);
 		f = fopen(path, "re");
 		if (!f)
 			continue;
@@ -186,7 +115,7 @@ static void scan_threads(struct profiler *p, struct pconn *c)
 			c->cap_tids = cap;
 		}
 		c->tids[c->nr_tids++] = tid;
-		grb_perf_data_add_comm(p->w, (uint32_t)c->hello.pid, tid, comm);
+		grb_perf_data_add_comm(p->w, (uint32_t)c->sc.hello.pid, tid, comm);
 	}
 	closedir(d);
 }
@@ -195,80 +124,81 @@ static void scan_process(struct profiler *p, struct pconn *c)
 {
 	scan_threads(p, c);
 	/* The mappings the writer has are not added again. */
-	grb_perf_data_add_maps(p->w, (uint32_t)c->hello.pid);
+	grb_perf_data_add_maps(p->w, (uint32_t)c->sc.hello.pid);
 }
 
-static void on_hello(struct profiler *p, struct pconn *c, const void *buf, ssize_t n)
+static void on_conn_init(struct sessd *sd, struct sessd_conn *sc)
 {
-	const struct grb_session_hello *h = (const struct grb_session_hello *)buf;
-	const struct grb_config *cfg = grb_perf_config();
-	uint32_t i;
+	(void)sd;
+	((struct pconn *)sc)->src = -1;
+}
 
-	if (n != (ssize_t)sizeof(*h) || h->head.magic != GRB_SESSION_MAGIC ||
-	    h->head.version != GRB_SESSION_VERSION || h->head.type != GRB_SESSION_HELLO ||
-	    h->head.size != sizeof(*h) || !memchr(h->config, 0, sizeof(h->config)) ||
-	    !memchr(h->name, 0, sizeof(h->name)) || !memchr(h->program, 0, sizeof(h->program))) {
-		send_welcome(p, c, EPROTO, "malformed registration");
-		return;
-	}
-	if (h->pid != c->peer) {
-		send_welcome(p, c, EPERM, "registers for another process");
-		return;
-	}
+static int on_hello(struct sessd *sd, const struct grb_session_hello *h, char *why, size_t size)
+{
+	const struct grb_config *cfg = grb_perf_config();
+
+	(void)sd;
 	if (strcmp(h->config, cfg->name) || h->alloc != (uint32_t)cfg->alloc ||
 	    h->sync != (uint32_t)cfg->sync || h->mode != (uint32_t)cfg->mode ||
 	    h->ts_bits != cfg->ts_bits || h->packet_header_size != cfg->packet_header_size) {
-		send_welcome(p, c, EPROTO, "grb profile attaches the perf client's channels only");
-		return;
+		snprintf(why, size, "grb profile attaches the perf client's channels only");
+		return EPROTO;
 	}
-	if (p->interrupted) {
-		send_welcome(p, c, ECANCELED, "the profile is ending");
-		return;
-	}
-	c->hello = *h;
-	/* The same pid registering again has called exec: its earlier
-	 * channels have no writer any more. */
-	for (i = 0; i < p->nr_conns; i++) {
-		struct pconn *o = p->conns[i];
-
-		if (o != c && o->ch && !o->gone && o->hello.pid == h->pid) {
-			grb_channel_owner_gone(o->ch);
-			o->gone = 1;
-			conn_close(p, o);
-		}
-	}
-	c->state = WANT_CHANNEL;
-	send_welcome(p, c, 0, NULL);
+	return 0;
 }
 
-static void on_channel(struct profiler *p, struct pconn *c, const unsigned char *buf, ssize_t n,
-		       const int *fds, uint32_t nfd, int truncated)
+static void on_welcome(struct sessd *sd, struct sessd_conn *c, struct grb_session_welcome *w)
 {
-	const struct grb_session_channel *m = (const struct grb_session_channel *)buf;
+	(void)sd;
+	w->subbuf_size = PROFILE_SUBBUF_SIZE;
+	w->subbuf_count = PROFILE_SUBBUF_COUNT;
+	w->nr_streams = PROFILE_STREAMS;
+	w->switch_timer_us = 100000;
+	/* The profiler drains on its timer and never waits: no wake-up if
+	 * the program offers none, else the one it offers (a writer
+	 * wake-up makes no system call while nobody waits). */
+	w->wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
+								 GRB_WAKEUP_WRITER;
+}
 
-	if (truncated || n != (ssize_t)sizeof(*m) || m->head.magic != GRB_SESSION_MAGIC ||
-	    m->head.version != GRB_SESSION_VERSION || m->head.type != GRB_SESSION_CHANNEL ||
-	    m->head.size != (uint64_t)n || m->nr_events || m->events_size) {
-		send_ack(p, c, EPROTO, "malformed channel message (a perf channel has no events)");
-		return;
+/* The same pid registering again has called exec: its earlier channels
+ * have no writer any more. */
+static void on_exec(struct sessd *sd, struct sessd_conn *sc)
+{
+	struct pconn *o = (struct pconn *)sc;
+
+	if (o->ch && !o->gone) {
+		grb_channel_owner_gone(o->ch);
+		o->gone = 1;
+		sessd_conn_close(sd, sc);
 	}
-	if (m->nr_streams != nfd || nfd != c->welcome.nr_streams ||
-	    m->subbuf_size != c->welcome.subbuf_size ||
-	    m->subbuf_count != c->welcome.subbuf_count) {
-		send_ack(p, c, EPROTO, "not the geometry of the welcome");
-		return;
+}
+
+static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_session_channel *m,
+		      const int *fds, uint32_t nfd, char *why, size_t size)
+{
+	struct profiler *p = (struct profiler *)sd->arg;
+	struct pconn *c = (struct pconn *)sc;
+
+	if (m->nr_streams != nfd || nfd != sc->welcome.nr_streams ||
+	    m->subbuf_size != sc->welcome.subbuf_size ||
+	    m->subbuf_count != sc->welcome.subbuf_count) {
+		snprintf(why, size, "not the geometry of the welcome");
+		return EPROTO;
 	}
 	c->ch = grb_channel_attach(grb_perf_config(), fds, nfd, NULL);
 	if (!c->ch) {
-		send_ack(p, c, errno ? errno : EPROTO, grb_last_error());
-		return;
+		int err = errno ? errno : EPROTO;
+
+		snprintf(why, size, "%s", grb_last_error());
+		return err;
 	}
 	if (!p->w) {
 		struct grb_perf_data_attr a;
 
 		grb_perf_data_attr_init(&a);
 		a.sample_freq = p->freq;
-		a.pid = (uint32_t)c->hello.pid;
+		a.pid = (uint32_t)sc->hello.pid;
 		a.cmdline = p->cmdline;
 		a.folded_path = p->folded;
 		p->w = grb_perf_data_create(p->out, c->ch, &a);
@@ -278,131 +208,20 @@ static void on_channel(struct profiler *p, struct pconn *c, const unsigned char 
 		}
 		c->src = 0;
 	} else {
-		c->src = grb_perf_data_add_channel(p->w, c->ch, (uint32_t)c->hello.pid);
+		c->src = grb_perf_data_add_channel(p->w, c->ch, (uint32_t)sc->hello.pid);
 		if (c->src < 0) {
+			int err = -c->src;
+
 			grb_channel_destroy(c->ch);
 			c->ch = NULL;
-			send_ack(p, c, -c->src, "the profiler cannot add the channel");
-			return;
+			snprintf(why, size, "the profiler cannot add the channel");
+			return err;
 		}
 	}
-	grb_perf_data_add_comm(p->w, (uint32_t)c->hello.pid, (uint32_t)c->hello.pid,
-			       c->hello.program);
+	grb_perf_data_add_comm(p->w, (uint32_t)sc->hello.pid, (uint32_t)sc->hello.pid,
+			       sc->hello.program);
 	scan_process(p, c);
-	c->state = REGISTERED;
-	send_ack(p, c, 0, NULL);
-}
-
-static void on_readable(struct profiler *p, struct pconn *c)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * (GRB_SESSION_MAX_STREAMS + 1))];
-	} ctl;
-	static unsigned char buf[sizeof(struct grb_session_channel) + GRB_SESSION_EVENTS_MAX + 1];
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	int fds[GRB_SESSION_MAX_STREAMS + 1];
-	uint32_t nfd = 0, i;
-	int too_many = 0;
-	ssize_t n;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
-	n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		n = 0;
-	}
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		uint32_t k, nr;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nr = (uint32_t)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (k = 0; k < nr; k++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-			if (nfd < GRB_SESSION_MAX_STREAMS) {
-				fds[nfd++] = fd;
-			} else {
-				close(fd);
-				too_many = 1;
-			}
-		}
-	}
-	if (n == 0)
-		conn_close(p, c); /* exited or exec'ed: /proc says which */
-	else if (c->state == WANT_HELLO && !nfd)
-		on_hello(p, c, buf, n);
-	else if (c->state == WANT_CHANNEL)
-		on_channel(p, c, buf, n, fds, nfd,
-			   too_many || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)));
-	else {
-		p->refused++;
-		conn_close(p, c);
-	}
-	for (i = 0; i < nfd; i++)
-		close(fds[i]);
-}
-
-static void on_accept(struct profiler *p)
-{
-	for (;;) {
-		int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		struct epoll_event ev;
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-		struct pconn *c, **cs;
-
-		if (fd < 0)
-			return;
-		c = (struct pconn *)calloc(1, sizeof(*c));
-		cs = (struct pconn **)realloc(p->conns, (p->nr_conns + 1) * sizeof(*cs));
-		if (!c || !cs || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
-			free(c);
-			if (cs)
-				p->conns = cs;
-			close(fd);
-			continue;
-		}
-		p->conns = cs;
-		c->fd = fd;
-		c->peer = cr.pid;
-		c->src = -1;
-		p->conns[p->nr_conns++] = c;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.ptr = c;
-		if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(p, c);
-	}
-}
-
-static void reap(struct profiler *p)
-{
-	for (;;) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-
-		if (pid < 0) {
-			if (errno == ECHILD)
-				p->children_left = 0;
-			return;
-		}
-		if (pid == 0)
-			return;
-		if (pid == p->child) {
-			p->child_status = status;
-			p->child_reaped = 1;
-		}
-	}
+	return 0;
 }
 
 /* Look at the registered processes: new threads and mappings of the live
@@ -413,17 +232,17 @@ static int scan(struct profiler *p, int look_up)
 	uint32_t i;
 	int all = 1;
 
-	for (i = 0; i < p->nr_conns; i++) {
-		struct pconn *c = p->conns[i];
+	for (i = 0; i < p->sd.nr_conns; i++) {
+		struct pconn *c = conn_at(p, i);
 
 		if (!c->ch) {
-			if (c->fd >= 0)
+			if (c->sc.fd >= 0)
 				all = 0; /* a registration under way */
 			continue;
 		}
 		if (c->gone)
 			continue;
-		if (c->fd < 0 && grb_channel_owner_alive(c->ch) == 0) {
+		if (c->sc.fd < 0 && grb_channel_owner_alive(c->ch) == 0) {
 			c->gone = 1;
 			continue;
 		}
@@ -432,40 +251,6 @@ static int scan(struct profiler *p, int look_up)
 			scan_process(p, c);
 	}
 	return all;
-}
-
-static void start_program(struct profiler *p, char **argv, const char *sock, const char *preload,
-			  const sigset_t *old)
-{
-	char freq[16];
-	pid_t pid = fork();
-
-	if (pid < 0) {
-		perror("grb profile: fork");
-		exit(1);
-	}
-	if (pid > 0) {
-		p->child = pid;
-		return;
-	}
-	sigprocmask(SIG_SETMASK, old, NULL);
-	snprintf(freq, sizeof(freq), "%u", p->freq);
-	if (setenv(GRB_SESSION_ENV, sock, 1) || setenv("GRB_PROFILE_FREQ", freq, 1))
-		_exit(127);
-	{
-		const char *cur = getenv("LD_PRELOAD");
-		size_t len = strlen(preload) + (cur ? strlen(cur) : 0) + 2;
-		char *v = (char *)malloc(len);
-
-		if (!v)
-			_exit(127);
-		snprintf(v, len, "%s%s%s", preload, cur && cur[0] ? ":" : "", cur ? cur : "");
-		if (setenv("LD_PRELOAD", v, 1))
-			_exit(127);
-	}
-	execvp(argv[0], argv);
-	fprintf(stderr, "grb profile: %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
 }
 
 /* The summary: every sample of every process accounted for.  Return 1 if
@@ -477,8 +262,8 @@ static int report(struct profiler *p, const struct grb_perf_data_stats *tot)
 	int exact = 1;
 
 	printf("\n");
-	for (i = 0; i < p->nr_conns; i++) {
-		struct pconn *c = p->conns[i];
+	for (i = 0; i < p->sd.nr_conns; i++) {
+		struct pconn *c = conn_at(p, i);
 		const struct grb_perf_data_stats *st = &c->st;
 		struct grb_channel_stats cs;
 		uint64_t committed = 0, lost, written;
@@ -508,7 +293,7 @@ static int report(struct profiler *p, const struct grb_perf_data_stats *tot)
 		ok = st->samples == committed && st->lost_samples <= lost && !st->corrupt;
 		printf("process %d %s: %" PRIu64 " samples written = %" PRIu64
 		       " in perf.data + %" PRIu64 " lost",
-		       c->hello.pid, c->hello.program, written, st->samples, lost);
+		       c->sc.hello.pid, c->sc.hello.program, written, st->samples, lost);
 		if (lost)
 			printf(" (full %" PRIu64 ", no stream %" PRIu64 ", other %" PRIu64
 			       "; %" PRIu64 " reported in band)",
@@ -531,16 +316,52 @@ static int report(struct profiler *p, const struct grb_perf_data_stats *tot)
 	printf("total: %u processes, %" PRIu64 " samples written = %" PRIu64
 	       " in perf.data + %" PRIu64 " lost: %s\n",
 	       procs, tw, tot->samples, tot->lost_samples, exact ? "exact" : "MISMATCH");
-	if (p->refused)
-		printf("refused registrations: %u\n", p->refused);
-	if (p->child_reaped) {
-		if (WIFSIGNALED(p->child_status))
-			printf("the program was killed by signal %d\n", WTERMSIG(p->child_status));
+	if (p->sd.refused)
+		printf("refused registrations: %u\n", p->sd.refused);
+	if (p->sd.child_reaped) {
+		if (WIFSIGNALED(p->sd.child_status))
+			printf("the program was killed by signal %d\n",
+			       WTERMSIG(p->sd.child_status));
 		else
-			printf("the program exited with status %d\n", WEXITSTATUS(p->child_status));
+			printf("the program exited with status %d\n",
+			       WEXITSTATUS(p->sd.child_status));
 	}
 	return exact;
 }
+
+/* After each round of events: look at the processes (every
+ * PROC_SCAN_NS), drain.  1 if every registered process is gone, -1 if
+ * perf.data cannot be written. */
+static int on_tick(struct sessd *sd)
+{
+	struct profiler *p = (struct profiler *)sd->arg;
+	uint64_t now = now_ns();
+	int all_gone = scan(p, now - p->last_scan >= PROC_SCAN_NS);
+
+	if (now - p->last_scan >= PROC_SCAN_NS)
+		p->last_scan = now;
+	if (p->w) {
+		long r = grb_perf_data_drain(p->w);
+
+		if (r < 0 && r != -EAGAIN && r != -ENODATA) {
+			fprintf(stderr, "grb profile: writing %s: %s\n", p->out, strerror((int)-r));
+			return -1;
+		}
+	}
+	return all_gone;
+}
+
+static const struct sessd_ops profile_ops = {
+	.conn_size = sizeof(struct pconn),
+	.conn_init = on_conn_init,
+	.hello = on_hello,
+	.welcome = on_welcome,
+	.exec = on_exec,
+	.channel = on_channel,
+	.tick = on_tick,
+	.malformed_channel = "malformed channel message (a perf channel has no events)",
+	.ending = "the profile is ending",
+};
 
 int cmd_profile(int argc, char **argv)
 {
@@ -552,12 +373,9 @@ int cmd_profile(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct profiler p;
-	struct sockaddr_un sa;
-	struct epoll_event ev;
 	struct grb_perf_data_stats tot;
-	char sockdir[] = "/tmp/grb-profile-XXXXXX", sock[64], preload[PATH_MAX];
-	sigset_t mask, old;
-	uint64_t stop_at = 0, last_scan = 0;
+	char preload[PATH_MAX], freq[16];
+	const char *env[] = { "GRB_PROFILE_FREQ", NULL, NULL };
 	size_t o = 0;
 	int c, i, exact, ret, status;
 	uint32_t k;
@@ -565,7 +383,6 @@ int cmd_profile(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	p.out = "perf.data";
 	p.freq = 999;
-	p.children_left = 1;
 	argv[0] = (char *)"grb profile";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+F:o:f:h", opts, NULL)) != -1) {
@@ -606,80 +423,22 @@ int cmd_profile(int argc, char **argv)
 				      i > optind ? " " : "", argv[i]);
 	if (find_preload("profile", preload, sizeof(preload)))
 		return 2;
-	if (!mkdtemp(sockdir)) {
-		perror("grb profile: mkdtemp");
+	if (sessd_listen(&p.sd, &profile_ops, &p, "grb profile", "grb-profile"))
+		return 1;
+	p.sd.timeout_ms = POLL_MS;
+	if (sessd_start(&p.sd)) {
+		sessd_close(&p.sd);
 		return 1;
 	}
-	snprintf(sock, sizeof(sock), "%s/socket", sockdir);
-	p.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	if (p.lfd < 0 || bind(p.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(p.lfd, 128)) {
-		perror("grb profile: the session's socket");
-		rmdir(sockdir);
-		return 1;
-	}
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	p.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	p.ep = epoll_create1(EPOLL_CLOEXEC);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &p.lfd;
-	epoll_ctl(p.ep, EPOLL_CTL_ADD, p.lfd, &ev);
-	ev.data.ptr = &p.sfd;
-	epoll_ctl(p.ep, EPOLL_CTL_ADD, p.sfd, &ev);
 
 	printf("grb %s: profiling %s at %u Hz into %s\n", grb_version(), argv[optind], p.freq,
 	       p.out);
 	fflush(stdout);
-	start_program(&p, argv + optind, sock, preload, &old);
-
-	for (;;) {
-		struct epoll_event evs[32];
-		int n = epoll_wait(p.ep, evs, 32, POLL_MS), all_gone;
-		uint64_t now;
-
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &p.lfd) {
-				on_accept(&p);
-			} else if (evs[i].data.ptr == &p.sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(p.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					if (si.ssi_signo != SIGCHLD)
-						p.interrupted++;
-			} else {
-				on_readable(&p, (struct pconn *)evs[i].data.ptr);
-			}
-		}
-		reap(&p);
-		now = now_ns();
-		all_gone = scan(&p, now - last_scan >= PROC_SCAN_NS);
-		if (now - last_scan >= PROC_SCAN_NS)
-			last_scan = now;
-		if (p.w) {
-			long r = grb_perf_data_drain(p.w);
-
-			if (r < 0 && r != -EAGAIN && r != -ENODATA) {
-				fprintf(stderr, "grb profile: writing %s: %s\n", p.out,
-					strerror((int)-r));
-				break;
-			}
-		}
-		if (!p.children_left && all_gone)
-			break;
-		if (p.interrupted && !stop_at)
-			stop_at = now + GRACE_NS;
-		if (p.interrupted > 1 || (stop_at && now > stop_at))
-			break;
-	}
-	if (p.interrupted)
+	snprintf(freq, sizeof(freq), "%u", p.freq);
+	env[1] = freq;
+	sessd_launch(&p.sd, argv + optind, preload, env);
+	sessd_run(&p.sd); /* a failed drain said why: what was drained is written */
+	if (p.sd.interrupted)
 		printf("interrupted\n");
 	status = 0;
 	if (!p.w) {
@@ -696,10 +455,10 @@ int cmd_profile(int argc, char **argv)
 		do
 			r = grb_perf_data_drain(p.w);
 		while (r > 0);
-		for (k = 0; k < p.nr_conns; k++)
-			if (p.conns[k]->src >= 0)
-				grb_perf_data_channel_stats(p.w, (uint32_t)p.conns[k]->src,
-							    &p.conns[k]->st);
+		for (k = 0; k < p.sd.nr_conns; k++)
+			if (conn_at(&p, k)->src >= 0)
+				grb_perf_data_channel_stats(p.w, (uint32_t)conn_at(&p, k)->src,
+							    &conn_at(&p, k)->st);
 		ret = grb_perf_data_close(p.w, &tot);
 		exact = report(&p, &tot);
 		if (ret) {
@@ -713,19 +472,11 @@ int cmd_profile(int argc, char **argv)
 			printf(", folded stacks to %s", p.folded);
 		printf("\nOpen it with:  perf report -i %s\n", p.out);
 	}
-	for (k = 0; k < p.nr_conns; k++) {
-		conn_close(&p, p.conns[k]);
-		if (p.conns[k]->ch)
-			grb_channel_destroy(p.conns[k]->ch);
-		free(p.conns[k]->tids);
-		free(p.conns[k]);
+	for (k = 0; k < p.sd.nr_conns; k++) {
+		if (conn_at(&p, k)->ch)
+			grb_channel_destroy(conn_at(&p, k)->ch);
+		free(conn_at(&p, k)->tids);
 	}
-	free(p.conns);
-	close(p.lfd);
-	close(p.sfd);
-	close(p.ep);
-	unlink(sock);
-	rmdir(sockdir);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	sessd_close(&p.sd);
 	return status;
 }
