@@ -21,7 +21,6 @@
  * a record is printed once, and the records overwritten before a page was
  * taken are printed as its "EVENTS DROPPED" line, as in the file.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -72,8 +71,6 @@ struct fconn {
 	struct sessd_conn sc; /* first */
 	struct grb_channel *ch; /* attached */
 	int gone; /* its process will write no more */
-	uint32_t *tids; /* threads named */
-	uint32_t nr_tids, cap_tids;
 };
 
 /* A file's symbols, loaded once. */
@@ -163,67 +160,33 @@ static void scan_maps(struct ftrec *r, pid_t pid)
 	fclose(f);
 }
 
-/* The threads of a live process: saved_cmdlines names each new one. */
+/* A thread of a live process not seen before: saved_cmdlines names it
+ * (and --pipe's writers). */
+static void add_task(void *arg, uint32_t tid, const char *comm)
+{
+	struct ftrec *r = (struct ftrec *)arg;
+
+	grb_ftrace_dat_add_task(r->d, (int32_t)tid, comm);
+	if (!r->pipe)
+		return;
+	if (r->nr_tasks == r->cap_tasks) {
+		uint32_t cap = r->cap_tasks ? 2 * r->cap_tasks : 16;
+		struct task *t = (struct task *)realloc(r->tasks, cap * sizeof(*t));
+
+		if (!t)
+			return;
+		r->tasks = t;
+		r->cap_tasks = cap;
+	}
+	r->tasks[r->nr_tasks].tid = (int32_t)tid;
+	snprintf(r->tasks[r->nr_tasks].comm, sizeof(r->tasks[0].comm), "%.15s", comm);
+	r->nr_tasks++;
+}
+
+/* The threads of a live process: each new one named. */
 static void scan_threads(struct ftrec *r, struct fconn *c)
 {
-	char path[64], comm[64];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", c->sc.hello.pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10), i;
-		FILE *f;
-
-		if (!tid)
-			continue;
-		for (i = 0; i < c->nr_tids && c->tids[i] != tid; i++)
-			;
-		if (i < c->nr_tids)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->sc.hello.pid, tid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f)) {
-			fclose(f);
-			continue;
-		}
-		fclose(f);
-		comm[strcspn(comm, "\n")] = 0;
-		if (c->nr_tids == c->cap_tids) {
-			uint32_t cap = c->cap_tids ? 2 * c->cap_tids : 16;
-			uint32_t *t = (uint32_t *)realloc(c->tids, cap * sizeof(*t));
-
-			if (!t)
-				break;
-			c->tids = t;
-			c->cap_tids = cap;
-		}
-		/* A thread's name may still change: the last one seen wins
-		 * only for threads named once here. */
-		c->tids[c->nr_tids++] = tid;
-		grb_ftrace_dat_add_task(r->d, (int32_t)tid, comm);
-		if (r->pipe && r->nr_tasks == r->cap_tasks) {
-			uint32_t cap = r->cap_tasks ? 2 * r->cap_tasks : 16;
-			struct task *t = (struct task *)realloc(r->tasks, cap * sizeof(*t));
-
-			if (!t)
-				break;
-			r->tasks = t;
-			r->cap_tasks = cap;
-		}
-		if (r->pipe) {
-			r->tasks[r->nr_tasks].tid = (int32_t)tid;
-			snprintf(r->tasks[r->nr_tasks].comm, sizeof(r->tasks[0].comm), "%.15s",
-				 comm);
-			r->nr_tasks++;
-		}
-	}
-	closedir(d);
+	sessd_new_threads(&c->sc, add_task, r);
 }
 
 /* kallsyms: the function of the mapped file that holds addr. */
@@ -358,11 +321,9 @@ static void on_welcome(struct sessd *sd, struct sessd_conn *c, struct grb_sessio
 	w->subbuf_count = FTREC_SUBBUF_COUNT;
 	w->nr_streams = GRB_SESSION_MAX_STREAMS; /* per-CPU: the CPUs decide */
 	w->switch_timer_us = 100000;
-	/* The recorder drains on its timer and never waits: no wake-up if
-	 * the program offers none (the ftrace client's default), else the
-	 * one it offers. */
-	w->wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
-								 GRB_WAKEUP_WRITER;
+	/* The recorder drains on its timer and never waits (the ftrace
+	 * client offers no wake-up by default). */
+	w->wakeup = sessd_wakeup_polled(c);
 }
 
 /* The same pid registering again has called exec. */
@@ -679,11 +640,9 @@ int cmd_ftrace_record(int argc, char **argv)
 	}
 	/* The writer's readers first, then the channels they read. */
 	grb_ftrace_dat_destroy(r.d);
-	for (k = 0; k < r.sd.nr_conns; k++) {
+	for (k = 0; k < r.sd.nr_conns; k++)
 		if (conn_at(&r, k)->ch)
 			grb_channel_destroy(conn_at(&r, k)->ch);
-		free(conn_at(&r, k)->tids);
-	}
 	free(r.tasks);
 	for (k = 0; k < r.nr_maps; k++)
 		free(r.maps[k].path);

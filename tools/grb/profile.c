@@ -11,7 +11,6 @@
  * when the program and all its children have exited, or on Ctrl-C.  Then
  * account for every sample of every process.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -56,8 +55,7 @@ struct pconn {
 	int src; /* the writer's channel index, -1 before */
 	int gone; /* its process will write no more */
 	struct grb_perf_data_stats st; /* its records in perf.data, before close */
-	uint32_t *tids; /* threads whose COMM was added */
-	uint32_t nr_tids, cap_tids;
+	struct profiler *p;
 };
 
 struct profiler {
@@ -74,55 +72,18 @@ static struct pconn *conn_at(const struct profiler *p, uint32_t i)
 	return (struct pconn *)p->sd.conns[i];
 }
 
-/* The threads of a live process: a COMM record for each one new. */
-static void scan_threads(struct profiler *p, struct pconn *c)
+/* A thread of a live process not seen before: its COMM record. */
+static void add_comm(void *arg, uint32_t tid, const char *comm)
 {
-	char path[64], comm[64];
-	struct dirent *de;
-	DIR *d;
+	struct pconn *c = (struct pconn *)arg;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", c->sc.hello.pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10), i;
-		FILE *f;
-
-		if (!tid)
-			continue;
-		for (i = 0; i < c->nr_tids && c->tids[i] != tid; i++)
-			;
-		if (i < c->nr_tids)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->sc.hello.pid, tid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f)) {
-			fclose(f);
-			continue;
-		}
-		fclose(f);
-		comm[strcspn(comm, "\n")] = 0;
-		if (c->nr_tids == c->cap_tids) {
-			uint32_t cap = c->cap_tids ? 2 * c->cap_tids : 16;
-			uint32_t *t = (uint32_t *)realloc(c->tids, cap * sizeof(*t));
-
-			if (!t)
-				break;
-			c->tids = t;
-			c->cap_tids = cap;
-		}
-		c->tids[c->nr_tids++] = tid;
-		grb_perf_data_add_comm(p->w, (uint32_t)c->sc.hello.pid, tid, comm);
-	}
-	closedir(d);
+	grb_perf_data_add_comm(c->p->w, (uint32_t)c->sc.hello.pid, tid, comm);
 }
 
 static void scan_process(struct profiler *p, struct pconn *c)
 {
-	scan_threads(p, c);
+	c->p = p;
+	sessd_new_threads(&c->sc, add_comm, c);
 	/* The mappings the writer has are not added again. */
 	grb_perf_data_add_maps(p->w, (uint32_t)c->sc.hello.pid);
 }
@@ -154,11 +115,8 @@ static void on_welcome(struct sessd *sd, struct sessd_conn *c, struct grb_sessio
 	w->subbuf_count = PROFILE_SUBBUF_COUNT;
 	w->nr_streams = PROFILE_STREAMS;
 	w->switch_timer_us = 100000;
-	/* The profiler drains on its timer and never waits: no wake-up if
-	 * the program offers none, else the one it offers (a writer
-	 * wake-up makes no system call while nobody waits). */
-	w->wakeup = c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE :
-								 GRB_WAKEUP_WRITER;
+	/* The profiler drains on its timer and never waits. */
+	w->wakeup = sessd_wakeup_polled(c);
 }
 
 /* The same pid registering again has called exec: its earlier channels
@@ -472,11 +430,9 @@ int cmd_profile(int argc, char **argv)
 			printf(", folded stacks to %s", p.folded);
 		printf("\nOpen it with:  perf report -i %s\n", p.out);
 	}
-	for (k = 0; k < p.sd.nr_conns; k++) {
+	for (k = 0; k < p.sd.nr_conns; k++)
 		if (conn_at(&p, k)->ch)
 			grb_channel_destroy(conn_at(&p, k)->ch);
-		free(conn_at(&p, k)->tids);
-	}
 	sessd_close(&p.sd);
 	return status;
 }

@@ -6,6 +6,7 @@
  * the event loop.  What differs between recorders is in their
  * struct sessd_ops.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -324,6 +325,59 @@ static void on_signal(struct sessd *s)
 	}
 }
 
+uint32_t sessd_wakeup_polled(const struct sessd_conn *c)
+{
+	return c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE : GRB_WAKEUP_WRITER;
+}
+
+void sessd_new_threads(struct sessd_conn *c, void (*fn)(void *arg, uint32_t tid, const char *comm),
+		       void *arg)
+{
+	char path[64], comm[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", c->hello.pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10), i;
+		FILE *f;
+
+		if (!tid)
+			continue;
+		for (i = 0; i < c->nr_tids && c->tids[i] != tid; i++)
+			;
+		if (i < c->nr_tids)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", c->hello.pid, tid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		comm[strcspn(comm, "\n")] = 0;
+		if (c->nr_tids == c->cap_tids) {
+			uint32_t cap = c->cap_tids ? 2 * c->cap_tids : 16;
+			uint32_t *t = (uint32_t *)realloc(c->tids, cap * sizeof(*t));
+
+			if (!t)
+				break;
+			c->tids = t;
+			c->cap_tids = cap;
+		}
+		/* A thread's name may still change: the name given is the
+		 * one it had when first seen. */
+		c->tids[c->nr_tids++] = tid;
+		fn(arg, tid, comm);
+	}
+	closedir(d);
+}
+
 int sessd_was_reaped(const struct sessd *s, pid_t pid)
 {
 	uint32_t i;
@@ -481,6 +535,7 @@ void sessd_close(struct sessd *s)
 
 	for (i = 0; i < s->nr_conns; i++) {
 		sessd_conn_close(s, s->conns[i]);
+		free(s->conns[i]->tids);
 		free(s->conns[i]);
 	}
 	free(s->conns);

@@ -13,7 +13,9 @@
  * the processes (it is their child subreaper), and runs the event loop
  * until they are all gone, or Ctrl-C.  A recorder says in a struct
  * sessd_ops which record formats it takes, the geometry it gives, what
- * it does with an attached channel and on each tick of the loop.
+ * it does with an attached channel and on each tick of the loop.  It
+ * also gives the wake-up of a recorder that drains on a timer, and the
+ * new threads of a registered process (their names from /proc).
  */
 #ifndef GRB_TOOL_SESSD_H
 #define GRB_TOOL_SESSD_H
@@ -35,6 +37,8 @@ struct sessd_conn {
 	int eof; /* the connection ended: the process exited or exec'ed */
 	struct grb_session_hello hello; /* once accepted */
 	struct grb_session_welcome welcome; /* as sent */
+	uint32_t *tids; /* the threads sessd_new_threads() gave */
+	uint32_t nr_tids, cap_tids;
 };
 
 struct sessd_reaped {
@@ -112,6 +116,14 @@ void sessd_launch(struct sessd *s, char **argv, const char *preload, const char 
  * Ctrl-C is over, or a second Ctrl-C.  Return: 0, or -1 if the tick
  * failed. */
 int sessd_run(struct sessd *s);
+/* The wake-up of a recorder that drains on its timer and never waits:
+ * none if c's HELLO offered it, else the one it offered (a writer
+ * wake-up makes no system call while nobody waits). */
+uint32_t sessd_wakeup_polled(const struct sessd_conn *c);
+/* The threads of c's process not given before: fn(arg, tid, its name in
+ * /proc/PID/task/TID/comm) for each. */
+void sessd_new_threads(struct sessd_conn *c, void (*fn)(void *arg, uint32_t tid, const char *comm),
+		       void *arg);
 /* Close c's connection (its process will not hear from us again). */
 void sessd_conn_close(struct sessd *s, struct sessd_conn *c);
 /* Was pid reaped by us? */
