@@ -125,11 +125,7 @@ static void on_exec(struct sessd *sd, struct sessd_conn *sc)
 {
 	struct pconn *o = (struct pconn *)sc;
 
-	if (o->ch && !o->gone) {
-		grb_channel_owner_gone(o->ch);
-		o->gone = 1;
-		sessd_conn_close(sd, sc);
-	}
+	sessd_exec_channel(sd, sc, o->ch, &o->gone);
 }
 
 static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_session_channel *m,

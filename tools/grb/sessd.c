@@ -330,6 +330,15 @@ uint32_t sessd_wakeup_polled(const struct sessd_conn *c)
 	return c->hello.wakeups & (1u << GRB_WAKEUP_NONE) ? GRB_WAKEUP_NONE : GRB_WAKEUP_WRITER;
 }
 
+void sessd_exec_channel(struct sessd *s, struct sessd_conn *c, struct grb_channel *ch, int *gone)
+{
+	if (ch && !*gone) {
+		grb_channel_owner_gone(ch);
+		*gone = 1;
+		sessd_conn_close(s, c);
+	}
+}
+
 void sessd_new_threads(struct sessd_conn *c, void (*fn)(void *arg, uint32_t tid, const char *comm),
 		       void *arg)
 {

@@ -120,6 +120,11 @@ int sessd_run(struct sessd *s);
  * none if c's HELLO offered it, else the one it offered (a writer
  * wake-up makes no system call while nobody waits). */
 uint32_t sessd_wakeup_polled(const struct sessd_conn *c);
+/* The exec handler of a recorder whose connection c attached the channel
+ * ch (NULL: none yet): the process registered again after exec, so ch has
+ * no writer any more (grb_channel_owner_gone(): it drains to the end) and
+ * c closes.  *gone: set once done, so that it happens once. */
+void sessd_exec_channel(struct sessd *s, struct sessd_conn *c, struct grb_channel *ch, int *gone);
 /* The threads of c's process not given before: fn(arg, tid, its name in
  * /proc/PID/task/TID/comm) for each. */
 void sessd_new_threads(struct sessd_conn *c, void (*fn)(void *arg, uint32_t tid, const char *comm),
