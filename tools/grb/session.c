@@ -421,10 +421,24 @@ static void describe_end(const struct session *ss, const struct conn *c, int end
 		snprintf(buf, size, "closed its channel");
 }
 
+/* What to change when events were lost for want of room or of streams. */
+static void print_hints(const struct program_opts *o, uint64_t full, uint64_t nostream)
+{
+	if (full)
+		printf("hint: %" PRIu64 " events found their ring full (the recorder was"
+		       " behind): bigger rings keep them (now %u x %u KiB a stream:"
+		       " --subbuf-count, --subbuf-size), as does a less loaded machine\n",
+		       full, o->subbuf_count, o->subbuf_size / 1024);
+	if (nostream)
+		printf("hint: %" PRIu64 " events came from threads beyond the %u streams"
+		       " of their process: raise --streams\n",
+		       nostream, o->streams);
+}
+
 /* The per-process summary; return 1 if the accounting is exact. */
 static int print_report(struct session *ss, const char *dir)
 {
-	uint64_t tw = 0, td = 0, tl = 0, tx = 0, files = 0;
+	uint64_t tw = 0, td = 0, tl = 0, tx = 0, files = 0, full = 0, nostream = 0;
 	uint32_t i, procs = 0;
 	int exact = 1, k;
 
@@ -480,11 +494,14 @@ static int print_report(struct session *ss, const char *dir)
 		tl += st.lost_total;
 		tx += extra;
 		files += st.streams_written;
+		full += st.lost[GRB_LOST_FULL];
+		nostream += st.lost[GRB_LOST_NO_STREAM];
 	}
 	printf("total: %u processes, %" PRIu64 " written = %" PRIu64 " on disk + %" PRIu64
 	       " lost%s in %" PRIu64 " stream files: %s\n",
 	       procs, tw, td, tl, tx ? " + dropped or corrupt" : "", files,
 	       exact ? "exact" : "MISMATCH");
+	print_hints(ss->o, full, nostream);
 	if (ss->sd.refused)
 		printf("refused registrations: %u\n", ss->sd.refused);
 	if (ss->sd.child_reaped) {
