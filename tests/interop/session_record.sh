@@ -8,6 +8,8 @@
 # accounting must be exact (check_session.py).  Scenarios:
 #
 #   threads    Debian's python3, preloaded with libc, allocating in 2 threads
+#   nostream   the same with one stream a process: the workers' events
+#              are counted lost (no_stream), with a hint
 #   pipe       sh -c 'python3 | python3': every process's events
 #   forkexec   python3 forks a child that allocates, then executes python3
 #   sigkill    python3 allocates numbered sizes and kills itself (SIGKILL):
@@ -66,9 +68,7 @@ check()
 	"$py" "$here/check_session.py" "$work/summary.txt" "$work/events.txt" "$trace" "$@"
 }
 
-case $scenario in
-threads)
-	record --preload libc -- "$py" -c '
+threads_prog='
 import threading
 def work():
     keep = []
@@ -80,8 +80,17 @@ ts = [threading.Thread(target=work) for _ in range(2)]
 [t.start() for t in ts]
 [t.join() for t in ts]
 '
+
+case $scenario in
+threads)
+	record --preload libc -- "$py" -c "$threads_prog"
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
 	check threads 3000
+	;;
+nostream)
+	record --preload libc --streams 1 -- "$py" -c "$threads_prog"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check nostream 3000
 	;;
 pipe)
 	record --preload libc -- sh -c "$py -c 'print(\"x\" * 100000)' | $py -c 'import sys; print(len(sys.stdin.read()))'"
