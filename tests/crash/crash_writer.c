@@ -38,9 +38,11 @@
  * reach yet: a record reserved and not committed when its writer died is
  * counted lost (it is not, doc/design.md "Limits"); --nested lets the
  * handler write inside a reservation of its thread (and aims kills at
- * it), --shared puts two writer threads on each stream: both leave
- * committed records behind a record that is never committed, which are
- * not returned (see the report at the end).
+ * it), --shared puts two writer threads on one stream (global, or CPU 0's)
+ * and makes every other kill stop thread 0 in a reservation, then lets
+ * thread 1 commit 200 records before it kills: both leave committed
+ * records behind a record that is never committed, which are not
+ * returned (doc/design.md, "Limits").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -139,6 +141,7 @@ static struct grb_channel *wch;
 static uint32_t child_no;
 static struct childlog *me;
 static __thread struct ctxlog *tl_cur;
+static int parked; /* --shared: thread 0 is stopped in a reservation */
 static __thread uint32_t tl_thread;
 
 static void die_now(uint32_t how)
@@ -177,15 +180,28 @@ static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
 			break;
 		}
 	}
-	if (p != me->plan_point || pass != me->plan_pass)
+	if (p != me->plan_point || pass < me->plan_pass)
 		return;
-	if (o.nested && p == GRB_TP_RESERVED && c == &me->ctx[tl_thread][0]) {
+	/* --nested and --shared plans: the first pass from N on in a
+	 * thread's own context (not its handler's). */
+	if (o.nested && p == GRB_TP_RESERVED) {
+		if (c != &me->ctx[tl_thread][0])
+			return;
 		/* A hole: the handler writes behind this reserved record,
 		 * its commit returns, then the process dies before ours. */
 		raise(SIGRTMIN);
 		die_now(1);
 	}
-	if (!o.nested || p != GRB_TP_RESERVED)
+	if (o.shared && p == GRB_TP_HEADER_WRITTEN) {
+		if (c != &me->ctx[0][0])
+			return;
+		/* Stop thread 0 here, its record reserved and not committed:
+		 * thread 1 writes on into the same stream, then kills. */
+		__atomic_store_n(&parked, 1, __ATOMIC_RELEASE);
+		for (;;)
+			pause();
+	}
+	if (pass == me->plan_pass)
 		die_now(1);
 }
 
@@ -271,6 +287,7 @@ static void *writer_thread(void *arg)
 	struct wjob *j = (struct wjob *)arg;
 	struct sigevent sev;
 	struct itimerspec its = { { 0, 100000 }, { 0, 100000 } };
+	uint32_t after_park = 0;
 	timer_t tm;
 	sigset_t set;
 
@@ -293,9 +310,12 @@ static void *writer_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	for (;;)
+	for (;;) {
 		if (attempt(tl_cur, 0))
 			sched_yield(); /* full: let the consumer in */
+		else if (__atomic_load_n(&parked, __ATOMIC_ACQUIRE) && ++after_park == 200)
+			die_now(1); /* 200 commits returned behind thread 0's */
+	}
 	return NULL;
 }
 
@@ -404,6 +424,10 @@ static void plan(uint32_t n)
 	if (o.nested && n % 2 == 0) {
 		/* Every other kill aims at a hole. */
 		logs[n].plan_point = GRB_TP_RESERVED;
+		logs[n].plan_pass = 1 + rnd() % 2000;
+	} else if (o.shared && n % 2 == 0) {
+		/* Every other kill stops thread 0 in a reservation. */
+		logs[n].plan_point = GRB_TP_HEADER_WRITTEN;
 		logs[n].plan_pass = 1 + rnd() % 2000;
 	}
 }
@@ -717,14 +741,13 @@ int main(int argc, char **argv)
 	if (!o.kills || o.kills > MAX_KILLS || !o.threads || o.threads > MAX_THREADS ||
 	    (o.session && !o.log))
 		usage();
-	if (!o.session && !strncmp(o.alloc, "percpu", 6)) {
+	if (o.shared && o.threads < 2)
+		o.threads = 2;
+	if (!o.session && !o.shared && !strncmp(o.alloc, "percpu", 6)) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-		/* One writer thread a CPU (its stream's only writer), or with
-		 * --shared two on CPU 0. */
-		if (o.shared && o.threads < 2)
-			o.threads = 2;
-		if (!o.shared && ncpu > 0 && o.threads > (uint32_t)ncpu)
+		/* One writer thread a CPU: its stream's only writer. */
+		if (ncpu > 0 && o.threads > (uint32_t)ncpu)
 			o.threads = (uint32_t)ncpu;
 	}
 	rnd_state = o.seed * 0x2545f4914f6cdd1dull + 1;
