@@ -389,6 +389,81 @@ static int nothing_delivered(struct grb_reader *r, uint64_t start)
 }
 
 /*
+ * Moves consumed from c to a position past what shared memory lied about
+ * (the writer cannot have left c, or the head packet can never come):
+ * the skipped part counts as one corrupt packet.  Return -EPROTO, or 1
+ * when consumed moved meanwhile (look again).
+ */
+static int consumed_move(struct grb_reader *r, uint64_t c, uint64_t to)
+{
+	struct grb_stream *s = r->s;
+
+	/* [R14] acq_rel CAS: moves consumed only from the value checked;
+	 * exactly one of it, the claims and the pushers' [P3] moves it
+	 * from c. */
+	if (!_grb_cas_acqrel(&s->cons->consumed, &c, to))
+		return 1;
+	/* relaxed: counters, as the loss counters. */
+	_grb_add_relaxed(&s->cons->corrupt_packets, 1);
+	r->corrupt_packets++;
+	r->ip_start = GRB_NO_POS;
+	return -EPROTO;
+}
+
+/* Whether the stream's writing process is gone: nothing in the mapping
+ * moves any more, so what would be transient while it runs is final. */
+static int writer_gone(const struct grb_reader *r)
+{
+	/* relaxed: set by this process (grb_channel_owner_alive). */
+	return _grb_load_relaxed(&r->ch->priv->orphaned) != 0;
+}
+
+/*
+ * Checks the consumed position c a consuming reader loaded ([R0]): the
+ * consumer page is writable by every process that maps the stream, so c
+ * may be a value no writer or reader leaves.  It must name a packet not
+ * after the write position's, with fewer records returned in place (k)
+ * than a packet holds; and once the writer is gone, a packet of the ring
+ * the write position ends (while writers run, an overwrite opener moves
+ * the offset into a lap before it pushes consumed past it, so a lag of
+ * over a ring may be transient).  Return 0 when c passes, with *op the
+ * offset it was checked against, else as consumed_move() to the nearest
+ * position that passes.
+ */
+static int consumed_check(struct grb_reader *r, uint64_t c, uint64_t *op)
+{
+	struct grb_stream *s = r->s;
+	const struct grb_config *cfg = r->cfg;
+	/* [R14] acquire load of the offset after [R0]: at least the offset
+	 * when c was current, so a packet after it is a lie. */
+	uint64_t o = _grb_load_acquire(&s->shm->offset);
+	uint64_t open = o & ~s->sb_mask, start = c & ~s->sb_mask;
+	/* The oldest packet of the ring that ends with the one o is in. */
+	uint64_t oldest = ((o + s->sb_mask) & ~s->sb_mask) - _grb_buf_size(s);
+	uint64_t kmax = (s->sb_size - cfg->packet_header_size) / cfg->min_record_size;
+
+	*op = o;
+	if (pos_after(start, open))
+		return consumed_move(r, c, open);
+	if (pos_after(oldest, start) && writer_gone(r))
+		return consumed_move(r, c, oldest);
+	if ((c & s->sb_mask) > kmax)
+		return consumed_move(r, c, start);
+	return 0;
+}
+
+/*
+ * Whether the packet at start is delivered, for a done loaded after the
+ * offset o of consumed_check(): a delivery is of a packet the write
+ * position passed, else done lies (the claim would move consumed past
+ * the offset).
+ */
+static int delivered(const struct grb_stream *s, uint64_t start, uint64_t done, uint64_t o)
+{
+	return done == start + s->sb_size && !pos_after(start + s->sb_size, o);
+}
+
+/*
  * After the claim of the head packet at start (consumed moved from c past
  * it): wake the blocked writers, and either count a packet that failed
  * validation (bad) and return -EPROTO, or hold it (its memory at index idx)
@@ -443,11 +518,16 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 		uint64_t c = _grb_load_acquire(&s->cons->consumed);
 		uint64_t start = c & ~s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		/* [R1] acquire: pairs with [D3]. */
-		uint64_t done = _grb_load_acquire(&x->done), id, idx;
-		int bad;
+		uint64_t done, id, idx, o;
+		int bad = consumed_check(r, c, &o);
 
-		if (done != start + s->sb_size) {
+		if (bad == 1)
+			continue;
+		if (bad)
+			return bad;
+		/* [R1] acquire: pairs with [D3]. */
+		done = _grb_load_acquire(&x->done);
+		if (!delivered(s, start, done, o)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
 			return nothing_delivered(r, start);
@@ -499,11 +579,16 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 		uint64_t c = _grb_load_acquire(&s->cons->consumed);
 		uint64_t start = c & ~s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		/* [R1] acquire: pairs with [D3]. */
-		uint64_t done = _grb_load_acquire(&x->done), id;
-		int bad;
+		uint64_t done, id, o;
+		int bad = consumed_check(r, c, &o);
 
-		if (done != start + s->sb_size) {
+		if (bad == 1)
+			continue;
+		if (bad)
+			return bad;
+		/* [R1] acquire: pairs with [D3]. */
+		done = _grb_load_acquire(&x->done);
+		if (!delivered(s, start, done, o)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
 			return nothing_delivered(r, start);
@@ -683,10 +768,15 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		uint64_t c = _grb_load_acquire(&s->cons->consumed); /* [R0] */
 		uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		uint64_t lim, id;
+		uint64_t lim, id, o;
 		const char *data;
+		int ret = consumed_check(r, c, &o);
 
-		if (_grb_load_acquire(&x->done) == start + s->sb_size) /* [R1] */
+		if (ret == 1)
+			continue;
+		if (ret)
+			return ret;
+		if (delivered(s, start, _grb_load_acquire(&x->done), o)) /* [R1] */
 			return 1; /* delivered: taken whole */
 		lim = committed_pos(r, start, read_from(r, start));
 		if (!pos_after(lim, start))
