@@ -141,7 +141,7 @@ static void snapshot_sample(struct grb_reader *r)
 	/* Writers keep consumed within a ring of the open packet: one further
 	 * back (shared memory that lies, an offset far ahead) would have the
 	 * reader walk packets that cannot be there. */
-	if (pos_after(r->snap_end, c) && r->snap_end - c > _grb_buf_size(s))
+	if (!pos_after(c, r->snap_end) && r->snap_end - c > _grb_buf_size(s))
 		r->snap_cursor = r->snap_end - _grb_buf_size(s);
 }
 
@@ -718,21 +718,30 @@ static int snapshot_copy(struct grb_reader *r, uint64_t pos, struct grb_packet *
 	return 0;
 }
 
+/* Copies of one packet a snapshot tries while it looks taken. */
+#define GRB_SNAP_TRIES 1024
+
 static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 {
 	struct grb_stream *s = r->s;
-	int attempt, ret;
+	int attempt, again = 0, ret;
 
-	for (attempt = 0; attempt < 4096; attempt++) {
+	for (attempt = 0; attempt < 4 * GRB_SNAP_TRIES; attempt++) {
 		uint64_t c = r->snap_cursor;
 
 		if (pos_after(c, r->snap_end))
 			return -ENODATA;
 		ret = snapshot_copy(r, c, pkt);
-		if (ret == -EAGAIN)
+		/* A packet being taken is consumed once the consuming reader
+		 * is done: after a while, go on as when it is.  No packet
+		 * stops the snapshot, whatever shared memory says. */
+		if (ret == -EAGAIN && ++again < GRB_SNAP_TRIES)
 			continue;
+		again = 0;
 		r->snap_cursor += s->sb_size;
-		if (ret == 1)
+		if (ret == -EAGAIN)
+			r->lost_packets++;
+		if (ret == 1 || ret == -EAGAIN)
 			continue;
 		if (ret == -EPROTO) {
 			/* A snapshot does not consume: the packet stays for a
