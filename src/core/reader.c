@@ -793,13 +793,24 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		/* Committed past the packet: its delivery came between our
 		 * load of done and of the position (the position passes a
 		 * packet only after its done): take it whole. */
-		if (!pos_after(start + s->sb_size, lim))
+		if (!pos_after(start + s->sb_size, lim)) {
+			/* A writer that is gone will deliver nothing more: the
+			 * packet never comes (a position that lies). */
+			if (writer_gone(r))
+				return consumed_move(r, c, start + s->sb_size);
 			return 1;
+		}
 		/* [W9]-like acquire of the id: the sub-buffer the lap writes,
 		 * after the opener cleared NOREF (before [Q1] published). */
 		id = _grb_load_acquire(&x->id);
-		if ((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u)
-			return -EAGAIN;
+		if ((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u) {
+			/* Memory outside the stream: read nothing of the packet
+			 * in place; its delivery, if any, reports it. */
+			r->ip_start = start;
+			r->ip_off = start + s->sb_size;
+			r->ip_k = k;
+			return -EPROTO;
+		}
 		data = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
 		if (r->ip_start != start) {
 			r->ip_start = start;
@@ -843,6 +854,17 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 
 			if (r->ip_k > k ||
 			    skip_records(r, data, lim - start, k - r->ip_k, &off, &r->ip_ts)) {
+				/* Fewer records committed than consumed says were
+				 * returned: the committed position may not have
+				 * caught up yet, but from a writer that is gone (or
+				 * a count that went back) it never will: leave the
+				 * packet to its delivery, which reports it. */
+				if (r->ip_k > k || writer_gone(r)) {
+					r->ip_start = start;
+					r->ip_off = start + s->sb_size;
+					r->ip_k = k;
+					return -EPROTO;
+				}
 				r->ip_start = GRB_NO_POS;
 				return -EAGAIN;
 			}
