@@ -99,10 +99,14 @@ static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t fro
 	/* [Q8] acquire: pairs with a wake-up's CAS before its [D4]: what it
 	 * published, even if a late [Q1] store set commit_pos back since. */
 	uint64_t wp = _grb_load_acquire(&r->s->shm->wake_pos);
+	/* [R14] acquire load of the offset after them: every byte committed
+	 * was reserved first, so a position past it is a lie of shared
+	 * memory, not taken. */
+	uint64_t o = _grb_load_acquire(&r->s->shm->offset);
 
-	if (pos_after(cp, r->cp_max))
+	if (pos_after(cp, r->cp_max) && !pos_after(cp, o))
 		r->cp_max = cp;
-	if (pos_after(wp, r->cp_max))
+	if (pos_after(wp, r->cp_max) && !pos_after(wp, o))
 		r->cp_max = wp;
 	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
 		r->cp_max = q;
