@@ -285,7 +285,11 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	uint64_t tag = _grb_lap_tag(s, pos);
 	/* [R2] acquire: pairs with [D2]: the packet's bytes are complete. */
 	uint64_t id = _grb_load_acquire(&x->id);
-	uint64_t spare = _grb_load_relaxed(&s->cons->reader_spare);
+	/* The spare from this process's memory, never from the consumer
+	 * page, which another process may write: a wrong index would give
+	 * the slot a sub-buffer another slot's writers use. */
+	uint64_t *spare_p = &r->ch->priv->spare[s->index];
+	uint64_t spare = *spare_p;
 	uint64_t nid;
 
 	if ((id >> GRB_ID_TAG_SHIFT) != tag || !(id & GRB_ID_NOREF))
@@ -303,7 +307,10 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	 * spare (they clear NOREF with [W6] on this new id). */
 	if (!_grb_cas_acqrel(&x->id, &id, nid))
 		return 0;
-	/* relaxed: only this reader uses reader_spare while it is attached. */
+	/* Only this reader uses the spare while it is the stream's consuming
+	 * reader ([R7], [R8] hand it to the next).  relaxed: the consumer
+	 * page's copy, for observers only. */
+	*spare_p = id & GRB_ID_INDEX_MASK;
 	_grb_store_relaxed(&s->cons->reader_spare, id & GRB_ID_INDEX_MASK);
 	return id | 1ull << 63; /* never 0 */
 }
