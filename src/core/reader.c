@@ -108,6 +108,10 @@ static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t fro
 		r->cp_max = cp;
 	if (pos_after(wp, r->cp_max) && !pos_after(wp, o))
 		r->cp_max = wp;
+	/* Nor what this reader kept: its first value (0), from before it
+	 * saw any position, may be past an offset far from it. */
+	if (pos_after(r->cp_max, o))
+		r->cp_max = o;
 	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
 		r->cp_max = q;
 	return r->cp_max;
