@@ -7,6 +7,8 @@
 #   make tsan     TSan build in ./build-tsan, run unit+stress tests
 #   make clang    clang build with -Werror in ./build-clang, run unit+stress
 #                 tests (CLANG_CTEST_ARGS= runs every test)
+#   make fuzz     the libFuzzer targets (clang, ASan+UBSan) in ./build-fuzz:
+#                 tests/fuzz, doc/fuzzing.md says how to run them
 #   make format   format every C file with .clang-format (clang-format 14)
 #   make format-check  fail, naming the files, if one is not formatted
 #   make bench    the benchmark suite (bench/suite.sh, ~12 min; not a test)
@@ -50,6 +52,7 @@ BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
 TSAN_DIR   ?= build-tsan
 CLANG_DIR  ?= build-clang
+FUZZ_DIR   ?= build-fuzz
 
 CLANG_CC   ?= clang
 CLANG_CXX  ?= clang++
@@ -77,7 +80,7 @@ define run_ctest
 $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
-.PHONY: all build demo check asan tsan clang format format-check bench bench-quick \
+.PHONY: all build demo check asan tsan clang fuzz format format-check bench bench-quick \
 	bench-latency bench-latency-quick bench-xproc bench-profile clean
 
 all: build
@@ -124,6 +127,12 @@ clang:
 	$(call build,$(CLANG_DIR),-DCMAKE_C_COMPILER=$(CLANG_CC) -DCMAKE_CXX_COMPILER=$(CLANG_CXX) -DGRB_WERROR=ON)
 	$(call run_ctest,$(CLANG_DIR),$(CLANG_CTEST_ARGS))
 
+fuzz:
+	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+		-DCMAKE_C_COMPILER=$(CLANG_CC) -DCMAKE_CXX_COMPILER=$(CLANG_CXX) -DGRB_FUZZ=ON \
+		$(CMAKE_ARGS)
+	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_attach fuzz_session
+
 format:
 	sh cmake/format.sh
 
@@ -153,4 +162,4 @@ bench-profile:
 	bench/profile.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR) $(FUZZ_DIR)

@@ -38,6 +38,7 @@ void _grb_channel_free(struct grb_channel *ch)
 	_grb_env_free(ch->streams);
 	if (priv) {
 		_grb_env_free(priv->fds);
+		_grb_env_free(priv->spare);
 		_grb_env_free(ch->priv->cpu_map);
 		_grb_env_free(ch->priv->timer_seen);
 		if (ch->priv->event_fd >= 0)
@@ -176,7 +177,8 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	}
 	ch->streams = (struct grb_stream *)_grb_env_zalloc(sizeof(struct grb_stream) * n);
 	priv->fds = (int *)_grb_env_zalloc(sizeof(int) * n);
-	if (!ch->streams || !priv->fds)
+	priv->spare = (uint64_t *)_grb_env_zalloc(sizeof(uint64_t) * n);
+	if (!ch->streams || !priv->fds || !priv->spare)
 		goto nomem;
 	for (i = 0; i < n; i++)
 		priv->fds[i] = -1;

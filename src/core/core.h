@@ -45,6 +45,13 @@ struct grb_channel_priv {
 	/* Shared backings (attr.backing): each stream's descriptor, -1 for
 	 * none; the directory and the files' name (GRB_BACKING_DIR). */
 	int *fds;
+	/* Per stream: the physical index of the sub-buffer a consuming reader
+	 * of this process owns (its spare, swapped in at each take).  In this
+	 * process's memory: the consumer page's reader_spare is a copy for
+	 * observers that no reader reads back, since any process that maps
+	 * the stream can write it.  NULL for an attached channel (it copies,
+	 * never swaps). */
+	uint64_t *spare;
 	char shm_path[256];
 	char file_name[64];
 	/* Written into every stream's header: the client's fingerprint

@@ -99,11 +99,19 @@ static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t fro
 	/* [Q8] acquire: pairs with a wake-up's CAS before its [D4]: what it
 	 * published, even if a late [Q1] store set commit_pos back since. */
 	uint64_t wp = _grb_load_acquire(&r->s->shm->wake_pos);
+	/* [R14] acquire load of the offset after them: every byte committed
+	 * was reserved first, so a position past it is a lie of shared
+	 * memory, not taken. */
+	uint64_t o = _grb_load_acquire(&r->s->shm->offset);
 
-	if (pos_after(cp, r->cp_max))
+	if (pos_after(cp, r->cp_max) && !pos_after(cp, o))
 		r->cp_max = cp;
-	if (pos_after(wp, r->cp_max))
+	if (pos_after(wp, r->cp_max) && !pos_after(wp, o))
 		r->cp_max = wp;
+	/* Nor what this reader kept: its first value (0), from before it
+	 * saw any position, may be past an offset far from it. */
+	if (pos_after(r->cp_max, o))
+		r->cp_max = o;
 	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
 		r->cp_max = q;
 	return r->cp_max;
@@ -141,7 +149,7 @@ static void snapshot_sample(struct grb_reader *r)
 	/* Writers keep consumed within a ring of the open packet: one further
 	 * back (shared memory that lies, an offset far ahead) would have the
 	 * reader walk packets that cannot be there. */
-	if (pos_after(r->snap_end, c) && r->snap_end - c > _grb_buf_size(s))
+	if (!pos_after(c, r->snap_end) && r->snap_end - c > _grb_buf_size(s))
 		r->snap_cursor = r->snap_end - _grb_buf_size(s);
 }
 
@@ -281,7 +289,11 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	uint64_t tag = _grb_lap_tag(s, pos);
 	/* [R2] acquire: pairs with [D2]: the packet's bytes are complete. */
 	uint64_t id = _grb_load_acquire(&x->id);
-	uint64_t spare = _grb_load_relaxed(&s->cons->reader_spare);
+	/* The spare from this process's memory, never from the consumer
+	 * page, which another process may write: a wrong index would give
+	 * the slot a sub-buffer another slot's writers use. */
+	uint64_t *spare_p = &r->ch->priv->spare[s->index];
+	uint64_t spare = *spare_p;
 	uint64_t nid;
 
 	if ((id >> GRB_ID_TAG_SHIFT) != tag || !(id & GRB_ID_NOREF))
@@ -300,7 +312,10 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	if (!_grb_cas_acqrel(&x->id, &id, nid))
 		return 0;
 	_GRB_TP(READER_SWAP);
-	/* relaxed: only this reader uses reader_spare while it is attached. */
+	/* Only this reader uses the spare while it is the stream's consuming
+	 * reader ([R7], [R8] hand it to the next).  relaxed: the consumer
+	 * page's copy, for observers only. */
+	*spare_p = id & GRB_ID_INDEX_MASK;
 	_grb_store_relaxed(&s->cons->reader_spare, id & GRB_ID_INDEX_MASK);
 	return id | 1ull << 63; /* never 0 */
 }
@@ -390,6 +405,81 @@ static int nothing_delivered(struct grb_reader *r, uint64_t start)
 }
 
 /*
+ * Moves consumed from c to a position past what shared memory lied about
+ * (the writer cannot have left c, or the head packet can never come):
+ * the skipped part counts as one corrupt packet.  Return -EPROTO, or 1
+ * when consumed moved meanwhile (look again).
+ */
+static int consumed_move(struct grb_reader *r, uint64_t c, uint64_t to)
+{
+	struct grb_stream *s = r->s;
+
+	/* [R14] acq_rel CAS: moves consumed only from the value checked;
+	 * exactly one of it, the claims and the pushers' [P3] moves it
+	 * from c. */
+	if (!_grb_cas_acqrel(&s->cons->consumed, &c, to))
+		return 1;
+	/* relaxed: counters, as the loss counters. */
+	_grb_add_relaxed(&s->cons->corrupt_packets, 1);
+	r->corrupt_packets++;
+	r->ip_start = GRB_NO_POS;
+	return -EPROTO;
+}
+
+/* Whether the stream's writing process is gone: nothing in the mapping
+ * moves any more, so what would be transient while it runs is final. */
+static int writer_gone(const struct grb_reader *r)
+{
+	/* relaxed: set by this process (grb_channel_owner_alive). */
+	return _grb_load_relaxed(&r->ch->priv->orphaned) != 0;
+}
+
+/*
+ * Checks the consumed position c a consuming reader loaded ([R0]): the
+ * consumer page is writable by every process that maps the stream, so c
+ * may be a value no writer or reader leaves.  It must name a packet not
+ * after the write position's, with fewer records returned in place (k)
+ * than a packet holds; and once the writer is gone, a packet of the ring
+ * the write position ends (while writers run, an overwrite opener moves
+ * the offset into a lap before it pushes consumed past it, so a lag of
+ * over a ring may be transient).  Return 0 when c passes, with *op the
+ * offset it was checked against, else as consumed_move() to the nearest
+ * position that passes.
+ */
+static int consumed_check(struct grb_reader *r, uint64_t c, uint64_t *op)
+{
+	struct grb_stream *s = r->s;
+	const struct grb_config *cfg = r->cfg;
+	/* [R14] acquire load of the offset after [R0]: at least the offset
+	 * when c was current, so a packet after it is a lie. */
+	uint64_t o = _grb_load_acquire(&s->shm->offset);
+	uint64_t open = o & ~s->sb_mask, start = c & ~s->sb_mask;
+	/* The oldest packet of the ring that ends with the one o is in. */
+	uint64_t oldest = ((o + s->sb_mask) & ~s->sb_mask) - _grb_buf_size(s);
+	uint64_t kmax = (s->sb_size - cfg->packet_header_size) / cfg->min_record_size;
+
+	*op = o;
+	if (pos_after(start, open))
+		return consumed_move(r, c, open);
+	if (pos_after(oldest, start) && writer_gone(r))
+		return consumed_move(r, c, oldest);
+	if ((c & s->sb_mask) > kmax)
+		return consumed_move(r, c, start);
+	return 0;
+}
+
+/*
+ * Whether the packet at start is delivered, for a done loaded after the
+ * offset o of consumed_check(): a delivery is of a packet the write
+ * position passed, else done lies (the claim would move consumed past
+ * the offset).
+ */
+static int delivered(const struct grb_stream *s, uint64_t start, uint64_t done, uint64_t o)
+{
+	return done == start + s->sb_size && !pos_after(start + s->sb_size, o);
+}
+
+/*
  * After the claim of the head packet at start (consumed moved from c past
  * it): wake the blocked writers, and either count a packet that failed
  * validation (bad) and return -EPROTO, or hold it (its memory at index idx)
@@ -444,11 +534,16 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 		uint64_t c = _grb_load_acquire(&s->cons->consumed);
 		uint64_t start = c & ~s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		/* [R1] acquire: pairs with [D3]. */
-		uint64_t done = _grb_load_acquire(&x->done), id, idx;
-		int bad;
+		uint64_t done, id, idx, o;
+		int bad = consumed_check(r, c, &o);
 
-		if (done != start + s->sb_size) {
+		if (bad == 1)
+			continue;
+		if (bad)
+			return bad;
+		/* [R1] acquire: pairs with [D3]. */
+		done = _grb_load_acquire(&x->done);
+		if (!delivered(s, start, done, o)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
 			return nothing_delivered(r, start);
@@ -501,11 +596,16 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 		uint64_t c = _grb_load_acquire(&s->cons->consumed);
 		uint64_t start = c & ~s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		/* [R1] acquire: pairs with [D3]. */
-		uint64_t done = _grb_load_acquire(&x->done), id;
-		int bad;
+		uint64_t done, id, o;
+		int bad = consumed_check(r, c, &o);
 
-		if (done != start + s->sb_size) {
+		if (bad == 1)
+			continue;
+		if (bad)
+			return bad;
+		/* [R1] acquire: pairs with [D3]. */
+		done = _grb_load_acquire(&x->done);
+		if (!delivered(s, start, done, o)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
 			return nothing_delivered(r, start);
@@ -636,21 +736,30 @@ static int snapshot_copy(struct grb_reader *r, uint64_t pos, struct grb_packet *
 	return 0;
 }
 
+/* Copies of one packet a snapshot tries while it looks taken. */
+#define GRB_SNAP_TRIES 1024
+
 static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 {
 	struct grb_stream *s = r->s;
-	int attempt, ret;
+	int attempt, again = 0, ret;
 
-	for (attempt = 0; attempt < 4096; attempt++) {
+	for (attempt = 0; attempt < 4 * GRB_SNAP_TRIES; attempt++) {
 		uint64_t c = r->snap_cursor;
 
 		if (pos_after(c, r->snap_end))
 			return -ENODATA;
 		ret = snapshot_copy(r, c, pkt);
-		if (ret == -EAGAIN)
+		/* A packet being taken is consumed once the consuming reader
+		 * is done: after a while, go on as when it is.  No packet
+		 * stops the snapshot, whatever shared memory says. */
+		if (ret == -EAGAIN && ++again < GRB_SNAP_TRIES)
 			continue;
+		again = 0;
 		r->snap_cursor += s->sb_size;
-		if (ret == 1)
+		if (ret == -EAGAIN)
+			r->lost_packets++;
+		if (ret == 1 || ret == -EAGAIN)
 			continue;
 		if (ret == -EPROTO) {
 			/* A snapshot does not consume: the packet stays for a
@@ -686,10 +795,15 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		uint64_t c = _grb_load_acquire(&s->cons->consumed); /* [R0] */
 		uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		uint64_t lim, id;
+		uint64_t lim, id, o;
 		const char *data;
+		int ret = consumed_check(r, c, &o);
 
-		if (_grb_load_acquire(&x->done) == start + s->sb_size) /* [R1] */
+		if (ret == 1)
+			continue;
+		if (ret)
+			return ret;
+		if (delivered(s, start, _grb_load_acquire(&x->done), o)) /* [R1] */
 			return 1; /* delivered: taken whole */
 		lim = committed_pos(r, start, read_from(r, start));
 		if (!pos_after(lim, start))
@@ -697,13 +811,24 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		/* Committed past the packet: its delivery came between our
 		 * load of done and of the position (the position passes a
 		 * packet only after its done): take it whole. */
-		if (!pos_after(start + s->sb_size, lim))
+		if (!pos_after(start + s->sb_size, lim)) {
+			/* A writer that is gone will deliver nothing more: the
+			 * packet never comes (a position that lies). */
+			if (writer_gone(r))
+				return consumed_move(r, c, start + s->sb_size);
 			return 1;
+		}
 		/* [W9]-like acquire of the id: the sub-buffer the lap writes,
 		 * after the opener cleared NOREF (before [Q1] published). */
 		id = _grb_load_acquire(&x->id);
-		if ((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u)
-			return -EAGAIN;
+		if ((id & GRB_ID_INDEX_MASK) > s->count_mask + 1u) {
+			/* Memory outside the stream: read nothing of the packet
+			 * in place; its delivery, if any, reports it. */
+			r->ip_start = start;
+			r->ip_off = start + s->sb_size;
+			r->ip_k = k;
+			return -EPROTO;
+		}
 		data = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
 		if (r->ip_start != start) {
 			r->ip_start = start;
@@ -747,6 +872,17 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 
 			if (r->ip_k > k ||
 			    skip_records(r, data, lim - start, k - r->ip_k, &off, &r->ip_ts)) {
+				/* Fewer records committed than consumed says were
+				 * returned: the committed position may not have
+				 * caught up yet, but from a writer that is gone (or
+				 * a count that went back) it never will: leave the
+				 * packet to its delivery, which reports it. */
+				if (r->ip_k > k || writer_gone(r)) {
+					r->ip_start = start;
+					r->ip_off = start + s->sb_size;
+					r->ip_k = k;
+					return -EPROTO;
+				}
 				r->ip_start = GRB_NO_POS;
 				return -EAGAIN;
 			}

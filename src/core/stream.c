@@ -110,6 +110,7 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	s->shm = shm;
 	s->cons = (struct grb_shm_consumer *)((char *)shm + l.consumer_off);
 	s->cons->reader_spare = count;
+	ch->priv->spare[index] = count; /* the reader's own copy */
 	s->cons->taking = GRB_NO_POS;
 	s->uid = (ch->uid << 24) | index; /* index < 2^24: CPUs or nr_streams */
 	s->slots = (struct grb_shm_slot *)((char *)shm + l.slots_off);

@@ -5,10 +5,13 @@
  * delivered packet that fails validation (here: a client clock that steps
  * back once) is reported, counted and skipped, by consuming and snapshot
  * readers, while the stream stays writable and the accounting exact.
+ * And what another process that maps a stream writes on its consumer
+ * page cannot make the reader hand the writers a sub-buffer in use.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <grb/grb.h>
 #include <grb/native.h>
@@ -260,10 +263,87 @@ static void test_clock_back_snapshot(void)
 	grb_channel_destroy(ch);
 }
 
+/*
+ * The reader's spare sub-buffer is its own: another process that maps the
+ * stream's memory file (read-write, as a consumer must) and writes the
+ * consumer page's reader_spare cannot make the reader swap a sub-buffer
+ * that a slot still uses into the ring, which would have two slots'
+ * writers share one sub-buffer.
+ */
+static void test_spare_not_shared(void)
+{
+	static const struct grb_config cfg =
+		GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+	struct grb_channel_attr a;
+	struct grb_stream_stats ss;
+	struct grb_stream_shm shm;
+	struct grb_shm_stream *h;
+	struct grb_shm_consumer *cons;
+	struct grb_shm_slot *slots;
+	struct grb_channel *ch;
+	struct grb_reader *r;
+	unsigned char seen[NR];
+	uint64_t i, next = 0;
+	int eproto = 0, round;
+	char *map;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = 128;
+	a.subbuf_count = 4;
+	a.backing = GRB_BACKING_MEMFD;
+	ch = grb_channel_create(&cfg, &a);
+	CHECK(ch != NULL);
+	if (!ch)
+		return;
+	CHECK(grb_channel_stream_shm(ch, 0, &shm) == 0);
+	/* The other process's view: the whole memory file, read-write. */
+	map = (char *)mmap(NULL, shm.size, PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd, 0);
+	CHECK(map != MAP_FAILED);
+	if (map == MAP_FAILED) {
+		grb_channel_destroy(ch);
+		return;
+	}
+	h = (struct grb_shm_stream *)map;
+	cons = (struct grb_shm_consumer *)(map + h->consumer_offset);
+	slots = (struct grb_shm_slot *)(map + h->slots_offset);
+	r = grb_reader_create(ch, 0, 0);
+	CHECK(r != NULL);
+	memset(seen, 0, sizeof(seen));
+	for (round = 0; round < 8 && r; round++) {
+		/* Two packets of records (16 bytes each, 4 per 128-byte packet
+		 * after the header), so one packet waits delivered while the
+		 * reader takes the other. */
+		for (i = 0; i < 8; i++, next++)
+			CHECK(grb_write_record(&cfg, ch, 0, &next, sizeof(next)) == 0);
+		/* The lie: the spare is the sub-buffer the next slot's writers
+		 * use. */
+		cons->reader_spare = slots[(round + 1) % 4].id & GRB_ID_INDEX_MASK;
+		read_packets(r, seen, &eproto);
+	}
+	CHECK(grb_channel_flush(ch) == 0);
+	if (r)
+		read_packets(r, seen, &eproto);
+	CHECK(eproto == 0);
+	CHECK(next <= sizeof(seen));
+	for (i = 0; i < next; i++)
+		if (!seen[i]) {
+			fprintf(stderr, "spare: record %llu missing\n", (unsigned long long)i);
+			CHECK(seen[i]);
+			break;
+		}
+	CHECK(grb_channel_read_stream_stats(ch, 0, &ss) == 0);
+	CHECK(ss.disabled == 0 && ss.invariant_failures == 0 && ss.lost_total == 0);
+	if (r)
+		grb_reader_destroy(r);
+	munmap(map, shm.size);
+	grb_channel_destroy(ch);
+}
+
 int main(void)
 {
 	test_geometry();
 	test_clock_back_consuming();
 	test_clock_back_snapshot();
+	test_spare_not_shared();
 	return check_exit("test_read_robust");
 }

@@ -161,7 +161,10 @@ struct grb_shm_consumer {
 	 * consumed, k (< the sub-buffer size) the records of it a consuming
 	 * reader already returned before its delivery.  Writers use S only. */
 	uint64_t consumed __attribute__((aligned(GRB_CACHELINE)));
-	uint64_t reader_spare; /* physical index an in-process reader owns */
+	/* A copy, for observers, of the physical index an in-process
+	 * consuming reader owns; the reader keeps its own in its process's
+	 * memory and never reads this one back. */
+	uint64_t reader_spare;
 	/* The packet an in-process consuming reader is swapping out, else
 	 * GRB_NO_POS: snapshot readers that copied it in the meantime drop
 	 * their copy. */
