@@ -84,6 +84,29 @@ ts = [threading.Thread(target=work) for _ in range(2)]
 [t.join() for t in ts]
 '
 
+# The program of the scenarios that take grb away from under it: it
+# allocates every 10 ms until its parent changes (grb gone), at most 6 s.
+until_orphaned='
+import os, time
+parent = os.getppid()
+for i in range(600):
+    bytearray(3000 + i)
+    time.sleep(0.01)
+    if os.getppid() != parent:
+        break
+print("on", os.getpid())
+'
+
+# wait_for_stream DIR: until a libc_ file is in DIR, at most 60 s.
+wait_for_stream()
+{
+	i=0
+	while [ $i -lt 600 ] && ! ls "$1" 2>/dev/null | grep -q '^libc_'; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 case $scenario in
 threads)
 	record --preload libc -- "$py" -c "$threads_prog"
@@ -212,22 +235,10 @@ print("files", len(mine))
 	check processes 1
 	# A recorder killed (SIGKILL) leaves the files; the program runs on.
 	rm -rf "$trace"
-	"$grb" record -o "$trace" --preload libc --buffers "$bufs" -- "$py" -c '
-import os, time
-parent = os.getppid()
-for i in range(600):
-    bytearray(3000 + i)
-    time.sleep(0.01)
-    if os.getppid() != parent:
-        break
-print("on", os.getpid())
-' >"$work/summary.txt" 2>"$work/stderr.txt" &
+	"$grb" record -o "$trace" --preload libc --buffers "$bufs" -- "$py" -c "$until_orphaned" \
+		>"$work/summary.txt" 2>"$work/stderr.txt" &
 	gpid=$!
-	i=0
-	while [ $i -lt 600 ] && ! ls "$bufs" 2>/dev/null | grep -q '^libc_'; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for_stream "$bufs"
 	sleep 0.2
 	kill -KILL $gpid
 	wait $gpid || true
@@ -253,22 +264,11 @@ interrupt)
 	# SIGINT to grb alone: the program runs on; after the grace period the
 	# trace holds what it committed so far.  The program ends when grb
 	# has gone (its parent changes).
-	"$grb" record -o "$trace" --preload libc -- "$py" -c '
-import os, time
-parent = os.getppid()
-for i in range(600):
-    bytearray(3000 + i)
-    time.sleep(0.01)
-    if os.getppid() != parent:
-        break
-' >"$work/summary.txt" 2>"$work/stderr.txt" &
+	"$grb" record -o "$trace" --preload libc -- "$py" -c "$until_orphaned" \
+		>"$work/summary.txt" 2>"$work/stderr.txt" &
 	gpid=$!
-	# Once the program recorded something (a stream file), up to 60 s.
-	i=0
-	while [ $i -lt 600 ] && ! ls "$trace" 2>/dev/null | grep -q '^libc_'; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	# Once the program recorded something (a stream file).
+	wait_for_stream "$trace"
 	kill -INT $gpid
 	set +e
 	wait $gpid
