@@ -67,18 +67,39 @@ struct grb_channel *grb_preload_slow_gate(struct grb_preload *p, struct grb_chan
 	return g;
 }
 
-struct start {
-	void *(*fn)(void *);
-	void *arg;
-};
+int grb_preload_create_via(int (*next)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				       void *),
+			   pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+			   void *arg, void *(*start)(void *))
+{
+	struct grb_preload_start *st = (struct grb_preload_start *)malloc(sizeof(*st));
+	int ret;
+
+	if (!st)
+		return EAGAIN;
+	st->fn = fn;
+	st->arg = arg;
+	ret = next(thread, attr, start, st);
+	if (ret)
+		free(st);
+	return ret;
+}
+
+struct grb_preload_start grb_preload_unwrap(void *p)
+{
+	struct grb_preload_start st = *(struct grb_preload_start *)p;
+
+	free(p);
+	return st;
+}
 
 /* The first function of a thread grb's code created. */
-static void *grb_thread_start(void *arg)
+static void *grb_thread_start(void *p)
 {
-	struct start st = *(struct start *)arg;
+	struct grb_preload_start st;
 
 	grb_preload_busy = 1; /* for good: the thread is grb's */
-	free(arg);
+	st = grb_preload_unwrap(p);
 	return st.fn(st.arg);
 }
 
@@ -87,22 +108,11 @@ int grb_preload_pthread_create(int (*next)(pthread_t *, const pthread_attr_t *, 
 			       pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
 			       void *arg)
 {
-	struct start *st;
-	int ret;
-
 	if (!next)
 		return EAGAIN;
 	if (!grb_preload_busy)
 		return next(thread, attr, fn, arg);
-	st = (struct start *)malloc(sizeof(*st));
-	if (!st)
-		return EAGAIN;
-	st->fn = fn;
-	st->arg = arg;
-	ret = next(thread, attr, grb_thread_start, st);
-	if (ret)
-		free(st);
-	return ret;
+	return grb_preload_create_via(next, thread, attr, fn, arg, grb_thread_start);
 }
 
 /* In the child of a fork: each preload registers anew at its first event. */

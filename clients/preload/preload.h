@@ -32,8 +32,9 @@
 /* The recorder chooses (grb record --wakeup): it polls (cfg), or the
  * writer that delivers a sub-buffer wakes it (cfg_wake).  Each event site
  * is compiled for both, so either keeps the constant-folded fast path. */
-static const struct grb_config grb_preload_cfg = GRB_SESSION_CONFIG;
-static const struct grb_config grb_preload_cfg_wake = GRB_SESSION_CONFIG_WAKE;
+static const struct grb_config grb_preload_cfg __attribute__((unused)) = GRB_SESSION_CONFIG;
+static const struct grb_config grb_preload_cfg_wake
+	__attribute__((unused)) = GRB_SESSION_CONFIG_WAKE;
 
 struct grb_preload {
 	const char *name; /* the channel's, and in messages */
@@ -75,6 +76,24 @@ int grb_preload_pthread_create(int (*next)(pthread_t *, const pthread_attr_t *, 
 					   void *),
 			       pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
 			       void *arg);
+
+/* A new thread's start routine and argument, which a preload's own start
+ * function gets with grb_preload_unwrap(). */
+struct grb_preload_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+/*
+ * grb_preload_create_via() - pthread_create through next, the new thread
+ * running start(p) instead of fn(arg): p holds them, for start to take
+ * with grb_preload_unwrap() (which frees it).  Return: pthread_create's.
+ */
+int grb_preload_create_via(int (*next)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				       void *),
+			   pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+			   void *arg, void *(*start)(void *));
+struct grb_preload_start grb_preload_unwrap(void *p);
 
 /* The channel an event goes to, past a gate g that is not NULL; NULL:
  * none (a registration under way, or a thread inside grb's code).  In a
