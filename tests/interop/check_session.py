@@ -316,21 +316,23 @@ def check_cyg(real, prog, paths):
     syms = symbols(prog)
     by_name = {n: (a, size) for a, (n, size) in syms.items()}
     calls = {}  # tid: [(enter|exit, function)]
+    main_tid = None  # the first thread of the first log: main's
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 tid, kind, fn, _ = line.rstrip("\n").split("\t")
                 calls.setdefault(tid, []).append((kind, fn))
+                main_tid = main_tid or tid
     evs = [e for e in real if e["name"].startswith("cyg_profile:")]
     got = {}
     for e in evs:
         got.setdefault((e["vpid"], e["vtid"]), []).append(e)
-    main_pid = [k for k in got if k[0] == k[1]]
-    if not main_pid or "main" not in by_name:
+    main_key = [k for k in got if k[1] == main_tid]
+    if len(main_key) != 1 or "main" not in by_name:
         fail("no main thread's events, or no main in %s" % prog)
         return
     # The load bias: the main thread's first entry is main's.
-    first = fields(got[sorted(main_pid)[0]][0]["fields"])
+    first = fields(got[main_key[0]][0]["fields"])
     bias = int(first["addr"]) - by_name["main"][0]
     if bias % 4096:
         fail("main's first entry at %s: not main" % first["addr"])
@@ -371,6 +373,9 @@ def check_cyg(real, prog, paths):
     if missing:
         fail("logged threads without events: %s" % sorted(missing))
     pids = {pid for pid, _ in got}
+    if len(paths) > 1 and len(pids) != 2:
+        fail("cyg_profile events from processes %s, expected the program and its child"
+             % sorted(pids))
     print("check_session: %d cyg_profile events of %d threads in %d processes, %d logged"
           % (total, len(got), len(pids), sum(len(c) for c in calls.values())))
 
