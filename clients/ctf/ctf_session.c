@@ -383,6 +383,37 @@ static int wakeup_ok(const struct grb_config *cfg)
 {
 	return cfg->wakeup == GRB_WAKEUP_NONE || cfg->wakeup == GRB_WAKEUP_WRITER;
 }
+/* The channel, in memory files, or in files of the directory the WELCOME
+ * names: <name>_<pid>, or the first free <name>_<pid>.<n> (a program that
+ * the same process executed left its files there). */
+static struct grb_channel *create_channel(const struct grb_config *cfg,
+					  const struct grb_channel_attr *attr, const char *name,
+					  struct grb_session_welcome *wel)
+{
+	struct grb_channel_attr a = *attr;
+	char file[64];
+	struct grb_channel *ch;
+	unsigned int n;
+
+	a.backing = GRB_BACKING_MEMFD;
+	a.name = name;
+	if (!wel->buffers[0])
+		return grb_channel_create(cfg, &a);
+	wel->buffers[sizeof(wel->buffers) - 1] = 0;
+	a.backing = GRB_BACKING_DIR;
+	a.shm_path = wel->buffers;
+	a.name = file;
+	for (n = 0; n < 100; n++) {
+		if (n)
+			snprintf(file, sizeof(file), "%s_%d.%u", name, (int)getpid(), n);
+		else
+			snprintf(file, sizeof(file), "%s_%d", name, (int)getpid());
+		ch = grb_channel_create(cfg, &a);
+		if (ch || errno != EEXIST)
+			return ch;
+	}
+	return NULL;
+}
 
 struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 					     const struct grb_config *cfg_wake, const char *name,
@@ -480,9 +511,7 @@ struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 	attr.subbuf_count = wel.subbuf_count;
 	attr.nr_streams = wel.nr_streams;
 	attr.switch_timer_us = wel.switch_timer_us;
-	attr.backing = GRB_BACKING_MEMFD;
-	attr.name = name;
-	ch = grb_channel_create(chosen, &attr);
+	ch = create_channel(chosen, &attr, name, &wel);
 	if (!ch) {
 		session_fail(sock, -errno, "creating the channel", grb_last_error());
 		return NULL;

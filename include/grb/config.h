@@ -87,7 +87,9 @@ enum grb_wakeup {
 };
 
 /**
- * Why a record was lost.  Counted per stream; GRB_LOST_NO_STREAM per channel.
+ * Why a record was lost.  Counted per stream; GRB_LOST_NO_STREAM, which has
+ * no stream of its own, in the channel's first stream (so that a consumer
+ * in another process sees it in the mapping).
  */
 enum grb_lost_cause {
 	GRB_LOST_FULL = 0, /* discard mode: the next sub-buffer was not consumed */

@@ -46,11 +46,12 @@ extern "C" {
 /* Every message starts with this head; all fields in the host's byte order
  * (both ends run on one machine). */
 #define GRB_SESSION_MAGIC 0x53425247u /* "GRBS" in little-endian bytes */
-#define GRB_SESSION_VERSION 2u
+#define GRB_SESSION_VERSION 3u
 
 #define GRB_SESSION_NAME_MAX 32u /* channel and configuration names, with the NUL */
 #define GRB_SESSION_PROGRAM_MAX 256u
 #define GRB_SESSION_MESSAGE_MAX 128u
+#define GRB_SESSION_PATH_MAX 256u /* the buffers' directory, with the NUL */
 #define GRB_SESSION_MAX_STREAMS 250u /* descriptors in one SCM_RIGHTS message */
 #define GRB_SESSION_EVENTS_MAX 49152u /* bytes of encoded event descriptions */
 
@@ -94,6 +95,11 @@ struct grb_session_welcome {
 			  * one the HELLO offered */
 	uint32_t _pad;
 	char message[GRB_SESSION_MESSAGE_MAX];
+	/* Empty: the streams are memory files (memfd); else the directory
+	 * to create them in, as files <name>_<pid>_<index> (the first free
+	 * of <name>_<pid>, <name>_<pid>.1, ... for a pid that executed a new
+	 * program), which outlive both ends. */
+	char buffers[GRB_SESSION_PATH_MAX];
 };
 
 /* The channel: its geometry and event descriptions (events_size bytes of

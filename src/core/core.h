@@ -21,7 +21,6 @@ struct grb_channel_priv {
 	/* Counted by writers (relaxed adds), so not in struct grb_channel,
 	 * whose line every writer reads: here at least a line away from both
 	 * ends of this structure, and so from the channel's allocation. */
-	uint64_t lost_no_stream; /* GRB_LOST_NO_STREAM */
 	uint64_t filtered_cpu; /* records from CPUs outside the CPU set */
 	int32_t *cpu_map;
 	uint32_t nr_readers; /* under the registry lock */
@@ -73,6 +72,15 @@ uint64_t _grb_clear_noref(struct grb_stream *s, uint32_t slot);
 void _grb_commit_bytes(const struct grb_config *cfg, struct grb_stream *s, uint64_t pos,
 		       uint64_t add);
 uint64_t _grb_lost_snapshot(const struct grb_stream *s);
+
+/* A record lost because its thread has no stream (GRB_LOST_NO_STREAM):
+ * counted in the mapping of the channel's first stream, where a consumer
+ * in another process reads it.  relaxed: a statistic; the atomic add, as
+ * writers of every stream may count at once. */
+static inline void _grb_count_no_stream(struct grb_channel *ch)
+{
+	_grb_add_relaxed(&ch->streams[0].shm->lost[GRB_LOST_NO_STREAM], 1);
+}
 void _grb_invariant_failure(struct grb_stream *s, const char *what);
 
 /* config.c */

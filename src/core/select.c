@@ -95,8 +95,7 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 	if (s)
 		return s;
 none:
-	/* relaxed: a statistic. */
-	_grb_add_relaxed(&ch->priv->lost_no_stream, 1);
+	_grb_count_no_stream(ch);
 	return NULL;
 }
 

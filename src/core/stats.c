@@ -82,7 +82,6 @@ int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stat
 		st->corrupt_packets += ss.corrupt_packets;
 		st->corrupt_records += ss.corrupt_records;
 	}
-	st->lost[GRB_LOST_NO_STREAM] += _grb_load_relaxed(&ch->priv->lost_no_stream);
 	for (c = 0; c < GRB_LOST_NR; c++)
 		st->lost_total += st->lost[c];
 	st->filtered_cpu = _grb_load_relaxed(&ch->priv->filtered_cpu);

@@ -813,8 +813,7 @@ static int reserve_rseq(const struct grb_config *cfg, struct grb_channel *ch, st
 			 * the thread cannot write into rseq streams. */
 			if (_grb_env_rseq_register() == 0)
 				continue;
-			/* relaxed: a statistic */
-			_grb_add_relaxed(&ch->priv->lost_no_stream, 1);
+			_grb_count_no_stream(ch);
 			return -ENOSPC;
 		}
 		s = cpu_stream(ch, (uint32_t)cpu);

@@ -25,6 +25,10 @@ says.  Then CHECK:
   app NAME N           N events NAME of the example program
   interrupt            one process still running at the stop, its line
                        partial (the others exact)
+  nostream N           one process whose one stream went to the main
+                       thread: every event is the main thread's, and the
+                       2 workers' (at least N mallocs each) are counted
+                       lost no_stream, with a hint naming --streams
   pthread-python N     one process, its main thread and N more with
                        pthread events, some lock that waited, the pairs
                        below
@@ -79,13 +83,15 @@ def fields(text):
 def main():
     summary_path, events_path, trace, check = sys.argv[1:5]
     args = sys.argv[5:]
-    procs, total = [], None
+    procs, total, hints = [], None, []
     with open(summary_path, encoding="utf-8") as f:
         for line in f:
             line = line.rstrip("\n")
+            if line.startswith("hint: "):
+                hints.append(line)
             m = PROC.match(line)
             if m:
-                procs.append(m.groupdict())
+                procs.append(dict(m.groupdict(), line=line))
             m = TOTAL.match(line)
             if m:
                 total = m.groups()
@@ -216,6 +222,18 @@ def main():
         check_counts(pt, procs, args[0])
     elif check == "cyg":
         check_cyg(real, args[0], args[1:])
+    elif check == "nostream":
+        need = int(args[0])
+        tids = {e["vtid"] for e in real}
+        if len(procs) != 1 or tids != {procs[0]["pid"]}:
+            fail("expected the main thread's events only: threads %s" % sorted(tids))
+        m = re.search(r"no_stream (\d+)", procs[0]["line"]) if procs else None
+        lost = int(m.group(1)) if m else 0
+        print("check_session: %s lost no_stream; hints: %s" % (lost, hints))
+        if lost < 2 * need or int(procs[0]["lost"]) != lost:
+            fail("expected every loss no_stream, at least %d: %s" % (2 * need, procs[0]["line"]))
+        if not any("raise --streams" in h and str(lost) in h for h in hints):
+            fail("no hint naming --streams and the %d events" % lost)
     else:
         fail("unknown check " + check)
 

@@ -865,24 +865,36 @@ static void write_too_big(struct writer *w, uint32_t seq)
 }
 
 /* Wait (3 s at most) until the consumer has written n packets in all. */
-static void wait_packets(struct run *r, uint64_t n)
+/* Wait until the consumer has taken every packet the writers delivered so
+ * far: in each stream, consumed (or overwritten) up to the start of the
+ * packet the write position is in.  Packets still open (a full one in a
+ * discard-mode ring that has no free sub-buffer stays open) do not count.
+ * The consumer reads every read_period_us, so this takes a few periods; a
+ * minute without it is a failure, not something to go on from. */
+static void wait_packets(struct run *r)
 {
 	uint32_t i, nr = grb_channel_nr_streams(r->ch);
+	uint64_t sb = r->sc->subbuf_size;
 	int tries;
 
-	for (tries = 0; tries < 300; tries++) {
-		uint64_t sum = 0;
+	for (tries = 0; tries < 6000; tries++) {
+		uint32_t behind = 0;
 
 		for (i = 0; i < nr; i++) {
-			struct grb_ctf_stream_stats st;
+			struct grb_stream_stats st;
 
-			if (!grb_ctf_trace_stream_stats(r->t, i, &st))
-				sum += st.packets;
+			if (grb_channel_read_stream_stats(r->ch, i, &st))
+				continue;
+			if (st.consumed_pos < st.write_pos / sb * sb)
+				behind++;
 		}
-		if (sum >= n)
+		if (!behind)
 			return;
 		sleep_us(10000);
 	}
+	fprintf(stderr, "%s: the consumer did not take the delivered packets in 60 s\n",
+		r->sc->name);
+	exit(1);
 }
 
 /* Bursts far larger than the ring, each followed by a pause long enough for
@@ -893,16 +905,16 @@ static void pattern_bursts(struct writer *w)
 	uint64_t pause = 3 * (sc->read_period_us ? sc->read_period_us : 10000);
 	uint32_t seq = 0, b, i;
 
-	/* Two packets per writer that the consumer takes before the bursts
-	 * (overwrite mode: so that babeltrace2 sees a gap in the sequence
-	 * numbers after them). */
+	/* Packets that the consumer takes before the bursts (overwrite mode:
+	 * so that babeltrace2 sees a gap in the sequence numbers after
+	 * them). */
 	move_writer(w, 0);
 	for (i = 0; i < 250; i++)
 		write_burst(w, seq++);
 	/* Losses in a stream's first packet are a separate case
 	 * (losses-in-first-packet): from here on, the streams written to
 	 * have delivered theirs. */
-	wait_packets(w->run, 2 * sc->nr_writers);
+	wait_packets(w->run);
 	sleep_us(pause);
 	for (b = 0; b < 3; b++) {
 		move_writer(w, b);

@@ -23,6 +23,10 @@
 # trace-cmd (and python3) are installed with apt-get when missing and the
 # script runs as root; otherwise it exits 77, which CTest reports as
 # skipped, and says how to install them (cmake/test_tools.sh).
+# The scenario "snapshot" records ftrace_snap_prog with --snapshot-on
+# SIGUSR1 and signals grb twice (check_ftrace_snap.py says what is
+# checked).
+#
 #   INTEROP_KEEP=1  keep <workdir> after a passing run (it is always kept
 #                   after a failing one).
 set -u
@@ -44,6 +48,10 @@ dat=$work/trace.dat
 exp=$work/expected.txt
 
 case $scenario in
+snapshot)
+	python3 "$(dirname "$checker")/check_ftrace_snap.py" "$grb" "$writer" "$work" ||
+		fail "the flight recorder's snapshots are wrong"
+	;;
 functions | record* | pipe)
 	case $scenario in
 	functions) "$writer" "$dat" "$exp" || fail "$writer failed" ;;

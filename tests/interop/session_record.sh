@@ -8,6 +8,8 @@
 # accounting must be exact (check_session.py).  Scenarios:
 #
 #   threads    Debian's python3, preloaded with libc, allocating in 2 threads
+#   nostream   the same with one stream a process: the workers' events
+#              are counted lost (no_stream), with a hint
 #   pipe       sh -c 'python3 | python3': every process's events
 #   forkexec   python3 forks a child that allocates, then executes python3
 #   sigkill    python3 allocates numbered sizes and kills itself (SIGKILL):
@@ -24,6 +26,9 @@
 #              with its eventfd write, at least one and at most one per
 #              sub-buffer it delivered (packets on disk less the last one
 #              of each stream, read in place)
+#   buffers    --buffers DIR: the streams are files of DIR while the
+#              program runs and go at the end; a recorder killed with
+#              SIGKILL leaves them
 #   interrupt  SIGINT to grb while the program runs: a valid trace of what
 #              was committed, the program reported still running
 #   refuse     PROGRAM (session_bad) sends malformed and dishonest
@@ -79,9 +84,7 @@ check()
 	"$py" "$here/check_session.py" "$work/summary.txt" "$work/events.txt" "$trace" "$@"
 }
 
-case $scenario in
-threads)
-	record --preload libc -- "$py" -c '
+threads_prog='
 import threading
 def work():
     keep = []
@@ -93,8 +96,17 @@ ts = [threading.Thread(target=work) for _ in range(2)]
 [t.start() for t in ts]
 [t.join() for t in ts]
 '
+
+case $scenario in
+threads)
+	record --preload libc -- "$py" -c "$threads_prog"
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
 	check threads 3000
+	;;
+nostream)
+	record --preload libc --streams 1 -- "$py" -c "$threads_prog"
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check nostream 3000
 	;;
 pipe)
 	record --preload libc -- sh -c "$py -c 'print(\"x\" * 100000)' | $py -c 'import sys; print(len(sys.stdin.read()))'"
@@ -201,6 +213,59 @@ wakes)
 		{ echo "session_record: $wakes wakes for $delivered sub-buffers"; exit 1; }
 	[ "$writes" -eq "$wakes" ] || { echo "session_record: $writes writes for $wakes wakes"; exit 1; }
 	check processes 1
+	;;
+buffers)
+	# --buffers DIR: while the program runs its streams are files of DIR
+	# named after its pid; they go once the events are in the trace.
+	bufs=$work/buffers
+	record --preload libc --buffers "$bufs" -- "$py" -c '
+import os
+mine = [f for f in os.listdir("'"$bufs"'") if f.startswith("libc_%d_" % os.getpid())]
+print("files", len(mine))
+'
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	grep -q '^files 32$' "$work/summary.txt" ||
+		{ echo "session_record: the program did not see its 32 stream files"; exit 1; }
+	[ -z "$(ls -A "$bufs")" ] || { echo "session_record: files left:"; ls "$bufs"; exit 1; }
+	check processes 1
+	# A recorder killed (SIGKILL) leaves the files; the program runs on.
+	rm -rf "$trace"
+	"$grb" record -o "$trace" --preload libc --buffers "$bufs" -- "$py" -c '
+import os, time
+parent = os.getppid()
+for i in range(600):
+    bytearray(3000 + i)
+    time.sleep(0.01)
+    if os.getppid() != parent:
+        break
+print("on", os.getpid())
+' >"$work/summary.txt" 2>"$work/stderr.txt" &
+	gpid=$!
+	i=0
+	while [ $i -lt 600 ] && ! ls "$bufs" 2>/dev/null | grep -q '^libc_'; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.2
+	kill -KILL $gpid
+	wait $gpid || true
+	# The program notices its new parent, prints, exits.
+	i=0
+	while [ $i -lt 600 ] && ! grep -q '^on ' "$work/summary.txt"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	pid=$(sed -n 's/^on //p' "$work/summary.txt")
+	[ -n "$pid" ] || { echo "session_record: the program did not run on"; exit 1; }
+	n=$(ls "$bufs" | grep -c "^libc_${pid}_" || true)
+	echo "session_record: the recorder killed, $n stream files of process $pid stay"
+	[ "$n" -eq 32 ] || { ls "$bufs"; exit 1; }
+	# Each a stream mapping: "GRBSHM01" first.
+	for f in "$bufs"/libc_"$pid"_*; do
+		[ "$(head -c 8 "$f")" = GRBSHM01 ] || { echo "session_record: $f is no stream"; exit 1; }
+	done
+	echo "session_record: buffers: ok"
+	exit 0
 	;;
 interrupt)
 	# SIGINT to grb alone: the program runs on; after the grace period the

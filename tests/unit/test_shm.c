@@ -821,8 +821,49 @@ static void test_dir(void)
 	CHECK(grb_channel_create(&cfg_global, &a) == NULL && errno == EINVAL);
 }
 
+static void *write_without_stream(void *arg)
+{
+	struct grb_channel *w = (struct grb_channel *)arg;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		CHECK(write_one(&cfg_thread, w, (uint64_t)i) == -ENOSPC);
+	return NULL;
+}
+
+/* Records lost because their thread found no free stream are counted in
+ * the mapping: a consumer attached from another process sees them. */
+static void test_no_stream_seen(void)
+{
+	struct grb_channel_attr a;
+	struct grb_channel_stats st;
+	struct grb_channel *w, *c;
+	pthread_t t;
+
+	attr_shared(&a);
+	a.nr_streams = 1;
+	w = grb_channel_create(&cfg_thread, &a);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK(write_one(&cfg_thread, w, 0) == 0); /* this thread owns the stream */
+	pthread_create(&t, NULL, write_without_stream, w);
+	pthread_join(t, NULL);
+	c = attach_own(w, &cfg_thread);
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(grb_channel_read_stats(c, &st) == 0);
+		CHECK(st.lost[GRB_LOST_NO_STREAM] == 5 && st.lost_total == 5);
+		grb_channel_destroy(c);
+	}
+	CHECK(grb_channel_read_stats(w, &st) == 0);
+	CHECK(st.lost[GRB_LOST_NO_STREAM] == 5 && st.lost_total == 5);
+	grb_channel_destroy(w);
+}
+
 int main(void)
 {
+	test_no_stream_seen();
 	test_read_only();
 	test_bad_headers();
 	test_hostile_contents();

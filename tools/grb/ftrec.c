@@ -20,6 +20,12 @@
  * time order across the CPUs within the step).  A page is added once, so
  * a record is printed once, and the records overwritten before a page was
  * taken are printed as its "EVENTS DROPPED" line, as in the file.
+ *
+ * --snapshot-on SIGUSR1 makes a flight recorder: nothing is drained while
+ * the program runs (its per-CPU buffers overwrite their oldest pages);
+ * each SIGUSR1 writes FILE.1, FILE.2, ... with what the buffers hold then,
+ * read by snapshot readers (nothing consumed), and the end writes FILE
+ * with what they hold at the end, as without the option.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,7 +51,8 @@
 #define FTREC_SUBBUF_COUNT 256u
 
 const char ftrec_usage[] =
-	"usage: grb ftrace record [-o FILE] [--preload LIST] [--pipe] -- PROGRAM [ARGS...]\n"
+	"usage: grb ftrace record [-o FILE] [--preload LIST] [--pipe | --snapshot-on SIGUSR1]\n"
+	"                         -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Record PROGRAM, and every process it starts that calls exec, with grb's\n"
 	"ftrace client (per-CPU flight-recorder buffers of ftrace pages) and\n"
@@ -60,6 +67,10 @@ const char ftrec_usage[] =
 	"                        ftrace's trace_pipe does (each once, in time order\n"
 	"                        within a step of 10 ms; overwritten ones as\n"
 	"                        \"CPU:n [k EVENTS DROPPED]\")\n"
+	"      --snapshot-on SIGUSR1  flight recorder: take nothing while PROGRAM\n"
+	"                        runs; each SIGUSR1 sent to grb writes FILE.1,\n"
+	"                        FILE.2, ... with the buffers' current contents\n"
+	"                        (not consumed); the end writes FILE as usual\n"
 	"  -h, --help            this help\n";
 
 struct map {
@@ -90,6 +101,8 @@ struct ftrec {
 	struct grb_ftrace_dat *d;
 	struct grb_ftrace_dat_attr da;
 	int pipe;
+	int snap; /* --snapshot-on SIGUSR1 */
+	uint32_t snaps; /* snapshots written */
 	struct grb_ftrace_dat *step; /* --pipe: this step's pages; NULL: none yet */
 	int pipe_err; /* -errno of the first failure of --pipe */
 	uint64_t piped_pages;
@@ -167,7 +180,7 @@ static void add_task(void *arg, uint32_t tid, const char *comm)
 	struct ftrec *r = (struct ftrec *)arg;
 
 	grb_ftrace_dat_add_task(r->d, (int32_t)tid, comm);
-	if (!r->pipe)
+	if (!r->pipe && !r->snap)
 		return;
 	if (r->nr_tasks == r->cap_tasks) {
 		uint32_t cap = r->cap_tasks ? 2 * r->cap_tasks : 16;
@@ -356,8 +369,9 @@ static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_
 		snprintf(why, size, "%s", grb_last_error());
 		return err;
 	}
-	/* The first drain creates the channel's readers. */
-	ret = grb_ftrace_dat_drain(r->d, c->ch);
+	/* The first drain creates the channel's readers (a flight
+	 * recorder's too: they take nothing before the end). */
+	ret = r->snap ? 0 : grb_ftrace_dat_drain(r->d, c->ch);
 	if (ret) {
 		grb_channel_destroy(c->ch);
 		c->ch = NULL;
@@ -386,7 +400,8 @@ static int step(struct ftrec *r, int look_up)
 		}
 		if (!c->gone && c->sc.fd < 0 && grb_channel_owner_alive(c->ch) == 0)
 			c->gone = 1; /* this drain reads it to its end */
-		ret = grb_ftrace_dat_drain(r->d, c->ch);
+		/* A flight recorder drains once, at the end. */
+		ret = r->snap ? 0 : grb_ftrace_dat_drain(r->d, c->ch);
 		if (ret)
 			return ret;
 		if (c->gone)
@@ -398,6 +413,102 @@ static int step(struct ftrec *r, int look_up)
 		}
 	}
 	return all;
+}
+
+/* One stream's pages, as a snapshot reader sees them now, into d.  The
+ * records overwritten before a page (the first one's, and those of a gap)
+ * are its missed events, as the stream counted them so far. */
+static int snap_stream(struct grb_ftrace_dat *d, struct grb_channel *ch, uint32_t i,
+		       uint64_t *pages, uint64_t *records)
+{
+	struct grb_reader *rd = grb_reader_create(ch, i, GRB_READER_SNAPSHOT);
+	struct grb_stream_stats ss;
+	struct grb_packet pkt;
+	uint64_t next = 0, accounted = 0;
+	uint32_t cpu = i;
+	int ret;
+
+	if (!rd)
+		return -errno;
+	if (!grb_channel_read_stream_stats(ch, i, &ss) && ss.cpu != UINT32_MAX)
+		cpu = ss.cpu;
+	while ((ret = grb_reader_get_next(rd, &pkt)) == 0 || ret == -EPROTO) {
+		uint64_t missed = 0;
+
+		if (ret == -EPROTO)
+			continue; /* left in the ring; the gap reports it */
+		if (pkt.header_size != GRB_FTRACE_PAGE_HEADER_SIZE ||
+		    pkt.info.packet_size != GRB_FTRACE_PAGE_SIZE) {
+			grb_reader_put(rd, &pkt);
+			grb_reader_destroy(rd);
+			return -EINVAL;
+		}
+		if (pkt.info.seq != next && !grb_channel_read_stream_stats(ch, i, &ss)) {
+			uint64_t lost = ss.lost[GRB_LOST_OVERWRITTEN] + ss.corrupt_records;
+
+			missed = lost > accounted ? lost - accounted : UINT64_MAX;
+			accounted = lost;
+		}
+		next = pkt.info.seq + 1;
+		ret = grb_ftrace_dat_add_page(d, cpu, pkt.data, missed);
+		*pages += 1;
+		*records += pkt.info.records;
+		grb_reader_put(rd, &pkt);
+		if (ret) {
+			grb_reader_destroy(rd);
+			return ret;
+		}
+	}
+	grb_reader_destroy(rd);
+	return ret == -ENODATA || ret == -EAGAIN ? 0 : ret;
+}
+
+/* --snapshot-on: write FILE.<n> with every channel's pages as they are
+ * now, without consuming them. */
+static int take_snapshot(struct ftrec *r)
+{
+	struct grb_ftrace_dat_attr a = r->da;
+	uint64_t pages = 0, records = 0, overwritten = 0;
+	struct grb_ftrace_dat *d;
+	char path[PATH_MAX];
+	uint32_t i, k;
+	int ret = 0;
+
+	a.on_page = NULL;
+	d = grb_ftrace_dat_create(&a);
+	if (!d)
+		return -ENOMEM;
+	r->snaps++;
+	snprintf(path, sizeof(path), "%s.%u", r->out, r->snaps);
+	for (i = 0; i < r->sd.nr_conns && !ret; i++) {
+		struct fconn *c = conn_at(r, i);
+		struct grb_channel_stats cs;
+
+		if (!c->ch)
+			continue;
+		if (!c->gone) {
+			scan_maps(r, c->sc.hello.pid);
+			scan_threads(r, c);
+		}
+		for (k = 0; k < grb_channel_nr_streams(c->ch) && !ret; k++)
+			ret = snap_stream(d, c->ch, k, &pages, &records);
+		if (!grb_channel_read_stats(c->ch, &cs))
+			overwritten += cs.lost[GRB_LOST_OVERWRITTEN];
+	}
+	for (i = 0; i < r->nr_tasks && !ret; i++)
+		ret = grb_ftrace_dat_add_task(d, r->tasks[i].tid, r->tasks[i].comm);
+	if (!ret)
+		ret = grb_ftrace_dat_save(d, path);
+	if (ret)
+		fprintf(stderr, "grb ftrace record: snapshot %u: %s: %s\n", r->snaps, path,
+			grb_last_error());
+	else
+		printf("snapshot %u: %" PRIu64 " records in %" PRIu64
+		       " pages written to %s (%" PRIu64 " records overwritten before)\n",
+		       r->snaps, records, pages, path, overwritten);
+	fflush(stdout);
+	grb_ftrace_dat_destroy(d);
+	return ret;
 }
 
 /* After each round of events: drain every channel, look at the live
@@ -413,6 +524,9 @@ static int on_tick(struct sessd *sd)
 	if (now - r->last_scan >= PROC_SCAN_NS)
 		r->last_scan = now;
 	pipe_print(r);
+	while (r->snap && r->snaps < r->sd.usr1 && all_gone >= 0)
+		if (take_snapshot(r))
+			all_gone = -1;
 	if (all_gone < 0) {
 		fprintf(stderr, "grb ftrace record: %s\n", grb_last_error());
 		return -1;
@@ -519,6 +633,7 @@ int cmd_ftrace_record(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "preload", required_argument, NULL, 'p' },
 		{ "pipe", no_argument, NULL, 'P' },
+		{ "snapshot-on", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -563,6 +678,15 @@ int cmd_ftrace_record(int argc, char **argv)
 		case 'P':
 			r.pipe = 1;
 			break;
+		case 'S':
+			if (strcmp(optarg, "SIGUSR1") && strcmp(optarg, "USR1")) {
+				fprintf(stderr,
+					"grb ftrace record: --snapshot-on %s: expected SIGUSR1\n",
+					optarg);
+				return 2;
+			}
+			r.snap = 1;
+			break;
 		case 'h':
 			fputs(ftrec_usage, stdout);
 			return 0;
@@ -571,7 +695,7 @@ int cmd_ftrace_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc || (r.pipe && r.snap)) {
 		fputs(ftrec_usage, stderr);
 		return 2;
 	}
@@ -594,6 +718,7 @@ int cmd_ftrace_record(int argc, char **argv)
 		return 1;
 	}
 	r.sd.timeout_ms = POLL_MS;
+	r.sd.catch_usr1 = r.snap;
 	if (sessd_start(&r.sd)) {
 		grb_ftrace_dat_destroy(r.d);
 		sessd_close(&r.sd);
@@ -601,6 +726,9 @@ int cmd_ftrace_record(int argc, char **argv)
 	}
 
 	printf("grb %s: recording %s (%s) into %s\n", grb_version(), argv[optind], what, r.out);
+	if (r.snap)
+		printf("flight recorder: kill -USR1 %d writes %s.1, %s.2, ...\n", (int)getpid(),
+		       r.out, r.out);
 	fflush(stdout);
 	env[1] = what;
 	sessd_launch(&r.sd, argv + optind, preload, env);
@@ -608,6 +736,10 @@ int cmd_ftrace_record(int argc, char **argv)
 		status = 1; /* a drain failed: it said why */
 	if (r.sd.interrupted)
 		printf("interrupted\n");
+	/* A snapshot asked for at the very end. */
+	while (r.snap && r.snaps < r.sd.usr1)
+		if (take_snapshot(&r))
+			status = 1;
 	/* The last pages: those of processes still running too. */
 	for (k = 0; k < r.sd.nr_conns; k++)
 		if (conn_at(&r, k)->ch && grb_ftrace_dat_drain(r.d, conn_at(&r, k)->ch))

@@ -35,6 +35,7 @@ struct program_opts {
 	const char *preload; /* preload libraries' names (libc,pthread), or NULL */
 	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
 	uint32_t wakeup; /* GRB_WAKEUP_NONE (poll) or GRB_WAKEUP_WRITER */
+	char *buffers; /* --buffers: the streams' directory (absolute), or NULL */
 };
 int record_program(const struct program_opts *o, char **argv);
 

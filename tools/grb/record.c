@@ -106,7 +106,8 @@ const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
-	"                  [--subbuf-count N] [--wakeup writer|none] -- PROGRAM [ARGS...]\n"
+	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
+	"                  -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
@@ -141,6 +142,10 @@ const char record_usage[] =
 	"  -w, --wakeup W        with a PROGRAM: writer: the writer that fills a\n"
 	"                        sub-buffer wakes the recorder (default); none: the\n"
 	"                        recorder polls, the writers make no system call\n"
+	"  -b, --buffers DIR     with a PROGRAM: the streams are files in DIR\n"
+	"                        (created if missing; e.g. on /dev/shm, or a disk\n"
+	"                        to outlive a crash) instead of memory files; each\n"
+	"                        process's files go once its events are written\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -278,6 +283,37 @@ static int preload_list_valid(const char *list)
 	}
 }
 
+/* --buffers DIR: an absolute path to a directory (made if missing) short
+ * enough for the session's WELCOME; NULL after saying why not. */
+static char *buffers_dir(const char *dir)
+{
+	struct stat st;
+	char *abs;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "grb record: --buffers %s: %s\n", dir, strerror(errno));
+		return NULL;
+	}
+	abs = realpath(dir, NULL);
+	if (!abs) {
+		fprintf(stderr, "grb record: --buffers %s: %s\n", dir, strerror(errno));
+		return NULL;
+	}
+	if (stat(abs, &st) || !S_ISDIR(st.st_mode) || access(abs, W_OK | X_OK)) {
+		fprintf(stderr, "grb record: --buffers %s: not a writable directory\n", dir);
+		free(abs);
+		return NULL;
+	}
+	if (strlen(abs) >= GRB_SESSION_PATH_MAX - 40) {
+		fprintf(stderr,
+			"grb record: --buffers %s: the path is too long (at most %u bytes)\n", dir,
+			GRB_SESSION_PATH_MAX - 41);
+		free(abs);
+		return NULL;
+	}
+	return abs;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -291,6 +327,7 @@ int cmd_record(int argc, char **argv)
 		{ "preload", required_argument, NULL, 'p' },
 		{ "streams", required_argument, NULL, 'n' },
 		{ "wakeup", required_argument, NULL, 'w' },
+		{ "buffers", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -310,7 +347,7 @@ int cmd_record(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block, old;
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
-	const char *preload = NULL;
+	const char *preload = NULL, *buffers = NULL;
 	uint64_t streams = 32;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
@@ -318,7 +355,7 @@ int cmd_record(int argc, char **argv)
 	argv[0] = (char *)"grb record"; /* for getopt's messages */
 	optind = 1;
 	/* "+": options end at the PROGRAM, whose own options are its own. */
-	while ((c = getopt_long(argc, argv, "+o:d:m:s:c:t:k:p:n:w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:d:m:s:c:t:k:p:n:w:b:h", opts, NULL)) != -1) {
 		char *end;
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
@@ -421,6 +458,9 @@ int cmd_record(int argc, char **argv)
 			}
 			wakeup_set = 1;
 			break;
+		case 'b':
+			buffers = optarg;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -429,9 +469,11 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc && (preload || streams != 32 || wakeup_set)) {
-		fprintf(stderr, "grb record: --preload, --streams and --wakeup go with a PROGRAM "
-				"(grb record [options] -- PROGRAM [ARGS...])\n");
+	if (optind >= argc && (preload || streams != 32 || wakeup_set || buffers)) {
+		fprintf(stderr,
+			"grb record: --preload, --streams, --wakeup and --buffers go with a "
+			"PROGRAM "
+			"(grb record [options] -- PROGRAM [ARGS...])\n");
 		return 2;
 	}
 	if (optind < argc && workload_opt) {
@@ -466,6 +508,9 @@ int cmd_record(int argc, char **argv)
 		po.subbuf_size = (uint32_t)subbuf_size;
 		po.subbuf_count = (uint32_t)subbuf_count;
 		po.streams = (uint32_t)streams;
+		po.buffers = NULL;
+		if (buffers && !(po.buffers = buffers_dir(buffers)))
+			return 2;
 		if (wakeup_set && wakeup == GRB_WAKEUP_WRITER && streams > GRB_CHANNEL_WAIT_MAX) {
 			fprintf(stderr, "grb record: --wakeup writer watches at most %u streams\n",
 				GRB_CHANNEL_WAIT_MAX);
@@ -473,7 +518,9 @@ int cmd_record(int argc, char **argv)
 		}
 		/* A waiter watches at most GRB_CHANNEL_WAIT_MAX streams. */
 		po.wakeup = streams <= GRB_CHANNEL_WAIT_MAX ? wakeup : GRB_WAKEUP_NONE;
-		return record_program(&po, argv + optind);
+		ret = record_program(&po, argv + optind);
+		free(po.buffers);
+		return ret;
 	}
 
 	grb_ctf_trace_attr_init(&attr);

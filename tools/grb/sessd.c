@@ -318,6 +318,8 @@ static void on_signal(struct sessd *s)
 	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD)
 			reap(s);
+		else if (si.ssi_signo == SIGUSR1)
+			s->usr1++;
 		else if (!s->interrupted)
 			s->interrupted = 1;
 		else
@@ -442,6 +444,8 @@ int sessd_start(struct sessd *s)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	if (s->catch_usr1)
+		sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, &s->old);
 	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);

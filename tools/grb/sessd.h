@@ -89,6 +89,8 @@ struct sessd {
 	int child_status, child_reaped;
 	int children_left; /* 0 once waitpid says ECHILD */
 	int interrupted; /* 1 at Ctrl-C, 2 at the second */
+	int catch_usr1; /* set before sessd_start(): count SIGUSR1 in usr1 */
+	uint32_t usr1; /* SIGUSR1 received (with catch_usr1) */
 	int timeout_ms; /* the loop's wait; the tick may change it */
 	struct sessd_conn **conns;
 	uint32_t nr_conns, cap_conns;

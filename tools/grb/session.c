@@ -75,6 +75,8 @@ struct conn {
 	uint32_t nr_events;
 	struct waiter *w; /* the writer wake-up's, or NULL: polled */
 	uint64_t wakes; /* its waiter's, kept when it stops */
+	char (*files)[64]; /* --buffers: its streams' files in the directory */
+	uint32_t nr_files;
 };
 
 struct session {
@@ -241,6 +243,8 @@ static void on_welcome(struct sessd *sd, struct sessd_conn *c, struct grb_sessio
 	w->subbuf_count = o->subbuf_count;
 	w->nr_streams = o->streams;
 	w->switch_timer_us = 100000;
+	if (o->buffers)
+		snprintf(w->buffers, sizeof(w->buffers), "%s", o->buffers);
 	/* What we asked for if offered; else what was (a program built
 	 * with one configuration). */
 	w->wakeup = c->hello.wakeups & (1u << o->wakeup)       ? o->wakeup :
@@ -263,6 +267,64 @@ static void on_exec(struct sessd *sd, struct sessd_conn *sc)
 	}
 }
 
+/*
+ * --buffers: each descriptor must be a file of the directory (what the
+ * WELCOME asked for: files that outlive both ends); keep their names, to
+ * remove them once their events are in the trace.  0, or a positive errno
+ * and why.
+ */
+static int buffer_files(struct session *ss, struct conn *c, const int *fds, uint32_t nfd, char *why,
+			size_t size)
+{
+	const char *dir = ss->o->buffers;
+	size_t dl = strlen(dir);
+	char link[64], path[PATH_MAX];
+	uint32_t i;
+
+	c->files = (char(*)[64])calloc(nfd ? nfd : 1, sizeof(*c->files));
+	if (!c->files) {
+		snprintf(why, size, "out of memory");
+		return ENOMEM;
+	}
+	for (i = 0; i < nfd; i++) {
+		struct stat st;
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fds[i]);
+		n = readlink(link, path, sizeof(path) - 1);
+		if (n < 0 || fstat(fds[i], &st) || !S_ISREG(st.st_mode))
+			n = 0;
+		path[n] = 0;
+		if ((size_t)n <= dl + 1 || memcmp(path, dir, dl) || path[dl] != '/' ||
+		    strchr(path + dl + 1, '/') || strlen(path + dl + 1) >= sizeof(*c->files)) {
+			snprintf(why, size, "stream %u: not a file of the buffers directory", i);
+			free(c->files);
+			c->files = NULL;
+			return EPROTO;
+		}
+		memcpy(c->files[i], path + dl + 1, strlen(path + dl + 1) + 1);
+	}
+	c->nr_files = nfd;
+	return 0;
+}
+
+/* --buffers: a process's files go once every event of them is written. */
+static void buffer_files_remove(struct session *ss, struct conn *c)
+{
+	char path[PATH_MAX];
+	uint32_t i;
+
+	for (i = 0; i < c->nr_files; i++) {
+		snprintf(path, sizeof(path), "%s/%s", ss->o->buffers, c->files[i]);
+		if (unlink(path) && errno != ENOENT)
+			fprintf(stderr, "grb record: cannot remove %s: %s\n", path,
+				strerror(errno));
+	}
+	free(c->files);
+	c->files = NULL;
+	c->nr_files = 0;
+}
+
 static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_session_channel *m,
 		      const int *fds, uint32_t nfd, char *why, size_t size)
 {
@@ -281,17 +343,25 @@ static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_
 			 w->nr_streams, w->subbuf_count, w->subbuf_size, w->wakeup);
 		return EPROTO;
 	}
+	if (ss->o->buffers) {
+		ret = buffer_files(ss, c, fds, nfd, why, size);
+		if (ret)
+			return ret;
+	}
 	ret = grb_session_events_decode((const unsigned char *)(m + 1), m->events_size,
 					m->nr_events, m->subbuf_size, &events);
-	if (ret) {
-		snprintf(why, size, "%s", grb_last_error());
-		return -ret;
+	if (!ret) {
+		ret = grb_ctf_trace_attach(ss->t, fds, nfd, sc->hello.name, sc->hello.pid, events,
+					   m->nr_events);
+		if (ret < 0)
+			grb_session_events_free(events, m->nr_events);
 	}
-	ret = grb_ctf_trace_attach(ss->t, fds, nfd, sc->hello.name, sc->hello.pid, events,
-				   m->nr_events);
 	if (ret < 0) {
+		/* Refused: the program removes its files. */
 		snprintf(why, size, "%s", grb_last_error());
-		grb_session_events_free(events, m->nr_events);
+		free(c->files);
+		c->files = NULL;
+		c->nr_files = 0;
 		return -ret;
 	}
 	c->src = ret;
@@ -353,6 +423,7 @@ static int waiters_arm(struct session *ss)
 			continue;
 		if (st.ended) {
 			waiter_stop(c);
+			buffer_files_remove(ss, c);
 			continue;
 		}
 		if (c->w && !waiter_arm(c->w))
@@ -421,10 +492,43 @@ static void describe_end(const struct session *ss, const struct conn *c, int end
 		snprintf(buf, size, "closed its channel");
 }
 
+/* What to change when events were lost for want of room or of streams. */
+static void print_hints(const struct program_opts *o, uint64_t full, uint64_t nostream)
+{
+	if (full)
+		printf("hint: %" PRIu64 " events found their ring full (the recorder was"
+		       " behind): bigger rings keep them (now %u x %u KiB a stream:"
+		       " --subbuf-count, --subbuf-size), as does a less loaded machine\n",
+		       full, o->subbuf_count, o->subbuf_size / 1024);
+	if (nostream)
+		printf("hint: %" PRIu64 " events came from threads beyond the %u streams"
+		       " of their process: raise --streams\n",
+		       nostream, o->streams);
+}
+
+/* --buffers, at the end: the files of a process whose events are all in
+ * the trace go; those of one still running (Ctrl-C) stay, and are named. */
+static void buffers_at_end(struct session *ss, struct conn *c)
+{
+	struct grb_ctf_source_stats st;
+
+	if (!c->nr_files)
+		return;
+	if (c->src >= 0 && !grb_ctf_trace_source_stats(ss->t, (uint32_t)c->src, &st) && st.ended) {
+		buffer_files_remove(ss, c);
+		return;
+	}
+	printf("process %d: its buffers stay in %s (%s_0 to _%u)\n", c->sc.hello.pid,
+	       ss->o->buffers, c->files[0], c->nr_files - 1);
+	free(c->files);
+	c->files = NULL;
+	c->nr_files = 0;
+}
+
 /* The per-process summary; return 1 if the accounting is exact. */
 static int print_report(struct session *ss, const char *dir)
 {
-	uint64_t tw = 0, td = 0, tl = 0, tx = 0, files = 0;
+	uint64_t tw = 0, td = 0, tl = 0, tx = 0, files = 0, full = 0, nostream = 0;
 	uint32_t i, procs = 0;
 	int exact = 1, k;
 
@@ -480,11 +584,14 @@ static int print_report(struct session *ss, const char *dir)
 		tl += st.lost_total;
 		tx += extra;
 		files += st.streams_written;
+		full += st.lost[GRB_LOST_FULL];
+		nostream += st.lost[GRB_LOST_NO_STREAM];
 	}
 	printf("total: %u processes, %" PRIu64 " written = %" PRIu64 " on disk + %" PRIu64
 	       " lost%s in %" PRIu64 " stream files: %s\n",
 	       procs, tw, td, tl, tx ? " + dropped or corrupt" : "", files,
 	       exact ? "exact" : "MISMATCH");
+	print_hints(ss->o, full, nostream);
 	if (ss->sd.refused)
 		printf("refused registrations: %u\n", ss->sd.refused);
 	if (ss->sd.child_reaped) {
@@ -604,10 +711,11 @@ int record_program(const struct program_opts *o, char **argv)
 	}
 
 	printf("grb %s: recording %s into %s (%u streams of %u x %u KiB a process, wake-up "
-	       "%s%s%s)\n",
+	       "%s%s%s%s%s)\n",
 	       grb_version(), argv[0], o->dir, o->streams, o->subbuf_count, o->subbuf_size / 1024,
 	       o->wakeup == GRB_WAKEUP_WRITER ? "writer" : "none", o->preload ? ", preload " : "",
-	       o->preload ? o->preload : "");
+	       o->preload ? o->preload : "", o->buffers ? ", buffers in " : "",
+	       o->buffers ? o->buffers : "");
 	fflush(stdout);
 	sessd_launch(&ss.sd, argv, o->preload ? preload : NULL, NULL);
 
@@ -624,6 +732,8 @@ int record_program(const struct program_opts *o, char **argv)
 	} else if (!exact) {
 		status = 1;
 	}
+	for (i = 0; i < ss.sd.nr_conns; i++)
+		buffers_at_end(&ss, conn_at(&ss, i));
 	grb_ctf_trace_destroy(ss.t); /* before the events its sources use */
 	for (i = 0; i < ss.sd.nr_conns; i++)
 		grb_session_events_free(conn_at(&ss, i)->events, conn_at(&ss, i)->nr_events);

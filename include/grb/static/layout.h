@@ -127,7 +127,8 @@ struct grb_shm_stream {
 	uint32_t disabled; /* set on an internal invariant failure */
 	uint32_t finalized; /* the channel will write no more */
 
-	/* Loss counters, by enum grb_lost_cause (GRB_LOST_NO_STREAM unused). */
+	/* Loss counters, by enum grb_lost_cause (GRB_LOST_NO_STREAM: the
+	 * channel's, in stream 0 only; writers of every stream add to it). */
 	uint64_t lost[GRB_LOST_NR] __attribute__((aligned(GRB_CACHELINE)));
 	uint64_t invariant_failures;
 	uint64_t remote_commits; /* rseq sync: commits from another CPU */
