@@ -10,8 +10,11 @@
  * first event (a child that only calls exec never does: the new program
  * registers at its start).
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,6 +31,70 @@ static char mark_child, mark_busy;
 #define MAX_PRELOADS 8
 static struct grb_preload *started[MAX_PRELOADS];
 static unsigned int nr_started;
+
+/* The address ranges of grb's libraries, found by the first start (a
+ * constructor, before any gate opens: [G1] publishes them with it). */
+#define MAX_OWN 3
+static struct {
+	uintptr_t lo, hi;
+} own[MAX_OWN];
+static unsigned int nr_own;
+
+/* dl_iterate_phdr: the extent of the loaded segments of each library whose
+ * base is in bases. */
+static int own_range(struct dl_phdr_info *info, size_t size, void *bases)
+{
+	const uintptr_t *b = (const uintptr_t *)bases;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	int i;
+
+	(void)size;
+	for (i = 0; i < MAX_OWN; i++)
+		if (b[i] && b[i] == (uintptr_t)info->dlpi_addr)
+			break;
+	if (i == MAX_OWN || nr_own == MAX_OWN)
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (lo < hi) {
+		own[nr_own].lo = lo;
+		own[nr_own].hi = hi;
+		nr_own++;
+	}
+	return 0;
+}
+
+static void find_own(void)
+{
+	const void *in[MAX_OWN] = { (const void *)(uintptr_t)grb_version,
+				    (const void *)(uintptr_t)grb_session_channel,
+				    (const void *)(uintptr_t)grb_preload_start };
+	uintptr_t bases[MAX_OWN];
+	Dl_info di;
+	int i;
+
+	for (i = 0; i < MAX_OWN; i++)
+		bases[i] = dladdr(in[i], &di) ? (uintptr_t)di.dli_fbase : 0;
+	dl_iterate_phdr(own_range, bases);
+}
+
+int grb_preload_own(uint64_t addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_own; i++)
+		if (addr - own[i].lo < own[i].hi - own[i].lo)
+			return 1;
+	return 0;
+}
 
 /* Register p's channel; open its gate on it, or keep it shut. */
 static void preload_register(struct grb_preload *p)
@@ -135,8 +202,10 @@ void grb_preload_start(struct grb_preload *p)
 			p->name, MAX_PRELOADS);
 		return;
 	}
-	if (!nr_started)
+	if (!nr_started) {
+		find_own();
 		pthread_atfork(NULL, NULL, preload_forked);
+	}
 	started[nr_started++] = p;
 	preload_register(p);
 }

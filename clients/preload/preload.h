@@ -95,6 +95,12 @@ int grb_preload_create_via(int (*next)(pthread_t *, const pthread_attr_t *, void
 			   void *arg, void *(*start)(void *));
 struct grb_preload_start grb_preload_unwrap(void *p);
 
+/* Whether addr is in grb's own libraries (libgrb, libgrb-ctf,
+ * libgrb-preload: their code or static data): a return address there, or
+ * a mutex there, is grb's own call, even outside the guard (the
+ * registry's mutex in libgrb's thread-exit hook). */
+int grb_preload_own(uint64_t addr);
+
 /* The channel an event goes to, past a gate g that is not NULL; NULL:
  * none (a registration under way, or a thread inside grb's code).  In a
  * child after fork, the first call registers. */

@@ -32,7 +32,10 @@
  * Recursion: grb's own code (a registration, a thread's first record
  * claiming a stream) may take mutexes: while a thread is in it (the
  * guard of preload.h) the wrappers call the C library's functions
- * without recording.  Until the constructor has looked up the next
+ * without recording.  So do calls from grb's libraries outside the guard
+ * (the registry's mutex in libgrb's thread-exit hook, once the thread
+ * gave its streams back): the caller's address, or the mutex's (a tail
+ * call returns elsewhere), is in grb's libraries.  Until the constructor has looked up the next
  * definitions with dlsym (which may allocate), the C library's own
  * names for them (__pthread_mutex_lock...) are called.
  *
@@ -122,7 +125,7 @@ static __attribute__((noinline)) int lock_traced(struct grb_channel *g, pthread_
 	uint64_t wait = 0, t0;
 	int ret;
 
-	if (!ch)
+	if (!ch || grb_preload_own(caller) || grb_preload_own(GRB_PRELOAD_U64(m)))
 		return timed ? real.timedlock(m, abstime) : real.lock(m);
 	ret = real.trylock(m);
 	if (ret == EBUSY) {
@@ -159,19 +162,37 @@ int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 	return real.timedlock(m, abstime);
 }
 
+/* A trylock or unlock (unlock) that returned ret, past an open gate. */
+static __attribute__((noinline, cold)) void
+trace_try_unlock(struct grb_channel *g, int unlock, pthread_mutex_t *m, int ret, uint64_t caller)
+{
+	if (grb_preload_own(caller) || grb_preload_own(GRB_PRELOAD_U64(m)))
+		return;
+	if (unlock)
+		trace_ev_unlock(g, GRB_PRELOAD_U64(m), ret, caller);
+	else
+		trace_ev_trylock(g, GRB_PRELOAD_U64(m), ret, caller);
+}
+
 int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	int ret = real.trylock(m);
+	/* [G2] acquire, pairs with [G1]: the channel is created. */
+	struct grb_channel *g = GRB_PRELOAD_GATE(&pt_preload);
 
-	GRB_PRELOAD_TRACE(&pt_preload, ev_trylock, GRB_PRELOAD_U64(m), ret, GRB_PRELOAD_CALLER);
+	if (__builtin_expect(g != NULL, 0))
+		trace_try_unlock(g, 0, m, ret, GRB_PRELOAD_CALLER);
 	return ret;
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	int ret = real.unlock(m);
+	/* [G2] acquire, pairs with [G1]: the channel is created. */
+	struct grb_channel *g = GRB_PRELOAD_GATE(&pt_preload);
 
-	GRB_PRELOAD_TRACE(&pt_preload, ev_unlock, GRB_PRELOAD_U64(m), ret, GRB_PRELOAD_CALLER);
+	if (__builtin_expect(g != NULL, 0))
+		trace_try_unlock(g, 1, m, ret, GRB_PRELOAD_CALLER);
 	return ret;
 }
 

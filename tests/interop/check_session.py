@@ -43,8 +43,8 @@ Pairs (pthread-*): per thread and mutex, in the thread's order, every
 successful unlock undoes a successful lock, trylock or timedlock (or a
 lock that returned EOWNERDEAD: it is acquired); a thread may end with
 mutexes held only where the program says so (FILE's "held" lines) or as
-many as the events of its process that were lost (a thread's records
-after it gave back its stream at exit are counted lost, "nested").
+many as the events of its process that were lost (an unlock refused, say,
+for want of a stream).
 """
 
 import os
