@@ -174,26 +174,27 @@ trace_try_unlock(struct grb_channel *g, int unlock, pthread_mutex_t *m, int ret,
 		trace_ev_trylock(g, GRB_PRELOAD_U64(m), ret, caller);
 }
 
-int pthread_mutex_trylock(pthread_mutex_t *m)
+/* A trylock or unlock (unlock), then its event unless the gate is shut. */
+static inline __attribute__((always_inline)) int try_unlock(pthread_mutex_t *m, int unlock,
+							    uint64_t caller)
 {
-	int ret = real.trylock(m);
+	int ret = unlock ? real.unlock(m) : real.trylock(m);
 	/* [G2] acquire, pairs with [G1]: the channel is created. */
 	struct grb_channel *g = GRB_PRELOAD_GATE(&pt_preload);
 
 	if (__builtin_expect(g != NULL, 0))
-		trace_try_unlock(g, 0, m, ret, GRB_PRELOAD_CALLER);
+		trace_try_unlock(g, unlock, m, ret, caller);
 	return ret;
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	return try_unlock(m, 0, GRB_PRELOAD_CALLER);
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	int ret = real.unlock(m);
-	/* [G2] acquire, pairs with [G1]: the channel is created. */
-	struct grb_channel *g = GRB_PRELOAD_GATE(&pt_preload);
-
-	if (__builtin_expect(g != NULL, 0))
-		trace_try_unlock(g, 1, m, ret, GRB_PRELOAD_CALLER);
-	return ret;
+	return try_unlock(m, 1, GRB_PRELOAD_CALLER);
 }
 
 GRB_PRELOAD_CONSTRUCTOR(pthread_preload_init, &pt_preload)
