@@ -299,6 +299,7 @@ static uint64_t swap_in_spare(struct grb_reader *r, struct grb_shm_slot *x, uint
 	 * spare (they clear NOREF with [W6] on this new id). */
 	if (!_grb_cas_acqrel(&x->id, &id, nid))
 		return 0;
+	_GRB_TP(READER_SWAP);
 	/* relaxed: only this reader uses reader_spare while it is attached. */
 	_grb_store_relaxed(&s->cons->reader_spare, id & GRB_ID_INDEX_MASK);
 	return id | 1ull << 63; /* never 0 */
@@ -483,6 +484,7 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 		 * ([W3], [P1]).  One of us and the pushers wins. */
 		if (!_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size))
 			continue; /* overwritten: counted by the pusher */
+		_GRB_TP(CONSUMED);
 		pkt->data = r->copy;
 		return took_packet(r, pkt, c, start, idx, bad, k);
 	}
@@ -525,6 +527,7 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 			__atomic_store_n(&s->cons->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 			continue; /* overwritten while we took it: counted by the pusher */
 		}
+		_GRB_TP(CONSUMED);
 		__atomic_store_n(&s->cons->taking, GRB_NO_POS, __ATOMIC_SEQ_CST);
 		/* A bad packet's memory is our spare now. */
 		return took_packet(r, pkt, c, start, id & GRB_ID_INDEX_MASK, bad, k);
@@ -773,6 +776,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			r->ip_start = GRB_NO_POS;
 			return 1; /* pushed: counted overwritten */
 		}
+		_GRB_TP(CONSUMED);
 		r->ip_off += rec->len;
 		r->ip_ts = rec->ts;
 		r->ip_k++;

@@ -21,6 +21,7 @@ void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause)
 	/* relaxed: a counter; its atomicity makes it exact, and the packet
 	 * snapshots below need no ordering with the records. */
 	_grb_add_relaxed(&s->shm->lost[cause], 1);
+	_GRB_TP(LOST_COUNTED);
 	/* relaxed: a counter too; every unit moves by an atomic RMW (this add,
 	 * claim_lost's exchange, give_back_lost's add), so exactly one record
 	 * reports it.  Overwritten records are accounted per packet. */
@@ -187,6 +188,7 @@ void _grb_deliver(const struct grb_config *cfg, struct grb_stream *s, uint64_t p
 	 * reader's [R1], the next lap's opener [W4] and the pusher [P2].
 	 * seq_cst for [Q3]. */
 	__atomic_store_n(&x->done, start + s->sb_size, __ATOMIC_SEQ_CST);
+	_GRB_TP(DELIVERED);
 	cp = advance_committed(s, start);
 	/* The packet policy wakes at each delivery; the others when a unit
 	 * crossed before its records could be published by a commit (a
@@ -389,8 +391,10 @@ static void push_reader(struct grb_stream *s, uint64_t begin)
 		 * claim of a record in place, [R9]) and the pushers moves
 		 * consumed from c, so each record is either returned or counted
 		 * overwritten, never both. */
-		if (_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size))
+		if (_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size)) {
 			_grb_add_relaxed(&shm->lost[GRB_LOST_OVERWRITTEN], records - taken);
+			_GRB_TP(PUSHED);
+		}
 	}
 }
 
@@ -494,6 +498,7 @@ static void close_with_padding(const struct grb_config *cfg, struct grb_stream *
 	_grb_clear_noref(s, slot);
 	set_packet_end(&s->slots[slot], ts, in_sb, snap);
 	_grb_commit_bytes(cfg, s, o, s->sb_size - in_sb);
+	_GRB_TP(PACKET_CLOSED);
 }
 
 /* reserve_slow(): the calling thread is not on the stream's CPU any more. */
@@ -657,6 +662,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		if (ret < 0)
 			return GRB_REPICK;
 	}
+	_GRB_TP(RESERVED);
 	/* The pair of our record, at depth 1 (the native rseq sequence stored
 	 * the stream's, [W13]). */
 	if (_grb_tls_nesting == 1) {
@@ -690,6 +696,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		cfg->packet_begin(cfg, base, &info);
 		if (phdr)
 			_grb_commit_bytes(cfg, s, begin, phdr);
+		_GRB_TP(PACKET_OPENED);
 		rec_pos = begin + phdr;
 	} else {
 		/* [W9] acquire load of the id, NOREF cleared if set. */
@@ -706,6 +713,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	ctx->slot_len = (uint32_t)slot_len;
 	ctx->rec = base + (rec_pos & s->sb_mask);
 	cfg->record_header_write(cfg, ctx);
+	_GRB_TP(HEADER_WRITTEN);
 	ctx->wp = ctx->rec + hdr;
 	return 0;
 }
@@ -922,6 +930,7 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	cc = __atomic_load_n(&x->cc, __ATOMIC_SEQ_CST) +
 	     __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 check:
+	_GRB_TP(COMMIT_ADDED);
 	bytes = _grb_lap_bytes(s->sb_mask, cc);
 	_grb_publish_committed(cfg, s, pos, s->sb_mask, bytes, cc, add);
 	if (bytes == 0)

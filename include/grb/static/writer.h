@@ -13,6 +13,7 @@
 #include <grb/config.h>
 #include <grb/static/env.h>
 #include <grb/static/layout.h>
+#include <grb/static/testpoint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -245,6 +246,7 @@ static _grb_always_inline void _grb_publish_committed(const struct grb_config *c
 		/* [Q1] release: the records below o (their commits acquired
 		 * by our add) before the position; pairs with [Q2]. */
 		_grb_store_release(&shm->commit_pos, o);
+		_GRB_TP(COMMIT_PUBLISHED);
 		/* A wake-up unit crossed here or by an earlier commit: its
 		 * records are readable now. */
 		if (cfg->wakeup == GRB_WAKEUP_WRITER)
@@ -274,6 +276,7 @@ static _grb_always_inline void _grb_publish_exact(const struct grb_config *cfg,
 	/* [Q1] release: the records below o before the position; pairs with
 	 * [Q2]. */
 	_grb_store_release(&shm->commit_pos, o);
+	_GRB_TP(COMMIT_PUBLISHED);
 	/* [Q7] signal fence, then a relaxed reload: a handler that interrupted
 	 * us before the store reserved, so moved the offset (it ran to
 	 * completion before we went on).  Out of line, the same again until
@@ -325,6 +328,7 @@ static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, st
 		bytes = _grb_lap_bytes(mask, old + (uint32_t)add);
 		cc = old + add;
 	}
+	_GRB_TP(COMMIT_ADDED);
 	if (_grb_single(cfg) && outer) {
 		if (_grb_unlikely(bytes == 0))
 			_grb_deliver(cfg, s, pos, cc);
@@ -568,6 +572,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 			break;
 		}
 	}
+	_GRB_TP(RESERVED);
 	if (_grb_single(cfg)) {
 		/* [W15] the stream's pair (last_end, last_ts) for our record,
 		 * after the CAS, last_ts first: the next reservation at depth
@@ -591,6 +596,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	ctx->slot = x;
 	ctx->rec = (char *)(bias + (uintptr_t)o);
 	cfg->record_header_write(cfg, ctx);
+	_GRB_TP(HEADER_WRITTEN);
 	ctx->wp = ctx->rec + hdr;
 	return 0;
 slow:
