@@ -42,9 +42,10 @@ says.  Then CHECK:
 Pairs (pthread-*): per thread and mutex, in the thread's order, every
 successful unlock undoes a successful lock, trylock or timedlock (or a
 lock that returned EOWNERDEAD: it is acquired); a thread may end with
-mutexes held only where the program says so (FILE's "held" lines) or as
-many as the events of its process that were lost (an unlock refused, say,
-for want of a stream).
+mutexes held only where the program says so (FILE's "held" lines), the
+lock that is its last event (the process exited before it recorded the
+unlock), or as many as the events of its process that were lost (an
+unlock refused, say, for want of a stream).
 """
 
 import os
@@ -244,11 +245,12 @@ EOWNERDEAD = 130
 def check_pairs(pt, procs, held):
     """The pairs of every (thread, mutex); held: the (tid, mutex) that may
     end held."""
-    depth = {}
+    depth, last = {}, {}
     for e in pt:
         f = fields(e["fields"])
         key = (e["vtid"], f["mutex"])
         op, ret = e["name"].split(":")[1], int(f["ret"])
+        last[e["vtid"]] = (key, op, ret)
         if op in ("mutex_lock", "mutex_trylock", "mutex_timedlock") and ret in (0, EOWNERDEAD):
             depth[key] = depth.get(key, 0) + 1
         elif op == "mutex_unlock" and ret == 0:
@@ -256,7 +258,17 @@ def check_pairs(pt, procs, held):
             if depth[key] < 0:
                 fail("thread %s unlocks mutex %s it did not lock" % key)
                 depth[key] = 0
-    open_ = {k: d for k, d in depth.items() if d > 0 and k not in held}
+    # A thread's last event, a lock, may lack its unlock without a loss: a
+    # thread that a join already let go (CPython signals its join before
+    # its last release of the interpreter's lock) may be running still
+    # when the process exits, and its last record, not committed, is in
+    # no count (doc/session.md, "Limits").  One such lock a thread.
+    cut = {k for k, op, ret in last.values()
+           if op != "mutex_unlock" and ret in (0, EOWNERDEAD) and depth.get(k, 0) > 0}
+    open_ = {k: d - (k in cut) for k, d in depth.items() if d - (k in cut) > 0 and k not in held}
+    if cut:
+        print("check_session: threads whose last event is a lock they still hold: %s"
+              % sorted(cut))
     lost = {}
     for p in procs:
         if p["chan"] == "pthread":
