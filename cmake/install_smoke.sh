@@ -253,18 +253,26 @@ check()
 grb_need binutils
 
 # The preload libraries: installed in <libdir>/grb, and loadable from
-# there (their RUNPATH finds libgrb and libgrb-ctf one level up).  Without
-# a session (GRB_SESSION unset) a preloaded program runs as usual.  Not in
-# a sanitizer build: its runtime must be loaded first.
+# there (their RUNPATH finds libgrb and libgrb-ctf one level up, and
+# libgrb-preload.so beside them).  Without a session (GRB_SESSION unset) a
+# preloaded program runs as usual.  Not in a sanitizer build: its runtime
+# must be loaded first.
 echo "== preload libraries"
-preload=$prefix/$libdir/grb/libgrb-preload-libc.so
-[ -f "$preload" ] || { echo "install_smoke: $preload is not installed"; exit 1; }
-if [ -z "$flags" ]; then
+for name in libc pthread cyg-profile; do
+	preload=$prefix/$libdir/grb/libgrb-preload-$name.so
+	[ -f "$preload" ] || { echo "install_smoke: $preload is not installed"; exit 1; }
+	[ -n "$flags" ] && continue
 	# The loader only warns about a preload it cannot load: look at the
 	# program's mappings.
-	out=$(env -u GRB_SESSION LD_PRELOAD="$preload" sh -c 'grep -c libgrb-preload-libc /proc/$$/maps' 2>&1)
-	[ "$out" -gt 0 ] 2>/dev/null || { echo "install_smoke: $preload: not loaded: $out"; exit 1; }
-	echo "$preload: loaded into a program ($out mappings)"
+	out=$(env -u GRB_SESSION LD_PRELOAD="$preload" sh -c \
+		'grep -o "libgrb-preload[-a-z]*\.so" /proc/$$/maps | sort | uniq -c | tr -s " \n" " "' 2>&1)
+	case $out in
+	*" libgrb-preload-$name.so "*" libgrb-preload.so "*) ;;
+	*) echo "install_smoke: $preload: not loaded with libgrb-preload.so: $out"; exit 1 ;;
+	esac
+	echo "$preload: loaded into a program, mappings:$out"
+done
+if [ -z "$flags" ]; then
 	# The installed grb finds it beside itself and records a program.
 	if [ -x "$prefix/bin/grb" ]; then
 		"$prefix/bin/grb" record -o "$tmp/trace" --preload libc -- sh -c 'echo recorded' \

@@ -17,16 +17,12 @@
  *
  * Recursion: dlsym may allocate (calloc for its error state) before the
  * real functions are known: those allocations come from a small static
- * arena, never freed.  The library's own allocations while it records
- * (the first record of a thread claims a stream), and those of the
- * registration, are not recorded: a per-thread flag.
+ * arena, never freed.  The allocations of grb's own code while a preload
+ * records (the first record of a thread claims a stream), and those of
+ * the registration, are not recorded: the per-thread guard of preload.h.
  *
- * fork: the child of a registered process must not write into its
- * parent's streams.  libgrb-ctf's fork handler disables the child's copy
- * of the parent's channel, and this library's handler below makes the
- * child register a channel of its own at its first allocation (a child
- * that only calls exec never does: the new program registers at its
- * start).
+ * fork: the child of a registered process registers a channel of its own
+ * at its first allocation (preload.c).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -38,14 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <grb/session.h>
-
-/* The recorder chooses (grb record --wakeup): it polls (cfg), or the
- * writer that delivers a sub-buffer wakes it (cfg_wake).  Each event site
- * is compiled for both, so either keeps the constant-folded fast path. */
-static const struct grb_config cfg = GRB_SESSION_CONFIG;
-static const struct grb_config cfg_wake = GRB_SESSION_CONFIG_WAKE;
-static int use_wake; /* set before the gate opens ([G1]) */
+#include "preload.h"
 
 /* clang-format off */
 #define LIBC_MALLOC_FIELDS(F)	F(u64, size) F(u64, ptr) F(u64, caller)
@@ -144,101 +133,31 @@ static int resolve(void)
 	return 0;
 }
 
-/*
- * The gate of every event: NULL (no session: the one branch an event
- * costs), the channel, or one of two marks: a child after fork that has
- * not registered yet, and a registration under way.
- */
-static struct grb_channel *gate;
-static char mark_child, mark_busy;
-#define GATE_CHILD ((struct grb_channel *)(void *)&mark_child)
-#define GATE_BUSY ((struct grb_channel *)(void *)&mark_busy)
+static struct grb_preload libc_preload = GRB_PRELOAD_INIT("libc", events);
 
-static __thread int in_tracer __attribute__((tls_model("initial-exec")));
-
-/* Register a channel; open the gate on it, or keep it shut. */
-static void preload_register(void)
-{
-	const struct grb_config *used = &cfg;
-	struct grb_channel *ch;
-
-	in_tracer = 1; /* the registration's own allocations */
-	ch = grb_session_channel_pick(&cfg, &cfg_wake, "libc", events,
-				      sizeof(events) / sizeof(events[0]), &used);
-	in_tracer = 0;
-	use_wake = ch && used == &cfg_wake;
-	if (!ch && getenv(GRB_SESSION_ENV))
-		fprintf(stderr, "libgrb-preload-libc: not recording: %s\n", grb_last_error());
-	/* [G1] release: the channel's creation (and use_wake) before the
-	 * pointer that lets other threads write into it. */
-	__atomic_store_n(&gate, ch, __ATOMIC_RELEASE);
-}
-
-/* The channel an event goes to, past a gate that is not NULL; NULL: none. */
-static struct grb_channel *slow_gate(struct grb_channel *g)
-{
-	if (g == GATE_BUSY)
-		return NULL;
-	if (g == GATE_CHILD) {
-		/* [G3] relaxed CAS: one thread of the child registers; the
-		 * channel itself is published by [G1]. */
-		if (in_tracer || !__atomic_compare_exchange_n(&gate, &g, GATE_BUSY, 0,
-							      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			return NULL;
-		preload_register();
-		/* [G2] acquire, pairs with [G1] (here our own store). */
-		g = __atomic_load_n(&gate, __ATOMIC_ACQUIRE);
-		if (g == GATE_BUSY || g == GATE_CHILD)
-			return NULL;
-	}
-	return in_tracer ? NULL : g;
-}
-
-/*
- * The recording of each event, out of line: a call whose gate is shut
- * (no session) runs only the load and the branch of TRACE, and keeps the
- * wrapper's own frame small.
- */
-#define DEFINE_TRACE(ev, params, ...)                                                        \
-	static __attribute__((noinline, cold)) void trace_##ev(struct grb_channel *g params) \
-	{                                                                                    \
-		struct grb_channel *ch = slow_gate(g);                                       \
-                                                                                             \
-		if (ch) {                                                                    \
-			in_tracer = 1;                                                       \
-			if (use_wake)                                                        \
-				ev##_write(&cfg_wake, ch, __VA_ARGS__);                      \
-			else                                                                 \
-				ev##_write(&cfg, ch, __VA_ARGS__);                           \
-			in_tracer = 0;                                                       \
-		}                                                                            \
-	}
 #define P(x) , uint64_t x
 #define S(x) , int32_t x
-DEFINE_TRACE(ev_malloc, P(size) P(ptr) P(caller), size, ptr, caller)
-DEFINE_TRACE(ev_calloc, P(nmemb) P(size) P(ptr) P(caller), nmemb, size, ptr, caller)
-DEFINE_TRACE(ev_realloc, P(in_ptr) P(size) P(ptr) P(caller), in_ptr, size, ptr, caller)
-DEFINE_TRACE(ev_free, P(ptr) P(caller), ptr, caller)
-DEFINE_TRACE(ev_memalign, P(alignment) P(size) P(ptr) P(caller), alignment, size, ptr, caller)
-DEFINE_TRACE(ev_posix_memalign, P(out_ptr) P(alignment) P(size) S(result) P(caller), out_ptr,
-	     alignment, size, result, caller)
-DEFINE_TRACE(ev_aligned_alloc, P(alignment) P(size) P(ptr) P(caller), alignment, size, ptr, caller)
-DEFINE_TRACE(ev_valloc, P(size) P(ptr) P(caller), size, ptr, caller)
-DEFINE_TRACE(ev_pvalloc, P(size) P(ptr) P(caller), size, ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_malloc, P(size) P(ptr) P(caller), size, ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_calloc, P(nmemb) P(size) P(ptr) P(caller), nmemb, size,
+			 ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_realloc, P(in_ptr) P(size) P(ptr) P(caller), in_ptr,
+			 size, ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_free, P(ptr) P(caller), ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_memalign, P(alignment) P(size) P(ptr) P(caller),
+			 alignment, size, ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_posix_memalign,
+			 P(out_ptr) P(alignment) P(size) S(result) P(caller), out_ptr, alignment,
+			 size, result, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_aligned_alloc, P(alignment) P(size) P(ptr) P(caller),
+			 alignment, size, ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_valloc, P(size) P(ptr) P(caller), size, ptr, caller)
+GRB_PRELOAD_DEFINE_TRACE(&libc_preload, ev_pvalloc, P(size) P(ptr) P(caller), size, ptr, caller)
 #undef S
 #undef P
 
-/* One event, unless the gate is shut. */
-#define TRACE(ev, ...)                                                             \
-	do {                                                                       \
-		/* [G2] acquire, pairs with [G1]: the channel is created. */       \
-		struct grb_channel *_g = __atomic_load_n(&gate, __ATOMIC_ACQUIRE); \
-		if (__builtin_expect(_g != NULL, 0))                               \
-			trace_##ev(_g, __VA_ARGS__);                               \
-	} while (0)
-
-#define CALLER ((uint64_t)(uintptr_t)__builtin_return_address(0))
-#define U64(p) ((uint64_t)(uintptr_t)(p))
+#define TRACE(ev, ...) GRB_PRELOAD_TRACE(&libc_preload, ev, __VA_ARGS__)
+#define CALLER GRB_PRELOAD_CALLER
+#define U64(p) GRB_PRELOAD_U64(p)
 
 void *malloc(size_t size)
 {
@@ -365,19 +284,7 @@ void *pvalloc(size_t size)
 	return p;
 }
 
-/* In the child of a fork: register anew at the first allocation. */
-static void preload_forked(void)
-{
-	/* relaxed: the child has one thread; [G1] publishes the channel. */
-	if (__atomic_load_n(&gate, __ATOMIC_RELAXED))
-		__atomic_store_n(&gate, GATE_CHILD, __ATOMIC_RELAXED);
-}
-
-__attribute__((constructor)) static void preload_init(void)
+GRB_PRELOAD_CONSTRUCTOR(libc_preload_init, &libc_preload)
 {
 	resolve();
-	if (!getenv(GRB_SESSION_ENV))
-		return; /* the gate stays shut: one branch an event */
-	pthread_atfork(NULL, NULL, preload_forked);
-	preload_register();
 }

@@ -36,6 +36,8 @@
 #include <grb/session.h>
 #include <grb/perf.h>
 
+#include "preload.h" /* the thread start of pthread_create */
+
 /* The environment variable with the sampling frequency (Hz). */
 #define PROFILE_FREQ_ENV "GRB_PROFILE_FREQ"
 
@@ -46,11 +48,6 @@ typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(
 static struct grb_perf_sampler *sampler;
 static pthread_create_fn real_create;
 
-struct start {
-	void *(*fn)(void *);
-	void *arg;
-};
-
 static void thread_disarm(void *unused)
 {
 	(void)unused;
@@ -59,10 +56,9 @@ static void thread_disarm(void *unused)
 
 static void *thread_start(void *p)
 {
-	struct start st = *(struct start *)p;
+	struct grb_preload_start st = grb_preload_unwrap(p);
 	void *ret;
 
-	free(p);
 	grb_perf_sampler_thread_start(sampler);
 	pthread_cleanup_push(thread_disarm, NULL);
 	ret = st.fn(st.arg);
@@ -72,9 +68,6 @@ static void *thread_start(void *p)
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-	struct start *st;
-	int ret;
-
 	if (!real_create) {
 		real_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
 		if (!real_create)
@@ -82,15 +75,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 	}
 	if (!sampler)
 		return real_create(t, attr, fn, arg);
-	st = (struct start *)malloc(sizeof(*st));
-	if (!st)
-		return EAGAIN;
-	st->fn = fn;
-	st->arg = arg;
-	ret = real_create(t, attr, thread_start, st);
-	if (ret)
-		free(st);
-	return ret;
+	return grb_preload_create_via(real_create, t, attr, fn, arg, thread_start);
 }
 
 __attribute__((constructor)) static void profile_init(void)

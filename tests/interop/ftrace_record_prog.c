@@ -4,7 +4,7 @@
  * without hooks of its own, for `grb ftrace record --preload cyg-profile`
  * to record from outside (libgrb-preload-ftrace.so brings the hooks).
  *
- *	ftrace_record_prog EXPECTED_FILE [THREADS [ROUNDS [PAUSE_US]]]
+ *	ftrace_record_prog EXPECTED_FILE [THREADS [ROUNDS [PAUSE_US [FORK]]]]
  *
  * Every instrumented function logs its own entry and exit (ENTER/LEAVE:
  * its name and its depth in its thread's call tree), so EXPECTED_FILE
@@ -14,8 +14,11 @@
  * (default 0) that many threads run the same call tree at once beside
  * the main thread, ROUNDS times (default 40; the main thread half as
  * often), pausing PAUSE_US microseconds (default 0) after each round, so
- * that a recording takes pages while the program runs.  The program knows
- * nothing of grb.
+ * that a recording takes pages while the program runs.  With FORK (a
+ * number of rounds), the main thread, once its threads are joined, forks
+ * a child that runs the call tree FORK times and logs its calls in
+ * EXPECTED_FILE.child (its first call is the hooks' first in the child).
+ * The program knows nothing of grb.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,6 +27,7 @@
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NO_INSTR __attribute__((no_instrument_function))
@@ -44,7 +48,7 @@ struct thread_log {
 	struct call c[MAX_LOG];
 };
 
-static struct thread_log logs[MAX_THREADS + 1];
+static struct thread_log logs[MAX_THREADS + 2]; /* the last: a child's */
 static __thread struct thread_log *my_log;
 static volatile int sink;
 static int nr_rounds = 40, pause_us;
@@ -141,14 +145,14 @@ TRACED void *rec_thread(void *arg)
 	return NULL;
 }
 
-static NO_INSTR int write_logs(const char *path, int nr)
+static NO_INSTR int write_logs(const char *path, int first, int nr)
 {
 	FILE *f = fopen(path, "w");
 	int i, j, calls = 0;
 
 	if (!f)
 		return -1;
-	for (i = 0; i < nr; i++) {
+	for (i = first; i < first + nr; i++) {
 		if (logs[i].overflow || logs[i].depth) {
 			fprintf(stderr, "ftrace_record_prog: thread %d: log overflow or depth %d\n",
 				i, logs[i].depth);
@@ -164,6 +168,31 @@ static NO_INSTR int write_logs(const char *path, int nr)
 	if (fclose(f))
 		return -1;
 	printf("ftrace_record_prog: %d threads, %d entries and exits logged\n", nr, calls);
+	return 0;
+}
+
+/* A child that runs the call tree rounds times and logs it in
+ * EXPECTED_FILE.child; 0 once it exited 0. */
+static NO_INSTR int fork_child(const char *expected, int rounds)
+{
+	char path[4096];
+	pid_t pid;
+	int status;
+
+	snprintf(path, sizeof(path), "%s.child", expected);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct thread_log *l = &logs[MAX_THREADS + 1];
+
+		log_init(l);
+		rec_tree(rounds);
+		_exit(write_logs(path, MAX_THREADS + 1, 1) ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || status) {
+		fprintf(stderr, "ftrace_record_prog: the child failed\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -193,8 +222,10 @@ int main(int argc, char **argv)
 	rec_tree(nr_rounds / 2);
 	for (i = 0; i < nr; i++)
 		pthread_join(th[i], NULL);
+	if (argc > 5 && fork_child(argv[1], atoi(argv[5])))
+		return 1;
 	LEAVE();
 	/* No instrumented call from here on: main's exit is logged. */
-	ret = write_logs(argv[1], nr + 1);
+	ret = write_logs(argv[1], 0, nr + 1);
 	return ret ? 1 : 0;
 }

@@ -14,7 +14,8 @@
 #   forkexec   python3 forks a child that allocates, then executes python3
 #   sigkill    python3 allocates numbered sizes and kills itself (SIGKILL):
 #              every allocation before the kill is in the trace
-#   nosession  the preloaded program without GRB_SESSION: runs, and makes
+#   nosession  the program preloaded with libc (and pthread and cyg-profile)
+#              without GRB_SESSION: runs, and makes
 #              no socket, no memory file (strace); with a dead socket path:
 #              runs, says so
 #   strace     PROGRAM (alloc_loop) writes 2 million events under strace -f
@@ -34,6 +35,18 @@
 #              registrations: each refused, with the right errno
 #   app        PROGRAM (examples/session_app) registers its own events,
 #              and the preload its allocations, into one trace
+#   pthread_python  Debian's python3 preloaded with pthread alone, 4
+#              threads contending for the interpreter's lock (a pthread
+#              mutex, taken through the PLT): every thread's mutex events,
+#              some waits, the lock/unlock pairs
+#   pthread_counts  PROGRAM (mutex_prog) preloaded with libc and pthread
+#              uses mutexes of every kind a known number of times, and
+#              forks: the counts and return values exactly
+#   cyg_profile  PROGRAM (ftrace_record_prog, -finstrument-functions,
+#              without hooks of its own) preloaded with cyg-profile, 4
+#              threads and a forked child: each thread's entries and exits
+#              are the call tree it logged
+#   cyg_all    the same preloaded with libc, pthread and cyg-profile
 #
 # babeltrace2, python3 and strace: installed as root, else skipped (77).
 set -eu
@@ -157,7 +170,12 @@ os.kill(os.getpid(), signal.SIGKILL)
 	check last 500000 5000
 	;;
 nosession)
-	lib=$(dirname "$grb")/../lib/grb/libgrb-preload-libc.so
+	dir=$(dirname "$grb")/../lib/grb
+	lib=$dir/libgrb-preload-libc.so
+	# With the pthread and cyg-profile preloads too, when built.
+	for p in pthread cyg-profile; do
+		[ ! -f "$dir/libgrb-preload-$p.so" ] || lib=$lib:$dir/libgrb-preload-$p.so
+	done
 	out=$(env -u GRB_SESSION LD_PRELOAD="$lib" strace -f -qq -o "$work/strace.txt" \
 		-e trace=socket,connect,memfd_create "$py" -c 'print(sum(len(bytearray(i)) for i in range(2000)))')
 	[ "$out" = 1999000 ] || { echo "session_record: without a session the program printed '$out'"; exit 1; }
@@ -298,6 +316,41 @@ app)
 		{ echo "session_record: the program's own channel is not in the summary"; exit 1; }
 	grep -q 'session_app (libc)' "$work/summary.txt" ||
 		{ echo "session_record: the preload's channel is not in the summary"; exit 1; }
+	;;
+pthread_python)
+	# A switch interval of 1 us: the threads hand the interpreter's lock
+	# over all the time, and wait for its mutex.
+	record --preload pthread -- "$py" -c '
+import sys, threading, time
+sys.setswitchinterval(1e-6)
+def work():
+    x = 0
+    for i in range(3000):
+        time.sleep(0)
+        for j in range(50):
+            x += j
+ts = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+'
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check pthread-python 4
+	;;
+pthread_counts)
+	record --preload libc,pthread -- "$prog" "$work/expected.txt" 4 20000
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	grep -q '^mutex_prog: 4 threads x 20000 locks, as expected$' "$work/summary.txt" ||
+		{ echo "session_record: mutex_prog failed"; exit 1; }
+	check pthread-counts "$work/expected.txt"
+	;;
+cyg_profile | cyg_all)
+	what=cyg-profile
+	[ "$scenario" = cyg_profile ] || what=libc,pthread,cyg-profile
+	grb_need binutils
+	# 4 threads of 40 rounds, then a child of 5.
+	record --preload $what -- "$prog" "$work/expected.txt" 4 40 0 5
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
+	check cyg "$prog" "$work/expected.txt" "$work/expected.txt.child"
 	;;
 *)
 	echo "session_record: unknown scenario $scenario"

@@ -32,7 +32,7 @@ int cmd_record(int argc, char **argv);
 /* session.c: grb record -- PROGRAM */
 struct program_opts {
 	const char *dir; /* the trace directory */
-	const char *preload; /* a preload library's name (libc), or NULL */
+	const char *preload; /* preload libraries' names (libc,pthread), or NULL */
 	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
 	uint32_t wakeup; /* GRB_WAKEUP_NONE (poll) or GRB_WAKEUP_WRITER */
 	char *buffers; /* --buffers: the streams' directory (absolute), or NULL */

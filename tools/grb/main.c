@@ -4,7 +4,7 @@
  *
  *	grb record [-o DIR] [--duration S] [--mode discard|overwrite]
  *		   [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]
- *	grb record [-o DIR] [--preload libc] [options] -- PROGRAM [ARGS...]
+ *	grb record [-o DIR] [--preload LIST] [options] -- PROGRAM [ARGS...]
  *	grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM [ARGS...]
  *	grb view DIR [babeltrace2 arguments...]
  *	grb ftrace show [--graph] [-t] FILE

@@ -105,7 +105,7 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
-	"       grb record [-o DIR] [--preload libc] [--streams N] [--subbuf-size N]\n"
+	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  -- PROGRAM [ARGS...]\n"
 	"\n"
@@ -131,8 +131,11 @@ const char record_usage[] =
 	"  -t, --threads N       writer threads, 1 to 256 (default 4)\n"
 	"  -k, --clock C         monotonic (CLOCK_MONOTONIC, the default) or tsc (the\n"
 	"                        invariant TSC, calibrated; described in the metadata)\n"
-	"  -p, --preload NAME    with a PROGRAM: preload an instrumentation library:\n"
-	"                        libc (malloc, calloc, realloc, free, memalign, ...)\n"
+	"  -p, --preload LIST    with a PROGRAM: preload instrumentation libraries,\n"
+	"                        comma-separated: libc (malloc, calloc, realloc,\n"
+	"                        free, memalign, ...), pthread (mutex lock, trylock,\n"
+	"                        timedlock, unlock), cyg-profile (function entry and\n"
+	"                        exit of -finstrument-functions programs)\n"
 	"  -n, --streams N       with a PROGRAM: per-thread streams of each process,\n"
 	"                        1 to 250 (default 32); a thread beyond them loses\n"
 	"                        its events (counted)\n"
@@ -257,6 +260,27 @@ static void print_summary(struct grb_ctf_trace *t, uint32_t n, const char *chan_
 	       grouped(c, sizeof(c), tot.events_dropped), grouped(path, sizeof(path), tot.lost_all),
 	       ok + failed == tot.events + tot.events_dropped + tot.lost_all ? "exact" :
 									       "MISMATCH");
+}
+
+/* Whether the list names known preloads, each once. */
+static int preload_list_valid(const char *list)
+{
+	static const char *const known[] = { "libc", "pthread", "cyg-profile" };
+	unsigned int seen = 0, i;
+
+	for (;;) {
+		size_t len = strcspn(list, ",");
+
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (len == strlen(known[i]) && !strncmp(list, known[i], len))
+				break;
+		if (i == sizeof(known) / sizeof(known[0]) || seen & (1u << i))
+			return 0;
+		seen |= 1u << i;
+		if (!list[len])
+			return 1;
+		list += len + 1;
+	}
 }
 
 /* --buffers DIR: an absolute path to a directory (made if missing) short
@@ -405,10 +429,10 @@ int cmd_record(int argc, char **argv)
 			}
 			break;
 		case 'p':
-			if (strcmp(optarg, "libc")) {
+			if (!preload_list_valid(optarg)) {
 				fprintf(stderr,
-					"grb record: --preload %s: the preload libraries are: "
-					"libc\n",
+					"grb record: --preload %s: expected a comma-separated "
+					"list of libc, pthread and cyg-profile\n",
 					optarg);
 				return 2;
 			}

@@ -611,10 +611,30 @@ static int print_report(struct session *ss, const char *dir)
 	return exact;
 }
 
-/* The preload library NAME: $GRB_PRELOAD_DIR, the build tree's when this
- * grb is the build tree's, else the installed one: beside this grb
- * (<bin>/../<libdir>/grb, for a tree installed elsewhere than its
- * prefix), then in the prefix's. */
+/* The paths of the preload libraries of a comma-separated list (checked
+ * by grb record), separated by colons for LD_PRELOAD. */
+static int preload_paths(const char *list, char *paths, size_t size)
+{
+	size_t used = 0;
+
+	for (;;) {
+		size_t len = strcspn(list, ",");
+		char name[32], path[PATH_MAX];
+
+		if (len >= sizeof(name))
+			return -1;
+		memcpy(name, list, len);
+		name[len] = 0;
+		if (find_preload(name, path, sizeof(path)))
+			return -1;
+		if (used + strlen(path) + 2 > size)
+			return -1;
+		used += (size_t)sprintf(paths + used, "%s%s", used ? ":" : "", path);
+		if (!list[len])
+			return 0;
+		list += len + 1;
+	}
+}
 
 /* After each round of events: sources of ended processes end, drain,
  * then the waiters sleep again.  1 once every source ended, -1 if the
@@ -655,7 +675,7 @@ int record_program(const struct program_opts *o, char **argv)
 {
 	struct session ss;
 	struct grb_ctf_trace_attr attr;
-	char preload[PATH_MAX];
+	char preload[4 * PATH_MAX];
 	int exact, ret, status = 0;
 	uint32_t i;
 
@@ -663,7 +683,7 @@ int record_program(const struct program_opts *o, char **argv)
 	ss.o = o;
 	ss.efd = -1;
 	ss.poll_ms = POLL_MIN_MS;
-	if (o->preload && find_preload(o->preload, preload, sizeof(preload)))
+	if (o->preload && preload_paths(o->preload, preload, sizeof(preload)))
 		return 2;
 	if (sessd_listen(&ss.sd, &session_ops, &ss, "grb record", "grb-session"))
 		return 1;
