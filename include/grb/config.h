@@ -101,7 +101,9 @@ enum grb_lost_cause {
 			    * (its writer was stalled for a whole lap of the ring) */
 	GRB_LOST_DISABLED = 6, /* the stream was disabled by an internal invariant failure */
 	GRB_LOST_NO_STREAM = 7, /* per-thread alloc: no free stream for the thread */
-	GRB_LOST_NR = 8,
+	GRB_LOST_DIED = 8, /* reserved and never committed: the writing process died
+			    * (counted by the consumer that drains what it left) */
+	GRB_LOST_NR = 9,
 };
 
 /*

@@ -15,8 +15,8 @@ const char *grb_version(void)
 const char *grb_lost_cause_name(enum grb_lost_cause cause)
 {
 	static const char *const names[GRB_LOST_NR] = {
-		"full",	   "overwritten", "too_big",  "nested",
-		"timeout", "wrap",	  "disabled", "no_stream",
+		"full", "overwritten", "too_big",   "nested", "timeout",
+		"wrap", "disabled",    "no_stream", "died",
 	};
 
 	return (unsigned)cause < GRB_LOST_NR ? names[cause] : "unknown";

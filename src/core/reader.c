@@ -386,21 +386,113 @@ static uint64_t read_from(const struct grb_reader *r, uint64_t start)
 }
 
 /*
+ * The bytes the slot of the packet at p counts committed for p's lap:
+ * every lap of a slot adds exactly the sub-buffer size, so the slot's byte
+ * field is lap * size + the lap's bytes (modulo 2^40).  Return them, or
+ * more than the sub-buffer size when the count is not of this lap (a lie,
+ * or a lap delivered since).
+ */
+static uint64_t lap_committed(const struct grb_stream *s, uint64_t p)
+{
+	const struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, p)];
+	/* relaxed: read only once the writing process is gone (the reader's
+	 * orphaned state): nothing in the mapping moves any more. */
+	uint64_t cc = _grb_load_relaxed(&x->cc) + _grb_load_relaxed(&x->cc_remote);
+	uint64_t base = (p >> (s->sb_order + s->count_order)) << s->sb_order;
+
+	return (cc - base) & GRB_CC_BYTES_MASK;
+}
+
+/*
+ * The writing process of a single-writer stream is gone, every record
+ * below the committed position t is read, and the offset o is past it:
+ * the dead writer's tail [t, o) (doc/design.md, "A writer that exits or
+ * dies").  When no reservation at nesting depth 2 or more was even tried
+ * at or past t (nest_pos below t), the tail holds no committed record and
+ * at most one reserved record, the one being written at the death: it is
+ * that record (with the padding and the packet header of the switch it
+ * made), or only the padding of a flush (flush_pos is t and o the
+ * packet's end).  The commit counts must say that nothing of the tail is
+ * committed but that padding and header; otherwise nothing is trusted
+ * and the tail stays uncounted (the records behind a nested reservation
+ * are not recovered yet).  Counts the record lost (GRB_LOST_DIED), once
+ * for the stream.  Nothing of the tail is ever decoded.  Return -ENODATA.
+ */
+static int dead_tail(struct grb_reader *r, uint64_t start, uint64_t t)
+{
+	struct grb_stream *s = r->s;
+	struct grb_shm_stream *shm = s->shm;
+	const uint64_t phdr = r->cfg->packet_header_size;
+	/* relaxed: as in lap_committed(). */
+	uint64_t o = _grb_load_relaxed(&shm->offset);
+	uint64_t nest = _grb_load_relaxed(&shm->nest_pos);
+	uint64_t flush = _grb_load_relaxed(&shm->flush_pos);
+	uint64_t next = start + s->sb_size, b, died, at;
+
+	if (r->cfg->sync != GRB_SYNC_SINGLE_WRITER || !pos_after(o, t) || pos_after(start, t) ||
+	    !pos_after(next, t) || pos_after(o, next + s->sb_size))
+		return -ENODATA;
+	/* relaxed: the consumer page's counter and its guard; one consuming
+	 * reader at a time ([R7]), read by the statistics only. */
+	at = _grb_load_relaxed(&s->cons->died_at);
+	if (at == o)
+		return -ENODATA; /* counted already */
+	if (nest != GRB_NO_POS && !pos_after(t, nest))
+		return -ENODATA; /* a nested reservation may be in the tail */
+	/* What the counts say is committed of the tail: nothing, or the
+	 * packet header at t when the dead reservation opened the packet. */
+	b = lap_committed(s, start);
+	if (pos_after(o, next)) {
+		/* The reservation closed this packet and opened the next:
+		 * this packet's padding from t (its content size, stored
+		 * before the padding's commit) and the next packet's header
+		 * may be committed, no record.  With the padding committed
+		 * the lap is complete, its delivery died on the way. */
+		uint64_t bn = lap_committed(s, next);
+
+		if (b != t - start &&
+		    (b != s->sb_size ||
+		     _grb_load_relaxed(&s->slots[_grb_slot_of(s, start)].data_end) != t - start))
+			return -ENODATA;
+		if (bn != 0 && bn != phdr)
+			return -ENODATA;
+		died = 1;
+	} else if (b != t - start && !(t == start + phdr && b == 0)) {
+		return -ENODATA;
+	} else if (o == next && flush == t) {
+		died = 0; /* a flush's padding, not committed */
+	} else {
+		if (o - t < r->cfg->min_record_size)
+			return -ENODATA;
+		died = 1;
+	}
+	/* relaxed, as above. */
+	if (__atomic_compare_exchange_n(&s->cons->died_at, &at, o, 0, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+		_grb_add_relaxed(&s->cons->died_records, died);
+	return -ENODATA;
+}
+
+/*
  * A consuming reader of another process's streams: nothing at the head is
  * delivered.  Return -ENODATA when the stream will give no more (its
  * writers finalized it at start, or its writing process is gone and every
- * record committed is read), else -EAGAIN.
+ * record committed is read, the record it died writing counted), else
+ * -EAGAIN.
  */
-static int nothing_delivered(struct grb_reader *r, uint64_t start)
+static int nothing_delivered(struct grb_reader *r, uint64_t c)
 {
 	struct grb_stream *s = r->s;
+	uint64_t start = c & ~s->sb_mask, cp;
 
 	if (_grb_load_acquire(&s->shm->finalized) && _grb_load_acquire(&s->shm->offset) == start)
 		return -ENODATA;
 	/* relaxed: set by this process (grb_channel_owner_alive). */
-	if (_grb_load_relaxed(&r->ch->priv->orphaned) &&
-	    !pos_after(committed_pos(r, start, read_from(r, start)), read_from(r, start)))
-		return -ENODATA;
+	if (_grb_load_relaxed(&r->ch->priv->orphaned)) {
+		cp = committed_pos(r, start, read_from(r, start));
+		if (!pos_after(cp, read_from(r, start)))
+			return dead_tail(r, start, read_from(r, start));
+	}
 	return -EAGAIN;
 }
 
@@ -546,7 +638,7 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 		if (!delivered(s, start, done, o)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
-			return nothing_delivered(r, start);
+			return nothing_delivered(r, c);
 		}
 		bad = packet_fill(r, x, start, &pkt->info);
 		/* [R2] acquire (a load only: the id is the writers'): pairs
@@ -608,7 +700,7 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 		if (!delivered(s, start, done, o)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue;
-			return nothing_delivered(r, start);
+			return nothing_delivered(r, c);
 		}
 		bad = packet_fill(r, x, start, &pkt->info);
 		/* [R10] seq_cst: snapshot readers that copied this packet

@@ -47,6 +47,10 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 	_grb_memset(st, 0, sizeof(*st));
 	for (i = 0; i < GRB_LOST_NR; i++) {
 		st->lost[i] = _grb_load_relaxed(&shm->lost[i]);
+		/* The writers never count a death: the consumer that drained
+		 * what the dead writer left counted it on its page. */
+		if (i == GRB_LOST_DIED)
+			st->lost[i] += _grb_load_relaxed(&s->cons->died_records);
 		st->lost_total += st->lost[i];
 	}
 	st->write_pos = _grb_load_relaxed(&shm->offset);

@@ -10,6 +10,9 @@
  * path reads where version 4 had it: the writers' line (offset, last_ts,
  * flush_req, commit_pos, last_end, lost_unreported).  Version 6 replaced
  * wake_pending with the positions wake_req, wake_done and wake_pos.
+ * Version 7 added a cause to the loss counters (GRB_LOST_DIED), which moved
+ * the fields after them by 8 bytes, and nest_pos and flush_pos in the rest
+ * of the writers' line.
  */
 _Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
 		       offsetof(struct grb_shm_stream, last_ts) == 136 &&
@@ -17,8 +20,9 @@ _Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
 		       offsetof(struct grb_shm_stream, commit_pos) == 152 &&
 		       offsetof(struct grb_shm_stream, last_end) == 160 &&
 		       offsetof(struct grb_shm_stream, lost_unreported) == 168 &&
+		       offsetof(struct grb_shm_stream, flush_pos) + sizeof(uint64_t) <= 192 &&
 		       offsetof(struct grb_shm_stream, lost) == 256 &&
-		       offsetof(struct grb_shm_stream, wake_req) == 360,
+		       offsetof(struct grb_shm_stream, wake_req) == 368,
 	       "a field the writers' fast path reads moved");
 _Static_assert(offsetof(struct grb_shm_stream, nr_streams) + sizeof(uint32_t) <=
 		       offsetof(struct grb_shm_stream, offset),
@@ -107,11 +111,14 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	shm->ts_bits = c->ts_bits;
 	shm->channel_uid = ch->uid;
 	shm->last_end = GRB_LAST_END_NONE; /* no record yet */
+	shm->nest_pos = GRB_NO_POS;
+	shm->flush_pos = GRB_NO_POS;
 	s->shm = shm;
 	s->cons = (struct grb_shm_consumer *)((char *)shm + l.consumer_off);
 	s->cons->reader_spare = count;
 	ch->priv->spare[index] = count; /* the reader's own copy */
 	s->cons->taking = GRB_NO_POS;
+	s->cons->died_at = GRB_NO_POS;
 	s->uid = (ch->uid << 24) | index; /* index < 2^24: CPUs or nr_streams */
 	s->slots = (struct grb_shm_slot *)((char *)shm + l.slots_off);
 	s->data = (char *)shm + l.data_off;

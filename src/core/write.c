@@ -656,6 +656,16 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		}
 		if (close_old || exact_end)
 			snap = _grb_lost_snapshot(s);
+		if (_grb_single(cfg) && _grb_tls_nesting > 1) {
+			/* relaxed: read only by a consumer once the writing
+			 * process is gone (doc/design.md, "A writer that exits
+			 * or dies"): a reservation nested in another may be in
+			 * the tail from o on.  Before the CAS, so that a death
+			 * between them shows it too; the signal fence keeps
+			 * the compiler from sinking it. */
+			_grb_store_relaxed(&shm->nest_pos, o);
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		}
 		ret = offset_cas(cfg, s, o, end, prev, ts);
 		if (ret > 0)
 			break;
@@ -1018,6 +1028,12 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 			break;
 		ts = cfg->clock_read();
 		snap = _grb_lost_snapshot(s);
+		if (_grb_single(cfg)) {
+			/* relaxed: as nest_pos in reserve_slow(): the tail from
+			 * o to the packet's end may be this flush's padding. */
+			_grb_store_relaxed(&shm->flush_pos, o);
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		}
 		/* [W8] acq_rel CAS, as [W5]. */
 		if (_grb_cas_acqrel(&shm->offset, &o, o + (s->sb_size - in_sb))) {
 			closed = 1;

@@ -481,7 +481,7 @@ static int session_main(void)
 /* ---- attach mode: this process consumes and checks ---- */
 
 struct totals {
-	uint64_t kills, records, lost, uncounted, missing, extra, torn, dups, runs_failed;
+	uint64_t kills, records, lost, died, uncounted, missing, extra, torn, dups, runs_failed;
 	uint64_t fired[3];
 };
 
@@ -536,7 +536,7 @@ static int attach_one(uint32_t n, struct totals *tt)
 	uint8_t ended[SHM_MAX_FDS] = { 0 };
 	const uint64_t cap = 1u << 22;
 	uint64_t tag, read = 0, committed = 0, expect = 0, lost_log = 0, lost_slack = 0;
-	uint64_t inflight = 0;
+	uint64_t inflight = 0, inflight_any = 0, lost_all, uncounted;
 	struct grb_channel_stats cs;
 	struct grb_channel *ch;
 	uint8_t *seen;
@@ -629,16 +629,24 @@ static int attach_one(uint32_t n, struct totals *tt)
 			 * the hook not yet called. */
 			lost_slack += st == ST_IDLE && x->in_call;
 			inflight += !last && (st == ST_RESERVED || st == ST_HEADER);
+			/* Reserved, perhaps: a kill from another thread may
+			 * land after the reservation, before the hook. */
+			inflight_any += !last && x->in_call && st != ST_ADDED;
 			bad |= miss || extra;
 		}
-	if (read != committed || committed != expect || cs.lost_total < lost_log ||
-	    cs.lost_total > lost_log + lost_slack) {
+	/* The writers' calls count every cause but a death; the consumer
+	 * counts the records the dead writer left reserved (GRB_LOST_DIED),
+	 * never more than were in flight. */
+	lost_all = cs.lost_total - cs.lost[GRB_LOST_DIED];
+	if (read != committed || committed != expect || lost_all < lost_log ||
+	    lost_all > lost_log + lost_slack || cs.lost[GRB_LOST_DIED] > inflight_any) {
 		fprintf(stderr,
 			"crash_writer: child %u (plan %s %" PRIu64 "): read %" PRIu64
 			", committed %" PRIu64 ", commits made %" PRIu64 "; lost %" PRIu64
-			", counted by the writers' calls %" PRIu64 " (+ at most %" PRIu64 ")\n",
+			", counted by the writers' calls %" PRIu64 " (+ at most %" PRIu64
+			"); died %" PRIu64 " of %" PRIu64 " in flight\n",
 			n, plan_name(&logs[n]), logs[n].plan_pass, read, committed, expect,
-			cs.lost_total, lost_log, lost_slack);
+			lost_all, lost_log, lost_slack, cs.lost[GRB_LOST_DIED], inflight_any);
 		bad = 1;
 	}
 	if (cs.corrupt_packets || cs.invariant_failures) {
@@ -646,12 +654,15 @@ static int attach_one(uint32_t n, struct totals *tt)
 			cs.corrupt_packets);
 		bad = 1;
 	}
-	tt->uncounted += inflight;
-	if (o.strict && inflight) {
+	/* Those the consumer counted died are counted. */
+	uncounted = inflight > cs.lost[GRB_LOST_DIED] ? inflight - cs.lost[GRB_LOST_DIED] : 0;
+	tt->uncounted += uncounted;
+	tt->died += cs.lost[GRB_LOST_DIED];
+	if (o.strict && uncounted) {
 		fprintf(stderr,
 			"crash_writer: child %u (plan %s %" PRIu64 "): %" PRIu64
 			" record(s) reserved and never committed, not counted lost\n",
-			n, plan_name(&logs[n]), logs[n].plan_pass, inflight);
+			n, plan_name(&logs[n]), logs[n].plan_pass, uncounted);
 		bad = 1;
 	}
 	tt->kills++;
@@ -685,12 +696,13 @@ static int attach_main(void)
 	for (n = 0; n < o.kills; n++)
 		attach_one(n, &tt);
 	printf("crash_writer attach %s%s%s%s: %" PRIu64 " kills (%" PRIu64 " by plan, %" PRIu64
-	       " by --max-ms), %" PRIu64 " records read, %" PRIu64 " lost; %" PRIu64
-	       " missing, %" PRIu64 " beyond, %" PRIu64 " torn, %" PRIu64 " duplicated; %" PRIu64
-	       " reserved and never committed (not counted); %" PRIu64 " runs failed\n",
+	       " by --max-ms), %" PRIu64 " records read, %" PRIu64 " lost (%" PRIu64
+	       " died); %" PRIu64 " missing, %" PRIu64 " beyond, %" PRIu64 " torn, %" PRIu64
+	       " duplicated; %" PRIu64 " reserved and never committed (not counted); %" PRIu64
+	       " runs failed\n",
 	       o.alloc, o.nested ? " --nested" : "", o.shared ? " --shared" : "",
 	       o.strict ? " --strict" : "", tt.kills, tt.fired[1], tt.fired[2], tt.records, tt.lost,
-	       tt.missing, tt.extra, tt.torn, tt.dups, tt.uncounted, tt.runs_failed);
+	       tt.died, tt.missing, tt.extra, tt.torn, tt.dups, tt.uncounted, tt.runs_failed);
 	return tt.runs_failed || tt.torn || tt.dups ? 1 : 0;
 }
 

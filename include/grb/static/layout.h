@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 6u
+#define GRB_LAYOUT_VERSION 7u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -118,6 +118,14 @@ struct grb_shm_stream {
 	 * in its struct grb_ctx.lost yet. */
 	uint64_t last_end;
 	uint64_t lost_unreported;
+	/* Layout version 7, the rest of the line, for a consumer that drains
+	 * a dead writer's single-writer stream (doc/design.md, "A writer that
+	 * exits or dies"): the offset at which the slow path last reserved,
+	 * or tried to, at nesting depth 2 or more (nest_pos), and the offset
+	 * from which a flush last tried to pad its packet (flush_pos), each
+	 * stored before the offset's CAS.  GRB_NO_POS: none yet. */
+	uint64_t nest_pos;
+	uint64_t flush_pos;
 
 	/* Wake-up line (the reader's line up to layout version 4: the words a
 	 * consumer writes moved to struct grb_shm_consumer, and what is left
@@ -178,6 +186,12 @@ struct grb_shm_consumer {
 	 * corrupt_records). */
 	uint64_t corrupt_packets;
 	uint64_t corrupt_records;
+	/* Layout version 7: the records a consuming reader counted lost
+	 * because the writing process died with them reserved and not
+	 * committed (GRB_LOST_DIED), and the offset it counted them at
+	 * (GRB_NO_POS: none), so that they are counted once. */
+	uint64_t died_records;
+	uint64_t died_at;
 } __attribute__((aligned(GRB_CACHELINE)));
 
 struct grb_shm_slot {
