@@ -134,8 +134,8 @@ static uint64_t run_first(const int *fds, uint32_t nfd, uint64_t stop, struct fi
  */
 static void takeover(uint64_t stop)
 {
-	struct first_log *log = mmap(NULL, sizeof(*log), PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct first_log *log =
+		mmap(NULL, sizeof(*log), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	uint8_t *committed = calloc(MAXSEQ, 1), *seen = calloc(MAXSEQ, 1);
 	struct grb_channel_attr a;
 	struct grb_channel *w, *ch2;
@@ -239,11 +239,10 @@ static void takeover(uint64_t stop)
 	written = ws.committed + ws.lost_total;
 	printf("written %" PRIu64 " = second %" PRIu64 " + taken before %" PRIu64 " + lost %" PRIu64
 	       " + corrupt %" PRIu64 "\n",
-	       written, second, consumed - st.corrupt_records, ws.lost_total,
-	       ws.corrupt_records);
+	       written, second, consumed - st.corrupt_records, ws.lost_total, ws.corrupt_records);
 	CHECK(ws.lost[GRB_LOST_FULL] > 0);
-	CHECK(written == second + (consumed - st.corrupt_records) + ws.lost_total +
-				 ws.corrupt_records);
+	CHECK(written ==
+	      second + (consumed - st.corrupt_records) + ws.lost_total + ws.corrupt_records);
 	CHECK(dup == 0 && bad == 0 && missing == 0);
 	CHECK(extra == consumed - log->n);
 	if (it)
@@ -345,8 +344,8 @@ static void live_count(void)
 	CHECK(ret == -ENODATA);
 	CHECK(grb_channel_consumed_records(ch, 0, &n) == 0);
 	CHECK(n == taken);
-	printf("live: %" PRIu64 " counts, %" PRIu64 " to take again, %" PRIu64
-	       " wrong; %" PRIu64 " records taken in all\n",
+	printf("live: %" PRIu64 " counts, %" PRIu64 " to take again, %" PRIu64 " wrong; %" PRIu64
+	       " records taken in all\n",
 	       ok, again, wrong, taken);
 	CHECK(ok > 0 && wrong == 0 && taken > 10000);
 	grb_iter_destroy(it);

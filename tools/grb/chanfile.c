@@ -125,10 +125,10 @@ static int pow2(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-#define BAD(...)                                   \
-	do {                                       \
-		snprintf(why, size, __VA_ARGS__);  \
-		return -EPROTO;                    \
+#define BAD(...)                                  \
+	do {                                      \
+		snprintf(why, size, __VA_ARGS__); \
+		return -EPROTO;                   \
 	} while (0)
 
 int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, size_t size)

@@ -245,8 +245,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 				   h->nr_events);
 	close_fds(fds, h->nr_streams);
 	if (ret < 0) {
-		problem(r, "process %d %s (%s_*): %s: not recovered", h->pid, h->program,
-			h->prefix, grb_last_error());
+		problem(r, "process %d %s (%s_*): %s: not recovered", h->pid, h->program, h->prefix,
+			grb_last_error());
 		return -1;
 	}
 	p->src = ret;
@@ -333,7 +333,8 @@ static int report_one(struct recover *r, const struct rproc *p, uint64_t *tot)
 		if (st.lost[k] && o < sizeof(causes))
 			o += (size_t)snprintf(causes + o, sizeof(causes) - o, "%s%s %" PRIu64,
 					      o ? ", " : " (",
-					      grb_lost_cause_name((enum grb_lost_cause)k), st.lost[k]);
+					      grb_lost_cause_name((enum grb_lost_cause)k),
+					      st.lost[k]);
 	if (o && o < sizeof(causes))
 		snprintf(causes + o, sizeof(causes) - o, ")");
 	printf("process %d %s (%s): %" PRIu64 " written = %" PRIu64 " recovered + %" PRIu64
@@ -415,8 +416,8 @@ int cmd_recover(int argc, char **argv)
 		fprintf(stderr, "grb recover: %s\n", grb_last_error());
 		return 1;
 	}
-	printf("grb %s: recovering %s into %s (%u processes described)\n", grb_version(),
-	       r.bufdir, out, r.nr);
+	printf("grb %s: recovering %s into %s (%u processes described)\n", grb_version(), r.bufdir,
+	       out, r.nr);
 	for (i = 0; i < r.nr; i++)
 		recover_one(&r, &r.p[i]);
 	/* Every source's writer is gone: each poll takes what is delivered,
@@ -447,8 +448,8 @@ int cmd_recover(int argc, char **argv)
 	}
 	printf("total: %u processes, %" PRIu64 " written = %" PRIu64 " recovered + %" PRIu64
 	       " taken before + %" PRIu64 " lost%s in %" PRIu64 " stream files: %s\n",
-	       procs, tot[0], tot[1], tot[2], tot[3], tot[4] ? " + dropped or corrupt" : "",
-	       tot[5], exact ? "exact" : "MISMATCH");
+	       procs, tot[0], tot[1], tot[2], tot[3], tot[4] ? " + dropped or corrupt" : "", tot[5],
+	       exact ? "exact" : "MISMATCH");
 	/* Stream files no description covers (the recorder died before it
 	 * wrote one, or it was removed): not decodable. */
 	for (i = 0; i < nr_names; i++) {
