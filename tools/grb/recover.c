@@ -43,7 +43,7 @@ const char recover_usage[] =
 	"(written = recovered + taken before by the dead recorder + lost + corrupt)\n"
 	"and what could not be recovered, and why.  The buffers are copied, never\n"
 	"changed: it can run again.  A process still running, or a recorder still\n"
-	"draining it, is refused (`grb record --attach` takes over running ones).\n"
+	"draining it, is refused.\n"
 	"\n"
 	"  -o, --output DIR   the trace directory (created; must not exist)\n"
 	"\n"
@@ -209,9 +209,9 @@ static int recover_one(struct recover *r, struct rproc *p)
 	}
 	if (grb_channel_owner_alive(ch) != 0) {
 		problem(r,
-			"process %d %s (%s_*): still running: not recovered (grb record --attach "
-			"%s takes it over)",
-			h->pid, h->program, h->prefix, r->bufdir);
+			"process %d %s (%s_*): still running: not recovered (its records are "
+			"still being written; recover it once it has ended)",
+			h->pid, h->program, h->prefix);
 		grb_channel_destroy(ch);
 		close_fds(fds, h->nr_streams);
 		return -1;

@@ -337,7 +337,7 @@ static void buffer_files_remove(struct session *ss, struct conn *c)
 /*
  * --buffers: beside the stream files <prefix>_<i>, <prefix>.chan says what
  * the CHANNEL carried and which recorder drains them, for `grb recover`
- * and `grb record --attach` once this recorder is gone.
+ * once this recorder and the process are gone.
  */
 static void chanfile_save(struct session *ss, struct conn *c, const struct grb_session_channel *m)
 {
