@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !memchr(c.h.program, 0, sizeof(c.h.program)) ||
 	    !memchr(c.h.prefix, 0, sizeof(c.h.prefix)) || strchr(c.h.prefix, '/'))
 		fail("accepted an unterminated name or a path");
-	if (c.h.size != size || c.h.nr_streams == 0 ||
-	    c.h.nr_streams > GRB_SESSION_MAX_STREAMS || c.h.pid <= 0)
+	if (c.h.size != size || c.h.nr_streams == 0 || c.h.nr_streams > GRB_SESSION_MAX_STREAMS ||
+	    c.h.pid <= 0)
 		fail("accepted a head its checks refuse");
 	if (c.h.nr_events && !c.events)
 		fail("no events returned");
