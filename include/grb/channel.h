@@ -14,12 +14,14 @@
  * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1)      |
  * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
+ * | grb_channel_consumed_records  | no          | wait-free    | no                  |
  * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
  * | grb_channel_sync              | yes         | wait-free    | no                  |
  * | grb_channel_stream_shm        | yes         | wait-free    | no                  |
  * | grb_channel_attach (_dir)     | no          | blocking     | open, pread, mmap   |
  * | grb_channel_owner_alive       | no          | blocking     | open, read (/proc)  |
  * | grb_channel_owner_gone        | yes         | wait-free    | no                  |
+ * | grb_channel_consumer_gone     | yes         | wait-free    | no                  |
  * | grb_last_error, grb_version   | yes         | wait-free    | no                  |
  *
  * None of them may be called between a grb_reserve() and its commit on the
@@ -335,6 +337,41 @@ int grb_channel_owner_alive(struct grb_channel *ch);
  * or a channel of this process.  Real-time: wait-free, no system call.
  */
 int grb_channel_owner_gone(struct grb_channel *ch);
+
+/**
+ * grb_channel_consumer_gone() - the consuming readers of an attached
+ * channel's earlier consumer are gone (the caller knows: its process
+ * died) without destroying them: release their claim on every stream
+ * (one consuming reader per stream), so that readers of this channel may
+ * consume.  Calling it while that consumer runs breaks the exclusion.
+ * Return: 0; -EINVAL NULL or a channel of this process.  Real-time:
+ * wait-free, no system call.
+ */
+int grb_channel_consumer_gone(struct grb_channel *ch);
+
+/**
+ * grb_channel_consumed_records() - the records of a stream that consuming
+ * readers consumed since its creation: returned (taken in a packet or in
+ * place) or counted corrupt; not those overwritten.  A consumer that takes
+ * over the streams of one that stopped (attached them after it, in this or
+ * another process) learns what the earlier one took: this count, less the
+ * stream's corrupt_records, at the moment it attached; then written ==
+ * its own + that + lost_total + corrupt_records.
+ *
+ * It is the delivered-record count, less the records of the delivered
+ * packets from the consumed position S + k on, plus k, less the
+ * overwritten ones, from two identical looks at every counter.  Exact once
+ * the writers are gone; while they run, exact when it returns 0 (a look
+ * that a delivery or a reader crossed is taken again, at most 64 times),
+ * but in overwrite mode, where a pusher moves consumed a moment before it
+ * counts the records overwritten: call it there with the writers stopped.
+ * Return: 0 and *n; -EINVAL a bad argument; -EAGAIN the writers kept
+ * moving, or a writer that died left a delivery half done (its packet's
+ * count may or may not be in the delivered one); -EPROTO positions or
+ * counts no stream has (shared memory that lies).  grb_last_error() says
+ * which.  Real-time: wait-free (bounded), no system call.
+ */
+int grb_channel_consumed_records(const struct grb_channel *ch, uint32_t stream, uint64_t *n);
 
 /** grb_channel_read_stats() - totals over the channel.  Return: 0; -EINVAL for NULL. */
 int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st);

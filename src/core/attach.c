@@ -282,3 +282,16 @@ int grb_channel_owner_gone(struct grb_channel *ch)
 	_grb_store_relaxed(&ch->priv->orphaned, 1);
 	return 0;
 }
+
+int grb_channel_consumer_gone(struct grb_channel *ch)
+{
+	uint32_t i;
+
+	if (!ch || !ch->priv->attached)
+		return -EINVAL;
+	for (i = 0; i < ch->nr_streams; i++)
+		/* [A3] release: pairs with [R7]; as [R8], for the reader of a
+		 * process that died without destroying it. */
+		_grb_store_release(&ch->streams[i].cons->reader_active, 0);
+	return 0;
+}

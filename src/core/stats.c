@@ -67,6 +67,126 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 	return 0;
 }
 
+/*
+ * One look at what consuming readers consumed of s: the consumed position
+ * c (S + k), the write position o, the delivered-record count d, the
+ * overwritten count ov, and sum, the records of the packets from S on
+ * that are delivered (not consumed yet, or S itself, of which k were
+ * returned in place).  pending: a packet from S on whose lap is wholly
+ * committed but not yet marked delivered (its count may or may not be in
+ * d yet).  Return 0, or -EPROTO when the positions are impossible.
+ */
+struct consumed_look {
+	uint64_t c, o, d, ov, sum;
+	int pending;
+};
+
+static int consumed_look(const struct grb_stream *s, int gone, struct consumed_look *v)
+{
+	uint64_t start, end, p;
+
+	/* [A1] acquire: pairs with the readers' [R3], [R13], [R9] and the
+	 * pushers' [P3]: each of them loaded done ([R1], [P2]) before moving
+	 * consumed past a packet, so every packet below S is delivered and its
+	 * count, added before [D3], is in the d loaded below. */
+	v->c = _grb_load_acquire(&s->cons->consumed);
+	/* [A1] acquire, as above: the write position after c. */
+	v->o = _grb_load_acquire(&s->shm->offset);
+	v->sum = 0;
+	v->pending = 0;
+	start = v->c & ~s->sb_mask;
+	end = (v->o + s->sb_mask) & ~s->sb_mask;
+	/* The ring from S holds the write position: writers do not pass a
+	 * packet not consumed (discard, blocking), or push consumed first
+	 * (overwrite: an opener moves the offset a moment before its push,
+	 * a transient while it runs).  Else the memory lies. */
+	if ((int64_t)(start - v->o) > 0)
+		return -EPROTO;
+	if (end - start > _grb_buf_size(s)) {
+		if (gone)
+			return -EPROTO;
+		v->pending = 1;
+		return 0;
+	}
+	for (p = start; p != end; p += s->sb_size) {
+		const struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, p)];
+		/* [A2] acquire: pairs with [D3]; the packet's records and its
+		 * add to delivered_records come before done. */
+		uint64_t done = _grb_load_acquire(&x->done);
+		uint64_t cc, bytes, base, last;
+
+		if (done == p + s->sb_size) {
+			/* relaxed: published by [D3], acquired by [A2]. */
+			v->sum += _grb_load_relaxed(&x->records);
+			continue;
+		}
+		/* Not delivered: is its lap wholly committed (a delivery under
+		 * way)?  relaxed: counters; only compared between two looks. */
+		cc = _grb_load_relaxed(&x->cc) + _grb_load_relaxed(&x->cc_remote);
+		bytes = cc & GRB_CC_BYTES_MASK;
+		base = ((uint64_t)_grb_lap_tag(s, p) << s->sb_order) & GRB_CC_BYTES_MASK;
+		if (((bytes - base) & GRB_CC_BYTES_MASK) < s->sb_size)
+			continue; /* open: its records are not in d */
+		/* relaxed: as cc.  A dead writer that had not yet stored
+		 * last_cc had not added the count either. */
+		last = _grb_load_relaxed(&x->last_cc);
+		if (!gone || last == cc)
+			v->pending = 1;
+	}
+	/* relaxed: counters, loaded after [A2], so d holds every delivery
+	 * seen there. */
+	v->d = _grb_load_relaxed(&s->shm->delivered_records);
+	v->ov = _grb_load_relaxed(&s->shm->lost[GRB_LOST_OVERWRITTEN]);
+	return 0;
+}
+
+int grb_channel_consumed_records(const struct grb_channel *ch, uint32_t stream, uint64_t *n)
+{
+	const struct grb_stream *s;
+	struct consumed_look a, b;
+	uint64_t k;
+	int tries, gone, ret;
+
+	if (!ch || !n || stream >= ch->nr_streams)
+		return -EINVAL;
+	s = &ch->streams[stream];
+	/* relaxed: a flag of this process (grb_channel_owner_alive). */
+	gone = ch->priv->attached && _grb_load_relaxed(&ch->priv->orphaned);
+	for (tries = 0; tries < 64; tries++) {
+		ret = consumed_look(s, gone, &a);
+		if (ret)
+			break;
+		ret = consumed_look(s, gone, &b);
+		if (ret)
+			break;
+		if (a.pending || b.pending || a.c != b.c || a.o != b.o || a.d != b.d ||
+		    a.ov != b.ov || a.sum != b.sum)
+			continue; /* writers or readers moved: look again */
+		k = a.c & s->sb_mask;
+		if (k > (s->sb_size - ch->cfg->packet_header_size) / ch->cfg->min_record_size ||
+		    a.sum + a.ov > a.d + k) {
+			_grb_env_set_error("stream %u: %llu records delivered and %llu returned "
+					   "in place, fewer than the %llu after the consumed "
+					   "position and overwritten (or too many in place)",
+					   stream, (unsigned long long)a.d, (unsigned long long)k,
+					   (unsigned long long)(a.sum + a.ov));
+			return -EPROTO;
+		}
+		*n = a.d + k - a.sum - a.ov;
+		return 0;
+	}
+	if (ret) {
+		_grb_env_set_error("stream %u: consumed position 0x%llx and write position "
+				   "0x%llx are not of one ring",
+				   stream, (unsigned long long)a.c, (unsigned long long)a.o);
+		return ret;
+	}
+	_grb_env_set_error("stream %u: the writers kept moving, or one died delivering a "
+			   "packet: the records consumed are not known",
+			   stream);
+	return -EAGAIN;
+}
+
 int grb_channel_read_stats(const struct grb_channel *ch, struct grb_channel_stats *st)
 {
 	struct grb_stream_stats ss;

@@ -43,6 +43,10 @@ int record_program(const struct program_opts *o, char **argv);
 extern const char profile_usage[];
 int cmd_profile(int argc, char **argv);
 
+/* recover.c: grb recover BUFFERS_DIR -o DIR */
+extern const char recover_usage[];
+int cmd_recover(int argc, char **argv);
+
 /* view.c */
 extern const char view_usage[];
 int cmd_view(int argc, char **argv);

@@ -6,16 +6,19 @@
  *		   [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]
  *	grb record [-o DIR] [--preload LIST] [options] -- PROGRAM [ARGS...]
  *	grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM [ARGS...]
+ *	grb recover BUFFERS_DIR -o DIR
  *	grb view DIR [babeltrace2 arguments...]
  *	grb ftrace show [--graph] [-t] FILE
- *	grb help [record|profile|view|ftrace]
+ *	grb help [record|profile|recover|view|ftrace]
  *	grb --version
  *
  * `record` (record.c) runs a built-in workload (workload.c: a simulated
  * request-processing server, several threads writing typed CTF events as
  * fast as they can) into a per-CPU channel and writes a CTF trace that
  * babeltrace2 and Trace Compass read, or, with a PROGRAM, records it and
- * every process it starts (session.c); `view` (view.c) shows a trace with
+ * every process it starts (session.c); `recover` (recover.c) makes the
+ * trace of the buffers such a recording left when it and its programs
+ * died; `view` (view.c) shows a trace with
  * babeltrace2; `ftrace show` (ftrace.c) prints a trace.dat of the ftrace
  * client as ftrace's trace file does.
  */
@@ -34,6 +37,8 @@ static const char main_usage[] =
 	"           a program and its processes (grb record [options] -- PROGRAM)\n"
 	"  profile  sample a program's threads on their CPU time into a perf.data\n"
 	"           (grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM)\n"
+	"  recover  the CTF trace of the buffers a killed `grb record --buffers`\n"
+	"           left (grb recover BUFFERS_DIR -o DIR)\n"
 	"  view     print a CTF trace with babeltrace2\n"
 	"  ftrace   ftrace show FILE: print a trace.dat of grb's ftrace client\n"
 	"  help     this help (grb <command> --help for a command's options)\n"
@@ -55,6 +60,8 @@ int main(int argc, char **argv)
 		return cmd_profile(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "view"))
 		return cmd_view(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "recover"))
+		return cmd_recover(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ftrace"))
 		return cmd_ftrace(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -64,6 +71,8 @@ int main(int argc, char **argv)
 			fputs(profile_usage, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "view"))
 			fputs(view_usage, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "recover"))
+			fputs(recover_usage, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "ftrace"))
 			fputs(ftrace_usage, stdout);
 		else

@@ -33,6 +33,7 @@
 #include <grb/ctf.h>
 #include <grb/session.h>
 
+#include "chanfile.h"
 #include "grb_tool.h"
 #include "sessd.h"
 
@@ -77,6 +78,7 @@ struct conn {
 	uint64_t wakes; /* its waiter's, kept when it stops */
 	char (*files)[64]; /* --buffers: its streams' files in the directory */
 	uint32_t nr_files;
+	char chanfile[CHANFILE_PREFIX_MAX + 8]; /* --buffers: its description */
 };
 
 struct session {
@@ -320,9 +322,54 @@ static void buffer_files_remove(struct session *ss, struct conn *c)
 			fprintf(stderr, "grb record: cannot remove %s: %s\n", path,
 				strerror(errno));
 	}
+	if (c->chanfile[0]) {
+		snprintf(path, sizeof(path), "%s/%s", ss->o->buffers, c->chanfile);
+		if (unlink(path) && errno != ENOENT)
+			fprintf(stderr, "grb record: cannot remove %s: %s\n", path,
+				strerror(errno));
+		c->chanfile[0] = 0;
+	}
 	free(c->files);
 	c->files = NULL;
 	c->nr_files = 0;
+}
+
+/*
+ * --buffers: beside the stream files <prefix>_<i>, <prefix>.chan says what
+ * the CHANNEL carried and which recorder drains them, for `grb recover`
+ * once this recorder and the process are gone.
+ */
+static void chanfile_save(struct session *ss, struct conn *c, const struct grb_session_channel *m)
+{
+	struct chanfile_head h;
+	size_t n = strlen(c->files[0]);
+	int ret;
+
+	memset(&h, 0, sizeof(h));
+	if (n < 3 || strcmp(c->files[0] + n - 2, "_0") || n - 2 >= sizeof(h.prefix))
+		return;
+	memcpy(h.magic, CHANFILE_MAGIC, sizeof(h.magic));
+	h.version = CHANFILE_VERSION;
+	h.size = (uint32_t)sizeof(h) + m->events_size;
+	h.pid = c->sc.hello.pid;
+	h.recorder_pid = (int32_t)getpid();
+	h.recorder_start = chanfile_proc_start(h.recorder_pid);
+	h.nr_streams = m->nr_streams;
+	h.subbuf_size = m->subbuf_size;
+	h.subbuf_count = m->subbuf_count;
+	h.wakeup = m->wakeup;
+	h.nr_events = m->nr_events;
+	h.events_size = m->events_size;
+	memcpy(h.name, c->sc.hello.name, sizeof(h.name));
+	memcpy(h.program, c->sc.hello.program, sizeof(h.program));
+	memcpy(h.prefix, c->files[0], n - 2);
+	ret = chanfile_write(ss->o->buffers, &h, m + 1);
+	if (ret) {
+		fprintf(stderr, "grb record: cannot write %s/%s%s: %s\n", ss->o->buffers, h.prefix,
+			CHANFILE_SUFFIX, strerror(-ret));
+		return;
+	}
+	snprintf(c->chanfile, sizeof(c->chanfile), "%s%s", h.prefix, CHANFILE_SUFFIX);
 }
 
 static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_session_channel *m,
@@ -367,6 +414,8 @@ static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_
 	c->src = ret;
 	c->events = events;
 	c->nr_events = m->nr_events;
+	if (c->nr_files)
+		chanfile_save(ss, c, m);
 	/* Its writers wake us: a waiter sleeps on its streams.  (Without
 	 * one, it is polled.) */
 	if (m->wakeup == GRB_WAKEUP_WRITER)
@@ -518,8 +567,9 @@ static void buffers_at_end(struct session *ss, struct conn *c)
 		buffer_files_remove(ss, c);
 		return;
 	}
-	printf("process %d: its buffers stay in %s (%s_0 to _%u)\n", c->sc.hello.pid,
-	       ss->o->buffers, c->files[0], c->nr_files - 1);
+	printf("process %d: its buffers stay in %s (%s to _%u, described in %s)\n", c->sc.hello.pid,
+	       ss->o->buffers, c->files[0], c->nr_files - 1,
+	       c->chanfile[0] ? c->chanfile : "no file");
 	free(c->files);
 	c->files = NULL;
 	c->nr_files = 0;

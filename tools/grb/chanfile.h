@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chanfile.h - the description file `grb record --buffers DIR` writes
+ * beside each process's stream files, DIR/<prefix>.chan (<prefix> is
+ * <name>_<pid>, or <name>_<pid>.<n> after an exec): what the process's
+ * CHANNEL carried (pid, program and channel names, geometry, wake-up, the
+ * event descriptions in the session encoding) and which recorder drained
+ * it, so that `grb recover` can decode the streams after both ends died
+ * (doc/session.md, "Buffers in a directory").
+ */
+#ifndef GRB_TOOL_CHANFILE_H
+#define GRB_TOOL_CHANFILE_H
+
+#include <stdint.h>
+#include <grb/session.h>
+
+#define CHANFILE_MAGIC "GRBCHAN1"
+#define CHANFILE_VERSION 1u
+#define CHANFILE_SUFFIX ".chan"
+#define CHANFILE_PREFIX_MAX 64u /* with the NUL */
+
+/* The file: this head, then events_size bytes of event descriptions.
+ * Host byte order (the buffers and their readers are on one machine). */
+struct chanfile_head {
+	char magic[8];
+	uint32_t version;
+	uint32_t size; /* bytes of the whole file */
+	int32_t pid; /* the writing process */
+	int32_t recorder_pid;
+	uint64_t recorder_start; /* its start time, /proc/<pid>/stat field 22 */
+	uint32_t nr_streams, subbuf_size, subbuf_count, wakeup;
+	uint32_t nr_events, events_size;
+	char name[GRB_SESSION_NAME_MAX]; /* the channel's */
+	char program[GRB_SESSION_PROGRAM_MAX];
+	char prefix[CHANFILE_PREFIX_MAX]; /* of the stream files: <prefix>_<i> */
+};
+
+/* A description read back and checked. */
+struct chanfile {
+	struct chanfile_head h;
+	const struct grb_ctf_event_desc *const *events; /* nr_events of them */
+};
+
+/* The start time of process pid (/proc/<pid>/stat), 0 if it is gone. */
+uint64_t chanfile_proc_start(int32_t pid);
+
+/* Write dir/<prefix>.chan (through a temporary name, then rename).
+ * 0 or a negative errno. */
+int chanfile_write(const char *dir, const struct chanfile_head *h, const void *events);
+
+/* Read and check dir/file (a name ending in .chan).  0 and *c (free
+ * with chanfile_free), or a negative errno with why (at most size). */
+int chanfile_read(const char *dir, const char *file, struct chanfile *c, char *why, size_t size);
+
+/* Check a description held in memory (buf, len): 0 and *c, or as
+ * chanfile_read. */
+int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, size_t size);
+
+void chanfile_free(struct chanfile *c);
+
+#endif /* GRB_TOOL_CHANFILE_H */
