@@ -607,6 +607,35 @@ static int took_packet(struct grb_reader *r, struct grb_packet *pkt, uint64_t c,
 }
 
 /*
+ * The head packet of a consuming read: consumed, checked, and the delivery
+ * of its slot.  Return 0 with *c (consumed) and *x (the slot of the packet
+ * at it) when that packet is delivered; 1 to look again (consumed moved,
+ * or was moved past what shared memory lied about); else what the read
+ * returns (-EAGAIN, -ENODATA, -EPROTO).
+ */
+static int head_delivered(struct grb_reader *r, uint64_t *c, struct grb_shm_slot **x)
+{
+	struct grb_stream *s = r->s;
+	uint64_t start, done, o;
+	int bad;
+
+	/* [R0] acquire: pairs with the pushers' [P3]. */
+	*c = _grb_load_acquire(&s->cons->consumed);
+	start = *c & ~s->sb_mask;
+	*x = &s->slots[_grb_slot_of(s, start)];
+	bad = consumed_check(r, *c, &o);
+	if (bad)
+		return bad;
+	/* [R1] acquire: pairs with [D3]. */
+	done = _grb_load_acquire(&(*x)->done);
+	if (delivered(s, start, done, o))
+		return 0;
+	if (_grb_load_acquire(&s->cons->consumed) != *c)
+		return 1;
+	return nothing_delivered(r, *c);
+}
+
+/*
  * Consuming, for a consumer in another process, which writes nothing of
  * the writers' (doc/design.md, "Sharing streams between processes"): take
  * the delivered packet at the head by copying it, then claim it by moving
@@ -622,24 +651,15 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 	int attempt;
 
 	for (attempt = 0; attempt < 64; attempt++) {
-		/* [R0] acquire: pairs with the pushers' [P3]. */
-		uint64_t c = _grb_load_acquire(&s->cons->consumed);
-		uint64_t start = c & ~s->sb_mask;
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		uint64_t done, id, idx, o;
-		int bad = consumed_check(r, c, &o);
+		uint64_t c, start, id, idx;
+		struct grb_shm_slot *x;
+		int bad = head_delivered(r, &c, &x);
 
 		if (bad == 1)
 			continue;
 		if (bad)
 			return bad;
-		/* [R1] acquire: pairs with [D3]. */
-		done = _grb_load_acquire(&x->done);
-		if (!delivered(s, start, done, o)) {
-			if (_grb_load_acquire(&s->cons->consumed) != c)
-				continue;
-			return nothing_delivered(r, c);
-		}
+		start = c & ~s->sb_mask;
 		bad = packet_fill(r, x, start, &pkt->info);
 		/* [R2] acquire (a load only: the id is the writers'): pairs
 		 * with [D2]; the sub-buffer that holds the packet. */
@@ -684,24 +704,15 @@ static int get_consuming(struct grb_reader *r, struct grb_packet *pkt, uint64_t 
 	int attempt;
 
 	for (attempt = 0; attempt < 64; attempt++) {
-		/* [R0] acquire: pairs with the pushers' [P3]. */
-		uint64_t c = _grb_load_acquire(&s->cons->consumed);
-		uint64_t start = c & ~s->sb_mask;
-		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		uint64_t done, id, o;
-		int bad = consumed_check(r, c, &o);
+		uint64_t c, start, id;
+		struct grb_shm_slot *x;
+		int bad = head_delivered(r, &c, &x);
 
 		if (bad == 1)
 			continue;
 		if (bad)
 			return bad;
-		/* [R1] acquire: pairs with [D3]. */
-		done = _grb_load_acquire(&x->done);
-		if (!delivered(s, start, done, o)) {
-			if (_grb_load_acquire(&s->cons->consumed) != c)
-				continue;
-			return nothing_delivered(r, c);
-		}
+		start = c & ~s->sb_mask;
 		bad = packet_fill(r, x, start, &pkt->info);
 		/* [R10] seq_cst: snapshot readers that copied this packet
 		 * meanwhile see it taken ([S1]) and drop the copy: the swap
