@@ -84,6 +84,28 @@ static int seq_of(const struct grb_record *rec, uint64_t *seq)
 	return 0;
 }
 
+/* Reads it until it has nothing: each record's sequence number is marked
+ * in seen (*n counts them, *dup those seen already, *bad the undecodable).
+ * Return what ended the reading. */
+static int take_records(struct grb_iter *it, uint8_t *seen, uint64_t *n, uint64_t *dup,
+			uint64_t *bad)
+{
+	struct grb_record rec;
+	uint64_t seq;
+	int ret;
+
+	while ((ret = grb_iter_next(it, &rec)) == 0) {
+		if (seq_of(&rec, &seq)) {
+			(*bad)++;
+			continue;
+		}
+		*dup += seen[seq];
+		seen[seq] = 1;
+		(*n)++;
+	}
+	return ret;
+}
+
 /*
  * The first consumer: attach, read with a consuming iterator, stop after
  * `stop` records (0: when nothing more is ready), and die.  Stopped inside
@@ -141,7 +163,6 @@ static void takeover(uint64_t stop)
 	struct grb_channel *w, *ch2;
 	struct grb_stream_stats ws, st;
 	struct grb_iter *it;
-	struct grb_record rec;
 	int fds[1];
 	struct grb_stream_shm shm;
 	uint64_t i, seq, before = 0, second = 0, dup = 0, bad = 0, missing = 0, extra = 0;
@@ -199,29 +220,11 @@ static void takeover(uint64_t stop)
 	it = grb_iter_create(ch2, 0, 0);
 	CHECK(it != NULL);
 	for (i = 0; it && i < 4; i++) {
-		while ((ret = grb_iter_next(it, &rec)) == 0) {
-			if (seq_of(&rec, &seq)) {
-				bad++;
-				continue;
-			}
-			dup += seen[seq];
-			seen[seq] = 1;
-			second++;
-		}
-		CHECK(ret == -EAGAIN);
+		CHECK(take_records(it, seen, &second, &dup, &bad) == -EAGAIN);
 		write_n(w, SB / 8, committed);
 	}
 	grb_channel_finalize(w);
-	while (it && (ret = grb_iter_next(it, &rec)) == 0) {
-		if (seq_of(&rec, &seq)) {
-			bad++;
-			continue;
-		}
-		dup += seen[seq];
-		seen[seq] = 1;
-		second++;
-	}
-	CHECK(ret == -ENODATA);
+	CHECK(!it || take_records(it, seen, &second, &dup, &bad) == -ENODATA);
 	CHECK(grb_channel_read_stream_stats(w, 0, &ws) == 0);
 	/* Every committed record is in one of the two, or is the rest of
 	 * the packet the first one held (seen by neither: consumed - n of
