@@ -120,6 +120,14 @@ wait_for_stream()
 	done
 }
 
+# writer_tid: tid, the thread of strace's log that makes the two getppid
+# marks (alloc_loop's writer, around its writes).
+writer_tid()
+{
+	tid=$(awk '$2 ~ /^getppid\(/ { print $1 }' "$work/strace.txt" | sort | uniq -c | awk '$1 == 2 { print $2 }')
+	[ -n "$tid" ] || { echo "session_record: no writer thread with two marks in strace's log"; exit 1; }
+}
+
 case $scenario in
 threads)
 	record --preload libc -- "$py" -c "$threads_prog"
@@ -195,9 +203,7 @@ strace)
 	n=1000000
 	record --preload libc --wakeup none -- strace -f -qq -o "$work/strace.txt" "$prog" $n
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
-	# The writer thread: the one that makes the two getppid marks.
-	tid=$(awk '$2 ~ /^getppid\(/ { print $1 }' "$work/strace.txt" | sort | uniq -c | awk '$1 == 2 { print $2 }')
-	[ -n "$tid" ] || { echo "session_record: no writer thread with two marks in strace's log"; exit 1; }
+	writer_tid
 	calls=$(awk -v t="$tid" '$1 == t { if ($2 ~ /^getppid\(/) { in_ = !in_; next } if (in_) n++ }
 		END { print n + 0 }' "$work/strace.txt")
 	echo "session_record: writer thread $tid: $calls system calls while writing $((2 * n)) events"
@@ -211,8 +217,7 @@ wakes)
 	n=500000
 	record --preload libc --wakeup writer -- strace -f -qq -o "$work/strace.txt" "$prog" $n
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
-	tid=$(awk '$2 ~ /^getppid\(/ { print $1 }' "$work/strace.txt" | sort | uniq -c | awk '$1 == 2 { print $2 }')
-	[ -n "$tid" ] || { echo "session_record: no writer thread with two marks in strace's log"; exit 1; }
+	writer_tid
 	awk -v t="$tid" '$1 == t { if ($2 ~ /^getppid\(/) { in_ = !in_; next } if (in_) print }' \
 		"$work/strace.txt" >"$work/writer-calls.txt"
 	wakes=$(grep -c -E '^[0-9]+ +futex\(.*FUTEX_WAKE' "$work/writer-calls.txt" || true)
