@@ -101,14 +101,20 @@ fail() {
 # Tools and build
 # ---------------------------------------------------------------------------
 py=/usr/bin/python3 # Debian's, whatever python3 comes first in PATH
+# LTTng-UST's libc wrapper: the unversioned name, which liblttng-ust-dev
+# brings (both checks below must ask the same question, or one installs
+# too little for the other).
+find_wrapper()
+{
+	ls /usr/lib/*/liblttng-ust-libc-wrapper.so /usr/lib/liblttng-ust-libc-wrapper.so \
+		2>/dev/null | sed -n 1p || true
+}
 need=()
 [ -x "$py" ] || need+=(python3)
 if [ "$do_lttng" = yes ]; then
 	command -v lttng-sessiond >/dev/null || need+=(lttng-tools)
 	command -v babeltrace2 >/dev/null || need+=(babeltrace2)
-	wrapper=$(ls /usr/lib/*/liblttng-ust-libc-wrapper.so* /usr/lib/liblttng-ust-libc-wrapper.so* \
-		2>/dev/null | sed -n 1p || true)
-	[ -n "$wrapper" ] || need+=(liblttng-ust1 liblttng-ust-dev)
+	[ -n "$(find_wrapper)" ] || need+=(liblttng-ust1 liblttng-ust-dev)
 fi
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$install" = yes ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -126,8 +132,7 @@ if [ ! -x "$py" ]; then
 	log "no /usr/bin/python3: using $py"
 fi
 if [ "$do_lttng" = yes ]; then
-	wrapper=$(ls /usr/lib/*/liblttng-ust-libc-wrapper.so /usr/lib/liblttng-ust-libc-wrapper.so \
-		2>/dev/null | sed -n 1p || true)
+	wrapper=$(find_wrapper)
 	if ! command -v lttng-sessiond >/dev/null || ! command -v babeltrace2 >/dev/null ||
 		[ -z "$wrapper" ]; then
 		log "LTTng-UST (lttng-tools, liblttng-ust1, babeltrace2) missing: column left out"
