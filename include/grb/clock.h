@@ -26,14 +26,16 @@ static inline __attribute__((always_inline)) uint64_t _grb_clock_ns(clockid_t cl
 
 /** grb_clock_monotonic() - CLOCK_MONOTONIC in ns (the vDSO: no system call).
  * Real-time: async-signal-safe, wait-free. */
-static inline __attribute__((no_instrument_function)) uint64_t grb_clock_monotonic(void)
+static inline __attribute__((always_inline, no_instrument_function)) uint64_t
+grb_clock_monotonic(void)
 {
 	return _grb_clock_ns(CLOCK_MONOTONIC);
 }
 
 /** grb_clock_realtime() - CLOCK_REALTIME (Unix time) in ns (the vDSO: no
  * system call).  Real-time: async-signal-safe, wait-free. */
-static inline __attribute__((no_instrument_function)) uint64_t grb_clock_realtime(void)
+static inline __attribute__((always_inline, no_instrument_function)) uint64_t
+grb_clock_realtime(void)
 {
 	return _grb_clock_ns(CLOCK_REALTIME);
 }
@@ -45,7 +47,7 @@ static inline __attribute__((no_instrument_function)) uint64_t grb_clock_realtim
  * (an invariant TSC); on other architectures it returns CLOCK_MONOTONIC in
  * ns.  Real-time: async-signal-safe, wait-free, no system call.
  */
-static inline __attribute__((no_instrument_function)) uint64_t grb_clock_tsc(void)
+static inline __attribute__((always_inline, no_instrument_function)) uint64_t grb_clock_tsc(void)
 {
 #if defined(__x86_64__)
 	uint64_t lo, hi;

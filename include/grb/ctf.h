@@ -25,7 +25,11 @@
  *			     uint32_t samples_len, uint8_t state);
  *
  * returning grb_reserve()'s codes (marked unused: a file may declare an
- * event only for its descriptor, e.g. to validate it).  A string or sequence longer than its
+ * event only for its descriptor, e.g. to validate it).  It is always
+ * inlined, so that cfg, a constant, folds into every call: a copy out of
+ * line would take cfg as a parameter and test each of its fields, and
+ * call the clock and the header through pointers, at every event (about
+ * twice the instructions).  A string or sequence longer than its
  * declared maximum is refused whole (-E2BIG, counted GRB_LOST_TOO_BIG),
  * never truncated.  Field kinds: u8 u16 u32 u64 s8 s16 s32 s64 f32 f64,
  * string, array_<int>, seq_<int>, enum_<u8|u16|u32> (with a struct
@@ -171,7 +175,8 @@ struct grb_ctf_chan_data {
 	const struct grb_ctf_event_desc **by_id; /* GRB_CTF_MAX_EVENT_ID + 1 entries */
 };
 
-static inline uint32_t grb_ctf_header_size(const struct grb_config *cfg, const struct grb_ctx *ctx)
+static _grb_always_inline uint32_t grb_ctf_header_size(const struct grb_config *cfg,
+						       const struct grb_ctx *ctx)
 {
 	(void)cfg;
 	return ((ctx->flags & GRB_RFLAG_FULL_TS) || ctx->event_id > GRB_CTF_COMPACT_MAX_ID) ?
@@ -180,7 +185,8 @@ static inline uint32_t grb_ctf_header_size(const struct grb_config *cfg, const s
 }
 
 /* Compact: 5-bit id then 27-bit timestamp; extended: id 31, u32 id, u64 ts. */
-static inline void _grb_ctf_write_header(char *p, uint32_t id, uint64_t ts, int extended)
+static _grb_always_inline void _grb_ctf_write_header(char *p, uint32_t id, uint64_t ts,
+						     int extended)
 {
 	if (!extended) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -200,7 +206,8 @@ static inline void _grb_ctf_write_header(char *p, uint32_t id, uint64_t ts, int 
 	}
 }
 
-static inline void grb_ctf_header_write(const struct grb_config *cfg, const struct grb_ctx *ctx)
+static _grb_always_inline void grb_ctf_header_write(const struct grb_config *cfg,
+						    const struct grb_ctx *ctx)
 {
 	(void)cfg;
 	_grb_ctf_write_header(ctx->rec, ctx->event_id, ctx->ts,
@@ -227,13 +234,14 @@ extern __thread struct grb_ctf_ids grb_ctf_ids_tls __attribute__((tls_model("ini
  * (signal-safe: two system calls). */
 void grb_ctf_ids_refresh(void);
 
-static inline uint32_t grb_ctf_header_size_ids(const struct grb_config *cfg,
-					       const struct grb_ctx *ctx)
+static _grb_always_inline uint32_t grb_ctf_header_size_ids(const struct grb_config *cfg,
+							   const struct grb_ctx *ctx)
 {
 	return grb_ctf_header_size(cfg, ctx) + GRB_CTF_IDS_SIZE;
 }
 
-static inline void grb_ctf_header_write_ids(const struct grb_config *cfg, const struct grb_ctx *ctx)
+static _grb_always_inline void grb_ctf_header_write_ids(const struct grb_config *cfg,
+							const struct grb_ctx *ctx)
 {
 	uint32_t base = ctx->header_len - GRB_CTF_IDS_SIZE;
 
@@ -536,7 +544,7 @@ void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_c
 		.nr_fields = sizeof(sym##_fields) / sizeof(sym##_fields[0]) - 1,                   \
 		.fields = sym##_fields,                                                            \
 	};                                                                                         \
-	static inline __attribute__((unused)) int sym##_write(                                     \
+	static _grb_always_inline __attribute__((unused)) int sym##_write(                         \
 		const struct grb_config *_grb_cfg, struct grb_channel *_grb_ch FIELDS(_GRB_CTF_P)) \
 	{                                                                                          \
 		struct grb_ctx _grb_ctx;                                                           \
@@ -551,6 +559,10 @@ void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_c
 		_grb_ret = grb_reserve(_grb_cfg, _grb_ch, &_grb_ctx);                              \
 		if (_grb_unlikely(_grb_ret))                                                       \
 			return _grb_ret;                                                           \
+		/* A payload of UINT32_MAX never fits (-E2BIG): no field is over \
+		 * its maximum below, which the compiler may then assume. */                 \
+		if (_grb_too_big)                                                                  \
+			__builtin_unreachable();                                                   \
 		FIELDS(_GRB_CTF_W)                                                                 \
 		grb_commit(_grb_cfg, &_grb_ctx);                                                   \
 		return 0;                                                                          \
