@@ -22,9 +22,8 @@
 
 __thread int grb_preload_busy __attribute__((tls_model("initial-exec")));
 
-static char mark_child, mark_busy;
-#define GATE_CHILD ((struct grb_channel *)(void *)&mark_child)
-#define GATE_BUSY ((struct grb_channel *)(void *)&mark_busy)
+#define GATE_CHILD GRB_PRELOAD_GATE_CHILD
+#define GATE_BUSY GRB_PRELOAD_GATE_BUSY
 
 /* The preloads started, for the fork handler.  Written by constructors,
  * which the loader runs one at a time before the program's threads. */

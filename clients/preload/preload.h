@@ -101,10 +101,25 @@ struct grb_preload_start grb_preload_unwrap(void *p);
  * registry's mutex in libgrb's thread-exit hook). */
 int grb_preload_own(uint64_t addr);
 
+/* The gate's marks: values no channel's address has. */
+#define GRB_PRELOAD_GATE_CHILD ((struct grb_channel *)(uintptr_t)1)
+#define GRB_PRELOAD_GATE_BUSY ((struct grb_channel *)(uintptr_t)2)
+
+/* grb_preload_channel() for a mark, or a thread inside grb's code. */
+struct grb_channel *grb_preload_slow_gate(struct grb_preload *p, struct grb_channel *g);
+
 /* The channel an event goes to, past a gate g that is not NULL; NULL:
  * none (a registration under way, or a thread inside grb's code).  In a
- * child after fork, the first call registers. */
-struct grb_channel *grb_preload_slow_gate(struct grb_preload *p, struct grb_channel *g);
+ * child after fork, the first call registers.  Inline: an open gate and
+ * a thread outside grb's code (every event but a few) cost two tests. */
+static inline __attribute__((always_inline)) struct grb_channel *
+grb_preload_channel(struct grb_preload *p, struct grb_channel *g)
+{
+	if (__builtin_expect((uintptr_t)g > (uintptr_t)GRB_PRELOAD_GATE_BUSY && !grb_preload_busy,
+			     1))
+		return g;
+	return grb_preload_slow_gate(p, g);
+}
 
 #pragma GCC visibility pop
 
@@ -152,7 +167,7 @@ struct grb_channel *grb_preload_slow_gate(struct grb_preload *p, struct grb_chan
 #define GRB_PRELOAD_DEFINE_TRACE(p, ev, params, ...)                                         \
 	static __attribute__((noinline, cold)) void trace_##ev(struct grb_channel *g params) \
 	{                                                                                    \
-		struct grb_channel *ch = grb_preload_slow_gate(p, g);                        \
+		struct grb_channel *ch = grb_preload_channel(p, g);                          \
                                                                                              \
 		if (ch) {                                                                    \
 			grb_preload_busy = 1;                                                \

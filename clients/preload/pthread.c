@@ -121,7 +121,7 @@ static __attribute__((noinline)) int lock_traced(struct grb_channel *g, pthread_
 						 const struct timespec *abstime, int timed,
 						 uint64_t caller)
 {
-	struct grb_channel *ch = grb_preload_slow_gate(&pt_preload, g);
+	struct grb_channel *ch = grb_preload_channel(&pt_preload, g);
 	uint64_t wait = 0, t0;
 	int ret;
 
