@@ -131,7 +131,7 @@ fuzz:
 	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 		-DCMAKE_C_COMPILER=$(CLANG_CC) -DCMAKE_CXX_COMPILER=$(CLANG_CXX) -DGRB_FUZZ=ON \
 		$(CMAKE_ARGS)
-	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_attach fuzz_session
+	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_attach fuzz_session fuzz_chanfile
 
 format:
 	sh cmake/format.sh
