@@ -18,7 +18,8 @@
  * | grb_channel_nr_streams        | yes         | wait-free    | no                  |
  * | grb_channel_sync              | yes         | wait-free    | no                  |
  * | grb_channel_stream_shm        | yes         | wait-free    | no                  |
- * | grb_channel_attach (_dir)     | no          | blocking     | open, pread, mmap   |
+ * | grb_channel_attach (_dir)     | no          | blocking     | open, pread, mmap, sigaction (files) |
+ * | grb_channel_lost_memory       | yes         | wait-free    | no                  |
  * | grb_channel_owner_alive       | no          | blocking     | open, read (/proc)  |
  * | grb_channel_owner_gone        | yes         | wait-free    | no                  |
  * | grb_channel_consumer_gone     | yes         | wait-free    | no                  |
@@ -312,6 +313,22 @@ struct grb_channel *grb_channel_attach(const struct grb_config *cfg, const int *
  */
 struct grb_channel *grb_channel_attach_dir(const struct grb_config *cfg, const char *dir,
 					   const char *name, void *client_data);
+
+/**
+ * grb_channel_lost_memory() - how many streams of an attached channel lost
+ * their memory: a file (GRB_BACKING_DIR, grb_channel_attach_dir(), or a
+ * file descriptor that is not a sealed memory file) can be truncated by
+ * any process that may write it, and the consumer's next access past its
+ * end faults.  Attaching such a file installs a SIGBUS handler (once per
+ * process; a SIGBUS anywhere else goes to the handler that was there
+ * before, or kills as by default; a handler the program installs later
+ * replaces it) that replaces that stream's whole
+ * mapping with private zero pages: the access goes on reading zeros, the
+ * stream's readers return -EIO from then on, and this function counts it.
+ * Return: the streams (0 for none, or for NULL).  Real-time: wait-free,
+ * no system call.
+ */
+int grb_channel_lost_memory(const struct grb_channel *ch);
 
 /**
  * grb_channel_owner_alive() - whether the process that writes an attached

@@ -100,7 +100,10 @@ int grb_reader_destroy(struct grb_reader *r);
  * in the stream's corrupt_packets and corrupt_records
  * (grb_channel_read_stream_stats()); a snapshot reader leaves it in the
  * ring.  Both count it in grb_reader_corrupt_packets().  -ESHUTDOWN the
- * channel was destroyed.
+ * channel was destroyed.  -EIO (an attached channel of files): the
+ * stream's file shrank under the consumer's mapping, which then reads
+ * zeros (grb_channel_lost_memory()); nothing more comes from the stream,
+ * and what was being copied when it happened is not returned.
  */
 int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt);
 

@@ -122,6 +122,15 @@ static int attach_stream(struct grb_channel *ch, uint32_t i, int fd,
 				   (unsigned long long)l.map_size, ret);
 		return ret;
 	}
+	/* A file can shrink under the mapping: watched for SIGBUS. */
+	if (!sealed) {
+		ret = _grb_env_guard_add(p, l.map_size);
+		if (ret < 0) {
+			_grb_env_unmap(p, l.map_size);
+			return ret;
+		}
+		ch->priv->guards[i] = ret;
+	}
 	/* Everything below comes from the checked copy h, never from the
 	 * mapping, which the writer may change at any time. */
 	s->shm = (struct grb_shm_stream *)p;
@@ -182,16 +191,22 @@ static int attach_open(const struct grb_config *cfg, const int *fds, uint32_t n,
 		ch->priv = priv;
 	if (ch)
 		ch->streams = (struct grb_stream *)_grb_env_zalloc(sizeof(struct grb_stream) * n);
-	if (!ch || !priv || !ch->streams) {
-		if (ch)
+	if (priv)
+		priv->guards = (int32_t *)_grb_env_zalloc(sizeof(int32_t) * n);
+	if (!ch || !priv || !ch->streams || !priv->guards) {
+		if (ch) {
 			_grb_channel_free(ch);
-		else
+		} else if (priv) {
+			_grb_env_free(priv->guards);
 			_grb_env_free(priv);
+		}
 		_grb_env_set_error("out of memory");
 		return -ENOMEM;
 	}
 	priv->event_fd = -1;
 	priv->attached = 1;
+	for (i = 0; i < n; i++)
+		priv->guards[i] = -1;
 	grb_channel_attr_init(&priv->attr);
 	priv->attr.client_data = client_data;
 	priv->read_timer_ns = _grb_us_to_ns(priv->attr.read_timer_us);
@@ -257,6 +272,18 @@ struct grb_channel *grb_channel_attach_dir(const struct grb_config *cfg, const c
 		ret = attach_open(cfg, NULL, 0, dir, name, client_data, &ch);
 	}
 	return _grb_env_return_ptr(ret, ch);
+}
+
+int grb_channel_lost_memory(const struct grb_channel *ch)
+{
+	uint32_t i;
+	int n = 0;
+
+	if (!ch || !ch->priv || !ch->priv->guards)
+		return 0;
+	for (i = 0; i < ch->nr_streams; i++)
+		n += _grb_env_guard_lost(ch->priv->guards[i]);
+	return n;
 }
 
 int grb_channel_owner_alive(struct grb_channel *ch)

@@ -26,6 +26,8 @@ void _grb_channel_free(struct grb_channel *ch)
 		for (i = 0; i < ch->nr_streams; i++) {
 			struct grb_stream *s = &ch->streams[i];
 
+			if (priv && priv->guards && priv->guards[i] >= 0)
+				_grb_env_guard_remove(priv->guards[i]);
 			if (priv && priv->fds && priv->fds[i] >= 0)
 				_grb_env_unmap_shared(s->shm, s->map_size, priv->fds[i],
 						      priv->attr.backing == GRB_BACKING_DIR ?
@@ -38,6 +40,7 @@ void _grb_channel_free(struct grb_channel *ch)
 	_grb_env_free(ch->streams);
 	if (priv) {
 		_grb_env_free(priv->fds);
+		_grb_env_free(priv->guards);
 		_grb_env_free(priv->spare);
 		_grb_env_free(ch->priv->cpu_map);
 		_grb_env_free(ch->priv->timer_seen);

@@ -65,6 +65,9 @@ struct grb_channel_priv {
 	 * readers end with -ENODATA once they have read everything committed. */
 	uint32_t attached;
 	uint32_t orphaned;
+	/* An attached channel's per-stream _grb_env_guard_add() handles, -1
+	 * for a sealed memory file (it cannot shrink); NULL otherwise. */
+	int32_t *guards;
 };
 
 /* The parts of a stream's mapping (grb/static/layout.h). */

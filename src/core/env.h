@@ -50,6 +50,19 @@ void _grb_env_fd_close(int fd);
 int _grb_env_fd_read(int fd, uint64_t off, void *buf, size_t len);
 int _grb_env_fd_size(int fd, uint64_t *size, int *sealed);
 void *_grb_env_map_fd(int fd, size_t size, size_t rw_off, size_t rw_len, int *err);
+/*
+ * A mapping of a file that may shrink under it (a file cannot be sealed):
+ * guard_add watches [addr, addr + size); an access past the file's end
+ * there (SIGBUS) replaces the whole mapping with private zero pages and
+ * marks it lost, so the access and every later one read zeros instead of
+ * killing the process.  Return a handle (>= 0), or -ENOSPC (too many
+ * mappings watched) or another negative errno with the message set.
+ * guard_lost: 1 once the mapping was replaced; guard_remove: before the
+ * mapping is unmapped.
+ */
+int _grb_env_guard_add(void *addr, size_t size);
+int _grb_env_guard_lost(int guard);
+void _grb_env_guard_remove(int guard);
 
 /* Processes: the caller's id and start time (a token that tells a
  * reused id from the process); whether the process with that id and

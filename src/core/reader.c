@@ -1082,13 +1082,32 @@ void _grb_reader_arm(struct grb_reader *r, uint32_t on)
 	__atomic_store_n(&r->s->cons->reader_waiting, on, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * Whether the stream's file shrank under this consumer's mapping, which
+ * now reads zeros (_grb_env_guard_add): nothing read from it since is
+ * trusted, and nothing more is read.
+ */
+static int memory_lost(const struct grb_reader *r)
+{
+	const int32_t *g = r->ch->priv->guards;
+
+	return g && _grb_env_guard_lost(g[r->s->index]);
+}
+
 int _grb_reader_next_in_place(struct grb_reader *r, struct grb_record *rec)
 {
+	int ret;
+
 	if (reader_dead(r))
 		return -ESHUTDOWN;
 	if (r->held || (r->flags & GRB_READER_SNAPSHOT))
 		return -EAGAIN;
-	return next_in_place(r, rec);
+	if (memory_lost(r))
+		return -EIO;
+	ret = next_in_place(r, rec);
+	/* The record was copied (an attached reader copies): from the file,
+	 * unless its memory was lost meanwhile. */
+	return memory_lost(r) ? -EIO : ret;
 }
 
 int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt)
@@ -1102,10 +1121,17 @@ int grb_reader_get_next(struct grb_reader *r, struct grb_packet *pkt)
 		return -ESHUTDOWN;
 	if (r->held)
 		return -EBUSY;
-	if (r->flags & GRB_READER_SNAPSHOT)
-		return get_snapshot(r, pkt);
+	if (memory_lost(r))
+		return -EIO;
+	if (r->flags & GRB_READER_SNAPSHOT) {
+		ret = get_snapshot(r, pkt);
+		return memory_lost(r) ? -EIO : ret;
+	}
 	if (r->ch->priv->attached) {
 		ret = take_by_copy(r, pkt, &k);
+		/* The copy is the file's, unless its memory was lost. */
+		if (memory_lost(r))
+			return -EIO;
 		if (ret)
 			return ret;
 	} else {

@@ -821,6 +821,100 @@ static void test_dir(void)
 	CHECK(grb_channel_create(&cfg_global, &a) == NULL && errno == EINVAL);
 }
 
+static volatile sig_atomic_t other_sigbus;
+
+static void count_sigbus(int sig)
+{
+	(void)sig;
+	other_sigbus++;
+}
+
+/*
+ * A stream file truncated under the consumer (a file cannot be sealed):
+ * its next access past the end replaces the mapping with zeros instead of
+ * killing the consumer; the readers say -EIO and the channel counts it.  A
+ * SIGBUS that is not about a watched mapping goes to the handler that was
+ * there before.  The writer is a child, whose own mapping would fault.
+ */
+static void test_dir_shrunk(void)
+{
+	char dir[] = "/tmp/grb-shm-XXXXXX", path[256];
+	struct sigaction sa, old;
+	struct grb_channel_attr a;
+	struct grb_channel *c;
+	struct grb_reader *r;
+	struct grb_packet pkt;
+	uint64_t seqs[256];
+	int p[2], n, eproto, st = 0;
+	pid_t pid;
+	char b;
+
+	CHECK(mkdtemp(dir) != NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_sigbus;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGBUS, &sa, &old) == 0);
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct grb_channel *w;
+		uint64_t i;
+
+		attr_shared(&a);
+		a.backing = GRB_BACKING_DIR;
+		a.shm_path = dir;
+		a.name = "chan";
+		a.nr_streams = 1;
+		w = grb_channel_create(&cfg_global, &a);
+		for (i = 0; w && i < 100; i++)
+			if (write_one(&cfg_global, w, i))
+				_exit(2);
+		if (!w || write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause(); /* killed by the parent, its files left */
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	close(p[1]);
+	CHECK(read(p[0], &b, 1) == 1);
+	close(p[0]);
+	c = grb_channel_attach_dir(&cfg_global, dir, "chan", NULL);
+	CHECK(c != NULL);
+	if (c) {
+		/* Read whole first. */
+		n = read_seqs(c, seqs, 256, &eproto);
+		CHECK(n == 100 && eproto == 0);
+		CHECK(grb_channel_lost_memory(c) == 0);
+		/* Only the header page is left. */
+		snprintf(path, sizeof(path), "%s/chan_0", dir);
+		CHECK(truncate(path, 4096) == 0);
+		/* The consuming reader's first look faults: zeros, -EIO. */
+		r = grb_reader_create(c, 0, 0);
+		CHECK(r != NULL);
+		if (r) {
+			CHECK(grb_reader_get_next(r, &pkt) == -EIO);
+			grb_reader_destroy(r);
+		}
+		CHECK(grb_channel_lost_memory(c) == 1);
+		r = grb_reader_create(c, 0, GRB_READER_SNAPSHOT);
+		if (r) {
+			CHECK(grb_reader_get_next(r, &pkt) == -EIO);
+			grb_reader_destroy(r);
+		}
+		CHECK(other_sigbus == 0);
+		grb_channel_destroy(c);
+	}
+	/* Not about a watched mapping: the previous handler. */
+	kill(getpid(), SIGBUS);
+	CHECK(other_sigbus == 1);
+	CHECK(sigaction(SIGBUS, &old, NULL) == 0);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
+	snprintf(path, sizeof(path), "%s/chan_0", dir);
+	unlink(path);
+	CHECK(rmdir(dir) == 0);
+}
+
 static void *write_without_stream(void *arg)
 {
 	struct grb_channel *w = (struct grb_channel *)arg;
@@ -863,6 +957,9 @@ static void test_no_stream_seen(void)
 
 int main(void)
 {
+	/* First: its handler is the one there before the first file is
+	 * attached, which installs the library's. */
+	test_dir_shrunk();
 	test_no_stream_seen();
 	test_read_only();
 	test_bad_headers();

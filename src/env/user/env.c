@@ -8,6 +8,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,136 @@ void *_grb_env_map_fd(int fd, size_t size, size_t rw_off, size_t rw_len, int *er
 		return NULL;
 	}
 	return p;
+}
+
+/*
+ * The mappings of files a consumer watches for SIGBUS (_grb_env_guard_add).
+ * A slot is claimed (used), then filled, then published by its base;
+ * the handler reads base, size and sets lost.  A slot is reused only after
+ * its mapping is gone, so a fault can never match a stale slot.
+ */
+#define GUARD_MAX 1024
+static struct {
+	uint32_t used;
+	uint32_t lost;
+	size_t size;
+	uintptr_t base; /* 0: not published */
+} guards[GUARD_MAX];
+static struct sigaction guard_prev;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static int guard_err;
+
+/* The previous disposition, for a SIGBUS that is not a watched mapping's. */
+static void guard_chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction dfl;
+
+	if ((guard_prev.sa_flags & SA_SIGINFO) && guard_prev.sa_sigaction) {
+		guard_prev.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (guard_prev.sa_handler == SIG_IGN && si->si_code <= 0)
+		return; /* a SIGBUS sent and ignored (a fault cannot be) */
+	if (guard_prev.sa_handler != SIG_DFL && guard_prev.sa_handler != SIG_IGN) {
+		guard_prev.sa_handler(sig);
+		return;
+	}
+	/* The default action: restored, then a fault re-executes and dies of
+	 * it; a SIGBUS sent by a process is raised again (blocked in here,
+	 * delivered on return). */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(SIGBUS, &dfl, NULL);
+	if (si->si_code <= 0)
+		raise(SIGBUS);
+}
+
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	int saved = errno, i;
+
+	if (si->si_code > 0) /* a fault, not a kill() */
+		for (i = 0; i < GUARD_MAX; i++) {
+			/* [SB2] acquire, pairs with [SB1]: size is the
+			 * published mapping's. */
+			uintptr_t b = __atomic_load_n(&guards[i].base, __ATOMIC_ACQUIRE);
+
+			if (!b || a - b >= guards[i].size)
+				continue;
+			/* Zero pages over the whole mapping, writable (the
+			 * consumer page is written): every access reads
+			 * zeros from now on, and none faults. */
+			if (mmap((void *)b, guards[i].size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+				break;
+			/* relaxed: a flag; the thread that reads it next
+			 * after its copy is this one, or learns it at its
+			 * next check. */
+			__atomic_store_n(&guards[i].lost, 1, __ATOMIC_RELAXED);
+			errno = saved;
+			return;
+		}
+	guard_chain(sig, si, uc);
+	errno = saved;
+}
+
+static void guard_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &guard_prev))
+		guard_err = -errno;
+}
+
+int _grb_env_guard_add(void *addr, size_t size)
+{
+	int i;
+
+	pthread_once(&guard_once, guard_install);
+	if (guard_err) {
+		_grb_env_set_error("cannot install the SIGBUS handler (%d)", guard_err);
+		return guard_err;
+	}
+	for (i = 0; i < GUARD_MAX; i++) {
+		uint32_t free_slot = 0;
+
+		/* relaxed CAS: claims the slot for this thread; what the
+		 * handler reads is published by [SB1]. */
+		if (!__atomic_compare_exchange_n(&guards[i].used, &free_slot, 1, 0,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		guards[i].size = size;
+		__atomic_store_n(&guards[i].lost, 0, __ATOMIC_RELAXED);
+		/* [SB1] release: size and lost before the base the handler
+		 * matches on; pairs with [SB2]. */
+		__atomic_store_n(&guards[i].base, (uintptr_t)addr, __ATOMIC_RELEASE);
+		return i;
+	}
+	_grb_env_set_error("more than %d file mappings watched for SIGBUS", GUARD_MAX);
+	return -ENOSPC;
+}
+
+int _grb_env_guard_lost(int guard)
+{
+	/* relaxed: the handler's flag (above). */
+	return guard >= 0 && guard < GUARD_MAX &&
+	       __atomic_load_n(&guards[guard].lost, __ATOMIC_RELAXED);
+}
+
+void _grb_env_guard_remove(int guard)
+{
+	if (guard < 0 || guard >= GUARD_MAX)
+		return;
+	/* relaxed: the mapping is still there (unmapped after this), so a
+	 * fault in it now is still this slot's; the slot is free for the
+	 * next mapping once used is cleared. */
+	__atomic_store_n(&guards[guard].base, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&guards[guard].used, 0, __ATOMIC_RELAXED);
 }
 
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks after boot) and
