@@ -539,7 +539,8 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 		if (!rec.discarded)
 			records++;
 	}
-	if (len) {
+	/* The file shrank under the copy: what was copied may be zeros. */
+	if (len && ret != -EIO) {
 		(*got)++;
 		if (!grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
 			for (k = 0; k < GRB_LOST_NR; k++)
@@ -598,7 +599,9 @@ static int drain_stream(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t 
 	}
 	if (ret == -EAGAIN && s->it && t->src[s->src]->gone)
 		ret = take_tail(t, s, got);
-	if (ret == -ENODATA || ret == -ESHUTDOWN) {
+	/* -EIO: the stream's file shrank under us (grb_channel_lost_memory()):
+	 * it ends here. */
+	if (ret == -ENODATA || ret == -ESHUTDOWN || ret == -EIO) {
 		s->ended = 1;
 		return 1;
 	}

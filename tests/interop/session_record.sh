@@ -29,6 +29,9 @@
 #   buffers    --buffers DIR: the streams are files of DIR while the
 #              program runs and go at the end; a recorder killed with
 #              SIGKILL leaves them
+#   shrunk     --buffers DIR, and the stream files truncated while python3
+#              writes: the recorder survives (no SIGBUS), says which files
+#              shrank, exits 1, and babeltrace2 reads what it wrote
 #   interrupt  SIGINT to grb while the program runs: a valid trace of what
 #              was committed, the program reported still running
 #   refuse     PROGRAM (session_bad) sends malformed and dishonest
@@ -281,6 +284,49 @@ print("files", len(mine))
 		[ "$(head -c 8 "$f")" = GRBSHM01 ] || { echo "session_record: $f is no stream"; exit 1; }
 	done
 	echo "session_record: buffers: ok"
+	exit 0
+	;;
+shrunk)
+	# Another process truncates every stream file under the recorder's
+	# mapping: its next access faults, which the library turns into zeros.
+	bufs=$work/buffers
+	rm -rf "$bufs"
+	set +e
+	"$grb" record -o "$trace" --preload libc --buffers "$bufs" -- "$py" -c '
+import time
+t = time.time()
+while time.time() - t < 30:
+    keep = [bytearray(1000) for i in range(2000)]
+' >"$work/summary.txt" 2>"$work/stderr.txt" &
+	gpid=$!
+	set -e
+	wait_for_stream "$bufs"
+	# Events on disk first: the first packets go at about 2 ms.
+	sleep 0.5
+	for f in "$bufs"/libc_*_[0-9]*; do
+		truncate -s 4096 "$f"
+	done
+	set +e
+	wait $gpid
+	rc=$?
+	set -e
+	cat "$work/summary.txt"
+	cat "$work/stderr.txt" >&2
+	[ "$rc" -eq 1 ] || { echo "session_record: grb record exited $rc, not 1"; exit 1; }
+	grep -q 'stream files shrank under the recorder' "$work/summary.txt" ||
+		{ echo "session_record: the shrunk files were not reported"; exit 1; }
+	grep -q '^the program was killed by SIGBUS' "$work/summary.txt" ||
+		{ echo "session_record: the program was not killed by its own mapping"; exit 1; }
+	babeltrace2 "$trace" >"$work/events.txt" 2>"$work/bt-warnings.txt" || {
+		cat "$work/bt-warnings.txt"
+		echo "session_record: babeltrace2 failed to read the trace"
+		exit 1
+	}
+	n=$(grep -c ' libc:' "$work/events.txt" || true)
+	disk=$(sed -n 's/^process [0-9]* python3 (libc): \([0-9]*\) on disk; written and lost unknown.*/\1/p' "$work/summary.txt")
+	echo "session_record: shrunk: babeltrace2 reads $n events, the summary says ${disk:-?} on disk"
+	[ "$n" -gt 0 ] && [ "$n" = "$disk" ] || exit 1
+	echo "session_record: shrunk: ok"
 	exit 0
 	;;
 interrupt)

@@ -589,14 +589,17 @@ static int print_report(struct session *ss, const char *dir)
 		uint64_t written, extra;
 		char end[96], causes[256];
 		size_t o = 0;
-		int ok, running;
+		int ok, running, lost_mem;
 
 		if (c->src < 0 || grb_ctf_trace_source_stats(ss->t, (uint32_t)c->src, &st))
 			continue;
 		procs++;
 		written = st.committed + st.lost_total;
 		extra = st.events_dropped + st.corrupt_records;
-		ok = st.ended && st.committed == st.events + extra;
+		/* A file that shrank: the rest of its figures are zeros. */
+		lost_mem = grb_channel_lost_memory(
+			grb_ctf_trace_source_channel(ss->t, (uint32_t)c->src));
+		ok = st.ended && st.committed == st.events + extra && !lost_mem;
 		/* Still running at a Ctrl-C: it goes on writing after what was
 		 * drained, so its figures cannot balance. */
 		running = !c->sc.eof && ss->sd.interrupted &&
@@ -611,19 +614,32 @@ static int print_report(struct session *ss, const char *dir)
 		if (o && o < sizeof(causes))
 			snprintf(causes + o, sizeof(causes) - o, ")");
 		describe_end(ss, c, (int)st.ended, end, sizeof(end));
-		printf("process %d %s (%s): %" PRIu64 " written = %" PRIu64 " on disk + %" PRIu64
-		       " lost%s",
-		       c->sc.hello.pid, c->sc.hello.program, c->sc.hello.name, written, st.events,
-		       st.lost_total, causes);
-		if (st.events_dropped)
-			printf(" + %" PRIu64 " dropped (I/O)", st.events_dropped);
-		if (st.corrupt_records)
-			printf(" + %" PRIu64 " corrupt", st.corrupt_records);
-		printf(": %s; %u of %u streams written; %s\n",
-		       running ? "partial" :
-		       ok      ? "exact" :
-				 "MISMATCH",
-		       st.streams_written, st.nr_streams, end);
+		if (lost_mem) {
+			/* Its counters read zeros now: only the disk is known. */
+			printf("process %d %s (%s): %" PRIu64 " on disk; written and lost "
+			       "unknown: %d of its stream files shrank under the recorder "
+			       "(truncated by another process), what they held after that is "
+			       "lost and uncounted; %s\n",
+			       c->sc.hello.pid, c->sc.hello.program, c->sc.hello.name, st.events,
+			       lost_mem, end);
+			written = st.events;
+			st.lost_total = 0;
+			memset(st.lost, 0, sizeof(st.lost));
+		} else {
+			printf("process %d %s (%s): %" PRIu64 " written = %" PRIu64
+			       " on disk + %" PRIu64 " lost%s",
+			       c->sc.hello.pid, c->sc.hello.program, c->sc.hello.name, written,
+			       st.events, st.lost_total, causes);
+			if (st.events_dropped)
+				printf(" + %" PRIu64 " dropped (I/O)", st.events_dropped);
+			if (st.corrupt_records)
+				printf(" + %" PRIu64 " corrupt", st.corrupt_records);
+			printf(": %s; %u of %u streams written; %s\n",
+			       running ? "partial" :
+			       ok      ? "exact" :
+					 "MISMATCH",
+			       st.streams_written, st.nr_streams, end);
+		}
 		if (c->sc.welcome.wakeup == GRB_WAKEUP_WRITER)
 			printf("  wake-up writer: %" PRIu64
 			       " packets on disk, the recorder woken %" PRIu64 " times\n",
