@@ -378,6 +378,8 @@ static struct {
 
 /* An accounting error: printed, counted. */
 static void soak_error(const struct writer *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void soak_error(const struct writer *w, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -416,19 +418,27 @@ static int stopping(void)
 	return (int)__atomic_load_n(&wme->sh->stop, __ATOMIC_RELAXED);
 }
 
-/* Dies here if the supervisor asked for a crash at this point.  With
- * --nested, a crash in a reservation first lets the thread's handler
- * write behind it. */
+/* Dies here if the supervisor asked for a crash at this point (the
+ * first context to get here).  With --nested, a crash in a reservation
+ * first lets the thread's handler write behind it; with --holes, the
+ * other threads for 2 ms. */
 static void crash_point(uint32_t point)
 {
+	uint32_t want = point;
+
 	/* relaxed: a request; the process dies on it. */
 	if (__atomic_load_n(&wme->sh->crash, __ATOMIC_RELAXED) != point)
 		return;
-	if (o.nested && point != CR_COMMITTED) {
-		if (tl_in_handler)
-			return; /* the handler's record commits */
+	if (o.nested && point != CR_COMMITTED && tl_in_handler)
+		return; /* the handler's record commits behind its thread's */
+	/* relaxed: only one context takes it; nothing is published. */
+	if (!__atomic_compare_exchange_n(&wme->sh->crash, &want, CR_NONE, 0, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return;
+	if (o.nested && point != CR_COMMITTED)
 		raise(SIGRTMIN);
-	}
+	if (o.holes && point != CR_COMMITTED)
+		sleep_us(2000);
 	kill(getpid(), SIGKILL);
 }
 
@@ -691,6 +701,8 @@ struct consumer {
 };
 
 static void cons_fail(struct consumer *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void cons_fail(struct consumer *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -807,8 +819,8 @@ static int pause_writer(struct consumer *c, struct grb_channel *ch)
 		if (__atomic_load_n(&sh->writers_done, __ATOMIC_RELAXED) ||
 		    grb_channel_owner_alive(ch) == 0)
 			return 0;
-		if (now_ns() - t0 > 5000000000ull) {
-			cons_fail(c, "the writer did not pause within 5 s");
+		if (now_ns() - t0 > 30000000000ull) {
+			cons_fail(c, "the writer did not pause within 30 s");
 			return -1;
 		}
 		sleep_us(200);
@@ -1118,7 +1130,7 @@ static void start_consumer(struct writer *w, uint64_t now)
 		tot.c_took_over++;
 }
 
-/* Parks a writer's threads: returns once they all are (or after 5 s). */
+/* Parks a writer's threads: returns once they all are (or after 30 s). */
 static void quiesce(struct writer *w)
 {
 	uint64_t t0 = now_ns();
@@ -1127,8 +1139,8 @@ static void quiesce(struct writer *w)
 	__atomic_store_n(&w->sh->pause_sup, 1, __ATOMIC_RELEASE);
 	/* [soak-P3] acquire: pairs with [soak-P2]. */
 	while (__atomic_load_n(&w->sh->parked, __ATOMIC_ACQUIRE) < w->sh->expect_parked) {
-		if (now_ns() - t0 > 5000000000ull) {
-			soak_error(w, "its threads did not park within 5 s");
+		if (now_ns() - t0 > 30000000000ull) {
+			soak_error(w, "its threads did not park within 30 s");
 			return;
 		}
 		sleep_us(100);
@@ -1623,14 +1635,15 @@ static int supervise(void)
 				release_writer(w);
 				continue;
 			}
-			if (w->reaped && now > w->drain_deadline + 10000000000ull) {
+			if (w->reaped && now > w->drain_deadline + 40000000000ull) {
 				soak_error(w,
 					   "its streams not drained %" PRIu64
 					   " s after its end (%u consumers)",
-					   (now - w->finished_ns) / 1000000000ull, w->ncons);
+					   (uint64_t)((now - w->finished_ns) / 1000000000u),
+					   w->ncons);
 				if (w->crunning)
 					kill(w->cpid, SIGKILL);
-				w->drain_deadline = UINT64_MAX - 20000000000ull;
+				w->drain_deadline = UINT64_MAX - 40000000000ull;
 			}
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
