@@ -171,6 +171,18 @@ struct cshared {
 };
 enum { CS_STARTED, CS_READING, CS_DETACHED, CS_DRAINED };
 
+/*
+ * Memory ordering.  The logs (struct ctxlog, struct cshared, the marks)
+ * are written with relaxed stores and read by the supervisor once their
+ * writer is reaped: waitpid() orders them.  The requests (stop, crash,
+ * detach) are relaxed: nothing is published with them.  One handshake
+ * orders: a pause request is stored with release [soak-P0] and loaded by
+ * the writer threads with acquire [soak-P1]; a thread that parks adds to
+ * `parked` with release [soak-P2], after its last call, and the one that
+ * asked loads it with acquire [soak-P3] before it kills the process or
+ * counts what was consumed.
+ */
+
 /* A writer process's shared part. */
 struct wshared {
 	uint32_t pause_sup; /* supervisor: park (before a kill) */
@@ -337,7 +349,7 @@ struct writer {
 	uint32_t crash; /* END_CRASH: where (CR_*) */
 	int quiesce; /* park its threads before a kill */
 	int crash_late; /* END_CRASH: killed, no write came */
-	uint64_t start_ns, end_ns, finished_ns;
+	uint64_t end_ns, finished_ns;
 	pid_t pid;
 	int ended; /* stop asked or kill sent */
 	int reaped, status;
@@ -371,8 +383,8 @@ static cpu_set_t cpus_allowed;
 /* Totals, for the summary lines. */
 static struct {
 	uint64_t w_started, w_exited, w_killed, w_crashed, w_checked;
-	uint64_t c_started, c_detached, c_killed, c_took_over, c_drained;
-	uint64_t written, delivered, lost[GRB_LOST_NR], taken_dead, uncounted;
+	uint64_t c_started, c_detached, c_killed, c_took_over;
+	uint64_t written, delivered, lost[GRB_LOST_NR], taken_dead;
 	uint64_t errors;
 } tot;
 
@@ -1016,7 +1028,6 @@ static int start_writer(struct writer *w, uint32_t slot, uint64_t now)
 	if (w->quiesce && w->end == END_CRASH)
 		w->end = END_KILL;
 	w->crash = (uint32_t)rnd_in(&srnd, CR_RESERVED, CR_COMMITTED);
-	w->start_ns = now;
 	w->end_ns = now + rnd_in(&srnd, 100, 2000) * 1000000ull;
 	w->sh->expect_parked = w->threads + (w->flush_us ? 1 : 0);
 	w->marks_len = (size_t)w->threads * 2 * SEQ_CAP * sizeof(uint16_t);
@@ -1431,7 +1442,6 @@ static void check_writer(struct writer *w)
 				   "%" PRIu64 " died, %" PRIu64 " losses not refused, %" PRIu64
 				   " contexts killed reserving",
 				   died, excess, in_res);
-		tot.uncounted += need_died;
 	}
 	if ((int)tot.errors != errs0) {
 		fputs(detail, stderr);
@@ -1532,7 +1542,8 @@ static void reaped(pid_t pid, int status, uint64_t now)
 			int *out = &w->coutcome[w->ncons - 1];
 
 			w->crunning = 0;
-			/* Its pause, if it held one. */
+			/* Its pause, if it held one.  [soak-P0] release, as the
+			 * consumer's own. */
 			__atomic_store_n(&w->sh->pause_cons, 0, __ATOMIC_RELEASE);
 			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
 			    (w->cplan == CP_KILL || w->cplan == CP_DIE)) {
@@ -1545,7 +1556,6 @@ static void reaped(pid_t pid, int status, uint64_t now)
 			} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 				   c->state == CS_DRAINED) {
 				*out = CO_DRAINED;
-				tot.c_drained++;
 			} else {
 				*out = CO_FAILED;
 				fprintf(stderr, "grb_soak: writer %u consumer %u: status 0x%x\n",
@@ -1598,8 +1608,10 @@ static int supervise(void)
 						quiesce(w);
 					kill(w->pid, SIGKILL);
 				} else if (w->end == END_CRASH) {
+					/* relaxed: a request (as stop). */
 					__atomic_store_n(&w->sh->crash, w->crash, __ATOMIC_RELAXED);
 				} else {
+					/* relaxed: a request; the exit publishes. */
 					__atomic_store_n(&w->sh->stop, 1, __ATOMIC_RELAXED);
 				}
 			}
@@ -1616,7 +1628,7 @@ static int supervise(void)
 			    now >= w->cact_ns) {
 				if (w->cplan == CP_KILL)
 					kill(w->cpid, SIGKILL);
-				else
+				else /* relaxed: a request */
 					__atomic_store_n(&w->sh->cons[w->ncons - 1].detach, 1,
 							 __ATOMIC_RELAXED);
 				w->cact_ns = UINT64_MAX;
