@@ -22,6 +22,10 @@
 #   make bench-profile  the cost of sampling a program: grb profile vs
 #                 perf record at 99 and 999 Hz on perl and zstd (bench/profile.sh,
 #                 ~5 min; not a test; BENCH_ARGS=--smoke: seconds)
+#   make soak     grb_soak for SECONDS (default 1800): writer processes
+#                 exiting, killed and crashing, consumers detaching, killed
+#                 and taken over, the accounting checked (doc/guarantees.md;
+#                 not a test: CTest runs it for 50 s; SOAK_ARGS='--seed 7')
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #
@@ -47,6 +51,8 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 BENCH_ARGS ?=
 NO_SKIP    ?= 0
+SECONDS    ?= 1800
+SOAK_ARGS  ?=
 
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
@@ -81,7 +87,7 @@ $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
 .PHONY: all build demo check asan tsan clang fuzz format format-check bench bench-quick \
-	bench-latency bench-latency-quick bench-xproc bench-profile clean
+	bench-latency bench-latency-quick bench-xproc bench-profile soak clean
 
 all: build
 
@@ -160,6 +166,12 @@ bench-xproc:
 
 bench-profile:
 	bench/profile.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+# The soak test for a given time (doc/guarantees.md): a summary line a
+# minute, exit status 1 on any accounting error.
+soak: build
+	./$(BUILD_DIR)/tests/soak/grb_soak --seconds $(SECONDS) \
+		--dir $(BUILD_DIR)/tests/soak/soak-files $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR) $(FUZZ_DIR)

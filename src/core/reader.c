@@ -667,6 +667,14 @@ static int take_by_copy(struct grb_reader *r, struct grb_packet *pkt, uint64_t *
 		if ((id >> GRB_ID_TAG_SHIFT) != _grb_lap_tag(s, start) || !(id & GRB_ID_NOREF)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue; /* overwritten meanwhile */
+			/* Overwrite mode: a writer of the slot's next lap entered
+			 * it (the opener, or one that reserved after the opener's
+			 * reservation, clears NOREF) before the opener's push
+			 * moved consumed.  The push comes and counts the packet
+			 * overwritten: look again.  Only a dead opener leaves
+			 * it so. */
+			if (r->cfg->mode == GRB_MODE_OVERWRITE && !writer_gone(r))
+				continue;
 			bad = -EPROTO; /* delivered, yet no longer tagged so */
 		}
 		idx = id & GRB_ID_INDEX_MASK;
