@@ -1331,7 +1331,20 @@ static void beacon_round(struct relay *r)
 	}
 }
 
-int relay_tick(struct relay *r)
+int relay_newly_lost(struct relay *r)
+{
+	int failed;
+
+	pthread_mutex_lock(&r->lock);
+	failed = r->failed;
+	pthread_mutex_unlock(&r->lock);
+	if (!failed || r->reported)
+		return 0;
+	r->reported = 1;
+	return 1;
+}
+
+void relay_tick(struct relay *r)
 {
 	uint64_t now = now_ns();
 	int failed;
@@ -1339,17 +1352,10 @@ int relay_tick(struct relay *r)
 	pthread_mutex_lock(&r->lock);
 	failed = r->failed;
 	pthread_mutex_unlock(&r->lock);
-	if (failed) {
-		if (r->reported)
-			return 0;
-		r->reported = 1;
-		return 1;
-	}
-	if (now < r->next_round)
-		return 0;
+	if (failed || now < r->next_round)
+		return;
 	r->next_round = now + r->live_timer_us * 1000;
 	beacon_round(r);
-	return 0;
 }
 
 int relay_finish(struct relay *r)

@@ -67,9 +67,11 @@ void relay_viewer_url(const struct relay *r, char *buf, size_t size);
 int relay_attach(struct relay *r, struct grb_ctf_trace *t, char *err, size_t size);
 
 /* After each drain of t: once a live-timer period, a beacon for each
- * stream with nothing new.  Return 1 the first time it finds the relay
- * lost (why: relay_error()), else 0. */
-int relay_tick(struct relay *r);
+ * stream with nothing new. */
+void relay_tick(struct relay *r);
+
+/* 1 the first time it finds the relay lost (why: relay_error()), else 0. */
+int relay_newly_lost(struct relay *r);
 
 /* The relay was lost (""): why. */
 const char *relay_error(const struct relay *r);

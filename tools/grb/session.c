@@ -693,6 +693,15 @@ static int preload_paths(const char *list, char *paths, size_t size)
 	}
 }
 
+/* The relay was lost (said once). */
+static void say_lost(struct session *ss, const char *how)
+{
+	if (relay_newly_lost(ss->relay))
+		fprintf(stderr,
+			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
+			ss->o->relay, relay_error(ss->relay), how, ss->o->dir);
+}
+
 /* After each round of events: sources of ended processes end, drain,
  * then the waiters sleep again.  1 once every source ended, -1 if the
  * trace failed. */
@@ -707,11 +716,10 @@ static int on_tick(struct sessd *sd)
 		      ss->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS :
 						      ss->poll_ms * 2;
 	/* What the drain gave is on its way; the idle streams' beacons. */
-	if (ss->relay && relay_tick(ss->relay))
-		fprintf(stderr,
-			"grb record: the relay %s is lost (%s): the recording goes on into %s"
-			" only\n",
-			ss->o->relay, relay_error(ss->relay), ss->o->dir);
+	if (ss->relay) {
+		relay_tick(ss->relay);
+		say_lost(ss, "goes on");
+	}
 	/* Drained: the waiters sleep again (or say it is there). */
 	ss->polled = waiters_arm(ss);
 	sd->timeout_ms = ss->polled ? ss->poll_ms : POLL_MAX_MS;
@@ -872,8 +880,10 @@ int record_program(const struct program_opts *o, char **argv)
 		waiter_stop(conn_at(&ss, i));
 	ret = grb_ctf_trace_stop(ss.t);
 	/* The last packets are queued: the session ends on the relay. */
-	if (ss.relay)
+	if (ss.relay) {
 		relay_ok = !relay_finish(ss.relay);
+		say_lost(&ss, "went");
+	}
 	exact = print_report(&ss, o->dir);
 	if (ss.relay)
 		relay_report(ss.relay, stdout);
