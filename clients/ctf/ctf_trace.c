@@ -573,9 +573,9 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 		memset(&info, 0, sizeof(info));
 		info.seq = s->started ? s->last_seq + 1 : 0;
 		if (!s->started) {
-			s->started = 1;
 			uint64_t start = stream_start(t, s);
 
+			s->started = 1;
 			if (lost &&
 			    !write_empty_packet(t, s, 0, start < first_ts ? start : first_ts,
 						first_ts, 0))
