@@ -742,6 +742,20 @@ static const struct sessd_ops session_ops = {
 	.ending = "the recording is ending",
 };
 
+/* A fed trace that no source fed: what creating it made goes (the
+ * metadata, index/, and the directory unless it existed, empty). */
+static void remove_empty_trace(const char *dir, int existed)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/metadata", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/index", dir);
+	rmdir(path);
+	if (!existed)
+		rmdir(dir);
+}
+
 /*
  * --relay: connect and create the session before anything is traced.
  * Return 0 (ss->relay set, or NULL after saying why with
@@ -791,7 +805,8 @@ int record_program(const struct program_opts *o, char **argv)
 	struct grb_ctf_trace_attr attr;
 	char preload[4 * PATH_MAX], host[256], err[512];
 	const char *hostname = o->hostname;
-	int exact, ret, status = 0, unreached = 0, relay_ok = 1;
+	int exact, ret, status = 0, unreached = 0, relay_ok = 1, existed;
+	struct stat st;
 	uint32_t i;
 
 	memset(&ss, 0, sizeof(ss));
@@ -819,19 +834,23 @@ int record_program(const struct program_opts *o, char **argv)
 	if (sessd_listen(&ss.sd, &session_ops, &ss, "grb record", "grb-session"))
 		return 1;
 	ss.sd.timeout_ms = POLL_MIN_MS;
-	if (o->relay && relay_start(&ss, hostname, &unreached)) {
-		sessd_close(&ss.sd);
-		return 1;
-	}
 
 	grb_ctf_trace_attr_init(&attr);
 	attr.path = o->dir;
 	attr.event_context = GRB_CTF_CONTEXT_IDS;
 	attr.hostname = hostname; /* NULL: the machine's */
+	existed = !stat(o->dir, &st);
 	ss.t = grb_ctf_trace_create_fed(&session_cfg, &attr);
 	if (!ss.t) {
 		fprintf(stderr, "grb record: %s\n", grb_last_error());
-		relay_free(ss.relay);
+		sessd_close(&ss.sd);
+		return 1;
+	}
+	/* After the trace, which may refuse its directory: the relay then
+	 * never saw the session. */
+	if (o->relay && relay_start(&ss, hostname, &unreached)) {
+		grb_ctf_trace_destroy(ss.t);
+		remove_empty_trace(o->dir, existed);
 		sessd_close(&ss.sd);
 		return 1;
 	}
