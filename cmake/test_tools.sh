@@ -32,6 +32,7 @@ _grb_has() {
 	case $1 in
 	spin) command -v spin ;;
 	babeltrace2) command -v babeltrace2 ;;
+	lttng-tools) command -v lttng-relayd ;;
 	trace-cmd) command -v trace-cmd ;;
 	linux-perf) command -v perf ;;
 	# Debian's python3-bt2 is built for Debian's own python3 (which it
@@ -58,6 +59,7 @@ _grb_what() {
 	python3-bt2) echo "the bt2 module of /usr/bin/python3 (python3-bt2)" ;;
 	binutils) echo "objdump (binutils)" ;;
 	linux-perf) echo "perf (linux-perf)" ;;
+	lttng-tools) echo "lttng-relayd (lttng-tools)" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -72,6 +72,7 @@ struct ctf_source {
 	int32_t pid;
 	int ended; /* every stream ended; closing packets written */
 	int gone; /* its writer is gone: read its open packets in place */
+	uint64_t start_ts; /* the clock when it was attached: its streams' start */
 	char name[NAME_MAX_LEN + 1];
 };
 
@@ -105,6 +106,13 @@ struct grb_ctf_trace {
 	/* each class's events by id, shared by its sources' decoding */
 	const struct grb_ctf_event_desc ***class_by_id;
 	uint32_t nr_classes;
+
+	/* A fed trace's sink (grb_ctf_trace_set_sink), and the metadata so
+	 * far, which it gets first. */
+	struct grb_ctf_sink sink;
+	int has_sink;
+	char *meta;
+	size_t meta_len;
 
 	int err; /* first error, negative errno; 0 */
 	int failed; /* release-stored after err_msg is complete */
@@ -374,6 +382,8 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const cha
 	}
 	s->size += len;
 	s->idx_size += sizeof(e);
+	if (t->has_sink)
+		t->sink.packet(t->sink.arg, (uint32_t)(s - t->s), hdr, body, len, &x, records);
 	s->last_seq = hdr64(hdr, GRB_CTF_OFF_SEQ);
 	s->last_ts_end = hdr64(hdr, GRB_CTF_OFF_TS_END);
 	s->last_discarded = hdr64(hdr, GRB_CTF_OFF_DISCARDED);
@@ -381,6 +391,12 @@ static int write_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const cha
 	add(&s->events, records);
 	add(&s->bytes, len);
 	return 0;
+}
+
+/* When a stream starts: its source's attach (fed), else the trace's creation. */
+static uint64_t stream_start(const struct grb_ctf_trace *t, const struct ctf_stream *s)
+{
+	return t->fed ? t->src[s->src]->start_ts : t->start_ts;
 }
 
 /* A fed trace's packets come from channels of their own: the header gets
@@ -399,20 +415,19 @@ static void fed_patch(struct grb_ctf_trace *t, struct ctf_stream *s, char *hdr)
 	memcpy(hdr + GRB_CTF_OFF_INSTANCE, &instance, 8);
 }
 
-/* Append an empty packet (header and context only). */
-static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uint64_t seq,
-			      uint64_t ts_begin, uint64_t ts_end, uint64_t discarded)
+/* The header of an empty packet (header and context only). */
+static void empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, char *hdr, uint64_t seq,
+			 uint64_t ts_begin, uint64_t ts_end, uint64_t discarded)
 {
-	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
 	struct grb_packet_info info;
 
-	memset(hdr, 0, sizeof(hdr));
+	memset(hdr, 0, GRB_CTF_PACKET_HEADER_SIZE);
 	memset(&info, 0, sizeof(info));
 	info.seq = seq;
 	info.ts_begin = ts_begin;
 	info.ts_end = ts_end > ts_begin ? ts_end : ts_begin;
-	info.content_size = sizeof(hdr);
-	info.packet_size = sizeof(hdr);
+	info.content_size = GRB_CTF_PACKET_HEADER_SIZE;
+	info.packet_size = GRB_CTF_PACKET_HEADER_SIZE;
 	info.lost = discarded;
 	info.stream_id = s->ch_index;
 	info.cpu = s->cpu;
@@ -421,6 +436,15 @@ static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uin
 	grb_ctf_packet_begin(t->cfg, hdr, &info);
 	grb_ctf_packet_end(t->cfg, hdr, &info);
 	fed_patch(t, s, hdr);
+}
+
+/* Append an empty packet. */
+static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uint64_t seq,
+			      uint64_t ts_begin, uint64_t ts_end, uint64_t discarded)
+{
+	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
+
+	empty_packet(t, s, hdr, seq, ts_begin, ts_end, discarded);
 	return write_packet(t, s, hdr, NULL, sizeof(hdr), 0);
 }
 
@@ -447,10 +471,10 @@ static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 		s->started = 1;
 		if (seq || hdr64(hdr, GRB_CTF_OFF_DISCARDED)) {
 			uint64_t begin = hdr64(hdr, GRB_CTF_OFF_TS_BEGIN);
+			uint64_t start = stream_start(t, s);
 
 			s->seq_shift = 1;
-			if (write_empty_packet(t, s, 0, t->start_ts < begin ? t->start_ts : begin,
-					       begin, 0))
+			if (write_empty_packet(t, s, 0, start < begin ? start : begin, begin, 0))
 				goto drop;
 		}
 	}
@@ -487,7 +511,7 @@ static void write_closing_packets(struct grb_ctf_trace *t, struct ctf_stream *s)
 		if (!lost)
 			return;
 		s->started = 1;
-		if (write_empty_packet(t, s, 0, t->start_ts, t->start_ts, 0))
+		if (write_empty_packet(t, s, 0, stream_start(t, s), stream_start(t, s), 0))
 			return;
 	}
 	if (lost > s->last_discarded)
@@ -550,10 +574,11 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 		memset(&info, 0, sizeof(info));
 		info.seq = s->started ? s->last_seq + 1 : 0;
 		if (!s->started) {
+			uint64_t start = stream_start(t, s);
+
 			s->started = 1;
 			if (lost &&
-			    !write_empty_packet(t, s, 0,
-						t->start_ts < first_ts ? t->start_ts : first_ts,
+			    !write_empty_packet(t, s, 0, start < first_ts ? start : first_ts,
 						first_ts, 0))
 				info.seq = 1;
 		}
@@ -718,6 +743,7 @@ static void trace_free(struct grb_ctf_trace *t, int created_dir)
 	}
 	free(t->classes);
 	free(t->class_by_id);
+	free(t->meta);
 	if (t->dirfd >= 0) {
 		if (created_dir >= 0) {
 			/* Everything in the directory is ours: only the files
@@ -978,7 +1004,9 @@ static struct grb_ctf_trace *create(const struct grb_config *cfg,
 			return fail(t, -1, -created);
 		}
 		ret = write_metadata(t, meta);
-		free(meta);
+		/* Kept for a sink, which gets it first. */
+		t->meta = meta;
+		t->meta_len = strlen(meta);
 		if (ret)
 			return fail(t, created, -ret);
 		if (mkdirat(t->dirfd, "index", 0755)) {
@@ -1097,6 +1125,8 @@ static int stream_class_of(struct grb_ctf_trace *t, const struct grb_ctf_event_d
 {
 	char *canon = _grb_ctf_meta_stream_class(0, t->event_context, events, nr), *text, **cl;
 	const struct grb_ctf_event_desc ***cb, **by_id;
+	char *meta;
+	size_t len;
 	uint32_t i;
 	int fd, ret;
 
@@ -1125,17 +1155,31 @@ static int stream_class_of(struct grb_ctf_trace *t, const struct grb_ctf_event_d
 	}
 	for (i = 0; i < nr; i++)
 		by_id[events[i]->id] = events[i];
+	len = strlen(text);
+	meta = (char *)realloc(t->meta, t->meta_len + len + 1);
+	if (!meta) {
+		free(canon);
+		free(text);
+		free(by_id);
+		return -ENOMEM;
+	}
+	t->meta = meta;
 	fd = openat(t->dirfd, "metadata", O_WRONLY | O_APPEND | O_CLOEXEC);
-	ret = fd < 0 ? -errno : write_full(fd, text, strlen(text), 0);
+	ret = fd < 0 ? -errno : write_full(fd, text, len, 0);
 	if (fd >= 0 && close(fd) && !ret)
 		ret = -errno;
-	free(text);
 	if (ret) {
+		free(text);
 		free(canon);
 		free(by_id);
 		grb_error_set("appending to %s/metadata: %s", t->dir, strerror(-ret));
 		return ret;
 	}
+	memcpy(t->meta + t->meta_len, text, len + 1);
+	t->meta_len += len;
+	if (t->has_sink)
+		t->sink.metadata(t->sink.arg, t->cd.uuid, text, len);
+	free(text);
 	t->classes[t->nr_classes] = canon;
 	t->class_by_id[t->nr_classes] = by_id;
 	return (int)t->nr_classes++;
@@ -1199,6 +1243,9 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 	src->ch = ch;
 	src->cls = (uint32_t)cls;
 	src->pid = pid;
+	/* Before the caller acknowledges the registration: the source's
+	 * writers get the channel after it, so their records come later. */
+	src->start_ts = t->cfg->clock_read ? t->cfg->clock_read() : 0;
 	src->first = t->nr_streams;
 	src->nr = n;
 	snprintf(src->name, sizeof(src->name), "%s", name);
@@ -1237,7 +1284,16 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 	}
 	t->nr_streams += n;
 	t->src[t->nr_src] = src;
-	return (int)t->nr_src++;
+	t->nr_src++;
+	if (t->has_sink)
+		for (i = 0; i < n; i++) {
+			struct ctf_stream *s = &t->s[src->first + i];
+			char hdr[GRB_CTF_PACKET_HEADER_SIZE];
+
+			empty_packet(t, s, hdr, 0, src->start_ts, src->start_ts, 0);
+			t->sink.stream(t->sink.arg, src->first + i, s->name, hdr);
+		}
+	return (int)t->nr_src - 1;
 }
 
 struct grb_channel *grb_ctf_trace_source_channel(struct grb_ctf_trace *t, uint32_t src)
@@ -1322,6 +1378,38 @@ int grb_ctf_trace_source_stats(const struct grb_ctf_trace *t, uint32_t src,
 		st->lost_total = cs.lost_total;
 	}
 	return 0;
+}
+
+int grb_ctf_trace_set_sink(struct grb_ctf_trace *t, const struct grb_ctf_sink *sink)
+{
+	if (!t || !t->fed || t->stopped || !sink || sink->size != sizeof(*sink) ||
+	    !sink->metadata || !sink->stream || !sink->packet)
+		return -EINVAL;
+	if (t->has_sink || t->nr_src)
+		return -EBUSY;
+	t->sink = *sink;
+	t->has_sink = 1;
+	t->sink.metadata(t->sink.arg, t->cd.uuid, t->meta, t->meta_len);
+	return 0;
+}
+
+int grb_ctf_trace_stream_idle(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved)
+{
+	const struct ctf_stream *s;
+	struct grb_stream_stats ss;
+
+	if (!t || !t->fed || stream >= t->nr_streams)
+		return -EINVAL;
+	s = &t->s[stream];
+	if (grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
+		return -EINVAL;
+	if (reserved)
+		*reserved = ss.write_pos;
+	if (t->src[s->src]->ended)
+		return 2;
+	/* Every packet up to the write position taken: nothing open, nothing
+	 * delivered and left in the ring. */
+	return ss.consumed_pos == ss.write_pos;
 }
 
 struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t)

@@ -54,6 +54,8 @@
  * | grb_ctf_trace_attach              | no          | blocking  | as grb_channel_attach, open, write (metadata) |
  * | grb_ctf_trace_poll                | no          | blocking  | open, write           |
  * | grb_ctf_trace_source_channel, _source_stats, _source_end | yes | wait-free | no |
+ * | grb_ctf_trace_set_sink            | no          | blocking  | as its sink's metadata callback |
+ * | grb_ctf_trace_stream_idle         | yes         | wait-free | no                    |
  * | grb_ctf_ids_refresh               | yes         | wait-free | getpid, gettid        |
  * | grb_ctf_read_clock                | no          | blocking  | open, read, malloc    |
  * | grb_ctf_index_open                | no          | blocking  | open, read, malloc    |
@@ -736,6 +738,58 @@ int grb_ctf_trace_poll(struct grb_ctf_trace *t);
 /** grb_ctf_trace_source_stats() - figures of a source.  Return: 0; -EINVAL. */
 int grb_ctf_trace_source_stats(const struct grb_ctf_trace *t, uint32_t src,
 			       struct grb_ctf_source_stats *st);
+
+/*
+ * A sink: a second destination of what a fed trace writes (the network
+ * stream of `grb record --relay`, doc/relay.md).  It gets the metadata
+ * text, each stream when its source is attached, and each packet once it
+ * is in its stream file, with its index entry: the same trace, packet for
+ * packet.  Its callbacks run in the thread that calls
+ * grb_ctf_trace_attach(), _poll() and _stop(), inside those calls; they
+ * must not call the trace, and should not block (queue and return).
+ */
+struct grb_ctf_index_entry; /* below */
+
+struct grb_ctf_sink {
+	uint32_t size; /* sizeof(struct grb_ctf_sink) */
+	uint32_t _pad;
+	void *arg; /* passed to each callback */
+	/* TSDL text appended to the metadata; the first call has all of it
+	 * so far.  uuid: the trace's (its packets' headers carry it). */
+	void (*metadata)(void *arg, const uint8_t uuid[16], const char *text, size_t len);
+	/* A stream of the trace (0, 1, ... in attach order), its file's
+	 * name, and the GRB_CTF_PACKET_HEADER_SIZE bytes of an empty packet
+	 * that would open it when its source was attached: sequence number
+	 * 0, begin = end = that time, nothing discarded, the stream's class
+	 * and instance.  Every record of the source comes after that time. */
+	void (*stream)(void *arg, uint32_t stream, const char *name, const void *open_packet);
+	/* A packet appended to the stream's file: its header as written
+	 * (GRB_CTF_PACKET_HEADER_SIZE bytes), the rest of its len bytes at
+	 * body, its index entry (offset: in the local file) and records. */
+	void (*packet)(void *arg, uint32_t stream, const void *header, const void *body,
+		       uint64_t len, const struct grb_ctf_index_entry *e, uint64_t records);
+};
+
+/**
+ * grb_ctf_trace_set_sink() - give a fed trace a sink, before its first
+ * source is attached; the metadata so far goes to it at once.
+ * Return: 0; -EINVAL (not a fed trace, stopped, a bad size or a NULL
+ * callback); -EBUSY (a source is attached already, or a sink is set).
+ */
+int grb_ctf_trace_set_sink(struct grb_ctf_trace *t, const struct grb_ctf_sink *sink);
+
+/**
+ * grb_ctf_trace_stream_idle() - is everything a fed stream's writers
+ * reserved so far in the packets the trace wrote?  *reserved (if not
+ * NULL) gets the bytes reserved in the stream since it was created: a
+ * count that grows with each reservation, so two calls that see the same
+ * count saw no reservation published between their looks.
+ * Return: 1 idle (nothing reserved that is not written); 0 not (a packet
+ * is open, or delivered and not yet taken); 2 the stream ended (its
+ * source's writer is gone and everything it committed is written: it
+ * will never get another packet); -EINVAL (a bad index, not a fed trace).
+ */
+int grb_ctf_trace_stream_idle(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved);
 
 /* Reading a trace back: its clock and its packet indexes. */
 

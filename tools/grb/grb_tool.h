@@ -14,6 +14,8 @@
  *	ftrec.c		grb ftrace record -- PROGRAM: a trace.dat
  *	sessd.c		the recorders' side of a session (sessd.h): the
  *			socket, the registrations, the program's launch
+ *	relay.c		grb record --relay: the trace streamed live to
+ *			lttng-relayd (relay.h)
  */
 #ifndef GRB_TOOL_H
 #define GRB_TOOL_H
@@ -36,6 +38,11 @@ struct program_opts {
 	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
 	uint32_t wakeup; /* GRB_WAKEUP_NONE (poll) or GRB_WAKEUP_WRITER */
 	char *buffers; /* --buffers: the streams' directory (absolute), or NULL */
+	const char *hostname; /* --hostname, or NULL: the machine's */
+	const char *relay; /* --relay URL, or NULL */
+	uint64_t live_timer_us; /* --live-timer */
+	uint32_t relay_minor; /* --relay-protocol 2.N: N */
+	int relay_fallback; /* --relay-fallback */
 };
 int record_program(const struct program_opts *o, char **argv);
 

@@ -21,8 +21,18 @@
 #include <grb/session.h>
 
 #include "grb_tool.h"
+#include "relay.h"
 
 #define MAX_THREADS 256
+
+/* Long options without a short one. */
+enum {
+	OPT_HOSTNAME = 256,
+	OPT_RELAY,
+	OPT_LIVE_TIMER,
+	OPT_RELAY_FALLBACK,
+	OPT_RELAY_PROTOCOL,
+};
 
 static volatile sig_atomic_t interrupted;
 
@@ -107,7 +117,8 @@ const char record_usage[] =
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
-	"                  -- PROGRAM [ARGS...]\n"
+	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
+	"                  [--relay-fallback] [--relay-protocol 2.N]] -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
@@ -146,6 +157,20 @@ const char record_usage[] =
 	"                        (created if missing; e.g. on /dev/shm, or a disk\n"
 	"                        to outlive a crash) instead of memory files; each\n"
 	"                        process's files go once its events are written\n"
+	"      --hostname NAME   with a PROGRAM: the host the trace says it comes\n"
+	"                        from, and files it under on a relay (default: this\n"
+	"                        machine's name; at most 63 bytes)\n"
+	"      --relay URL       with a PROGRAM: also stream the trace live to an\n"
+	"                        lttng-relayd at net://HOST[:CTRL_PORT[:DATA_PORT]]\n"
+	"                        (default ports 5342 and 5343; doc/relay.md), as the\n"
+	"                        session named after DIR; view it with babeltrace2\n"
+	"                        -i lttng-live net://HOST/host/HOSTNAME/SESSION\n"
+	"      --live-timer MS   with --relay: a beacon for each idle stream every\n"
+	"                        MS milliseconds (default 1000)\n"
+	"      --relay-fallback  with --relay: a relay out of reach at the start\n"
+	"                        does not stop the recording (the local trace only)\n"
+	"      --relay-protocol 2.N  with --relay: announce protocol 2.N, 4 to 13\n"
+	"                        (default 2.13; an older one for tests)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -328,6 +353,11 @@ int cmd_record(int argc, char **argv)
 		{ "streams", required_argument, NULL, 'n' },
 		{ "wakeup", required_argument, NULL, 'w' },
 		{ "buffers", required_argument, NULL, 'b' },
+		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+		{ "relay", required_argument, NULL, OPT_RELAY },
+		{ "live-timer", required_argument, NULL, OPT_LIVE_TIMER },
+		{ "relay-fallback", no_argument, NULL, OPT_RELAY_FALLBACK },
+		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -347,8 +377,9 @@ int cmd_record(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block, old;
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
-	const char *preload = NULL, *buffers = NULL;
-	uint64_t streams = 32;
+	const char *preload = NULL, *buffers = NULL, *hostname = NULL, *relay = NULL;
+	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
+	int relay_fallback = 0, relay_opt = 0;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
@@ -461,6 +492,54 @@ int cmd_record(int argc, char **argv)
 		case 'b':
 			buffers = optarg;
 			break;
+		case OPT_HOSTNAME: {
+			const char *why = relay_name_error(optarg, RELAY_HOSTNAME_MAX);
+
+			if (why) {
+				fprintf(stderr,
+					"grb record: --hostname %s: %s (at most %u bytes, no '/',"
+					" no space, not starting with '.': what lttng-relayd and"
+					" its viewers take)\n",
+					optarg, why, RELAY_HOSTNAME_MAX);
+				return 2;
+			}
+			hostname = optarg;
+			break;
+		}
+		case OPT_RELAY: {
+			char err[256];
+
+			if (relay_check_url(optarg, err, sizeof(err))) {
+				fprintf(stderr, "grb record: --relay %s\n", err);
+				return 2;
+			}
+			relay = optarg;
+			break;
+		}
+		case OPT_LIVE_TIMER:
+			if (!parse_size(optarg, 3600000, &live_timer_ms) || !live_timer_ms) {
+				fprintf(stderr,
+					"grb record: --live-timer %s: expected milliseconds, 1 to "
+					"3600000\n",
+					optarg);
+				return 2;
+			}
+			relay_opt = c;
+			break;
+		case OPT_RELAY_FALLBACK:
+			relay_fallback = 1;
+			relay_opt = c;
+			break;
+		case OPT_RELAY_PROTOCOL:
+			if (strncmp(optarg, "2.", 2) || !parse_size(optarg + 2, 13, &relay_minor) ||
+			    relay_minor < 4) {
+				fprintf(stderr,
+					"grb record: --relay-protocol %s: expected 2.4 to 2.13\n",
+					optarg);
+				return 2;
+			}
+			relay_opt = c;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -469,11 +548,17 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc && (preload || streams != 32 || wakeup_set || buffers)) {
+	if (optind >= argc &&
+	    (preload || streams != 32 || wakeup_set || buffers || hostname || relay)) {
 		fprintf(stderr,
-			"grb record: --preload, --streams, --wakeup and --buffers go with a "
-			"PROGRAM "
+			"grb record: --preload, --streams, --wakeup, --buffers, --hostname and "
+			"--relay go with a PROGRAM "
 			"(grb record [options] -- PROGRAM [ARGS...])\n");
+		return 2;
+	}
+	if (relay_opt && !relay) {
+		fprintf(stderr, "grb record: --live-timer, --relay-fallback and --relay-protocol "
+				"go with --relay URL\n");
 		return 2;
 	}
 	if (optind < argc && workload_opt) {
@@ -509,6 +594,11 @@ int cmd_record(int argc, char **argv)
 		po.subbuf_count = (uint32_t)subbuf_count;
 		po.streams = (uint32_t)streams;
 		po.buffers = NULL;
+		po.hostname = hostname;
+		po.relay = relay;
+		po.live_timer_us = live_timer_ms * 1000;
+		po.relay_minor = (uint32_t)relay_minor;
+		po.relay_fallback = relay_fallback;
 		if (buffers && !(po.buffers = buffers_dir(buffers)))
 			return 2;
 		if (wakeup_set && wakeup == GRB_WAKEUP_WRITER && streams > GRB_CHANNEL_WAIT_MAX) {

@@ -35,6 +35,7 @@
 
 #include "chanfile.h"
 #include "grb_tool.h"
+#include "relay.h"
 #include "sessd.h"
 
 static const struct grb_config session_cfg = GRB_SESSION_CONFIG;
@@ -83,6 +84,7 @@ struct conn {
 
 struct session {
 	struct grb_ctf_trace *t;
+	struct relay *relay; /* --relay, or NULL */
 	const struct program_opts *o;
 	int efd;
 	int poll_ms, polled;
@@ -707,6 +709,15 @@ static int preload_paths(const char *list, char *paths, size_t size)
 	}
 }
 
+/* The relay was lost (said once). */
+static void say_lost(struct session *ss, const char *how)
+{
+	if (relay_newly_lost(ss->relay))
+		fprintf(stderr,
+			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
+			ss->o->relay, relay_error(ss->relay), how, ss->o->dir);
+}
+
 /* After each round of events: sources of ended processes end, drain,
  * then the waiters sleep again.  1 once every source ended, -1 if the
  * trace failed. */
@@ -720,6 +731,11 @@ static int on_tick(struct sessd *sd)
 	ss->poll_ms = got > 0			    ? POLL_MIN_MS :
 		      ss->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS :
 						      ss->poll_ms * 2;
+	/* What the drain gave is on its way; the idle streams' beacons. */
+	if (ss->relay) {
+		relay_tick(ss->relay);
+		say_lost(ss, "goes on");
+	}
 	/* Drained: the waiters sleep again (or say it is there). */
 	ss->polled = waiters_arm(ss);
 	sd->timeout_ms = ss->polled ? ss->poll_ms : POLL_MAX_MS;
@@ -742,12 +758,71 @@ static const struct sessd_ops session_ops = {
 	.ending = "the recording is ending",
 };
 
+/* A fed trace that no source fed: what creating it made goes (the
+ * metadata, index/, and the directory unless it existed, empty). */
+static void remove_empty_trace(const char *dir, int existed)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/metadata", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/index", dir);
+	rmdir(path);
+	if (!existed)
+		rmdir(dir);
+}
+
+/*
+ * --relay: connect and create the session before anything is traced.
+ * Return 0 (ss->relay set, or NULL after saying why with
+ * --relay-fallback), or 1 after saying why.
+ */
+static int relay_start(struct session *ss, const char *hostname, int *unreached)
+{
+	const struct program_opts *o = ss->o;
+	struct relay_opts ro;
+	const char *base = strrchr(o->dir, '/'), *why;
+	char err[512];
+
+	base = base && base[1] ? base + 1 : o->dir;
+	why = relay_name_error(base, RELAY_SESSION_MAX);
+	if (why) {
+		fprintf(stderr,
+			"grb record: --relay: the session is named after the trace directory, and "
+			"\"%s\" %s: choose another with -o DIR\n",
+			base, why);
+		return 1;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.url = o->relay;
+	ro.hostname = hostname;
+	ro.session = base;
+	ro.live_timer_us = o->live_timer_us;
+	ro.minor = o->relay_minor;
+	ss->relay = relay_connect(&ro, err, sizeof(err));
+	if (ss->relay)
+		return 0;
+	fprintf(stderr, "grb record: relay %s: %s\n", o->relay, err);
+	if (!o->relay_fallback) {
+		fprintf(stderr,
+			"grb record: nothing recorded (--relay-fallback records into %s "
+			"alone when the relay is out of reach)\n",
+			o->dir);
+		return 1;
+	}
+	fprintf(stderr, "grb record: --relay-fallback: recording into %s only\n", o->dir);
+	*unreached = 1;
+	return 0;
+}
+
 int record_program(const struct program_opts *o, char **argv)
 {
 	struct session ss;
 	struct grb_ctf_trace_attr attr;
-	char preload[4 * PATH_MAX];
-	int exact, ret, status = 0;
+	char preload[4 * PATH_MAX], host[256], err[512];
+	const char *hostname = o->hostname;
+	int exact, ret, status = 0, unreached = 0, relay_ok = 1, existed;
+	struct stat st;
 	uint32_t i;
 
 	memset(&ss, 0, sizeof(ss));
@@ -756,6 +831,22 @@ int record_program(const struct program_opts *o, char **argv)
 	ss.poll_ms = POLL_MIN_MS;
 	if (o->preload && preload_paths(o->preload, preload, sizeof(preload)))
 		return 2;
+	if (!hostname && o->relay) {
+		const char *why;
+
+		if (gethostname(host, sizeof(host)))
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = 0;
+		why = relay_name_error(host, RELAY_HOSTNAME_MAX);
+		if (why) {
+			fprintf(stderr,
+				"grb record: --relay: this machine's name \"%s\" %s for the relay "
+				"(at most %u bytes): give one with --hostname NAME\n",
+				host, why, RELAY_HOSTNAME_MAX);
+			return 2;
+		}
+		hostname = host;
+	}
 	if (sessd_listen(&ss.sd, &session_ops, &ss, "grb record", "grb-session"))
 		return 1;
 	ss.sd.timeout_ms = POLL_MIN_MS;
@@ -763,13 +854,31 @@ int record_program(const struct program_opts *o, char **argv)
 	grb_ctf_trace_attr_init(&attr);
 	attr.path = o->dir;
 	attr.event_context = GRB_CTF_CONTEXT_IDS;
+	attr.hostname = hostname; /* NULL: the machine's */
+	existed = !stat(o->dir, &st);
 	ss.t = grb_ctf_trace_create_fed(&session_cfg, &attr);
 	if (!ss.t) {
 		fprintf(stderr, "grb record: %s\n", grb_last_error());
 		sessd_close(&ss.sd);
 		return 1;
 	}
+	/* After the trace, which may refuse its directory: the relay then
+	 * never saw the session. */
+	if (o->relay && relay_start(&ss, hostname, &unreached)) {
+		grb_ctf_trace_destroy(ss.t);
+		remove_empty_trace(o->dir, existed);
+		sessd_close(&ss.sd);
+		return 1;
+	}
+	if (ss.relay && relay_attach(ss.relay, ss.t, err, sizeof(err))) {
+		fprintf(stderr, "grb record: relay %s: %s\n", o->relay, err);
+		relay_free(ss.relay);
+		grb_ctf_trace_destroy(ss.t);
+		sessd_close(&ss.sd);
+		return 1;
+	}
 	if (sessd_start(&ss.sd)) {
+		relay_free(ss.relay);
 		grb_ctf_trace_destroy(ss.t);
 		sessd_close(&ss.sd);
 		return 1;
@@ -787,6 +896,15 @@ int record_program(const struct program_opts *o, char **argv)
 	       o->wakeup == GRB_WAKEUP_WRITER ? "writer" : "none", o->preload ? ", preload " : "",
 	       o->preload ? o->preload : "", o->buffers ? ", buffers in " : "",
 	       o->buffers ? o->buffers : "");
+	if (ss.relay) {
+		char url[512];
+
+		relay_viewer_url(ss.relay, url, sizeof(url));
+		printf("grb: streaming live to %s (protocol 2.%u, a beacon every %" PRIu64
+		       " ms) into %s; view it with\n     babeltrace2 -i lttng-live %s\n",
+		       o->relay, relay_minor(ss.relay), o->live_timer_us / 1000,
+		       relay_path(ss.relay), url);
+	}
 	fflush(stdout);
 	sessd_launch(&ss.sd, argv, o->preload ? preload : NULL, NULL);
 
@@ -796,15 +914,30 @@ int record_program(const struct program_opts *o, char **argv)
 	for (i = 0; i < ss.sd.nr_conns; i++)
 		waiter_stop(conn_at(&ss, i));
 	ret = grb_ctf_trace_stop(ss.t);
+	/* The last packets are queued: the session ends on the relay. */
+	if (ss.relay) {
+		relay_ok = !relay_finish(ss.relay);
+		say_lost(&ss, "went");
+	}
 	exact = print_report(&ss, o->dir);
+	if (ss.relay)
+		relay_report(ss.relay, stdout);
+	else if (unreached)
+		printf("relay %s: out of reach at the start (--relay-fallback): nothing sent\n",
+		       o->relay);
+	if (unreached)
+		relay_ok = 0;
 	if (ret) {
 		fprintf(stderr, "grb record: %s\n", grb_ctf_trace_error(ss.t));
 		status = 1;
 	} else if (!exact) {
 		status = 1;
+	} else if (!relay_ok) {
+		status = 3; /* the local trace is whole, the relay's is not */
 	}
 	for (i = 0; i < ss.sd.nr_conns; i++)
 		buffers_at_end(&ss, conn_at(&ss, i));
+	relay_free(ss.relay);
 	grb_ctf_trace_destroy(ss.t); /* before the events its sources use */
 	for (i = 0; i < ss.sd.nr_conns; i++)
 		grb_session_events_free(conn_at(&ss, i)->events, conn_at(&ss, i)->nr_events);

@@ -1,0 +1,335 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# relay_record.sh GRB APP WORKDIR SCENARIO - grb record --relay against an
+# unmodified lttng-relayd (doc/relay.md), started here on 127.0.0.1 with
+# ports of its own and stopped by its pid at the end.  APP is relay_app:
+# two threads each write relay_app:tick { n, thread, square = n * n } for
+# n = 0 .. N-1, paced, once the go file exists.  Scenarios:
+#
+#   live      two recorders (hostA, hostB) stream to the relay at once; a
+#             babeltrace2 lttng-live viewer of each session attaches before
+#             the programs write, and prints exactly the events of the local
+#             trace of its run (2 x N, every n of each thread, read with
+#             babeltrace2); the relay's files decode offline to the same
+#   proto210  the same, one host, with --relay-protocol 2.10 (the fixed-size
+#             messages, no trace chunk, for a relay older than 2.11)
+#   kill      the relay killed (SIGKILL) while the program writes: the
+#             recorder says so, counts what it could not send (sent + not
+#             sent = written), exits 3; the local trace is whole; the
+#             program is unharmed
+#   stall     the relay stopped (SIGSTOP) while the program writes: the
+#             local trace is whole and the recording ends (the relay is
+#             given up after 10 s without progress), exit 3
+#   errors    a relay out of reach at the start: a clear error, exit 1,
+#             no trace, the program never runs; with --relay-fallback the
+#             local trace alone, exit 3; a host name over the relay's limit
+#             and a bad URL refused (exit 2)
+#
+# lttng-tools and babeltrace2: installed as root, else skipped (77).
+set -eu
+# shellcheck source=cmake/test_tools.sh
+. "$(dirname "$0")/../../cmake/test_tools.sh"
+grb=$1 app=$2 work=$3 scenario=$4
+grb_need lttng-tools babeltrace2
+rm -rf "$work"
+mkdir -p "$work"
+N=1500 # events a thread
+relayd_pid=
+
+fail()
+{
+	echo "relay_record: $scenario: $*"
+	exit 1
+}
+
+stop_all()
+{
+	if [ -n "$relayd_pid" ]; then
+		kill -CONT "$relayd_pid" 2>/dev/null || true
+		kill "$relayd_pid" 2>/dev/null || true
+		wait "$relayd_pid" 2>/dev/null || true
+		relayd_pid=
+	fi
+}
+trap stop_all EXIT
+
+# Start lttng-relayd on three free ports: $cport, $dport, $lport.
+start_relayd()
+{
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		[ $tries -le 20 ] || fail "no free ports for lttng-relayd"
+		# A random base from the pid and the clock, 20000 to 59999.
+		base=$(( ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/0/') / 1000) % 40000 + 20000 ))
+		cport=$base dport=$((base + 1)) lport=$((base + 2))
+		mkdir -p "$work/relay" "$work/lttng-home"
+		LTTNG_HOME=$work/lttng-home lttng-relayd -C "tcp://127.0.0.1:$cport" \
+			-D "tcp://127.0.0.1:$dport" -L "tcp://127.0.0.1:$lport" \
+			-o "$work/relay" >"$work/relayd.log" 2>&1 &
+		relayd_pid=$!
+		# Up when it lists sessions (and is still ours: a port taken by
+		# another makes it exit).
+		i=0
+		while [ $i -lt 100 ]; do
+			if ! kill -0 "$relayd_pid" 2>/dev/null; then
+				break
+			fi
+			if babeltrace2 -i lttng-live "net://127.0.0.1:$lport" >/dev/null 2>&1 &&
+				kill -0 "$relayd_pid" 2>/dev/null; then
+				echo "relay_record: lttng-relayd $relayd_pid on ports $cport $dport $lport"
+				return 0
+			fi
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill "$relayd_pid" 2>/dev/null || true
+		wait "$relayd_pid" 2>/dev/null || true
+		relayd_pid=
+		cat "$work/relayd.log"
+	done
+}
+
+# record HOST NAME [options]: grb record in the background, the trace in
+# $work/NAME, its output in $work/NAME.out and .err, its pid in rec_pid.
+record()
+{
+	host=$1 name=$2
+	shift 2
+	(
+		set +e
+		"$grb" record -o "$work/$name" --relay "net://127.0.0.1:$cport:$dport" \
+			--live-timer 200 --hostname "$host" "$@" -- "$app" $N 1000 "$work/go" \
+			>"$work/$name.out" 2>"$work/$name.err"
+		echo $? >"$work/$name.rc"
+	) &
+	rec_pid=$!
+}
+
+# listing: the relay's sessions, as a viewer lists them.
+listing()
+{
+	babeltrace2 -i lttng-live "net://127.0.0.1:$lport" 2>/dev/null || true
+}
+
+# wait_listed HOST NAME PATTERN: until the session's line matches, 30 s.
+wait_listed()
+{
+	i=0
+	until listing | grep "/host/$1/$2 " | grep -q "$3"; do
+		i=$((i + 1))
+		[ $i -le 300 ] || { listing; fail "session $1/$2 never showed '$3'"; }
+		sleep 0.1
+	done
+}
+
+# view HOST NAME: a live viewer of the session, output in $work/NAME.live.
+view()
+{
+	(
+		set +e
+		timeout 60 babeltrace2 -i lttng-live \
+			"net://127.0.0.1:$lport/host/$1/$2" >"$work/$2.live" 2>"$work/$2.live.err"
+		echo $? >"$work/$2.live.rc"
+	) &
+}
+
+# finish NAME RC: the recorder ended with RC.
+finish()
+{
+	i=0
+	while [ ! -e "$work/$1.rc" ]; do
+		i=$((i + 1))
+		[ $i -le 600 ] || fail "grb record $1 did not end in 60 s"
+		sleep 0.1
+	done
+	cat "$work/$1.out"
+	cat "$work/$1.err" >&2
+	[ "$(cat "$work/$1.rc")" = "$2" ] || fail "grb record $1 exited $(cat "$work/$1.rc"), not $2"
+	grep -q "relay_app: $((2 * N)) events written, 0 failed" "$work/$1.out" ||
+		fail "$1: the program did not write all its events"
+	grep -q 'the program exited with status 0' "$work/$1.out" ||
+		fail "$1: the program did not exit 0"
+}
+
+# events FILE: babeltrace2's text of relay_app's events must be both
+# threads' n = 0 .. N-1, each with its square, in each thread's order.
+events()
+{
+	awk -v n=$N -v f="$1" '
+	/relay_app:tick/ {
+		if (!match($0, /n = [0-9]+, thread = [0-9]+, square = [0-9]+/)) {
+			print f ": a malformed event: " $0; bad = 1; exit
+		}
+		split(substr($0, RSTART, RLENGTH), a, /[ ,=]+/)
+		v = a[2]; t = a[4]; sq = a[6]
+		if (t != 0 && t != 1) { print f ": thread " t; bad = 1; exit }
+		if (v != next_n[t] + 0) { print f ": thread " t " event " v ", expected " next_n[t] + 0; bad = 1; exit }
+		if (sq != v * v) { print f ": square " sq " of " v; bad = 1; exit }
+		next_n[t] = v + 1; total++
+		next
+	}
+	{ print f ": not an event of relay_app: " $0; bad = 1; exit }
+	END {
+		if (bad) exit 1
+		if (next_n[0] != n || next_n[1] != n || total != 2 * n) {
+			print f ": " total " events, threads to " next_n[0] + 0 " and " next_n[1] + 0 ", expected " n " each"
+			exit 1
+		}
+	}' "$1" || fail "$1 is not relay_app's events"
+}
+
+# local NAME: the local trace as babeltrace2 prints it, checked.
+local_trace()
+{
+	babeltrace2 "$work/$1" >"$work/$1.txt" 2>"$work/$1.bt.err" ||
+		{ cat "$work/$1.bt.err"; fail "babeltrace2 cannot read the local trace $1"; }
+	events "$work/$1.txt"
+}
+
+# live_run HOST... : a recorder and a viewer per host, the programs going
+# once every viewer is attached; then every output compared.
+live_run()
+{
+	opts=$1
+	shift
+	for h in "$@"; do
+		# shellcheck disable=SC2086
+		record "$h" "run_$h" $opts
+	done
+	for h in "$@"; do
+		# Its channel is registered: the metadata and 32 streams.
+		wait_listed "$h" "run_$h" '33 stream(s)'
+		view "$h" "run_$h"
+	done
+	# The viewers see what is indexed after they attach: the programs
+	# write only once both are.
+	for h in "$@"; do
+		wait_listed "$h" "run_$h" '1 client(s) connected'
+	done
+	: >"$work/go"
+	for h in "$@"; do
+		finish "run_$h" 0
+		grep -q 'relay .*: complete$' "$work/run_$h.out" || fail "run_$h: the relay's copy is not complete"
+	done
+	for h in "$@"; do
+		name=run_$h
+		i=0
+		while [ ! -e "$work/$name.live.rc" ]; do
+			i=$((i + 1))
+			[ $i -le 300 ] || fail "the viewer of $h did not end within 30 s of the recording"
+			sleep 0.1
+		done
+		[ "$(cat "$work/$name.live.rc")" = 0 ] ||
+			{ cat "$work/$name.live.err"; fail "the viewer of $h exited $(cat "$work/$name.live.rc")"; }
+		local_trace "$name"
+		events "$work/$name.live"
+		cmp "$work/$name.txt" "$work/$name.live" ||
+			{ diff "$work/$name.txt" "$work/$name.live" | head -20; fail "$h: the live viewer's events differ from the local trace's"; }
+		# The relay's files, read offline.
+		dir=$(find "$work/relay/$h" -mindepth 1 -maxdepth 1 -type d -name "$name-*")
+		[ -n "$dir" ] && [ -f "$dir/grb/metadata" ] || fail "no session directory of $h on the relay"
+		babeltrace2 "$dir" >"$work/$name.relay" 2>"$work/$name.relay.err" ||
+			{ cat "$work/$name.relay.err"; fail "babeltrace2 cannot read the relay's copy of $h"; }
+		cmp "$work/$name.txt" "$work/$name.relay" ||
+			{ diff "$work/$name.txt" "$work/$name.relay" | head -20; fail "$h: the relay's files hold other events than the local trace"; }
+		echo "relay_record: $h: $(wc -l <"$work/$name.txt") events, live = local = relay"
+	done
+}
+
+# The relay's "X events" sent and "Y events" not sent add up to what the
+# program wrote.
+sent_plus_not_sent()
+{
+	line=$(grep '^relay ' "$work/$1.out")
+	sent=$(echo "$line" | sed -n 's/.* (\([0-9]*\) events, [0-9]* bytes) sent.*/\1/p')
+	unsent=$(echo "$line" | sed -n 's/.* packets (\([0-9]*\) events) not sent.*/\1/p')
+	[ -n "$sent" ] && [ -n "$unsent" ] || fail "$1: no sent and not-sent counts in: $line"
+	[ $((sent + unsent)) -eq $((2 * N)) ] ||
+		fail "$1: $sent sent + $unsent not sent, not the $((2 * N)) written"
+	echo "relay_record: $1: $sent events sent, $unsent not sent"
+}
+
+case $scenario in
+live)
+	start_relayd
+	live_run "" hostA hostB
+	;;
+proto210)
+	start_relayd
+	live_run "--relay-protocol 2.10" hostP
+	grep -q 'protocol 2.10' "$work/run_hostP.out" || fail "protocol 2.10 was not used"
+	;;
+kill | stall)
+	start_relayd
+	N=3000
+	record hostK run_k
+	wait_listed hostK run_k '33 stream(s)'
+	: >"$work/go"
+	sleep 1
+	if [ "$scenario" = kill ]; then
+		kill -KILL "$relayd_pid"
+		wait "$relayd_pid" 2>/dev/null || true
+		relayd_pid=
+	else
+		kill -STOP "$relayd_pid"
+	fi
+	finish run_k 3
+	grep -q 'the relay .* is lost' "$work/run_k.err" || fail "the recorder did not say the relay was lost"
+	grep -q 'relay .*INCOMPLETE$' "$work/run_k.out" || fail "the summary does not say the relay's copy is incomplete"
+	if [ "$scenario" = stall ]; then
+		grep -q 'nothing moved for 10 s' "$work/run_k.out" || fail "the summary does not say the relay stalled"
+	fi
+	grep -q "^total: 1 processes, $((2 * N)) written = $((2 * N)) on disk + 0 lost in 2 stream files: exact" \
+		"$work/run_k.out" || fail "the local accounting is not exact"
+	sent_plus_not_sent run_k
+	local_trace run_k
+	echo "relay_record: $scenario: the local trace holds all $((2 * N)) events"
+	;;
+errors)
+	# A port nobody listens on: the relay's, once it is stopped.
+	start_relayd
+	stop_all
+	set +e
+	"$grb" record -o "$work/t1" --relay "net://127.0.0.1:$cport:$dport" -- "$app" 10 0 \
+		>"$work/t1.out" 2>"$work/t1.err"
+	rc=$?
+	set -e
+	cat "$work/t1.out" "$work/t1.err"
+	[ $rc -eq 1 ] || fail "an unreachable relay: exit $rc, not 1"
+	grep -q "relay net://127.0.0.1:$cport:$dport: connecting to the control port .*refused" \
+		"$work/t1.err" || fail "no clear error for an unreachable relay"
+	[ ! -e "$work/t1" ] || fail "an unreachable relay left a trace"
+	! grep -q relay_app "$work/t1.out" || fail "the program ran"
+	set +e
+	"$grb" record -o "$work/t2" --relay "net://127.0.0.1:$cport:$dport" --relay-fallback \
+		-- "$app" 10 0 >"$work/t2.out" 2>"$work/t2.err"
+	rc=$?
+	set -e
+	cat "$work/t2.out" "$work/t2.err"
+	[ $rc -eq 3 ] || fail "--relay-fallback: exit $rc, not 3"
+	grep -q 'recording into .*/t2 only' "$work/t2.err" || fail "--relay-fallback did not say so"
+	grep -q 'out of reach at the start' "$work/t2.out" || fail "the summary does not name the relay"
+	N=10
+	local_trace t2
+	long=$(printf 'h%.0s' $(seq 64))
+	for bad in "--hostname $long" "--hostname a/b" "--relay tcp://127.0.0.1"; do
+		set +e
+		# shellcheck disable=SC2086
+		"$grb" record -o "$work/t3" --relay "net://127.0.0.1:$cport" $bad -- "$app" 10 0 \
+			>"$work/t3.out" 2>"$work/t3.err"
+		rc=$?
+		set -e
+		cat "$work/t3.err"
+		[ $rc -eq 2 ] || fail "$bad: exit $rc, not 2"
+		[ ! -e "$work/t3" ] || fail "$bad: a trace"
+	done
+	grep -q 'expected net://' "$work/t3.err" || fail "a bad URL was not explained"
+	echo "relay_record: errors: refused as expected"
+	;;
+*)
+	fail "unknown scenario"
+	;;
+esac
+echo "relay_record: $scenario: OK"
