@@ -92,6 +92,8 @@ static int quiescent_pos(struct grb_reader *r, uint64_t start, uint64_t *q)
  * itself.  It keeps the highest value (concurrent writers may store it out
  * of order).
  */
+static uint64_t dead_complete(const struct grb_reader *r, uint64_t start);
+
 static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t from)
 {
 	/* [Q2] acquire, as above. */
@@ -113,6 +115,11 @@ static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t fro
 	if (pos_after(r->cp_max, o))
 		r->cp_max = o;
 	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
+		r->cp_max = q;
+	/* A dead writer's packet whose delivery died: committed to its
+	 * content size. */
+	q = dead_complete(r, start);
+	if (q && pos_after(q, r->cp_max))
 		r->cp_max = q;
 	return r->cp_max;
 }
@@ -404,6 +411,29 @@ static uint64_t lap_committed(const struct grb_stream *s, uint64_t p)
 }
 
 /*
+ * The writing process is gone and the head packet at start was closed
+ * (the offset reached its end) with every byte of its lap committed, yet
+ * no delivery marks it: the writer died delivering it, between the add
+ * that completed the lap and [D3].  Its content size was stored before
+ * the closing add (set_packet_end(), close_with_padding()), so every
+ * record below start + content size is committed and whole: return that
+ * position, else 0.  Any sync: the count is the sum of every writer's.
+ */
+static uint64_t dead_complete(const struct grb_reader *r, uint64_t start)
+{
+	const struct grb_stream *s = r->s;
+	/* relaxed: as in lap_committed(). */
+	uint64_t o = _grb_load_relaxed(&s->shm->offset);
+	uint64_t de = _grb_load_relaxed(&s->slots[_grb_slot_of(s, start)].data_end);
+
+	if (!_grb_load_relaxed(&r->ch->priv->orphaned) || pos_after(start + s->sb_size, o) ||
+	    lap_committed(s, start) != s->sb_size || de < r->cfg->packet_header_size ||
+	    de > s->sb_size)
+		return 0;
+	return start + de;
+}
+
+/*
  * The writing process of a single-writer stream is gone, every record
  * below the committed position t is read, and the offset o is past it:
  * the dead writer's tail [t, o) (doc/design.md, "A writer that exits or
@@ -483,15 +513,28 @@ static int dead_tail(struct grb_reader *r, uint64_t start, uint64_t t)
 static int nothing_delivered(struct grb_reader *r, uint64_t c)
 {
 	struct grb_stream *s = r->s;
-	uint64_t start = c & ~s->sb_mask, cp;
+	uint64_t start = c & ~s->sb_mask, cp, end;
 
 	if (_grb_load_acquire(&s->shm->finalized) && _grb_load_acquire(&s->shm->offset) == start)
 		return -ENODATA;
 	/* relaxed: set by this process (grb_channel_owner_alive). */
 	if (_grb_load_relaxed(&r->ch->priv->orphaned)) {
 		cp = committed_pos(r, start, read_from(r, start));
-		if (!pos_after(cp, read_from(r, start)))
-			return dead_tail(r, start, read_from(r, start));
+		if (pos_after(cp, read_from(r, start)))
+			return -EAGAIN;
+		/* A packet whose delivery died: its records in place up to
+		 * its content size (committed_pos() says so), then claimed
+		 * as a delivered one would be taken ([R13]: one claimer). */
+		end = dead_complete(r, start);
+		if (end) {
+			if (!pos_after(end, read_from(r, start)) &&
+			    _grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size)) {
+				_GRB_TP(CONSUMED);
+				r->ip_start = GRB_NO_POS;
+			}
+			return 1;
+		}
+		return dead_tail(r, start, read_from(r, start));
 	}
 	return -EAGAIN;
 }
@@ -922,9 +965,10 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		/* Committed past the packet: its delivery came between our
 		 * load of done and of the position (the position passes a
 		 * packet only after its done): take it whole. */
-		if (!pos_after(start + s->sb_size, lim)) {
+		if (!pos_after(start + s->sb_size, lim) && lim != dead_complete(r, start)) {
 			/* A writer that is gone will deliver nothing more: the
-			 * packet never comes (a position that lies). */
+			 * packet never comes (a position that lies), unless
+			 * its delivery died (a full packet, read in place). */
 			if (writer_gone(r))
 				return consumed_move(r, c, start + s->sb_size);
 			return 1;

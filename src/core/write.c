@@ -604,6 +604,15 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	if (_grb_single(cfg) && _grb_load_relaxed(&shm->flush_req)) {
 		/* A remote flush asked the owner thread to close its sub-buffer. */
 		_grb_store_relaxed(&shm->flush_req, 0);
+		if (_grb_tls_nesting > 1) {
+			/* relaxed: as nest_pos below.  A flush nested in a
+			 * reservation of the thread (a signal handler's) is a
+			 * nested write too: its padding, committed or not, may
+			 * lie behind the record the thread was writing, from
+			 * the offset on (it only grows). */
+			_grb_store_relaxed(&shm->nest_pos, _grb_load_relaxed(&shm->offset));
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		}
 		_grb_stream_flush(cfg, s);
 	}
 	for (;;) {

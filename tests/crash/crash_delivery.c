@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crash_delivery.c - a writer process killed inside the delivery that a
+ * record's commit starts: the record ends its packet exactly, its commit's
+ * add completes the packet's lap, and SIGKILL comes at the test point
+ * right after that add (GRB_TP_COMMIT_ADDED), before the delivery marks
+ * the packet.  The record is committed: the consumer in this process must
+ * read it with every record before it, once each, count nothing died and
+ * find nothing corrupt (doc/design.md, "A writer that exits or dies").
+ *
+ *   crash_delivery [--kills N]
+ *
+ * For each sync (the single writer on per-thread streams, the atomic sync
+ * on a global stream) N children write records into memory files, each
+ * until a record ends a packet exactly at a packet chosen by the child's
+ * number; the child sizes the packet's last record to fill it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grb/grb.h>
+#include <grb/native.h>
+
+#include "../unit/shm_pass.h"
+
+#ifndef GRB_TEST_POINTS
+#error "crash_delivery needs the test points (link grb_tp)"
+#endif
+
+#define SB 4096u
+#define MAX_SEQ 100000u
+
+static const struct grb_config cfg_thread =
+	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD);
+static const struct grb_config cfg_global =
+	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
+
+/* Shared with the parent: the record whose commit the kill interrupts. */
+struct shared {
+	volatile uint64_t armed_seq;
+	volatile uint32_t armed;
+};
+
+static struct shared *sh;
+
+static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
+{
+	(void)pass;
+	(void)arg;
+	if (p == GRB_TP_COMMIT_ADDED && sh->armed)
+		kill(getpid(), SIGKILL);
+}
+
+/* The child: writes until a record that ends the packet number `target`
+ * (or a later one) exactly is committing, then dies in its commit. */
+static void child(const struct grb_config *cfg, int sock, uint32_t target)
+{
+	struct grb_channel_attr a;
+	struct grb_channel *ch;
+	uint32_t len = 8;
+	uint64_t seq;
+	char go, buf[256];
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = SB;
+	a.subbuf_count = 4;
+	a.nr_streams = 1;
+	a.backing = GRB_BACKING_MEMFD;
+	ch = grb_channel_create(cfg, &a);
+	if (!ch || shm_send_channel(sock, ch) || read(sock, &go, 1) != 1)
+		_exit(3);
+	grb_tp_set_hook(tp_hook, NULL);
+	memset(buf, 0x5a, sizeof(buf));
+	for (seq = 0; seq < MAX_SEQ; seq++) {
+		struct grb_ctx ctx = { .payload_len = len };
+		uint64_t end, rem;
+
+		if (grb_reserve(cfg, ch, &ctx)) {
+			/* The reader reads only after the kill: a full ring
+			 * before the target is a test that cannot go on. */
+			_exit(4);
+		}
+		memcpy(buf, &seq, sizeof(seq));
+		grb_write(&ctx, buf, len);
+		end = ctx.pos + ctx.slot_len;
+		if (!(end & (SB - 1)) && end / SB > target) {
+			sh->armed_seq = seq;
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			sh->armed = 1;
+		}
+		grb_commit(cfg, &ctx);
+		/* The next record fills the packet when what is left fits
+		 * one with the same header and 8 to 255 bytes of payload. */
+		rem = SB - (end & (SB - 1));
+		len = 8;
+		if (rem >= ctx.header_len + 8 && rem < ctx.header_len + sizeof(buf))
+			len = (uint32_t)(rem - ctx.header_len);
+	}
+	_exit(5);
+}
+
+/* One child: fork, attach, drain after the kill, check.  Return 0 if
+ * the consumer got exactly what it must. */
+static int one(const struct grb_config *cfg, const char *name, uint32_t n)
+{
+	int sv[2], fds[SHM_MAX_FDS], nfd, status, ret, bad = 0;
+	uint8_t *seen = calloc(MAX_SEQ, 1);
+	struct grb_channel_stats cs;
+	struct grb_channel *ch;
+	struct grb_record rec;
+	struct grb_iter *it;
+	uint64_t tag, read = 0, dups = 0, q, last;
+	time_t t0;
+	pid_t pid;
+
+	if (!seen || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return 1;
+	memset((void *)sh, 0, sizeof(*sh));
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		child(cfg, sv[1], 1 + n % 3);
+	}
+	close(sv[1]);
+	nfd = shm_recv_fds(sv[0], fds, SHM_MAX_FDS, &tag);
+	ch = nfd > 0 ? grb_channel_attach(cfg, fds, (uint32_t)nfd, NULL) : NULL;
+	for (q = 0; q < (uint64_t)(nfd > 0 ? nfd : 0); q++)
+		close(fds[q]);
+	if (!ch || write(sv[0], "g", 1) != 1) {
+		fprintf(stderr, "crash_delivery: attach: %s\n", grb_last_error());
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return 1;
+	}
+	waitpid(pid, &status, 0);
+	close(sv[0]);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !sh->armed) {
+		fprintf(stderr,
+			"crash_delivery: %s child %u: status %d, not killed in its commit\n", name,
+			n, status);
+		grb_channel_destroy(ch);
+		free(seen);
+		return 1;
+	}
+	(void)grb_channel_owner_alive(ch);
+	it = grb_iter_create(ch, 0, 0);
+	t0 = time(NULL);
+	while ((ret = grb_iter_next(it, &rec)) != -ENODATA) {
+		uint64_t s;
+
+		if (ret == -EAGAIN) {
+			if (time(NULL) - t0 > 10) {
+				fprintf(stderr, "crash_delivery: the reader did not end\n");
+				bad = 1;
+				break;
+			}
+			continue;
+		}
+		if (ret || rec.payload_len < sizeof(s)) {
+			fprintf(stderr, "crash_delivery: grb_iter_next %d\n", ret);
+			bad = 1;
+			break;
+		}
+		memcpy(&s, rec.payload, sizeof(s));
+		if (s >= MAX_SEQ) {
+			bad = 1;
+			continue;
+		}
+		dups += seen[s];
+		seen[s] = 1;
+		read++;
+	}
+	grb_channel_read_stats(ch, &cs);
+	last = sh->armed_seq;
+	for (q = 0; q <= last; q++)
+		if (!seen[q]) {
+			fprintf(stderr,
+				"crash_delivery: %s child %u: record %" PRIu64 " of 0..%" PRIu64
+				" (the last committed, its delivery killed) not read\n",
+				name, n, q, last);
+			bad = 1;
+			break;
+		}
+	if (read != last + 1 || dups || cs.lost[GRB_LOST_DIED] || cs.corrupt_packets) {
+		fprintf(stderr,
+			"crash_delivery: %s child %u: read %" PRIu64 " of %" PRIu64 ", %" PRIu64
+			" twice, %" PRIu64 " died, %" PRIu64 " corrupt packets\n",
+			name, n, read, last + 1, dups, cs.lost[GRB_LOST_DIED], cs.corrupt_packets);
+		bad = 1;
+	}
+	grb_iter_destroy(it);
+	grb_channel_destroy(ch);
+	free(seen);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t kills = 6, n, failed = 0, runs = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--kills"))
+		kills = (uint32_t)strtoul(argv[2], NULL, 0);
+	else if (argc != 1) {
+		fprintf(stderr, "usage: crash_delivery [--kills N]\n");
+		return 2;
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 1;
+	for (n = 0; n < kills; n++) {
+		failed += (uint32_t)one(&cfg_thread, "per-thread", n);
+		failed += (uint32_t)one(&cfg_global, "global atomic", n);
+		runs += 2;
+	}
+	printf("crash_delivery: %u of %u runs failed\n", failed, runs);
+	return failed != 0;
+}
