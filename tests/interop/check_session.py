@@ -215,8 +215,10 @@ def main():
         if len(tids) != int(args[0]) + 1 or not all(e["vpid"] in tids for e in pt):
             fail("pthread events from threads %s, expected the main thread and %s more"
                  % (sorted(tids), args[0]))
-        if not waited:
-            fail("no lock waited")
+        # The program's waiter thread is asleep in its lock for at least
+        # the main thread's 10 ms before the unlock.
+        if not any(int(fields(e["fields"]).get("wait_ns", "0")) >= 10000000 for e in waited):
+            fail("no lock waited 10 ms or more (the waiter's)")
         check_pairs(pt, procs, set())
     elif check == "pthread-counts":
         pt = [e for e in real if e["name"].startswith("pthread:")]

@@ -40,8 +40,9 @@
 #              and the preload its allocations, into one trace
 #   pthread_python  Debian's python3 preloaded with pthread alone, 4
 #              threads contending for the interpreter's lock (a pthread
-#              mutex, taken through the PLT): every thread's mutex events,
-#              some waits, the lock/unlock pairs
+#              mutex, taken through the PLT) and one waiting for certain
+#              (ctypes) on a mutex the main thread holds: every thread's
+#              mutex events, that wait (>= 10 ms), the lock/unlock pairs
 #   pthread_counts  PROGRAM (mutex_prog) preloaded with libc and pthread
 #              uses mutexes of every kind a known number of times, and
 #              forks: the counts and return values exactly
@@ -370,9 +371,14 @@ app)
 	;;
 pthread_python)
 	# A switch interval of 1 us: the threads hand the interpreter's lock
-	# over all the time, and wait for its mutex.
+	# over all the time.  Whether two of them ever wait for its mutex at
+	# once depends on two CPUs being free for them, so one more thread
+	# waits for certain: it locks, through ctypes (the C library's
+	# pthread_mutex_lock as the program's global scope finds it, the
+	# preload's), a mutex the main thread holds until the kernel shows
+	# that thread asleep in futex (system call 202 on x86-64) on it.
 	record --preload pthread -- "$py" -c '
-import sys, threading, time
+import ctypes, sys, threading, time
 sys.setswitchinterval(1e-6)
 def work():
     x = 0
@@ -380,12 +386,31 @@ def work():
         time.sleep(0)
         for j in range(50):
             x += j
+libc = ctypes.CDLL(None)
+m = ctypes.create_string_buffer(64)  # zeros: a default mutex
+assert libc.pthread_mutex_lock(m) == 0
+tid = []
+def waiter():
+    tid.append(threading.get_native_id())
+    libc.pthread_mutex_lock(m)
+    libc.pthread_mutex_unlock(m)
+w = threading.Thread(target=waiter)
+w.start()
+while True:
+    if tid:
+        with open("/proc/self/task/%d/syscall" % tid[0]) as f:
+            if f.read().split()[0] == "202":
+                break
+    time.sleep(0.001)
+time.sleep(0.01)
+assert libc.pthread_mutex_unlock(m) == 0
+w.join()
 ts = [threading.Thread(target=work) for _ in range(4)]
 [t.start() for t in ts]
 [t.join() for t in ts]
 '
 	[ "$rc" -eq 0 ] || { echo "session_record: grb record exited $rc"; exit 1; }
-	check pthread-python 4
+	check pthread-python 5
 	;;
 pthread_counts)
 	record --preload libc,pthread -- "$prog" "$work/expected.txt" 4 20000
