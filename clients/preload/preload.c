@@ -22,9 +22,6 @@
 
 __thread int grb_preload_busy __attribute__((tls_model("initial-exec")));
 
-#define GATE_CHILD GRB_PRELOAD_GATE_CHILD
-#define GATE_BUSY GRB_PRELOAD_GATE_BUSY
-
 /* The preloads started, for the fork handler.  Written by constructors,
  * which the loader runs one at a time before the program's threads. */
 #define MAX_PRELOADS 8
@@ -116,18 +113,18 @@ static void preload_register(struct grb_preload *p)
 
 struct grb_channel *grb_preload_slow_gate(struct grb_preload *p, struct grb_channel *g)
 {
-	if (g == GATE_BUSY || grb_preload_busy)
+	if (g == GRB_PRELOAD_GATE_BUSY || grb_preload_busy)
 		return NULL;
-	if (g == GATE_CHILD) {
+	if (g == GRB_PRELOAD_GATE_CHILD) {
 		/* [G3] relaxed CAS: one thread of the child registers; the
 		 * channel itself is published by [G1]. */
-		if (!__atomic_compare_exchange_n(&p->gate, &g, GATE_BUSY, 0, __ATOMIC_RELAXED,
-						 __ATOMIC_RELAXED))
+		if (!__atomic_compare_exchange_n(&p->gate, &g, GRB_PRELOAD_GATE_BUSY, 0,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return NULL;
 		preload_register(p);
 		/* [G2] acquire, pairs with [G1] (here our own store). */
 		g = __atomic_load_n(&p->gate, __ATOMIC_ACQUIRE);
-		if (g == GATE_BUSY || g == GATE_CHILD)
+		if (g == GRB_PRELOAD_GATE_BUSY || g == GRB_PRELOAD_GATE_CHILD)
 			return NULL;
 	}
 	return g;
@@ -189,7 +186,8 @@ static void preload_forked(void)
 	/* relaxed: the child has one thread; [G1] publishes the channel. */
 	for (i = 0; i < nr_started; i++)
 		if (__atomic_load_n(&started[i]->gate, __ATOMIC_RELAXED))
-			__atomic_store_n(&started[i]->gate, GATE_CHILD, __ATOMIC_RELAXED);
+			__atomic_store_n(&started[i]->gate, GRB_PRELOAD_GATE_CHILD,
+					 __ATOMIC_RELAXED);
 }
 
 void grb_preload_start(struct grb_preload *p)

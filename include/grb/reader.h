@@ -187,7 +187,8 @@ void grb_packet_cursor_init(const struct grb_packet *pkt, struct grb_packet_curs
 struct grb_iter;
 struct grb_iter *grb_iter_create(struct grb_channel *ch, uint32_t stream, uint32_t flags);
 /** Return: 0; -EAGAIN none now; -ENODATA finalized and drained; -EPROTO a
- * corrupt record or packet was skipped (call again); -ESHUTDOWN. */
+ * corrupt record or packet was skipped (call again); -ESHUTDOWN; -EIO the
+ * stream's file shrank under an attached channel (grb_reader_get_next()). */
 int grb_iter_next(struct grb_iter *it, struct grb_record *rec);
 int grb_iter_destroy(struct grb_iter *it);
 struct grb_reader *grb_iter_reader(struct grb_iter *it);
