@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * grb/clock.h - clocks for struct grb_config.clock_read.
+ *
+ * An environment without clock_gettime() (the kernel module's) defines
+ * GRB_ENV_CLOCKS in its header (<grb/static/env.h> includes it) and
+ * provides grb_clock_monotonic(), grb_clock_realtime() and grb_clock_tsc()
+ * itself; the rest of this header is then left out.
  */
 #ifndef GRB_CLOCK_H
 #define GRB_CLOCK_H
 
 #include <stdint.h>
+#include <grb/static/env.h>
+
+#ifndef GRB_ENV_CLOCKS
 #include <time.h>
 
 #ifdef __cplusplus
@@ -92,5 +100,7 @@ uint64_t grb_tsc_to_ns(const struct grb_tsc_calibration *cal, uint64_t cycles);
 #ifdef __cplusplus
 }
 #endif
+
+#endif /* GRB_ENV_CLOCKS */
 
 #endif /* GRB_CLOCK_H */

@@ -104,6 +104,8 @@ static int channel_open(const struct grb_config *cfg, const struct grb_channel_a
 	ret = _grb_config_validate(cfg);
 	if (!ret)
 		ret = _grb_attr_validate(cfg, attr);
+	if (!ret)
+		ret = _grb_env_config_check(cfg, attr);
 	if (ret)
 		return ret;
 	ch = (struct grb_channel *)_grb_env_zalloc(sizeof(*ch));

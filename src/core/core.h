@@ -112,8 +112,7 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 		     uint32_t cpu);
 
 /* write.c: the calling thread's per-thread streams. */
-extern __thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
-	__attribute__((tls_model("initial-exec")));
+_GRB_TLS_DECLARE(struct _grb_tls_stream[GRB_TLS_STREAMS], _grb_tls_streams);
 /* select.c: the calling thread's per-thread stream of ch, claimed at its
  * first record; NULL (counted GRB_LOST_NO_STREAM) when none is free. */
 struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch);
@@ -174,7 +173,7 @@ static inline void _grb_channel_set_writer(struct grb_channel *ch)
 {
 	ch->tls_slot = (uint32_t)(ch->uid % GRB_TLS_STREAMS);
 #ifdef GRB_ENV_TLS_OFFSET
-	ch->tls_off = (char *)&_grb_tls_writers[ch->tls_slot] - _grb_env_thread_pointer();
+	ch->tls_off = (char *)&_grb_tls(_grb_tls_writers)[ch->tls_slot] - _grb_env_thread_pointer();
 #endif
 }
 

@@ -153,6 +153,25 @@ int _grb_env_rseq_check(char *why, size_t len);
 int _grb_env_membarrier_cpu(uint32_t cpu); /* 0 or -errno */
 void _grb_env_yield(void);
 
+/*
+ * on_cpu: runs fn(arg) where a flush of the per-CPU rseq streams of CPU
+ * cpu may change their offset (_grb_stream_flush()): user space runs it
+ * here, the flush's fence and membarrier guarding the CPU's writers; the
+ * kernel runs it on that CPU with its interrupts off (its writers' local
+ * atomics are atomic only there).  0, or a negative errno when it could
+ * not run fn (never in user space).
+ */
+int _grb_env_on_cpu(uint32_t cpu, void (*fn)(void *), void *arg);
+
+/*
+ * What a channel's creation asks of its environment beyond the core's own
+ * checks: 0, or a negative errno with the message set (the kernel refuses
+ * what its writers cannot do: sleep, per-thread streams, shared memory).
+ */
+struct grb_config;
+struct grb_channel_attr;
+int _grb_env_config_check(const struct grb_config *cfg, const struct grb_channel_attr *attr);
+
 /* Timers: calls fn(arg) every period_ns (UINT64_MAX: never) on a thread of
  * the environment's until stopped; NULL on failure. */
 struct grb_timer;

@@ -16,16 +16,16 @@ void _grb_thread_exit(void)
 	uint32_t me = _grb_env_thread_id();
 	int i;
 
-	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	_grb_tls(_grb_tls_nesting) += GRB_NESTING_BLOCKED;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	/* The writer caches go first: none may send a record to a stream
 	 * given back below (the blocked depth refuses any record anyway). */
 	for (i = 0; i < GRB_TLS_STREAMS; i++)
-		_grb_tls_writers[i].uid = 0;
+		_grb_tls(_grb_tls_writers)[i].uid = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	_grb_env_registry_lock();
 	for (i = 0; i < GRB_TLS_STREAMS; i++) {
-		struct _grb_tls_stream *e = &_grb_tls_streams[i];
+		struct _grb_tls_stream *e = &_grb_tls(_grb_tls_streams)[i];
 		struct grb_channel *ch = e->uid ? _grb_registry_find(e->uid) : NULL;
 		struct grb_stream *s = e->stream;
 
@@ -76,8 +76,8 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 	 * system call before the lookup (the thread id is the claim's).
 	 */
 	for (i = 0; i < GRB_TLS_STREAMS; i++)
-		if (_grb_tls_streams[i].uid == ch->uid)
-			return _grb_tls_streams[i].stream;
+		if (_grb_tls(_grb_tls_streams)[i].uid == ch->uid)
+			return _grb_tls(_grb_tls_streams)[i].stream;
 	/*
 	 * A claim runs on the thread's first record, maybe in a signal
 	 * handler that interrupted the thread anywhere: it takes no lock it
@@ -85,13 +85,13 @@ struct grb_stream *_grb_stream_for_thread(struct grb_channel *ch)
 	 */
 	/* A signal handler interrupting a claim (or thread exit) of this
 	 * thread must not claim too: it would race for the same entry. */
-	if (_grb_tls_nesting >= GRB_NESTING_BLOCKED)
+	if (_grb_tls(_grb_tls_nesting) >= GRB_NESTING_BLOCKED)
 		goto none;
-	_grb_tls_nesting += GRB_NESTING_BLOCKED;
+	_grb_tls(_grb_tls_nesting) += GRB_NESTING_BLOCKED;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	s = claim_stream(ch, _grb_env_thread_id());
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	_grb_tls_nesting -= GRB_NESTING_BLOCKED;
+	_grb_tls(_grb_tls_nesting) -= GRB_NESTING_BLOCKED;
 	if (s)
 		return s;
 none:
@@ -109,15 +109,15 @@ static struct grb_stream *claim_stream(struct grb_channel *ch, uint32_t me)
 
 	/* A cache entry: the channel's own if free, else any free one, else
 	 * (if the registry lock is free) one whose channel is gone. */
-	if (!_grb_tls_streams[ch->tls_slot].uid)
-		e = &_grb_tls_streams[ch->tls_slot];
+	if (!_grb_tls(_grb_tls_streams)[ch->tls_slot].uid)
+		e = &_grb_tls(_grb_tls_streams)[ch->tls_slot];
 	for (i = 0; !e && i < GRB_TLS_STREAMS; i++)
-		if (!_grb_tls_streams[i].uid)
-			e = &_grb_tls_streams[i];
+		if (!_grb_tls(_grb_tls_streams)[i].uid)
+			e = &_grb_tls(_grb_tls_streams)[i];
 	if (!e && _grb_env_registry_trylock() == 0) {
 		for (i = 0; !e && i < GRB_TLS_STREAMS; i++)
-			if (!_grb_registry_find(_grb_tls_streams[i].uid))
-				e = &_grb_tls_streams[i];
+			if (!_grb_registry_find(_grb_tls(_grb_tls_streams)[i].uid))
+				e = &_grb_tls(_grb_tls_streams)[i];
 		_grb_env_registry_unlock();
 	}
 	if (!e)

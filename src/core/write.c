@@ -8,13 +8,11 @@
  */
 #include "core.h"
 
-__thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
-__thread struct _grb_tls_stream _grb_tls_streams[GRB_TLS_STREAMS]
-	__attribute__((tls_model("initial-exec")));
-__thread struct _grb_tls_writer _grb_tls_writers[GRB_TLS_STREAMS]
-	__attribute__((tls_model("initial-exec")));
-__thread struct _grb_tls_prev _grb_tls_prev __attribute__((tls_model("initial-exec")));
-__thread struct _grb_rseq *_grb_tls_rseq_area __attribute__((tls_model("initial-exec")));
+_GRB_TLS_DEFINE(uint32_t, _grb_tls_nesting);
+_GRB_TLS_DEFINE(struct _grb_tls_stream[GRB_TLS_STREAMS], _grb_tls_streams);
+_GRB_TLS_DEFINE(struct _grb_tls_writer[GRB_TLS_STREAMS], _grb_tls_writers);
+_GRB_TLS_DEFINE(struct _grb_tls_prev, _grb_tls_prev);
+_GRB_TLS_DEFINE(struct _grb_rseq *, _grb_tls_rseq_area);
 
 void _grb_count_lost(struct grb_stream *s, enum grb_lost_cause cause)
 {
@@ -452,7 +450,7 @@ static int check_next_free(const struct grb_config *cfg, struct grb_stream *s, u
 			/* A writer nested in a reservation of its own thread
 			 * (a signal handler) does not wait: the record it would
 			 * wait for may be the one it interrupted. */
-			if (cfg->mode == GRB_MODE_BLOCKING && _grb_tls_nesting == 1) {
+			if (cfg->mode == GRB_MODE_BLOCKING && _grb_tls(_grb_tls_nesting) == 1) {
 				if (block_wait(cfg, s, begin, deadline) == 0)
 					return -EAGAIN;
 				_grb_count_lost(s, GRB_LOST_TIMEOUT);
@@ -572,14 +570,14 @@ static int load_prev(const struct grb_config *cfg, struct grb_stream *s, uint64_
 		/* [W15] relaxed: as in grb_reserve(): stored by the owner at
 		 * depth 1 only. */
 		*prev = _grb_load_relaxed(&shm->last_ts);
-		return _grb_tls_nesting == 1 && _grb_load_relaxed(&shm->last_end) == o;
+		return _grb_tls(_grb_tls_nesting) == 1 && _grb_load_relaxed(&shm->last_end) == o;
 	}
 	if (prev_in_stream(cfg, s)) {
 		/* [W14] as in grb_reserve(). */
 		*prev = _grb_load_acquire(&shm->last_ts);
 		return _grb_load_relaxed(&shm->last_end) == o;
 	}
-	return _grb_tls_nesting == 1 && _grb_prev_mine(s, o, prev);
+	return _grb_tls(_grb_tls_nesting) == 1 && _grb_prev_mine(s, o, prev);
 }
 
 static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx,
@@ -604,7 +602,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	if (_grb_single(cfg) && _grb_load_relaxed(&shm->flush_req)) {
 		/* A remote flush asked the owner thread to close its sub-buffer. */
 		_grb_store_relaxed(&shm->flush_req, 0);
-		if (_grb_tls_nesting > 1) {
+		if (_grb_tls(_grb_tls_nesting) > 1) {
 			/* relaxed: as nest_pos below.  A flush nested in a
 			 * reservation of the thread (a signal handler's) is a
 			 * nested write too: its padding, committed or not, may
@@ -665,7 +663,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		}
 		if (close_old || exact_end)
 			snap = _grb_lost_snapshot(s);
-		if (_grb_single(cfg) && _grb_tls_nesting > 1) {
+		if (_grb_single(cfg) && _grb_tls(_grb_tls_nesting) > 1) {
 			/* relaxed: read only by a consumer once the writing
 			 * process is gone (doc/design.md, "A writer that exits
 			 * or dies"): a reservation nested in another may be in
@@ -684,7 +682,7 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	_GRB_TP(RESERVED);
 	/* The pair of our record, at depth 1 (the native rseq sequence stored
 	 * the stream's, [W13]). */
-	if (_grb_tls_nesting == 1) {
+	if (_grb_tls(_grb_tls_nesting) == 1) {
 		if (_grb_single(cfg)) {
 			/* [W15] as in grb_reserve(). */
 			_grb_store_relaxed(&shm->last_ts, ts);
@@ -812,13 +810,13 @@ static int reserve_rseq(const struct grb_config *cfg, struct grb_channel *ch, st
 	/* For grb_commit(), which adds in the area's sequences: set before
 	 * any reservation succeeds, and so before the writer cache can send
 	 * the fast path to this channel's streams. */
-	_grb_tls_rseq_area = _grb_env_rseq_area();
+	_grb_tls(_grb_tls_rseq_area) = _grb_env_rseq_area();
 	if (depth > cfg->max_nesting) {
 		/* Without a stream from the area's CPU (an unregistered area,
 		 * or a CPU outside the set): the CPU the thread runs on decides,
 		 * the CPU set first, as with the other syncs. */
 		struct grb_stream *s =
-			cpu_stream(ch, _grb_load_relaxed(&_grb_tls_rseq_area->cpu_id));
+			cpu_stream(ch, _grb_load_relaxed(&_grb_tls(_grb_tls_rseq_area)->cpu_id));
 
 		if (!s)
 			return count_lost_here(ch, GRB_LOST_NESTED) ? -ENODEV : -EBUSY;
@@ -880,7 +878,7 @@ static void fill_writer(struct grb_channel *ch, const struct grb_ctx *ctx)
 
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_channel *ch, struct grb_ctx *ctx)
 {
-	uint32_t depth = _grb_tls_nesting;
+	uint32_t depth = _grb_tls(_grb_tls_nesting);
 	uint64_t deadline = 0;
 	struct grb_stream *s;
 	int ret;
@@ -907,7 +905,7 @@ int _grb_reserve_slow(const struct grb_config *cfg, struct grb_channel *ch, stru
 	}
 	/* No reservation: the depth the caller took is given back. */
 	_grb_barrier();
-	_grb_tls_nesting--;
+	_grb_tls(_grb_tls_nesting)--;
 	return ret;
 }
 
@@ -941,8 +939,10 @@ void _grb_commit_rseq_slow(const struct grb_config *cfg, struct grb_stream *s, u
 	/* [C3] a memory barrier on the stream's CPU (membarrier): a local
 	 * committer's [C4] store there either precedes it, and our load of cc
 	 * below sees it, or its [C5] load follows it and sees our add.  The
-	 * emulated sequences (no assembly) are seq_cst and need none. */
-#ifdef GRB_RSEQ_NATIVE
+	 * emulated sequences (no assembly) are seq_cst and need none; the
+	 * kernel module's (GRB_RSEQ_LOCAL: local atomics on the stream's CPU,
+	 * where a commit from another CPU breaks the module's contract) do. */
+#if defined(GRB_RSEQ_NATIVE) || defined(GRB_RSEQ_LOCAL)
 	if (_grb_unlikely(_grb_env_membarrier_cpu(s->rseq_cpu)))
 		_grb_invariant_failure(s, "membarrier failed after a remote commit");
 #endif
@@ -980,7 +980,7 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 		 * it.  relaxed: the owner's own word ([W15]).  A nested record
 		 * stored no pair: the pair of the record before it stays
 		 * true. */
-		if (_grb_tls_nesting == 1) {
+		if (_grb_tls(_grb_tls_nesting) == 1) {
 			_grb_store_relaxed(&s->shm->last_end, GRB_LAST_END_NONE);
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		}
@@ -991,19 +991,14 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 	cfg->record_discard(cfg, ctx);
 	if (_grb_single(cfg))
 		_grb_commit_slot(cfg, s, ctx->slot, NULL, ctx->pos, ctx->slot_len,
-				 _grb_tls_nesting == 1);
+				 _grb_tls(_grb_tls_nesting) == 1);
 	else
 		_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
 	return 0;
 }
 
-/*
- * Close the partially filled sub-buffer: the rest becomes padding.  Safe
- * from any thread with the atomic sync; with the single-writer sync only
- * from the owner or while no thread owns the stream.  Return 1 if it closed
- * one, 0 if the stream was at a sub-buffer boundary.
- */
-int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
+/* _grb_stream_flush() itself. */
+static int stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 {
 	struct grb_shm_stream *shm = s->shm;
 	uint64_t o, ts = 0, in_sb, snap = 0;
@@ -1057,4 +1052,37 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 	if (closed)
 		close_with_padding(cfg, s, o, ts, snap);
 	return closed;
+}
+
+struct flush_call {
+	const struct grb_config *cfg;
+	struct grb_stream *s;
+	int closed;
+};
+
+static void flush_call_fn(void *arg)
+{
+	struct flush_call *f = (struct flush_call *)arg;
+
+	f->closed = stream_flush(f->cfg, f->s);
+}
+
+/*
+ * Close the partially filled sub-buffer: the rest becomes padding.  Safe
+ * from any thread with the atomic sync; with the single-writer sync only
+ * from the owner or while no thread owns the stream; with the rseq sync
+ * where the environment runs it (_grb_env_on_cpu(): here in user space, on
+ * the stream's CPU in the kernel).  Return 1 if it closed one, 0 if the
+ * stream was at a sub-buffer boundary (or the environment could not run
+ * the flush).
+ */
+int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
+{
+	struct flush_call f = { cfg, s, 0 };
+
+	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == GRB_RSEQ_NO_CPU)
+		return stream_flush(cfg, s);
+	if (_grb_env_on_cpu(s->rseq_cpu, flush_call_fn, &f))
+		return 0;
+	return f.closed;
 }

@@ -100,13 +100,37 @@ struct _grb_rseq {
 #endif
 
 /*
+ * The writers' thread-local words (the nesting depth, the writer caches,
+ * the last record's pair, the rseq area: src/core/write.c).
+ * _GRB_TLS_DECLARE(type, name) declares one, _GRB_TLS_DEFINE(type, name)
+ * defines it (type may be an array type), and _grb_tls(name) is the
+ * calling thread's instance, an lvalue.  By default, initial-exec __thread
+ * variables.  An environment whose writers are no threads names its own
+ * (the Linux kernel module's: per-CPU variables, a writer running with
+ * preemption disabled from its reservation to its commit, its interrupts
+ * nesting as signal handlers do).
+ */
+#ifndef _GRB_TLS_DECLARE
+#define _GRB_TLS_DECLARE(type, name) \
+	extern __thread __typeof__(type) name __attribute__((tls_model("initial-exec")))
+#define _GRB_TLS_DEFINE(type, name) \
+	__thread __typeof__(type) name __attribute__((tls_model("initial-exec")))
+#define _grb_tls(name) (name)
+#endif
+
+/*
  * The architecture layer.  On x86-64 the local atomics are single
  * instructions without the lock prefix and the rseq operations are
  * assembly; TSan cannot see inline assembly, so sanitizer builds and other
  * architectures use the generic variant (full atomics: correct, only
- * slower).  _GRB_LOCAL_GENERIC says the generic variant is in use.
+ * slower).  _GRB_LOCAL_GENERIC says the generic variant is in use.  An
+ * environment that brings its own (the kernel module's, where the per-CPU
+ * sync's sequences are local atomics run with preemption disabled)
+ * defines GRB_ENV_ARCH in its header and provides the same names.
  */
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && !defined(GRB_NO_LOCAL_ASM)
+#if defined(GRB_ENV_ARCH)
+/* The environment's header provided the local atomics and sequences. */
+#elif defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && !defined(GRB_NO_LOCAL_ASM)
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define _GRB_LOCAL_GENERIC 1
@@ -116,7 +140,8 @@ struct _grb_rseq {
 #define _GRB_LOCAL_GENERIC 1
 #endif
 
-#ifndef _GRB_LOCAL_GENERIC
+#if defined(GRB_ENV_ARCH)
+#elif !defined(_GRB_LOCAL_GENERIC)
 #include <grb/arch/x86_64.h>
 #else
 #include <grb/arch/generic.h>

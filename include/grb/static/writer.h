@@ -21,17 +21,17 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
+/* Thread-local (<grb/static/env.h>: _GRB_TLS_DECLARE, _grb_tls()). */
 /* Reservations the calling thread holds (nesting depth). */
-extern __thread uint32_t _grb_tls_nesting __attribute__((tls_model("initial-exec")));
+_GRB_TLS_DECLARE(uint32_t, _grb_tls_nesting);
 /* The calling thread's writer caches, one entry per channel slot. */
-extern __thread struct _grb_tls_writer _grb_tls_writers[GRB_TLS_STREAMS]
-	__attribute__((tls_model("initial-exec")));
+_GRB_TLS_DECLARE(struct _grb_tls_writer[GRB_TLS_STREAMS], _grb_tls_writers);
 /* The calling thread's last record at nesting depth 1. */
-extern __thread struct _grb_tls_prev _grb_tls_prev __attribute__((tls_model("initial-exec")));
+_GRB_TLS_DECLARE(struct _grb_tls_prev, _grb_tls_prev);
 /* The calling thread's rseq area, set by its first reservation on an rseq
  * channel (the slow path), before any entry of _grb_tls_writers can send
  * the fast path to a per-CPU rseq stream. */
-extern __thread struct _grb_rseq *_grb_tls_rseq_area __attribute__((tls_model("initial-exec")));
+_GRB_TLS_DECLARE(struct _grb_rseq *, _grb_tls_rseq_area);
 
 /* Out of line (src/core/write.c). */
 int _grb_reserve_slow(const struct grb_config *cfg, struct grb_channel *ch, struct grb_ctx *ctx);
@@ -85,10 +85,10 @@ static _grb_always_inline int _grb_prev_in_stream(const struct grb_config *cfg)
  */
 static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_t o, uint64_t *prev)
 {
-	if (_grb_load_relaxed(&_grb_tls_prev.stream) != s->uid ||
-	    _grb_load_relaxed(&_grb_tls_prev.end) != o)
+	if (_grb_load_relaxed(&_grb_tls(_grb_tls_prev).stream) != s->uid ||
+	    _grb_load_relaxed(&_grb_tls(_grb_tls_prev).end) != o)
 		return 0;
-	*prev = _grb_load_relaxed(&_grb_tls_prev.ts);
+	*prev = _grb_load_relaxed(&_grb_tls(_grb_tls_prev).ts);
 	return 1;
 }
 
@@ -101,9 +101,10 @@ static _grb_always_inline int _grb_prev_mine(const struct grb_stream *s, uint64_
 static _grb_always_inline int _grb_prev_bound(const struct grb_config *cfg,
 					      const struct grb_stream *s, uint64_t *prev)
 {
-	if (cfg->prev_ts_exact || _grb_load_relaxed(&_grb_tls_prev.stream) != s->uid)
+	if (cfg->prev_ts_exact || _grb_load_relaxed(&_grb_tls(_grb_tls_prev).stream) != s->uid)
 		return 0;
-	*prev = _grb_load_relaxed(&_grb_tls_prev.ts); /* relaxed: the thread's own words */
+	/* relaxed: the thread's own words */
+	*prev = _grb_load_relaxed(&_grb_tls(_grb_tls_prev).ts);
 	return 1;
 }
 
@@ -115,9 +116,9 @@ static _grb_always_inline void _grb_prev_set_mine(const struct grb_stream *s, ui
 	 * not through a pointer: gcc 12's -fsanitize=null check of a pointer
 	 * to a thread-local, computed from a thread pointer the function
 	 * also reads (_grb_writer()), branches on stale flags. */
-	_grb_store_relaxed(&_grb_tls_prev.stream, s->uid);
-	_grb_store_relaxed(&_grb_tls_prev.end, end);
-	_grb_store_relaxed(&_grb_tls_prev.ts, ts);
+	_grb_store_relaxed(&_grb_tls(_grb_tls_prev).stream, s->uid);
+	_grb_store_relaxed(&_grb_tls(_grb_tls_prev).end, end);
+	_grb_store_relaxed(&_grb_tls(_grb_tls_prev).ts, ts);
 }
 
 /* GRB_RFLAG_FULL_TS when ts - last does not fit in ts_bits. */
@@ -135,7 +136,7 @@ static _grb_always_inline struct _grb_tls_writer *_grb_writer(const struct grb_c
 #ifdef GRB_ENV_TLS_OFFSET
 	return (struct _grb_tls_writer *)(_grb_env_thread_pointer() + ch->tls_off);
 #else
-	return &_grb_tls_writers[ch->tls_slot];
+	return &_grb_tls(_grb_tls_writers)[ch->tls_slot];
 #endif
 }
 
@@ -451,9 +452,9 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	 * reservation of the thread (a signal handler): the slow path.  The
 	 * add and the test need no atomicity: a handler that runs between
 	 * them gives its depth back before it returns. */
-	_grb_tls_nesting++;
+	_grb_tls(_grb_tls_nesting)++;
 	_grb_barrier();
-	if (_grb_unlikely(_grb_tls_nesting != 1))
+	if (_grb_unlikely(_grb_tls(_grb_tls_nesting) != 1))
 		goto slow;
 	e = _grb_writer(ch);
 	if (_grb_unlikely(e->uid != ch->uid))
@@ -472,7 +473,7 @@ static _grb_always_inline int grb_reserve(const struct grb_config *cfg, struct g
 	    _grb_unlikely((uint32_t)_grb_env_getcpu() != shm->cpu))
 		goto slow;
 	if (cfg->sync == GRB_SYNC_PER_CPU_RSEQ)
-		rs = _grb_tls_rseq_area;
+		rs = _grb_tls(_grb_tls_rseq_area);
 	ctx->stream = s;
 	if (_grb_unlikely(_grb_lost_unreported(shm)))
 		goto slow;
@@ -631,10 +632,11 @@ static _grb_always_inline void grb_commit(const struct grb_config *cfg, struct g
 	/* The rseq area: set before the reservation (the slow path sets it
 	 * before it returns, or before it fills the writer cache). */
 	_grb_commit_slot(cfg, ctx->stream, ctx->slot,
-			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_tls_rseq_area : NULL, ctx->pos,
-			 ctx->slot_len + GRB_CC_RECORD, _grb_single(cfg) && _grb_tls_nesting == 1);
+			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_tls(_grb_tls_rseq_area) : NULL,
+			 ctx->pos, ctx->slot_len + GRB_CC_RECORD,
+			 _grb_single(cfg) && _grb_tls(_grb_tls_nesting) == 1);
 	_grb_barrier();
-	_grb_tls_nesting--;
+	_grb_tls(_grb_tls_nesting)--;
 }
 
 /**
@@ -649,7 +651,7 @@ static _grb_always_inline int grb_discard(const struct grb_config *cfg, struct g
 	int ret = _grb_discard_slow(cfg, ctx);
 
 	_grb_barrier();
-	_grb_tls_nesting--;
+	_grb_tls(_grb_tls_nesting)--;
 	return ret;
 }
 

@@ -129,6 +129,22 @@ void _grb_env_yield(void)
 	sched_yield();
 }
 
+/* The flush's fence and membarrier make it safe from any thread. */
+int _grb_env_on_cpu(uint32_t cpu, void (*fn)(void *), void *arg)
+{
+	(void)cpu;
+	fn(arg);
+	return 0;
+}
+
+/* Every configuration the core accepts runs in user space. */
+int _grb_env_config_check(const struct grb_config *cfg, const struct grb_channel_attr *attr)
+{
+	(void)cfg;
+	(void)attr;
+	return 0;
+}
+
 void *_grb_env_map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
