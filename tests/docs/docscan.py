@@ -12,8 +12,11 @@ EXCLUDED_TOP = {"tests", "bench"}
 
 
 def is_build_dir(path):
-    """A CMake build directory, wherever it was configured."""
-    return os.path.exists(os.path.join(path, "CMakeCache.txt"))
+    """A CMake build directory, wherever it was configured, or the output
+    directory of kernel/Makefile (a link to kernel/Kbuild beside links to
+    the sources)."""
+    return os.path.exists(os.path.join(path, "CMakeCache.txt")) or os.path.islink(
+        os.path.join(path, "Kbuild"))
 
 
 def walk(root, suffixes, exclude_top=()):
