@@ -17,6 +17,7 @@
  * (doc/ordering.md).
  */
 #include <linux/atomic.h>
+#include <linux/cpu.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/hardirq.h>
@@ -509,17 +510,37 @@ void _grb_env_yield(void)
  * its CAS on the offset and the CPU's writers' local cmpxchg are then
  * instructions of one CPU, each whole, and a writer the flush interrupted
  * finds the offset changed.  The call's csd lock orders the caller's
- * accesses before the flush and the flush's before its return.  Without
- * an IPI to wait for (an interrupt, or interrupts off, on another CPU)
- * the flush does not run: -EWOULDBLOCK.
+ * accesses before the flush and the flush's before its return.  An
+ * offline CPU runs no writer (none can hold a reservation there: the CPU
+ * went down at a preemption point), so its streams are flushed here, with
+ * hotplug held off when the caller may sleep.  Without an IPI to wait for
+ * (an interrupt, or interrupts off, on another CPU) the flush does not
+ * run: -EWOULDBLOCK.
  */
 int _grb_env_on_cpu(uint32_t cpu, void (*fn)(void *), void *arg)
 {
 	unsigned long flags;
+	bool held;
+	int ret = 0;
 
-	/* [K2] on the stream's CPU, interrupts off, waited for. */
-	if (in_task() && !irqs_disabled())
-		return smp_call_function_single((int)cpu, fn, arg, 1);
+	if (in_task() && !irqs_disabled()) {
+		held = preemptible();
+		if (held)
+			cpus_read_lock();
+		/* [K2] on the stream's CPU, interrupts off, waited for. */
+		if (cpu_online(cpu)) {
+			ret = smp_call_function_single((int)cpu, fn, arg, 1);
+		} else if (held) {
+			local_irq_save(flags);
+			fn(arg);
+			local_irq_restore(flags);
+		} else {
+			ret = -ENXIO;
+		}
+		if (held)
+			cpus_read_unlock();
+		return ret;
+	}
 	if (cpu != raw_smp_processor_id())
 		return -EWOULDBLOCK;
 	local_irq_save(flags);
