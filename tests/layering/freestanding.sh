@@ -9,7 +9,9 @@
 # the user-space environment.  A core file that includes a libc header, or
 # uses anything of its environment outside the interface, fails here.
 # <generated-include-dir> holds the headers the build generates
-# (<grb/version.h>).
+# (<grb/version.h>).  The kernel module builds the same files (kernel/Kbuild):
+# no core file may tell the builds apart by __KERNEL__; the environment
+# does.
 set -eu
 
 cc=${1:?usage: freestanding.sh <cc> <source-dir> <generated-include-dir>}
@@ -37,6 +39,12 @@ done
 for h in stddef.h stdint.h stdbool.h; do
 	[ -f "$tmp/inc/$h" ] || { echo "freestanding: $cc has no $h in $incdir" >&2; exit 1; }
 done
+
+if grep -n '__KERNEL__' "$top"/src/core/*.c "$top"/src/core/*.h >&2; then
+	echo "freestanding: FAIL: a core file names __KERNEL__: the environment layer" \
+		"(GRB_ENV_HEADER, src/core/env.h) is what differs in the kernel" >&2
+	exit 1
+fi
 
 nm=${NM:-nm}
 command -v "$nm" >/dev/null || { echo "freestanding: $nm not found" >&2; exit 1; }
@@ -73,4 +81,5 @@ if [ "$fail" -ne 0 ]; then
 	echo "freestanding: $fail of $n core files failed" >&2
 	exit 1
 fi
-echo "freestanding: $n core files compile with only stddef.h, stdint.h, stdbool.h and call nothing outside grb"
+echo "freestanding: $n core files compile with only stddef.h, stdint.h, stdbool.h," \
+	"call nothing outside grb and name no __KERNEL__"
