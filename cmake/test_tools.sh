@@ -46,6 +46,12 @@ _grb_has() {
 	valgrind) command -v valgrind ;;
 	strace) command -v strace ;;
 	zstd) command -v zstd ;;
+	# The kernel test (tests/kernel/run_vm.sh): a kernel build tree for
+	# modules, a static busybox for the VM's initramfs, qemu, cpio.
+	linux-headers-amd64) dpkg-query -W -f='${Status}' linux-headers-amd64 | grep -q 'ok installed' ;;
+	busybox-static) dpkg-query -W -f='${Status}' busybox-static | grep -q 'ok installed' ;;
+	qemu-system-x86) command -v qemu-system-x86_64 ;;
+	cpio) command -v cpio ;;
 	*)
 		echo "test_tools.sh: grb_need: unknown package '$1'" >&3
 		exit 2
@@ -60,6 +66,9 @@ _grb_what() {
 	binutils) echo "objdump (binutils)" ;;
 	linux-perf) echo "perf (linux-perf)" ;;
 	lttng-tools) echo "lttng-relayd (lttng-tools)" ;;
+	linux-headers-amd64) echo "the kernel headers (linux-headers-amd64)" ;;
+	busybox-static) echo "a static busybox (busybox-static)" ;;
+	qemu-system-x86) echo "qemu-system-x86_64 (qemu-system-x86)" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -1,0 +1,190 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# run_vm.sh SOURCE_DIR WORK_DIR - the kernel test (CTest label kernel):
+# builds grb.ko and grb_selftest.ko against Debian's kernel headers, boots
+# Debian's matching kernel under qemu with software emulation (TCG, 2
+# CPUs) on a busybox initramfs whose /init loads both modules, and checks
+# what the self-test printed on the serial console (doc/kernel.md):
+#
+#   grb_selftest: discard: ...: PASS       exact accounting, discard mode
+#   grb_selftest: overwrite: ...: PASS     the same, overwrite mode
+#   grb_selftest: atomic: ...: PASS        discard mode, the atomic sync
+#   grb_selftest: wake-up: ...: PASS       a delivery wakes a sleeping reader
+#   grb_selftest: memory: ...: PASS        the test freed what it allocated
+#   grb_selftest: result: PASS
+#   grb: unload: ...: clean                rmmod grb: every allocation freed
+#
+# Nothing is ever loaded into the running kernel.  A WARN, an oops or a
+# panic in the guest ends qemu at once (panic_on_warn, oops=panic,
+# panic=-1, -no-reboot); a hang ends at the timeout (GRB_VM_TIMEOUT
+# seconds, default 240).
+#
+# Needs linux-headers-amd64, busybox-static, qemu-system-x86 and cpio
+# (installed as root by grb_need, else the test is skipped: exit 77) and
+# the kernel image of the headers' version, which it downloads with
+# `apt-get download` and unpacks with `dpkg -x` into WORK_DIR, never
+# installing it.  x86-64 only.
+#
+# GRB_VM_RECORDS: records per writer kthread and mode (the module's
+# default otherwise).  The serial console is kept in WORK_DIR/console.log.
+set -eu
+src=${1:?usage: run_vm.sh SOURCE_DIR WORK_DIR}
+work=${2:?usage: run_vm.sh SOURCE_DIR WORK_DIR}
+# shellcheck source=cmake/test_tools.sh
+. "$src/cmake/test_tools.sh"
+
+[ "$(uname -m)" = x86_64 ] || { echo "kernel_vm: x86-64 only: skipped"; exit 77; }
+grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio
+
+start=$(date +%s)
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+
+# The headers the metapackage points to (the newest, when several).
+kdir=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+[ -n "$kdir" ] && [ -f "$kdir/Makefile" ] || {
+	echo "kernel_vm: FAIL: no /usr/src/linux-headers-*-amd64"
+	exit 1
+}
+kver=${kdir#/usr/src/linux-headers-}
+
+# The kernel image of that version: downloaded and unpacked once per
+# work directory.
+vmlinuz=$work/image/boot/vmlinuz-$kver
+if [ ! -f "$vmlinuz" ]; then
+	rm -rf "$work/image" "$work/deb"
+	mkdir -p "$work/deb"
+	# The headers' own version, else (the archive moved on) the one apt
+	# has: both are the same kernel ABI, which the name says.
+	hver=$(dpkg-query -W -f='${Version}' "linux-headers-$kver" 2>/dev/null || true)
+	if ! (cd "$work/deb" && { { [ -n "$hver" ] &&
+		apt-get download "linux-image-$kver=$hver"; } ||
+		apt-get download "linux-image-$kver"; }); then
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "kernel_vm: SKIP: cannot download linux-image-$kver (not root)"
+			exit 77
+		fi
+		echo "kernel_vm: FAIL: apt-get download linux-image-$kver failed"
+		exit 1
+	fi
+	dpkg -x "$work"/deb/linux-image-"$kver"_*.deb "$work/image"
+	rm -rf "$work/deb"
+	[ -f "$vmlinuz" ] || { echo "kernel_vm: FAIL: no $vmlinuz in the package"; exit 1; }
+fi
+ready=$(date +%s)
+
+# The modules, in WORK_DIR/modules.
+make -s -C "$src/kernel" KDIR="$kdir" OUT="$work/modules" >"$work/build.log" 2>&1 || {
+	cat "$work/build.log"
+	echo "kernel_vm: FAIL: the modules did not build against $kdir"
+	exit 1
+}
+built=$(date +%s)
+
+# The initramfs: a static busybox, the modules and /init.
+root=$work/initramfs
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"
+cp /bin/busybox "$root/bin/busybox"
+cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$root/"
+params=""
+if [ -n "${GRB_VM_RECORDS-}" ]; then
+	params="records=$GRB_VM_RECORDS"
+fi
+cat >"$root/init" <<EOF
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+echo "grb-vm: booted, \$(grep -c ^processor /proc/cpuinfo) CPUs, \$(uname -r)"
+insmod /grb.ko
+echo "grb-vm: insmod grb: \$?"
+insmod /grb_selftest.ko $params
+echo "grb-vm: insmod grb_selftest: \$?"
+grep -q '^grb_selftest ' /proc/modules && rmmod grb_selftest
+rmmod grb
+echo "grb-vm: rmmod grb: \$?"
+dmesg | grep -E 'grb(_selftest)?: '
+echo "grb-vm: done"
+poweroff -f
+EOF
+chmod 755 "$root/init"
+
+# /dev/console must be in the archive (/init has no console otherwise):
+# a character device 5:1, written as an archive of its own in cpio's
+# "newc" format (the kernel unpacks archives one after the other), so
+# that no mknod -- root -- is needed.
+newc() { # name mode rdevmajor rdevminor
+	n=$((${#1} + 1))
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+		1 "$2" 0 0 1 0 0 0 0 "$3" "$4" "$n" 0 "$1"
+	# The header (110 bytes) and the name, padded to 4 bytes.
+	pad=$(((4 - (110 + n) % 4) % 4))
+	[ "$pad" -eq 0 ] || head -c "$pad" /dev/zero
+}
+(
+	cd "$root"
+	find . | sort | cpio -o -H newc --owner=0:0 --quiet
+	newc dev/console $((0020600)) 5 1
+	newc TRAILER!!! 0 0 0
+) | gzip -1 >"$work/initramfs.cpio.gz"
+
+# Boot.  The console goes to console.log.  no_timer_check: on a loaded
+# host, emulated time can lag enough for the kernel's early test of the
+# timer interrupt to fail, and it panics ("IO-APIC + timer doesn't work");
+# that test is about real hardware.
+timeout_s=${GRB_VM_TIMEOUT:-240}
+log=$work/console.log
+booted=$(date +%s)
+set +e
+timeout "$timeout_s" qemu-system-x86_64 -accel tcg -m 512 -smp 2 \
+	-kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+	-append "console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=1 no_timer_check" \
+	-nographic -no-reboot </dev/null >"$log" 2>&1
+qrc=$?
+set -e
+end=$(date +%s)
+tr -d '\r' <"$log" >"$log.txt"
+
+# The checks.
+fail=0
+need() { # pattern what
+	if ! grep -Eq -- "$1" "$log.txt"; then
+		echo "kernel_vm: FAIL: $2"
+		fail=1
+	fi
+}
+echo "kernel_vm: the guest's lines:"
+grep -E 'grb-vm: |grb_selftest: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
+	sed 's/^\[ *[0-9.]*\] //; s/^.*\(grb-vm: \)/\1/' | awk '!seen[$0]++' | sed 's/^/  /'
+if [ "$qrc" -eq 124 ]; then
+	echo "kernel_vm: FAIL: the guest did not power off within ${timeout_s} s"
+	fail=1
+elif [ "$qrc" -ne 0 ]; then
+	echo "kernel_vm: FAIL: qemu exited with $qrc"
+	fail=1
+fi
+if grep -Eq 'Kernel panic|BUG: |WARNING: |Oops|FAIL|LEAK' "$log.txt"; then
+	echo "kernel_vm: FAIL: a panic, warning, failure or leak in the guest (console.log)"
+	fail=1
+fi
+need 'grb-vm: insmod grb: 0' "grb.ko did not load"
+need 'grb_selftest: discard: .*: PASS' "no passing discard run"
+need 'grb_selftest: overwrite: .*: PASS' "no passing overwrite run"
+need 'grb_selftest: atomic: .*: PASS' "no passing run with the atomic sync"
+need 'grb_selftest: wake-up: .*: PASS' "no passing wake-up check"
+need 'grb_selftest: memory: .*: PASS' "no passing memory check"
+need 'grb_selftest: result: PASS' "the self-test did not pass"
+need 'grb-vm: insmod grb_selftest: 0' "grb_selftest.ko failed to load"
+need 'grb-vm: rmmod grb: 0' "rmmod grb failed"
+need 'grb: unload: .*: clean' "grb.ko did not free everything at unload"
+need 'grb-vm: done' "/init did not finish"
+echo "kernel_vm: image $((ready - start)) s, modules $((built - ready)) s," \
+	"boot and test $((end - booted)) s (kernel $kver, qemu TCG, 2 CPUs)"
+if [ "$fail" -ne 0 ]; then
+	echo "kernel_vm: FAIL (console: $log)"
+	exit 1
+fi
+echo "kernel_vm: PASS"
