@@ -26,6 +26,11 @@
 #                 exiting, killed and crashing, consumers detaching, killed
 #                 and taken over, the accounting checked (doc/guarantees.md;
 #                 not a test: CTest runs it for 50 s; SOAK_ARGS='--seed 7')
+#   make kernel   grb.ko and grb_selftest.ko (the core as a Linux kernel
+#                 module, and its self-test) in ./build-kernel, against
+#                 KDIR (default: the running kernel's build tree); see
+#                 doc/kernel.md.  `make check` boots them in a VM (test
+#                 kernel_vm, label kernel)
 #   make clean    remove the build directories
 #   make          (= make build) configure + build ./build only
 #
@@ -59,6 +64,8 @@ ASAN_DIR   ?= build-asan
 TSAN_DIR   ?= build-tsan
 CLANG_DIR  ?= build-clang
 FUZZ_DIR   ?= build-fuzz
+KERNEL_DIR ?= build-kernel
+KDIR       ?=
 
 CLANG_CC   ?= clang
 CLANG_CXX  ?= clang++
@@ -86,7 +93,7 @@ define run_ctest
 $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
-.PHONY: all build demo check asan tsan clang fuzz format format-check bench bench-quick \
+.PHONY: all build demo check asan tsan clang fuzz kernel format format-check bench bench-quick \
 	bench-latency bench-latency-quick bench-xproc bench-profile soak clean
 
 all: build
@@ -139,6 +146,9 @@ fuzz:
 		$(CMAKE_ARGS)
 	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target fuzz_attach fuzz_session fuzz_chanfile
 
+kernel:
+	$(MAKE) -C kernel OUT=$(CURDIR)/$(KERNEL_DIR) $(if $(KDIR),KDIR=$(KDIR))
+
 format:
 	sh cmake/format.sh
 
@@ -174,4 +184,4 @@ soak: build
 		--dir $(BUILD_DIR)/tests/soak/soak-files $(SOAK_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(CLANG_DIR) $(FUZZ_DIR) $(KERNEL_DIR)
