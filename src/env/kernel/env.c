@@ -239,7 +239,7 @@ static long wait_jiffies(uint64_t ns)
 {
 	uint64_t j;
 
-	if (ns >= (uint64_t)MAX_JIFFY_OFFSET * (NSEC_PER_SEC / HZ))
+	if (ns / (NSEC_PER_SEC / HZ) >= MAX_JIFFY_OFFSET)
 		return MAX_SCHEDULE_TIMEOUT;
 	j = nsecs_to_jiffies(ns);
 	return j ? (long)j : 1;
