@@ -162,25 +162,26 @@ static _grb_always_inline int _grb_rseq_add(struct _grb_rseq *rs, uint32_t cpu, 
 }
 
 /*
- * The clocks of <grb/clock.h>.  grb_clock_monotonic(): the NMI-safe
- * monotonic clock, which reads the clocksource after the loads before it
- * (the TSC by rdtsc_ordered()).  It may step back by a little on one CPU
- * only when an NMI reads it during a timekeeping update, and across CPUs
- * around one: a reader then skips the packet (doc/kernel.md).
+ * The clocks of <grb/clock.h>, always inlined as user space's are (a
+ * constant configuration folds its clock).  grb_clock_monotonic(): the
+ * NMI-safe monotonic clock, which reads the clocksource after the loads
+ * before it (the TSC by rdtsc_ordered()).  It may step back by a little on
+ * one CPU only when an NMI reads it during a timekeeping update, and
+ * across CPUs around one: a reader then skips the packet (doc/kernel.md).
  */
 #define GRB_ENV_CLOCKS 1
 
-static inline uint64_t grb_clock_monotonic(void)
+static _grb_always_inline uint64_t grb_clock_monotonic(void)
 {
 	return ktime_get_mono_fast_ns();
 }
 
-static inline uint64_t grb_clock_realtime(void)
+static _grb_always_inline uint64_t grb_clock_realtime(void)
 {
 	return ktime_get_real_fast_ns();
 }
 
-static inline uint64_t grb_clock_tsc(void)
+static _grb_always_inline uint64_t grb_clock_tsc(void)
 {
 #ifdef CONFIG_X86
 	return rdtsc_ordered();
