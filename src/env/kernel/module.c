@@ -71,10 +71,11 @@ EXPORT_SYMBOL_GPL(_grb_publish_behind);
 EXPORT_SYMBOL_GPL(_grb_reserve_slow);
 EXPORT_SYMBOL_GPL(_grb_wake_later);
 EXPORT_SYMBOL_GPL(_grb_wake_stream);
-EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_nesting);
-EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_prev);
-EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_rseq_area);
-EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_writers);
+/* The per-CPU words, as <grb/env/kernel.h> names them. */
+EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_nesting_pcpu);
+EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_prev_pcpu);
+EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_rseq_area_pcpu);
+EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_writers_pcpu);
 
 static int __init grb_init(void)
 {

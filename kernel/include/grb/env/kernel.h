@@ -41,10 +41,12 @@ static _grb_always_inline int _grb_env_getcpu(void)
 	return (int)raw_smp_processor_id();
 }
 
-/* The writers' thread-local words are the CPU's (see above). */
-#define _GRB_TLS_DECLARE(type, name) DECLARE_PER_CPU(type, name)
-#define _GRB_TLS_DEFINE(type, name) DEFINE_PER_CPU(type, name)
-#define _grb_tls(name) (*raw_cpu_ptr(&(name)))
+/* The writers' thread-local words are the CPU's (see above), named apart
+ * (name_pcpu): a core file that used a bare name, which user space allows,
+ * would not compile here rather than reach the per-CPU area's template. */
+#define _GRB_TLS_DECLARE(type, name) DECLARE_PER_CPU(type, name##_pcpu)
+#define _GRB_TLS_DEFINE(type, name) DEFINE_PER_CPU(type, name##_pcpu)
+#define _grb_tls(name) (*raw_cpu_ptr(&(name##_pcpu)))
 
 /*
  * The architecture layer (<grb/static/env.h> includes no other).
