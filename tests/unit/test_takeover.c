@@ -311,7 +311,10 @@ static void live_count(void)
 	CHECK(it != NULL);
 	CHECK(grb_channel_consumed_records(ch, 0, &n) == 0 && n == 0);
 	pthread_create(&t, NULL, live_writer, &l);
-	for (i = 0; i < 2000; i++) {
+	/* At least 2000 rounds, and on until the writer has written more
+	 * than 10000 records meanwhile, however it is scheduled (a bound of
+	 * 2,000,000 rounds, minutes, for a writer that never runs). */
+	for (i = 0; i < 2000 || (taken <= 10000 && i < 2000000); i++) {
 		uint32_t j;
 
 		if (i % 8 == 0)
