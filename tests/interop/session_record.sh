@@ -260,6 +260,14 @@ print("files", len(mine))
 		{ echo "session_record: the program did not see its 32 stream files"; exit 1; }
 	[ -z "$(ls -A "$bufs")" ] || { echo "session_record: files left:"; ls "$bufs"; exit 1; }
 	check processes 1
+	# The same in memory, on tmpfs (/dev/shm), whose files can never be
+	# sealed: files as on a disk.
+	shm=$(mktemp -d /dev/shm/grb-session-XXXXXX)
+	rm -rf "$trace"
+	record --preload libc --buffers "$shm" -- "$py" -c "$threads_prog"
+	rmdir "$shm" || { echo "session_record: files left in $shm:"; ls "$shm"; exit 1; }
+	[ "$rc" -eq 0 ] || { echo "session_record: grb record --buffers /dev/shm exited $rc"; exit 1; }
+	check processes 1
 	# A recorder killed (SIGKILL) leaves the files; the program runs on.
 	rm -rf "$trace"
 	"$grb" record -o "$trace" --preload libc --buffers "$bufs" -- "$py" -c "$until_orphaned" \

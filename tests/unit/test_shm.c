@@ -745,15 +745,19 @@ static void test_wake_across_mappings(void)
 	grb_channel_destroy(w);
 }
 
-static void test_dir(void)
+/* Stream files in a directory under base: /tmp (a disk here, or tmpfs)
+ * and /dev/shm (tmpfs, whose files say F_SEAL_SEAL: they can never be
+ * sealed, so they are files as any other). */
+static void test_dir(const char *base)
 {
-	char dir[] = "/tmp/grb-shm-XXXXXX", path[256];
+	char dir[64], path[256];
 	struct grb_channel_attr a;
 	struct grb_channel *w, *w2, *c;
 	struct stat sb;
 	uint64_t seqs[256], i;
 	int n, eproto, fd;
 
+	snprintf(dir, sizeof(dir), "%s/grb-shm-XXXXXX", base);
 	CHECK(mkdtemp(dir) != NULL);
 	attr_shared(&a);
 	a.backing = GRB_BACKING_DIR;
@@ -836,10 +840,9 @@ static void count_sigbus(int sig)
  * SIGBUS that is not about a watched mapping goes to the handler that was
  * there before.  The writer is a child, whose own mapping would fault.
  */
-static void test_dir_shrunk(void)
+static void test_dir_shrunk(const char *base)
 {
-	char dir[] = "/tmp/grb-shm-XXXXXX", path[256];
-	struct sigaction sa, old;
+	char dir[64], path[256];
 	struct grb_channel_attr a;
 	struct grb_channel *c;
 	struct grb_reader *r;
@@ -849,11 +852,9 @@ static void test_dir_shrunk(void)
 	pid_t pid;
 	char b;
 
+	snprintf(dir, sizeof(dir), "%s/grb-shm-XXXXXX", base);
 	CHECK(mkdtemp(dir) != NULL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = count_sigbus;
-	sigemptyset(&sa.sa_mask);
-	CHECK(sigaction(SIGBUS, &sa, &old) == 0);
+	other_sigbus = 0;
 	CHECK(pipe(p) == 0);
 	pid = fork();
 	if (pid == 0) {
@@ -907,7 +908,6 @@ static void test_dir_shrunk(void)
 	/* Not about a watched mapping: the previous handler. */
 	kill(getpid(), SIGBUS);
 	CHECK(other_sigbus == 1);
-	CHECK(sigaction(SIGBUS, &old, NULL) == 0);
 	kill(pid, SIGKILL);
 	CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
 	snprintf(path, sizeof(path), "%s/chan_0", dir);
@@ -957,14 +957,26 @@ static void test_no_stream_seen(void)
 
 int main(void)
 {
-	/* First: its handler is the one there before the first file is
-	 * attached, which installs the library's. */
-	test_dir_shrunk();
+	/* First: the test's handler is the one there before the first file
+	 * is attached, which installs the library's. */
+	struct sigaction sa, old;
+
+	/* The program's own SIGBUS handler, installed before the library's
+	 * (the first attach of a file), which chains to it; kept for both
+	 * runs: the library installs its handler once. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_sigbus;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGBUS, &sa, &old) == 0);
+	test_dir_shrunk("/tmp");
+	test_dir_shrunk("/dev/shm");
+	CHECK(sigaction(SIGBUS, &old, NULL) == 0);
 	test_no_stream_seen();
 	test_read_only();
 	test_bad_headers();
 	test_hostile_contents();
-	test_dir();
+	test_dir("/tmp");
+	test_dir("/dev/shm");
 	test_wake_across_mappings();
 	test_fork("global atomic", &cfg_global, 20000, 0);
 	test_fork("global atomic overwrite", &cfg_global_ow, 20000, 0);

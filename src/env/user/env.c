@@ -271,10 +271,15 @@ int _grb_env_fd_size(int fd, uint64_t *size, int *sealed)
 		return -EPROTO;
 	*size = (uint64_t)st.st_size;
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0)
-		*sealed = 0; /* a file: it cannot be sealed */
+	if (seals >= 0 && (seals & F_SEAL_SHRINK))
+		*sealed = 1;
+	else if (seals < 0 || (seals & F_SEAL_SEAL))
+		/* A file that can never be sealed: on a disk (no seals at
+		 * all), or on tmpfs (/dev/shm: F_SEAL_SEAL from its creation),
+		 * as a memory file made without MFD_ALLOW_SEALING. */
+		*sealed = 0;
 	else
-		*sealed = (seals & F_SEAL_SHRINK) ? 1 : -1;
+		*sealed = -1; /* could be sealed, and its owner did not */
 	return 0;
 }
 
