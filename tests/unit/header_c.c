@@ -13,6 +13,7 @@
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/kdev.h>
 #include <grb/ftrace.h>
 #include <grb/session.h>
 #include <grb/version.h>

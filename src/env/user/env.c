@@ -15,6 +15,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,6 +24,7 @@
 
 #include <grb/channel.h>
 #include <grb/client.h>
+#include <grb/kdev.h>
 #include "core/env.h"
 #include "cpu_list.h"
 
@@ -267,8 +269,18 @@ int _grb_env_fd_size(int fd, uint64_t *size, int *sealed)
 
 	if (fstat(fd, &st))
 		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EPROTO;
+	if (!S_ISREG(st.st_mode)) {
+		struct grb_kdev_stream_info si;
+
+		/* A stream of grb.ko (<grb/kdev.h>): the module says its size,
+		 * and holds its memory until the last mapping is gone, so that
+		 * it never shrinks. */
+		if (ioctl(fd, GRB_KDEV_STREAM_INFO, &si))
+			return -EPROTO;
+		*size = si.size;
+		*sealed = 1;
+		return 0;
+	}
 	*size = (uint64_t)st.st_size;
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0)
