@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# run_vm.sh SOURCE_DIR WORK_DIR - the kernel test (CTest label kernel):
-# builds grb.ko and grb_selftest.ko against Debian's kernel headers, boots
-# Debian's matching kernel under qemu with software emulation (TCG, 2
-# CPUs) on a busybox initramfs whose /init loads both modules, and checks
-# what the self-test printed on the serial console (doc/kernel.md):
+# run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK - the kernel test (CTest label
+# kernel): builds grb.ko, grb_selftest.ko and grb_devtest.ko against
+# Debian's kernel headers, boots Debian's matching kernel under qemu with
+# software emulation (TCG, 2 CPUs) on a busybox initramfs whose /init loads
+# them and runs KDEV_CHECK (kdev_check, built by CMake: /dev/grb read from
+# user space), and checks what they printed on the serial console
+# (doc/kernel.md):
 #
 #   grb_selftest: discard: ...: PASS       exact accounting, discard mode
 #   grb_selftest: overwrite: ...: PASS     the same, overwrite mode
@@ -13,6 +15,9 @@
 #   grb_selftest: wake-up: ...: PASS       a delivery wakes a sleeping reader
 #   grb_selftest: memory: ...: PASS        the test freed what it allocated
 #   grb_selftest: result: PASS
+#   kdev_check: PASS: ...                  the device: mappings, poll, a
+#                                          consumer's records, the module
+#                                          removed under its mappings
 #   grb: unload: ...: clean                rmmod grb: every allocation freed
 #
 # Nothing is ever loaded into the running kernel.  A WARN, an oops or a
@@ -24,13 +29,15 @@
 # (installed as root by grb_need, else the test is skipped: exit 77) and
 # the kernel image of the headers' version, which it downloads with
 # `apt-get download` and unpacks with `dpkg -x` into WORK_DIR, never
-# installing it.  x86-64 only.
+# installing it.  x86-64 only.  The programs run in the guest go into the
+# initramfs with the shared libraries ldd lists.
 #
 # GRB_VM_RECORDS: records per writer kthread and mode (the module's
 # default otherwise).  The serial console is kept in WORK_DIR/console.log.
 set -eu
 src=${1:?usage: run_vm.sh SOURCE_DIR WORK_DIR}
-work=${2:?usage: run_vm.sh SOURCE_DIR WORK_DIR}
+work=${2:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK}
+kdev_check=${3:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK}
 # shellcheck source=cmake/test_tools.sh
 . "$src/cmake/test_tools.sh"
 
@@ -82,12 +89,23 @@ make -s -C "$src/kernel" KDIR="$kdir" OUT="$work/modules" >"$work/build.log" 2>&
 }
 built=$(date +%s)
 
-# The initramfs: a static busybox, the modules and /init.
+# The initramfs: a static busybox, the modules, the programs with their
+# libraries, and /init.
 root=$work/initramfs
 rm -rf "$root"
-mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"
+mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp"
 cp /bin/busybox "$root/bin/busybox"
-cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$root/"
+cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$work/modules/grb_devtest.ko" \
+	"$root/"
+add_program() { # path: into /bin, with what ldd lists (the loader too)
+	cp "$1" "$root/bin/"
+	ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' |
+		while read -r lib; do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+}
+add_program "$kdev_check"
 params=""
 if [ -n "${GRB_VM_RECORDS-}" ]; then
 	params="records=$GRB_VM_RECORDS"
@@ -98,15 +116,21 @@ cat >"$root/init" <<EOF
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
 echo "grb-vm: booted, \$(grep -c ^processor /proc/cpuinfo) CPUs, \$(uname -r)"
 insmod /grb.ko
 echo "grb-vm: insmod grb: \$?"
 insmod /grb_selftest.ko $params
 echo "grb-vm: insmod grb_selftest: \$?"
 grep -q '^grb_selftest ' /proc/modules && rmmod grb_selftest
+insmod /grb_devtest.ko
+echo "grb-vm: insmod grb_devtest: \$?"
+/bin/kdev_check --unload grb_devtest
+echo "grb-vm: kdev_check: \$?"
+grep -q '^grb_devtest ' /proc/modules && rmmod grb_devtest
 rmmod grb
 echo "grb-vm: rmmod grb: \$?"
-dmesg | grep -E 'grb(_selftest)?: '
+dmesg | grep -E 'grb(_selftest|_devtest)?: '
 echo "grb-vm: done"
 poweroff -f
 EOF
@@ -157,7 +181,7 @@ need() { # pattern what
 	fi
 }
 echo "kernel_vm: the guest's lines:"
-grep -E 'grb-vm: |grb_selftest: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
+grep -E 'grb-vm: |grb_selftest: |grb_devtest: |kdev_check: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
 	sed 's/^\[ *[0-9.]*\] //; s/^.*\(grb-vm: \)/\1/' | awk '!seen[$0]++' | sed 's/^/  /'
 if [ "$qrc" -eq 124 ]; then
 	echo "kernel_vm: FAIL: the guest did not power off within ${timeout_s} s"
@@ -178,6 +202,10 @@ need 'grb_selftest: wake-up: .*: PASS' "no passing wake-up check"
 need 'grb_selftest: memory: .*: PASS' "no passing memory check"
 need 'grb_selftest: result: PASS' "the self-test did not pass"
 need 'grb-vm: insmod grb_selftest: 0' "grb_selftest.ko failed to load"
+need 'grb-vm: insmod grb_devtest: 0' "grb_devtest.ko failed to load"
+need 'kdev_check: PASS' "the device's test did not pass"
+need 'grb-vm: kdev_check: 0' "kdev_check failed"
+need 'grb_devtest: unload: ' "grb_devtest.ko was not removed under its consumer"
 need 'grb-vm: rmmod grb: 0' "rmmod grb failed"
 need 'grb: unload: .*: clean' "grb.ko did not free everything at unload"
 need 'grb-vm: done' "/init did not finish"
