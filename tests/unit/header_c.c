@@ -143,6 +143,8 @@ static void test_config_macros(void)
 		GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD, clock_fixed);
 	static const struct grb_config cd =
 		GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+	static const struct grb_config cw = GRB_CTF_CONFIG_WAKEUP(
+		GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER);
 
 	CHECK(n.abi == GRB_CONFIG_ABI);
 	CHECK(n.alloc == GRB_ALLOC_PER_CPU);
@@ -187,6 +189,9 @@ static void test_config_macros(void)
 	CHECK(c.packet_published == NULL);
 	CHECK(cd.clock_read == grb_clock_monotonic);
 	CHECK(cd.sync == GRB_SYNC_PER_CPU_RSEQ && cd.mode == GRB_MODE_OVERWRITE);
+	CHECK(cw.wakeup == GRB_WAKEUP_WRITER && cw.clock_read == grb_clock_monotonic);
+	CHECK(cw.record_header_size == grb_ctf_header_size && strcmp(cw.name, "ctf") == 0);
+	CHECK(cw.sync == GRB_SYNC_PER_CPU_RSEQ && cw.mode == GRB_MODE_DISCARD);
 }
 
 /* The generated header and the loaded library agree. */
