@@ -32,6 +32,7 @@ enum {
 	OPT_LIVE_TIMER,
 	OPT_RELAY_FALLBACK,
 	OPT_RELAY_PROTOCOL,
+	OPT_KERNEL,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -115,6 +116,7 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
+	"       grb record --kernel [-o DIR] [--duration S]\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
@@ -131,9 +133,15 @@ const char record_usage[] =
 	"when the program and all its children have exited (or on Ctrl-C), then\n"
 	"each process's events are accounted for (doc/session.md).\n"
 	"\n"
+	"With --kernel: record the channels the kernel modules publish on /dev/grb\n"
+	"(grb.ko and a probe module such as grb_sched.ko: context switches) until\n"
+	"Ctrl-C, SIGTERM or --duration, then stop them, drain them and account for\n"
+	"every record their writers committed meanwhile (doc/kernel.md).\n"
+	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
-	"  -d, --duration S      seconds to record, decimals allowed (default 1)\n"
+	"  -d, --duration S      seconds to record, decimals allowed (default 1;\n"
+	"                        with --kernel, until Ctrl-C)\n"
 	"  -m, --mode MODE       discard: a full ring drops new events (default);\n"
 	"                        overwrite: a full ring drops its oldest packet\n"
 	"  -s, --subbuf-size N   sub-buffer (packet) size, a power of two; K/M\n"
@@ -171,6 +179,7 @@ const char record_usage[] =
 	"                        does not stop the recording (the local trace only)\n"
 	"      --relay-protocol 2.N  with --relay: announce protocol 2.N, 4 to 13\n"
 	"                        (default 2.13; an older one for tests)\n"
+	"      --kernel          record the kernel's channels (/dev/grb)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -358,6 +367,7 @@ int cmd_record(int argc, char **argv)
 		{ "live-timer", required_argument, NULL, OPT_LIVE_TIMER },
 		{ "relay-fallback", no_argument, NULL, OPT_RELAY_FALLBACK },
 		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
+		{ "kernel", no_argument, NULL, OPT_KERNEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -379,7 +389,7 @@ int cmd_record(int argc, char **argv)
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
 	const char *preload = NULL, *buffers = NULL, *hostname = NULL, *relay = NULL;
 	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
-	int relay_fallback = 0, relay_opt = 0;
+	int relay_fallback = 0, relay_opt = 0, kernel = 0, other_opt = 0, duration_set = 0;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
@@ -391,6 +401,9 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
+		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != 'h')
+			other_opt = c;
+		duration_set |= c == 'd';
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -540,6 +553,9 @@ int cmd_record(int argc, char **argv)
 			}
 			relay_opt = c;
 			break;
+		case OPT_KERNEL:
+			kernel = 1;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -548,7 +564,12 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc &&
+	if (kernel && (optind < argc || other_opt)) {
+		fprintf(stderr, "grb record: --kernel takes -o DIR and --duration S only "
+				"(the channels' geometry is the modules', doc/kernel.md)\n");
+		return 2;
+	}
+	if (optind >= argc && !kernel &&
 	    (preload || streams != 32 || wakeup_set || buffers || hostname || relay)) {
 		fprintf(stderr,
 			"grb record: --preload, --streams, --wakeup, --buffers, --hostname and "
@@ -585,6 +606,15 @@ int cmd_record(int argc, char **argv)
 		dir = defdir;
 	}
 
+	if (kernel) {
+		struct kernel_opts ko;
+
+		ko.dir = dir;
+		ko.duration_ms = duration_set ? (uint64_t)(duration * 1000 + 0.5) : 0;
+		if (duration_set && !ko.duration_ms)
+			ko.duration_ms = 1;
+		return record_kernel(&ko);
+	}
 	if (optind < argc) {
 		struct program_opts po;
 
