@@ -297,12 +297,17 @@ GRB_FTRACE_EVENT(hdr_ft, "hdr", "ev", 100, HDR_FT_FIELDS)
 static void test_ftrace(void)
 {
 	static const struct grb_config c = GRB_FTRACE_CONFIG_DEFAULT;
+	static const struct grb_config cw = GRB_FTRACE_CONFIG_WAKEUP(
+		GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER);
 	struct grb_channel_attr a;
 	struct grb_channel *ch;
 	struct grb_merge *m;
 	struct grb_record rec;
 	int n = 0;
 
+	CHECK(cw.wakeup == GRB_WAKEUP_WRITER && cw.mode == GRB_MODE_DISCARD);
+	CHECK(cw.record_header_size == grb_ftrace_header_size && cw.prev_ts_exact == 1);
+	CHECK(cw.clock_read == grb_clock_monotonic && strcmp(cw.name, "ftrace") == 0);
 	CHECK(c.record_header_size == grb_ftrace_header_size);
 	CHECK(c.record_header_write == grb_ftrace_header_write);
 	CHECK(c.packet_begin == grb_ftrace_packet_begin);
