@@ -50,8 +50,9 @@ int record_program(const struct program_opts *o, char **argv);
 
 /* kernrec.c: grb record --kernel */
 struct kernel_opts {
-	const char *dir; /* the trace directory */
+	const char *dir; /* the trace directory, or the trace.dat with ftrace */
 	uint64_t duration_ms; /* 0: until SIGINT or SIGTERM */
+	int ftrace; /* --format ftrace: the ftrace client's channels, a trace.dat */
 };
 int record_kernel(const struct kernel_opts *o);
 

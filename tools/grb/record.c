@@ -33,6 +33,7 @@ enum {
 	OPT_RELAY_FALLBACK,
 	OPT_RELAY_PROTOCOL,
 	OPT_KERNEL,
+	OPT_FORMAT,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -116,7 +117,7 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
-	"       grb record --kernel [-o DIR] [--duration S]\n"
+	"       grb record --kernel [-o DIR|FILE] [--duration S] [--format ctf|ftrace]\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
@@ -136,7 +137,9 @@ const char record_usage[] =
 	"With --kernel: record the channels the kernel modules publish on /dev/grb\n"
 	"(grb.ko and a probe module such as grb_sched.ko: context switches) until\n"
 	"Ctrl-C, SIGTERM or --duration, then stop them, drain them and account for\n"
-	"every record their writers committed meanwhile (doc/kernel.md).\n"
+	"every record their writers committed meanwhile (doc/kernel.md); a CTF\n"
+	"trace in DIR, or with --format ftrace the ftrace client's channels in a\n"
+	"trace.dat FILE (default trace.dat) for trace-cmd report.\n"
 	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
@@ -180,6 +183,7 @@ const char record_usage[] =
 	"      --relay-protocol 2.N  with --relay: announce protocol 2.N, 4 to 13\n"
 	"                        (default 2.13; an older one for tests)\n"
 	"      --kernel          record the kernel's channels (/dev/grb)\n"
+	"      --format F        with --kernel: ctf (the default) or ftrace\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -368,6 +372,7 @@ int cmd_record(int argc, char **argv)
 		{ "relay-fallback", no_argument, NULL, OPT_RELAY_FALLBACK },
 		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
 		{ "kernel", no_argument, NULL, OPT_KERNEL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -390,6 +395,7 @@ int cmd_record(int argc, char **argv)
 	const char *preload = NULL, *buffers = NULL, *hostname = NULL, *relay = NULL;
 	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
 	int relay_fallback = 0, relay_opt = 0, kernel = 0, other_opt = 0, duration_set = 0;
+	int kernel_ftrace = 0, format_set = 0;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
@@ -401,7 +407,7 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
-		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != 'h')
+		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != 'h')
 			other_opt = c;
 		duration_set |= c == 'd';
 		switch (c) {
@@ -556,6 +562,18 @@ int cmd_record(int argc, char **argv)
 		case OPT_KERNEL:
 			kernel = 1;
 			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "ctf")) {
+				kernel_ftrace = 0;
+			} else if (!strcmp(optarg, "ftrace")) {
+				kernel_ftrace = 1;
+			} else {
+				fprintf(stderr, "grb record: --format %s: expected ctf or ftrace\n",
+					optarg);
+				return 2;
+			}
+			format_set = 1;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -565,8 +583,12 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	if (kernel && (optind < argc || other_opt)) {
-		fprintf(stderr, "grb record: --kernel takes -o DIR and --duration S only "
+		fprintf(stderr, "grb record: --kernel takes -o, --duration and --format only "
 				"(the channels' geometry is the modules', doc/kernel.md)\n");
+		return 2;
+	}
+	if (format_set && !kernel) {
+		fprintf(stderr, "grb record: --format goes with --kernel\n");
 		return 2;
 	}
 	if (optind >= argc && !kernel &&
@@ -597,7 +619,9 @@ int cmd_record(int argc, char **argv)
 			dirbuf[--len] = 0;
 		dir = dirbuf;
 	}
-	if (!dir) {
+	if (!dir && kernel_ftrace) {
+		dir = "trace.dat"; /* as grb ftrace record */
+	} else if (!dir) {
 		time_t now = time(NULL);
 		struct tm tm;
 
@@ -610,6 +634,7 @@ int cmd_record(int argc, char **argv)
 		struct kernel_opts ko;
 
 		ko.dir = dir;
+		ko.ftrace = kernel_ftrace;
 		ko.duration_ms = duration_set ? (uint64_t)(duration * 1000 + 0.5) : 0;
 		if (duration_set && !ko.duration_ms)
 			ko.duration_ms = 1;
