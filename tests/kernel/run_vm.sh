@@ -55,7 +55,7 @@ grb=${4:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB}
 . "$src/cmake/test_tools.sh"
 
 [ "$(uname -m)" = x86_64 ] || { echo "kernel_vm: x86-64 only: skipped"; exit 77; }
-grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3
+grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3 trace-cmd
 
 start=$(date +%s)
 mkdir -p "$work"
@@ -163,16 +163,21 @@ tasks=
 for i in 1 2; do (while :; do :; done) & tasks="\$tasks \$!"; done
 for i in 1 2; do (while :; do usleep 1000; done) & tasks="\$tasks \$!"; done
 echo "grb-vm: tasks:\$tasks"
-/bin/grb record --kernel -o /tmp/ktrace --duration $rec_s >/tmp/record.log 2>&1
+mkdir -p /tmp/ship
+/bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s >/tmp/record.log 2>&1
 echo "grb-vm: grb record: \$?"
 sed 's/^/grb-rec: /' /tmp/record.log
+/bin/grb record --kernel --format ftrace -o /tmp/ship/trace.dat --duration $rec_s \
+	>/tmp/ftrace.log 2>&1
+echo "grb-vm: grb record ftrace: \$?"
+sed 's/^/grb-ftr: /' /tmp/ftrace.log
 kill \$tasks
 rmmod grb_sched
 echo "grb-vm: rmmod grb_sched: \$?"
 for m in $virtio_names; do insmod /virtio/\$m.ko || echo "grb-vm: insmod \$m failed"; done
 i=0
 while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done
-tar cf /dev/vda -C /tmp ktrace && sync
+tar cf /dev/vda -C /tmp/ship ktrace trace.dat && sync
 echo "grb-vm: trace shipped: \$?"
 rmmod grb
 echo "grb-vm: rmmod grb: \$?"
@@ -232,7 +237,7 @@ need() { # pattern what
 	fi
 }
 echo "kernel_vm: the guest's lines:"
-grep -E 'grb-vm: |grb-rec: |grb_selftest: |grb_devtest: |grb_sched: |kdev_check: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
+grep -E 'grb-vm: |grb-rec: |grb-ftr: |grb_selftest: |grb_devtest: |grb_sched: |kdev_check: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
 	sed 's/^\[ *[0-9.]*\] //; s/^.*\(grb-vm: \)/\1/' | awk '!seen[$0]++' | sed 's/^/  /'
 if [ "$qrc" -eq 124 ]; then
 	echo "kernel_vm: FAIL: the guest did not power off within ${timeout_s} s"
@@ -260,6 +265,8 @@ need 'grb_devtest: unload: ' "grb_devtest.ko was not removed under its consumer"
 need 'grb-vm: insmod grb_sched: 0' "grb_sched.ko failed to load"
 need 'grb-vm: grb record: 0' "grb record --kernel failed"
 need 'grb-rec: total: .* on disk .*: exact' "grb record's summary is not exact"
+need 'grb-vm: grb record ftrace: 0' "grb record --kernel --format ftrace failed"
+need 'grb-ftr: total: .* in /tmp/ship/trace.dat .*: exact' "grb record's ftrace summary is not exact"
 need 'grb-vm: rmmod grb_sched: 0' "rmmod grb_sched failed"
 need 'grb-vm: trace shipped: 0' "the trace did not leave the guest"
 need 'grb-vm: rmmod grb: 0' "rmmod grb failed"
@@ -274,6 +281,13 @@ if ! tar xf "$disk" -C "$work/trace" 2>"$work/tar.log" || [ ! -f "$work/trace/kt
 	fail=1
 elif ! python3 "$src/tests/kernel/check_sched.py" "$work/trace/ktrace" "$log.txt"; then
 	echo "kernel_vm: FAIL: the sched_switch trace (check_sched.py)"
+	fail=1
+fi
+if [ ! -f "$work/trace/trace.dat" ]; then
+	echo "kernel_vm: FAIL: no trace.dat on the guest's disk"
+	fail=1
+elif ! python3 "$src/tests/kernel/check_sched.py" --ftrace "$work/trace/trace.dat" "$log.txt"; then
+	echo "kernel_vm: FAIL: the sched_switch trace.dat (check_sched.py --ftrace)"
 	fail=1
 fi
 echo "kernel_vm: image $((ready - start)) s, modules $((built - ready)) s," \
