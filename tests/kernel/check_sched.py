@@ -32,7 +32,8 @@ state ==> next_comm:next_pid [prio]", its sched_switch plugin's form),
 the states as letters (R, S), no loss at all, and each line's task (the
 pid before the CPU, the record's common_pid) the one switched out:
 prev_pid, named prev_comm when trace-cmd knows the name and the task
-kept one name.
+kept one name (but pid 0, each CPU's idle task, which trace-cmd calls
+<idle>).
 
 Prints what it found; exit status 1 on a failed check.
 """
@@ -225,7 +226,7 @@ def check_ftrace(dat, text):
                 wrong_task += 1
             if comm == "<...>":
                 unnamed += 1
-            elif len(names[pid]) == 1 and comm != ev[3]:
+            elif pid and len(names[pid]) == 1 and comm != ev[3]:
                 mismatch += 1
             seen[ev[4]].append(("prev", ev[5], ev[6]))
             seen[ev[8]].append(("next", ev[9], None))

@@ -7,9 +7,9 @@
 # kernel under qemu with software emulation (TCG, 2 CPUs) on a busybox
 # initramfs whose /init loads them, runs KDEV_CHECK (kdev_check, built by
 # CMake: /dev/grb read from user space) and `GRB record --kernel` (the
-# grb tool: sched_switch into a CTF trace, while shell loops keep both
-# CPUs switching), and checks what they printed on the serial console
-# (doc/kernel.md):
+# grb tool: sched_switch into a CTF trace for 3 s, then into a trace.dat
+# until SIGTERM, while shell loops keep both CPUs switching), and checks
+# what they printed on the serial console (doc/kernel.md):
 #
 #   grb_selftest: discard: ...: PASS       exact accounting, discard mode
 #   grb_selftest: overwrite: ...: PASS     the same, overwrite mode
@@ -20,16 +20,18 @@
 #   kdev_check: PASS: ...                  the device: mappings, poll, a
 #                                          consumer's records, the module
 #                                          removed under its mappings
-#   total: N written = N on disk + 0 lost ...: exact   grb record's summary
+#   total: N written = N on disk + 0 lost ...: exact   grb record's summaries
+#   total: N written = N in .../trace.dat + 0 overwritten ...: exact
 #   grb: unload: ...: clean                rmmod grb: every allocation freed
 #
 # The trace leaves the guest as a tar archive written raw on a virtio disk
 # (virtio_blk and what it needs, from the kernel package's modules); the
-# host unpacks it and check_sched.py reads it with babeltrace2:
-# sched_switch events from both CPUs, each CPU's chain of tasks unbroken
-# (an event's next_tid is the following event's prev_tid), timestamps
-# that never go back per stream, as many events as the summary says on
-# disk, and the shell loops' tasks among them.
+# host unpacks it and check_sched.py reads the CTF trace with babeltrace2
+# and the trace.dat with trace-cmd report: sched_switch events from both
+# CPUs, each CPU's chain of tasks unbroken (an event's next_tid is the
+# following event's prev_tid), timestamps that never go back per stream,
+# as many events as the summary says on disk, and the shell loops' tasks
+# among them with the states they must have.
 #
 # Nothing is ever loaded into the running kernel.  A WARN, an oops or a
 # panic in the guest ends qemu at once (panic_on_warn, oops=panic,
@@ -167,8 +169,12 @@ mkdir -p /tmp/ship
 /bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s >/tmp/record.log 2>&1
 echo "grb-vm: grb record: \$?"
 sed 's/^/grb-rec: /' /tmp/record.log
-/bin/grb record --kernel --format ftrace -o /tmp/ship/trace.dat --duration $rec_s \
-	>/tmp/ftrace.log 2>&1
+# This one ends on SIGTERM, as a service manager would stop it.
+/bin/grb record --kernel --format ftrace -o /tmp/ship/trace.dat >/tmp/ftrace.log 2>&1 &
+rec=\$!
+sleep $rec_s
+kill -TERM \$rec
+wait \$rec
 echo "grb-vm: grb record ftrace: \$?"
 sed 's/^/grb-ftr: /' /tmp/ftrace.log
 kill \$tasks
@@ -266,6 +272,7 @@ need 'grb-vm: insmod grb_sched: 0' "grb_sched.ko failed to load"
 need 'grb-vm: grb record: 0' "grb record --kernel failed"
 need 'grb-rec: total: .* on disk .*: exact' "grb record's summary is not exact"
 need 'grb-vm: grb record ftrace: 0' "grb record --kernel --format ftrace failed"
+need 'grb-ftr: interrupted \(SIGTERM\)' "grb record --kernel did not stop on SIGTERM"
 need 'grb-ftr: total: .* in /tmp/ship/trace.dat .*: exact' "grb record's ftrace summary is not exact"
 need 'grb-vm: rmmod grb_sched: 0' "rmmod grb_sched failed"
 need 'grb-vm: trace shipped: 0' "the trace did not leave the guest"
