@@ -636,6 +636,13 @@ int record_kernel(const struct kernel_opts *o)
 	int dev, ret, exact = 1, status = 0, ftrace = o->ftrace, stopped = 0;
 
 	t0 = mono_ms();
+	/* From the start: a signal while the channels are set up stops the
+	 * recording as soon as it runs. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	dev = open_device(&info);
 	if (dev < 0)
 		return 1;
@@ -730,12 +737,6 @@ int record_kernel(const struct kernel_opts *o)
 			streams += ks[i].ci.nr_streams;
 		}
 	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 
 	for (i = 0; i < nk; i++) {
 		if (ioctl(ks[i].cfd, GRB_KDEV_START)) {
