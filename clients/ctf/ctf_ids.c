@@ -4,13 +4,17 @@
  * record of a GRB_CTF_CONFIG_IDS configuration (the vpid and vtid event
  * context).  A thread reads them once, at its first record; the child of
  * a fork, whose only thread inherited its parent's copy, reads them again
- * (the pthread_atfork handler below clears the copy).
+ * (the pthread_atfork handler below clears the copy).  A record of such a
+ * configuration discarded after reserve becomes filler events with the
+ * ids too.
  */
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <grb/ctf.h>
+
+#include "ctf_internal.h"
 
 __thread struct grb_ctf_ids grb_ctf_ids_tls __attribute__((tls_model("initial-exec")));
 
@@ -30,4 +34,14 @@ static void ids_forked(void)
 __attribute__((constructor)) static void ids_init(void)
 {
 	pthread_atfork(NULL, NULL, ids_forked);
+}
+
+/* The filler events of a record discarded after reserve carry the ids
+ * too: the discarding thread's, which wrote the record. */
+void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_ctx *ctx)
+{
+	(void)cfg;
+	if (!grb_ctf_ids_tls.tid)
+		grb_ctf_ids_refresh();
+	_grb_ctf_discard(ctx, GRB_CTF_IDS_SIZE, &grb_ctf_ids_tls);
 }

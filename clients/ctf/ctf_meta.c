@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctf_meta.c - the CTF client's description side: event validation, TSDL
- * metadata, record decoding (walks an event's fields) and the rewrite of a
- * record discarded after reserve into filler events.
+ * ctf_meta.c - the CTF client's description side: event validation and
+ * TSDL metadata.  Record decoding and discarding are ctf_record.c's.
  *
  * Uses the public API, plus the environment layer's error reporting.
  */
@@ -52,28 +51,6 @@ static int is_event_name(const char *s)
 	return is_ident(s, (size_t)(colon - s)) && is_ident(colon + 1, strlen(colon + 1));
 }
 
-static uint32_t type_size(enum grb_ctf_type t)
-{
-	switch (t) {
-	case GRB_CTF_U8:
-	case GRB_CTF_S8:
-		return 1;
-	case GRB_CTF_U16:
-	case GRB_CTF_S16:
-		return 2;
-	case GRB_CTF_U32:
-	case GRB_CTF_S32:
-	case GRB_CTF_F32:
-		return 4;
-	case GRB_CTF_U64:
-	case GRB_CTF_S64:
-	case GRB_CTF_F64:
-		return 8;
-	default:
-		return 0;
-	}
-}
-
 static int is_int(enum grb_ctf_type t)
 {
 	return t >= GRB_CTF_U8 && t <= GRB_CTF_S64;
@@ -120,7 +97,7 @@ static int validate_field(const struct grb_ctf_event_desc *e, const struct grb_c
 		return 0;
 	case GRB_CTF_ARRAY:
 	case GRB_CTF_SEQUENCE:
-		es = type_size(f->elem);
+		es = _grb_ctf_type_size(f->elem);
 		if (!is_int(f->elem))
 			BAD("event %s: field %s: elements must be integers", e->name, f->name);
 		if (f->len < 1 || f->len > (1u << 24))
@@ -135,7 +112,7 @@ static int validate_field(const struct grb_ctf_event_desc *e, const struct grb_c
 		if (f->elem < GRB_CTF_U8 || f->elem > GRB_CTF_U32 || !f->enm || !f->enm->nr_entries)
 			BAD("event %s: field %s: an enumeration needs a u8/u16/u32 type and labels",
 			    e->name, f->name);
-		hi = (int64_t)((1ull << (8 * type_size(f->elem))) - 1);
+		hi = (int64_t)((1ull << (8 * _grb_ctf_type_size(f->elem))) - 1);
 		for (i = 0; i < f->enm->nr_entries; i++) {
 			const struct grb_ctf_enum_entry *x = &f->enm->entries[i];
 
@@ -149,13 +126,13 @@ static int validate_field(const struct grb_ctf_event_desc *e, const struct grb_c
 				    e->name, f->name, x->label, (long long)x->start,
 				    (long long)x->end);
 		}
-		*max_size += type_size(f->elem);
+		*max_size += _grb_ctf_type_size(f->elem);
 		return 0;
 	}
 	default:
-		if (!type_size(f->type))
+		if (!_grb_ctf_type_size(f->type))
 			BAD("event %s: field %s: unknown type %d", e->name, f->name, (int)f->type);
-		*max_size += type_size(f->type);
+		*max_size += _grb_ctf_type_size(f->type);
 		return 0;
 	}
 }
@@ -479,196 +456,4 @@ char *grb_ctf_metadata(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 char *_grb_ctf_meta_prologue(const struct grb_ctf_trace_attr *a, const uint8_t u[16])
 {
 	return metadata(a, u, 0);
-}
-
-/* Length of the fields of e at p (avail bytes); 0 and *ok = 0 if corrupt. */
-static uint64_t fields_len(const struct grb_ctf_event_desc *e, const unsigned char *p, size_t avail,
-			   int *ok)
-{
-	uint64_t off = 0;
-	uint32_t i;
-
-	*ok = 1;
-	for (i = 0; i < e->nr_fields; i++) {
-		const struct grb_ctf_field_desc *f = &e->fields[i];
-		uint64_t n;
-
-		switch (f->type) {
-		case GRB_CTF_STRING: {
-			const unsigned char *z =
-				off < avail ?
-					(const unsigned char *)memchr(p + off, 0, avail - off) :
-					NULL;
-
-			if (!z) {
-				*ok = 0;
-				return 0;
-			}
-			n = (uint64_t)(z - (p + off)) + 1;
-			break;
-		}
-		case GRB_CTF_ARRAY:
-			n = (uint64_t)f->len * type_size(f->elem);
-			break;
-		case GRB_CTF_SEQUENCE: {
-			uint32_t cnt;
-
-			if (avail - off < 4 || off > avail) {
-				*ok = 0;
-				return 0;
-			}
-			memcpy(&cnt, p + off, 4);
-			if (cnt > f->len) {
-				*ok = 0;
-				return 0;
-			}
-			n = 4 + (uint64_t)cnt * type_size(f->elem);
-			break;
-		}
-		case GRB_CTF_ENUM:
-			n = type_size(f->elem);
-			break;
-		default:
-			n = type_size(f->type);
-			break;
-		}
-		if (off > avail || n > avail - off) {
-			*ok = 0;
-			return 0;
-		}
-		off += n;
-	}
-	return off;
-}
-
-/* Decode a record whose header is followed by ctx_len bytes of event
- * context (0, or the ids). */
-static int decode(void *client_data, const void *rec, size_t avail, uint64_t prev_ts,
-		  uint32_t ctx_len, struct grb_record *out)
-{
-	const struct grb_ctf_chan_data *d = (const struct grb_ctf_chan_data *)client_data;
-	const unsigned char *b = (const unsigned char *)rec;
-	uint32_t id, hdr;
-	uint64_t ts, len;
-	int ok;
-
-	if (avail < GRB_CTF_COMPACT_SIZE + ctx_len)
-		return -EPROTO;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	id = b[0] & 31u;
-#else
-	id = b[0] >> 3;
-#endif
-	if (id == GRB_CTF_ID_EXTENDED) {
-		if (avail < GRB_CTF_EXTENDED_SIZE + ctx_len)
-			return -EPROTO;
-		memcpy(&id, b + 1, 4);
-		memcpy(&ts, b + 5, 8);
-		hdr = GRB_CTF_EXTENDED_SIZE + ctx_len;
-	} else {
-		uint32_t w, low;
-
-		memcpy(&w, b, 4);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		low = w >> 5;
-#else
-		low = w & 0x7ffffffu;
-#endif
-		ts = (prev_ts & ~0x7ffffffull) | low;
-		if (low < (prev_ts & 0x7ffffffull))
-			ts += 1ull << 27;
-		hdr = GRB_CTF_COMPACT_SIZE + ctx_len;
-	}
-	out->discarded = 0;
-	if (id == GRB_CTF_ID_DISCARDED_EMPTY) {
-		len = 0;
-		out->discarded = 1;
-	} else if (id == GRB_CTF_ID_DISCARDED) {
-		if (avail < hdr + 1u)
-			return -EPROTO;
-		len = 1u + b[hdr];
-		out->discarded = 1;
-	} else {
-		const struct grb_ctf_event_desc *e =
-			d && d->by_id && id <= GRB_CTF_MAX_EVENT_ID ? d->by_id[id] : NULL;
-
-		if (!e)
-			return -EPROTO;
-		len = fields_len(e, b + hdr, avail - hdr, &ok);
-		if (!ok)
-			return -EPROTO;
-	}
-	if (hdr + len > avail)
-		return -EPROTO;
-	out->data = rec;
-	out->payload = b + hdr;
-	out->len = (uint32_t)(hdr + len);
-	out->payload_len = (uint32_t)len;
-	out->ts = ts;
-	out->event_id = id;
-	return 0;
-}
-
-int grb_ctf_record_decode(const struct grb_config *cfg, void *client_data, const void *rec,
-			  size_t avail, uint64_t prev_ts, struct grb_record *out)
-{
-	(void)cfg;
-	return decode(client_data, rec, avail, prev_ts, 0, out);
-}
-
-int grb_ctf_record_decode_ids(const struct grb_config *cfg, void *client_data, const void *rec,
-			      size_t avail, uint64_t prev_ts, struct grb_record *out)
-{
-	(void)cfg;
-	return decode(client_data, rec, avail, prev_ts, GRB_CTF_IDS_SIZE, out);
-}
-
-/*
- * Rewrite the reserved bytes as a chain of filler events with the record's
- * timestamp: "grb:discarded" (header, u8 n, n bytes) and, for a 4-byte
- * remainder, "grb:discarded_empty".  The first keeps the record's header
- * form (an extended header stays extended: its timestamp may be far from the
- * previous one); the others are compact (delta 0).
- */
-/* The filler chain for records with ctx_len bytes of event context after
- * the header (written as the current thread's ids when there are some). */
-static void discard(const struct grb_ctx *ctx, uint32_t ctx_len)
-{
-	char *p = ctx->rec;
-	uint64_t left = ctx->slot_len;
-	int extended = ctx->header_len == GRB_CTF_EXTENDED_SIZE + ctx_len;
-
-	if (ctx_len && !grb_ctf_ids_tls.tid)
-		grb_ctf_ids_refresh();
-	while (left) {
-		uint32_t hdr = (extended ? GRB_CTF_EXTENDED_SIZE : GRB_CTF_COMPACT_SIZE) + ctx_len;
-		uint64_t take = left < hdr + 1u + 255u ? left : hdr + 1u + 255u;
-
-		if (left - take && left - take < GRB_CTF_COMPACT_SIZE + ctx_len)
-			take = left - GRB_CTF_COMPACT_SIZE - ctx_len;
-		if (take == hdr) {
-			_grb_ctf_write_header(p, GRB_CTF_ID_DISCARDED_EMPTY, ctx->ts, extended);
-		} else {
-			_grb_ctf_write_header(p, GRB_CTF_ID_DISCARDED, ctx->ts, extended);
-			p[hdr] = (char)(take - hdr - 1);
-			memset(p + hdr + 1, 0, take - hdr - 1);
-		}
-		if (ctx_len)
-			memcpy(p + hdr - ctx_len, &grb_ctf_ids_tls, GRB_CTF_IDS_SIZE);
-		p += take;
-		left -= take;
-		extended = 0;
-	}
-}
-
-void grb_ctf_record_discard(const struct grb_config *cfg, const struct grb_ctx *ctx)
-{
-	(void)cfg;
-	discard(ctx, 0);
-}
-
-void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_ctx *ctx)
-{
-	(void)cfg;
-	discard(ctx, GRB_CTF_IDS_SIZE);
 }

@@ -17,6 +17,8 @@
 #include <grb/client.h>
 #include <grb/session.h>
 
+#include "ctf_internal.h"
+
 /* How long the program waits for each answer of the recorder. */
 #define ANSWER_TIMEOUT_S 2
 
@@ -33,69 +35,6 @@ static struct registration *regs;
 
 /* ------------------------------------------------------------------------ */
 /* The encoding of event descriptions (doc/session.md, "Event descriptions") */
-
-struct wbuf {
-	unsigned char *p;
-	uint32_t len, cap;
-	int over;
-};
-
-static void put(struct wbuf *b, const void *v, size_t n)
-{
-	if (b->over || n > b->cap - b->len) {
-		b->over = 1;
-		return;
-	}
-	memcpy(b->p + b->len, v, n);
-	b->len += (uint32_t)n;
-}
-
-static void put_str(struct wbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-	uint16_t l = (uint16_t)n;
-
-	if (n > UINT16_MAX) {
-		b->over = 1;
-		return;
-	}
-	put(b, &l, 2);
-	put(b, s, n);
-}
-
-static int events_encode(const struct grb_ctf_event_desc *const *events, uint32_t nr,
-			 struct wbuf *b)
-{
-	uint32_t i, j, k;
-
-	for (i = 0; i < nr; i++) {
-		const struct grb_ctf_event_desc *e = events[i];
-		uint32_t nf = e->nr_fields;
-
-		put(b, &e->id, 4);
-		put(b, &nf, 4);
-		put_str(b, e->name);
-		for (j = 0; j < nf; j++) {
-			const struct grb_ctf_field_desc *f = &e->fields[j];
-			uint8_t type = (uint8_t)f->type, elem = (uint8_t)f->elem;
-			uint32_t ne = f->type == GRB_CTF_ENUM && f->enm ? f->enm->nr_entries : 0;
-
-			put(b, &type, 1);
-			put(b, &elem, 1);
-			put(b, &f->len, 4);
-			put(b, &ne, 4);
-			put_str(b, f->name);
-			for (k = 0; k < ne; k++) {
-				const struct grb_ctf_enum_entry *x = &f->enm->entries[k];
-
-				put(b, &x->start, 8);
-				put(b, &x->end, 8);
-				put_str(b, x->label);
-			}
-		}
-	}
-	return b->over ? -E2BIG : 0;
-}
 
 struct rbuf {
 	const unsigned char *p;
@@ -430,7 +369,7 @@ struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 	struct grb_channel *ch;
 	struct registration *reg;
 	struct timeval tv = { ANSWER_TIMEOUT_S, 0 };
-	struct wbuf eb;
+	uint32_t elen;
 	unsigned char *msg;
 	int fds[GRB_SESSION_MAX_STREAMS];
 	uint32_t i, n;
@@ -538,24 +477,21 @@ struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 		session_fail(sock, -ENOMEM, "registering", NULL);
 		return NULL;
 	}
-	eb.p = msg + sizeof(struct grb_session_channel);
-	eb.len = 0;
-	eb.cap = GRB_SESSION_EVENTS_MAX;
-	eb.over = 0;
-	ret = events_encode(events, nr_events, &eb);
+	ret = _grb_ctf_events_encode(events, nr_events, msg + sizeof(struct grb_session_channel),
+				     GRB_SESSION_EVENTS_MAX, &elen);
 	if (!ret) {
 		struct grb_session_channel c;
 
 		memset(&c, 0, sizeof(c));
-		head_init(&c.head, GRB_SESSION_CHANNEL, (uint32_t)sizeof(c) + eb.len);
+		head_init(&c.head, GRB_SESSION_CHANNEL, (uint32_t)sizeof(c) + elen);
 		c.nr_streams = n;
 		c.subbuf_size = wel.subbuf_size;
 		c.subbuf_count = wel.subbuf_count;
 		c.nr_events = nr_events;
-		c.events_size = eb.len;
+		c.events_size = elen;
 		c.wakeup = wel.wakeup;
 		memcpy(msg, &c, sizeof(c));
-		ret = send_all(sock, msg, sizeof(c) + eb.len, fds, n);
+		ret = send_all(sock, msg, sizeof(c) + elen, fds, n);
 	}
 	free(msg);
 	if (!ret)

@@ -306,20 +306,21 @@ void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_c
 /**
  * GRB_CTF_CONFIG(alloc, sync, mode) - a struct grb_config initializer for
  * CTF traces with the CLOCK_MONOTONIC clock; GRB_CTF_CONFIG_CLOCK to give
- * another clock (describe it in struct grb_ctf_trace_attr.clock).  Each
+ * another clock (describe it in struct grb_ctf_trace_attr.clock),
+ * GRB_CTF_CONFIG_WAKEUP a wake-up, GRB_CTF_CONFIG_CLOCK_WAKEUP both.  Each
  * field is named (a designated initializer), in declaration order: from
  * C++ the macros need C++20 (g++ and clang++ accept them in C++17 as an
  * extension, with a warning under -pedantic).
  */
 /* One field a line, in declaration order: kept as written. */
 /* clang-format off */
-#define GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                 \
+#define GRB_CTF_CONFIG_CLOCK_WAKEUP(_alloc, _sync, _mode, _clock, _wakeup)                 \
 	{                                                                                  \
 		.abi = GRB_CONFIG_ABI,                                                     \
 		.alloc = (_alloc),                                                         \
 		.sync = (_sync),                                                           \
 		.mode = (_mode),                                                           \
-		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.wakeup = (_wakeup),                                                       \
 		.ts_bits = GRB_CTF_TS_BITS,                                                \
 		.max_nesting = 4,                                                          \
 		.record_align = 1,                                                         \
@@ -336,8 +337,15 @@ void grb_ctf_record_discard_ids(const struct grb_config *cfg, const struct grb_c
 		.packet_published = NULL,                                                  \
 		.prev_ts_exact = 0,                                                        \
 	}
+#define GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                                 \
+	GRB_CTF_CONFIG_CLOCK_WAKEUP(_alloc, _sync, _mode, _clock, GRB_WAKEUP_NONE)
 #define GRB_CTF_CONFIG(_alloc, _sync, _mode)                                               \
 	GRB_CTF_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
+/* The same record format with a wake-up other than GRB_WAKEUP_NONE (the
+ * writer that delivers a sub-buffer wakes a waiting reader): what a
+ * kernel module's channel read through /dev/grb uses (doc/kernel.md). */
+#define GRB_CTF_CONFIG_WAKEUP(_alloc, _sync, _mode, _wakeup)                                \
+	GRB_CTF_CONFIG_CLOCK_WAKEUP(_alloc, _sync, _mode, grb_clock_monotonic, _wakeup)
 /* Records that carry the writer's process and thread ids (vpid, vtid):
  * give the trace attr.event_context = GRB_CTF_CONTEXT_IDS.  _WAKEUP: with
  * a wake-up other than GRB_WAKEUP_NONE (the same record format). */

@@ -172,6 +172,15 @@ extern __thread struct _grb_ftrace_graph _grb_ftrace_graph_tls;
  * trace's saved_cmdlines.  Async-signal-safe.  Return: the id. */
 int32_t _grb_ftrace_thread_init(void);
 
+#ifdef GRB_ENV_TASK_ID
+/* The environment knows the running task itself (the kernel's current,
+ * whose comm a consumer names): no cache, nothing to register. */
+static _grb_ftrace_inline int32_t grb_ftrace_tid(void)
+{
+	return GRB_ENV_TASK_ID();
+}
+#define _GRB_FTRACE_TID_KNOWN() GRB_ENV_TASK_ID()
+#else
 /** grb_ftrace_tid() - the calling thread's id, as records carry it. */
 static _grb_ftrace_inline int32_t grb_ftrace_tid(void)
 {
@@ -179,6 +188,10 @@ static _grb_ftrace_inline int32_t grb_ftrace_tid(void)
 
 	return _grb_likely(t != 0) ? t : _grb_ftrace_thread_init();
 }
+/* The id a record's grb_ftrace_tid() found, for the lost_events record
+ * its header writes. */
+#define _GRB_FTRACE_TID_KNOWN() _grb_ftrace_tid_cache
+#endif
 
 /* Field placement, shared by the inline writers and the format files:
  * each field at the next multiple of its alignment. */
@@ -258,7 +271,7 @@ static _grb_ftrace_inline void grb_ftrace_header_write(const struct grb_config *
 		c.common_type = GRB_FTRACE_ID_LOST;
 		c.common_flags = 0;
 		c.common_preempt_count = 0;
-		c.common_pid = _grb_ftrace_tid_cache;
+		c.common_pid = _GRB_FTRACE_TID_KNOWN();
 		_grb_ftrace_put32(p, _grb_ftrace_word(4, delta));
 		memcpy(p + 4, &c, sizeof(c));
 		memcpy(p + 12, &ctx->lost, 8);
@@ -302,20 +315,21 @@ void grb_ftrace_record_discard(const struct grb_config *cfg, const struct grb_ct
 /**
  * GRB_FTRACE_CONFIG(alloc, sync, mode) - a struct grb_config initializer
  * for ftrace pages with the CLOCK_MONOTONIC clock (trace_clock "mono");
- * GRB_FTRACE_CONFIG_CLOCK to give another nanosecond clock.
+ * GRB_FTRACE_CONFIG_CLOCK to give another nanosecond clock,
+ * GRB_FTRACE_CONFIG_WAKEUP a wake-up, GRB_FTRACE_CONFIG_CLOCK_WAKEUP both.
  * GRB_FTRACE_CONFIG_DEFAULT: per-CPU streams, restartable sequences (the
  * channel falls back to atomics where they cannot run), overwrite mode
  * (the flight recorder).  Create the channel with attributes from
  * grb_ftrace_channel_attr_init(): sub-buffers of one page.
  */
 /* clang-format off */
-#define GRB_FTRACE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                              \
+#define GRB_FTRACE_CONFIG_CLOCK_WAKEUP(_alloc, _sync, _mode, _clock, _wakeup)              \
 	{                                                                                  \
 		.abi = GRB_CONFIG_ABI,                                                     \
 		.alloc = (_alloc),                                                         \
 		.sync = (_sync),                                                           \
 		.mode = (_mode),                                                           \
-		.wakeup = GRB_WAKEUP_NONE,                                                 \
+		.wakeup = (_wakeup),                                                       \
 		.ts_bits = GRB_FTRACE_TS_BITS,                                             \
 		.max_nesting = 4,                                                          \
 		.record_align = 4,                                                         \
@@ -332,8 +346,14 @@ void grb_ftrace_record_discard(const struct grb_config *cfg, const struct grb_ct
 		.packet_published = NULL,                                                  \
 		.prev_ts_exact = 1,                                                        \
 	}
+#define GRB_FTRACE_CONFIG_CLOCK(_alloc, _sync, _mode, _clock)                              \
+	GRB_FTRACE_CONFIG_CLOCK_WAKEUP(_alloc, _sync, _mode, _clock, GRB_WAKEUP_NONE)
 #define GRB_FTRACE_CONFIG(_alloc, _sync, _mode)                                            \
 	GRB_FTRACE_CONFIG_CLOCK(_alloc, _sync, _mode, grb_clock_monotonic)
+/* The same pages with a wake-up (a kernel module's channel read through
+ * /dev/grb: the delivering writer wakes the device's poll). */
+#define GRB_FTRACE_CONFIG_WAKEUP(_alloc, _sync, _mode, _wakeup)                             \
+	GRB_FTRACE_CONFIG_CLOCK_WAKEUP(_alloc, _sync, _mode, grb_clock_monotonic, _wakeup)
 #define GRB_FTRACE_CONFIG_DEFAULT                                                          \
 	GRB_FTRACE_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE)
 /* clang-format on */
@@ -568,6 +588,22 @@ static _grb_ftrace_inline int grb_ftrace_func_exit(const struct grb_config *cfg,
  * a bad id, name or field) or ENOMEM.
  */
 char *grb_ftrace_event_format(const struct grb_ftrace_event *ev);
+
+/**
+ * grb_ftrace_events_decode() - rebuild the events a kernel module's ftrace
+ * channel describes on /dev/grb (doc/ftrace.md, "Event descriptions";
+ * doc/kernel.md), nr of them in size bytes.  Every length and count is
+ * checked against the buffer, each event against ftrace's rules (as
+ * grb_ftrace_event_format()), and ids against each other.
+ * Return: 0 and *events (free with grb_ftrace_events_free()); -EPROTO a
+ * malformed encoding; -EINVAL an invalid event (grb_last_error() says
+ * which); -ENOMEM.
+ */
+int grb_ftrace_events_decode(const void *buf, uint32_t size, uint32_t nr,
+			     const struct grb_ftrace_event *const **events);
+
+/** grb_ftrace_events_free() - free what grb_ftrace_events_decode() made. */
+void grb_ftrace_events_free(const struct grb_ftrace_event *const *events, uint32_t nr);
 
 /* The trace.dat writer. */
 

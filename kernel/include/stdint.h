@@ -14,6 +14,9 @@
 
 typedef long intptr_t;
 
+#ifndef UINT16_MAX
+#define UINT16_MAX U16_MAX
+#endif
 #ifndef UINT32_MAX
 #define UINT32_MAX U32_MAX
 #endif

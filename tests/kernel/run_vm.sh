@@ -1,11 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# run_vm.sh SOURCE_DIR WORK_DIR - the kernel test (CTest label kernel):
-# builds grb.ko and grb_selftest.ko against Debian's kernel headers, boots
-# Debian's matching kernel under qemu with software emulation (TCG, 2
-# CPUs) on a busybox initramfs whose /init loads both modules, and checks
-# what the self-test printed on the serial console (doc/kernel.md):
+# run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB - the kernel test (CTest
+# label kernel): builds grb.ko, grb_sched.ko, grb_selftest.ko and
+# grb_devtest.ko against Debian's kernel headers, boots Debian's matching
+# kernel under qemu with software emulation (TCG, 2 CPUs) on a busybox
+# initramfs whose /init loads them, runs KDEV_CHECK (kdev_check, built by
+# CMake: /dev/grb read from user space) and `GRB record --kernel` (the
+# grb tool: sched_switch into a CTF trace for 3 s, then into a trace.dat
+# until SIGTERM, while shell loops keep both CPUs switching), and checks
+# what they printed on the serial console (doc/kernel.md):
 #
 #   grb_selftest: discard: ...: PASS       exact accounting, discard mode
 #   grb_selftest: overwrite: ...: PASS     the same, overwrite mode
@@ -13,29 +17,47 @@
 #   grb_selftest: wake-up: ...: PASS       a delivery wakes a sleeping reader
 #   grb_selftest: memory: ...: PASS        the test freed what it allocated
 #   grb_selftest: result: PASS
+#   kdev_check: PASS: ...                  the device: mappings, poll, a
+#                                          consumer's records, the module
+#                                          removed under its mappings
+#   total: N written = N on disk + 0 lost ...: exact   grb record's summaries
+#   total: N written = N in .../trace.dat + 0 overwritten ...: exact
 #   grb: unload: ...: clean                rmmod grb: every allocation freed
+#
+# The trace leaves the guest as a tar archive written raw on a virtio disk
+# (virtio_blk and what it needs, from the kernel package's modules); the
+# host unpacks it and check_sched.py reads the CTF trace with babeltrace2
+# and the trace.dat with trace-cmd report: sched_switch events from both
+# CPUs, each CPU's chain of tasks unbroken (an event's next_tid is the
+# following event's prev_tid), timestamps that never go back per stream,
+# as many events as the summary says on disk, and the shell loops' tasks
+# among them with the states they must have.
 #
 # Nothing is ever loaded into the running kernel.  A WARN, an oops or a
 # panic in the guest ends qemu at once (panic_on_warn, oops=panic,
 # panic=-1, -no-reboot); a hang ends at the timeout (GRB_VM_TIMEOUT
 # seconds, default 240).
 #
-# Needs linux-headers-amd64, busybox-static, qemu-system-x86 and cpio
-# (installed as root by grb_need, else the test is skipped: exit 77) and
+# Needs linux-headers-amd64, busybox-static, qemu-system-x86, cpio,
+# babeltrace2 and python3 (installed as root by grb_need, else the test
+# is skipped: exit 77) and
 # the kernel image of the headers' version, which it downloads with
 # `apt-get download` and unpacks with `dpkg -x` into WORK_DIR, never
-# installing it.  x86-64 only.
+# installing it.  x86-64 only.  The programs run in the guest go into the
+# initramfs with the shared libraries ldd lists.
 #
 # GRB_VM_RECORDS: records per writer kthread and mode (the module's
 # default otherwise).  The serial console is kept in WORK_DIR/console.log.
 set -eu
 src=${1:?usage: run_vm.sh SOURCE_DIR WORK_DIR}
-work=${2:?usage: run_vm.sh SOURCE_DIR WORK_DIR}
+work=${2:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB}
+kdev_check=${3:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB}
+grb=${4:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB}
 # shellcheck source=cmake/test_tools.sh
 . "$src/cmake/test_tools.sh"
 
 [ "$(uname -m)" = x86_64 ] || { echo "kernel_vm: x86-64 only: skipped"; exit 77; }
-grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio
+grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3 trace-cmd
 
 start=$(date +%s)
 mkdir -p "$work"
@@ -82,12 +104,37 @@ make -s -C "$src/kernel" KDIR="$kdir" OUT="$work/modules" >"$work/build.log" 2>&
 }
 built=$(date +%s)
 
-# The initramfs: a static busybox, the modules and /init.
+# The initramfs: a static busybox, the modules, the programs with their
+# libraries, and /init.
 root=$work/initramfs
 rm -rf "$root"
-mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"
+mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp"
 cp /bin/busybox "$root/bin/busybox"
-cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$root/"
+cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$work/modules/grb_devtest.ko" \
+	"$work/modules/grb_sched.ko" "$root/"
+# The virtio disk the trace leaves on: its driver and what it needs, in
+# the order they load.
+mods=$work/image/lib/modules/$kver/kernel/drivers
+virtio="virtio/virtio_ring virtio/virtio virtio/virtio_pci_modern_dev
+	virtio/virtio_pci_legacy_dev virtio/virtio_pci block/virtio_blk"
+mkdir -p "$root/virtio"
+for m in $virtio; do
+	[ -f "$mods/$m.ko" ] || { echo "kernel_vm: FAIL: no $m.ko in the kernel package"; exit 1; }
+	cp "$mods/$m.ko" "$root/virtio/"
+done
+virtio_names=$(for m in $virtio; do printf '%s ' "${m##*/}"; done)
+add_program() { # path: into /bin, with what ldd lists (the loader too)
+	cp "$1" "$root/bin/"
+	ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' |
+		while read -r lib; do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+}
+add_program "$kdev_check"
+add_program "$grb"
+# Seconds of grb record --kernel.
+rec_s=${GRB_VM_RECORD_S:-3}
 params=""
 if [ -n "${GRB_VM_RECORDS-}" ]; then
 	params="records=$GRB_VM_RECORDS"
@@ -98,15 +145,49 @@ cat >"$root/init" <<EOF
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
 echo "grb-vm: booted, \$(grep -c ^processor /proc/cpuinfo) CPUs, \$(uname -r)"
 insmod /grb.ko
 echo "grb-vm: insmod grb: \$?"
 insmod /grb_selftest.ko $params
 echo "grb-vm: insmod grb_selftest: \$?"
 grep -q '^grb_selftest ' /proc/modules && rmmod grb_selftest
+insmod /grb_devtest.ko
+echo "grb-vm: insmod grb_devtest: \$?"
+/bin/kdev_check --unload grb_devtest
+echo "grb-vm: kdev_check: \$?"
+grep -q '^grb_devtest ' /proc/modules && rmmod grb_devtest
+insmod /grb_sched.ko
+echo "grb-vm: insmod grb_sched: \$?"
+# Tasks that keep both CPUs switching: two that spin (preempted at each
+# tick) and two that sleep 1 ms at a time.
+tasks=
+for i in 1 2; do (while :; do :; done) & tasks="\$tasks \$!"; done
+for i in 1 2; do (while :; do usleep 1000; done) & tasks="\$tasks \$!"; done
+echo "grb-vm: tasks:\$tasks"
+mkdir -p /tmp/ship
+/bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s >/tmp/record.log 2>&1
+echo "grb-vm: grb record: \$?"
+sed 's/^/grb-rec: /' /tmp/record.log
+# This one ends on SIGTERM, as a service manager would stop it.
+/bin/grb record --kernel --format ftrace -o /tmp/ship/trace.dat >/tmp/ftrace.log 2>&1 &
+rec=\$!
+sleep $rec_s
+kill -TERM \$rec
+wait \$rec
+echo "grb-vm: grb record ftrace: \$?"
+sed 's/^/grb-ftr: /' /tmp/ftrace.log
+kill \$tasks
+rmmod grb_sched
+echo "grb-vm: rmmod grb_sched: \$?"
+for m in $virtio_names; do insmod /virtio/\$m.ko || echo "grb-vm: insmod \$m failed"; done
+i=0
+while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done
+tar cf /dev/vda -C /tmp/ship ktrace trace.dat && sync
+echo "grb-vm: trace shipped: \$?"
 rmmod grb
 echo "grb-vm: rmmod grb: \$?"
-dmesg | grep -E 'grb(_selftest)?: '
+dmesg | grep -E 'grb(_selftest|_devtest|_sched)?: '
 echo "grb-vm: done"
 poweroff -f
 EOF
@@ -137,10 +218,15 @@ newc() { # name mode rdevmajor rdevminor
 # that test is about real hardware.
 timeout_s=${GRB_VM_TIMEOUT:-240}
 log=$work/console.log
+# The disk the guest writes the trace on, as a tar archive.
+disk=$work/trace.img
+rm -f "$disk"
+dd if=/dev/zero of="$disk" bs=1M count=0 seek=64 2>/dev/null
 booted=$(date +%s)
 set +e
 timeout "$timeout_s" qemu-system-x86_64 -accel tcg -m 512 -smp 2 \
 	-kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
+	-drive "file=$disk,format=raw,if=virtio" \
 	-append "console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=1 no_timer_check" \
 	-nographic -no-reboot </dev/null >"$log" 2>&1
 qrc=$?
@@ -157,7 +243,7 @@ need() { # pattern what
 	fi
 }
 echo "kernel_vm: the guest's lines:"
-grep -E 'grb-vm: |grb_selftest: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
+grep -E 'grb-vm: |grb-rec: |grb-ftr: |grb_selftest: |grb_devtest: |grb_sched: |kdev_check: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
 	sed 's/^\[ *[0-9.]*\] //; s/^.*\(grb-vm: \)/\1/' | awk '!seen[$0]++' | sed 's/^/  /'
 if [ "$qrc" -eq 124 ]; then
 	echo "kernel_vm: FAIL: the guest did not power off within ${timeout_s} s"
@@ -178,9 +264,39 @@ need 'grb_selftest: wake-up: .*: PASS' "no passing wake-up check"
 need 'grb_selftest: memory: .*: PASS' "no passing memory check"
 need 'grb_selftest: result: PASS' "the self-test did not pass"
 need 'grb-vm: insmod grb_selftest: 0' "grb_selftest.ko failed to load"
+need 'grb-vm: insmod grb_devtest: 0' "grb_devtest.ko failed to load"
+need 'kdev_check: PASS' "the device's test did not pass"
+need 'grb-vm: kdev_check: 0' "kdev_check failed"
+need 'grb_devtest: unload: ' "grb_devtest.ko was not removed under its consumer"
+need 'grb-vm: insmod grb_sched: 0' "grb_sched.ko failed to load"
+need 'grb-vm: grb record: 0' "grb record --kernel failed"
+need 'grb-rec: total: .* on disk .*: exact' "grb record's summary is not exact"
+need 'grb-vm: grb record ftrace: 0' "grb record --kernel --format ftrace failed"
+need 'grb-ftr: interrupted \(SIGTERM\)' "grb record --kernel did not stop on SIGTERM"
+need 'grb-ftr: total: .* in /tmp/ship/trace.dat .*: exact' "grb record's ftrace summary is not exact"
+need 'grb-vm: rmmod grb_sched: 0' "rmmod grb_sched failed"
+need 'grb-vm: trace shipped: 0' "the trace did not leave the guest"
 need 'grb-vm: rmmod grb: 0' "rmmod grb failed"
 need 'grb: unload: .*: clean' "grb.ko did not free everything at unload"
 need 'grb-vm: done' "/init did not finish"
+# The trace, read by babeltrace2.
+rm -rf "$work/trace"
+mkdir -p "$work/trace"
+if ! tar xf "$disk" -C "$work/trace" 2>"$work/tar.log" || [ ! -f "$work/trace/ktrace/metadata" ]; then
+	cat "$work/tar.log"
+	echo "kernel_vm: FAIL: no trace on the guest's disk"
+	fail=1
+elif ! python3 "$src/tests/kernel/check_sched.py" "$work/trace/ktrace" "$log.txt"; then
+	echo "kernel_vm: FAIL: the sched_switch trace (check_sched.py)"
+	fail=1
+fi
+if [ ! -f "$work/trace/trace.dat" ]; then
+	echo "kernel_vm: FAIL: no trace.dat on the guest's disk"
+	fail=1
+elif ! python3 "$src/tests/kernel/check_sched.py" --ftrace "$work/trace/trace.dat" "$log.txt"; then
+	echo "kernel_vm: FAIL: the sched_switch trace.dat (check_sched.py --ftrace)"
+	fail=1
+fi
 echo "kernel_vm: image $((ready - start)) s, modules $((built - ready)) s," \
 	"boot and test $((end - booted)) s (kernel $kver, qemu TCG, 2 CPUs)"
 if [ "$fail" -ne 0 ]; then

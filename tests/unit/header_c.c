@@ -13,6 +13,7 @@
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/kdev.h>
 #include <grb/ftrace.h>
 #include <grb/session.h>
 #include <grb/version.h>
@@ -142,6 +143,8 @@ static void test_config_macros(void)
 		GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD, clock_fixed);
 	static const struct grb_config cd =
 		GRB_CTF_CONFIG(GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_OVERWRITE);
+	static const struct grb_config cw = GRB_CTF_CONFIG_WAKEUP(
+		GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER);
 
 	CHECK(n.abi == GRB_CONFIG_ABI);
 	CHECK(n.alloc == GRB_ALLOC_PER_CPU);
@@ -186,6 +189,9 @@ static void test_config_macros(void)
 	CHECK(c.packet_published == NULL);
 	CHECK(cd.clock_read == grb_clock_monotonic);
 	CHECK(cd.sync == GRB_SYNC_PER_CPU_RSEQ && cd.mode == GRB_MODE_OVERWRITE);
+	CHECK(cw.wakeup == GRB_WAKEUP_WRITER && cw.clock_read == grb_clock_monotonic);
+	CHECK(cw.record_header_size == grb_ctf_header_size && strcmp(cw.name, "ctf") == 0);
+	CHECK(cw.sync == GRB_SYNC_PER_CPU_RSEQ && cw.mode == GRB_MODE_DISCARD);
 }
 
 /* The generated header and the loaded library agree. */
@@ -291,12 +297,17 @@ GRB_FTRACE_EVENT(hdr_ft, "hdr", "ev", 100, HDR_FT_FIELDS)
 static void test_ftrace(void)
 {
 	static const struct grb_config c = GRB_FTRACE_CONFIG_DEFAULT;
+	static const struct grb_config cw = GRB_FTRACE_CONFIG_WAKEUP(
+		GRB_ALLOC_PER_CPU, GRB_SYNC_PER_CPU_RSEQ, GRB_MODE_DISCARD, GRB_WAKEUP_WRITER);
 	struct grb_channel_attr a;
 	struct grb_channel *ch;
 	struct grb_merge *m;
 	struct grb_record rec;
 	int n = 0;
 
+	CHECK(cw.wakeup == GRB_WAKEUP_WRITER && cw.mode == GRB_MODE_DISCARD);
+	CHECK(cw.record_header_size == grb_ftrace_header_size && cw.prev_ts_exact == 1);
+	CHECK(cw.clock_read == grb_clock_monotonic && strcmp(cw.name, "ftrace") == 0);
 	CHECK(c.record_header_size == grb_ftrace_header_size);
 	CHECK(c.record_header_write == grb_ftrace_header_write);
 	CHECK(c.packet_begin == grb_ftrace_packet_begin);

@@ -10,6 +10,7 @@
 #include <grb/native.h>
 #include <grb/client.h>
 #include <grb/ctf.h>
+#include <grb/kdev.h>
 #include <grb/version.h>
 
 #include <cstring>

@@ -16,6 +16,8 @@
  *			socket, the registrations, the program's launch
  *	relay.c		grb record --relay: the trace streamed live to
  *			lttng-relayd (relay.h)
+ *	kernrec.c	grb record --kernel: the channels of grb.ko's
+ *			modules, read through /dev/grb
  */
 #ifndef GRB_TOOL_H
 #define GRB_TOOL_H
@@ -45,6 +47,14 @@ struct program_opts {
 	int relay_fallback; /* --relay-fallback */
 };
 int record_program(const struct program_opts *o, char **argv);
+
+/* kernrec.c: grb record --kernel */
+struct kernel_opts {
+	const char *dir; /* the trace directory, or the trace.dat with ftrace */
+	uint64_t duration_ms; /* 0: until SIGINT or SIGTERM */
+	int ftrace; /* --format ftrace: the ftrace client's channels, a trace.dat */
+};
+int record_kernel(const struct kernel_opts *o);
 
 /* profile.c: grb profile -- PROGRAM */
 extern const char profile_usage[];

@@ -32,6 +32,8 @@ enum {
 	OPT_LIVE_TIMER,
 	OPT_RELAY_FALLBACK,
 	OPT_RELAY_PROTOCOL,
+	OPT_KERNEL,
+	OPT_FORMAT,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -115,6 +117,7 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
+	"       grb record --kernel [-o DIR|FILE] [--duration S] [--format ctf|ftrace]\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
@@ -131,9 +134,17 @@ const char record_usage[] =
 	"when the program and all its children have exited (or on Ctrl-C), then\n"
 	"each process's events are accounted for (doc/session.md).\n"
 	"\n"
+	"With --kernel: record the channels the kernel modules publish on /dev/grb\n"
+	"(grb.ko and a probe module such as grb_sched.ko: context switches) until\n"
+	"Ctrl-C, SIGTERM or --duration, then stop them, drain them and account for\n"
+	"every record their writers committed meanwhile (doc/kernel.md); a CTF\n"
+	"trace in DIR, or with --format ftrace the ftrace client's channels in a\n"
+	"trace.dat FILE (default trace.dat) for trace-cmd report.\n"
+	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
-	"  -d, --duration S      seconds to record, decimals allowed (default 1)\n"
+	"  -d, --duration S      seconds to record, decimals allowed (default 1;\n"
+	"                        with --kernel, until Ctrl-C)\n"
 	"  -m, --mode MODE       discard: a full ring drops new events (default);\n"
 	"                        overwrite: a full ring drops its oldest packet\n"
 	"  -s, --subbuf-size N   sub-buffer (packet) size, a power of two; K/M\n"
@@ -171,6 +182,8 @@ const char record_usage[] =
 	"                        does not stop the recording (the local trace only)\n"
 	"      --relay-protocol 2.N  with --relay: announce protocol 2.N, 4 to 13\n"
 	"                        (default 2.13; an older one for tests)\n"
+	"      --kernel          record the kernel's channels (/dev/grb)\n"
+	"      --format F        with --kernel: ctf (the default) or ftrace\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -358,6 +371,8 @@ int cmd_record(int argc, char **argv)
 		{ "live-timer", required_argument, NULL, OPT_LIVE_TIMER },
 		{ "relay-fallback", no_argument, NULL, OPT_RELAY_FALLBACK },
 		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
+		{ "kernel", no_argument, NULL, OPT_KERNEL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -379,7 +394,8 @@ int cmd_record(int argc, char **argv)
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
 	const char *preload = NULL, *buffers = NULL, *hostname = NULL, *relay = NULL;
 	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
-	int relay_fallback = 0, relay_opt = 0;
+	int relay_fallback = 0, relay_opt = 0, kernel = 0, other_opt = 0, duration_set = 0;
+	int kernel_ftrace = 0, format_set = 0;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
@@ -391,6 +407,9 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
+		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != 'h')
+			other_opt = c;
+		duration_set |= c == 'd';
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -540,6 +559,21 @@ int cmd_record(int argc, char **argv)
 			}
 			relay_opt = c;
 			break;
+		case OPT_KERNEL:
+			kernel = 1;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "ctf")) {
+				kernel_ftrace = 0;
+			} else if (!strcmp(optarg, "ftrace")) {
+				kernel_ftrace = 1;
+			} else {
+				fprintf(stderr, "grb record: --format %s: expected ctf or ftrace\n",
+					optarg);
+				return 2;
+			}
+			format_set = 1;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -548,7 +582,16 @@ int cmd_record(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc &&
+	if (kernel && (optind < argc || other_opt)) {
+		fprintf(stderr, "grb record: --kernel takes -o, --duration and --format only "
+				"(the channels' geometry is the modules', doc/kernel.md)\n");
+		return 2;
+	}
+	if (format_set && !kernel) {
+		fprintf(stderr, "grb record: --format goes with --kernel\n");
+		return 2;
+	}
+	if (optind >= argc && !kernel &&
 	    (preload || streams != 32 || wakeup_set || buffers || hostname || relay)) {
 		fprintf(stderr,
 			"grb record: --preload, --streams, --wakeup, --buffers, --hostname and "
@@ -576,7 +619,9 @@ int cmd_record(int argc, char **argv)
 			dirbuf[--len] = 0;
 		dir = dirbuf;
 	}
-	if (!dir) {
+	if (!dir && kernel_ftrace) {
+		dir = "trace.dat"; /* as grb ftrace record */
+	} else if (!dir) {
 		time_t now = time(NULL);
 		struct tm tm;
 
@@ -585,6 +630,16 @@ int cmd_record(int argc, char **argv)
 		dir = defdir;
 	}
 
+	if (kernel) {
+		struct kernel_opts ko;
+
+		ko.dir = dir;
+		ko.ftrace = kernel_ftrace;
+		ko.duration_ms = duration_set ? (uint64_t)(duration * 1000 + 0.5) : 0;
+		if (duration_set && !ko.duration_ms)
+			ko.duration_ms = 1;
+		return record_kernel(&ko);
+	}
 	if (optind < argc) {
 		struct program_opts po;
 

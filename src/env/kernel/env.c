@@ -25,6 +25,7 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -52,26 +53,92 @@ void grb_kernel_mem(struct grb_kernel_mem_stats *st)
 	st->map_bytes = (uint64_t)atomic64_read(&mem_map_bytes);
 }
 
-/* A stream: its header, consumer page, slots and sub-buffers, zeroed and
- * page-aligned (vmalloc). */
+/*
+ * A stream: its header, consumer page, slots and sub-buffers, zeroed and
+ * page-aligned, in a vmalloc area that user space may map
+ * (vmalloc_user(): VM_USERMAP, for remap_vmalloc_range()).  Each area is
+ * counted by references: the channel's, dropped by _grb_env_unmap(), and
+ * one per holder of the device's (dev.c: a published channel, which its
+ * files and mappings keep), so that a consumer that still maps a stream
+ * after its channel was destroyed reads memory that is still there.  The
+ * last reference frees it.
+ */
+struct grb_kmem {
+	struct list_head node; /* in kmem_list until the channel's unmap */
+	void *addr;
+	size_t size;
+	refcount_t ref;
+};
+
+static LIST_HEAD(kmem_list);
+static DEFINE_SPINLOCK(kmem_lock);
+
 void *_grb_env_map(size_t size)
 {
-	void *p = vzalloc(size);
+	struct grb_kmem *m = _grb_env_zalloc(sizeof(*m));
+	void *p;
 
-	if (p) {
-		atomic64_inc(&mem_maps);
-		atomic64_add((s64)size, &mem_map_bytes);
+	if (!m)
+		return NULL;
+	p = vmalloc_user(size);
+	if (!p) {
+		_grb_env_free(m);
+		return NULL;
 	}
+	m->addr = p;
+	m->size = size;
+	refcount_set(&m->ref, 1);
+	spin_lock(&kmem_lock);
+	list_add(&m->node, &kmem_list);
+	spin_unlock(&kmem_lock);
+	atomic64_inc(&mem_maps);
+	atomic64_add((s64)size, &mem_map_bytes);
 	return p;
+}
+
+void _grb_kernel_kmem_put(struct grb_kmem *m)
+{
+	if (!m || !refcount_dec_and_test(&m->ref))
+		return;
+	vfree(m->addr);
+	atomic64_inc(&mem_unmaps);
+	atomic64_sub((s64)m->size, &mem_map_bytes);
+	_grb_env_free(m);
+}
+
+/* The area at addr, with a reference for the caller; NULL if addr is not
+ * a stream's (or its channel unmapped it already). */
+struct grb_kmem *_grb_kernel_kmem_get(void *addr)
+{
+	struct grb_kmem *m, *found = NULL;
+
+	spin_lock(&kmem_lock);
+	list_for_each_entry(m, &kmem_list, node) if (m->addr == addr)
+	{
+		refcount_inc(&m->ref);
+		found = m;
+		break;
+	}
+	spin_unlock(&kmem_lock);
+	return found;
 }
 
 void _grb_env_unmap(void *addr, size_t size)
 {
+	struct grb_kmem *m, *found = NULL;
+
 	if (!addr)
 		return;
-	vfree(addr);
-	atomic64_inc(&mem_unmaps);
-	atomic64_sub((s64)size, &mem_map_bytes);
+	spin_lock(&kmem_lock);
+	list_for_each_entry(m, &kmem_list, node) if (m->addr == addr)
+	{
+		list_del(&m->node);
+		found = m;
+		break;
+	}
+	spin_unlock(&kmem_lock);
+	WARN_ON(!found || found->size != size);
+	_grb_kernel_kmem_put(found);
 }
 
 void *_grb_env_zalloc(size_t size)
@@ -217,6 +284,12 @@ static void wake_fn(struct irq_work *w)
 }
 
 static struct irq_work wake_work = IRQ_WORK_INIT(wake_fn);
+
+/* The device's poll sleeps on it too (dev.c): woken by the same irq_work. */
+wait_queue_head_t *_grb_kernel_wait_queue(void)
+{
+	return &wake_wq;
+}
 
 /*
  * [K1] The waker changed the word before (the core's seq_cst RMW of

@@ -6,6 +6,9 @@
  * out-of-line functions and per-CPU words the inline fast path names
  * (src/libgrb.map lists the same for libgrb.so), and <grb/kernel.h>.
  *
+ * It registers /dev/grb (dev.c), through which consumers in user space
+ * read the channels that client modules publish.
+ *
  * At unload it says whether every allocation was freed: a line
  * "grb: unload: ... clean" or "... LEAK" on the console.
  */
@@ -61,6 +64,8 @@ EXPORT_SYMBOL_GPL(grb_reader_wait);
 /* <grb/client.h>, <grb/kernel.h> */
 EXPORT_SYMBOL_GPL(grb_error_set);
 EXPORT_SYMBOL_GPL(grb_kernel_mem);
+EXPORT_SYMBOL_GPL(grb_kernel_publish);
+EXPORT_SYMBOL_GPL(grb_kernel_unpublish);
 
 /* The inline fast path: <grb/static/writer.h> */
 EXPORT_SYMBOL_GPL(_grb_commit_rseq_slow);
@@ -79,8 +84,16 @@ EXPORT_PER_CPU_SYMBOL_GPL(_grb_tls_writers_pcpu);
 
 static int __init grb_init(void)
 {
+	int ret;
+
 	_grb_kernel_env_init();
-	pr_info("grb: loaded, version %s, %u possible CPUs\n", grb_version(), nr_cpu_ids);
+	ret = _grb_kernel_dev_init();
+	if (ret) {
+		_grb_kernel_env_exit();
+		pr_err("grb: cannot register /dev/grb (%d)\n", ret);
+		return ret;
+	}
+	pr_info("grb: loaded, version %s, %u possible CPUs, /dev/grb\n", grb_version(), nr_cpu_ids);
 	return 0;
 }
 
@@ -89,6 +102,7 @@ static void __exit grb_exit(void)
 	struct grb_kernel_mem_stats st;
 	int clean;
 
+	_grb_kernel_dev_exit();
 	_grb_kernel_env_exit();
 	grb_kernel_mem(&st);
 	clean = st.maps == st.unmaps && st.allocs == st.frees && st.map_bytes == 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,6 +24,7 @@
 
 #include <grb/channel.h>
 #include <grb/client.h>
+#include <grb/kdev.h>
 #include "core/env.h"
 #include "cpu_list.h"
 
@@ -267,8 +269,26 @@ int _grb_env_fd_size(int fd, uint64_t *size, int *sealed)
 
 	if (fstat(fd, &st))
 		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EPROTO;
+	if (!S_ISREG(st.st_mode)) {
+		struct grb_kdev_stream_info si;
+		char link[64], name[32];
+		ssize_t n;
+
+		/* A stream of grb.ko (<grb/kdev.h>): the module says its size,
+		 * and holds its memory until the last mapping is gone, so that
+		 * it never shrinks.  Only its own descriptors are asked: a
+		 * descriptor from another process may be any device, whose
+		 * ioctl numbers are not grb's to send. */
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, name, sizeof(name) - 1);
+		if (n < 0 || (name[n] = '\0', strcmp(name, "anon_inode:[grb-stream]")))
+			return -EPROTO;
+		if (ioctl(fd, GRB_KDEV_STREAM_INFO, &si))
+			return -EPROTO;
+		*size = si.size;
+		*sealed = 1;
+		return 0;
+	}
 	*size = (uint64_t)st.st_size;
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals >= 0 && (seals & F_SEAL_SHRINK))

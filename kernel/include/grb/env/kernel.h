@@ -25,6 +25,7 @@
 
 #include <linux/errno.h>
 #include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/ktime.h>
 #include <asm/local.h>
@@ -40,6 +41,11 @@ static _grb_always_inline int _grb_env_getcpu(void)
 {
 	return (int)raw_smp_processor_id();
 }
+
+/* The running task's id (0 for a CPU's idle task): what the ftrace
+ * client's records carry as common_pid (<grb/ftrace.h>), as ftrace's own
+ * do. */
+#define GRB_ENV_TASK_ID() ((int32_t)task_pid_nr(current))
 
 /* The writers' thread-local words are the CPU's (see above), named apart
  * (name_pcpu): a core file that used a bare name, which user space allows,
