@@ -24,6 +24,7 @@ static const char *const tp_names[GRB_TP_NR] = {
 	[GRB_TP_PACKET_OPENED] = "packet_opened",
 	[GRB_TP_DELIVERED] = "delivered",
 	[GRB_TP_LOST_COUNTED] = "lost_counted",
+	[GRB_TP_PUSH_CLAIMED] = "push_claimed",
 	[GRB_TP_PUSHED] = "pushed",
 	[GRB_TP_READER_SWAP] = "reader_swap",
 	[GRB_TP_CONSUMED] = "consumed",
