@@ -135,8 +135,7 @@ static void check_count(struct grb_channel *ch, uint64_t taken, int is_parked, s
 	CHECK(ret == 0);
 	if (ret == 0 && n != taken)
 		fprintf(stderr,
-			"takeover_count: %s: %" PRIu64 " consumed, the reader took %" PRIu64
-			"%s\n",
+			"takeover_count: %s: %" PRIu64 " consumed, the reader took %" PRIu64 "%s\n",
 			what, n, taken, is_parked ? " (writer parked inside its push)" : "");
 	CHECK(ret != 0 || n == taken);
 	if (is_parked)
