@@ -211,7 +211,7 @@ int main(void)
 	h.pid = getpid() + 1;
 	hello_case("another process's pid", &h, sizeof(h), EPERM);
 	hello_init(&h);
-	h.mode = GRB_MODE_OVERWRITE;
+	h.mode = GRB_MODE_BLOCKING; /* discard and overwrite are taken */
 	hello_case("another record format", &h, sizeof(h), EPROTO);
 	hello_init(&h);
 	snprintf(h.name, sizeof(h.name), "../x");
