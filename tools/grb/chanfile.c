@@ -191,6 +191,13 @@ int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, s
 		c->events = NULL;
 		return ret;
 	}
+	c->events_raw = malloc(h->events_size ? h->events_size : 1);
+	if (!c->events_raw) {
+		chanfile_free(c);
+		snprintf(why, size, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(c->events_raw, (const unsigned char *)buf + head, h->events_size);
 	return 0;
 }
 
@@ -234,9 +241,21 @@ int chanfile_read(const char *dir, const char *file, struct chanfile *c, char *w
 	return ret;
 }
 
+int chanfile_claim(const char *dir, struct chanfile *c)
+{
+	c->h.version = CHANFILE_VERSION;
+	c->h.size = (uint32_t)sizeof(c->h) + c->h.events_size;
+	c->h.recorder_pid = (int32_t)getpid();
+	c->h.recorder_start = chanfile_proc_start(c->h.recorder_pid);
+	c->h._pad = 0;
+	return chanfile_write(dir, &c->h, c->events_raw);
+}
+
 void chanfile_free(struct chanfile *c)
 {
 	if (c->events)
 		grb_session_events_free(c->events, c->h.nr_events);
 	c->events = NULL;
+	free(c->events_raw);
+	c->events_raw = NULL;
 }

@@ -5,8 +5,9 @@
  * <name>_<pid>, or <name>_<pid>.<n> after an exec): what the process's
  * CHANNEL carried (pid, program and channel names, geometry, wake-up, the
  * event descriptions in the session encoding, the mode) and which recorder
- * drained it, so that `grb recover` can decode the streams after both ends
- * died (doc/session.md, "Buffers in a directory").
+ * drains it, so that `grb record --attach` can take the streams over after
+ * the recorder died, and `grb recover` decode them after both ends died
+ * (doc/session.md, "Buffers in a directory").
  */
 #ifndef GRB_TOOL_CHANFILE_H
 #define GRB_TOOL_CHANFILE_H
@@ -48,6 +49,7 @@ struct chanfile_head {
 struct chanfile {
 	struct chanfile_head h;
 	const struct grb_ctf_event_desc *const *events; /* nr_events of them */
+	void *events_raw; /* their h.events_size bytes, as in the file */
 };
 
 /* The start time of process pid (/proc/<pid>/stat), 0 if it is gone. */
@@ -64,6 +66,11 @@ int chanfile_read(const char *dir, const char *file, struct chanfile *c, char *w
 /* Check a description held in memory (buf, len): 0 and *c, or as
  * chanfile_read. */
 int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, size_t size);
+
+/* Write c again as dir/<prefix>.chan (version 2), naming this process as
+ * the recorder that drains its streams (grb record --attach).  0 or a
+ * negative errno. */
+int chanfile_claim(const char *dir, struct chanfile *c);
 
 void chanfile_free(struct chanfile *c);
 

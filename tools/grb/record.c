@@ -32,6 +32,7 @@ enum {
 	OPT_LIVE_TIMER,
 	OPT_RELAY_FALLBACK,
 	OPT_RELAY_PROTOCOL,
+	OPT_ATTACH,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -119,6 +120,7 @@ const char record_usage[] =
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
 	"                  [--relay-fallback] [--relay-protocol 2.N]] -- PROGRAM [ARGS...]\n"
+	"       grb record --attach BUFFERS_DIR [-o DIR] [--duration S]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
@@ -130,6 +132,14 @@ const char record_usage[] =
 	"the one trace in DIR, with its process and thread ids.  The recording ends\n"
 	"when the program and all its children have exited (or on Ctrl-C), then\n"
 	"each process's events are accounted for (doc/session.md).\n"
+	"\n"
+	"With --attach: take over the buffers a `grb record --buffers BUFFERS_DIR`\n"
+	"left when it was killed, while its programs write on: drain them in place\n"
+	"into DIR until every process has ended (or Ctrl-C, or --duration), then\n"
+	"account for each process: written = on disk + taken before (by the dead\n"
+	"recorder) + lost.  Exit status 0 exact, 1 a mismatch or a trace that could\n"
+	"not be written, 2 nothing taken over (its recorder still runs, ...), 3\n"
+	"something not taken over (the rest is in the trace).\n"
 	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
@@ -171,6 +181,8 @@ const char record_usage[] =
 	"                        does not stop the recording (the local trace only)\n"
 	"      --relay-protocol 2.N  with --relay: announce protocol 2.N, 4 to 13\n"
 	"                        (default 2.13; an older one for tests)\n"
+	"      --attach BUFFERS_DIR  take over the buffers of a killed grb record\n"
+	"                        --buffers BUFFERS_DIR (with -o and --duration only)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -358,6 +370,7 @@ int cmd_record(int argc, char **argv)
 		{ "live-timer", required_argument, NULL, OPT_LIVE_TIMER },
 		{ "relay-fallback", no_argument, NULL, OPT_RELAY_FALLBACK },
 		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
+		{ "attach", required_argument, NULL, OPT_ATTACH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -379,7 +392,8 @@ int cmd_record(int argc, char **argv)
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
 	const char *preload = NULL, *buffers = NULL, *hostname = NULL, *relay = NULL;
 	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
-	int relay_fallback = 0, relay_opt = 0;
+	int relay_fallback = 0, relay_opt = 0, other_opt = 0, duration_set = 0;
+	const char *attach = NULL;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
@@ -391,6 +405,8 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
+		if (c != 'o' && c != 'd' && c != OPT_ATTACH && c != 'h')
+			other_opt = c;
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -405,6 +421,7 @@ int cmd_record(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			duration_set = 1;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "discard")) {
@@ -540,6 +557,9 @@ int cmd_record(int argc, char **argv)
 			}
 			relay_opt = c;
 			break;
+		case OPT_ATTACH:
+			attach = optarg;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -547,6 +567,11 @@ int cmd_record(int argc, char **argv)
 			fputs(record_usage, stderr);
 			return 2;
 		}
+	}
+	if (attach && (other_opt || optind < argc)) {
+		fprintf(stderr, "grb record: --attach BUFFERS_DIR takes -o DIR and --duration S "
+				"only, and no PROGRAM\n");
+		return 2;
 	}
 	if (optind >= argc &&
 	    (preload || streams != 32 || wakeup_set || buffers || hostname || relay)) {
@@ -585,6 +610,8 @@ int cmd_record(int argc, char **argv)
 		dir = defdir;
 	}
 
+	if (attach)
+		return record_attach(attach, dir, duration_set ? duration : 0);
 	if (optind < argc) {
 		struct program_opts po;
 
