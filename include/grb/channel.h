@@ -10,8 +10,8 @@
  * | grb_channel_create            | no          | blocking     | mmap, thread (2) (4)|
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
- * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3)          |
- * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1)      |
+ * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3) (5)      |
+ * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1) (5)  |
  * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
  * | grb_channel_consumed_records  | no          | wait-free    | no                  |
@@ -38,6 +38,9 @@
  * stream a thread owns, to give back those of exited threads.
  * (4) With a shared backing also memfd_create or open, ftruncate, fcntl
  * (seals); grb_channel_destroy then closes and removes them.
+ * (5) With GRB_WAKEUP_WRITER, a flush that delivers a packet wakes a
+ * waiting reader as a commit does (<grb/writer.h>, (4)): a futex wake and
+ * an eventfd write.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H
