@@ -40,7 +40,7 @@ pids=
 # is killed.
 stop_ours() {
 	for p in $pids; do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$writer" -e "$grb"; then
+		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF -e "$writer" -e "$grb"; then
 			kill -9 "$p" 2>/dev/null || true
 		fi
 	done
@@ -81,31 +81,33 @@ gone() {
 }
 
 # Start `grb record --buffers` of the writer in the background (its pid in
-# rec): trace $1, buffers $2, log $3, output $4, wake-up $5; then wait
-# until the writer has registered and its description is written.
+# rec): trace $1, buffers $2, log $3, output $4, wake-up $5, and the
+# writer's further arguments; then wait until the writer has registered
+# and its description is written.
 # Return 1 if its registration failed: on a loaded machine a recorder may
 # not answer within the 2 s a program waits (doc/session.md, "Without a
 # recorder"); the program then records nothing, and the caller starts
 # again (at most 3 times), since nothing was taken over yet.
 record() {
+	t=$1 b=$2 l=$3 o=$4 w=$5
+	shift 5
 	tries=0
 	while [ "$tries" -lt 3 ]; do
-		rm -rf "$1" "$2" "$3"
-		# shellcheck disable=SC2086
-		"$grb" record -o "$1" --buffers "$2" --subbuf-size 4K --subbuf-count 4 \
-			--streams 4 --wakeup "$5" -- "$writer" --log "$3" $wargs >"$4" 2>&1 &
+		rm -rf "$t" "$b" "$l"
+		"$grb" record -o "$t" --buffers "$b" --subbuf-size 4K --subbuf-count 4 \
+			--streams 4 --wakeup "$w" -- "$writer" --log "$l" "$@" >"$o" 2>&1 &
 		rec=$!
 		pids="$pids $rec"
 		i=0
 		while [ "$i" -lt 2000 ]; do
-			if [ "$(logged "$3" 1)" = 1 ] && ls "$2/"*.chan >/dev/null 2>&1; then
+			if [ "$(logged "$l" 1)" = 1 ] && ls "$b/"*.chan >/dev/null 2>&1; then
 				return 0
 			fi
-			grep -q "no session" "$4" && break
+			grep -q "no session" "$o" && break
 			msleep 10
 			i=$((i + 1))
 		done
-		echo "crash_takeover: the writer did not register: $(grep "no session" "$4")"
+		echo "crash_takeover: the writer did not register: $(grep "no session" "$o")"
 		kill -9 "$rec" 2>/dev/null
 		wait "$rec" 2>/dev/null
 		tries=$((tries + 1))
@@ -136,11 +138,11 @@ while [ "$run" -lt "$runs" ]; do
 		if [ $((run % 2)) -eq 0 ]; then mode=discard; else mode=overwrite; fi
 	fi
 	if [ $((run % 2)) -eq 0 ]; then wake=writer; else wake=none; fi
-	wargs="--threads 3 --records 60000 --mode $mode"
 	ok=1
 	if [ "$kind" = once ] && [ "$run" -lt 2 ]; then
 		# The control: a recording to the end, not killed.
-		record "$d/c" "$d/cbuf" "$d/clog" "$d/c-summary.txt" $wake ||
+		record "$d/c" "$d/cbuf" "$d/clog" "$d/c-summary.txt" $wake \
+			--threads 3 --records 60000 --mode "$mode" ||
 			{ echo "crash_takeover: run $run: no registration"; exit 1; }
 		pids="$pids $(logged "$d/clog" 0)"
 		set +e
@@ -153,13 +155,16 @@ while [ "$run" -lt "$runs" ]; do
 			ok=0
 		fi
 	fi
-	# Registered, its description written: then the kill.
-	record "$d/t0" "$d/buf" "$d/log" "$d/record.txt" $wake ||
+	# Registered, its description written: then the kill.  The program
+	# writes at least 20,000 records a thread, and on until the test
+	# touches its stop file, once the last take-over started.
+	record "$d/t0" "$d/buf" "$d/log" "$d/record.txt" $wake \
+		--threads 3 --records 20000 --mode "$mode" --stop "$d/stop" ||
 		{ echo "crash_takeover: run $run: no registration"; exit 1; }
 	wpid=$(logged "$d/log" 0)
 	pids="$pids $wpid"
 	msleep $((50 + $(rnd 400)))
-	kill -9 "$rec"
+	kill -9 "$rec" || { echo "crash_takeover: run $run: the recorder ended early"; exit 1; }
 	wait "$rec" 2>/dev/null || true
 	gone "$rec"
 	# The gap: nobody drains, the rings fill.
@@ -168,7 +173,12 @@ while [ "$run" -lt "$runs" ]; do
 	last=t1
 	set +e
 	if [ "$kind" = once ]; then
-		"$grb" record --attach "$d/buf" -o "$d/t1" >"$d/t1-summary.txt" 2>&1
+		"$grb" record --attach "$d/buf" -o "$d/t1" >"$d/t1-summary.txt" 2>&1 &
+		tk=$!
+		pids="$pids $tk"
+		msleep $((100 + $(rnd 400)))
+		: >"$d/stop"
+		wait "$tk"
 		rc=$?
 		traces="$traces $d/t1"
 	else
@@ -182,11 +192,18 @@ while [ "$run" -lt "$runs" ]; do
 		gone "$tk"
 		traces="$traces $d/t1"
 		if [ "$rc" -ne 137 ]; then
-			# It ended before the kill: the program had ended.
+			# The program runs until its stop file: the take-over
+			# cannot have ended by itself.
 			echo "crash_takeover: run $run: the take-over ended before its kill (exit $rc)"
+			ok=0
 		elif [ "$kind" = twice ]; then
 			msleep "$(rnd 200)"
-			"$grb" record --attach "$d/buf" -o "$d/t2" >"$d/t2-summary.txt" 2>&1
+			"$grb" record --attach "$d/buf" -o "$d/t2" >"$d/t2-summary.txt" 2>&1 &
+			tk=$!
+			pids="$pids $tk"
+			msleep $((100 + $(rnd 300)))
+			: >"$d/stop"
+			wait "$tk"
 			rc=$?
 			traces="$traces $d/t2"
 			last=t2

@@ -35,7 +35,7 @@ pids=
 # is killed.
 stop_ours() {
 	for p in $pids; do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$writer" -e "$grb"; then
+		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF -e "$writer" -e "$grb"; then
 			kill -9 "$p" 2>/dev/null || true
 		fi
 	done
@@ -69,7 +69,8 @@ except Exception:
     print(0)' "$1"
 }
 
-# One thread writing slowly: 20,000 records take a few seconds.  A
+# One thread writing slowly (a pause every record), on until the test
+# touches its stop file.  A
 # registration that timed out (a recorder that did not answer within 2 s
 # on a loaded machine: the program records nothing) is tried again, at
 # most 3 times.
@@ -77,7 +78,7 @@ tries=0
 while :; do
 	rm -rf t0 buf log
 	"$grb" record -o t0 --buffers buf --subbuf-size 4K --subbuf-count 4 --streams 2 -- \
-		"$writer" --log log --threads 1 --records 20000 --pace 1 >record.txt 2>&1 &
+		"$writer" --log log --threads 1 --records 2000 --pace 1 --stop stop >record.txt 2>&1 &
 	rec=$!
 	pids="$pids $rec"
 	i=0
@@ -143,6 +144,7 @@ expect 2 x3.txt "another take-over (pid $tk) drains"
 "$grb" recover buf -o x4 >x4.txt 2>&1
 rc=$?
 expect 3 x4.txt "its recorder (pid $tk) still runs"
+: >stop
 wait "$tk"
 rc=$?
 expect 3 t1.txt "other_1.chan: not a channel description"

@@ -7,9 +7,10 @@
  * writes from N threads, each its records numbered 0, 1, 2, ... (with its
  * thread number and a check word), moving to the next number when a
  * commit returns (a refused call is retried: the stream counted it lost),
- * until each wrote R records; then the threads return and it exits
- * without closing the channel (as the preloads do).  It never learns
- * whether a recorder drains it.
+ * until each wrote R records (and, with --stop FILE, until FILE exists:
+ * the test says when); then the threads return and it exits without
+ * closing the channel (as the preloads do).  It never learns whether a
+ * recorder drains it.
  *
  * FILE, mapped shared, outlives it, in little-endian 64-bit words: its
  * pid, ready (1 once registered), the thread count, finished (1 once every
@@ -60,6 +61,16 @@ static struct tw_log *tlog;
 static struct grb_channel *ch;
 static const struct grb_config *wcfg;
 static uint64_t records = 100000, pace = 8;
+static const char *stop_file;
+
+/* Records 0..done-1 written: may the thread stop? */
+static int finished(uint64_t done, uint64_t n)
+{
+	if (done < records)
+		return 0;
+	/* Every 256 calls, whether the test said stop. */
+	return !stop_file || (n % 256 == 0 && !access(stop_file, F_OK));
+}
 
 static uint64_t check_of(uint32_t thread, uint64_t seq)
 {
@@ -71,7 +82,7 @@ static void *writer(void *arg)
 	uint32_t me = (uint32_t)(uintptr_t)arg;
 	uint64_t n = 0;
 
-	while (tlog->t[me].done < records) {
+	while (!finished(tlog->t[me].done, n)) {
 		uint64_t seq = tlog->t[me].done;
 		int ret;
 
@@ -147,13 +158,15 @@ int main(int argc, char **argv)
 			pace = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--mode") && i + 1 < (uint32_t)argc)
 			overwrite = !strcmp(argv[++i], "overwrite");
+		else if (!strcmp(argv[i], "--stop") && i + 1 < (uint32_t)argc)
+			stop_file = argv[++i];
 		else
 			break;
 	}
 	if (!path || i != (uint32_t)argc || !threads || threads > MAX_THREADS || !pace) {
 		fprintf(stderr,
 			"usage: takeover_writer --log FILE [--threads N] [--records R] "
-			"[--pace K] [--mode discard|overwrite]\n"
+			"[--pace K] [--mode discard|overwrite] [--stop FILE]\n"
 			"       takeover_writer --hold DIR PREFIX STREAMS discard|overwrite\n");
 		return 2;
 	}
