@@ -11,7 +11,9 @@
 #            (the first run of each mode also records a program to its end
 #            without a kill: the recorder's own summary must be exact);
 #   twice    the take-over killed in its turn at a random moment, then a
-#            second take-over to the end;
+#            second take-over to the end; the program closes its channel
+#            (grb_session_close) and lives 2 s more, so that the take-over
+#            ends as its channel does;
 #   recover  the take-over killed in its turn, then the program (in discard
 #            mode it would retry its refused records for ever), then `grb
 #            recover` of what the buffers hold.
@@ -158,8 +160,11 @@ while [ "$run" -lt "$runs" ]; do
 	# Registered, its description written: then the kill.  The program
 	# writes at least 20,000 records a thread, and on until the test
 	# touches its stop file, once the last take-over started.
+	close=
+	[ "$kind" = twice ] && close="--close 2"
+	# shellcheck disable=SC2086
 	record "$d/t0" "$d/buf" "$d/log" "$d/record.txt" $wake \
-		--threads 3 --records 20000 --mode "$mode" --stop "$d/stop" ||
+		--threads 3 --records 20000 --mode "$mode" --stop "$d/stop" $close ||
 		{ echo "crash_takeover: run $run: no registration"; exit 1; }
 	wpid=$(logged "$d/log" 0)
 	pids="$pids $wpid"

@@ -13,7 +13,10 @@
 #     description that fails its checks and stream files with none
 #     (exit 3 once the program has ended, its line exact); while it runs,
 #     a second take-over (exit 2) and `grb recover` (exit 3: the
-#     description names the running take-over) are refused.
+#     description names the running take-over) are refused.  The program
+#     then executes another (sleep): the take-over must see that the
+#     channel has no writer any more (the process no longer maps its
+#     streams) and end while the process still runs.
 #
 # The two traces are then checked as crash_takeover.sh checks them.
 #
@@ -78,7 +81,8 @@ tries=0
 while :; do
 	rm -rf t0 buf log
 	"$grb" record -o t0 --buffers buf --subbuf-size 4K --subbuf-count 4 --streams 2 -- \
-		"$writer" --log log --threads 1 --records 2000 --pace 1 --stop stop >record.txt 2>&1 &
+		"$writer" --log log --threads 1 --records 2000 --pace 1 --stop stop --exec 10 \
+		>record.txt 2>&1 &
 	rec=$!
 	pids="$pids $rec"
 	i=0
@@ -147,6 +151,11 @@ expect 3 x4.txt "its recorder (pid $tk) still runs"
 : >stop
 wait "$tk"
 rc=$?
+wpid=$(logged 0)
+if [ ! -d "/proc/$wpid" ] || grep -q '^State:.*Z' "/proc/$wpid/status" 2>/dev/null; then
+	fail "the take-over ended only when the program did, not at its exec"
+fi
+grep -q "; ended$" t1.txt || fail "the process did not end at its exec: $(cat t1.txt)"
 expect 3 t1.txt "other_1.chan: not a channel description"
 grep -q "lone_1_0: no description" t1.txt || fail "lone_1_0 not named: $(cat t1.txt)"
 set -e

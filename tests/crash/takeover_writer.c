@@ -9,8 +9,10 @@
  * commit returns (a refused call is retried: the stream counted it lost),
  * until each wrote R records (and, with --stop FILE, until FILE exists:
  * the test says when); then the threads return and it exits without
- * closing the channel (as the preloads do).  It never learns whether a
- * recorder drains it.
+ * closing the channel (as the preloads do); with --close S it closes it
+ * (grb_session_close: its files go) and lives S seconds more, with --exec
+ * S it executes `sleep S` (a new image, which maps none of the channel).
+ * It never learns whether a recorder drains it.
  *
  * FILE, mapped shared, outlives it, in little-endian 64-bit words: its
  * pid, ready (1 once registered), the thread count, finished (1 once every
@@ -141,8 +143,9 @@ int main(int argc, char **argv)
 {
 	pthread_t th[MAX_THREADS];
 	const char *path = NULL;
-	uint32_t threads = 1, i;
-	int overwrite = 0, fd;
+	uint32_t threads = 1, i, close_wait = 0;
+	const char *exec_wait = NULL;
+	int overwrite = 0, fd, closing = 0;
 
 	if (argc == 6 && !strcmp(argv[1], "--hold"))
 		return hold(argv[2], argv[3], (uint32_t)atoi(argv[4]),
@@ -160,13 +163,17 @@ int main(int argc, char **argv)
 			overwrite = !strcmp(argv[++i], "overwrite");
 		else if (!strcmp(argv[i], "--stop") && i + 1 < (uint32_t)argc)
 			stop_file = argv[++i];
+		else if (!strcmp(argv[i], "--close") && i + 1 < (uint32_t)argc)
+			closing = 1, close_wait = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--exec") && i + 1 < (uint32_t)argc)
+			exec_wait = argv[++i];
 		else
 			break;
 	}
 	if (!path || i != (uint32_t)argc || !threads || threads > MAX_THREADS || !pace) {
 		fprintf(stderr,
 			"usage: takeover_writer --log FILE [--threads N] [--records R] "
-			"[--pace K] [--mode discard|overwrite] [--stop FILE]\n"
+			"[--pace K] [--mode discard|overwrite] [--stop FILE] [--close S | --exec S]\n"
 			"       takeover_writer --hold DIR PREFIX STREAMS discard|overwrite\n");
 		return 2;
 	}
@@ -200,5 +207,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	__atomic_store_n(&tlog->finished, 1, __ATOMIC_RELAXED);
+	if (closing) {
+		if (grb_session_close(ch))
+			return 3;
+		sleep(close_wait);
+	}
+	if (exec_wait) {
+		execlp("sleep", "sleep", exec_wait, (char *)NULL);
+		return 3;
+	}
 	return 0;
 }

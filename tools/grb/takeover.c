@@ -498,7 +498,8 @@ static void remove_files(struct takeover *r, struct tproc *p)
 }
 
 /* The writers of running sources that ended: exited or died (/proc), or
- * no longer mapping their streams (exec, or a closed channel). */
+ * no longer mapping their streams (exec).  (One that closed its channel
+ * finalized it: its streams end by themselves, all_ended().) */
 static void check_ended(struct takeover *r)
 {
 	uint64_t now = now_ns();
@@ -518,8 +519,8 @@ static void check_ended(struct takeover *r)
 		if (!gone && now - p->last_maps >= MAPS_CHECK_NS) {
 			p->last_maps = now;
 			/* Mapped no more while it runs: its channel has no
-			 * writer (the channel's memory outlives no unmap).  An
-			 * unreadable maps file says nothing. */
+			 * writer any more (it called exec).  An unreadable maps
+			 * file says nothing. */
 			gone = maps_file(p->cf.h.pid, p->dev, p->ino) == 0 &&
 			       grb_channel_owner_alive(ch) == 1;
 		}
@@ -530,7 +531,9 @@ static void check_ended(struct takeover *r)
 	}
 }
 
-/* 1 once every source ended; their files removed. */
+/* 1 once every source ended; their files removed.  A source also ends
+ * by itself when its writers finalized their channel (grb_session_close():
+ * its streams say so, and it will write no more). */
 static int all_ended(struct takeover *r)
 {
 	uint32_t i;
@@ -546,7 +549,8 @@ static int all_ended(struct takeover *r)
 			all = 0;
 			continue;
 		}
-		if (!p->removed && p->gone)
+		p->gone = 1;
+		if (!p->removed)
 			remove_files(r, p);
 	}
 	return all;
