@@ -429,8 +429,14 @@ static int take(struct takeover *r, struct tproc *p)
 		uint64_t n = 0;
 
 		while ((ret = grb_channel_consumed_records(p->view, i, &n)) == -EAGAIN &&
-		       now_ns() < deadline)
+		       now_ns() < deadline) {
+			/* A writer that died meanwhile leaves a reservation
+			 * open for ever: the count then follows the rules of a
+			 * writer gone (grb_channel_owner_alive() says so). */
+			if (alive && grb_channel_owner_alive(p->view) == 0)
+				alive = 0;
 			sleep_ms(1);
+		}
 		if (!ret)
 			ret = grb_channel_read_stream_stats(p->view, i, &st);
 		if (ret || st.corrupt_records > n) {
