@@ -15,6 +15,8 @@ static uint64_t tp_count[GRB_TP_NR];
 static grb_tp_fn tp_hook;
 static void *tp_arg;
 
+/* One point a line, in the enum's order: kept as written. */
+/* clang-format off */
 static const char *const tp_names[GRB_TP_NR] = {
 	[GRB_TP_RESERVED] = "reserved",
 	[GRB_TP_HEADER_WRITTEN] = "header_written",
@@ -24,10 +26,12 @@ static const char *const tp_names[GRB_TP_NR] = {
 	[GRB_TP_PACKET_OPENED] = "packet_opened",
 	[GRB_TP_DELIVERED] = "delivered",
 	[GRB_TP_LOST_COUNTED] = "lost_counted",
+	[GRB_TP_PUSH_CLAIMED] = "push_claimed",
 	[GRB_TP_PUSHED] = "pushed",
 	[GRB_TP_READER_SWAP] = "reader_swap",
 	[GRB_TP_CONSUMED] = "consumed",
 };
+/* clang-format on */
 
 void grb_tp_set_hook(grb_tp_fn fn, void *arg)
 {

@@ -382,10 +382,10 @@ struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 	}
 	if (!cfg || !name_ok(name) || (nr_events && !events) || !wakeup_ok(cfg) ||
 	    (cfg_wake && (cfg_wake->wakeup != GRB_WAKEUP_WRITER || cfg->wakeup != GRB_WAKEUP_NONE ||
-			  strcmp(cfg_wake->name, cfg->name)))) {
+			  cfg_wake->mode != cfg->mode || strcmp(cfg_wake->name, cfg->name)))) {
 		grb_error_set("session: bad arguments (NULL configuration, a wake-up that is not "
-			      "none or writer, or a channel name not of 1 to %u letters, digits, "
-			      "'_', '-', '.')",
+			      "none or writer, two configurations of different modes, or a "
+			      "channel name not of 1 to %u letters, digits, '_', '-', '.')",
 			      GRB_SESSION_NAME_MAX - 1);
 		errno = EINVAL;
 		return NULL;

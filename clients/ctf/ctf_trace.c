@@ -1185,9 +1185,29 @@ static int stream_class_of(struct grb_ctf_trace *t, const struct grb_ctf_event_d
 	return (int)t->nr_classes++;
 }
 
+/* The trace's readers decode, and its packets are made, with the trace's
+ * configuration's callbacks: a source's must be the same record format. */
+static int same_format(const struct grb_config *a, const struct grb_config *b)
+{
+	return a->record_decode == b->record_decode &&
+	       a->record_header_size == b->record_header_size &&
+	       a->packet_begin == b->packet_begin && a->packet_end == b->packet_end &&
+	       a->clock_read == b->clock_read && a->ts_bits == b->ts_bits &&
+	       a->packet_header_size == b->packet_header_size &&
+	       a->min_record_size == b->min_record_size && a->record_align == b->record_align;
+}
+
 int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, const char *name,
 			 int32_t pid, const struct grb_ctf_event_desc *const *events,
 			 uint32_t nr_events)
+{
+	return grb_ctf_trace_attach_cfg(t, t ? t->cfg : NULL, fds, nr, name, pid, events,
+					nr_events);
+}
+
+int grb_ctf_trace_attach_cfg(struct grb_ctf_trace *t, const struct grb_config *cfg, const int *fds,
+			     uint32_t nr, const char *name, int32_t pid,
+			     const struct grb_ctf_event_desc *const *events, uint32_t nr_events)
 {
 	struct ctf_source *src, **srcs;
 	struct grb_channel *ch;
@@ -1196,6 +1216,11 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 
 	if (!t || !t->fed || t->stopped || !is_safe_name(name) || (nr_events && !events)) {
 		grb_error_set("ctf attach: not a fed trace, stopped, or a bad name");
+		return -EINVAL;
+	}
+	if (!cfg || !same_format(cfg, t->cfg)) {
+		grb_error_set("ctf attach: the source's configuration is not of the trace's "
+			      "record format");
 		return -EINVAL;
 	}
 	ret = grb_ctf_validate_events(events, nr_events, 1u << 30);
@@ -1212,7 +1237,7 @@ int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, c
 	src->cd.events = events;
 	src->cd.nr_events = nr_events;
 	memcpy(src->cd.uuid, t->cd.uuid, 16);
-	ch = grb_channel_attach(t->cfg, fds, nr, &src->cd);
+	ch = grb_channel_attach(cfg, fds, nr, &src->cd);
 	if (!ch) {
 		ret = -errno;
 		free(src);

@@ -10,8 +10,8 @@
  * | grb_channel_create            | no          | blocking     | mmap, thread (2) (4)|
  * | grb_channel_destroy           | no          | blocking     | munmap, thread join |
  * | grb_channel_enable / disable  | yes         | wait-free    | no                  |
- * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3)          |
- * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1)      |
+ * | grb_channel_flush             | yes (1)     | lock-free (1)| no (1) (3) (5)      |
+ * | grb_channel_finalize          | no          | lock-free (1)| futex wake (1) (5)  |
  * | grb_channel_read_stream_stats | yes         | wait-free    | no                  |
  * | grb_channel_read_stats        | yes         | wait-free    | no                  |
  * | grb_channel_consumed_records  | no          | wait-free    | no                  |
@@ -38,6 +38,9 @@
  * stream a thread owns, to give back those of exited threads.
  * (4) With a shared backing also memfd_create or open, ftruncate, fcntl
  * (seals); grb_channel_destroy then closes and removes them.
+ * (5) With GRB_WAKEUP_WRITER, a flush that delivers a packet wakes a
+ * waiting reader as a commit does (<grb/writer.h>, (4)): a futex wake and
+ * an eventfd write.
  */
 #ifndef GRB_CHANNEL_H
 #define GRB_CHANNEL_H
@@ -378,15 +381,17 @@ int grb_channel_consumer_gone(struct grb_channel *ch);
  * It is the delivered-record count, less the records of the delivered
  * packets from the consumed position S + k on, plus k, less the
  * overwritten ones, from two identical looks at every counter.  Exact once
- * the writers are gone; while they run, exact when it returns 0 (a look
- * that a delivery or a reader crossed is taken again, at most 64 times),
- * but in overwrite mode, where a pusher moves consumed a moment before it
- * counts the records overwritten: call it there with the writers stopped.
+ * the writers are gone; while they run, exact when it returns 0: a look
+ * that a delivery or a reader crossed is taken again, at most 64 times,
+ * and so, in overwrite mode, is a look that finds a reservation open in
+ * the packets from S on (its opener may have moved consumed past the
+ * packet it overwrites and not yet counted that packet's records).
  * Return: 0 and *n; -EINVAL a bad argument; -EAGAIN the writers kept
- * moving, or a writer that died left a delivery half done (its packet's
- * count may or may not be in the delivered one); -EPROTO positions or
- * counts no stream has (shared memory that lies).  grb_last_error() says
- * which.  Real-time: wait-free (bounded), no system call.
+ * moving (in overwrite mode: a reservation stayed open; call again), or a
+ * writer that died left a delivery half done (its packet's count may or
+ * may not be in the delivered one); -EPROTO positions or counts no stream
+ * has (shared memory that lies).  grb_last_error() says which.
+ * Real-time: wait-free (bounded), no system call.
  */
 int grb_channel_consumed_records(const struct grb_channel *ch, uint32_t stream, uint64_t *n);
 

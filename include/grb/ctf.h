@@ -51,7 +51,7 @@
  * | grb_ctf_trace_stop / _destroy     | no          | blocking  | write, ftruncate, close, thread join |
  * | grb_ctf_trace_channel, _error, _stream_stats, _attr_init | yes | wait-free | no |
  * | grb_ctf_trace_create_fed          | no          | blocking  | mkdir, open, write    |
- * | grb_ctf_trace_attach              | no          | blocking  | as grb_channel_attach, open, write (metadata) |
+ * | grb_ctf_trace_attach (_cfg)       | no          | blocking  | as grb_channel_attach, open, write (metadata) |
  * | grb_ctf_trace_poll                | no          | blocking  | open, write           |
  * | grb_ctf_trace_source_channel, _source_stats, _source_end | yes | wait-free | no |
  * | grb_ctf_trace_set_sink            | no          | blocking  | as its sink's metadata callback |
@@ -720,6 +720,19 @@ struct grb_ctf_trace *grb_ctf_trace_create_fed(const struct grb_config *cfg,
 int grb_ctf_trace_attach(struct grb_ctf_trace *t, const int *fds, uint32_t nr, const char *name,
 			 int32_t pid, const struct grb_ctf_event_desc *const *events,
 			 uint32_t nr_events);
+
+/**
+ * grb_ctf_trace_attach_cfg() - as grb_ctf_trace_attach(), for a source
+ * whose writers use @cfg rather than the trace's configuration: the same
+ * record format (the same record and packet callbacks, clock, timestamp
+ * bits and header sizes) in another mode, allocation, sync or wake-up
+ * (GRB_SESSION_CONFIG_OVERWRITE beside GRB_SESSION_CONFIG).  @cfg must
+ * outlive the trace.  Return: as grb_ctf_trace_attach(); -EINVAL also for
+ * a configuration of another record format.
+ */
+int grb_ctf_trace_attach_cfg(struct grb_ctf_trace *t, const struct grb_config *cfg, const int *fds,
+			     uint32_t nr, const char *name, int32_t pid,
+			     const struct grb_ctf_event_desc *const *events, uint32_t nr_events);
 
 /** grb_ctf_trace_source_channel() - the attached channel of a source
  * (grb_channel_owner_alive, grb_channel_owner_gone); NULL: bad index. */

@@ -129,13 +129,22 @@ struct grb_session_ack {
 #define GRB_SESSION_CONFIG_WAKE                                                                   \
 	GRB_CTF_CONFIG_IDS_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_DISCARD, \
 				  GRB_WAKEUP_WRITER)
+/* The same two in overwrite mode (a flight recorder): a ring the recorder
+ * does not drain in time drops its oldest packet, counted overwritten,
+ * rather than the new records. */
+#define GRB_SESSION_CONFIG_OVERWRITE \
+	GRB_CTF_CONFIG_IDS(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE)
+#define GRB_SESSION_CONFIG_OVERWRITE_WAKE                                       \
+	GRB_CTF_CONFIG_IDS_WAKEUP(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, \
+				  GRB_MODE_OVERWRITE, GRB_WAKEUP_WRITER)
 
 /**
  * grb_session_channel() - create a channel whose streams the recording
  * session records, and register it.
- * @cfg: GRB_SESSION_CONFIG or GRB_SESSION_CONFIG_WAKE (the recorder refuses
- *	any other, and gives this one's wake-up whatever it asks for); it must
- *	outlive the channel
+ * @cfg: GRB_SESSION_CONFIG or GRB_SESSION_CONFIG_WAKE, or in overwrite mode
+ *	GRB_SESSION_CONFIG_OVERWRITE or GRB_SESSION_CONFIG_OVERWRITE_WAKE (the
+ *	recorder refuses any other, and gives this one's wake-up whatever it
+ *	asks for); it must outlive the channel
  * @name: the channel's name (letters, digits, '_', '-', '.'; at most 31):
  *	the trace's stream files are <name>_<pid>_<stream>
  * @events: the events the program writes; they must outlive the channel
@@ -165,7 +174,8 @@ struct grb_channel *grb_session_channel(const struct grb_config *cfg, const char
  * @cfg (GRB_SESSION_CONFIG: the recorder polls) or @cfg_wake
  * (GRB_SESSION_CONFIG_WAKE: the writer that delivers a sub-buffer wakes
  * the recorder when it waits), and *@used says which; the program writes
- * with that one.  Both must outlive the channel.
+ * with that one.  Both must outlive the channel and be of one mode
+ * (GRB_SESSION_CONFIG_OVERWRITE and _OVERWRITE_WAKE in overwrite mode).
  */
 struct grb_channel *grb_session_channel_pick(const struct grb_config *cfg,
 					     const struct grb_config *cfg_wake, const char *name,

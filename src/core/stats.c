@@ -74,7 +74,10 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
  * that are delivered (not consumed yet, or S itself, of which k were
  * returned in place).  pending: a packet from S on whose lap is wholly
  * committed but not yet marked delivered (its count may or may not be in
- * d yet).  Return 0, or -EPROTO when the positions are impossible.
+ * d yet), or, in overwrite mode while the writers run, a reservation
+ * still open in a packet from S on (its opener may have pushed consumed
+ * and not yet counted the records overwritten).  Return 0, or -EPROTO
+ * when the positions are impossible.
  */
 struct consumed_look {
 	uint64_t c, o, d, ov, sum;
@@ -83,6 +86,10 @@ struct consumed_look {
 
 static int consumed_look(const struct grb_stream *s, int gone, struct consumed_look *v)
 {
+	/* Overwrite mode, writers alive: an opener moves consumed past the
+	 * packet it overwrites ([P3]) a moment before it counts its records
+	 * overwritten, inside its reservation. */
+	const int pushers = !gone && s->chan->cfg->mode == GRB_MODE_OVERWRITE;
 	uint64_t start, end, p;
 
 	/* [A1] acquire: pairs with the readers' [R3], [R13], [R9] and the
@@ -121,20 +128,33 @@ static int consumed_look(const struct grb_stream *s, int gone, struct consumed_l
 			continue;
 		}
 		/* Not delivered: is its lap wholly committed (a delivery under
-		 * way)?  relaxed: counters; only compared between two looks. */
-		cc = _grb_load_relaxed(&x->cc) + _grb_load_relaxed(&x->cc_remote);
+		 * way)?  [A4] acquire (seq_cst for the rseq sync's remote
+		 * count, as [Q4]): pairs with the commits' [C1]/[C2]/[C4]
+		 * releases: an opener's count of the records it pushed past
+		 * comes before its commits. */
+		cc = _grb_load_acquire(&x->cc) + __atomic_load_n(&x->cc_remote, __ATOMIC_SEQ_CST);
 		bytes = cc & GRB_CC_BYTES_MASK;
 		base = ((uint64_t)_grb_lap_tag(s, p) << s->sb_order) & GRB_CC_BYTES_MASK;
-		if (((bytes - base) & GRB_CC_BYTES_MASK) < s->sb_size)
-			continue; /* open: its records are not in d */
-		/* relaxed: as cc.  A dead writer that had not yet stored
-		 * last_cc had not added the count either. */
+		if (((bytes - base) & GRB_CC_BYTES_MASK) < s->sb_size) {
+			/* Open: its records are not in d.  With pushers, every
+			 * byte reserved in it below o must be committed: a
+			 * reservation still open may be an opener between its
+			 * push and its count (the one that moved consumed to c
+			 * reserved below o, [A1]). */
+			if (pushers && ((bytes - base) & GRB_CC_BYTES_MASK) <
+					       (v->o - p < s->sb_size ? v->o - p : s->sb_size))
+				v->pending = 1;
+			continue;
+		}
+		/* relaxed: compared with cc only.  A dead writer that had
+		 * not yet stored last_cc had not added the count either. */
 		last = _grb_load_relaxed(&x->last_cc);
 		if (!gone || last == cc)
 			v->pending = 1;
 	}
 	/* relaxed: counters, loaded after [A2], so d holds every delivery
-	 * seen there. */
+	 * seen there, and after [A4], so ov holds the count of every opener
+	 * whose commits it saw. */
 	v->d = _grb_load_relaxed(&s->shm->delivered_records);
 	v->ov = _grb_load_relaxed(&s->shm->lost[GRB_LOST_OVERWRITTEN]);
 	return 0;

@@ -390,6 +390,7 @@ static void push_reader(struct grb_stream *s, uint64_t begin)
 		 * consumed from c, so each record is either returned or counted
 		 * overwritten, never both. */
 		if (_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size)) {
+			_GRB_TP(PUSH_CLAIMED);
 			_grb_add_relaxed(&shm->lost[GRB_LOST_OVERWRITTEN], records - taken);
 			_GRB_TP(PUSHED);
 		}

@@ -48,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c.h.size != size || c.h.nr_streams == 0 || c.h.nr_streams > GRB_SESSION_MAX_STREAMS ||
 	    c.h.pid <= 0)
 		fail("accepted a head its checks refuse");
+	if (c.h.mode != GRB_MODE_DISCARD && c.h.mode != GRB_MODE_OVERWRITE)
+		fail("accepted a mode that is not discard or overwrite");
 	if (c.h.nr_events && !c.events)
 		fail("no events returned");
 	for (i = 0; i < c.h.nr_events; i++)

@@ -5,11 +5,14 @@
  * dishonest registrations over GRB_SESSION and checks that each one is
  * refused with the expected errno (or the connection closed), then
  * registers honestly and writes 10 events, which must reach the trace.
- * A child of fork then finds its copy of the channel disabled.  Exit 0
+ * A child of fork gives up its registration before the ACK and exits (the
+ * recording must still end); another finds its copy of the honest channel
+ * disabled.  Exit 0
  * when every answer was the expected one.  It prints the number of
  * refusals the recorder must report.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,13 +126,11 @@ static int hello_case(const char *what, struct grb_session_hello *h, size_t len,
 	return st;
 }
 
-/* A good HELLO, then a CHANNEL with the descriptors fds (missing fewer
- * than the streams) and the event bytes ev. */
-static void channel_case(const char *what, const int *fds, uint32_t missing, const void *ev,
-			 uint32_t ev_size, uint32_t nr_events, int want)
+/* Send on s, after the WELCOME w, a CHANNEL with nfd descriptors fds and
+ * the event bytes ev. */
+static void send_channel(int s, const struct grb_session_welcome *w, const int *fds, uint32_t nfd,
+			 const void *ev, uint32_t ev_size, uint32_t nr_events)
 {
-	struct grb_session_hello h;
-	struct grb_session_welcome w;
 	unsigned char msg[sizeof(struct grb_session_channel) + 256];
 	struct grb_session_channel c;
 	union {
@@ -139,31 +140,15 @@ static void channel_case(const char *what, const int *fds, uint32_t missing, con
 	struct iovec iov;
 	struct msghdr m;
 	struct cmsghdr *cm;
-	uint32_t nfd;
-	int s = dial();
 
-	hello_init(&h);
-	if (send(s, &h, sizeof(h), 0) != sizeof(h) || answer(s, &w) != 0) {
-		printf("session_bad: %s: an honest HELLO was refused\n", what);
-		failures++;
-		close(s);
-		return;
-	}
-	nfd = w.nr_streams - missing;
-	if (w.nr_streams > 64 || !nfd) {
-		printf("session_bad: %u streams: run with --streams 2 to 64\n", w.nr_streams);
-		failures++;
-		close(s);
-		return;
-	}
 	memset(&c, 0, sizeof(c));
 	head(&c.head, GRB_SESSION_CHANNEL, (uint32_t)(sizeof(c) + ev_size));
-	c.nr_streams = w.nr_streams;
-	c.subbuf_size = w.subbuf_size;
-	c.subbuf_count = w.subbuf_count;
+	c.nr_streams = w->nr_streams;
+	c.subbuf_size = w->subbuf_size;
+	c.subbuf_count = w->subbuf_count;
 	c.nr_events = nr_events;
 	c.events_size = ev_size;
-	c.wakeup = w.wakeup;
+	c.wakeup = w->wakeup;
 	memcpy(msg, &c, sizeof(c));
 	memcpy(msg + sizeof(c), ev, ev_size);
 	iov.iov_base = msg;
@@ -181,8 +166,111 @@ static void channel_case(const char *what, const int *fds, uint32_t missing, con
 	memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfd);
 	if (sendmsg(s, &m, 0) < 0)
 		failures++;
+}
+
+/* A good HELLO on a new connection: 0 and its WELCOME, else -1. */
+static int good_hello(const char *what, int s, struct grb_session_welcome *w)
+{
+	struct grb_session_hello h;
+
+	hello_init(&h);
+	if (send(s, &h, sizeof(h), 0) != sizeof(h) || answer(s, w) != 0) {
+		printf("session_bad: %s: an honest HELLO was refused\n", what);
+		failures++;
+		return -1;
+	}
+	if (w->nr_streams > 64 || w->nr_streams < 2) {
+		printf("session_bad: %u streams: run with --streams 2 to 64\n", w->nr_streams);
+		failures++;
+		return -1;
+	}
+	return 0;
+}
+
+/* A good HELLO, then a CHANNEL with the descriptors fds (missing fewer
+ * than the streams) and the event bytes ev. */
+static void channel_case(const char *what, const int *fds, uint32_t missing, const void *ev,
+			 uint32_t ev_size, uint32_t nr_events, int want)
+{
+	struct grb_session_welcome w;
+	int s = dial();
+
+	if (good_hello(what, s, &w)) {
+		close(s);
+		return;
+	}
+	send_channel(s, &w, fds, w.nr_streams - missing, ev, ev_size, nr_events);
 	expect(what, answer(s, &w), want);
 	close(s);
+}
+
+/* Is process pid stopped (state T in /proc/<pid>/stat)? */
+static int stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'T';
+}
+
+/*
+ * A program that gives up before the ACK (as one whose recorder did not
+ * answer within 2 s on a loaded machine): a child of fork sends a good
+ * CHANNEL with a real channel's descriptors, hangs up and exits, the
+ * recorder (stopped meanwhile, so that the hang-up comes first) reading
+ * it afterwards.  The recorder's ACK then fails; it must still learn that
+ * the child ended, or the recording would wait for it for ever.
+ */
+static void hangup_case(pid_t recorder)
+{
+	struct grb_session_welcome w;
+	struct grb_channel_attr attr;
+	struct grb_channel *ch;
+	int fds[64], s, status;
+	uint32_t i;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		s = dial();
+		if (good_hello("hang up before the ACK", s, &w))
+			_exit(1);
+		grb_channel_attr_init(&attr);
+		attr.subbuf_size = w.subbuf_size;
+		attr.subbuf_count = w.subbuf_count;
+		attr.nr_streams = w.nr_streams;
+		attr.backing = GRB_BACKING_MEMFD;
+		attr.name = "bad";
+		ch = grb_channel_create(&cfg, &attr);
+		for (i = 0; ch && i < w.nr_streams; i++) {
+			struct grb_stream_shm shm;
+
+			if (grb_channel_stream_shm(ch, i, &shm))
+				_exit(1);
+			fds[i] = shm.fd;
+		}
+		if (!ch || kill(recorder, SIGSTOP))
+			_exit(1);
+		for (i = 0; i < 2000 && !stopped(recorder); i++)
+			usleep(1000);
+		send_channel(s, &w, fds, w.nr_streams, NULL, 0, 0);
+		close(s);
+		kill(recorder, SIGCONT);
+		_exit(failures ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		printf("session_bad: the child that hangs up before the ACK failed\n");
+		failures++;
+	}
 }
 
 int main(void)
@@ -211,7 +299,7 @@ int main(void)
 	h.pid = getpid() + 1;
 	hello_case("another process's pid", &h, sizeof(h), EPERM);
 	hello_init(&h);
-	h.mode = GRB_MODE_OVERWRITE;
+	h.mode = GRB_MODE_BLOCKING; /* discard and overwrite are taken */
 	hello_case("another record format", &h, sizeof(h), EPROTO);
 	hello_init(&h);
 	snprintf(h.name, sizeof(h.name), "../x");
@@ -236,6 +324,7 @@ int main(void)
 	channel_case("memory that is no grb stream", fds, 0, NULL, 0, 0, EPROTO);
 	for (i = 0; i < 64; i++)
 		close(fds[i]);
+	hangup_case(getppid()); /* grb record */
 
 	/* Then an honest registration records. */
 	ch = grb_session_channel(&cfg, "session_bad", events, 1);

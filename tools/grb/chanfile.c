@@ -133,23 +133,38 @@ static int pow2(uint32_t v)
 
 int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, size_t size)
 {
-	const struct chanfile_head *h = (const struct chanfile_head *)buf;
+	const struct chanfile_head *h;
 	char want[CHANFILE_PREFIX_MAX + 16];
+	size_t head = sizeof(*h);
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	if (len < sizeof(*h))
-		BAD("%zu bytes, shorter than a description's head (%zu)", len, sizeof(*h));
-	memcpy(&c->h, h, sizeof(*h));
+	if (len < CHANFILE_HEAD_V1_SIZE)
+		BAD("%zu bytes, shorter than a description's head (%zu)", len,
+		    (size_t)CHANFILE_HEAD_V1_SIZE);
+	/* Version 1 ends before the mode: discard (what it could be). */
+	memcpy(&c->h, buf, CHANFILE_HEAD_V1_SIZE);
 	h = &c->h;
 	if (memcmp(h->magic, CHANFILE_MAGIC, sizeof(h->magic)))
 		BAD("not a channel description (magic)");
-	if (h->version != CHANFILE_VERSION)
-		BAD("description version %u, this grb reads %u", h->version, CHANFILE_VERSION);
-	if (h->events_size > GRB_SESSION_EVENTS_MAX || h->size != sizeof(*h) + h->events_size ||
+	if (h->version == 1) {
+		head = CHANFILE_HEAD_V1_SIZE;
+		c->h.mode = GRB_MODE_DISCARD;
+	} else if (h->version == CHANFILE_VERSION) {
+		if (len < sizeof(*h))
+			BAD("%zu bytes, shorter than a description's head (%zu)", len, sizeof(*h));
+		memcpy(&c->h, buf, sizeof(*h));
+	} else {
+		BAD("description version %u, this grb reads 1 and %u", h->version,
+		    CHANFILE_VERSION);
+	}
+	if (h->events_size > GRB_SESSION_EVENTS_MAX || h->size != head + h->events_size ||
 	    h->size != len)
 		BAD("%zu bytes, the head says %u with %u of events (at most %u)", len, h->size,
 		    h->events_size, GRB_SESSION_EVENTS_MAX);
+	if (h->mode != GRB_MODE_DISCARD && h->mode != GRB_MODE_OVERWRITE)
+		BAD("mode %u: not discard (%u) nor overwrite (%u)", h->mode, GRB_MODE_DISCARD,
+		    GRB_MODE_OVERWRITE);
 	if (h->pid <= 0 || h->recorder_pid <= 0)
 		BAD("pid %d, recorder %d", h->pid, h->recorder_pid);
 	if (!h->nr_streams || h->nr_streams > GRB_SESSION_MAX_STREAMS || !pow2(h->subbuf_size) ||
@@ -169,13 +184,20 @@ int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, s
 	    (h->prefix[strlen(want)] && h->prefix[strlen(want)] != '.'))
 		BAD("stream files %s_* are not of channel %s of process %d", h->prefix, h->name,
 		    h->pid);
-	ret = grb_session_events_decode((const unsigned char *)buf + sizeof(*h), h->events_size,
+	ret = grb_session_events_decode((const unsigned char *)buf + head, h->events_size,
 					h->nr_events, h->subbuf_size, &c->events);
 	if (ret) {
 		snprintf(why, size, "event descriptions: %s", grb_last_error());
 		c->events = NULL;
 		return ret;
 	}
+	c->events_raw = malloc(h->events_size ? h->events_size : 1);
+	if (!c->events_raw) {
+		chanfile_free(c);
+		snprintf(why, size, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(c->events_raw, (const unsigned char *)buf + head, h->events_size);
 	return 0;
 }
 
@@ -219,9 +241,21 @@ int chanfile_read(const char *dir, const char *file, struct chanfile *c, char *w
 	return ret;
 }
 
+int chanfile_claim(const char *dir, struct chanfile *c)
+{
+	c->h.version = CHANFILE_VERSION;
+	c->h.size = (uint32_t)sizeof(c->h) + c->h.events_size;
+	c->h.recorder_pid = (int32_t)getpid();
+	c->h.recorder_start = chanfile_proc_start(c->h.recorder_pid);
+	c->h._pad = 0;
+	return chanfile_write(dir, &c->h, c->events_raw);
+}
+
 void chanfile_free(struct chanfile *c)
 {
 	if (c->events)
 		grb_session_events_free(c->events, c->h.nr_events);
 	c->events = NULL;
+	free(c->events_raw);
+	c->events_raw = NULL;
 }

@@ -4,18 +4,20 @@
  * beside each process's stream files, DIR/<prefix>.chan (<prefix> is
  * <name>_<pid>, or <name>_<pid>.<n> after an exec): what the process's
  * CHANNEL carried (pid, program and channel names, geometry, wake-up, the
- * event descriptions in the session encoding) and which recorder drained
- * it, so that `grb recover` can decode the streams after both ends died
+ * event descriptions in the session encoding, the mode) and which recorder
+ * drains it, so that `grb record --attach` can take the streams over after
+ * the recorder died, and `grb recover` decode them after both ends died
  * (doc/session.md, "Buffers in a directory").
  */
 #ifndef GRB_TOOL_CHANFILE_H
 #define GRB_TOOL_CHANFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <grb/session.h>
 
 #define CHANFILE_MAGIC "GRBCHAN1"
-#define CHANFILE_VERSION 1u
+#define CHANFILE_VERSION 2u
 #define CHANFILE_SUFFIX ".chan"
 #define CHANFILE_PREFIX_MAX 64u /* with the NUL */
 
@@ -33,19 +35,28 @@ struct chanfile_head {
 	char name[GRB_SESSION_NAME_MAX]; /* the channel's */
 	char program[GRB_SESSION_PROGRAM_MAX];
 	char prefix[CHANFILE_PREFIX_MAX]; /* of the stream files: <prefix>_<i> */
+	/* Version 2: the channel's mode, GRB_MODE_DISCARD or
+	 * GRB_MODE_OVERWRITE (a version 1 head ends before it: discard). */
+	uint32_t mode;
+	uint32_t _pad;
 };
 
-/* A description read back and checked. */
+/* The bytes of a version 1 head. */
+#define CHANFILE_HEAD_V1_SIZE offsetof(struct chanfile_head, mode)
+
+/* A description read back and checked (of version 1 or 2: h is a
+ * version 2 head, h.size the file's). */
 struct chanfile {
 	struct chanfile_head h;
 	const struct grb_ctf_event_desc *const *events; /* nr_events of them */
+	void *events_raw; /* their h.events_size bytes, as in the file */
 };
 
 /* The start time of process pid (/proc/<pid>/stat), 0 if it is gone. */
 uint64_t chanfile_proc_start(int32_t pid);
 
-/* Write dir/<prefix>.chan (through a temporary name, then rename).
- * 0 or a negative errno. */
+/* Write dir/<prefix>.chan, version 2 (through a temporary name, then
+ * rename: it replaces one that was there).  0 or a negative errno. */
 int chanfile_write(const char *dir, const struct chanfile_head *h, const void *events);
 
 /* Read and check dir/file (a name ending in .chan).  0 and *c (free
@@ -55,6 +66,11 @@ int chanfile_read(const char *dir, const char *file, struct chanfile *c, char *w
 /* Check a description held in memory (buf, len): 0 and *c, or as
  * chanfile_read. */
 int chanfile_parse(const void *buf, size_t len, struct chanfile *c, char *why, size_t size);
+
+/* Write c again as dir/<prefix>.chan (version 2), naming this process as
+ * the recorder that drains its streams (grb record --attach).  0 or a
+ * negative errno. */
+int chanfile_claim(const char *dir, struct chanfile *c);
 
 void chanfile_free(struct chanfile *c);
 

@@ -10,6 +10,8 @@
  *	workload.c	the demo workload: its CTF events, configurations and
  *			writer threads
  *	session.c	grb record -- PROGRAM: the recording session
+ *	takeover.c	grb record --attach: the buffers of a killed grb
+ *			record --buffers taken over while its programs run
  *	profile.c	grb profile -- PROGRAM: the sampling profiler
  *	ftrec.c		grb ftrace record -- PROGRAM: a trace.dat
  *	sessd.c		the recorders' side of a session (sessd.h): the
@@ -55,6 +57,11 @@ struct kernel_opts {
 	int ftrace; /* --format ftrace: the ftrace client's channels, a trace.dat */
 };
 int record_kernel(const struct kernel_opts *o);
+
+/* takeover.c: grb record --attach BUFFERS_DIR: take over the buffers of a
+ * dead recorder into the trace out, for duration seconds (0: until every
+ * process has ended, or Ctrl-C). */
+int record_attach(const char *bufdir, const char *out, double duration);
 
 /* profile.c: grb profile -- PROGRAM */
 extern const char profile_usage[];

@@ -5,6 +5,7 @@
  *	grb record [-o DIR] [--duration S] [--mode discard|overwrite]
  *		   [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]
  *	grb record [-o DIR] [--preload LIST] [options] -- PROGRAM [ARGS...]
+ *	grb record --attach BUFFERS_DIR [-o DIR] [--duration S]
  *	grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM [ARGS...]
  *	grb recover BUFFERS_DIR -o DIR
  *	grb view DIR [babeltrace2 arguments...]
@@ -16,7 +17,9 @@
  * request-processing server, several threads writing typed CTF events as
  * fast as they can) into a per-CPU channel and writes a CTF trace that
  * babeltrace2 and Trace Compass read, or, with a PROGRAM, records it and
- * every process it starts (session.c); `recover` (recover.c) makes the
+ * every process it starts (session.c), or, with --attach, takes over the
+ * buffers of such a recording whose recorder died (takeover.c); `recover`
+ * (recover.c) makes the
  * trace of the buffers such a recording left when it and its programs
  * died; `view` (view.c) shows a trace with
  * babeltrace2; `ftrace show` (ftrace.c) prints a trace.dat of the ftrace
@@ -34,7 +37,8 @@ static const char main_usage[] =
 	"\n"
 	"commands:\n"
 	"  record   write a CTF trace of a built-in multi-threaded workload, or of\n"
-	"           a program and its processes (grb record [options] -- PROGRAM)\n"
+	"           a program and its processes (grb record [options] -- PROGRAM),\n"
+	"           or take over a killed one's buffers (--attach BUFFERS_DIR)\n"
 	"  profile  sample a program's threads on their CPU time into a perf.data\n"
 	"           (grb profile [-F HZ] [-o FILE] [--folded FILE] -- PROGRAM)\n"
 	"  recover  the CTF trace of the buffers a killed `grb record --buffers`\n"

@@ -34,6 +34,7 @@ enum {
 	OPT_RELAY_PROTOCOL,
 	OPT_KERNEL,
 	OPT_FORMAT,
+	OPT_ATTACH,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -122,6 +123,7 @@ const char record_usage[] =
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
 	"                  [--relay-fallback] [--relay-protocol 2.N]] -- PROGRAM [ARGS...]\n"
+	"       grb record --attach BUFFERS_DIR [-o DIR] [--duration S]\n"
 	"\n"
 	"Run a built-in workload - a simulated request-processing server whose\n"
 	"threads write typed events as fast as they can - into a per-CPU channel,\n"
@@ -140,6 +142,14 @@ const char record_usage[] =
 	"every record their writers committed meanwhile (doc/kernel.md); a CTF\n"
 	"trace in DIR, or with --format ftrace the ftrace client's channels in a\n"
 	"trace.dat FILE (default trace.dat) for trace-cmd report.\n"
+
+	"With --attach: take over the buffers a `grb record --buffers BUFFERS_DIR`\n"
+	"left when it was killed, while its programs write on: drain them in place\n"
+	"into DIR until every process has ended (or Ctrl-C, or --duration), then\n"
+	"account for each process: written = on disk + taken before (by the dead\n"
+	"recorder) + lost.  Exit status 0 exact, 1 a mismatch or a trace that could\n"
+	"not be written, 2 nothing taken over (its recorder still runs, ...), 3\n"
+	"something not taken over (the rest is in the trace).\n"
 	"\n"
 	"  -o, --output DIR      trace directory to create; it must not exist or be\n"
 	"                        empty (default: grb-trace-YYYYMMDD-HHMMSS)\n"
@@ -184,6 +194,8 @@ const char record_usage[] =
 	"                        (default 2.13; an older one for tests)\n"
 	"      --kernel          record the kernel's channels (/dev/grb)\n"
 	"      --format F        with --kernel: ctf (the default) or ftrace\n"
+	"      --attach BUFFERS_DIR  take over the buffers of a killed grb record\n"
+	"                        --buffers BUFFERS_DIR (with -o and --duration only)\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Ctrl-C stops the recording early; the trace is still complete.\n";
@@ -373,6 +385,7 @@ int cmd_record(int argc, char **argv)
 		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
 		{ "kernel", no_argument, NULL, OPT_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "attach", required_argument, NULL, OPT_ATTACH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -396,6 +409,7 @@ int cmd_record(int argc, char **argv)
 	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
 	int relay_fallback = 0, relay_opt = 0, kernel = 0, other_opt = 0, duration_set = 0;
 	int kernel_ftrace = 0, format_set = 0;
+	const char *attach = NULL;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
 	uint32_t i, n;
 
@@ -407,7 +421,7 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
-		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != 'h')
+		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != OPT_ATTACH && c != 'h')
 			other_opt = c;
 		duration_set |= c == 'd';
 		switch (c) {
@@ -424,6 +438,7 @@ int cmd_record(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			duration_set = 1;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "discard")) {
@@ -574,6 +589,9 @@ int cmd_record(int argc, char **argv)
 			}
 			format_set = 1;
 			break;
+		case OPT_ATTACH:
+			attach = optarg;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -591,7 +609,12 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "grb record: --format goes with --kernel\n");
 		return 2;
 	}
-	if (optind >= argc && !kernel &&
+	if (attach && (other_opt || optind < argc || kernel)) {
+		fprintf(stderr, "grb record: --attach BUFFERS_DIR takes -o DIR and --duration S "
+				"only, and no PROGRAM\n");
+		return 2;
+	}
+	if (optind >= argc && !kernel && !attach &&
 	    (preload || streams != 32 || wakeup_set || buffers || hostname || relay)) {
 		fprintf(stderr,
 			"grb record: --preload, --streams, --wakeup, --buffers, --hostname and "
@@ -630,6 +653,8 @@ int cmd_record(int argc, char **argv)
 		dir = defdir;
 	}
 
+	if (attach)
+		return record_attach(attach, dir, duration_set ? duration : 0);
 	if (kernel) {
 		struct kernel_opts ko;
 

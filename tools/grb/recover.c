@@ -33,6 +33,7 @@
 #include "grb_tool.h"
 
 static const struct grb_config recover_cfg = GRB_SESSION_CONFIG;
+static const struct grb_config recover_cfg_overwrite = GRB_SESSION_CONFIG_OVERWRITE;
 
 const char recover_usage[] =
 	"usage: grb recover BUFFERS_DIR -o DIR\n"
@@ -167,6 +168,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 	const struct chanfile_head *h = &p->cf.h;
 	int fds[GRB_SESSION_MAX_STREAMS];
 	char why[384], file[CHANFILE_PREFIX_MAX + 16];
+	const struct grb_config *cfg = h->mode == GRB_MODE_OVERWRITE ? &recover_cfg_overwrite :
+								       &recover_cfg;
 	struct grb_channel *ch;
 	uint32_t i;
 	int ret;
@@ -193,7 +196,7 @@ static int recover_one(struct recover *r, struct rproc *p)
 	}
 	/* A first view of the copies: the headers checked, the writer's
 	 * liveness, and what the dead recorder consumed. */
-	ch = grb_channel_attach(&recover_cfg, fds, h->nr_streams, NULL);
+	ch = grb_channel_attach(cfg, fds, h->nr_streams, NULL);
 	if (!ch) {
 		problem(r, "process %d %s (%s_*): a bad stream: %s: not recovered", h->pid,
 			h->program, h->prefix, grb_last_error());
@@ -241,8 +244,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 	/* The recorder is gone: its readers' claim goes (in the copies). */
 	grb_channel_consumer_gone(ch);
 	grb_channel_destroy(ch);
-	ret = grb_ctf_trace_attach(r->t, fds, h->nr_streams, h->name, h->pid, p->cf.events,
-				   h->nr_events);
+	ret = grb_ctf_trace_attach_cfg(r->t, cfg, fds, h->nr_streams, h->name, h->pid, p->cf.events,
+				       h->nr_events);
 	close_fds(fds, h->nr_streams);
 	if (ret < 0) {
 		problem(r, "process %d %s (%s_*): %s: not recovered", h->pid, h->program, h->prefix,
@@ -325,9 +328,12 @@ static int report_one(struct recover *r, const struct rproc *p, uint64_t *tot)
 
 	if (grb_ctf_trace_source_stats(r->t, (uint32_t)p->src, &st))
 		return 0;
-	written = st.committed + st.lost_total;
+	/* committed counts the records overwritten since (overwrite mode):
+	 * they are among the losses. */
+	written = st.committed + st.lost_total - st.lost[GRB_LOST_OVERWRITTEN];
 	extra = st.events_dropped + st.corrupt_records;
-	ok = st.ended && st.committed == st.events + p->taken_before + extra;
+	ok = st.ended &&
+	     st.committed == st.events + p->taken_before + extra + st.lost[GRB_LOST_OVERWRITTEN];
 	causes[0] = 0;
 	for (k = 0; k < GRB_LOST_NR; k++)
 		if (st.lost[k] && o < sizeof(causes))

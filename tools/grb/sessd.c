@@ -67,11 +67,17 @@ void sessd_conn_close(struct sessd *s, struct sessd_conn *c)
 }
 
 /* Send a WELCOME or an ACK; a refusal (status not 0) is counted, and ends
- * the connection, as does a failed send. */
+ * the connection, as does a failed send.  A send that fails ends it as
+ * its end of file would: the program hung up (it gave up waiting for the
+ * answer) or its end cannot take the answer; a channel attached before it
+ * then ends with the process, which /proc tells. */
 static void send_msg(struct sessd *s, struct sessd_conn *c, const void *m, size_t n, int status)
 {
-	if (send(c->fd, m, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n || status) {
+	int sent = send(c->fd, m, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n;
+
+	if (!sent || status) {
 		s->refused += status != 0;
+		c->eof |= !sent;
 		sessd_conn_close(s, c);
 	}
 }

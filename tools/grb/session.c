@@ -39,6 +39,14 @@
 #include "sessd.h"
 
 static const struct grb_config session_cfg = GRB_SESSION_CONFIG;
+static const struct grb_config session_cfg_overwrite = GRB_SESSION_CONFIG_OVERWRITE;
+
+/* The configuration a HELLO's mode registers with (the trace's record
+ * format in each). */
+static const struct grb_config *mode_cfg(uint32_t mode)
+{
+	return mode == GRB_MODE_OVERWRITE ? &session_cfg_overwrite : &session_cfg;
+}
 
 /* The drain timer: a channel of GRB_WAKEUP_NONE is polled every 1 ms
  * while packets come, backing off to 20 ms when idle; when every channel
@@ -218,7 +226,7 @@ static void on_conn_init(struct sessd *sd, struct sessd_conn *sc)
 
 static int on_hello(struct sessd *sd, const struct grb_session_hello *h, char *why, size_t size)
 {
-	const struct grb_config *cfg = &session_cfg;
+	const struct grb_config *cfg = mode_cfg(h->mode);
 
 	(void)sd;
 	if (strcmp(h->config, cfg->name) || h->alloc != (uint32_t)cfg->alloc ||
@@ -228,7 +236,8 @@ static int on_hello(struct sessd *sd, const struct grb_session_hello *h, char *w
 	    !h->wakeups || (h->wakeups & ~((1u << GRB_WAKEUP_NONE) | (1u << GRB_WAKEUP_WRITER)))) {
 		snprintf(why, size,
 			 "configuration \"%.20s\" (alloc %u, sync %u, mode %u, wake-ups %#x): "
-			 "this recorder takes GRB_SESSION_CONFIG(_WAKE)",
+			 "this recorder takes GRB_SESSION_CONFIG(_WAKE) and "
+			 "GRB_SESSION_CONFIG_OVERWRITE(_WAKE)",
 			 h->config, h->alloc, h->sync, h->mode, h->wakeups);
 		return EPROTO;
 	}
@@ -360,6 +369,7 @@ static void chanfile_save(struct session *ss, struct conn *c, const struct grb_s
 	h.subbuf_size = m->subbuf_size;
 	h.subbuf_count = m->subbuf_count;
 	h.wakeup = m->wakeup;
+	h.mode = c->sc.hello.mode;
 	h.nr_events = m->nr_events;
 	h.events_size = m->events_size;
 	memcpy(h.name, c->sc.hello.name, sizeof(h.name));
@@ -400,8 +410,8 @@ static int on_channel(struct sessd *sd, struct sessd_conn *sc, const struct grb_
 	ret = grb_session_events_decode((const unsigned char *)(m + 1), m->events_size,
 					m->nr_events, m->subbuf_size, &events);
 	if (!ret) {
-		ret = grb_ctf_trace_attach(ss->t, fds, nfd, sc->hello.name, sc->hello.pid, events,
-					   m->nr_events);
+		ret = grb_ctf_trace_attach_cfg(ss->t, mode_cfg(sc->hello.mode), fds, nfd,
+					       sc->hello.name, sc->hello.pid, events, m->nr_events);
 		if (ret < 0)
 			grb_session_events_free(events, m->nr_events);
 	}
@@ -596,12 +606,15 @@ static int print_report(struct session *ss, const char *dir)
 		if (c->src < 0 || grb_ctf_trace_source_stats(ss->t, (uint32_t)c->src, &st))
 			continue;
 		procs++;
-		written = st.committed + st.lost_total;
+		/* committed counts the records overwritten since (overwrite
+		 * mode): they are among the losses. */
+		written = st.committed + st.lost_total - st.lost[GRB_LOST_OVERWRITTEN];
 		extra = st.events_dropped + st.corrupt_records;
 		/* A file that shrank: the rest of its figures are zeros. */
 		lost_mem = grb_channel_lost_memory(
 			grb_ctf_trace_source_channel(ss->t, (uint32_t)c->src));
-		ok = st.ended && st.committed == st.events + extra && !lost_mem;
+		ok = st.ended &&
+		     st.committed == st.events + extra + st.lost[GRB_LOST_OVERWRITTEN] && !lost_mem;
 		/* Still running at a Ctrl-C: it goes on writing after what was
 		 * drained, so its figures cannot balance. */
 		running = !c->sc.eof && ss->sd.interrupted &&

@@ -33,6 +33,7 @@ enum grb_tp {
 	GRB_TP_PACKET_OPENED, /* an open wrote and committed the packet header */
 	GRB_TP_DELIVERED, /* a delivery published done (and the id) */
 	GRB_TP_LOST_COUNTED, /* a loss counter was incremented */
+	GRB_TP_PUSH_CLAIMED, /* overwrite: an opener moved consumed past a packet */
 	GRB_TP_PUSHED, /* overwrite: the opener pushed consumed past a packet */
 	GRB_TP_READER_SWAP, /* a consuming reader swapped its spare in */
 	GRB_TP_CONSUMED, /* a consuming reader stored consumed (packet or record) */
