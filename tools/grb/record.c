@@ -421,7 +421,8 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
-		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != OPT_ATTACH && c != 'h')
+		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != OPT_ATTACH &&
+		    c != 'h')
 			other_opt = c;
 		duration_set |= c == 'd';
 		switch (c) {
