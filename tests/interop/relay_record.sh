@@ -14,6 +14,11 @@
 #             babeltrace2); the relay's files decode offline to the same
 #   proto210  the same, one host, with --relay-protocol 2.10 (the fixed-size
 #             messages, no trace chunk, for a relay older than 2.11)
+#   burst     the same, one host, the program writing all its events at
+#             once and ending: the session ends while the viewer has read
+#             nothing yet, and it must still show every event (it learns of
+#             the last packets, and of the end of the streams that never
+#             got one, before the session ends)
 #   kill      the relay killed (SIGKILL) while the program writes: the
 #             recorder says so, counts what it could not send (sent + not
 #             sent = written), exits 3; the local trace is whole; the
@@ -35,6 +40,7 @@ grb_need lttng-tools babeltrace2
 rm -rf "$work"
 mkdir -p "$work"
 N=1500 # events a thread
+period=1000 # us between two events of a thread
 relayd_pid=
 
 fail()
@@ -100,7 +106,7 @@ record()
 	(
 		set +e
 		"$grb" record -o "$work/$name" --relay "net://127.0.0.1:$cport:$dport" \
-			--live-timer 200 --hostname "$host" "$@" -- "$app" $N 1000 "$work/go" \
+			--live-timer 200 --hostname "$host" "$@" -- "$app" $N $period "$work/go" \
 			>"$work/$name.out" 2>"$work/$name.err"
 		echo $? >"$work/$name.rc"
 	) &
@@ -260,6 +266,12 @@ proto210)
 	start_relayd
 	live_run "--relay-protocol 2.10" hostP
 	grep -q 'protocol 2.10' "$work/run_hostP.out" || fail "protocol 2.10 was not used"
+	;;
+burst)
+	start_relayd
+	N=20000
+	period=0
+	live_run "" hostB
 	;;
 kill | stall)
 	start_relayd

@@ -57,6 +57,7 @@
 #define CMD_VERSION 5
 #define CMD_SEND_METADATA 6
 #define CMD_CLOSE_STREAM 7
+#define CMD_DATA_PENDING 8
 #define CMD_SEND_INDEX 13
 #define CMD_STREAMS_SENT 16
 #define CMD_ROTATE_STREAMS 18
@@ -82,6 +83,10 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_S 10
+/* How long the session stays open once everything is on the relay: a live
+ * viewer that has not asked for a stream's last packets when the session
+ * ends stops there (babeltrace2 2.0 polls an idle stream every 100 ms). */
+#define VIEWER_GRACE_MS 500
 /* Where the streams' files go in the session's directory on the relay. */
 #define STREAM_PATH "grb"
 
@@ -125,6 +130,7 @@ struct relay {
 	int family;
 	uint64_t live_timer_us;
 	uint32_t announce;
+	uint64_t (*clock)(void); /* the trace's: the beacons' times */
 
 	int cfd, dfd; /* -1 once closed */
 	uint32_t minor; /* negotiated */
@@ -670,6 +676,7 @@ struct relay *relay_connect(const struct relay_opts *o, char *err, size_t size)
 	snprintf(r->session, sizeof(r->session), "%s", o->session);
 	r->live_timer_us = o->live_timer_us;
 	r->announce = o->minor;
+	r->clock = o->clock ? o->clock : grb_clock_monotonic;
 	if (parse_url(r, o->url, err, size))
 		goto fail;
 	r->cfd = tcp_connect(r, r->ctrl_port, "control", err, size);
@@ -838,16 +845,89 @@ static int send_packet(struct relay *r, struct tx_stream *s, const struct qent *
 	return 0;
 }
 
-/* What `lttng destroy` does: the streams rotate to no chunk (the relay
- * keeps each until its last packet arrived, and a viewer reads to it),
- * the chunk closes as it is, then the streams. */
+/* Until the relay wrote every packet sent (it reads the data connection
+ * apart from the control one): as `lttng stop`, DATA_PENDING for each
+ * stream's last packet, again every 10 ms, for at most IO_TIMEOUT_S. */
+static int wait_received(struct relay *r, char *err, size_t size)
+{
+	uint64_t deadline = now_ns() + IO_TIMEOUT_S * 1000000000ull;
+	struct timespec ts = { 0, 10000000 };
+	uint32_t i, pending;
+
+	for (;;) {
+		pending = 0;
+		for (i = 0; i < r->nr_tx; i++) {
+			unsigned char p[16], b[4];
+			uint32_t v;
+
+			if (!r->tx[i].net_seq)
+				continue;
+			put64(p, r->tx[i].id);
+			put64(p + 8, r->tx[i].net_seq - 1);
+			if (ctrl_send(r, CMD_DATA_PENDING, p, sizeof(p), NULL, 0,
+				      "asking for the data pending", err, size) ||
+			    recv_all(r->cfd, b, sizeof(b), "asking for the data pending", err,
+				     size))
+				return -1;
+			v = get32(b);
+			if (v > 1) {
+				snprintf(
+					err, size,
+					"asking for the data pending: the relay refused it (error %u)",
+					v);
+				return -1;
+			}
+			pending += v;
+		}
+		if (!pending)
+			return 0;
+		if (now_ns() > deadline) {
+			snprintf(
+				err, size,
+				"the relay did not write the last packets of %u streams within %d s",
+				pending, IO_TIMEOUT_S);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The summary's beacons: those the sender sends itself, at the end. */
+static void count_beacons(struct relay *r, uint32_t n)
+{
+	pthread_mutex_lock(&r->lock);
+	r->beacons += n;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* What `lttng stop` and `lttng destroy` do: wait until the relay wrote
+ * every packet; a last beacon for each stream (every one ended: nothing
+ * comes after now), without which a viewer waits on a stream that got
+ * none yet (its first beacon comes two periods after it was added); the
+ * streams rotate to no chunk (the relay keeps each until its last packet
+ * arrived, and a viewer reads to it), the chunk closes as it is; the
+ * session stays open for VIEWER_GRACE_MS, so that an attached viewer asks
+ * for the last packets before it learns that it ended; then the streams
+ * close. */
 static int teardown(struct relay *r, char *err, size_t size)
 {
 	unsigned char b[21];
 	uint32_t i;
 
-	if (streams_sent(r, err, size))
+	if (streams_sent(r, err, size) || wait_received(r, err, size))
 		return -1;
+	for (i = 0; i < r->nr_tx; i++)
+		if (send_beacon(r, &r->tx[i], r->clock(), err, size))
+			return -1;
+	count_beacons(r, r->nr_tx);
 	if (r->minor >= 11) {
 		size_t len = 13 + 16 * ((size_t)r->nr_tx + 1);
 		unsigned char *p = (unsigned char *)calloc(1, len), reply[8];
@@ -891,20 +971,24 @@ static int teardown(struct relay *r, char *err, size_t size)
 		}
 		if (plen && recv_all(r->cfd, path, plen, "closing the trace chunk", err, size))
 			return -1;
+		sleep_ms(VIEWER_GRACE_MS);
 	} else {
-		/* No rotation before 2.11: beacons for a few periods let a
-		 * viewer read to the end before the streams close. */
-		uint64_t period = r->live_timer_us < 1000000 ? r->live_timer_us : 1000000;
+		/* No rotation before 2.11: beacons for three periods (at least
+		 * a third of the grace each, at most 1 s) let a viewer read to
+		 * the end before the streams close. */
+		uint64_t period = r->live_timer_us / 1000;
 		int k;
 
+		if (period > 1000)
+			period = 1000;
+		if (period < VIEWER_GRACE_MS / 3)
+			period = VIEWER_GRACE_MS / 3;
 		for (k = 0; k < 3; k++) {
-			struct timespec ts = { (time_t)(period / 1000000),
-					       (long)(period % 1000000) * 1000 };
-
 			for (i = 0; i < r->nr_tx; i++)
-				if (send_beacon(r, &r->tx[i], now_ns(), err, size))
+				if (send_beacon(r, &r->tx[i], r->clock(), err, size))
 					return -1;
-			nanosleep(&ts, NULL);
+			count_beacons(r, r->nr_tx);
+			sleep_ms(period);
 		}
 	}
 	for (i = 0; i <= r->nr_tx; i++) {
@@ -1308,7 +1392,7 @@ static void beacon_round(struct relay *r)
 
 	for (i = 0; i < r->nr_rs; i++) {
 		struct rec_stream *rs = &r->rs[i];
-		uint64_t reserved = 0, ts = 0, now = now_ns();
+		uint64_t reserved = 0, ts = 0, now = r->clock();
 		int idle = grb_ctf_trace_stream_idle(r->t, i, &reserved);
 		struct qent *q;
 

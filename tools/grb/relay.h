@@ -37,6 +37,7 @@ struct relay_opts {
 	const char *session; /* the session's name */
 	uint64_t live_timer_us; /* beacons of idle streams this often */
 	uint32_t minor; /* the protocol 2.minor to announce (13; 4 to 13) */
+	uint64_t (*clock)(void); /* the trace's clock; NULL: CLOCK_MONOTONIC */
 };
 
 struct relay;
