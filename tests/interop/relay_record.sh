@@ -26,6 +26,10 @@
 #   stall     the relay stopped (SIGSTOP) while the program writes: the
 #             local trace is whole and the recording ends (the relay is
 #             given up after 10 s without progress), exit 3
+#   demo      grb record --relay without a PROGRAM: the built-in workload,
+#             fed to the trace from memory files of its own process, streams
+#             too; the relay's files decode to the same text as the local
+#             trace, with as many events as the summary says are on disk
 #   errors    a relay out of reach at the start: a clear error, exit 1,
 #             no trace, the program never runs; with --relay-fallback the
 #             local trace alone, exit 3; a host name over the relay's limit
@@ -298,6 +302,25 @@ kill | stall)
 	sent_plus_not_sent run_k
 	local_trace run_k
 	echo "relay_record: $scenario: the local trace holds all $((2 * N)) events"
+	;;
+demo)
+	start_relayd
+	"$grb" record -o "$work/demo" --relay "net://127.0.0.1:$cport:$dport" --hostname hostD \
+		--duration 0.05 --threads 1 >"$work/demo.out" 2>"$work/demo.err" ||
+		{ cat "$work/demo.out" "$work/demo.err"; fail "grb record exited $?"; }
+	cat "$work/demo.out"
+	ondisk=$(sed -n 's/^accounting: .* = \([0-9,]*\) on disk + .*: exact$/\1/p' "$work/demo.out" |
+		tr -d ,)
+	[ -n "$ondisk" ] && [ "$ondisk" -gt 0 ] || fail "the demo's accounting is not exact"
+	grep -q "^relay .*: [0-9]* packets ($ondisk events, .*: complete$" "$work/demo.out" ||
+		fail "the relay did not get the $ondisk events on disk"
+	dir=$(find "$work/relay/hostD" -mindepth 1 -maxdepth 1 -type d -name 'demo-*')
+	[ -n "$dir" ] || fail "no session directory of hostD on the relay"
+	babeltrace2 "$work/demo" >"$work/demo.txt" 2>/dev/null || fail "babeltrace2 cannot read the local trace"
+	babeltrace2 "$dir" >"$work/demo.relay" 2>/dev/null || fail "babeltrace2 cannot read the relay's copy"
+	[ "$(wc -l <"$work/demo.txt")" -eq "$ondisk" ] || fail "the local trace has not $ondisk events"
+	cmp -s "$work/demo.txt" "$work/demo.relay" || fail "the relay's copy holds other events than the local trace"
+	echo "relay_record: demo: $ondisk events, local = relay"
 	;;
 errors)
 	# A port nobody listens on: the relay's, once it is stopped.

@@ -121,6 +121,7 @@ struct rec_stream {
 	uint64_t looked; /* the clock just before the last look */
 	uint64_t cls, instance;
 	int seen; /* reserved was read at the last look */
+	unsigned char open_hdr[GRB_CTF_PACKET_HEADER_SIZE]; /* its empty first packet */
 };
 
 struct relay {
@@ -691,6 +692,158 @@ fail:
 	return NULL;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The options of the commands that stream. */
+
+void relay_cli_init(struct relay_cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->live_timer_ms = 1000;
+	c->minor = 13;
+}
+
+/* A whole number from 1 to max: 1, or 0. */
+static int cli_number(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || !v || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+int relay_cli_option(struct relay_cli *c, int opt, const char *arg, const char *prog)
+{
+	char err[256];
+	const char *why;
+
+	switch (opt) {
+	case RELAY_OPT_HOSTNAME:
+		why = relay_name_error(arg, RELAY_HOSTNAME_MAX);
+		if (why) {
+			fprintf(stderr,
+				"%s: --hostname %s: %s (at most %u bytes, no '/', no space, not "
+				"starting with '.': what lttng-relayd and its viewers take)\n",
+				prog, arg, why, RELAY_HOSTNAME_MAX);
+			return 2;
+		}
+		c->hostname = arg;
+		return 0;
+	case RELAY_OPT_RELAY:
+		if (relay_check_url(arg, err, sizeof(err))) {
+			fprintf(stderr, "%s: --relay %s\n", prog, err);
+			return 2;
+		}
+		c->url = arg;
+		return 0;
+	case RELAY_OPT_LIVE_TIMER:
+		if (!cli_number(arg, 3600000, &c->live_timer_ms)) {
+			fprintf(stderr,
+				"%s: --live-timer %s: expected milliseconds, 1 to 3600000\n", prog,
+				arg);
+			return 2;
+		}
+		c->relay_only = 1;
+		return 0;
+	case RELAY_OPT_FALLBACK:
+		c->fallback = 1;
+		c->relay_only = 1;
+		return 0;
+	case RELAY_OPT_PROTOCOL:
+		if (strncmp(arg, "2.", 2) || !cli_number(arg + 2, 13, &c->minor) || c->minor < 4) {
+			fprintf(stderr, "%s: --relay-protocol %s: expected 2.4 to 2.13\n", prog,
+				arg);
+			return 2;
+		}
+		c->relay_only = 1;
+		return 0;
+	}
+	return -1;
+}
+
+int relay_cli_check(const struct relay_cli *c, const char *prog)
+{
+	if (c->relay_only && !c->url) {
+		fprintf(stderr,
+			"%s: --live-timer, --relay-fallback and --relay-protocol go with --relay "
+			"URL\n",
+			prog);
+		return 2;
+	}
+	return 0;
+}
+
+const char *relay_cli_hostname(const struct relay_cli *c, char *buf, size_t size, const char *prog,
+			       int *bad)
+{
+	const char *why;
+
+	*bad = 0;
+	if (c->hostname || !c->url)
+		return c->hostname;
+	if (gethostname(buf, size))
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = 0;
+	why = relay_name_error(buf, RELAY_HOSTNAME_MAX);
+	if (why) {
+		fprintf(stderr,
+			"%s: --relay: this machine's name \"%s\" %s for the relay (at most %u "
+			"bytes): give one with --hostname NAME\n",
+			prog, buf, why, RELAY_HOSTNAME_MAX);
+		*bad = 1;
+		return NULL;
+	}
+	return buf;
+}
+
+struct relay *relay_cli_connect(const struct relay_cli *c, const char *prog, const char *dir,
+				const char *hostname, uint64_t (*clock)(void), const char *doing,
+				const char *done, int *unreached)
+{
+	const char *base = strrchr(dir, '/'), *why;
+	struct relay_opts ro;
+	struct relay *r;
+	char err[512];
+
+	*unreached = 0;
+	base = base && base[1] ? base + 1 : dir;
+	why = relay_name_error(base, RELAY_SESSION_MAX);
+	if (why) {
+		fprintf(stderr,
+			"%s: --relay: the session is named after the trace directory, and \"%s\" "
+			"%s: choose another with -o DIR\n",
+			prog, base, why);
+		return NULL;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.url = c->url;
+	ro.hostname = hostname;
+	ro.session = base;
+	ro.live_timer_us = c->live_timer_ms * 1000;
+	ro.minor = (uint32_t)c->minor;
+	ro.clock = clock;
+	r = relay_connect(&ro, err, sizeof(err));
+	if (r)
+		return r;
+	fprintf(stderr, "%s: relay %s: %s\n", prog, c->url, err);
+	if (!c->fallback) {
+		fprintf(stderr,
+			"%s: nothing %s (--relay-fallback writes %s alone when the relay is out of "
+			"reach)\n",
+			prog, done, dir);
+		return NULL;
+	}
+	fprintf(stderr, "%s: --relay-fallback: %s into %s only\n", prog, doing, dir);
+	*unreached = 1;
+	return NULL;
+}
+
 uint32_t relay_minor(const struct relay *r)
 {
 	return r->minor;
@@ -1236,11 +1389,38 @@ static void sink_metadata(void *arg, const uint8_t uuid[16], const char *text, s
 	enqueue(r, q);
 }
 
+/* Queue stream i's empty first packet, stamped ts (begin = end): a live
+ * viewer waits for every stream to have something. */
+static void open_stream(struct relay *r, uint32_t i, uint64_t ts)
+{
+	struct rec_stream *rs = &r->rs[i];
+	struct qent *p;
+
+	p = qent_new(r, Q_PACKET, GRB_CTF_PACKET_HEADER_SIZE);
+	if (!p)
+		return;
+	memcpy(rs->open_hdr + GRB_CTF_OFF_TS_BEGIN, &ts, 8);
+	memcpy(rs->open_hdr + GRB_CTF_OFF_TS_END, &ts, 8);
+	p->stream = i;
+	p->opening = 1;
+	memcpy(p->data, rs->open_hdr, GRB_CTF_PACKET_HEADER_SIZE);
+	p->e.packet_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
+	p->e.content_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
+	p->e.timestamp_begin = ts;
+	p->e.timestamp_end = ts;
+	p->e.stream_id = rs->cls;
+	p->e.stream_instance_id = rs->instance;
+	p->e.packet_seq_num = 0;
+	if (ts > rs->last_ts)
+		rs->last_ts = ts;
+	enqueue(r, p);
+}
+
 static void sink_stream(void *arg, uint32_t stream, const char *name, const void *open_packet)
 {
 	struct relay *r = (struct relay *)arg;
 	struct rec_stream *rs;
-	struct qent *q, *p;
+	struct qent *q;
 
 	if (stream != r->nr_rs) {
 		give_up(r, "streams out of order");
@@ -1261,34 +1441,19 @@ static void sink_stream(void *arg, uint32_t stream, const char *name, const void
 	memset(rs, 0, sizeof(*rs));
 	rs->cls = hdr32(open_packet, GRB_CTF_OFF_STREAM_ID);
 	rs->instance = hdr64(open_packet, GRB_CTF_OFF_INSTANCE);
-	rs->last_ts = hdr64(open_packet, GRB_CTF_OFF_TS_END);
+	memcpy(rs->open_hdr, open_packet, GRB_CTF_PACKET_HEADER_SIZE);
 	q = qent_new(r, Q_STREAM, 0);
-	p = qent_new(r, Q_PACKET, GRB_CTF_PACKET_HEADER_SIZE);
 	if (q)
 		q->name = strdup(name);
-	if (!q || !p || !q->name) {
+	if (!q || !q->name) {
 		give_up(r, "out of memory");
-		if (q)
-			free(q->name);
 		free(q);
-		free(p);
 		return;
 	}
 	q->stream = stream;
 	enqueue(r, q);
-	/* The stream's own empty first packet: a live viewer waits for every
-	 * stream to have something. */
-	p->stream = stream;
-	p->opening = 1;
-	memcpy(p->data, open_packet, GRB_CTF_PACKET_HEADER_SIZE);
-	p->e.packet_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
-	p->e.content_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
-	p->e.timestamp_begin = hdr64(open_packet, GRB_CTF_OFF_TS_BEGIN);
-	p->e.timestamp_end = rs->last_ts;
-	p->e.stream_id = rs->cls;
-	p->e.stream_instance_id = rs->instance;
-	p->e.packet_seq_num = 0;
-	enqueue(r, p);
+	/* Its records come after the time of the empty packet. */
+	open_stream(r, stream, hdr64(open_packet, GRB_CTF_OFF_TS_END));
 }
 
 static void sink_packet(void *arg, uint32_t stream, const void *header, const void *body,

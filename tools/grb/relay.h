@@ -18,11 +18,40 @@
 #ifndef GRB_TOOL_RELAY_H
 #define GRB_TOOL_RELAY_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <grb/ctf.h>
+
+/* The options of a command that streams its trace (grb record, grb
+ * recover), parsed by relay_cli_option(). */
+struct relay_cli {
+	const char *url; /* --relay URL, or NULL */
+	const char *hostname; /* --hostname NAME, or NULL: the machine's */
+	uint64_t live_timer_ms; /* --live-timer MS (1000) */
+	uint64_t minor; /* --relay-protocol 2.N: N (13) */
+	int fallback; /* --relay-fallback */
+	int relay_only; /* an option that goes with --relay was given */
+};
+
+/* Their getopt_long values and entries. */
+enum {
+	RELAY_OPT_HOSTNAME = 0x200,
+	RELAY_OPT_RELAY,
+	RELAY_OPT_LIVE_TIMER,
+	RELAY_OPT_FALLBACK,
+	RELAY_OPT_PROTOCOL,
+};
+/* clang-format off */
+#define RELAY_LONG_OPTIONS                                                      \
+	{ "hostname", required_argument, NULL, RELAY_OPT_HOSTNAME },            \
+	{ "relay", required_argument, NULL, RELAY_OPT_RELAY },                  \
+	{ "live-timer", required_argument, NULL, RELAY_OPT_LIVE_TIMER },        \
+	{ "relay-fallback", no_argument, NULL, RELAY_OPT_FALLBACK },            \
+	{ "relay-protocol", required_argument, NULL, RELAY_OPT_PROTOCOL }
+/* clang-format on */
 
 /* lttng-relayd's viewers take host names of at most 63 bytes. */
 #define RELAY_HOSTNAME_MAX 63u
@@ -41,6 +70,35 @@ struct relay_opts {
 };
 
 struct relay;
+
+void relay_cli_init(struct relay_cli *c);
+
+/* Option opt of getopt_long with its argument: 0 taken, 2 refused (after
+ * saying why, prog first: "grb record: --live-timer 0: ..."), -1 not one
+ * of RELAY_LONG_OPTIONS. */
+int relay_cli_option(struct relay_cli *c, int opt, const char *arg, const char *prog);
+
+/* After the options: 0, or 2 after saying why (an option that goes with
+ * --relay without it). */
+int relay_cli_check(const struct relay_cli *c, const char *prog);
+
+/* The host name the trace says it comes from: --hostname, else (with
+ * --relay) the machine's, which must suit the relay: NULL after saying
+ * why (exit status 2); NULL without --relay nor --hostname (the trace
+ * takes the machine's). *bad says which NULL it is. */
+const char *relay_cli_hostname(const struct relay_cli *c, char *buf, size_t size, const char *prog,
+			       int *bad);
+
+/* Connect for the trace of directory dir (the session is named after its
+ * last component) from host hostname, whose clock is clock (NULL:
+ * CLOCK_MONOTONIC), and create the session: the relay.  NULL after
+ * saying why: *unreached 1 when --relay-fallback lets the trace go on
+ * without it (the local trace only, exit status 3 at the end), else 0
+ * (exit status 1, nothing traced).  The messages say what the command
+ * does and did: "recording", "recorded". */
+struct relay *relay_cli_connect(const struct relay_cli *c, const char *prog, const char *dir,
+				const char *hostname, uint64_t (*clock)(void), const char *doing,
+				const char *done, int *unreached);
 
 /* Check a host or session name as the relay and its viewers take it:
  * NULL if good, else why not. */
