@@ -30,6 +30,11 @@
 #             fed to the trace from memory files of its own process, streams
 #             too; the relay's files decode to the same text as the local
 #             trace, with as many events as the summary says are on disk
+#   recover   grb recover --relay: the buffers that a grb record --buffers
+#             killed with its program left, sent to the relay; its files
+#             decode to the same text as the recovered trace (the records,
+#             older than the recovery, come after each stream's empty first
+#             packet), with every recovered event
 #   errors    a relay out of reach at the start: a clear error, exit 1,
 #             no trace, the program never runs; with --relay-fallback the
 #             local trace alone, exit 3; a host name over the relay's limit
@@ -321,6 +326,55 @@ demo)
 	[ "$(wc -l <"$work/demo.txt")" -eq "$ondisk" ] || fail "the local trace has not $ondisk events"
 	cmp -s "$work/demo.txt" "$work/demo.relay" || fail "the relay's copy holds other events than the local trace"
 	echo "relay_record: demo: $ondisk events, local = relay"
+	;;
+recover)
+	start_relayd
+	N=100000
+	"$grb" record -o "$work/killed" --buffers "$work/buf" -- "$app" $N 100 "$work/go" \
+		>"$work/killed.out" 2>&1 &
+	rec=$!
+	i=0
+	until ls "$work/buf/"*.chan >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "relay_app did not register"
+		sleep 0.1
+	done
+	apid=$(ps -o pid= --ppid "$rec" | tr -d ' ')
+	[ -n "$apid" ] || fail "no relay_app under grb record"
+	: >"$work/go"
+	sleep 0.5
+	# Both ends die: the buffers stay.
+	kill -KILL "$rec"
+	wait "$rec" 2>/dev/null || true
+	kill -KILL "$apid"
+	i=0
+	while [ -d "/proc/$apid" ] && ! grep -q '^State:.*Z' "/proc/$apid/status" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "relay_app $apid did not die"
+		sleep 0.1
+	done
+	set +e
+	"$grb" recover "$work/buf" -o "$work/rec" --relay "net://127.0.0.1:$cport:$dport" \
+		--hostname hostR >"$work/rec.out" 2>"$work/rec.err"
+	rc=$?
+	set -e
+	cat "$work/rec.out" "$work/rec.err"
+	[ $rc -eq 0 ] || fail "grb recover exited $rc"
+	got=$(sed -n 's/^total: 1 processes, [0-9]* written = \([0-9]*\) recovered + .*: exact$/\1/p' \
+		"$work/rec.out")
+	[ -n "$got" ] && [ "$got" -gt 0 ] || fail "the recovery is not exact, or recovered nothing"
+	grep -q "^relay .*: [0-9]* packets ($got events, .*: complete$" "$work/rec.out" ||
+		fail "the relay did not get the $got events recovered"
+	dir=$(find "$work/relay/hostR" -mindepth 1 -maxdepth 1 -type d -name 'rec-*')
+	[ -n "$dir" ] || fail "no session directory of hostR on the relay"
+	babeltrace2 "$work/rec" >"$work/rec.txt" 2>/dev/null || fail "babeltrace2 cannot read the recovered trace"
+	babeltrace2 "$dir" >"$work/rec.relay" 2>"$work/rec.relay.err" ||
+		{ cat "$work/rec.relay.err"; fail "babeltrace2 cannot read the relay's copy"; }
+	[ "$(grep -c relay_app:tick "$work/rec.txt")" -eq "$got" ] ||
+		fail "the recovered trace has not $got events"
+	cmp -s "$work/rec.txt" "$work/rec.relay" ||
+		{ diff "$work/rec.txt" "$work/rec.relay" | head; fail "the relay's copy holds other events than the recovered trace"; }
+	echo "relay_record: recover: $got events recovered, local = relay"
 	;;
 errors)
 	# A port nobody listens on: the relay's, once it is stopped.

@@ -121,7 +121,8 @@ struct rec_stream {
 	uint64_t looked; /* the clock just before the last look */
 	uint64_t cls, instance;
 	int seen; /* reserved was read at the last look */
-	unsigned char open_hdr[GRB_CTF_PACKET_HEADER_SIZE]; /* its empty first packet */
+	int opened; /* its empty first packet is queued */
+	unsigned char open_hdr[GRB_CTF_PACKET_HEADER_SIZE]; /* that packet */
 };
 
 struct relay {
@@ -156,6 +157,7 @@ struct relay {
 	struct qent *end; /* the last entry, made before it is needed */
 
 	/* The recorder's thread's. */
+	int predate; /* the records are older than their streams (recovered) */
 	struct grb_ctf_trace *t;
 	struct rec_stream *rs;
 	uint32_t nr_rs, cap_rs;
@@ -1396,6 +1398,7 @@ static void open_stream(struct relay *r, uint32_t i, uint64_t ts)
 	struct rec_stream *rs = &r->rs[i];
 	struct qent *p;
 
+	rs->opened = 1;
 	p = qent_new(r, Q_PACKET, GRB_CTF_PACKET_HEADER_SIZE);
 	if (!p)
 		return;
@@ -1414,6 +1417,19 @@ static void open_stream(struct relay *r, uint32_t i, uint64_t ts)
 	if (ts > rs->last_ts)
 		rs->last_ts = ts;
 	enqueue(r, p);
+}
+
+/* Stream i opened before its first packet or beacon at ts: with records
+ * older than the stream (recovered), its empty first packet goes now,
+ * stamped no later than them. */
+static void open_before(struct relay *r, uint32_t i, uint64_t ts)
+{
+	uint64_t open_ts;
+
+	if (r->rs[i].opened)
+		return;
+	memcpy(&open_ts, r->rs[i].open_hdr + GRB_CTF_OFF_TS_BEGIN, 8);
+	open_stream(r, i, ts < open_ts ? ts : open_ts);
 }
 
 static void sink_stream(void *arg, uint32_t stream, const char *name, const void *open_packet)
@@ -1452,8 +1468,10 @@ static void sink_stream(void *arg, uint32_t stream, const char *name, const void
 	}
 	q->stream = stream;
 	enqueue(r, q);
-	/* Its records come after the time of the empty packet. */
-	open_stream(r, stream, hdr64(open_packet, GRB_CTF_OFF_TS_END));
+	/* Its records come after the time of the empty packet, unless they
+	 * are older than the stream (r->predate): then it waits for them. */
+	if (!r->predate)
+		open_stream(r, stream, hdr64(open_packet, GRB_CTF_OFF_TS_END));
 }
 
 static void sink_packet(void *arg, uint32_t stream, const void *header, const void *body,
@@ -1465,6 +1483,7 @@ static void sink_packet(void *arg, uint32_t stream, const void *header, const vo
 
 	if (stream >= r->nr_rs || len < GRB_CTF_PACKET_HEADER_SIZE)
 		return;
+	open_before(r, stream, e->timestamp_begin);
 	q = qent_new(r, Q_PACKET, (size_t)len);
 	if (!q) {
 		pthread_mutex_lock(&r->lock);
@@ -1528,6 +1547,11 @@ int relay_attach(struct relay *r, struct grb_ctf_trace *t, char *err, size_t siz
 	return 0;
 }
 
+void relay_records_predate(struct relay *r)
+{
+	r->predate = 1;
+}
+
 const char *relay_error(const struct relay *r)
 {
 	return r->err;
@@ -1570,6 +1594,7 @@ static void beacon_round(struct relay *r)
 		rs->looked = now;
 		if (ts <= rs->last_ts)
 			continue;
+		open_before(r, i, ts); /* the relay ignores a beacon before it */
 		q = qent_new(r, Q_BEACON, 0);
 		if (!q)
 			return;
@@ -1609,10 +1634,15 @@ void relay_tick(struct relay *r)
 
 int relay_finish(struct relay *r)
 {
+	uint32_t i;
 	int ok;
 
 	if (!r->thread_started)
 		return -1;
+	/* The streams that got neither a packet nor a beacon (recovered):
+	 * the last beacons need an index before them. */
+	for (i = 0; i < r->nr_rs; i++)
+		open_before(r, i, UINT64_MAX);
 	enqueue(r, r->end);
 	r->end = NULL; /* the sender frees it */
 	pthread_join(r->thread, NULL);

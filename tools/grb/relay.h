@@ -121,6 +121,11 @@ const char *relay_path(const struct relay *r);
  * port, 5344). */
 void relay_viewer_url(const struct relay *r, char *buf, size_t size);
 
+/* Before relay_attach(): the sources' records are older than their attach
+ * (a recovered trace), so each stream's empty first packet waits for its
+ * first packet (or beacon, or the end) and is stamped no later. */
+void relay_records_predate(struct relay *r);
+
 /* Make r the sink of the fed trace t (before any source is attached) and
  * start the sender.  Return 0, or -1 with why in err. */
 int relay_attach(struct relay *r, struct grb_ctf_trace *t, char *err, size_t size);
