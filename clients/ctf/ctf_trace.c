@@ -1412,6 +1412,48 @@ int grb_ctf_trace_stream_idle(const struct grb_ctf_trace *t, uint32_t stream, ui
 	return ss.consumed_pos == ss.write_pos;
 }
 
+/* The caller's clock read completes before the loads that follow: the
+ * counter read is not a memory access, which no atomic fence orders. */
+static void clock_read_fence(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("lfence" : : : "memory");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("isb" : : : "memory");
+#endif
+}
+
+int grb_ctf_trace_stream_quiet(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved)
+{
+	const struct ctf_stream *s;
+	struct grb_stream_stats ss;
+	int owned = 1, idle;
+
+	if (!t || !t->fed || stream >= t->nr_streams)
+		return -EINVAL;
+	s = &t->s[stream];
+	if (t->cfg->alloc == GRB_ALLOC_PER_THREAD) {
+		/*
+		 * [O4] the caller's clock read, then a seq_cst fence, then the
+		 * owner (a relaxed load in the stats), then an acquire fence
+		 * before the positions below.  A thread writes here only after
+		 * its [O1] claim, and reads its clock after it: an owner of 0
+		 * seen here puts that claim, and so the writer's clock read,
+		 * after the caller's.  Read from the last owner's [O2] give-up,
+		 * the 0 and the acquire fence order its records, and the
+		 * positions that count them, before the loads below.
+		 */
+		clock_read_fence();
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
+			return -EINVAL;
+		owned = ss.owner_tid != 0;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	}
+	idle = grb_ctf_trace_stream_idle(t, stream, reserved);
+	return idle == 1 && !owned ? 3 : idle;
+}
+
 struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t)
 {
 	return t ? t->ch : NULL;

@@ -55,7 +55,7 @@
  * | grb_ctf_trace_poll                | no          | blocking  | open, write           |
  * | grb_ctf_trace_source_channel, _source_stats, _source_end | yes | wait-free | no |
  * | grb_ctf_trace_set_sink            | no          | blocking  | as its sink's metadata callback |
- * | grb_ctf_trace_stream_idle         | yes         | wait-free | no                    |
+ * | grb_ctf_trace_stream_idle, _quiet | yes         | wait-free | no                    |
  * | grb_ctf_ids_refresh               | yes         | wait-free | getpid, gettid        |
  * | grb_ctf_read_clock                | no          | blocking  | open, read, malloc    |
  * | grb_ctf_index_open                | no          | blocking  | open, read, malloc    |
@@ -790,6 +790,21 @@ int grb_ctf_trace_set_sink(struct grb_ctf_trace *t, const struct grb_ctf_sink *s
  * will never get another packet); -EINVAL (a bad index, not a fed trace).
  */
 int grb_ctf_trace_stream_idle(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved);
+
+/**
+ * grb_ctf_trace_stream_quiet() - grb_ctf_trace_stream_idle(), and whether
+ * the stream can still get a record older than the caller's clock read.
+ * Read the trace's clock (an ordered read: the vDSO's CLOCK_MONOTONIC,
+ * grb_clock_tsc()), then call it.  A per-thread stream that no thread
+ * owns, and in whose packets everything reserved is written, gets its
+ * next record from a thread that claims it first, and a writer reads its
+ * clock after its claim: that record's time comes after the caller's
+ * ([O4], doc/ordering.md).
+ * Return: 3 idle and owned by no thread (per-thread streams only):
+ * nothing older than the caller's clock read will come; 1 idle; 0 not;
+ * 2 ended; -EINVAL; *reserved as grb_ctf_trace_stream_idle().
+ */
+int grb_ctf_trace_stream_quiet(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved);
 
 /* Reading a trace back: its clock and its packet indexes. */
 

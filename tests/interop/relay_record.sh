@@ -26,6 +26,12 @@
 #   stall     the relay stopped (SIGSTOP) while the program writes: the
 #             local trace is whole and the recording ends (the relay is
 #             given up after 10 s without progress), exit 3
+#   beacons   one host, a live timer of 2 s, the program writing an event
+#             every 10 ms from each thread: the viewer shows some of the
+#             first 2 s of events less than 1.5 s after their commit.  The
+#             30 streams that no thread owns get beacons of the time they
+#             were looked at; if they got the previous look's (a period
+#             late), no event could show before 2 s
 #   demo      grb record --relay without a PROGRAM: the built-in workload,
 #             fed to the trace from memory files of its own process, streams
 #             too; the relay's files decode to the same text as the local
@@ -307,6 +313,42 @@ kill | stall)
 	sent_plus_not_sent run_k
 	local_trace run_k
 	echo "relay_record: $scenario: the local trace holds all $((2 * N)) events"
+	;;
+beacons)
+	grb_need python3
+	start_relayd
+	N=500
+	period=10000
+	record hostL run_hostL --live-timer 2000
+	wait_listed hostL run_hostL '33 stream(s)'
+	(
+		set +e
+		python3 "$(dirname "$0")/live_delay.py" \
+			"net://127.0.0.1:$lport/host/hostL/run_hostL" "$work/run_hostL.live" 200 60 \
+			>"$work/delay.txt" 2>"$work/delay.err"
+		echo $? >"$work/delay.rc"
+	) &
+	wait_listed hostL run_hostL '1 client(s) connected'
+	: >"$work/go"
+	finish run_hostL 0
+	i=0
+	while [ ! -e "$work/delay.rc" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "the viewer did not end within 30 s of the recording"
+		sleep 0.1
+	done
+	cat "$work/delay.txt"
+	[ "$(cat "$work/delay.rc")" = 0 ] || { cat "$work/delay.err"; fail "the viewer failed"; }
+	babeltrace2 --clock-cycles "$work/run_hostL" >"$work/run_hostL.txt" 2>/dev/null ||
+		fail "babeltrace2 cannot read the local trace"
+	events "$work/run_hostL.txt"
+	cmp -s "$work/run_hostL.txt" "$work/run_hostL.live" ||
+		fail "the live viewer's events differ from the local trace's"
+	min=$(sed -n 's/^LIVE_DELAY .* min_ms=\([0-9]*\)\..*/\1/p' "$work/delay.txt")
+	[ -n "$min" ] || fail "no delay measured"
+	[ "$min" -lt 1500 ] ||
+		fail "no event of the first 2 s showed within 1.5 s of its commit (the soonest: $min ms)"
+	echo "relay_record: beacons: the soonest event showed $min ms after its commit"
 	;;
 demo)
 	start_relayd

@@ -7,10 +7,13 @@
  * written, its bytes those of the stream file and its entry that of the
  * index file.  grb_ctf_trace_stream_idle() says 1 for a stream whose
  * reservations are all written, 0 while one is open or not yet taken, 2
- * once its source ended; the refusals of set_sink.
+ * once its source ended; grb_ctf_trace_stream_quiet() says 3 instead of 1
+ * for a stream that no thread owns (never written, or given back by a
+ * thread that exited), 1 for this thread's; the refusals of set_sink.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +33,17 @@ GRB_CTF_EVENT(sink_tick, "sink:tick", 1, TICK_FIELDS)
 static const struct grb_ctf_event_desc *const events[] = { &sink_tick_event };
 
 #define NSTREAMS 2
+
+/* A thread that writes three events and exits: its exit hook closes its
+ * packet and gives its stream back. */
+static void *write_three(void *arg)
+{
+	uint32_t i;
+
+	for (i = 0; i < 3; i++)
+		CHECK(sink_tick_write(&cfg, (struct grb_channel *)arg, 100 + i) == 0);
+	return NULL;
+}
 #define MAX_PACKETS 64
 
 struct seen_packet {
@@ -266,8 +280,11 @@ int main(void)
 		CHECK(hdr64(h, GRB_CTF_OFF_PACKET) == GRB_CTF_PACKET_HEADER_SIZE * 8);
 		CHECK(hdr64(h, GRB_CTF_OFF_DISCARDED) == 0);
 		CHECK(grb_ctf_trace_stream_idle(t, i, &r0) == 1 && r0 == 0);
+		/* No thread owns it yet. */
+		CHECK(grb_ctf_trace_stream_quiet(t, i, &r1) == 3 && r1 == 0);
 	}
 	CHECK(grb_ctf_trace_stream_idle(t, NSTREAMS, NULL) == -EINVAL);
+	CHECK(grb_ctf_trace_stream_quiet(t, NSTREAMS, NULL) == -EINVAL);
 
 	/* Ten events of this thread: its stream has an open packet. */
 	for (i = 0; i < 10; i++)
@@ -284,6 +301,7 @@ int main(void)
 		return check_exit("test_ctf_sink");
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r0) == 0);
 	CHECK(r0 > 0);
+	CHECK(grb_ctf_trace_stream_quiet(t, (uint32_t)mine, &r1) == 0 && r1 == r0);
 	CHECK(grb_ctf_trace_poll(t) == 0); /* nothing delivered */
 	CHECK(seen.nr_packets == 0);
 	/* Closed: delivered, still not taken. */
@@ -297,9 +315,28 @@ int main(void)
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r0) == 1);
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r1) == 1);
 	CHECK(r0 == r1);
+	/* This thread owns it: a record it reserves later may carry a time
+	 * read before the look.  The other is still owned by none. */
+	CHECK(grb_ctf_trace_stream_quiet(t, (uint32_t)mine, &r1) == 1 && r1 == r0);
 	for (i = 0; i < NSTREAMS; i++)
-		if (i != (uint32_t)mine)
+		if (i != (uint32_t)mine) {
 			CHECK(grb_ctf_trace_stream_idle(t, i, &r0) == 1 && r0 == 0);
+			CHECK(grb_ctf_trace_stream_quiet(t, i, &r0) == 3 && r0 == 0);
+		}
+	/* Another thread writes into the other stream and exits: taken and
+	 * written, owned by none again. */
+	{
+		pthread_t th;
+		uint32_t other = 1 - (uint32_t)mine;
+
+		CHECK(pthread_create(&th, NULL, write_three, w) == 0);
+		pthread_join(th, NULL);
+		CHECK(grb_ctf_trace_poll(t) == 1);
+		CHECK(seen.p[seen.nr_packets - 1].stream == other);
+		CHECK(seen.p[seen.nr_packets - 1].records == 3);
+		CHECK(grb_ctf_trace_stream_idle(t, other, &r0) == 1 && r0 > 0);
+		CHECK(grb_ctf_trace_stream_quiet(t, other, &r1) == 3 && r1 == r0);
+	}
 
 	/* Five more, left open; the writer declared gone: they come as a
 	 * last packet, then the source ends. */
@@ -312,8 +349,10 @@ int main(void)
 		grb_ctf_trace_poll(t);
 	CHECK(seen.nr_packets == before + 1);
 	CHECK(seen.p[before].records == 5);
-	for (i = 0; i < NSTREAMS; i++)
+	for (i = 0; i < NSTREAMS; i++) {
 		CHECK(grb_ctf_trace_stream_idle(t, i, NULL) == 2);
+		CHECK(grb_ctf_trace_stream_quiet(t, i, NULL) == 2);
+	}
 	CHECK(grb_ctf_trace_stop(t) == 0);
 	check_metadata(path);
 	check_packets(path);

@@ -1566,6 +1566,10 @@ const char *relay_error(const struct relay *r)
  * Hence, each round, for each stream, the clock read just before a look at
  * it:
  *  - ended (its writers are gone, all written): that time;
+ *  - idle and owned by no thread (a per-thread stream of a thread that
+ *    exited, or one that none ever wrote): that time too.  A thread
+ *    claims a stream before it reads its clock for a record there, and
+ *    the claim comes after the look (grb_ctf_trace_stream_quiet, [O4]);
  *  - idle (everything reserved is in packets written) and with the same
  *    reserved count as at the previous look: the previous look's time.
  *    A record older than that would have been reserved before the
@@ -1582,10 +1586,10 @@ static void beacon_round(struct relay *r)
 	for (i = 0; i < r->nr_rs; i++) {
 		struct rec_stream *rs = &r->rs[i];
 		uint64_t reserved = 0, ts = 0, now = r->clock();
-		int idle = grb_ctf_trace_stream_idle(r->t, i, &reserved);
+		int idle = grb_ctf_trace_stream_quiet(r->t, i, &reserved);
 		struct qent *q;
 
-		if (idle == 2)
+		if (idle == 2 || idle == 3)
 			ts = now;
 		else if (idle == 1 && rs->seen && reserved == rs->reserved)
 			ts = rs->looked;
