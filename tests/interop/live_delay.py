@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """live_delay.py - how late a live viewer shows relay_app's events.
 
-usage: live_delay.py URL OUT N_MEASURED [TIMEOUT_S]
+usage: live_delay.py URL OUT N_MEASURED [TIMEOUT_S [N_FROM THREAD]]
 
 Runs the viewer `babeltrace2 -i lttng-live --clock-cycles URL` on a
 pseudo-terminal (its text then comes line by line, as on a console),
@@ -10,7 +10,7 @@ writes what it prints to OUT, and takes the time each line arrives
 (CLOCK_MONOTONIC).  The trace's clock is CLOCK_MONOTONIC in ns, which
 --clock-cycles prints as it is, so an event's delay is its arrival minus
 its timestamp.  Prints, over the events of n < N_MEASURED of both
-threads:
+threads (of N_FROM <= n < N_MEASURED of thread THREAD if given):
 
     LIVE_DELAY events=E measured=M min_ms=.. p50_ms=.. max_ms=..
 
@@ -36,6 +36,8 @@ def main():
         return 2
     url, out, n_measured = sys.argv[1], sys.argv[2], int(sys.argv[3])
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
+    n_from = int(sys.argv[5]) if len(sys.argv) > 6 else 0
+    thread = int(sys.argv[6]) if len(sys.argv) > 6 else None
     master, slave = pty.openpty()
     viewer = subprocess.Popen(["babeltrace2", "-i", "lttng-live", "--clock-cycles",
                                "--color=never", url],
@@ -66,8 +68,14 @@ def main():
                 if not m:
                     continue
                 events += 1
-                if int(m.group(2)) < n_measured:
+                if n_from <= int(m.group(2)) < n_measured and (
+                        thread is None or int(m.group(3)) == thread):
                     delays.append(arrival - int(m.group(1)))
+    try:
+        # Its terminal closed: it ends (else the timeout).
+        viewer.wait(max(1.0, end - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        pass
     if viewer.poll() is None:
         viewer.send_signal(signal.SIGTERM)
         try:

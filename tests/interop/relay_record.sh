@@ -32,6 +32,12 @@
 #             30 streams that no thread owns get beacons of the time they
 #             were looked at; if they got the previous look's (a period
 #             late), no event could show before 2 s
+#   idle      the same, a live timer of 500 ms, thread 1 writing 10 events
+#             and then waiting 6 s with its packet open: the viewer shows
+#             thread 0's events of that wait while it lasts (some less
+#             than 2.5 s after their commit), its records read from the
+#             open packet by a snapshot and written as a packet of their
+#             own; they could not show before the wait ends otherwise
 #   demo      grb record --relay without a PROGRAM: the built-in workload,
 #             fed to the trace from memory files of its own process, streams
 #             too; the relay's files decode to the same text as the local
@@ -56,6 +62,7 @@ rm -rf "$work"
 mkdir -p "$work"
 N=1500 # events a thread
 period=1000 # us between two events of a thread
+stall=0 # ms thread 1 waits after its 10th event
 relayd_pid=
 
 fail()
@@ -121,7 +128,7 @@ record()
 	(
 		set +e
 		"$grb" record -o "$work/$name" --relay "net://127.0.0.1:$cport:$dport" \
-			--live-timer 200 --hostname "$host" "$@" -- "$app" $N $period "$work/go" \
+			--live-timer 200 --hostname "$host" "$@" -- "$app" $N $period "$work/go" $stall \
 			>"$work/$name.out" 2>"$work/$name.err"
 		echo $? >"$work/$name.rc"
 	) &
@@ -314,17 +321,29 @@ kill | stall)
 	local_trace run_k
 	echo "relay_record: $scenario: the local trace holds all $((2 * N)) events"
 	;;
-beacons)
+beacons | idle)
 	grb_need python3
 	start_relayd
 	N=500
 	period=10000
-	record hostL run_hostL --live-timer 2000
+	# The delays of n < to, from n = from of thread (both: -1)
+	if [ "$scenario" = beacons ]; then
+		timer=2000 from=0 to=200 thread=-1 limit=1500
+	else
+		N=700
+		timer=500 stall=6000 from=100 to=300 thread=0 limit=2500
+	fi
+	record hostL run_hostL --live-timer $timer
 	wait_listed hostL run_hostL '33 stream(s)'
 	(
 		set +e
+		if [ "$thread" -ge 0 ]; then
+			set -- 60 $from $thread
+		else
+			set -- 60
+		fi
 		python3 "$(dirname "$0")/live_delay.py" \
-			"net://127.0.0.1:$lport/host/hostL/run_hostL" "$work/run_hostL.live" 200 60 \
+			"net://127.0.0.1:$lport/host/hostL/run_hostL" "$work/run_hostL.live" $to "$@" \
 			>"$work/delay.txt" 2>"$work/delay.err"
 		echo $? >"$work/delay.rc"
 	) &
@@ -344,11 +363,16 @@ beacons)
 	events "$work/run_hostL.txt"
 	cmp -s "$work/run_hostL.txt" "$work/run_hostL.live" ||
 		fail "the live viewer's events differ from the local trace's"
+	dir=$(find "$work/relay/hostL" -mindepth 1 -maxdepth 1 -type d -name 'run_hostL-*')
+	babeltrace2 --clock-cycles "$dir" >"$work/run_hostL.relay" 2>"$work/run_hostL.relay.err" ||
+		{ cat "$work/run_hostL.relay.err"; fail "babeltrace2 cannot read the relay's copy"; }
+	cmp -s "$work/run_hostL.txt" "$work/run_hostL.relay" ||
+		fail "the relay's files hold other events than the local trace"
 	min=$(sed -n 's/^LIVE_DELAY .* min_ms=\([0-9]*\)\..*/\1/p' "$work/delay.txt")
 	[ -n "$min" ] || fail "no delay measured"
-	[ "$min" -lt 1500 ] ||
-		fail "no event of the first 2 s showed within 1.5 s of its commit (the soonest: $min ms)"
-	echo "relay_record: beacons: the soonest event showed $min ms after its commit"
+	[ "$min" -lt $limit ] ||
+		fail "no event measured showed within $limit ms of its commit (the soonest: $min ms)"
+	echo "relay_record: $scenario: the soonest event measured showed $min ms after its commit"
 	;;
 demo)
 	start_relayd

@@ -9,7 +9,11 @@
  * reservations are all written, 0 while one is open or not yet taken, 2
  * once its source ended; grb_ctf_trace_stream_quiet() says 3 instead of 1
  * for a stream that no thread owns (never written, or given back by a
- * thread that exited), 1 for this thread's; the refusals of set_sink.
+ * thread that exited), 1 for this thread's; grb_ctf_trace_stream_take()
+ * writes the records of an open packet as packets of their own, then the
+ * packet without them, numbered on, each part beginning at its first
+ * record, and the stream counts as idle when all it reserved is written;
+ * the refusals of set_sink.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -338,9 +342,59 @@ int main(void)
 		CHECK(grb_ctf_trace_stream_quiet(t, other, &r1) == 3 && r1 == r0);
 	}
 
-	/* Five more, left open; the writer declared gone: they come as a
-	 * last packet, then the source ends. */
-	for (i = 10; i < 15; i++)
+	/* Four left open, taken early: a packet of their own, numbered after
+	 * the last, and the stream idle (all it reserved is written); two
+	 * more, taken as a second part; three more, then the packet closed:
+	 * written without the six. */
+	{
+		const struct seen_packet *a, *b, *c, *prev = &seen.p[0];
+		uint64_t seq0 = hdr64(prev->bytes, GRB_CTF_OFF_SEQ);
+
+		for (i = 0; i < 4; i++)
+			CHECK(sink_tick_write(&cfg, w, 20 + i) == 0);
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r0) == 0);
+		before = seen.nr_packets;
+		CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 4);
+		CHECK(seen.nr_packets == before + 1);
+		a = &seen.p[before];
+		CHECK(a->stream == (uint32_t)mine && a->records == 4);
+		CHECK(hdr64(a->bytes, GRB_CTF_OFF_SEQ) == seq0 + 1);
+		CHECK(hdr64(a->bytes, GRB_CTF_OFF_TS_BEGIN) >=
+		      hdr64(prev->bytes, GRB_CTF_OFF_TS_END));
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r1) == 1 && r1 == r0);
+		CHECK(grb_ctf_trace_stream_quiet(t, (uint32_t)mine, NULL) == 1); /* owned */
+		CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 0); /* nothing new */
+		for (i = 0; i < 2; i++)
+			CHECK(sink_tick_write(&cfg, w, 24 + i) == 0);
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) == 0);
+		CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 2);
+		b = &seen.p[before + 1];
+		CHECK(b->records == 2 && hdr64(b->bytes, GRB_CTF_OFF_SEQ) == seq0 + 2);
+		CHECK(hdr64(b->bytes, GRB_CTF_OFF_TS_BEGIN) >= hdr64(a->bytes, GRB_CTF_OFF_TS_END));
+		for (i = 0; i < 3; i++)
+			CHECK(sink_tick_write(&cfg, w, 26 + i) == 0);
+		CHECK(grb_channel_flush(w) == 0);
+		CHECK(grb_ctf_trace_poll(t) == 1);
+		CHECK(seen.nr_packets == before + 3);
+		c = &seen.p[before + 2];
+		CHECK(c->records == 3 && hdr64(c->bytes, GRB_CTF_OFF_SEQ) == seq0 + 3);
+		CHECK(hdr64(c->bytes, GRB_CTF_OFF_TS_BEGIN) >= hdr64(b->bytes, GRB_CTF_OFF_TS_END));
+		/* The rest holds three records of the size of the second
+		 * part's two (the packet's first, with a full timestamp, was
+		 * in the first part). */
+		CHECK((c->len - GRB_CTF_PACKET_HEADER_SIZE) * 2 ==
+		      (b->len - GRB_CTF_PACKET_HEADER_SIZE) * 3);
+		CHECK(hdr64(c->bytes, GRB_CTF_OFF_CONTENT) == c->len * 8);
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) == 1);
+	}
+
+	/* Five more, left open, two of them taken early; the writer declared
+	 * gone: the other three come as a last packet, then the source
+	 * ends. */
+	for (i = 10; i < 12; i++)
+		CHECK(sink_tick_write(&cfg, w, i) == 0);
+	CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 2);
+	for (i = 12; i < 15; i++)
 		CHECK(sink_tick_write(&cfg, w, i) == 0);
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) == 0);
 	CHECK(grb_ctf_trace_source_end(t, (uint32_t)src) == 0);
@@ -348,7 +402,7 @@ int main(void)
 	for (i = 0; i < 100 && grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) != 2; i++)
 		grb_ctf_trace_poll(t);
 	CHECK(seen.nr_packets == before + 1);
-	CHECK(seen.p[before].records == 5);
+	CHECK(seen.p[before].records == 3);
 	for (i = 0; i < NSTREAMS; i++) {
 		CHECK(grb_ctf_trace_stream_idle(t, i, NULL) == 2);
 		CHECK(grb_ctf_trace_stream_quiet(t, i, NULL) == 2);

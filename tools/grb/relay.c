@@ -1589,6 +1589,13 @@ static void beacon_round(struct relay *r)
 		int idle = grb_ctf_trace_stream_quiet(r->t, i, &reserved);
 		struct qent *q;
 
+		/* Its writer keeps a packet open and reserved nothing for a
+		 * whole period (a thread that waits): what it committed goes
+		 * now, and the stream is idle if that is all it reserved. */
+		if (!idle && rs->seen && reserved == rs->reserved &&
+		    grb_ctf_trace_stream_take(r->t, i) > 0)
+			idle = grb_ctf_trace_stream_quiet(r->t, i, &reserved);
+
 		if (idle == 2 || idle == 3)
 			ts = now;
 		else if (idle == 1 && rs->seen && reserved == rs->reserved)
