@@ -24,7 +24,7 @@
 #                 ~5 min; not a test; BENCH_ARGS=--smoke: seconds)
 #   make bench-relay  streaming to lttng-relayd: grb record to disk and to a
 #                 relay (with and without a live viewer) against LTTng-UST,
-#                 throughput, losses and live delay (bench/relay.sh, ~8 min;
+#                 throughput, losses and live delay (bench/relay.sh, ~5 min;
 #                 not a test; BENCH_ARGS=--smoke: seconds)
 #   make soak     grb_soak for SECONDS (default 1800): writer processes
 #                 exiting, killed and crashing, consumers detaching, killed

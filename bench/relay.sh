@@ -28,7 +28,7 @@
 # KiB a stream (a thread's), and LTTng-UST per-UID buffers of 8 x 256 KiB a
 # CPU, in discard mode.
 #
-#	bench/relay.sh               # about 8 minutes on 2 CPUs
+#	bench/relay.sh               # about 5 minutes on 2 CPUs
 #	bench/relay.sh --smoke       # seconds: grb only, small counts, one
 #	                             # repetition; the checks only (the test
 #	                             # bench_relay_smoke)
