@@ -14,8 +14,8 @@
  *	ftrec.c		grb ftrace record -- PROGRAM: a trace.dat
  *	sessd.c		the recorders' side of a session (sessd.h): the
  *			socket, the registrations, the program's launch
- *	relay.c		grb record --relay: the trace streamed live to
- *			lttng-relayd (relay.h)
+ *	relay.c		grb record --relay, grb recover --relay: the trace
+ *			streamed live to lttng-relayd (relay.h)
  */
 #ifndef GRB_TOOL_H
 #define GRB_TOOL_H

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relay.h - the relay sink of grb record --relay (doc/relay.md): a fed
- * CTF trace streamed live to an unmodified lttng-relayd, beside the local
- * trace.  Private to tools/grb.
+ * relay.h - the relay sink of grb record --relay and grb recover --relay
+ * (doc/relay.md): a fed CTF trace streamed live to an unmodified
+ * lttng-relayd, beside the local trace.  Private to tools/grb.
  *
+ * relay_cli_*() parse the options that go with it and connect as the
+ * commands do.
  * relay_connect() speaks to the relay synchronously: the control and data
  * connections, the version, the session and its trace chunk; an error
  * there is the caller's to report (nothing is traced yet).  relay_attach()
@@ -12,8 +14,9 @@
  * thread, only copy into a bounded queue: what does not fit, or comes
  * after the relay was lost, is counted, never waited for.  relay_tick(),
  * called after each drain, sends the live beacons of the idle streams
- * once a live-timer period; relay_finish() tears the session down (the
- * viewers get the last packet) and stops the thread.
+ * once a live-timer period (and has the trace write early the open
+ * packet of a stream whose writer waits); relay_finish() tears the
+ * session down (the viewers get the last packet) and stops the thread.
  */
 #ifndef GRB_TOOL_RELAY_H
 #define GRB_TOOL_RELAY_H
