@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	int i, t, waited = 0;
 
-	for (i = 1; i < argc; i++) {
+	/* Every option takes a value: they go by two. */
+	for (i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--threads") && v)
@@ -223,7 +224,6 @@ int main(int argc, char **argv)
 			usage(!strcmp(a, "--help") ? stdout : stderr);
 			return strcmp(a, "--help") ? 2 : 0;
 		}
-		i++;
 	}
 	if (opt.threads < 1 || opt.threads > MAX_THREADS || !opt.events == !opt.rate ||
 	    (opt.rate && (opt.rate > 1000000000u || !opt.window_ms))) {
