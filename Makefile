@@ -22,6 +22,10 @@
 #   make bench-profile  the cost of sampling a program: grb profile vs
 #                 perf record at 99 and 999 Hz on perl and zstd (bench/profile.sh,
 #                 ~5 min; not a test; BENCH_ARGS=--smoke: seconds)
+#   make bench-relay  streaming to lttng-relayd: grb record to disk and to a
+#                 relay (with and without a live viewer) against LTTng-UST,
+#                 throughput, losses and live delay (bench/relay.sh, ~5 min;
+#                 not a test; BENCH_ARGS=--smoke: seconds)
 #   make soak     grb_soak for SECONDS (default 1800): writer processes
 #                 exiting, killed and crashing, consumers detaching, killed
 #                 and taken over, the accounting checked (doc/guarantees.md;
@@ -94,7 +98,7 @@ $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
 .PHONY: all build demo check asan tsan clang fuzz kernel format format-check bench bench-quick \
-	bench-latency bench-latency-quick bench-xproc bench-profile soak clean
+	bench-latency bench-latency-quick bench-xproc bench-profile bench-relay soak clean
 
 all: build
 
@@ -176,6 +180,9 @@ bench-xproc:
 
 bench-profile:
 	bench/profile.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-relay:
+	bench/relay.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 # The soak test for a given time (doc/guarantees.md): a summary line a
 # minute, exit status 1 on any accounting error.

@@ -50,7 +50,14 @@ struct ctf_stream {
 	int ended; /* the reader returned -ENODATA */
 	uint32_t cpu; /* of a per-CPU stream, else UINT32_MAX */
 	int started; /* a packet was taken (or the stream was closed) */
-	uint64_t seq_shift; /* 1: the file starts with an extra empty packet */
+	/* Added to a ring packet's number for its file's: 1 when the file
+	 * starts with an extra empty packet, and one more for each part of a
+	 * packet written before its delivery (grb_ctf_trace_stream_take). */
+	uint64_t seq_shift;
+	/* early: ring packet early_seq has its first early_k records
+	 * written early, up to stream position early_end. */
+	int early;
+	uint64_t early_seq, early_k, early_end;
 	/* The last packet on disk: its sequence number, end, discarded count. */
 	uint64_t last_seq, last_ts_end, last_discarded;
 	/* Written by the consumer only; read with relaxed loads by the stats. */
@@ -461,12 +468,37 @@ static int write_empty_packet(struct grb_ctf_trace *t, struct ctf_stream *s, uin
 static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const struct grb_packet *pkt)
 {
 	char hdr[GRB_CTF_PACKET_HEADER_SIZE];
-	uint64_t seq;
+	uint64_t seq, off = sizeof(hdr), records = pkt->info.records;
 
 	if (t->err)
 		goto drop;
 	memcpy(hdr, pkt->data, sizeof(hdr));
 	seq = hdr64(hdr, GRB_CTF_OFF_SEQ);
+	if (s->early && pkt->info.seq == s->early_seq) {
+		/* Its first records went out early: the rest, which begins at
+		 * its first record, or at its end if it has none.  Not sooner:
+		 * a live beacon may have said since that the stream had
+		 * nothing before a time after the last early record. */
+		struct grb_packet_cursor cur, next;
+		struct grb_record rec;
+		uint64_t k, bits, begin = pkt->info.ts_end;
+
+		grb_packet_cursor_init(pkt, &cur);
+		for (k = 0; k < s->early_k; k++)
+			if (grb_packet_record_next(s->r, pkt, &cur, &rec))
+				break;
+		off = k == s->early_k ? cur.off : pkt->info.content_size;
+		next = cur;
+		if (k == s->early_k && !grb_packet_record_next(s->r, pkt, &next, &rec))
+			begin = rec.ts;
+		records = records > s->early_k ? records - s->early_k : 0;
+		memcpy(hdr + GRB_CTF_OFF_TS_BEGIN, &begin, 8);
+		bits = (sizeof(hdr) + pkt->info.content_size - off) * 8;
+		memcpy(hdr + GRB_CTF_OFF_CONTENT, &bits, 8);
+		memcpy(hdr + GRB_CTF_OFF_PACKET, &bits, 8);
+	}
+	if (s->early && pkt->info.seq >= s->early_seq)
+		s->early = 0;
 	if (!s->started) {
 		s->started = 1;
 		if (seq || hdr64(hdr, GRB_CTF_OFF_DISCARDED)) {
@@ -481,13 +513,13 @@ static void take_packet(struct grb_ctf_trace *t, struct ctf_stream *s, const str
 	seq += s->seq_shift;
 	memcpy(hdr + GRB_CTF_OFF_SEQ, &seq, 8);
 	fed_patch(t, s, hdr);
-	if (write_packet(t, s, hdr, pkt->data + sizeof(hdr), pkt->info.content_size,
-			 pkt->info.records))
+	if (write_packet(t, s, hdr, pkt->data + off, sizeof(hdr) + pkt->info.content_size - off,
+			 records))
 		goto drop;
 	return;
 drop:
 	add(&s->packets_dropped, 1);
-	add(&s->events_dropped, pkt->info.records);
+	add(&s->events_dropped, records);
 }
 
 /*
@@ -531,13 +563,18 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 	struct grb_packet_info info;
 	struct grb_stream_stats ss;
 	struct grb_record rec;
-	uint64_t len = 0, cap = 0, records = 0, first_ts = 0, last_ts = 0, lost = 0;
+	uint64_t len = 0, cap = 0, records = 0, first_ts = 0, last_ts = 0, lost = 0, skipped = 0;
 	char *body = NULL;
 	int ret, k;
 
 	while ((ret = grb_iter_next(s->it, &rec)) == 0 || ret == -EPROTO) {
 		if (ret == -EPROTO) {
 			add(&s->bad_packets, 1);
+			continue;
+		}
+		/* Written early already (grb_ctf_trace_stream_take). */
+		if (s->early && rec.packet_seq == s->early_seq && skipped < s->early_k) {
+			skipped++;
 			continue;
 		}
 		if (len + rec.len > cap) {
@@ -599,6 +636,8 @@ static int take_tail(struct grb_ctf_trace *t, struct ctf_stream *s, uint32_t *go
 			add(&s->events_dropped, records);
 		}
 	}
+	if (s->early && skipped == s->early_k)
+		s->early = 0;
 	free(body);
 	return ret;
 }
@@ -1433,8 +1472,155 @@ int grb_ctf_trace_stream_idle(const struct grb_ctf_trace *t, uint32_t stream, ui
 	if (t->src[s->src]->ended)
 		return 2;
 	/* Every packet up to the write position taken: nothing open, nothing
-	 * delivered and left in the ring. */
-	return ss.consumed_pos == ss.write_pos;
+	 * delivered and left in the ring; or the open packet's records all
+	 * written early, up to the write position. */
+	return ss.consumed_pos == ss.write_pos || (s->early && s->early_end == ss.write_pos);
+}
+
+int grb_ctf_trace_stream_take(struct grb_ctf_trace *t, uint32_t stream)
+{
+	char hdr[GRB_CTF_PACKET_HEADER_SIZE], *body = NULL;
+	struct grb_packet_info info;
+	struct grb_packet_cursor cur;
+	struct grb_record rec;
+	struct grb_packet pkt;
+	struct grb_reader *snap;
+	struct ctf_stream *s;
+	uint64_t len = 0, records = 0, skip, k = 0, first_ts = 0, last_ts = 0, end, ring;
+	uint32_t got = 0;
+
+	if (!t || !t->fed || t->stopped || stream >= t->nr_streams)
+		return -EINVAL;
+	s = &t->s[stream];
+	/* An overwrite ring may reuse the packet before its delivery. */
+	if (s->ended || t->err || t->src[s->src]->gone || t->cfg->mode == GRB_MODE_OVERWRITE)
+		return 0;
+	/* What is delivered first, as a poll takes it. */
+	if (drain_stream(t, s, &got))
+		return 0;
+	/* A snapshot reads the committed records of the packet at the head
+	 * without taking anything: the consuming reader gets the packet
+	 * whole when it is delivered, and take_packet() writes it without
+	 * the records written here. */
+	snap = grb_reader_create(s->ch, s->ch_index, GRB_READER_SNAPSHOT);
+	if (!snap)
+		return 0;
+	if (grb_reader_get_next(snap, &pkt)) {
+		grb_reader_destroy(snap);
+		return 0;
+	}
+	skip = s->early && s->early_seq == pkt.info.seq ? s->early_k : 0;
+	/* The records fit in what the packet holds. */
+	body = (char *)malloc((size_t)pkt.info.content_size);
+	grb_packet_cursor_init(&pkt, &cur);
+	while (body && grb_packet_record_next(snap, &pkt, &cur, &rec) == 0) {
+		if (k++ < skip)
+			continue;
+		if (len + rec.len > pkt.info.content_size)
+			break;
+		memcpy(body + len, rec.data, rec.len);
+		len += rec.len;
+		if (!records)
+			first_ts = rec.ts;
+		last_ts = rec.ts;
+		records++;
+	}
+	end = pkt.pos + cur.off;
+	ring = pkt.info.seq;
+	memset(&info, 0, sizeof(info));
+	/* A later part begins at its first record, as the rest does in
+	 * take_packet(). */
+	info.ts_begin = skip ? first_ts : pkt.info.ts_begin;
+	grb_reader_put(snap, &pkt);
+	grb_reader_destroy(snap);
+	if (!records) {
+		free(body);
+		return 0;
+	}
+	if (!s->started) {
+		/* As take_packet() for a first packet that does not start the
+		 * stream. */
+		uint64_t start = stream_start(t, s);
+
+		s->started = 1;
+		if (ring) {
+			s->seq_shift = 1;
+			if (write_empty_packet(t, s, 0, start < first_ts ? start : first_ts,
+					       first_ts, 0)) {
+				free(body);
+				return 0;
+			}
+		}
+	}
+	if (info.ts_begin < s->last_ts_end)
+		info.ts_begin = s->last_ts_end;
+	info.seq = ring + s->seq_shift;
+	info.ts_end = last_ts;
+	info.content_size = sizeof(hdr) + len;
+	info.packet_size = info.content_size;
+	info.lost = s->last_discarded; /* losses since: in the rest's header */
+	info.records = records;
+	info.stream_id = s->ch_index;
+	info.cpu = s->cpu;
+	info.client_data = &t->cd;
+	memset(hdr, 0, sizeof(hdr));
+	grb_ctf_packet_begin(t->cfg, hdr, &info);
+	grb_ctf_packet_end(t->cfg, hdr, &info);
+	fed_patch(t, s, hdr);
+	if (write_packet(t, s, hdr, body, info.content_size, records)) {
+		free(body);
+		return 0;
+	}
+	free(body);
+	/* The packet's next part, early or delivered, is numbered one more. */
+	s->seq_shift++;
+	s->early = 1;
+	s->early_seq = ring;
+	s->early_k = skip + records;
+	s->early_end = end;
+	return (int)(records > INT32_MAX ? INT32_MAX : records);
+}
+
+/* The caller's clock read completes before the loads that follow: the
+ * counter read is not a memory access, which no atomic fence orders. */
+static void clock_read_fence(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("lfence" : : : "memory");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("isb" : : : "memory");
+#endif
+}
+
+int grb_ctf_trace_stream_quiet(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved)
+{
+	const struct ctf_stream *s;
+	struct grb_stream_stats ss;
+	int owned = 1, idle;
+
+	if (!t || !t->fed || stream >= t->nr_streams)
+		return -EINVAL;
+	s = &t->s[stream];
+	if (t->cfg->alloc == GRB_ALLOC_PER_THREAD) {
+		/*
+		 * [O4] the caller's clock read, then a seq_cst fence, then the
+		 * owner (a relaxed load in the stats), then an acquire fence
+		 * before the positions below.  A thread writes here only after
+		 * its [O1] claim, and reads its clock after it: an owner of 0
+		 * seen here puts that claim, and so the writer's clock read,
+		 * after the caller's.  Read from the last owner's [O2] give-up,
+		 * the 0 and the acquire fence order its records, and the
+		 * positions that count them, before the loads below.
+		 */
+		clock_read_fence();
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (grb_channel_read_stream_stats(s->ch, s->ch_index, &ss))
+			return -EINVAL;
+		owned = ss.owner_tid != 0;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	}
+	idle = grb_ctf_trace_stream_idle(t, stream, reserved);
+	return idle == 1 && !owned ? 3 : idle;
 }
 
 struct grb_channel *grb_ctf_trace_channel(struct grb_ctf_trace *t)

@@ -55,7 +55,8 @@
  * | grb_ctf_trace_poll                | no          | blocking  | open, write           |
  * | grb_ctf_trace_source_channel, _source_stats, _source_end | yes | wait-free | no |
  * | grb_ctf_trace_set_sink            | no          | blocking  | as its sink's metadata callback |
- * | grb_ctf_trace_stream_idle         | yes         | wait-free | no                    |
+ * | grb_ctf_trace_stream_idle, _quiet | yes         | wait-free | no                    |
+ * | grb_ctf_trace_stream_take         | no          | blocking  | as grb_ctf_trace_poll, malloc |
  * | grb_ctf_ids_refresh               | yes         | wait-free | getpid, gettid        |
  * | grb_ctf_read_clock                | no          | blocking  | open, read, malloc    |
  * | grb_ctf_index_open                | no          | blocking  | open, read, malloc    |
@@ -811,6 +812,38 @@ int grb_ctf_trace_set_sink(struct grb_ctf_trace *t, const struct grb_ctf_sink *s
  * will never get another packet); -EINVAL (a bad index, not a fed trace).
  */
 int grb_ctf_trace_stream_idle(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved);
+
+/**
+ * grb_ctf_trace_stream_quiet() - grb_ctf_trace_stream_idle(), and whether
+ * the stream can still get a record older than the caller's clock read.
+ * Read the trace's clock (an ordered read: the vDSO's CLOCK_MONOTONIC,
+ * grb_clock_tsc()), then call it.  A per-thread stream that no thread
+ * owns, and in whose packets everything reserved is written, gets its
+ * next record from a thread that claims it first, and a writer reads its
+ * clock after its claim: that record's time comes after the caller's
+ * ([O4], doc/ordering.md).
+ * Return: 3 idle and owned by no thread (per-thread streams only):
+ * nothing older than the caller's clock read will come; 1 idle; 0 not;
+ * 2 ended; -EINVAL; *reserved as grb_ctf_trace_stream_idle().
+ */
+int grb_ctf_trace_stream_quiet(const struct grb_ctf_trace *t, uint32_t stream, uint64_t *reserved);
+
+/**
+ * grb_ctf_trace_stream_take() - write, as a packet of their own, the
+ * records committed so far in the packet a fed stream's writer keeps open
+ * (read by a snapshot reader, nothing consumed), after the packets
+ * delivered; the packet, once delivered, is written without them (its
+ * header's begin then the time of the last of them), and read in place
+ * without them if its writer is gone.  For a live destination (the sink)
+ * that must not wait for a thread's next event; the cumulative losses
+ * stay those of the packet before, the next part's header carries them.
+ * Not in overwrite mode, where the ring may reuse the packet first.
+ * grb_ctf_trace_stream_idle() then counts the records so written: a
+ * stream whose every reserved byte is committed and written is idle.
+ * Return: records written (0: none); -EINVAL (a bad index, not a fed
+ * trace, stopped).
+ */
+int grb_ctf_trace_stream_take(struct grb_ctf_trace *t, uint32_t stream);
 
 /* Reading a trace back: its clock and its packet indexes. */
 

@@ -5,13 +5,15 @@
  * sequence of events at a known pace, from two threads, so that a live
  * viewer follows it while it runs.
  *
- *	relay_app N PERIOD_US [GO_FILE]
+ *	relay_app N PERIOD_US [GO_FILE [STALL_MS]]
  *
  * Each of the two threads writes relay_app:tick { n, thread, square }
  * for n = 0 .. N-1 (square = n * n), sleeping PERIOD_US after each event.
  * With GO_FILE, the threads start once that file exists (at most 60 s):
- * the test makes it when its viewers are attached.  Prints the count
- * written and exits 0 when every write succeeded.
+ * the test makes it when its viewers are attached.  With STALL_MS, thread
+ * 1 also sleeps that long after its 10th event (a thread that waits with
+ * a packet open).  Prints the count written and exits 0 when every write
+ * succeeded.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +32,7 @@ GRB_CTF_EVENT(relay_app_tick, "relay_app:tick", 1, TICK_FIELDS)
 static const struct grb_ctf_event_desc *const events[] = { &relay_app_tick_event };
 
 static struct grb_channel *ch;
-static unsigned long n_events, period_us;
+static unsigned long n_events, period_us, stall_ms;
 
 struct worker {
 	pthread_t thread;
@@ -51,6 +53,12 @@ static void *writer(void *arg)
 			w->written++;
 		if (period_us)
 			nanosleep(&ts, NULL);
+		if (w->id == 1 && i == 9 && stall_ms) {
+			struct timespec st = { (time_t)(stall_ms / 1000),
+					       (long)(stall_ms % 1000) * 1000000 };
+
+			nanosleep(&st, NULL);
+		}
 	}
 	return NULL;
 }
@@ -62,11 +70,12 @@ int main(int argc, char **argv)
 	int i, waited = 0;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: relay_app N PERIOD_US [GO_FILE]\n");
+		fprintf(stderr, "usage: relay_app N PERIOD_US [GO_FILE [STALL_MS]]\n");
 		return 2;
 	}
 	n_events = strtoul(argv[1], NULL, 10);
 	period_us = strtoul(argv[2], NULL, 10);
+	stall_ms = argc > 4 ? strtoul(argv[4], NULL, 10) : 0;
 	ch = grb_session_channel(&cfg, "relay_app", events, 1);
 	if (!ch) {
 		fprintf(stderr, "relay_app: not recorded: %s\n", grb_last_error());

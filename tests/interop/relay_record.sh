@@ -14,6 +14,11 @@
 #             babeltrace2); the relay's files decode offline to the same
 #   proto210  the same, one host, with --relay-protocol 2.10 (the fixed-size
 #             messages, no trace chunk, for a relay older than 2.11)
+#   burst     the same, one host, the program writing all its events at
+#             once and ending: the session ends while the viewer has read
+#             nothing yet, and it must still show every event (it learns of
+#             the last packets, and of the end of the streams that never
+#             got one, before the session ends)
 #   kill      the relay killed (SIGKILL) while the program writes: the
 #             recorder says so, counts what it could not send (sent + not
 #             sent = written), exits 3; the local trace is whole; the
@@ -21,6 +26,27 @@
 #   stall     the relay stopped (SIGSTOP) while the program writes: the
 #             local trace is whole and the recording ends (the relay is
 #             given up after 10 s without progress), exit 3
+#   beacons   one host, a live timer of 2 s, the program writing an event
+#             every 10 ms from each thread: the viewer shows some of the
+#             first 2 s of events less than 1.5 s after their commit.  The
+#             30 streams that no thread owns get beacons of the time they
+#             were looked at; if they got the previous look's (a period
+#             late), no event could show before 2 s
+#   idle      the same, a live timer of 500 ms, thread 1 writing 10 events
+#             and then waiting 6 s with its packet open: the viewer shows
+#             thread 0's events of that wait while it lasts (some less
+#             than 2.5 s after their commit), its records read from the
+#             open packet by a snapshot and written as a packet of their
+#             own; they could not show before the wait ends otherwise
+#   demo      grb record --relay without a PROGRAM: the built-in workload,
+#             fed to the trace from memory files of its own process, streams
+#             too; the relay's files decode to the same text as the local
+#             trace, with as many events as the summary says are on disk
+#   recover   grb recover --relay: the buffers that a grb record --buffers
+#             killed with its program left, sent to the relay; its files
+#             decode to the same text as the recovered trace (the records,
+#             older than the recovery, come after each stream's empty first
+#             packet), with every recovered event
 #   errors    a relay out of reach at the start: a clear error, exit 1,
 #             no trace, the program never runs; with --relay-fallback the
 #             local trace alone, exit 3; a host name over the relay's limit
@@ -35,6 +61,8 @@ grb_need lttng-tools babeltrace2
 rm -rf "$work"
 mkdir -p "$work"
 N=1500 # events a thread
+period=1000 # us between two events of a thread
+stall=0 # ms thread 1 waits after its 10th event
 relayd_pid=
 
 fail()
@@ -100,7 +128,7 @@ record()
 	(
 		set +e
 		"$grb" record -o "$work/$name" --relay "net://127.0.0.1:$cport:$dport" \
-			--live-timer 200 --hostname "$host" "$@" -- "$app" $N 1000 "$work/go" \
+			--live-timer 200 --hostname "$host" "$@" -- "$app" $N $period "$work/go" $stall \
 			>"$work/$name.out" 2>"$work/$name.err"
 		echo $? >"$work/$name.rc"
 	) &
@@ -261,6 +289,12 @@ proto210)
 	live_run "--relay-protocol 2.10" hostP
 	grep -q 'protocol 2.10' "$work/run_hostP.out" || fail "protocol 2.10 was not used"
 	;;
+burst)
+	start_relayd
+	N=20000
+	period=0
+	live_run "" hostB
+	;;
 kill | stall)
 	start_relayd
 	N=3000
@@ -286,6 +320,127 @@ kill | stall)
 	sent_plus_not_sent run_k
 	local_trace run_k
 	echo "relay_record: $scenario: the local trace holds all $((2 * N)) events"
+	;;
+beacons | idle)
+	grb_need python3
+	start_relayd
+	N=500
+	period=10000
+	# The delays of n < to, from n = from of thread (both: -1)
+	if [ "$scenario" = beacons ]; then
+		timer=2000 from=0 to=200 thread=-1 limit=1500
+	else
+		N=700
+		timer=500 stall=6000 from=100 to=300 thread=0 limit=2500
+	fi
+	record hostL run_hostL --live-timer $timer
+	wait_listed hostL run_hostL '33 stream(s)'
+	(
+		set +e
+		if [ "$thread" -ge 0 ]; then
+			set -- 60 $from $thread
+		else
+			set -- 60
+		fi
+		python3 "$(dirname "$0")/live_delay.py" \
+			"net://127.0.0.1:$lport/host/hostL/run_hostL" "$work/run_hostL.live" $to "$@" \
+			>"$work/delay.txt" 2>"$work/delay.err"
+		echo $? >"$work/delay.rc"
+	) &
+	wait_listed hostL run_hostL '1 client(s) connected'
+	: >"$work/go"
+	finish run_hostL 0
+	i=0
+	while [ ! -e "$work/delay.rc" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "the viewer did not end within 30 s of the recording"
+		sleep 0.1
+	done
+	cat "$work/delay.txt"
+	[ "$(cat "$work/delay.rc")" = 0 ] || { cat "$work/delay.err"; fail "the viewer failed"; }
+	babeltrace2 --clock-cycles "$work/run_hostL" >"$work/run_hostL.txt" 2>/dev/null ||
+		fail "babeltrace2 cannot read the local trace"
+	events "$work/run_hostL.txt"
+	cmp -s "$work/run_hostL.txt" "$work/run_hostL.live" ||
+		fail "the live viewer's events differ from the local trace's"
+	dir=$(find "$work/relay/hostL" -mindepth 1 -maxdepth 1 -type d -name 'run_hostL-*')
+	babeltrace2 --clock-cycles "$dir" >"$work/run_hostL.relay" 2>"$work/run_hostL.relay.err" ||
+		{ cat "$work/run_hostL.relay.err"; fail "babeltrace2 cannot read the relay's copy"; }
+	cmp -s "$work/run_hostL.txt" "$work/run_hostL.relay" ||
+		fail "the relay's files hold other events than the local trace"
+	min=$(sed -n 's/^LIVE_DELAY .* min_ms=\([0-9]*\)\..*/\1/p' "$work/delay.txt")
+	[ -n "$min" ] || fail "no delay measured"
+	[ "$min" -lt $limit ] ||
+		fail "no event measured showed within $limit ms of its commit (the soonest: $min ms)"
+	echo "relay_record: $scenario: the soonest event measured showed $min ms after its commit"
+	;;
+demo)
+	start_relayd
+	"$grb" record -o "$work/demo" --relay "net://127.0.0.1:$cport:$dport" --hostname hostD \
+		--duration 0.05 --threads 1 >"$work/demo.out" 2>"$work/demo.err" ||
+		{ cat "$work/demo.out" "$work/demo.err"; fail "grb record exited $?"; }
+	cat "$work/demo.out"
+	ondisk=$(sed -n 's/^accounting: .* = \([0-9,]*\) on disk + .*: exact$/\1/p' "$work/demo.out" |
+		tr -d ,)
+	[ -n "$ondisk" ] && [ "$ondisk" -gt 0 ] || fail "the demo's accounting is not exact"
+	grep -q "^relay .*: [0-9]* packets ($ondisk events, .*: complete$" "$work/demo.out" ||
+		fail "the relay did not get the $ondisk events on disk"
+	dir=$(find "$work/relay/hostD" -mindepth 1 -maxdepth 1 -type d -name 'demo-*')
+	[ -n "$dir" ] || fail "no session directory of hostD on the relay"
+	babeltrace2 "$work/demo" >"$work/demo.txt" 2>/dev/null || fail "babeltrace2 cannot read the local trace"
+	babeltrace2 "$dir" >"$work/demo.relay" 2>/dev/null || fail "babeltrace2 cannot read the relay's copy"
+	[ "$(wc -l <"$work/demo.txt")" -eq "$ondisk" ] || fail "the local trace has not $ondisk events"
+	cmp -s "$work/demo.txt" "$work/demo.relay" || fail "the relay's copy holds other events than the local trace"
+	echo "relay_record: demo: $ondisk events, local = relay"
+	;;
+recover)
+	start_relayd
+	N=100000
+	"$grb" record -o "$work/killed" --buffers "$work/buf" -- "$app" $N 100 "$work/go" \
+		>"$work/killed.out" 2>&1 &
+	rec=$!
+	i=0
+	until ls "$work/buf/"*.chan >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "relay_app did not register"
+		sleep 0.1
+	done
+	apid=$(ps -o pid= --ppid "$rec" | tr -d ' ')
+	[ -n "$apid" ] || fail "no relay_app under grb record"
+	: >"$work/go"
+	sleep 0.5
+	# Both ends die: the buffers stay.
+	kill -KILL "$rec"
+	wait "$rec" 2>/dev/null || true
+	kill -KILL "$apid"
+	i=0
+	while [ -d "/proc/$apid" ] && ! grep -q '^State:.*Z' "/proc/$apid/status" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "relay_app $apid did not die"
+		sleep 0.1
+	done
+	set +e
+	"$grb" recover "$work/buf" -o "$work/rec" --relay "net://127.0.0.1:$cport:$dport" \
+		--hostname hostR >"$work/rec.out" 2>"$work/rec.err"
+	rc=$?
+	set -e
+	cat "$work/rec.out" "$work/rec.err"
+	[ $rc -eq 0 ] || fail "grb recover exited $rc"
+	got=$(sed -n 's/^total: 1 processes, [0-9]* written = \([0-9]*\) recovered + .*: exact$/\1/p' \
+		"$work/rec.out")
+	[ -n "$got" ] && [ "$got" -gt 0 ] || fail "the recovery is not exact, or recovered nothing"
+	grep -q "^relay .*: [0-9]* packets ($got events, .*: complete$" "$work/rec.out" ||
+		fail "the relay did not get the $got events recovered"
+	dir=$(find "$work/relay/hostR" -mindepth 1 -maxdepth 1 -type d -name 'rec-*')
+	[ -n "$dir" ] || fail "no session directory of hostR on the relay"
+	babeltrace2 "$work/rec" >"$work/rec.txt" 2>/dev/null || fail "babeltrace2 cannot read the recovered trace"
+	babeltrace2 "$dir" >"$work/rec.relay" 2>"$work/rec.relay.err" ||
+		{ cat "$work/rec.relay.err"; fail "babeltrace2 cannot read the relay's copy"; }
+	[ "$(grep -c relay_app:tick "$work/rec.txt")" -eq "$got" ] ||
+		fail "the recovered trace has not $got events"
+	cmp -s "$work/rec.txt" "$work/rec.relay" ||
+		{ diff "$work/rec.txt" "$work/rec.relay" | head; fail "the relay's copy holds other events than the recovered trace"; }
+	echo "relay_record: recover: $got events recovered, local = relay"
 	;;
 errors)
 	# A port nobody listens on: the relay's, once it is stopped.

@@ -7,10 +7,17 @@
  * written, its bytes those of the stream file and its entry that of the
  * index file.  grb_ctf_trace_stream_idle() says 1 for a stream whose
  * reservations are all written, 0 while one is open or not yet taken, 2
- * once its source ended; the refusals of set_sink.
+ * once its source ended; grb_ctf_trace_stream_quiet() says 3 instead of 1
+ * for a stream that no thread owns (never written, or given back by a
+ * thread that exited), 1 for this thread's; grb_ctf_trace_stream_take()
+ * writes the records of an open packet as packets of their own, then the
+ * packet without them, numbered on, each part beginning at its first
+ * record, and the stream counts as idle when all it reserved is written;
+ * the refusals of set_sink.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +37,17 @@ GRB_CTF_EVENT(sink_tick, "sink:tick", 1, TICK_FIELDS)
 static const struct grb_ctf_event_desc *const events[] = { &sink_tick_event };
 
 #define NSTREAMS 2
+
+/* A thread that writes three events and exits: its exit hook closes its
+ * packet and gives its stream back. */
+static void *write_three(void *arg)
+{
+	uint32_t i;
+
+	for (i = 0; i < 3; i++)
+		CHECK(sink_tick_write(&cfg, (struct grb_channel *)arg, 100 + i) == 0);
+	return NULL;
+}
 #define MAX_PACKETS 64
 
 struct seen_packet {
@@ -266,8 +284,11 @@ int main(void)
 		CHECK(hdr64(h, GRB_CTF_OFF_PACKET) == GRB_CTF_PACKET_HEADER_SIZE * 8);
 		CHECK(hdr64(h, GRB_CTF_OFF_DISCARDED) == 0);
 		CHECK(grb_ctf_trace_stream_idle(t, i, &r0) == 1 && r0 == 0);
+		/* No thread owns it yet. */
+		CHECK(grb_ctf_trace_stream_quiet(t, i, &r1) == 3 && r1 == 0);
 	}
 	CHECK(grb_ctf_trace_stream_idle(t, NSTREAMS, NULL) == -EINVAL);
+	CHECK(grb_ctf_trace_stream_quiet(t, NSTREAMS, NULL) == -EINVAL);
 
 	/* Ten events of this thread: its stream has an open packet. */
 	for (i = 0; i < 10; i++)
@@ -284,6 +305,7 @@ int main(void)
 		return check_exit("test_ctf_sink");
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r0) == 0);
 	CHECK(r0 > 0);
+	CHECK(grb_ctf_trace_stream_quiet(t, (uint32_t)mine, &r1) == 0 && r1 == r0);
 	CHECK(grb_ctf_trace_poll(t) == 0); /* nothing delivered */
 	CHECK(seen.nr_packets == 0);
 	/* Closed: delivered, still not taken. */
@@ -297,13 +319,82 @@ int main(void)
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r0) == 1);
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r1) == 1);
 	CHECK(r0 == r1);
+	/* This thread owns it: a record it reserves later may carry a time
+	 * read before the look.  The other is still owned by none. */
+	CHECK(grb_ctf_trace_stream_quiet(t, (uint32_t)mine, &r1) == 1 && r1 == r0);
 	for (i = 0; i < NSTREAMS; i++)
-		if (i != (uint32_t)mine)
+		if (i != (uint32_t)mine) {
 			CHECK(grb_ctf_trace_stream_idle(t, i, &r0) == 1 && r0 == 0);
+			CHECK(grb_ctf_trace_stream_quiet(t, i, &r0) == 3 && r0 == 0);
+		}
+	/* Another thread writes into the other stream and exits: taken and
+	 * written, owned by none again. */
+	{
+		pthread_t th;
+		uint32_t other = 1 - (uint32_t)mine;
 
-	/* Five more, left open; the writer declared gone: they come as a
-	 * last packet, then the source ends. */
-	for (i = 10; i < 15; i++)
+		CHECK(pthread_create(&th, NULL, write_three, w) == 0);
+		pthread_join(th, NULL);
+		CHECK(grb_ctf_trace_poll(t) == 1);
+		CHECK(seen.p[seen.nr_packets - 1].stream == other);
+		CHECK(seen.p[seen.nr_packets - 1].records == 3);
+		CHECK(grb_ctf_trace_stream_idle(t, other, &r0) == 1 && r0 > 0);
+		CHECK(grb_ctf_trace_stream_quiet(t, other, &r1) == 3 && r1 == r0);
+	}
+
+	/* Four left open, taken early: a packet of their own, numbered after
+	 * the last, and the stream idle (all it reserved is written); two
+	 * more, taken as a second part; three more, then the packet closed:
+	 * written without the six. */
+	{
+		const struct seen_packet *a, *b, *c, *prev = &seen.p[0];
+		uint64_t seq0 = hdr64(prev->bytes, GRB_CTF_OFF_SEQ);
+
+		for (i = 0; i < 4; i++)
+			CHECK(sink_tick_write(&cfg, w, 20 + i) == 0);
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r0) == 0);
+		before = seen.nr_packets;
+		CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 4);
+		CHECK(seen.nr_packets == before + 1);
+		a = &seen.p[before];
+		CHECK(a->stream == (uint32_t)mine && a->records == 4);
+		CHECK(hdr64(a->bytes, GRB_CTF_OFF_SEQ) == seq0 + 1);
+		CHECK(hdr64(a->bytes, GRB_CTF_OFF_TS_BEGIN) >=
+		      hdr64(prev->bytes, GRB_CTF_OFF_TS_END));
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, &r1) == 1 && r1 == r0);
+		CHECK(grb_ctf_trace_stream_quiet(t, (uint32_t)mine, NULL) == 1); /* owned */
+		CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 0); /* nothing new */
+		for (i = 0; i < 2; i++)
+			CHECK(sink_tick_write(&cfg, w, 24 + i) == 0);
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) == 0);
+		CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 2);
+		b = &seen.p[before + 1];
+		CHECK(b->records == 2 && hdr64(b->bytes, GRB_CTF_OFF_SEQ) == seq0 + 2);
+		CHECK(hdr64(b->bytes, GRB_CTF_OFF_TS_BEGIN) >= hdr64(a->bytes, GRB_CTF_OFF_TS_END));
+		for (i = 0; i < 3; i++)
+			CHECK(sink_tick_write(&cfg, w, 26 + i) == 0);
+		CHECK(grb_channel_flush(w) == 0);
+		CHECK(grb_ctf_trace_poll(t) == 1);
+		CHECK(seen.nr_packets == before + 3);
+		c = &seen.p[before + 2];
+		CHECK(c->records == 3 && hdr64(c->bytes, GRB_CTF_OFF_SEQ) == seq0 + 3);
+		CHECK(hdr64(c->bytes, GRB_CTF_OFF_TS_BEGIN) >= hdr64(b->bytes, GRB_CTF_OFF_TS_END));
+		/* The rest holds three records of the size of the second
+		 * part's two (the packet's first, with a full timestamp, was
+		 * in the first part). */
+		CHECK((c->len - GRB_CTF_PACKET_HEADER_SIZE) * 2 ==
+		      (b->len - GRB_CTF_PACKET_HEADER_SIZE) * 3);
+		CHECK(hdr64(c->bytes, GRB_CTF_OFF_CONTENT) == c->len * 8);
+		CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) == 1);
+	}
+
+	/* Five more, left open, two of them taken early; the writer declared
+	 * gone: the other three come as a last packet, then the source
+	 * ends. */
+	for (i = 10; i < 12; i++)
+		CHECK(sink_tick_write(&cfg, w, i) == 0);
+	CHECK(grb_ctf_trace_stream_take(t, (uint32_t)mine) == 2);
+	for (i = 12; i < 15; i++)
 		CHECK(sink_tick_write(&cfg, w, i) == 0);
 	CHECK(grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) == 0);
 	CHECK(grb_ctf_trace_source_end(t, (uint32_t)src) == 0);
@@ -311,9 +402,11 @@ int main(void)
 	for (i = 0; i < 100 && grb_ctf_trace_stream_idle(t, (uint32_t)mine, NULL) != 2; i++)
 		grb_ctf_trace_poll(t);
 	CHECK(seen.nr_packets == before + 1);
-	CHECK(seen.p[before].records == 5);
-	for (i = 0; i < NSTREAMS; i++)
+	CHECK(seen.p[before].records == 3);
+	for (i = 0; i < NSTREAMS; i++) {
 		CHECK(grb_ctf_trace_stream_idle(t, i, NULL) == 2);
+		CHECK(grb_ctf_trace_stream_quiet(t, i, NULL) == 2);
+	}
 	CHECK(grb_ctf_trace_stop(t) == 0);
 	check_metadata(path);
 	check_packets(path);

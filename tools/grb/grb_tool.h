@@ -16,8 +16,8 @@
  *	ftrec.c		grb ftrace record -- PROGRAM: a trace.dat
  *	sessd.c		the recorders' side of a session (sessd.h): the
  *			socket, the registrations, the program's launch
- *	relay.c		grb record --relay: the trace streamed live to
- *			lttng-relayd (relay.h)
+ *	relay.c		grb record --relay, grb recover --relay: the trace
+ *			streamed live to lttng-relayd (relay.h)
  *	kernrec.c	grb record --kernel: the channels of grb.ko's
  *			modules, read through /dev/grb
  */
@@ -36,17 +36,14 @@ extern const char record_usage[];
 int cmd_record(int argc, char **argv);
 
 /* session.c: grb record -- PROGRAM */
+struct relay_cli;
 struct program_opts {
 	const char *dir; /* the trace directory */
 	const char *preload; /* preload libraries' names (libc,pthread), or NULL */
 	uint32_t subbuf_size, subbuf_count, streams; /* each process's channel */
 	uint32_t wakeup; /* GRB_WAKEUP_NONE (poll) or GRB_WAKEUP_WRITER */
 	char *buffers; /* --buffers: the streams' directory (absolute), or NULL */
-	const char *hostname; /* --hostname, or NULL: the machine's */
-	const char *relay; /* --relay URL, or NULL */
-	uint64_t live_timer_us; /* --live-timer */
-	uint32_t relay_minor; /* --relay-protocol 2.N: N */
-	int relay_fallback; /* --relay-fallback */
+	const struct relay_cli *rc; /* --hostname, --relay and theirs (relay.h) */
 };
 int record_program(const struct program_opts *o, char **argv);
 

@@ -25,14 +25,9 @@
 
 #define MAX_THREADS 256
 
-/* Long options without a short one. */
+/* Long options without a short one (the relay's: relay.h). */
 enum {
-	OPT_HOSTNAME = 256,
-	OPT_RELAY,
-	OPT_LIVE_TIMER,
-	OPT_RELAY_FALLBACK,
-	OPT_RELAY_PROTOCOL,
-	OPT_KERNEL,
+	OPT_KERNEL = 256,
 	OPT_FORMAT,
 	OPT_ATTACH,
 };
@@ -118,6 +113,8 @@ static const char *grouped(char *buf, size_t n, uint64_t v)
 const char record_usage[] =
 	"usage: grb record [-o DIR] [--duration S] [--mode discard|overwrite]\n"
 	"                  [--subbuf-size N] [--subbuf-count N] [--threads N] [--clock C]\n"
+	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
+	"                  [--relay-fallback] [--relay-protocol 2.N]]\n"
 	"       grb record --kernel [-o DIR|FILE] [--duration S] [--format ctf|ftrace]\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
@@ -178,14 +175,15 @@ const char record_usage[] =
 	"                        (created if missing; e.g. on /dev/shm, or a disk\n"
 	"                        to outlive a crash) instead of memory files; each\n"
 	"                        process's files go once its events are written\n"
-	"      --hostname NAME   with a PROGRAM: the host the trace says it comes\n"
-	"                        from, and files it under on a relay (default: this\n"
-	"                        machine's name; at most 63 bytes)\n"
-	"      --relay URL       with a PROGRAM: also stream the trace live to an\n"
-	"                        lttng-relayd at net://HOST[:CTRL_PORT[:DATA_PORT]]\n"
-	"                        (default ports 5342 and 5343; doc/relay.md), as the\n"
-	"                        session named after DIR; view it with babeltrace2\n"
-	"                        -i lttng-live net://HOST/host/HOSTNAME/SESSION\n"
+	"      --hostname NAME   the host the trace says it comes from, and files it\n"
+	"                        under on a relay (default: this machine's name; at\n"
+	"                        most 63 bytes)\n"
+	"      --relay URL       also stream the trace live to an lttng-relayd at\n"
+	"                        net://HOST[:CTRL_PORT[:DATA_PORT]] (default ports\n"
+	"                        5342 and 5343; doc/relay.md), as the session named\n"
+	"                        after DIR; view it with babeltrace2 -i lttng-live\n"
+	"                        net://HOST/host/HOSTNAME/SESSION.  The built-in\n"
+	"                        workload's stream files are then <name>_<pid>_<i>\n"
 	"      --live-timer MS   with --relay: a beacon for each idle stream every\n"
 	"                        MS milliseconds (default 1000)\n"
 	"      --relay-fallback  with --relay: a relay out of reach at the start\n"
@@ -239,13 +237,24 @@ static double seconds_since(uint64_t t0)
 	return (double)(now_ns() - t0) / 1e9;
 }
 
+/* The relay was lost (said once). */
+static void say_relay_lost(struct relay *r, const char *url, const char *how, const char *dir)
+{
+	if (relay_newly_lost(r))
+		fprintf(stderr,
+			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
+			url, relay_error(r), how, dir);
+}
+
 /* The loss causes the summary shows, in enum order. */
 #define NR_SHOWN_CAUSES 6
 
-static void print_summary(struct grb_ctf_trace *t, uint32_t n, const char *chan_name,
-			  const char *dir, double secs, uint64_t ok, uint64_t failed)
+/* fed_pid: a fed trace's stream files are <chan_name>_<pid>_<i>, else
+ * <chan_name>_<CPU>. */
+static void print_summary(struct grb_ctf_trace *t, uint32_t n, struct grb_channel *ch,
+			  const char *chan_name, int32_t fed_pid, const char *dir, double secs,
+			  uint64_t ok, uint64_t failed)
 {
-	struct grb_channel *ch = grb_ctf_trace_channel(t);
 	struct totals tot;
 	char a[32], b[32], c[32];
 	uint32_t i;
@@ -270,7 +279,9 @@ static void print_summary(struct grb_ctf_trace *t, uint32_t n, const char *chan_
 
 		if (grb_ctf_trace_stream_stats(t, i, &st))
 			continue;
-		if (st.packets) {
+		if (st.packets && fed_pid) {
+			snprintf(file, sizeof(file), "%s_%d_%u", chan_name, (int)fed_pid, i);
+		} else if (st.packets) {
 			uint32_t num = i;
 
 			if (!grb_channel_read_stream_stats(ch, i, &ss) && ss.cpu != UINT32_MAX)
@@ -378,11 +389,7 @@ int cmd_record(int argc, char **argv)
 		{ "streams", required_argument, NULL, 'n' },
 		{ "wakeup", required_argument, NULL, 'w' },
 		{ "buffers", required_argument, NULL, 'b' },
-		{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-		{ "relay", required_argument, NULL, OPT_RELAY },
-		{ "live-timer", required_argument, NULL, OPT_LIVE_TIMER },
-		{ "relay-fallback", no_argument, NULL, OPT_RELAY_FALLBACK },
-		{ "relay-protocol", required_argument, NULL, OPT_RELAY_PROTOCOL },
+		RELAY_LONG_OPTIONS,
 		{ "kernel", no_argument, NULL, OPT_KERNEL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "attach", required_argument, NULL, OPT_ATTACH },
@@ -405,16 +412,22 @@ int cmd_record(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block, old;
 	int tty = isatty(STDOUT_FILENO), c, ret, status = 0, workload_opt = 0;
-	const char *preload = NULL, *buffers = NULL, *hostname = NULL, *relay = NULL;
-	uint64_t streams = 32, live_timer_ms = 1000, relay_minor = 13;
-	int relay_fallback = 0, relay_opt = 0, kernel = 0, other_opt = 0, duration_set = 0;
-	int kernel_ftrace = 0, format_set = 0;
+	const char *preload = NULL, *buffers = NULL, *hostname;
+	uint64_t streams = 32;
+	int kernel = 0, other_opt = 0, duration_set = 0, kernel_ftrace = 0, format_set = 0;
 	const char *attach = NULL;
 	uint32_t wakeup = GRB_WAKEUP_WRITER, wakeup_set = 0;
+	struct relay_cli rc;
+	struct relay *relay = NULL;
+	struct grb_channel *wch = NULL; /* with --relay: the writers' channel */
+	int unreached = 0, relay_ok = 1, bad;
+	char host[256], err[512];
+	int32_t fed_pid = 0; /* with --relay: the stream files' pid */
 	uint32_t i, n;
 
 	argv[0] = (char *)"grb record"; /* for getopt's messages */
 	optind = 1;
+	relay_cli_init(&rc);
 	/* "+": options end at the PROGRAM, whose own options are its own. */
 	while ((c = getopt_long(argc, argv, "+o:d:m:s:c:t:k:p:n:w:b:h", opts, NULL)) != -1) {
 		char *end;
@@ -424,7 +437,11 @@ int cmd_record(int argc, char **argv)
 		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != OPT_ATTACH &&
 		    c != 'h')
 			other_opt = c;
-		duration_set |= c == 'd';
+		ret = relay_cli_option(&rc, c, optarg, "grb record");
+		if (ret > 0)
+			return ret;
+		if (!ret)
+			continue;
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -527,54 +544,6 @@ int cmd_record(int argc, char **argv)
 		case 'b':
 			buffers = optarg;
 			break;
-		case OPT_HOSTNAME: {
-			const char *why = relay_name_error(optarg, RELAY_HOSTNAME_MAX);
-
-			if (why) {
-				fprintf(stderr,
-					"grb record: --hostname %s: %s (at most %u bytes, no '/',"
-					" no space, not starting with '.': what lttng-relayd and"
-					" its viewers take)\n",
-					optarg, why, RELAY_HOSTNAME_MAX);
-				return 2;
-			}
-			hostname = optarg;
-			break;
-		}
-		case OPT_RELAY: {
-			char err[256];
-
-			if (relay_check_url(optarg, err, sizeof(err))) {
-				fprintf(stderr, "grb record: --relay %s\n", err);
-				return 2;
-			}
-			relay = optarg;
-			break;
-		}
-		case OPT_LIVE_TIMER:
-			if (!parse_size(optarg, 3600000, &live_timer_ms) || !live_timer_ms) {
-				fprintf(stderr,
-					"grb record: --live-timer %s: expected milliseconds, 1 to "
-					"3600000\n",
-					optarg);
-				return 2;
-			}
-			relay_opt = c;
-			break;
-		case OPT_RELAY_FALLBACK:
-			relay_fallback = 1;
-			relay_opt = c;
-			break;
-		case OPT_RELAY_PROTOCOL:
-			if (strncmp(optarg, "2.", 2) || !parse_size(optarg + 2, 13, &relay_minor) ||
-			    relay_minor < 4) {
-				fprintf(stderr,
-					"grb record: --relay-protocol %s: expected 2.4 to 2.13\n",
-					optarg);
-				return 2;
-			}
-			relay_opt = c;
-			break;
 		case OPT_KERNEL:
 			kernel = 1;
 			break;
@@ -616,18 +585,15 @@ int cmd_record(int argc, char **argv)
 		return 2;
 	}
 	if (optind >= argc && !kernel && !attach &&
-	    (preload || streams != 32 || wakeup_set || buffers || hostname || relay)) {
+	    (preload || streams != 32 || wakeup_set || buffers)) {
 		fprintf(stderr,
-			"grb record: --preload, --streams, --wakeup, --buffers, --hostname and "
-			"--relay go with a PROGRAM "
+			"grb record: --preload, --streams, --wakeup and --buffers go with a PROGRAM "
 			"(grb record [options] -- PROGRAM [ARGS...])\n");
 		return 2;
 	}
-	if (relay_opt && !relay) {
-		fprintf(stderr, "grb record: --live-timer, --relay-fallback and --relay-protocol "
-				"go with --relay URL\n");
-		return 2;
-	}
+	ret = relay_cli_check(&rc, "grb record");
+	if (ret)
+		return ret;
 	if (optind < argc && workload_opt) {
 		fprintf(stderr,
 			"grb record: -%c is an option of the built-in workload, not of a "
@@ -675,11 +641,7 @@ int cmd_record(int argc, char **argv)
 		po.subbuf_count = (uint32_t)subbuf_count;
 		po.streams = (uint32_t)streams;
 		po.buffers = NULL;
-		po.hostname = hostname;
-		po.relay = relay;
-		po.live_timer_us = live_timer_ms * 1000;
-		po.relay_minor = (uint32_t)relay_minor;
-		po.relay_fallback = relay_fallback;
+		po.rc = &rc;
 		if (buffers && !(po.buffers = buffers_dir(buffers)))
 			return 2;
 		if (wakeup_set && wakeup == GRB_WAKEUP_WRITER && streams > GRB_CHANNEL_WAIT_MAX) {
@@ -694,11 +656,15 @@ int cmd_record(int argc, char **argv)
 		return ret;
 	}
 
+	hostname = relay_cli_hostname(&rc, host, sizeof(host), "grb record", &bad);
+	if (bad)
+		return 2;
 	grb_ctf_trace_attr_init(&attr);
 	attr.path = dir;
 	attr.channel_name = chan_name;
 	attr.events = workload_events;
 	attr.nr_events = workload_nr_events;
+	attr.hostname = hostname; /* NULL: the machine's */
 	attr.chan.subbuf_size = (uint32_t)subbuf_size;
 	attr.chan.subbuf_count = (uint32_t)subbuf_count;
 	wl = workload_select(overwrite, 0);
@@ -720,20 +686,98 @@ int cmd_record(int argc, char **argv)
 	}
 	/* The workload writes flat out: poll often so the rings rarely fill. */
 	attr.read_period_us = 1000;
-	t = grb_ctf_trace_create(wl->cfg, &attr);
-	if (!t) {
-		fprintf(stderr, "grb record: %s\n", grb_last_error());
-		if (errno == EEXIST)
-			fprintf(stderr, "grb record: choose another directory with -o DIR "
-					"(a trace is never overwritten)\n");
-		return 1;
+	if (rc.url) {
+		/*
+		 * With a relay the trace is fed, as a PROGRAM's: the writers'
+		 * channel lives in memory files, which the trace attaches as a
+		 * source of this process, and this thread drains it and gives
+		 * the relay its beacons (doc/relay.md).
+		 */
+		struct grb_channel_attr ca = attr.chan;
+		struct stat st;
+		int *fds, existed;
+
+		ca.backing = GRB_BACKING_MEMFD;
+		ca.name = chan_name;
+		wch = grb_channel_create(wl->cfg, &ca);
+		if (!wch) {
+			fprintf(stderr, "grb record: %s\n", grb_last_error());
+			return 1;
+		}
+		n = grb_channel_nr_streams(wch);
+		fds = (int *)calloc(n ? n : 1, sizeof(*fds));
+		for (i = 0; fds && i < n; i++) {
+			struct grb_stream_shm shm;
+
+			if (grb_channel_stream_shm(wch, i, &shm))
+				break;
+			fds[i] = shm.fd;
+		}
+		if (!fds || i < n) {
+			fprintf(stderr, "grb record: %s\n",
+				fds ? grb_last_error() : "out of memory");
+			free(fds);
+			grb_channel_destroy(wch);
+			return 1;
+		}
+		existed = !stat(dir, &st);
+		t = grb_ctf_trace_create_fed(wl->cfg, &attr);
+		if (!t) {
+			fprintf(stderr, "grb record: %s\n", grb_last_error());
+			if (errno == EEXIST)
+				fprintf(stderr, "grb record: choose another directory with -o DIR "
+						"(a trace is never overwritten)\n");
+			free(fds);
+			grb_channel_destroy(wch);
+			return 1;
+		}
+		relay = relay_cli_connect(&rc, "grb record", dir, hostname, wl->cfg->clock_read,
+					  "recording", "recorded", &unreached);
+		ret = 0;
+		if (relay && relay_attach(relay, t, err, sizeof(err))) {
+			fprintf(stderr, "grb record: relay %s: %s\n", rc.url, err);
+			ret = -1;
+		}
+		if (!ret && (relay || unreached)) {
+			ret = grb_ctf_trace_attach(t, fds, n, chan_name, (int32_t)getpid(),
+						   workload_events, workload_nr_events);
+			if (ret < 0)
+				fprintf(stderr, "grb record: %s\n", grb_last_error());
+		}
+		free(fds);
+		if (ret < 0 || (!relay && !unreached)) {
+			relay_free(relay);
+			grb_ctf_trace_destroy(t);
+			grb_channel_destroy(wch);
+			/* Nothing was traced: what creating the trace made goes. */
+			snprintf(host, sizeof(host), "%s/metadata", dir);
+			unlink(host);
+			snprintf(host, sizeof(host), "%s/index", dir);
+			rmdir(host);
+			if (!existed)
+				rmdir(dir);
+			return 1;
+		}
+		fed_pid = (int32_t)getpid();
+		ch = wch;
+	} else {
+		t = grb_ctf_trace_create(wl->cfg, &attr);
+		if (!t) {
+			fprintf(stderr, "grb record: %s\n", grb_last_error());
+			if (errno == EEXIST)
+				fprintf(stderr, "grb record: choose another directory with -o DIR "
+						"(a trace is never overwritten)\n");
+			return 1;
+		}
+		ch = grb_ctf_trace_channel(t);
+		n = grb_channel_nr_streams(ch);
 	}
-	ch = grb_ctf_trace_channel(t);
-	n = grb_channel_nr_streams(ch);
 	w = (struct worker *)calloc(threads, sizeof(*w));
 	if (!w) {
 		fprintf(stderr, "grb record: out of memory\n");
+		relay_free(relay);
 		grb_ctf_trace_destroy(t);
+		grb_channel_destroy(wch);
 		return 1;
 	}
 
@@ -755,6 +799,14 @@ int cmd_record(int argc, char **argv)
 			printf("grb: writers use atomic instructions: restartable sequences "
 			       "unavailable (%s)\n",
 			       why ? why : "?");
+	}
+	if (relay) {
+		char url[512];
+
+		relay_viewer_url(relay, url, sizeof(url));
+		printf("grb: streaming live to %s (protocol 2.%u, a beacon every %" PRIu64
+		       " ms) into %s; view it with\n     babeltrace2 -i lttng-live %s\n",
+		       rc.url, relay_minor(relay), rc.live_timer_ms, relay_path(relay), url);
 	}
 	fflush(stdout);
 
@@ -781,15 +833,27 @@ int cmd_record(int argc, char **argv)
 	while (!status && !interrupted) {
 		uint64_t el = now_ns() - t0, end = (uint64_t)(duration * 1e9);
 		uint64_t next = (el / 500000000u + 1) * 500000000u; /* on the half second */
+		uint64_t wake = next;
 		struct timespec ts;
 
 		if (el >= end)
 			break;
 		if (next > end)
 			next = end;
-		ts.tv_sec = (time_t)((next - el) / 1000000000u);
-		ts.tv_nsec = (long)((next - el) % 1000000000u);
+		/* A fed trace is drained here, every millisecond. */
+		wake = fed_pid && el + 1000000 < next ? el + 1000000 : next;
+		ts.tv_sec = (time_t)((wake - el) / 1000000000u);
+		ts.tv_nsec = (long)((wake - el) % 1000000000u);
 		nanosleep(&ts, NULL);
+		if (fed_pid) {
+			grb_ctf_trace_poll(t);
+			if (relay) {
+				relay_tick(relay);
+				say_relay_lost(relay, rc.url, "goes on", dir);
+			}
+			if (now_ns() - t0 < next)
+				continue;
+		}
 		if (grb_ctf_trace_error(t)[0]) {
 			io_error_at = seconds_since(t0);
 			break;
@@ -824,9 +888,24 @@ int cmd_record(int argc, char **argv)
 		printf("interrupted after %.2f s\n", secs);
 	if (io_error_at > 0)
 		printf("stopped after %.2f s: I/O error\n", io_error_at);
+	/* The writers are done: a fed trace reads their channel to its end. */
+	if (wch)
+		grb_channel_finalize(wch);
 	ret = grb_ctf_trace_stop(t);
+	/* The last packets are queued: the session ends on the relay. */
+	if (relay) {
+		relay_ok = !relay_finish(relay);
+		say_relay_lost(relay, rc.url, "went", dir);
+	}
 
-	print_summary(t, n, chan_name, dir, secs, ok, failed);
+	print_summary(t, n, ch, chan_name, fed_pid, dir, secs, ok, failed);
+	if (relay)
+		relay_report(relay, stdout);
+	else if (unreached)
+		printf("relay %s: out of reach at the start (--relay-fallback): nothing sent\n",
+		       rc.url);
+	if (unreached)
+		relay_ok = 0;
 	if (ret) {
 		struct totals tot;
 
@@ -848,11 +927,15 @@ int cmd_record(int argc, char **argv)
 				tot.packets_dropped, tot.events_dropped);
 		status = 1;
 	}
+	if (!status && !relay_ok)
+		status = 3; /* the local trace is whole, the relay's copy is not */
 	printf("\nTrace written to %s\n", dir);
 	printf("Open it with:  grb view %s\n", dir);
 	printf("           or  babeltrace2 %s\n", dir);
 	printf("           or  Trace Compass: File > Open Trace, select %s/metadata\n", dir);
+	relay_free(relay);
 	grb_ctf_trace_destroy(t);
+	grb_channel_destroy(wch);
 	free(w);
 	return status;
 }

@@ -31,12 +31,14 @@
 
 #include "chanfile.h"
 #include "grb_tool.h"
+#include "relay.h"
 
 static const struct grb_config recover_cfg = GRB_SESSION_CONFIG;
 static const struct grb_config recover_cfg_overwrite = GRB_SESSION_CONFIG_OVERWRITE;
 
 const char recover_usage[] =
-	"usage: grb recover BUFFERS_DIR -o DIR\n"
+	"usage: grb recover BUFFERS_DIR -o DIR [--hostname NAME] [--relay URL\n"
+	"                   [--live-timer MS] [--relay-fallback] [--relay-protocol 2.N]]\n"
 	"\n"
 	"Write the CTF trace of the buffers `grb record --buffers BUFFERS_DIR` left\n"
 	"when both its recorder and the programs it traced died (SIGKILL, a crash):\n"
@@ -47,10 +49,19 @@ const char recover_usage[] =
 	"draining it, is refused.\n"
 	"\n"
 	"  -o, --output DIR   the trace directory (created; must not exist)\n"
+	"      --hostname NAME  the host the trace says it comes from, and files it\n"
+	"                     under on a relay (default: this machine's name)\n"
+	"      --relay URL    also send the trace to an lttng-relayd at\n"
+	"                     net://HOST[:CTRL_PORT[:DATA_PORT]], as grb record\n"
+	"                     --relay does (doc/relay.md), as the session named\n"
+	"                     after DIR; --live-timer, --relay-fallback and\n"
+	"                     --relay-protocol as for grb record\n"
 	"\n"
-	"Exit status: 0 every process recovered with its accounting exact; 1 an\n"
-	"accounting mismatch or a trace that could not be written; 2 usage;\n"
-	"3 something could not be recovered (the rest is in the trace).\n";
+	"Exit status: 0 every process recovered with its accounting exact (and the\n"
+	"relay got all of it); 1 an accounting mismatch, a trace that could not be\n"
+	"written, or a relay that refused the start; 2 usage; 3 something could not\n"
+	"be recovered (the rest is in the trace), or the relay's copy is not\n"
+	"complete.\n";
 
 /* A process the buffers hold. */
 struct rproc {
@@ -365,19 +376,29 @@ static int report_one(struct recover *r, const struct rproc *p, uint64_t *tot)
 int cmd_recover(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "output", required_argument, NULL, 'o' },
+						  RELAY_LONG_OPTIONS,
 						  { "help", no_argument, NULL, 'h' },
 						  { NULL, 0, NULL, 0 } };
 	struct grb_ctf_trace_attr attr;
 	struct recover r;
-	const char *out = NULL;
-	char **names, why[384];
+	struct relay_cli rc;
+	struct relay *relay = NULL;
+	const char *out = NULL, *hostname;
+	char **names, why[384], host[256];
 	uint64_t tot[6] = { 0 };
 	uint32_t i, nr_names, procs = 0;
-	int c, exact = 1, tries, status;
+	int c, exact = 1, tries, status, ret, bad, unreached = 0, relay_ok = 1, existed;
+	struct stat sb;
 
 	memset(&r, 0, sizeof(r));
+	relay_cli_init(&rc);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		ret = relay_cli_option(&rc, c, optarg, "grb recover");
+		if (ret > 0)
+			return ret;
+		if (!ret)
+			continue;
 		if (c == 'o') {
 			out = optarg;
 		} else if (c == 'h') {
@@ -392,6 +413,12 @@ int cmd_recover(int argc, char **argv)
 		fputs(recover_usage, stderr);
 		return 2;
 	}
+	ret = relay_cli_check(&rc, "grb recover");
+	if (ret)
+		return ret;
+	hostname = relay_cli_hostname(&rc, host, sizeof(host), "grb recover", &bad);
+	if (bad)
+		return 2;
 	r.bufdir = argv[optind];
 	names = list_dir(r.bufdir, &nr_names);
 	if (!names && access(r.bufdir, R_OK | X_OK)) {
@@ -417,13 +444,49 @@ int cmd_recover(int argc, char **argv)
 	grb_ctf_trace_attr_init(&attr);
 	attr.path = out;
 	attr.event_context = GRB_CTF_CONTEXT_IDS;
+	attr.hostname = hostname; /* NULL: the machine's */
+	existed = !stat(out, &sb);
 	r.t = grb_ctf_trace_create_fed(&recover_cfg, &attr);
 	if (!r.t) {
 		fprintf(stderr, "grb recover: %s\n", grb_last_error());
 		return 1;
 	}
+	/* After the trace, which may refuse its directory; before the
+	 * sources, whose streams the relay gets as they are attached. */
+	if (rc.url) {
+		relay = relay_cli_connect(&rc, "grb recover", out, hostname, NULL, "recovering",
+					  "recovered", &unreached);
+		if (relay) {
+			/* The records are older than their streams' attach. */
+			relay_records_predate(relay);
+			if (relay_attach(relay, r.t, why, sizeof(why))) {
+				fprintf(stderr, "grb recover: relay %s: %s\n", rc.url, why);
+				relay_free(relay);
+				relay = NULL;
+			}
+		}
+		if (!relay && !unreached) {
+			grb_ctf_trace_destroy(r.t);
+			/* Nothing was recovered: what creating the trace made goes. */
+			snprintf(host, sizeof(host), "%s/metadata", out);
+			unlink(host);
+			snprintf(host, sizeof(host), "%s/index", out);
+			rmdir(host);
+			if (!existed)
+				rmdir(out);
+			return 1;
+		}
+	}
 	printf("grb %s: recovering %s into %s (%u processes described)\n", grb_version(), r.bufdir,
 	       out, r.nr);
+	if (relay) {
+		char url[512];
+
+		relay_viewer_url(relay, url, sizeof(url));
+		printf("grb: sending it to %s (protocol 2.%u) into %s; view it with\n"
+		       "     babeltrace2 -i lttng-live %s\n",
+		       rc.url, relay_minor(relay), relay_path(relay), url);
+	}
 	for (i = 0; i < r.nr; i++)
 		recover_one(&r, &r.p[i]);
 	/* Every source's writer is gone: each poll takes what is delivered,
@@ -445,6 +508,14 @@ int cmd_recover(int argc, char **argv)
 			break;
 	}
 	status = grb_ctf_trace_stop(r.t);
+	/* Every packet is queued: the session ends on the relay. */
+	if (relay) {
+		relay_ok = !relay_finish(relay);
+		if (relay_newly_lost(relay))
+			fprintf(stderr,
+				"grb recover: the relay %s is lost (%s): the trace went into %s only\n",
+				rc.url, relay_error(relay), out);
+	}
 	printf("\n");
 	for (i = 0; i < r.nr; i++) {
 		if (r.p[i].src < 0)
@@ -468,9 +539,17 @@ int cmd_recover(int argc, char **argv)
 		for (i = 0; i < r.nr_problems; i++)
 			printf("  %s\n", r.problems[i]);
 	}
+	if (relay)
+		relay_report(relay, stdout);
+	else if (unreached)
+		printf("relay %s: out of reach at the start (--relay-fallback): nothing sent\n",
+		       rc.url);
+	if (unreached)
+		relay_ok = 0;
 	if (status)
 		fprintf(stderr, "grb recover: %s\n", grb_ctf_trace_error(r.t));
 	printf("\nTrace written to %s\n", out);
+	relay_free(relay);
 	grb_ctf_trace_destroy(r.t);
 	for (i = 0; i < r.nr; i++)
 		chanfile_free(&r.p[i].cf);
@@ -483,5 +562,5 @@ int cmd_recover(int argc, char **argv)
 	free(r.p);
 	if (status || !exact)
 		return 1;
-	return r.nr_problems ? 3 : 0;
+	return r.nr_problems || !relay_ok ? 3 : 0;
 }

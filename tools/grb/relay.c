@@ -57,6 +57,7 @@
 #define CMD_VERSION 5
 #define CMD_SEND_METADATA 6
 #define CMD_CLOSE_STREAM 7
+#define CMD_DATA_PENDING 8
 #define CMD_SEND_INDEX 13
 #define CMD_STREAMS_SENT 16
 #define CMD_ROTATE_STREAMS 18
@@ -82,6 +83,10 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_S 10
+/* How long the session stays open once everything is on the relay: a live
+ * viewer that has not asked for a stream's last packets when the session
+ * ends stops there (babeltrace2 2.0 polls an idle stream every 100 ms). */
+#define VIEWER_GRACE_MS 500
 /* Where the streams' files go in the session's directory on the relay. */
 #define STREAM_PATH "grb"
 
@@ -116,6 +121,8 @@ struct rec_stream {
 	uint64_t looked; /* the clock just before the last look */
 	uint64_t cls, instance;
 	int seen; /* reserved was read at the last look */
+	int opened; /* its empty first packet is queued */
+	unsigned char open_hdr[GRB_CTF_PACKET_HEADER_SIZE]; /* that packet */
 };
 
 struct relay {
@@ -125,6 +132,7 @@ struct relay {
 	int family;
 	uint64_t live_timer_us;
 	uint32_t announce;
+	uint64_t (*clock)(void); /* the trace's: the beacons' times */
 
 	int cfd, dfd; /* -1 once closed */
 	uint32_t minor; /* negotiated */
@@ -149,6 +157,7 @@ struct relay {
 	struct qent *end; /* the last entry, made before it is needed */
 
 	/* The recorder's thread's. */
+	int predate; /* the records are older than their streams (recovered) */
 	struct grb_ctf_trace *t;
 	struct rec_stream *rs;
 	uint32_t nr_rs, cap_rs;
@@ -670,6 +679,7 @@ struct relay *relay_connect(const struct relay_opts *o, char *err, size_t size)
 	snprintf(r->session, sizeof(r->session), "%s", o->session);
 	r->live_timer_us = o->live_timer_us;
 	r->announce = o->minor;
+	r->clock = o->clock ? o->clock : grb_clock_monotonic;
 	if (parse_url(r, o->url, err, size))
 		goto fail;
 	r->cfd = tcp_connect(r, r->ctrl_port, "control", err, size);
@@ -681,6 +691,158 @@ struct relay *relay_connect(const struct relay_opts *o, char *err, size_t size)
 	return r;
 fail:
 	relay_free(r);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The options of the commands that stream. */
+
+void relay_cli_init(struct relay_cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->live_timer_ms = 1000;
+	c->minor = 13;
+}
+
+/* A whole number from 1 to max: 1, or 0. */
+static int cli_number(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || !v || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+int relay_cli_option(struct relay_cli *c, int opt, const char *arg, const char *prog)
+{
+	char err[256];
+	const char *why;
+
+	switch (opt) {
+	case RELAY_OPT_HOSTNAME:
+		why = relay_name_error(arg, RELAY_HOSTNAME_MAX);
+		if (why) {
+			fprintf(stderr,
+				"%s: --hostname %s: %s (at most %u bytes, no '/', no space, not "
+				"starting with '.': what lttng-relayd and its viewers take)\n",
+				prog, arg, why, RELAY_HOSTNAME_MAX);
+			return 2;
+		}
+		c->hostname = arg;
+		return 0;
+	case RELAY_OPT_RELAY:
+		if (relay_check_url(arg, err, sizeof(err))) {
+			fprintf(stderr, "%s: --relay %s\n", prog, err);
+			return 2;
+		}
+		c->url = arg;
+		return 0;
+	case RELAY_OPT_LIVE_TIMER:
+		if (!cli_number(arg, 3600000, &c->live_timer_ms)) {
+			fprintf(stderr,
+				"%s: --live-timer %s: expected milliseconds, 1 to 3600000\n", prog,
+				arg);
+			return 2;
+		}
+		c->relay_only = 1;
+		return 0;
+	case RELAY_OPT_FALLBACK:
+		c->fallback = 1;
+		c->relay_only = 1;
+		return 0;
+	case RELAY_OPT_PROTOCOL:
+		if (strncmp(arg, "2.", 2) || !cli_number(arg + 2, 13, &c->minor) || c->minor < 4) {
+			fprintf(stderr, "%s: --relay-protocol %s: expected 2.4 to 2.13\n", prog,
+				arg);
+			return 2;
+		}
+		c->relay_only = 1;
+		return 0;
+	}
+	return -1;
+}
+
+int relay_cli_check(const struct relay_cli *c, const char *prog)
+{
+	if (c->relay_only && !c->url) {
+		fprintf(stderr,
+			"%s: --live-timer, --relay-fallback and --relay-protocol go with --relay "
+			"URL\n",
+			prog);
+		return 2;
+	}
+	return 0;
+}
+
+const char *relay_cli_hostname(const struct relay_cli *c, char *buf, size_t size, const char *prog,
+			       int *bad)
+{
+	const char *why;
+
+	*bad = 0;
+	if (c->hostname || !c->url)
+		return c->hostname;
+	if (gethostname(buf, size))
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = 0;
+	why = relay_name_error(buf, RELAY_HOSTNAME_MAX);
+	if (why) {
+		fprintf(stderr,
+			"%s: --relay: this machine's name \"%s\" %s for the relay (at most %u "
+			"bytes): give one with --hostname NAME\n",
+			prog, buf, why, RELAY_HOSTNAME_MAX);
+		*bad = 1;
+		return NULL;
+	}
+	return buf;
+}
+
+struct relay *relay_cli_connect(const struct relay_cli *c, const char *prog, const char *dir,
+				const char *hostname, uint64_t (*clock)(void), const char *doing,
+				const char *done, int *unreached)
+{
+	const char *base = strrchr(dir, '/'), *why;
+	struct relay_opts ro;
+	struct relay *r;
+	char err[512];
+
+	*unreached = 0;
+	base = base && base[1] ? base + 1 : dir;
+	why = relay_name_error(base, RELAY_SESSION_MAX);
+	if (why) {
+		fprintf(stderr,
+			"%s: --relay: the session is named after the trace directory, and \"%s\" "
+			"%s: choose another with -o DIR\n",
+			prog, base, why);
+		return NULL;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.url = c->url;
+	ro.hostname = hostname;
+	ro.session = base;
+	ro.live_timer_us = c->live_timer_ms * 1000;
+	ro.minor = (uint32_t)c->minor;
+	ro.clock = clock;
+	r = relay_connect(&ro, err, sizeof(err));
+	if (r)
+		return r;
+	fprintf(stderr, "%s: relay %s: %s\n", prog, c->url, err);
+	if (!c->fallback) {
+		fprintf(stderr,
+			"%s: nothing %s (--relay-fallback writes %s alone when the relay is out of "
+			"reach)\n",
+			prog, done, dir);
+		return NULL;
+	}
+	fprintf(stderr, "%s: --relay-fallback: %s into %s only\n", prog, doing, dir);
+	*unreached = 1;
 	return NULL;
 }
 
@@ -838,16 +1000,89 @@ static int send_packet(struct relay *r, struct tx_stream *s, const struct qent *
 	return 0;
 }
 
-/* What `lttng destroy` does: the streams rotate to no chunk (the relay
- * keeps each until its last packet arrived, and a viewer reads to it),
- * the chunk closes as it is, then the streams. */
+/* Until the relay wrote every packet sent (it reads the data connection
+ * apart from the control one): as `lttng stop`, DATA_PENDING for each
+ * stream's last packet, again every 10 ms, for at most IO_TIMEOUT_S. */
+static int wait_received(struct relay *r, char *err, size_t size)
+{
+	uint64_t deadline = now_ns() + IO_TIMEOUT_S * 1000000000ull;
+	struct timespec ts = { 0, 10000000 };
+	uint32_t i, pending;
+
+	for (;;) {
+		pending = 0;
+		for (i = 0; i < r->nr_tx; i++) {
+			unsigned char p[16], b[4];
+			uint32_t v;
+
+			if (!r->tx[i].net_seq)
+				continue;
+			put64(p, r->tx[i].id);
+			put64(p + 8, r->tx[i].net_seq - 1);
+			if (ctrl_send(r, CMD_DATA_PENDING, p, sizeof(p), NULL, 0,
+				      "asking for the data pending", err, size) ||
+			    recv_all(r->cfd, b, sizeof(b), "asking for the data pending", err,
+				     size))
+				return -1;
+			v = get32(b);
+			if (v > 1) {
+				snprintf(
+					err, size,
+					"asking for the data pending: the relay refused it (error %u)",
+					v);
+				return -1;
+			}
+			pending += v;
+		}
+		if (!pending)
+			return 0;
+		if (now_ns() > deadline) {
+			snprintf(
+				err, size,
+				"the relay did not write the last packets of %u streams within %d s",
+				pending, IO_TIMEOUT_S);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The summary's beacons: those the sender sends itself, at the end. */
+static void count_beacons(struct relay *r, uint32_t n)
+{
+	pthread_mutex_lock(&r->lock);
+	r->beacons += n;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* What `lttng stop` and `lttng destroy` do: wait until the relay wrote
+ * every packet; a last beacon for each stream (every one ended: nothing
+ * comes after now), without which a viewer waits on a stream that got
+ * none yet (its first beacon comes two periods after it was added); the
+ * streams rotate to no chunk (the relay keeps each until its last packet
+ * arrived, and a viewer reads to it), the chunk closes as it is; the
+ * session stays open for VIEWER_GRACE_MS, so that an attached viewer asks
+ * for the last packets before it learns that it ended; then the streams
+ * close. */
 static int teardown(struct relay *r, char *err, size_t size)
 {
 	unsigned char b[21];
 	uint32_t i;
 
-	if (streams_sent(r, err, size))
+	if (streams_sent(r, err, size) || wait_received(r, err, size))
 		return -1;
+	for (i = 0; i < r->nr_tx; i++)
+		if (send_beacon(r, &r->tx[i], r->clock(), err, size))
+			return -1;
+	count_beacons(r, r->nr_tx);
 	if (r->minor >= 11) {
 		size_t len = 13 + 16 * ((size_t)r->nr_tx + 1);
 		unsigned char *p = (unsigned char *)calloc(1, len), reply[8];
@@ -891,20 +1126,24 @@ static int teardown(struct relay *r, char *err, size_t size)
 		}
 		if (plen && recv_all(r->cfd, path, plen, "closing the trace chunk", err, size))
 			return -1;
+		sleep_ms(VIEWER_GRACE_MS);
 	} else {
-		/* No rotation before 2.11: beacons for a few periods let a
-		 * viewer read to the end before the streams close. */
-		uint64_t period = r->live_timer_us < 1000000 ? r->live_timer_us : 1000000;
+		/* No rotation before 2.11: beacons for three periods (at least
+		 * a third of the grace each, at most 1 s) let a viewer read to
+		 * the end before the streams close. */
+		uint64_t period = r->live_timer_us / 1000;
 		int k;
 
+		if (period > 1000)
+			period = 1000;
+		if (period < VIEWER_GRACE_MS / 3)
+			period = VIEWER_GRACE_MS / 3;
 		for (k = 0; k < 3; k++) {
-			struct timespec ts = { (time_t)(period / 1000000),
-					       (long)(period % 1000000) * 1000 };
-
 			for (i = 0; i < r->nr_tx; i++)
-				if (send_beacon(r, &r->tx[i], now_ns(), err, size))
+				if (send_beacon(r, &r->tx[i], r->clock(), err, size))
 					return -1;
-			nanosleep(&ts, NULL);
+			count_beacons(r, r->nr_tx);
+			sleep_ms(period);
 		}
 	}
 	for (i = 0; i <= r->nr_tx; i++) {
@@ -1152,11 +1391,52 @@ static void sink_metadata(void *arg, const uint8_t uuid[16], const char *text, s
 	enqueue(r, q);
 }
 
+/* Queue stream i's empty first packet, stamped ts (begin = end): a live
+ * viewer waits for every stream to have something. */
+static void open_stream(struct relay *r, uint32_t i, uint64_t ts)
+{
+	struct rec_stream *rs = &r->rs[i];
+	struct qent *p;
+
+	rs->opened = 1;
+	p = qent_new(r, Q_PACKET, GRB_CTF_PACKET_HEADER_SIZE);
+	if (!p)
+		return;
+	memcpy(rs->open_hdr + GRB_CTF_OFF_TS_BEGIN, &ts, 8);
+	memcpy(rs->open_hdr + GRB_CTF_OFF_TS_END, &ts, 8);
+	p->stream = i;
+	p->opening = 1;
+	memcpy(p->data, rs->open_hdr, GRB_CTF_PACKET_HEADER_SIZE);
+	p->e.packet_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
+	p->e.content_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
+	p->e.timestamp_begin = ts;
+	p->e.timestamp_end = ts;
+	p->e.stream_id = rs->cls;
+	p->e.stream_instance_id = rs->instance;
+	p->e.packet_seq_num = 0;
+	if (ts > rs->last_ts)
+		rs->last_ts = ts;
+	enqueue(r, p);
+}
+
+/* Stream i opened before its first packet or beacon at ts: with records
+ * older than the stream (recovered), its empty first packet goes now,
+ * stamped no later than them. */
+static void open_before(struct relay *r, uint32_t i, uint64_t ts)
+{
+	uint64_t open_ts;
+
+	if (r->rs[i].opened)
+		return;
+	memcpy(&open_ts, r->rs[i].open_hdr + GRB_CTF_OFF_TS_BEGIN, 8);
+	open_stream(r, i, ts < open_ts ? ts : open_ts);
+}
+
 static void sink_stream(void *arg, uint32_t stream, const char *name, const void *open_packet)
 {
 	struct relay *r = (struct relay *)arg;
 	struct rec_stream *rs;
-	struct qent *q, *p;
+	struct qent *q;
 
 	if (stream != r->nr_rs) {
 		give_up(r, "streams out of order");
@@ -1177,34 +1457,21 @@ static void sink_stream(void *arg, uint32_t stream, const char *name, const void
 	memset(rs, 0, sizeof(*rs));
 	rs->cls = hdr32(open_packet, GRB_CTF_OFF_STREAM_ID);
 	rs->instance = hdr64(open_packet, GRB_CTF_OFF_INSTANCE);
-	rs->last_ts = hdr64(open_packet, GRB_CTF_OFF_TS_END);
+	memcpy(rs->open_hdr, open_packet, GRB_CTF_PACKET_HEADER_SIZE);
 	q = qent_new(r, Q_STREAM, 0);
-	p = qent_new(r, Q_PACKET, GRB_CTF_PACKET_HEADER_SIZE);
 	if (q)
 		q->name = strdup(name);
-	if (!q || !p || !q->name) {
+	if (!q || !q->name) {
 		give_up(r, "out of memory");
-		if (q)
-			free(q->name);
 		free(q);
-		free(p);
 		return;
 	}
 	q->stream = stream;
 	enqueue(r, q);
-	/* The stream's own empty first packet: a live viewer waits for every
-	 * stream to have something. */
-	p->stream = stream;
-	p->opening = 1;
-	memcpy(p->data, open_packet, GRB_CTF_PACKET_HEADER_SIZE);
-	p->e.packet_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
-	p->e.content_size = GRB_CTF_PACKET_HEADER_SIZE * 8;
-	p->e.timestamp_begin = hdr64(open_packet, GRB_CTF_OFF_TS_BEGIN);
-	p->e.timestamp_end = rs->last_ts;
-	p->e.stream_id = rs->cls;
-	p->e.stream_instance_id = rs->instance;
-	p->e.packet_seq_num = 0;
-	enqueue(r, p);
+	/* Its records come after the time of the empty packet, unless they
+	 * are older than the stream (r->predate): then it waits for them. */
+	if (!r->predate)
+		open_stream(r, stream, hdr64(open_packet, GRB_CTF_OFF_TS_END));
 }
 
 static void sink_packet(void *arg, uint32_t stream, const void *header, const void *body,
@@ -1216,6 +1483,7 @@ static void sink_packet(void *arg, uint32_t stream, const void *header, const vo
 
 	if (stream >= r->nr_rs || len < GRB_CTF_PACKET_HEADER_SIZE)
 		return;
+	open_before(r, stream, e->timestamp_begin);
 	q = qent_new(r, Q_PACKET, (size_t)len);
 	if (!q) {
 		pthread_mutex_lock(&r->lock);
@@ -1279,6 +1547,11 @@ int relay_attach(struct relay *r, struct grb_ctf_trace *t, char *err, size_t siz
 	return 0;
 }
 
+void relay_records_predate(struct relay *r)
+{
+	r->predate = 1;
+}
+
 const char *relay_error(const struct relay *r)
 {
 	return r->err;
@@ -1293,6 +1566,10 @@ const char *relay_error(const struct relay *r)
  * Hence, each round, for each stream, the clock read just before a look at
  * it:
  *  - ended (its writers are gone, all written): that time;
+ *  - idle and owned by no thread (a per-thread stream of a thread that
+ *    exited, or one that none ever wrote): that time too.  A thread
+ *    claims a stream before it reads its clock for a record there, and
+ *    the claim comes after the look (grb_ctf_trace_stream_quiet, [O4]);
  *  - idle (everything reserved is in packets written) and with the same
  *    reserved count as at the previous look: the previous look's time.
  *    A record older than that would have been reserved before the
@@ -1308,11 +1585,18 @@ static void beacon_round(struct relay *r)
 
 	for (i = 0; i < r->nr_rs; i++) {
 		struct rec_stream *rs = &r->rs[i];
-		uint64_t reserved = 0, ts = 0, now = now_ns();
-		int idle = grb_ctf_trace_stream_idle(r->t, i, &reserved);
+		uint64_t reserved = 0, ts = 0, now = r->clock();
+		int idle = grb_ctf_trace_stream_quiet(r->t, i, &reserved);
 		struct qent *q;
 
-		if (idle == 2)
+		/* Its writer keeps a packet open and reserved nothing for a
+		 * whole period (a thread that waits): what it committed goes
+		 * now, and the stream is idle if that is all it reserved. */
+		if (!idle && rs->seen && reserved == rs->reserved &&
+		    grb_ctf_trace_stream_take(r->t, i) > 0)
+			idle = grb_ctf_trace_stream_quiet(r->t, i, &reserved);
+
+		if (idle == 2 || idle == 3)
 			ts = now;
 		else if (idle == 1 && rs->seen && reserved == rs->reserved)
 			ts = rs->looked;
@@ -1321,6 +1605,7 @@ static void beacon_round(struct relay *r)
 		rs->looked = now;
 		if (ts <= rs->last_ts)
 			continue;
+		open_before(r, i, ts); /* the relay ignores a beacon before it */
 		q = qent_new(r, Q_BEACON, 0);
 		if (!q)
 			return;
@@ -1360,10 +1645,15 @@ void relay_tick(struct relay *r)
 
 int relay_finish(struct relay *r)
 {
+	uint32_t i;
 	int ok;
 
 	if (!r->thread_started)
 		return -1;
+	/* The streams that got neither a packet nor a beacon (recovered):
+	 * the last beacons need an index before them. */
+	for (i = 0; i < r->nr_rs; i++)
+		open_before(r, i, UINT64_MAX);
 	enqueue(r, r->end);
 	r->end = NULL; /* the sender frees it */
 	pthread_join(r->thread, NULL);

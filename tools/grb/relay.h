@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relay.h - the relay sink of grb record --relay (doc/relay.md): a fed
- * CTF trace streamed live to an unmodified lttng-relayd, beside the local
- * trace.  Private to tools/grb.
+ * relay.h - the relay sink of grb record --relay and grb recover --relay
+ * (doc/relay.md): a fed CTF trace streamed live to an unmodified
+ * lttng-relayd, beside the local trace.  Private to tools/grb.
  *
+ * relay_cli_*() parse the options that go with it and connect as the
+ * commands do.
  * relay_connect() speaks to the relay synchronously: the control and data
  * connections, the version, the session and its trace chunk; an error
  * there is the caller's to report (nothing is traced yet).  relay_attach()
@@ -12,17 +14,47 @@
  * thread, only copy into a bounded queue: what does not fit, or comes
  * after the relay was lost, is counted, never waited for.  relay_tick(),
  * called after each drain, sends the live beacons of the idle streams
- * once a live-timer period; relay_finish() tears the session down (the
- * viewers get the last packet) and stops the thread.
+ * once a live-timer period (and has the trace write early the open
+ * packet of a stream whose writer waits); relay_finish() tears the
+ * session down (the viewers get the last packet) and stops the thread.
  */
 #ifndef GRB_TOOL_RELAY_H
 #define GRB_TOOL_RELAY_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <grb/ctf.h>
+
+/* The options of a command that streams its trace (grb record, grb
+ * recover), parsed by relay_cli_option(). */
+struct relay_cli {
+	const char *url; /* --relay URL, or NULL */
+	const char *hostname; /* --hostname NAME, or NULL: the machine's */
+	uint64_t live_timer_ms; /* --live-timer MS (1000) */
+	uint64_t minor; /* --relay-protocol 2.N: N (13) */
+	int fallback; /* --relay-fallback */
+	int relay_only; /* an option that goes with --relay was given */
+};
+
+/* Their getopt_long values and entries. */
+enum {
+	RELAY_OPT_HOSTNAME = 0x200,
+	RELAY_OPT_RELAY,
+	RELAY_OPT_LIVE_TIMER,
+	RELAY_OPT_FALLBACK,
+	RELAY_OPT_PROTOCOL,
+};
+/* clang-format off */
+#define RELAY_LONG_OPTIONS                                                      \
+	{ "hostname", required_argument, NULL, RELAY_OPT_HOSTNAME },            \
+	{ "relay", required_argument, NULL, RELAY_OPT_RELAY },                  \
+	{ "live-timer", required_argument, NULL, RELAY_OPT_LIVE_TIMER },        \
+	{ "relay-fallback", no_argument, NULL, RELAY_OPT_FALLBACK },            \
+	{ "relay-protocol", required_argument, NULL, RELAY_OPT_PROTOCOL }
+/* clang-format on */
 
 /* lttng-relayd's viewers take host names of at most 63 bytes. */
 #define RELAY_HOSTNAME_MAX 63u
@@ -37,9 +69,39 @@ struct relay_opts {
 	const char *session; /* the session's name */
 	uint64_t live_timer_us; /* beacons of idle streams this often */
 	uint32_t minor; /* the protocol 2.minor to announce (13; 4 to 13) */
+	uint64_t (*clock)(void); /* the trace's clock; NULL: CLOCK_MONOTONIC */
 };
 
 struct relay;
+
+void relay_cli_init(struct relay_cli *c);
+
+/* Option opt of getopt_long with its argument: 0 taken, 2 refused (after
+ * saying why, prog first: "grb record: --live-timer 0: ..."), -1 not one
+ * of RELAY_LONG_OPTIONS. */
+int relay_cli_option(struct relay_cli *c, int opt, const char *arg, const char *prog);
+
+/* After the options: 0, or 2 after saying why (an option that goes with
+ * --relay without it). */
+int relay_cli_check(const struct relay_cli *c, const char *prog);
+
+/* The host name the trace says it comes from: --hostname, else (with
+ * --relay) the machine's, which must suit the relay: NULL after saying
+ * why (exit status 2); NULL without --relay nor --hostname (the trace
+ * takes the machine's). *bad says which NULL it is. */
+const char *relay_cli_hostname(const struct relay_cli *c, char *buf, size_t size, const char *prog,
+			       int *bad);
+
+/* Connect for the trace of directory dir (the session is named after its
+ * last component) from host hostname, whose clock is clock (NULL:
+ * CLOCK_MONOTONIC), and create the session: the relay.  NULL after
+ * saying why: *unreached 1 when --relay-fallback lets the trace go on
+ * without it (the local trace only, exit status 3 at the end), else 0
+ * (exit status 1, nothing traced).  The messages say what the command
+ * does and did: "recording", "recorded". */
+struct relay *relay_cli_connect(const struct relay_cli *c, const char *prog, const char *dir,
+				const char *hostname, uint64_t (*clock)(void), const char *doing,
+				const char *done, int *unreached);
 
 /* Check a host or session name as the relay and its viewers take it:
  * NULL if good, else why not. */
@@ -61,6 +123,11 @@ const char *relay_path(const struct relay *r);
 /* The URL a live viewer reads the session at (the relay's default live
  * port, 5344). */
 void relay_viewer_url(const struct relay *r, char *buf, size_t size);
+
+/* Before relay_attach(): the sources' records are older than their attach
+ * (a recovered trace), so each stream's empty first packet waits for its
+ * first packet (or beacon, or the end) and is stamped no later. */
+void relay_records_predate(struct relay *r);
 
 /* Make r the sink of the fed trace t (before any source is attached) and
  * start the sender.  Return 0, or -1 with why in err. */

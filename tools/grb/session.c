@@ -728,7 +728,7 @@ static void say_lost(struct session *ss, const char *how)
 	if (relay_newly_lost(ss->relay))
 		fprintf(stderr,
 			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
-			ss->o->relay, relay_error(ss->relay), how, ss->o->dir);
+			ss->o->rc->url, relay_error(ss->relay), how, ss->o->dir);
 }
 
 /* After each round of events: sources of ended processes end, drain,
@@ -785,56 +785,13 @@ static void remove_empty_trace(const char *dir, int existed)
 		rmdir(dir);
 }
 
-/*
- * --relay: connect and create the session before anything is traced.
- * Return 0 (ss->relay set, or NULL after saying why with
- * --relay-fallback), or 1 after saying why.
- */
-static int relay_start(struct session *ss, const char *hostname, int *unreached)
-{
-	const struct program_opts *o = ss->o;
-	struct relay_opts ro;
-	const char *base = strrchr(o->dir, '/'), *why;
-	char err[512];
-
-	base = base && base[1] ? base + 1 : o->dir;
-	why = relay_name_error(base, RELAY_SESSION_MAX);
-	if (why) {
-		fprintf(stderr,
-			"grb record: --relay: the session is named after the trace directory, and "
-			"\"%s\" %s: choose another with -o DIR\n",
-			base, why);
-		return 1;
-	}
-	memset(&ro, 0, sizeof(ro));
-	ro.url = o->relay;
-	ro.hostname = hostname;
-	ro.session = base;
-	ro.live_timer_us = o->live_timer_us;
-	ro.minor = o->relay_minor;
-	ss->relay = relay_connect(&ro, err, sizeof(err));
-	if (ss->relay)
-		return 0;
-	fprintf(stderr, "grb record: relay %s: %s\n", o->relay, err);
-	if (!o->relay_fallback) {
-		fprintf(stderr,
-			"grb record: nothing recorded (--relay-fallback records into %s "
-			"alone when the relay is out of reach)\n",
-			o->dir);
-		return 1;
-	}
-	fprintf(stderr, "grb record: --relay-fallback: recording into %s only\n", o->dir);
-	*unreached = 1;
-	return 0;
-}
-
 int record_program(const struct program_opts *o, char **argv)
 {
 	struct session ss;
 	struct grb_ctf_trace_attr attr;
 	char preload[4 * PATH_MAX], host[256], err[512];
-	const char *hostname = o->hostname;
-	int exact, ret, status = 0, unreached = 0, relay_ok = 1, existed;
+	const char *hostname;
+	int exact, ret, status = 0, unreached = 0, relay_ok = 1, existed, bad;
 	struct stat st;
 	uint32_t i;
 
@@ -844,22 +801,9 @@ int record_program(const struct program_opts *o, char **argv)
 	ss.poll_ms = POLL_MIN_MS;
 	if (o->preload && preload_paths(o->preload, preload, sizeof(preload)))
 		return 2;
-	if (!hostname && o->relay) {
-		const char *why;
-
-		if (gethostname(host, sizeof(host)))
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = 0;
-		why = relay_name_error(host, RELAY_HOSTNAME_MAX);
-		if (why) {
-			fprintf(stderr,
-				"grb record: --relay: this machine's name \"%s\" %s for the relay "
-				"(at most %u bytes): give one with --hostname NAME\n",
-				host, why, RELAY_HOSTNAME_MAX);
-			return 2;
-		}
-		hostname = host;
-	}
+	hostname = relay_cli_hostname(o->rc, host, sizeof(host), "grb record", &bad);
+	if (bad)
+		return 2;
 	if (sessd_listen(&ss.sd, &session_ops, &ss, "grb record", "grb-session"))
 		return 1;
 	ss.sd.timeout_ms = POLL_MIN_MS;
@@ -877,14 +821,17 @@ int record_program(const struct program_opts *o, char **argv)
 	}
 	/* After the trace, which may refuse its directory: the relay then
 	 * never saw the session. */
-	if (o->relay && relay_start(&ss, hostname, &unreached)) {
+	if (o->rc->url &&
+	    !(ss.relay = relay_cli_connect(o->rc, "grb record", o->dir, hostname, NULL, "recording",
+					   "recorded", &unreached)) &&
+	    !unreached) {
 		grb_ctf_trace_destroy(ss.t);
 		remove_empty_trace(o->dir, existed);
 		sessd_close(&ss.sd);
 		return 1;
 	}
 	if (ss.relay && relay_attach(ss.relay, ss.t, err, sizeof(err))) {
-		fprintf(stderr, "grb record: relay %s: %s\n", o->relay, err);
+		fprintf(stderr, "grb record: relay %s: %s\n", o->rc->url, err);
 		relay_free(ss.relay);
 		grb_ctf_trace_destroy(ss.t);
 		sessd_close(&ss.sd);
@@ -915,7 +862,7 @@ int record_program(const struct program_opts *o, char **argv)
 		relay_viewer_url(ss.relay, url, sizeof(url));
 		printf("grb: streaming live to %s (protocol 2.%u, a beacon every %" PRIu64
 		       " ms) into %s; view it with\n     babeltrace2 -i lttng-live %s\n",
-		       o->relay, relay_minor(ss.relay), o->live_timer_us / 1000,
+		       o->rc->url, relay_minor(ss.relay), o->rc->live_timer_ms,
 		       relay_path(ss.relay), url);
 	}
 	fflush(stdout);
@@ -937,7 +884,7 @@ int record_program(const struct program_opts *o, char **argv)
 		relay_report(ss.relay, stdout);
 	else if (unreached)
 		printf("relay %s: out of reach at the start (--relay-fallback): nothing sent\n",
-		       o->relay);
+		       o->rc->url);
 	if (unreached)
 		relay_ok = 0;
 	if (ret) {
