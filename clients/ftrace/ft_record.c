@@ -147,7 +147,8 @@ static void put(struct wbuf *b, const void *v, uint32_t n)
 		b->over = 1;
 		return;
 	}
-	memcpy(b->p + b->len, v, n);
+	if (n) /* a sizing pass has no buffer: memcpy takes no NULL */
+		memcpy(b->p + b->len, v, n);
 	b->len += n;
 }
 
