@@ -59,7 +59,8 @@ grb=${4:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB}
 . "$src/cmake/test_tools.sh"
 
 [ "$(uname -m)" = x86_64 ] || { echo "kernel_vm: x86-64 only: skipped"; exit 77; }
-grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3 trace-cmd
+grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3 trace-cmd \
+	lttng-tools
 
 start=$(date +%s)
 mkdir -p "$work"
@@ -87,10 +88,26 @@ cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$work/modules/grb_dev
 # the order they load.
 vm_add_virtio
 virtio_names=$vm_virtio_names
+# The network the CTF recording streams to the host's relay on: qemu's
+# user networking (the host's 127.0.0.1 is 10.0.2.2 to the guest) and the
+# virtio network driver with what it needs, in the order they load.
+net_names=
+for m in net/core/failover drivers/net/net_failover drivers/net/virtio_net; do
+	f=$work/image/lib/modules/$kver/kernel/$m.ko
+	[ -f "$f" ] || vm_fail "no $m.ko in the kernel package"
+	cp "$f" "$root/virtio/"
+	net_names="$net_names${m##*/} "
+done
 vm_add_program "$kdev_check"
 vm_add_program "$grb"
 # Seconds of grb record --kernel.
 rec_s=${GRB_VM_RECORD_S:-3}
+# The relay the CTF recording streams to as host grbvm, on the host.
+# shellcheck source=tests/interop/relayd.sh
+. "$src/tests/interop/relayd.sh"
+trap relayd_stop EXIT
+relayd_start "$work" || vm_fail "no free ports for lttng-relayd"
+echo "kernel_vm: lttng-relayd $relayd_pid on ports $cport $dport $lport"
 params=""
 if [ -n "${GRB_VM_RECORDS-}" ]; then
 	params="records=$GRB_VM_RECORDS"
@@ -121,8 +138,13 @@ tasks=
 for i in 1 2; do (while :; do :; done) & tasks="\$tasks \$!"; done
 for i in 1 2; do (while :; do usleep 1000; done) & tasks="\$tasks \$!"; done
 echo "grb-vm: tasks:\$tasks"
+for m in $virtio_names $net_names; do insmod /virtio/\$m.ko || echo "grb-vm: insmod \$m failed"; done
+ip link set lo up
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+echo "grb-vm: network: \$?"
 mkdir -p /tmp/ship
-/bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s >/tmp/record.log 2>&1
+/bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s \
+	--relay net://10.0.2.2:$cport:$dport --hostname grbvm --live-timer 200 >/tmp/record.log 2>&1
 echo "grb-vm: grb record: \$?"
 sed 's/^/grb-rec: /' /tmp/record.log
 # This one ends on SIGTERM, as a service manager would stop it.
@@ -136,7 +158,6 @@ sed 's/^/grb-ftr: /' /tmp/ftrace.log
 kill \$tasks
 rmmod grb_sched
 echo "grb-vm: rmmod grb_sched: \$?"
-for m in $virtio_names; do insmod /virtio/\$m.ko || echo "grb-vm: insmod \$m failed"; done
 i=0
 while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done
 tar cf /dev/vda -C /tmp/ship ktrace trace.dat && sync
@@ -157,7 +178,8 @@ disk=$work/trace.img
 rm -f "$disk"
 dd if=/dev/zero of="$disk" bs=1M count=0 seek=64 2>/dev/null
 booted=$(date +%s)
-vm_boot "$timeout_s" "$log" -drive "file=$disk,format=raw,if=virtio"
+vm_boot "$timeout_s" "$log" -drive "file=$disk,format=raw,if=virtio" \
+	-nic user,model=virtio-net-pci
 qrc=$vm_qrc
 end=$(date +%s)
 
@@ -198,6 +220,8 @@ need 'grb_devtest: unload: ' "grb_devtest.ko was not removed under its consumer"
 need 'grb-vm: insmod grb_sched: 0' "grb_sched.ko failed to load"
 need 'grb-vm: grb record: 0' "grb record --kernel failed"
 need 'grb-rec: total: .* on disk .*: exact' "grb record's summary is not exact"
+need 'grb-vm: network: 0' "the guest's network did not come up"
+need 'grb-rec: relay net://10.0.2.2:[0-9:]* .*: complete' "the relay did not get every packet"
 need 'grb-vm: grb record ftrace: 0' "grb record --kernel --format ftrace failed"
 need 'grb-ftr: interrupted \(SIGTERM\)' "grb record --kernel did not stop on SIGTERM"
 need 'grb-ftr: total: .* in /tmp/ship/trace.dat .*: exact' "grb record's ftrace summary is not exact"
@@ -216,6 +240,25 @@ if ! tar xf "$disk" -C "$work/trace" 2>"$work/tar.log" || [ ! -f "$work/trace/kt
 elif ! python3 "$src/tests/kernel/check_sched.py" "$work/trace/ktrace" "$log.txt"; then
 	echo "kernel_vm: FAIL: the sched_switch trace (check_sched.py)"
 	fail=1
+fi
+# The relay's copy of the CTF trace: the same events.
+relayd_stop
+rtrace=$(find "$work/relay/grbvm" -name metadata 2>/dev/null | head -n 1)
+if [ -z "$rtrace" ]; then
+	echo "kernel_vm: FAIL: no trace of host grbvm in the relay's output ($work/relay)"
+	fail=1
+elif ! babeltrace2 "$work/trace/ktrace" >"$work/ktrace.txt" 2>"$work/bt.err" ||
+	! babeltrace2 "$(dirname "$rtrace")" >"$work/relay.txt" 2>>"$work/bt.err"; then
+	cat "$work/bt.err"
+	echo "kernel_vm: FAIL: babeltrace2 cannot read the local trace or the relay's"
+	fail=1
+elif ! cmp -s "$work/ktrace.txt" "$work/relay.txt"; then
+	diff "$work/ktrace.txt" "$work/relay.txt" | head
+	echo "kernel_vm: FAIL: the relay's copy holds other events than the local trace"
+	fail=1
+else
+	echo "kernel_vm: the relay's copy: $(grep -c sched_switch "$work/relay.txt") sched_switch" \
+		"events, the same as the local trace's"
 fi
 if [ ! -f "$work/trace/trace.dat" ]; then
 	echo "kernel_vm: FAIL: no trace.dat on the guest's disk"
