@@ -63,7 +63,8 @@ mkdir -p "$work"
 N=1500 # events a thread
 period=1000 # us between two events of a thread
 stall=0 # ms thread 1 waits after its 10th event
-relayd_pid=
+# shellcheck source=tests/interop/relayd.sh
+. "$(dirname "$0")/relayd.sh"
 
 fail()
 {
@@ -71,52 +72,13 @@ fail()
 	exit 1
 }
 
-stop_all()
-{
-	if [ -n "$relayd_pid" ]; then
-		kill -CONT "$relayd_pid" 2>/dev/null || true
-		kill "$relayd_pid" 2>/dev/null || true
-		wait "$relayd_pid" 2>/dev/null || true
-		relayd_pid=
-	fi
-}
-trap stop_all EXIT
+trap relayd_stop EXIT
 
 # Start lttng-relayd on three free ports: $cport, $dport, $lport.
 start_relayd()
 {
-	tries=0
-	while :; do
-		tries=$((tries + 1))
-		[ $tries -le 20 ] || fail "no free ports for lttng-relayd"
-		# A random base from the pid and the clock, 20000 to 59999.
-		base=$(( ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/0/') / 1000) % 40000 + 20000 ))
-		cport=$base dport=$((base + 1)) lport=$((base + 2))
-		mkdir -p "$work/relay" "$work/lttng-home"
-		LTTNG_HOME=$work/lttng-home lttng-relayd -C "tcp://127.0.0.1:$cport" \
-			-D "tcp://127.0.0.1:$dport" -L "tcp://127.0.0.1:$lport" \
-			-o "$work/relay" >"$work/relayd.log" 2>&1 &
-		relayd_pid=$!
-		# Up when it lists sessions (and is still ours: a port taken by
-		# another makes it exit).
-		i=0
-		while [ $i -lt 100 ]; do
-			if ! kill -0 "$relayd_pid" 2>/dev/null; then
-				break
-			fi
-			if babeltrace2 -i lttng-live "net://127.0.0.1:$lport" >/dev/null 2>&1 &&
-				kill -0 "$relayd_pid" 2>/dev/null; then
-				echo "relay_record: lttng-relayd $relayd_pid on ports $cport $dport $lport"
-				return 0
-			fi
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill "$relayd_pid" 2>/dev/null || true
-		wait "$relayd_pid" 2>/dev/null || true
-		relayd_pid=
-		cat "$work/relayd.log"
-	done
+	relayd_start "$work" || fail "no free ports for lttng-relayd"
+	echo "relay_record: lttng-relayd $relayd_pid on ports $cport $dport $lport"
 }
 
 # record HOST NAME [options]: grb record in the background, the trace in
@@ -445,7 +407,7 @@ recover)
 errors)
 	# A port nobody listens on: the relay's, once it is stopped.
 	start_relayd
-	stop_all
+	relayd_stop
 	set +e
 	"$grb" record -o "$work/t1" --relay "net://127.0.0.1:$cport:$dport" -- "$app" 10 0 \
 		>"$work/t1.out" 2>"$work/t1.err"

@@ -44,7 +44,9 @@
 # the kernel image of the headers' version, which it downloads with
 # `apt-get download` and unpacks with `dpkg -x` into WORK_DIR, never
 # installing it.  x86-64 only.  The programs run in the guest go into the
-# initramfs with the shared libraries ldd lists.
+# initramfs with the shared libraries ldd lists.  The image, the build,
+# the initramfs and the boot are tests/kernel/vm_lib.sh's, which
+# bench/kernel.sh shares.
 #
 # GRB_VM_RECORDS: records per writer kthread and mode (the module's
 # default otherwise).  The serial console is kept in WORK_DIR/console.log.
@@ -57,84 +59,55 @@ grb=${4:?usage: run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB}
 . "$src/cmake/test_tools.sh"
 
 [ "$(uname -m)" = x86_64 ] || { echo "kernel_vm: x86-64 only: skipped"; exit 77; }
-grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3 trace-cmd
+grb_need linux-headers-amd64 busybox-static qemu-system-x86 cpio babeltrace2 python3 trace-cmd \
+	lttng-tools
 
 start=$(date +%s)
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+# shellcheck source=tests/kernel/vm_lib.sh
+. "$src/tests/kernel/vm_lib.sh"
+vm_name=kernel_vm vm_src=$src vm_work=$work
 
-# The headers the metapackage points to (the newest, when several).
-kdir=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
-[ -n "$kdir" ] && [ -f "$kdir/Makefile" ] || {
-	echo "kernel_vm: FAIL: no /usr/src/linux-headers-*-amd64"
-	exit 1
-}
-kver=${kdir#/usr/src/linux-headers-}
-
-# The kernel image of that version: downloaded and unpacked once per
-# work directory.
-vmlinuz=$work/image/boot/vmlinuz-$kver
-if [ ! -f "$vmlinuz" ]; then
-	rm -rf "$work/image" "$work/deb"
-	mkdir -p "$work/deb"
-	# The headers' own version, else (the archive moved on) the one apt
-	# has: both are the same kernel ABI, which the name says.
-	hver=$(dpkg-query -W -f='${Version}' "linux-headers-$kver" 2>/dev/null || true)
-	if ! (cd "$work/deb" && { { [ -n "$hver" ] &&
-		apt-get download "linux-image-$kver=$hver"; } ||
-		apt-get download "linux-image-$kver"; }); then
-		if [ "$(id -u)" -ne 0 ]; then
-			echo "kernel_vm: SKIP: cannot download linux-image-$kver (not root)"
-			exit 77
-		fi
-		echo "kernel_vm: FAIL: apt-get download linux-image-$kver failed"
-		exit 1
-	fi
-	dpkg -x "$work"/deb/linux-image-"$kver"_*.deb "$work/image"
-	rm -rf "$work/deb"
-	[ -f "$vmlinuz" ] || { echo "kernel_vm: FAIL: no $vmlinuz in the package"; exit 1; }
-fi
+# The headers and the kernel image of their version.
+vm_kernel
+kver=$vm_kver
 ready=$(date +%s)
 
 # The modules, in WORK_DIR/modules.
-make -s -C "$src/kernel" KDIR="$kdir" OUT="$work/modules" >"$work/build.log" 2>&1 || {
-	cat "$work/build.log"
-	echo "kernel_vm: FAIL: the modules did not build against $kdir"
-	exit 1
-}
+vm_modules
 built=$(date +%s)
 
 # The initramfs: a static busybox, the modules, the programs with their
 # libraries, and /init.
-root=$work/initramfs
-rm -rf "$root"
-mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp"
-cp /bin/busybox "$root/bin/busybox"
+vm_root_init
+root=$vm_root
 cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$work/modules/grb_devtest.ko" \
 	"$work/modules/grb_sched.ko" "$root/"
 # The virtio disk the trace leaves on: its driver and what it needs, in
 # the order they load.
-mods=$work/image/lib/modules/$kver/kernel/drivers
-virtio="virtio/virtio_ring virtio/virtio virtio/virtio_pci_modern_dev
-	virtio/virtio_pci_legacy_dev virtio/virtio_pci block/virtio_blk"
-mkdir -p "$root/virtio"
-for m in $virtio; do
-	[ -f "$mods/$m.ko" ] || { echo "kernel_vm: FAIL: no $m.ko in the kernel package"; exit 1; }
-	cp "$mods/$m.ko" "$root/virtio/"
+vm_add_virtio
+virtio_names=$vm_virtio_names
+# The network the CTF recording streams to the host's relay on: qemu's
+# user networking (the host's 127.0.0.1 is 10.0.2.2 to the guest) and the
+# virtio network driver with what it needs, in the order they load.
+net_names=
+for m in net/core/failover drivers/net/net_failover drivers/net/virtio_net; do
+	f=$work/image/lib/modules/$kver/kernel/$m.ko
+	[ -f "$f" ] || vm_fail "no $m.ko in the kernel package"
+	cp "$f" "$root/virtio/"
+	net_names="$net_names${m##*/} "
 done
-virtio_names=$(for m in $virtio; do printf '%s ' "${m##*/}"; done)
-add_program() { # path: into /bin, with what ldd lists (the loader too)
-	cp "$1" "$root/bin/"
-	ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p' |
-		while read -r lib; do
-			mkdir -p "$root$(dirname "$lib")"
-			cp -L "$lib" "$root$lib"
-		done
-}
-add_program "$kdev_check"
-add_program "$grb"
+vm_add_program "$kdev_check"
+vm_add_program "$grb"
 # Seconds of grb record --kernel.
 rec_s=${GRB_VM_RECORD_S:-3}
+# The relay the CTF recording streams to as host grbvm, on the host.
+# shellcheck source=tests/interop/relayd.sh
+. "$src/tests/interop/relayd.sh"
+trap relayd_stop EXIT
+relayd_start "$work" || vm_fail "no free ports for lttng-relayd"
+echo "kernel_vm: lttng-relayd $relayd_pid on ports $cport $dport $lport"
 params=""
 if [ -n "${GRB_VM_RECORDS-}" ]; then
 	params="records=$GRB_VM_RECORDS"
@@ -165,8 +138,13 @@ tasks=
 for i in 1 2; do (while :; do :; done) & tasks="\$tasks \$!"; done
 for i in 1 2; do (while :; do usleep 1000; done) & tasks="\$tasks \$!"; done
 echo "grb-vm: tasks:\$tasks"
+for m in $virtio_names $net_names; do insmod /virtio/\$m.ko || echo "grb-vm: insmod \$m failed"; done
+ip link set lo up
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+echo "grb-vm: network: \$?"
 mkdir -p /tmp/ship
-/bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s >/tmp/record.log 2>&1
+/bin/grb record --kernel -o /tmp/ship/ktrace --duration $rec_s \
+	--relay net://10.0.2.2:$cport:$dport --hostname grbvm --live-timer 200 >/tmp/record.log 2>&1
 echo "grb-vm: grb record: \$?"
 sed 's/^/grb-rec: /' /tmp/record.log
 # This one ends on SIGTERM, as a service manager would stop it.
@@ -180,7 +158,6 @@ sed 's/^/grb-ftr: /' /tmp/ftrace.log
 kill \$tasks
 rmmod grb_sched
 echo "grb-vm: rmmod grb_sched: \$?"
-for m in $virtio_names; do insmod /virtio/\$m.ko || echo "grb-vm: insmod \$m failed"; done
 i=0
 while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done
 tar cf /dev/vda -C /tmp/ship ktrace trace.dat && sync
@@ -191,31 +168,9 @@ dmesg | grep -E 'grb(_selftest|_devtest|_sched)?: '
 echo "grb-vm: done"
 poweroff -f
 EOF
-chmod 755 "$root/init"
+vm_pack
 
-# /dev/console must be in the archive (/init has no console otherwise):
-# a character device 5:1, written as an archive of its own in cpio's
-# "newc" format (the kernel unpacks archives one after the other), so
-# that no mknod -- root -- is needed.
-newc() { # name mode rdevmajor rdevminor
-	n=$((${#1} + 1))
-	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
-		1 "$2" 0 0 1 0 0 0 0 "$3" "$4" "$n" 0 "$1"
-	# The header (110 bytes) and the name, padded to 4 bytes.
-	pad=$(((4 - (110 + n) % 4) % 4))
-	[ "$pad" -eq 0 ] || head -c "$pad" /dev/zero
-}
-(
-	cd "$root"
-	find . | sort | cpio -o -H newc --owner=0:0 --quiet
-	newc dev/console $((0020600)) 5 1
-	newc TRAILER!!! 0 0 0
-) | gzip -1 >"$work/initramfs.cpio.gz"
-
-# Boot.  The console goes to console.log.  no_timer_check: on a loaded
-# host, emulated time can lag enough for the kernel's early test of the
-# timer interrupt to fail, and it panics ("IO-APIC + timer doesn't work");
-# that test is about real hardware.
+# Boot.  The console goes to console.log.
 timeout_s=${GRB_VM_TIMEOUT:-240}
 log=$work/console.log
 # The disk the guest writes the trace on, as a tar archive.
@@ -223,16 +178,10 @@ disk=$work/trace.img
 rm -f "$disk"
 dd if=/dev/zero of="$disk" bs=1M count=0 seek=64 2>/dev/null
 booted=$(date +%s)
-set +e
-timeout "$timeout_s" qemu-system-x86_64 -accel tcg -m 512 -smp 2 \
-	-kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-	-drive "file=$disk,format=raw,if=virtio" \
-	-append "console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=1 no_timer_check" \
-	-nographic -no-reboot </dev/null >"$log" 2>&1
-qrc=$?
-set -e
+vm_boot "$timeout_s" "$log" -drive "file=$disk,format=raw,if=virtio" \
+	-nic user,model=virtio-net-pci
+qrc=$vm_qrc
 end=$(date +%s)
-tr -d '\r' <"$log" >"$log.txt"
 
 # The checks.
 fail=0
@@ -271,6 +220,8 @@ need 'grb_devtest: unload: ' "grb_devtest.ko was not removed under its consumer"
 need 'grb-vm: insmod grb_sched: 0' "grb_sched.ko failed to load"
 need 'grb-vm: grb record: 0' "grb record --kernel failed"
 need 'grb-rec: total: .* on disk .*: exact' "grb record's summary is not exact"
+need 'grb-vm: network: 0' "the guest's network did not come up"
+need 'grb-rec: relay net://10.0.2.2:[0-9:]* .*: complete' "the relay did not get every packet"
 need 'grb-vm: grb record ftrace: 0' "grb record --kernel --format ftrace failed"
 need 'grb-ftr: interrupted \(SIGTERM\)' "grb record --kernel did not stop on SIGTERM"
 need 'grb-ftr: total: .* in /tmp/ship/trace.dat .*: exact' "grb record's ftrace summary is not exact"
@@ -289,6 +240,25 @@ if ! tar xf "$disk" -C "$work/trace" 2>"$work/tar.log" || [ ! -f "$work/trace/kt
 elif ! python3 "$src/tests/kernel/check_sched.py" "$work/trace/ktrace" "$log.txt"; then
 	echo "kernel_vm: FAIL: the sched_switch trace (check_sched.py)"
 	fail=1
+fi
+# The relay's copy of the CTF trace: the same events.
+relayd_stop
+rtrace=$(find "$work/relay/grbvm" -name metadata 2>/dev/null | head -n 1)
+if [ -z "$rtrace" ]; then
+	echo "kernel_vm: FAIL: no trace of host grbvm in the relay's output ($work/relay)"
+	fail=1
+elif ! babeltrace2 "$work/trace/ktrace" >"$work/ktrace.txt" 2>"$work/bt.err" ||
+	! babeltrace2 "$(dirname "$rtrace")" >"$work/relay.txt" 2>>"$work/bt.err"; then
+	cat "$work/bt.err"
+	echo "kernel_vm: FAIL: babeltrace2 cannot read the local trace or the relay's"
+	fail=1
+elif ! cmp -s "$work/ktrace.txt" "$work/relay.txt"; then
+	diff "$work/ktrace.txt" "$work/relay.txt" | head
+	echo "kernel_vm: FAIL: the relay's copy holds other events than the local trace"
+	fail=1
+else
+	echo "kernel_vm: the relay's copy: $(grep -c sched_switch "$work/relay.txt") sched_switch" \
+		"events, the same as the local trace's"
 fi
 if [ ! -f "$work/trace/trace.dat" ]; then
 	echo "kernel_vm: FAIL: no trace.dat on the guest's disk"

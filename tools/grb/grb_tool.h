@@ -52,6 +52,7 @@ struct kernel_opts {
 	const char *dir; /* the trace directory, or the trace.dat with ftrace */
 	uint64_t duration_ms; /* 0: until SIGINT or SIGTERM */
 	int ftrace; /* --format ftrace: the ftrace client's channels, a trace.dat */
+	const struct relay_cli *rc; /* --relay and its options (CTF only) */
 };
 int record_kernel(const struct kernel_opts *o);
 

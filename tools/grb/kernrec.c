@@ -38,6 +38,7 @@
 #include <grb/session.h>
 
 #include "grb_tool.h"
+#include "relay.h"
 
 #define MAX_CHANNELS 16
 /* How long the drain after the stop may take: the stop delivered every
@@ -619,6 +620,15 @@ static int drained(struct grb_ctf_trace *t, const struct kchan *ks, uint32_t nk)
 	return 1;
 }
 
+/* The relay was lost (said once). */
+static void say_relay_lost(struct relay *r, const struct kernel_opts *o, const char *how)
+{
+	if (relay_newly_lost(r))
+		fprintf(stderr,
+			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
+			o->rc->url, relay_error(r), how, o->dir);
+}
+
 int record_kernel(const struct kernel_opts *o)
 {
 	struct kchan ks[MAX_CHANNELS];
@@ -630,10 +640,14 @@ int record_kernel(const struct kernel_opts *o)
 	const struct grb_ftrace_event **fev = NULL;
 	struct grb_ctf_trace *t = NULL;
 	struct grb_ftrace_dat *d = NULL;
+	struct relay *relay = NULL;
 	struct sigaction sa;
 	uint64_t t0, end, deadline;
 	uint32_t i, nk = 0, skipped = 0, streams = 0, nfev = 0, cpus = 0;
 	int dev, ret, exact = 1, status = 0, ftrace = o->ftrace, stopped = 0;
+	int unreached = 0, relay_ok = 1, bad;
+	const char *hostname;
+	char host[256], err[512];
 
 	t0 = mono_ms();
 	/* From the start: a signal while the channels are set up stops the
@@ -721,13 +735,34 @@ int record_kernel(const struct kernel_opts *o)
 			goto out;
 		}
 	} else {
+		hostname = relay_cli_hostname(o->rc, host, sizeof(host), "grb record", &bad);
+		if (bad) {
+			close(dev);
+			return 2;
+		}
 		grb_ctf_trace_attr_init(&attr);
 		attr.path = o->dir;
+		attr.hostname = hostname; /* NULL: the machine's */
 		t = grb_ctf_trace_create_fed(cfg, &attr);
 		if (!t) {
 			fprintf(stderr, "grb record: %s\n", grb_last_error());
 			close(dev);
 			return 1;
+		}
+		/* The relay, a sink of the trace as for a program's recording:
+		 * it sees the streams as they are attached.  The kernel's
+		 * clock is CLOCK_MONOTONIC's (ktime_get_mono_fast_ns). */
+		if (o->rc->url &&
+		    !(relay = relay_cli_connect(o->rc, "grb record", o->dir, hostname, NULL,
+						"recording", "recorded", &unreached)) &&
+		    !unreached) {
+			status = 1;
+			goto out;
+		}
+		if (relay && relay_attach(relay, t, err, sizeof(err))) {
+			fprintf(stderr, "grb record: relay %s: %s\n", o->rc->url, err);
+			status = 1;
+			goto out;
 		}
 		for (i = 0; i < nk; i++) {
 			if (attach_channel(t, dev, &ks[i])) {
@@ -753,6 +788,15 @@ int record_kernel(const struct kernel_opts *o)
 		printf("%s%s: %u streams of %u x %u KiB", i ? ", " : "", ks[i].ci.name,
 		       ks[i].ci.nr_streams, ks[i].ci.subbuf_count, ks[i].ci.subbuf_size / 1024);
 	printf(")%s\n", o->duration_ms ? "" : "; Ctrl-C stops");
+	if (relay) {
+		char url[512];
+
+		relay_viewer_url(relay, url, sizeof(url));
+		printf("grb: streaming live to %s (protocol 2.%u, a beacon every %" PRIu64
+		       " ms) into %s; view it with\n     babeltrace2 -i lttng-live %s\n",
+		       o->rc->url, relay_minor(relay), o->rc->live_timer_ms, relay_path(relay),
+		       url);
+	}
 	fflush(stdout);
 
 	t0 = mono_ms();
@@ -787,6 +831,12 @@ int record_kernel(const struct kernel_opts *o)
 			gone += (uint32_t)ks[i].hup;
 		}
 		drain(t, d, ks, nk);
+		/* What the drain gave is on its way; the idle streams'
+		 * beacons. */
+		if (relay) {
+			relay_tick(relay);
+			say_relay_lost(relay, o, "goes on");
+		}
 		if ((t && grb_ctf_trace_error(t)[0]) || gone == nk)
 			break;
 	}
@@ -816,6 +866,11 @@ out:
 			fprintf(stderr, "grb record: %s\n", grb_ctf_trace_error(t));
 			status = 1;
 		}
+		/* The last packets are queued: the session ends on the relay. */
+		if (relay && stopped) {
+			relay_ok = !relay_finish(relay);
+			say_relay_lost(relay, o, "went");
+		}
 		if (streams) {
 			memset(&sum, 0, sizeof(sum));
 			printf("\n");
@@ -832,9 +887,17 @@ out:
 				       "was behind): bigger rings keep them (grb_sched.ko's "
 				       "subbuf_size and subbuf_count)\n",
 				       sum.lost[GRB_LOST_FULL]);
+			if (relay)
+				relay_report(relay, stdout);
+			else if (unreached)
+				printf("relay %s: out of reach at the start (--relay-fallback): "
+				       "nothing sent\n",
+				       o->rc->url);
 			printf("\nTrace written to %s\nOpen it with:  grb view %s\n", o->dir,
 			       o->dir);
 		}
+		if (status == 0 && exact && (unreached || (relay && !relay_ok)))
+			status = 3; /* the local trace is whole, the relay's is not */
 		grb_ctf_trace_destroy(t); /* before the events its sources use */
 	} else if (d && stopped) {
 		uint64_t pages = dat_pages(d, cpus);
@@ -861,6 +924,7 @@ out:
 	}
 	if (!exact)
 		status = 1;
+	relay_free(relay);
 	grb_ftrace_dat_destroy(d);
 	free(fev);
 	for (i = 0; i < nk; i++) {

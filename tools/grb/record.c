@@ -116,6 +116,7 @@ const char record_usage[] =
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
 	"                  [--relay-fallback] [--relay-protocol 2.N]]\n"
 	"       grb record --kernel [-o DIR|FILE] [--duration S] [--format ctf|ftrace]\n"
+	"                  [--hostname NAME] [--relay URL [--live-timer MS] ...] (ctf)\n"
 	"       grb record [-o DIR] [--preload LIST] [--streams N] [--subbuf-size N]\n"
 	"                  [--subbuf-count N] [--wakeup writer|none] [--buffers DIR]\n"
 	"                  [--hostname NAME] [--relay URL [--live-timer MS]\n"
@@ -434,14 +435,14 @@ int cmd_record(int argc, char **argv)
 
 		if (c == 'd' || c == 'm' || c == 't' || c == 'k')
 			workload_opt = c;
-		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != OPT_ATTACH &&
-		    c != 'h')
-			other_opt = c;
 		ret = relay_cli_option(&rc, c, optarg, "grb record");
 		if (ret > 0)
 			return ret;
 		if (!ret)
-			continue;
+			continue; /* a relay option: checked below */
+		if (c != 'o' && c != 'd' && c != OPT_KERNEL && c != OPT_FORMAT && c != OPT_ATTACH &&
+		    c != 'h')
+			other_opt = c;
 		switch (c) {
 		case 'o':
 			dir = optarg;
@@ -571,15 +572,22 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	if (kernel && (optind < argc || other_opt)) {
-		fprintf(stderr, "grb record: --kernel takes -o, --duration and --format only "
-				"(the channels' geometry is the modules', doc/kernel.md)\n");
+		fprintf(stderr, "grb record: --kernel takes -o, --duration, --format and the "
+				"relay's options only (the channels' geometry is the modules', "
+				"doc/kernel.md)\n");
+		return 2;
+	}
+	if (kernel && kernel_ftrace && (rc.url || rc.hostname || rc.relay_only)) {
+		fprintf(stderr, "grb record: --relay and --hostname go with a CTF trace, not "
+				"--format ftrace\n");
 		return 2;
 	}
 	if (format_set && !kernel) {
 		fprintf(stderr, "grb record: --format goes with --kernel\n");
 		return 2;
 	}
-	if (attach && (other_opt || optind < argc || kernel)) {
+	if (attach &&
+	    (other_opt || optind < argc || kernel || rc.url || rc.hostname || rc.relay_only)) {
 		fprintf(stderr, "grb record: --attach BUFFERS_DIR takes -o DIR and --duration S "
 				"only, and no PROGRAM\n");
 		return 2;
@@ -627,6 +635,7 @@ int cmd_record(int argc, char **argv)
 
 		ko.dir = dir;
 		ko.ftrace = kernel_ftrace;
+		ko.rc = &rc;
 		ko.duration_ms = duration_set ? (uint64_t)(duration * 1000 + 0.5) : 0;
 		if (duration_set && !ko.duration_ms)
 			ko.duration_ms = 1;
