@@ -434,15 +434,42 @@ static uint64_t dead_complete(const struct grb_reader *r, uint64_t start)
 }
 
 /*
+ * Whether a write at nesting depth 2 or more (a reservation, or the flush
+ * one made) may be in the dead writer's tail from t: an entry of the log of
+ * nested writes, not void, that ends past t, or a log that was full past
+ * t.  relaxed: read only once the writing process is gone, as in
+ * lap_committed().
+ */
+static int nested_in_tail(const struct grb_stream *s, uint64_t t)
+{
+	const struct grb_shm_stream *shm = s->shm;
+	/* [N3] relaxed, as above. */
+	uint64_t w = _grb_load_relaxed(&shm->nlog_count);
+	uint32_t i, n = (uint32_t)(w & GRB_NLOG_COUNT);
+
+	if (n > GRB_NLOG_MAX ||
+	    ((w & GRB_NLOG_FULL) && pos_after(_grb_load_relaxed(&shm->nlog_full_end), t)))
+		return 1;
+	for (i = 0; i < n; i++) {
+		uint64_t info = _grb_load_relaxed(&shm->nlog[i].info);
+
+		if (!(info & GRB_NLOG_VOID) &&
+		    pos_after(_grb_load_relaxed(&shm->nlog[i].start) + (info & GRB_NLOG_LEN), t))
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The writing process of a single-writer stream is gone, every record
  * below the committed position t is read, and the offset o is past it:
  * the dead writer's tail [t, o) (doc/design.md, "A writer that exits or
- * dies").  When no reservation at nesting depth 2 or more was even tried
- * at or past t (nest_pos below t), the tail holds no committed record and
- * at most one reserved record, the one being written at the death: it is
- * that record (with the padding and the packet header of the switch it
- * made), or only the padding of a flush (flush_pos is t and o the
- * packet's end).  The commit counts must say that nothing of the tail is
+ * dies").  When no write at nesting depth 2 or more is in the tail (the
+ * log of nested writes shows none, nested_in_tail()), the tail holds no
+ * committed record and at most one reserved record, the one being written
+ * at the death: it is that record (with the padding and the packet header
+ * of the switch it made), or only the padding of a flush (flush_pos is t
+ * and o the packet's end).  The commit counts must say that nothing of the tail is
  * committed but that padding and header; otherwise nothing is trusted
  * and the tail stays uncounted (the records behind a nested reservation
  * are not recovered yet).  Counts the record lost (GRB_LOST_DIED), once
@@ -455,7 +482,6 @@ static int dead_tail(struct grb_reader *r, uint64_t start, uint64_t t)
 	const uint64_t phdr = r->cfg->packet_header_size;
 	/* relaxed: as in lap_committed(). */
 	uint64_t o = _grb_load_relaxed(&shm->offset);
-	uint64_t nest = _grb_load_relaxed(&shm->nest_pos);
 	uint64_t flush = _grb_load_relaxed(&shm->flush_pos);
 	uint64_t next = start + s->sb_size, b, died, at;
 
@@ -467,8 +493,8 @@ static int dead_tail(struct grb_reader *r, uint64_t start, uint64_t t)
 	at = _grb_load_relaxed(&s->cons->died_at);
 	if (at == o)
 		return -ENODATA; /* counted already */
-	if (nest != GRB_NO_POS && !pos_after(t, nest))
-		return -ENODATA; /* a nested reservation may be in the tail */
+	if (nested_in_tail(s, t == start + phdr ? start : t))
+		return -ENODATA; /* a nested write may be in the tail */
 	/* What the counts say is committed of the tail: nothing, or the
 	 * packet header at t when the dead reservation opened the packet. */
 	b = lap_committed(s, start);
