@@ -469,56 +469,64 @@ struct kase {
 	/* Past the fillers (all read): the records read, in order; -1 ends. */
 	int32_t ids[24];
 	uint64_t died;
+	/* When not 0: the reader is destroyed after this many of the case's
+	 * records and a new one goes on (a consumer that takes over). */
+	uint32_t takeover;
 };
 
 static const struct kase cases[] = {
 	/* A handler's records behind the thread's reservation. */
-	{ "depth2", w_depth2, { 200, 201, -1 }, 1 },
+	{ "depth2", w_depth2, { 200, 201, -1 }, 1, 0 },
 	/* The thread's record added, not published: the handler publishes
 	 * it before its own. */
-	{ "depth2_added", w_depth2_added, { 100, 200, -1 }, 0 },
+	{ "depth2_added", w_depth2_added, { 100, 200, -1 }, 0, 0 },
 	/* The handler's record closes the packet and opens the next. */
-	{ "depth2_switch", w_depth2_switch, { 200, -1 }, 1 },
+	{ "depth2_switch", w_depth2_switch, { 200, -1 }, 1, 0 },
 	/* The handler's first record ends the packet, its second opens the
 	 * next. */
-	{ "depth2_exact_switch", w_depth2_exact_switch, { 200, 201, -1 }, 1 },
+	{ "depth2_exact_switch", w_depth2_exact_switch, { 200, 201, -1 }, 1, 0 },
 	/* A second handler record left open. */
-	{ "depth2_open", w_depth2_open, { 200, -1 }, 2 },
+	{ "depth2_open", w_depth2_open, { 200, -1 }, 2, 0 },
 	/* The handler's entry logged, its CAS not made. */
-	{ "depth2_logged", w_depth2_logged, { -1 }, 1 },
+	{ "depth2_logged", w_depth2_logged, { -1 }, 1, 0 },
 	/* The thread's record added, not published, then a handler's record
 	 * left open: the handler published the thread's first. */
-	{ "depth2_added_open", w_depth2_added_open, { 100, -1 }, 1 },
+	{ "depth2_added_open", w_depth2_added_open, { 100, -1 }, 1, 0 },
 	/* The handler's record added, its entry not yet done. */
-	{ "depth2_added_not_done", w_depth2_added_not_done, { 200, -1 }, 1 },
+	{ "depth2_added_not_done", w_depth2_added_not_done, { 200, -1 }, 1, 0 },
 	/* Depth 3 interrupts a depth-2 entry stored before its CAS. */
-	{ "depth3_void", w_depth3_void, { 300, -1 }, 1 },
+	{ "depth3_void", w_depth3_void, { 300, -1 }, 1, 0 },
 	/* ... and the depth-2 write retries after it. */
-	{ "depth3_retry", w_depth3_retry, { 300, 201, -1 }, 1 },
+	{ "depth3_retry", w_depth3_retry, { 300, 201, -1 }, 1, 0 },
 	/* Three reservations open, one a depth. */
-	{ "depth3_open", w_depth3_open, { -1 }, 3 },
+	{ "depth3_open", w_depth3_open, { -1 }, 3, 0 },
 	/* Depth 2 added, depth 3 open, of other sizes: the counts tell. */
-	{ "depth3_added", w_depth3_added, { 201, -1 }, 2 },
+	{ "depth3_added", w_depth3_added, { 201, -1 }, 2, 0 },
 	/* The same of equal sizes: two answers, the rule declines. */
-	{ "depth3_ambiguous", w_depth3_ambiguous, { -1 }, 0 },
+	{ "depth3_ambiguous", w_depth3_ambiguous, { -1 }, 0, 0 },
 	/* A depth-2 record given back, then another. */
-	{ "discard_rollback", w_discard_rollback, { 202, -1 }, 1 },
+	{ "discard_rollback", w_discard_rollback, { 202, -1 }, 1, 0 },
 	/* A depth-2 record discarded behind a depth-3 one. */
-	{ "discard_marked", w_discard_marked, { 300, -1 }, 1 },
+	{ "discard_marked", w_discard_marked, { 300, -1 }, 1, 0 },
 	/* ... killed in the discard's add. */
-	{ "discard_in_flight", w_discard_in_flight, { 300, -1 }, 1 },
+	{ "discard_in_flight", w_discard_in_flight, { 300, -1 }, 1, 0 },
 	/* 20 handler records: the log is full, the rule declines. */
-	{ "full", w_full, { -1 }, 0 },
+	{ "full", w_full, { -1 }, 0, 0 },
 	/* ... then the outer commit, and the log restarts. */
 	{ "full_restart",
 	  w_full_restart,
 	  { 100, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211,
 	    212, 213, 214, 215, 216, 217, 218, 219, 220, 250, -1 },
-	  1 },
+	  1,
+	  0 },
+	/* A new reader after the first record of the tail. */
+	{ "takeover_depth2", w_depth2, { 200, 201, -1 }, 1, 1 },
+	{ "takeover_exact_switch", w_depth2_exact_switch, { 200, 201, -1 }, 1, 1 },
+	{ "takeover_depth3_retry", w_depth3_retry, { 300, 201, -1 }, 1, 1 },
 	/* A handler's flush (flush_req), then its record. */
-	{ "flush", w_flush, { 200, -1 }, 1 },
+	{ "flush", w_flush, { 200, -1 }, 1, 0 },
 	/* ... killed after the flush's padding add. */
-	{ "flush_open", w_flush_open, { -1 }, 1 },
+	{ "flush_open", w_flush_open, { -1 }, 1, 0 },
 };
 
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
@@ -623,6 +631,12 @@ static void run(const struct kase *k)
 			fillers++;
 		else if (n < MAX_IDS)
 			got[n++] = id;
+		if (k->takeover && n == k->takeover && id >= 100) {
+			/* The consumed position is all the next reader has. */
+			grb_iter_destroy(it);
+			it = grb_iter_create(ch, 0, 0);
+			CHECK(it != NULL);
+		}
 	}
 	grb_channel_read_stats(ch, &cs);
 	for (want = 0; k->ids[want] >= 0; want++)
