@@ -75,7 +75,8 @@
  *   REACH=5       NLOG: the counts told that an entry not done was
  *                 added (its record returned)
  *   REACH=6       NLOG: two records counted died (one a depth)
- * The design for nested records (not the code yet):
+ * The design for nested records, which the code implements since layout
+ * version 8 (without it, the rule of layout version 7, nest_pos):
  *   NLOG          the log of nested writes and the rule that reads it
  *                 (README.md, "The nested case, designed"): the nested
  *                 case recovered exactly; (2) and (4) hold with no
@@ -176,8 +177,8 @@ byte nest;
 
 #ifdef NLOG
 /*
- * NLOG (the design for nested records, not the code yet): the writer line
- * of nested writes.  Each write at nesting depth 2 or more (a reservation,
+ * NLOG (the design for nested records, the code since layout version 8:
+ * nlog in struct grb_shm_stream): the writer's log of nested writes.  Each write at nesting depth 2 or more (a reservation,
  * or a flush for flush_req) appends [start, end) before its CAS and marks
  * it done after its commit's add; the log restarts when every entry in it
  * is below commit_pos.
