@@ -465,9 +465,9 @@ struct nwrite {
 	uint64_t pad; /* padding bytes from s, 0 for none */
 	uint64_t hdr; /* the packet header it writes, GRB_NO_POS for none */
 	uint64_t rs; /* its record's start, GRB_NO_POS for none (a flush) */
-	uint32_t np; /* its parts */
-	uint32_t flush, done, discard, gap;
-	uint32_t choice; /* the parts committed, as the search tries them */
+	uint8_t np; /* its parts */
+	uint8_t choice; /* the parts committed, as the search tries them */
+	uint8_t flush, done, discard, gap;
 };
 
 /* The verdicts of log_tail(). */
@@ -587,9 +587,10 @@ static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k
 	/* [N3] relaxed: read only once the writing process is gone, as in
 	 * lap_committed(): nothing in the mapping moves any more. */
 	uint64_t o = _grb_load_relaxed(&shm->offset), w = _grb_load_relaxed(&shm->nlog_count);
-	uint64_t rt = t == start + phdr ? start : t, rp, qb[2], qr[2];
-	struct nwrite e[GRB_NLOG_MAX], wr[GRB_NLOG_MAX + 1], *unk[DEAD_UNKNOWN_MAX];
-	uint32_t n = (uint32_t)(w & GRB_NLOG_COUNT), m = 0, nw = 0, nu = 0, i, j, first = 0;
+	uint64_t rt = t == start + phdr ? start : t, rp, gs = 0, ge = 0, qb[2], qr[2];
+	/* The writes of the tail in order: the entries, and the gap. */
+	struct nwrite wr[GRB_NLOG_MAX + 1], *unk[DEAD_UNKNOWN_MAX];
+	uint32_t n = (uint32_t)(w & GRB_NLOG_COUNT), m = 0, nu = 0, i, j, first = 0;
 	uint32_t gap = GRB_NLOG_MAX + 1, matches = 0, agree = 0;
 
 	/* A full log misses writes: in the tail, nothing is known. */
@@ -603,12 +604,12 @@ static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k
 
 		if (info & GRB_NLOG_VOID)
 			continue;
-		_grb_memset(&e[m], 0, sizeof(e[m]));
-		e[m].s = st;
-		e[m].e = st + (info & GRB_NLOG_LEN);
-		e[m].flush = !!(info & GRB_NLOG_FLUSH);
-		e[m].done = !!(info & GRB_NLOG_DONE);
-		e[m].discard = !!(info & GRB_NLOG_DISCARD);
+		_grb_memset(&wr[m], 0, sizeof(wr[m]));
+		wr[m].s = st;
+		wr[m].e = st + (info & GRB_NLOG_LEN);
+		wr[m].flush = !!(info & GRB_NLOG_FLUSH);
+		wr[m].done = !!(info & GRB_NLOG_DONE);
+		wr[m].discard = !!(info & GRB_NLOG_DISCARD);
 		m++;
 	}
 	/* An entry not done followed by one of the same start never made its
@@ -618,67 +619,68 @@ static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k
 	for (i = 0, j = 0; i < m; i++) {
 		uint32_t l, later = 0;
 
-		for (l = i + 1; l < m && !e[i].done; l++)
-			later |= e[l].s == e[i].s;
+		for (l = i + 1; l < m && !wr[i].done; l++)
+			later |= wr[l].s == wr[i].s;
 		if (!later)
-			e[j++] = e[i];
+			wr[j++] = wr[i];
 	}
 	m = j;
-	while (m && e[m - 1].s == o) {
-		if (e[m - 1].done)
+	while (m && wr[m - 1].s == o) {
+		if (wr[m - 1].done)
 			return DEAD_DECLINED;
 		m--;
 	}
-	while (first < m && !pos_after(e[first].e, rt))
+	while (first < m && !pos_after(wr[first].e, rt))
 		first++;
 	if (first == m)
 		return DEAD_NONE;
 	/* The entries and at most one gap tile [rt, o); only the first may
-	 * have begun in a packet read already (its padding there). */
+	 * have begun in a packet read already (its padding there), when
+	 * the tail begins at that packet's start. */
 	rp = rt;
 	for (i = first; i < m; i++) {
-		if (pos_after(rp, e[i].s)) {
-			if (i != first || !pos_after(start, e[i].s) || rt != start)
+		if (pos_after(rp, wr[i].s)) {
+			if (i != first || !pos_after(start, wr[i].s) || rt != start)
 				return DEAD_DECLINED;
-		} else if (pos_after(e[i].s, rp)) {
+		} else if (pos_after(wr[i].s, rp)) {
 			if (gap <= GRB_NLOG_MAX)
 				return DEAD_DECLINED;
-			gap = nw;
-			_grb_memset(&wr[nw], 0, sizeof(wr[nw]));
-			wr[nw].s = rp;
-			wr[nw].e = e[i].s;
-			wr[nw++].gap = 1;
+			gap = i;
+			gs = rp;
+			ge = wr[i].s;
 		}
-		wr[nw] = e[i];
-		if (nwrite_parts(r, &wr[nw]))
+		if (nwrite_parts(r, &wr[i]))
 			return DEAD_DECLINED;
-		rp = e[i].e;
-		nw++;
+		rp = wr[i].e;
 	}
 	if (pos_after(rp, o))
 		return DEAD_DECLINED;
 	if (pos_after(o, rp)) {
 		if (gap <= GRB_NLOG_MAX)
 			return DEAD_DECLINED;
-		gap = nw;
-		_grb_memset(&wr[nw], 0, sizeof(wr[nw]));
-		wr[nw].s = rp;
-		wr[nw].e = o;
-		wr[nw++].gap = 1;
+		gap = m;
+		gs = rp;
+		ge = o;
 	}
 	if (gap <= GRB_NLOG_MAX) {
 		struct nwrite *g = &wr[gap];
 		/* relaxed, as above. */
 		uint64_t fp = _grb_load_relaxed(&shm->flush_pos);
 
+		for (i = m; i > gap; i--)
+			wr[i] = wr[i - 1];
+		m++;
+		_grb_memset(g, 0, sizeof(*g));
+		g->s = gs;
+		g->e = ge;
+		g->gap = 1;
 		/* The thread's flush: from flush_pos to the packet's end. */
-		g->flush = fp == g->s && (g->s & s->sb_mask) &&
-			   g->e == (g->s & ~s->sb_mask) + s->sb_size;
+		g->flush = fp == gs && (gs & s->sb_mask) && ge == (gs & ~s->sb_mask) + s->sb_size;
 		if (nwrite_parts(r, g))
 			return DEAD_DECLINED;
 	}
 	/* The writes whose committed parts the counts decide. */
-	for (i = 0; i < nw; i++) {
+	for (i = first; i < m; i++) {
 		wr[i].choice = wr[i].np;
 		if (wr[i].gap || !wr[i].done) {
 			if (nu == DEAD_UNKNOWN_MAX)
@@ -694,7 +696,7 @@ static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k
 		qb[0] = rt - start;
 		qr[0] = k;
 		qb[1] = qr[1] = 0;
-		for (i = 0; i < nw && ok; i++)
+		for (i = first; i < m && ok; i++)
 			ok = !nwrite_count(r, &wr[i], start, qb, qr);
 		if (ok && tail_counts(s, start, qb[0], qr[0]) &&
 		    (!pos_after(o, next) || tail_counts(s, next, qb[1], qr[1]))) {
@@ -707,7 +709,7 @@ static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k
 		}
 		for (i = 0; i < nu; i++) {
 			struct nwrite *u = unk[i];
-			uint32_t top = u->gap && u->rs != GRB_NO_POS ? u->np - 1 : u->np;
+			uint32_t top = u->gap && u->rs != GRB_NO_POS ? u->np - 1u : u->np;
 
 			if (u->choice < top) {
 				u->choice++;
@@ -724,7 +726,7 @@ static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k
 	 * left open. */
 	*died = 0;
 	pl->n = 0;
-	for (i = 0, j = 0; i < nw; i++) {
+	for (i = first, j = 0; i < m; i++) {
 		struct nwrite *x = &wr[i];
 		int added = 1;
 
