@@ -1383,7 +1383,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		uint64_t c = _grb_load_acquire(&s->cons->consumed); /* [R0] */
 		uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		uint64_t lim, id, o, at, len;
+		uint64_t lim, id, o, at, len, dc;
 		const struct dead_plan *pl;
 		const char *data, *mem;
 		int ret = consumed_check(r, c, &o), i, planned;
@@ -1401,8 +1401,10 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			return -EAGAIN; /* nothing committed */
 		/* Committed past the packet: its delivery came between our
 		 * load of done and of the position (the position passes a
-		 * packet only after its done): take it whole. */
-		if (!pos_after(start + s->sb_size, lim) && lim != dead_complete(r, start)) {
+		 * packet only after its done): take it whole.  (0 from
+		 * dead_complete() says no: a position of 0 is no exception.) */
+		dc = dead_complete(r, start);
+		if (!pos_after(start + s->sb_size, lim) && (!dc || lim != dc)) {
 			/* A writer that is gone will deliver nothing more: the
 			 * packet never comes (a position that lies), unless
 			 * its delivery died (a full packet, read in place). */
