@@ -564,7 +564,7 @@ static void run(const struct kase *k)
 	struct grb_channel *ch;
 	struct grb_record rec;
 	struct grb_iter *it;
-	uint64_t tag;
+	uint64_t tag, taken = 0;
 	time_t t0;
 	pid_t pid;
 
@@ -639,6 +639,13 @@ static void run(const struct kase *k)
 		}
 	}
 	grb_channel_read_stats(ch, &cs);
+	/* What the consumers took, as a consumer taking over would learn
+	 * it: every record read. */
+	if (grb_channel_consumed_records(ch, 0, &taken) || taken != fillers + n) {
+		fprintf(stderr, "recover_nested: %s: consumed records %" PRIu64 ", %u read\n",
+			k->name, taken, fillers + n);
+		bad = 1;
+	}
 	for (want = 0; k->ids[want] >= 0; want++)
 		;
 	if (n != want)
