@@ -3,9 +3,10 @@
  * recover_nested.c - a dead single writer's nested records, one state at a
  * time (doc/design.md, "A writer that exits or dies").  Each case forks a
  * writer process that writes into a per-thread stream in memory files; the
- * test-point hook (doc/testpoints.md) raises the signals whose handlers
- * write at nesting depth 2 and 3 at chosen points of the write path, and
- * kills the process (SIGKILL) at another.  This process then attaches the
+ * test-point hook (doc/testpoints.md) raises the signal whose handler
+ * writes at nesting depth 2, and calls a writer at depth 3 from inside it,
+ * at chosen points of the write path, and kills the process (SIGKILL) at
+ * another.  This process then attaches the
  * stream, sees the writer gone, drains it, and checks exactly which records
  * come out, in which order, and how many reservations were counted lost
  * (GRB_LOST_DIED): every record whose commit's add was made is read once,
@@ -44,9 +45,12 @@ static const struct grb_config cfg =
 
 /* ---- the writer process ---- */
 
-/* What the hook does at a trigger: raise a signal (its handler writes at
- * the next depth), then, or only, kill the process. */
-enum { RAISE1 = 1, RAISE2 = 2, KILL = 4 };
+/* What the hook does at a trigger: raise the signal whose handler writes
+ * at depth 2, or call the depth-3 writer, then, or only, kill the process.
+ * Depth 3 is a call from the hook, inside the depth-2 handler's write:
+ * what a signal arriving at that point runs (ThreadSanitizer defers a
+ * signal raised inside a handler until the handler returns). */
+enum { RAISE1 = 1, CALL2 = 2, KILL = 4 };
 
 /* The hook's script: each trigger fires once, at the first pass of its
  * point at its nesting depth once the one before it fired. */
@@ -84,8 +88,8 @@ static void hook(enum grb_tp p, uint64_t pass, void *arg)
 	fired++;
 	if (t->action & RAISE1)
 		raise(SIGUSR1);
-	if (t->action & RAISE2)
-		raise(SIGUSR2);
+	if (t->action & CALL2)
+		handler2();
 	if (t->action & KILL)
 		die_now();
 }
@@ -103,12 +107,6 @@ static void on_usr1(int sig)
 	(void)sig;
 	calls1++;
 	handler1();
-}
-
-static void on_usr2(int sig)
-{
-	(void)sig;
-	handler2();
 }
 
 /* Reserves a record of id with len bytes of payload (at least 8). */
@@ -228,7 +226,7 @@ static void h_discard_marked(void)
 	struct grb_ctx ctx;
 
 	reserve(&ctx, 201, 24);
-	raise(SIGUSR2); /* 300 reserved after it: no rollback */
+	handler2(); /* 300 reserved after it (depth 3): no rollback */
 	grb_discard(&cfg, &ctx);
 }
 
@@ -332,7 +330,7 @@ static void w_depth2_added_not_done(void)
 static void w_depth3_void(void)
 {
 	static const struct trigger t[] = { { GRB_TP_RESERVED, 1, RAISE1 },
-					    { GRB_TP_NESTED_LOGGED, 2, RAISE2 | KILL } };
+					    { GRB_TP_NESTED_LOGGED, 2, CALL2 | KILL } };
 
 	fill(1000);
 	handler1 = h_201;
@@ -343,7 +341,7 @@ static void w_depth3_void(void)
 static void w_depth3_retry(void)
 {
 	static const struct trigger t[] = { { GRB_TP_RESERVED, 1, RAISE1 | KILL },
-					    { GRB_TP_NESTED_LOGGED, 2, RAISE2 } };
+					    { GRB_TP_NESTED_LOGGED, 2, CALL2 } };
 
 	fill(1000);
 	handler1 = h_201;
@@ -354,7 +352,7 @@ static void w_depth3_retry(void)
 static void w_depth3_open(void)
 {
 	static const struct trigger t[] = { { GRB_TP_RESERVED, 1, RAISE1 },
-					    { GRB_TP_RESERVED, 2, RAISE2 },
+					    { GRB_TP_RESERVED, 2, CALL2 },
 					    { GRB_TP_RESERVED, 3, KILL } };
 
 	fill(1000);
@@ -366,7 +364,7 @@ static void w_depth3_open(void)
 static void w_depth3_added(void)
 {
 	static const struct trigger t[] = { { GRB_TP_RESERVED, 1, RAISE1 },
-					    { GRB_TP_COMMIT_ADDED, 2, RAISE2 },
+					    { GRB_TP_COMMIT_ADDED, 2, CALL2 },
 					    { GRB_TP_RESERVED, 3, KILL } };
 
 	fill(1000);
@@ -378,7 +376,7 @@ static void w_depth3_added(void)
 static void w_depth3_ambiguous(void)
 {
 	static const struct trigger t[] = { { GRB_TP_RESERVED, 1, RAISE1 },
-					    { GRB_TP_COMMIT_ADDED, 2, RAISE2 },
+					    { GRB_TP_COMMIT_ADDED, 2, CALL2 },
 					    { GRB_TP_RESERVED, 3, KILL } };
 
 	fill(1000);
@@ -549,8 +547,6 @@ static void child(const struct kase *k, int sock)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_usr2;
-	sigaction(SIGUSR2, &sa, NULL);
 	grb_tp_set_hook(hook, NULL);
 	k->writer();
 	_exit(9); /* the script did not kill */
