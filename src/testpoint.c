@@ -18,6 +18,7 @@ static void *tp_arg;
 /* One point a line, in the enum's order: kept as written. */
 /* clang-format off */
 static const char *const tp_names[GRB_TP_NR] = {
+	[GRB_TP_NESTED_LOGGED] = "nested_logged", /* before RESERVED: it has no CAS yet */
 	[GRB_TP_RESERVED] = "reserved",
 	[GRB_TP_HEADER_WRITTEN] = "header_written",
 	[GRB_TP_COMMIT_ADDED] = "commit_added",

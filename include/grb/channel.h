@@ -380,12 +380,15 @@ int grb_channel_consumer_gone(struct grb_channel *ch);
  *
  * It is the delivered-record count, less the records of the delivered
  * packets from the consumed position S + k on, plus k, less the
- * overwritten ones, from two identical looks at every counter.  Exact once
- * the writers are gone; while they run, exact when it returns 0: a look
- * that a delivery or a reader crossed is taken again, at most 64 times,
- * and so, in overwrite mode, is a look that finds a reservation open in
- * the packets from S on (its opener may have moved consumed past the
- * packet it overwrites and not yet counted that packet's records).
+ * overwritten ones, plus, once the writing process is gone, the records of
+ * the packet before S if a consumer claimed it without a delivery (a dead
+ * single writer's tail, read in place by the log of nested writes), from
+ * two identical looks at every counter.  Exact once the writers are gone;
+ * while they run, exact when it returns 0: a look that a delivery or a
+ * reader crossed is taken again, at most 64 times, and so, in overwrite
+ * mode, is a look that finds a reservation open in the packets from S on
+ * (its opener may have moved consumed past the packet it overwrites and
+ * not yet counted that packet's records).
  * Return: 0 and *n; -EINVAL a bad argument; -EAGAIN the writers kept
  * moving (in overwrite mode: a reservation stayed open; call again), or a
  * writer that died left a delivery half done (its packet's count may or

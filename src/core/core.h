@@ -90,6 +90,7 @@ uint64_t _grb_lost_snapshot(const struct grb_stream *s);
 static inline void _grb_count_no_stream(struct grb_channel *ch)
 {
 	_grb_add_relaxed(&ch->streams[0].shm->lost[GRB_LOST_NO_STREAM], 1);
+	_GRB_TP(LOST_COUNTED);
 }
 void _grb_invariant_failure(struct grb_stream *s, const char *what);
 

@@ -13,6 +13,21 @@
  */
 #include "core.h"
 
+/*
+ * A dead writer's tail as the log of nested writes resolved it (log_tail()):
+ * the records it proves committed there, in position order, each decoded
+ * only where its write put it.  o: the offset the verdict is for
+ * (GRB_NO_POS: none yet); s0: the packet the tail begins in (it spans at
+ * most s0 and the next one).
+ */
+struct dead_plan {
+	uint64_t o, s0;
+	int verdict; /* DEAD_RESOLVED or DEAD_DECLINED */
+	uint32_t n;
+	uint64_t pos[GRB_NLOG_MAX];
+	uint64_t len[GRB_NLOG_MAX];
+};
+
 struct grb_reader {
 	struct grb_channel *ch;
 	struct grb_stream *s;
@@ -29,6 +44,8 @@ struct grb_reader {
 	uint64_t ip_ts; /* timestamp of the last of them (ts_begin for none) */
 	uint64_t ip_k; /* how many (discarded records not counted) */
 	uint64_t ip_copy_end; /* overwrite mode: copy holds [ip_start, this) */
+	/* Consuming, the writing process gone: its tail's verdict. */
+	struct dead_plan dp;
 	/* Snapshot: packets [snap_cursor, snap_end], snap_cp the committed
 	 * position sampled with them. */
 	uint64_t snap_cursor, snap_end, snap_cp;
@@ -182,6 +199,7 @@ int _grb_reader_open(struct grb_channel *ch, uint32_t stream, uint32_t flags,
 	r->flags = flags;
 	r->ip_start = GRB_NO_POS;
 	r->last_seq = GRB_NO_POS;
+	r->dp.o = GRB_NO_POS;
 	r->copy = (char *)_grb_env_zalloc(r->s->sb_size);
 	if (!r->copy) {
 		_grb_env_free(r);
@@ -434,41 +452,380 @@ static uint64_t dead_complete(const struct grb_reader *r, uint64_t start)
 }
 
 /*
- * The writing process of a single-writer stream is gone, every record
- * below the committed position t is read, and the offset o is past it:
- * the dead writer's tail [t, o) (doc/design.md, "A writer that exits or
- * dies").  When no reservation at nesting depth 2 or more was even tried
- * at or past t (nest_pos below t), the tail holds no committed record and
- * at most one reserved record, the one being written at the death: it is
- * that record (with the padding and the packet header of the switch it
- * made), or only the padding of a flush (flush_pos is t and o the
- * packet's end).  The commit counts must say that nothing of the tail is
- * committed but that padding and header; otherwise nothing is trusted
- * and the tail stays uncounted (the records behind a nested reservation
- * are not recovered yet).  Counts the record lost (GRB_LOST_DIED), once
- * for the stream.  Nothing of the tail is ever decoded.  Return -ENODATA.
+ * The log of nested writes, read by a consumer once the writing process of
+ * a single-writer stream is gone (doc/design.md, "A writer that exits or
+ * dies"; the spin model tests/model/recover.pml, NLOG).  A write: an entry
+ * of the log, or the gap, the thread's own write in flight (at depth 1,
+ * not logged).  Its parts, in the order the writer commits them: the
+ * padding to its packet's end when it closes one, the header of the packet
+ * it opens, its record [rs, e).
  */
-static int dead_tail(struct grb_reader *r, uint64_t start, uint64_t t)
+struct nwrite {
+	uint64_t s, e; /* [start, end): the offset before and after its CAS */
+	uint64_t pad; /* padding bytes from s, 0 for none */
+	uint64_t hdr; /* the packet header it writes, GRB_NO_POS for none */
+	uint64_t rs; /* its record's start, GRB_NO_POS for none (a flush) */
+	uint8_t np; /* its parts */
+	uint8_t choice; /* the parts committed, as the search tries them */
+	uint8_t flush, done, discard, gap;
+};
+
+/* The verdicts of log_tail(). */
+enum { DEAD_NONE, DEAD_RESOLVED, DEAD_DECLINED };
+
+/* Writes whose committed parts the counts decide: the gap and the entries
+ * not done (one per nesting depth); more, and the rule declines. */
+#define DEAD_UNKNOWN_MAX 4
+
+/* The parts of w; -1 for a write no writer makes. */
+static int nwrite_parts(const struct grb_reader *r, struct nwrite *w)
+{
+	const struct grb_stream *s = r->s;
+	uint64_t in = w->s & s->sb_mask, next = (w->s & ~s->sb_mask) + s->sb_size;
+
+	w->pad = 0;
+	w->hdr = w->rs = GRB_NO_POS;
+	if (!pos_after(w->e, w->s))
+		return -1;
+	if (in && (w->flush || pos_after(w->e, next)))
+		w->pad = next - w->s;
+	if (w->flush) {
+		if (!in || w->e != next)
+			return -1;
+	} else {
+		if (!in)
+			w->hdr = w->s;
+		else if (pos_after(w->e, next))
+			w->hdr = next;
+		w->rs = w->hdr != GRB_NO_POS ? w->hdr + r->cfg->packet_header_size : w->s;
+		/* A record, whole in one packet. */
+		if (!pos_after(w->e, w->rs) || pos_after(w->e, (w->rs & ~s->sb_mask) + s->sb_size))
+			return -1;
+	}
+	w->np = (w->pad != 0) + (w->hdr != GRB_NO_POS) + (w->rs != GRB_NO_POS);
+	return 0;
+}
+
+/* Adds b bytes and n records at position p to the counts of the tail's
+ * packets (from start: 0 and 1); 0, or -1 outside them. */
+static int tail_add(const struct grb_stream *s, uint64_t start, uint64_t *qb, uint64_t *qr,
+		    uint64_t p, uint64_t b, uint64_t n)
+{
+	uint64_t i = (p - start) >> s->sb_order;
+
+	if (pos_after(start, p) || i > 1)
+		return -1;
+	qb[i] += b;
+	qr[i] += n;
+	return 0;
+}
+
+/* Adds the first w->choice parts of w to the counts; padding in a packet
+ * before the tail's was read with it.  0, or -1. */
+static int nwrite_count(const struct grb_reader *r, const struct nwrite *w, uint64_t start,
+			uint64_t *qb, uint64_t *qr)
+{
+	const struct grb_stream *s = r->s;
+	uint32_t i = 0;
+
+	if (w->pad && i++ < w->choice && !pos_after(start, w->s) &&
+	    tail_add(s, start, qb, qr, w->s, w->pad, 0))
+		return -1;
+	if (w->hdr != GRB_NO_POS && i++ < w->choice &&
+	    tail_add(s, start, qb, qr, w->hdr, r->cfg->packet_header_size, 0))
+		return -1;
+	if (w->rs != GRB_NO_POS && i++ < w->choice &&
+	    tail_add(s, start, qb, qr, w->rs, w->e - w->rs, !w->discard))
+		return -1;
+	return 0;
+}
+
+/* The records the slot of p counts for p's lap (its delivery's last_cc:
+ * the count at the previous lap's end). */
+static uint64_t lap_records(const struct grb_stream *s, uint64_t p)
+{
+	const struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, p)];
+	/* relaxed: as in lap_committed(). */
+	uint64_t cc = _grb_load_relaxed(&x->cc) + _grb_load_relaxed(&x->cc_remote);
+
+	return (cc - _grb_load_relaxed(&x->last_cc)) >> 40;
+}
+
+/* Whether the packet at p counts the bytes qb and, unless every byte of its
+ * lap is committed (a delivery that died may have stored last_cc already),
+ * the records qr. */
+static int tail_counts(const struct grb_stream *s, uint64_t p, uint64_t qb, uint64_t qr)
+{
+	uint64_t b = lap_committed(s, p);
+
+	return qb == b && (b == s->sb_size || qr == lap_records(s, p));
+}
+
+/*
+ * The log rule (doc/design.md, "A writer that exits or dies"): the tail of
+ * the dead single writer's stream from the committed position t (every
+ * record below it read, k of them in the packet at start), with its nested
+ * writes.  The log's entries in the tail and at most one gap, the thread's
+ * write in flight, must tile it to the offset.  A done entry is committed
+ * whole; the gap's record never (a nested write publishes first what is
+ * committed); of the gap and of each entry not done every prefix of the
+ * parts is tried against the packets' byte and record counts, and the
+ * answers that agree must say the same of each entry's record.  Then the
+ * plan holds the committed records, and *died the records left open (the
+ * gap's, and each entry's whose add was not made).  Return DEAD_NONE (no
+ * nested write in the tail: dead_tail()'s single-record rule applies),
+ * DEAD_RESOLVED, or DEAD_DECLINED (the log is full there, or the counts
+ * do not tell).  Every word read is checked: a lie declines, it never
+ * makes a record decoded elsewhere than at an entry's record.
+ */
+static int log_tail(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k,
+		    struct dead_plan *pl, uint64_t *died)
 {
 	struct grb_stream *s = r->s;
 	struct grb_shm_stream *shm = s->shm;
-	const uint64_t phdr = r->cfg->packet_header_size;
-	/* relaxed: as in lap_committed(). */
-	uint64_t o = _grb_load_relaxed(&shm->offset);
-	uint64_t nest = _grb_load_relaxed(&shm->nest_pos);
-	uint64_t flush = _grb_load_relaxed(&shm->flush_pos);
-	uint64_t next = start + s->sb_size, b, died, at;
+	const uint64_t phdr = r->cfg->packet_header_size, next = start + s->sb_size;
+	/* [N3] relaxed: read only once the writing process is gone, as in
+	 * lap_committed(): nothing in the mapping moves any more. */
+	uint64_t o = _grb_load_relaxed(&shm->offset), w = _grb_load_relaxed(&shm->nlog_count);
+	uint64_t rt = t == start + phdr ? start : t, rp, gs = 0, ge = 0, qb[2], qr[2];
+	/* The writes of the tail in order: the entries, and the gap. */
+	struct nwrite wr[GRB_NLOG_MAX + 1], *unk[DEAD_UNKNOWN_MAX];
+	uint32_t n = (uint32_t)(w & GRB_NLOG_COUNT), m = 0, nu = 0, i, j, first = 0;
+	uint32_t gap = GRB_NLOG_MAX + 1, matches = 0, agree = 0;
 
-	if (r->cfg->sync != GRB_SYNC_SINGLE_WRITER || !pos_after(o, t) || pos_after(start, t) ||
-	    !pos_after(next, t) || pos_after(o, next + s->sb_size))
-		return -ENODATA;
+	/* A full log misses writes: in the tail, nothing is known. */
+	if (n > GRB_NLOG_MAX ||
+	    ((w & GRB_NLOG_FULL) && pos_after(_grb_load_relaxed(&shm->nlog_full_end), rt)))
+		return DEAD_DECLINED;
+	for (i = 0; i < n; i++) {
+		/* [N3] relaxed, as above. */
+		uint64_t st = _grb_load_relaxed(&shm->nlog[i].start);
+		uint64_t info = _grb_load_relaxed(&shm->nlog[i].info);
+
+		if (info & GRB_NLOG_VOID)
+			continue;
+		_grb_memset(&wr[m], 0, sizeof(wr[m]));
+		wr[m].s = st;
+		wr[m].e = st + (info & GRB_NLOG_LEN);
+		wr[m].flush = !!(info & GRB_NLOG_FLUSH);
+		wr[m].done = !!(info & GRB_NLOG_DONE);
+		wr[m].discard = !!(info & GRB_NLOG_DISCARD);
+		m++;
+	}
+	/* An entry not done followed by one of the same start never made its
+	 * CAS: the later one was appended while the offset was still there
+	 * (its writer interrupted ours, whose CAS then fails).  So did the
+	 * last ones if they start at the offset. */
+	for (i = 0, j = 0; i < m; i++) {
+		uint32_t l, later = 0;
+
+		for (l = i + 1; l < m && !wr[i].done; l++)
+			later |= wr[l].s == wr[i].s;
+		if (!later)
+			wr[j++] = wr[i];
+	}
+	m = j;
+	while (m && wr[m - 1].s == o) {
+		if (wr[m - 1].done)
+			return DEAD_DECLINED;
+		m--;
+	}
+	while (first < m && !pos_after(wr[first].e, rt))
+		first++;
+	if (first == m)
+		return DEAD_NONE;
+	/* The entries and at most one gap tile [rt, o); only the first may
+	 * have begun in a packet read already (its padding there), when
+	 * the tail begins at that packet's start. */
+	rp = rt;
+	for (i = first; i < m; i++) {
+		if (pos_after(rp, wr[i].s)) {
+			if (i != first || !pos_after(start, wr[i].s) || rt != start)
+				return DEAD_DECLINED;
+		} else if (pos_after(wr[i].s, rp)) {
+			if (gap <= GRB_NLOG_MAX)
+				return DEAD_DECLINED;
+			gap = i;
+			gs = rp;
+			ge = wr[i].s;
+		}
+		if (nwrite_parts(r, &wr[i]))
+			return DEAD_DECLINED;
+		rp = wr[i].e;
+	}
+	if (pos_after(rp, o))
+		return DEAD_DECLINED;
+	if (pos_after(o, rp)) {
+		if (gap <= GRB_NLOG_MAX)
+			return DEAD_DECLINED;
+		gap = m;
+		gs = rp;
+		ge = o;
+	}
+	if (gap <= GRB_NLOG_MAX) {
+		struct nwrite *g = &wr[gap];
+		/* relaxed, as above. */
+		uint64_t fp = _grb_load_relaxed(&shm->flush_pos);
+
+		for (i = m; i > gap; i--)
+			wr[i] = wr[i - 1];
+		m++;
+		_grb_memset(g, 0, sizeof(*g));
+		g->s = gs;
+		g->e = ge;
+		g->gap = 1;
+		/* The thread's flush: from flush_pos to the packet's end. */
+		g->flush = fp == gs && (gs & s->sb_mask) && ge == (gs & ~s->sb_mask) + s->sb_size;
+		if (nwrite_parts(r, g))
+			return DEAD_DECLINED;
+	}
+	/* The writes whose committed parts the counts decide. */
+	for (i = first; i < m; i++) {
+		wr[i].choice = wr[i].np;
+		if (wr[i].gap || !wr[i].done) {
+			if (nu == DEAD_UNKNOWN_MAX)
+				return DEAD_DECLINED;
+			wr[i].choice = 0;
+			unk[nu++] = &wr[i];
+		}
+	}
+	/* Every prefix of each (the gap's record never), in turn. */
+	for (;;) {
+		uint32_t added = 0, ok = 1;
+
+		qb[0] = rt - start;
+		qr[0] = k;
+		qb[1] = qr[1] = 0;
+		for (i = first; i < m && ok; i++)
+			ok = !nwrite_count(r, &wr[i], start, qb, qr);
+		if (ok && tail_counts(s, start, qb[0], qr[0]) &&
+		    (!pos_after(o, next) || tail_counts(s, next, qb[1], qr[1]))) {
+			for (i = 0; i < nu; i++)
+				if (unk[i]->rs != GRB_NO_POS && unk[i]->choice == unk[i]->np)
+					added |= 1u << i;
+			if (matches++ && added != agree)
+				return DEAD_DECLINED; /* two answers */
+			agree = added;
+		}
+		for (i = 0; i < nu; i++) {
+			struct nwrite *u = unk[i];
+			uint32_t top = u->gap && u->rs != GRB_NO_POS ? u->np - 1u : u->np;
+
+			if (u->choice < top) {
+				u->choice++;
+				break;
+			}
+			u->choice = 0;
+		}
+		if (i == nu)
+			break;
+	}
+	if (!matches)
+		return DEAD_DECLINED;
+	/* The committed records, where their writes put them, and those
+	 * left open. */
+	*died = 0;
+	pl->n = 0;
+	for (i = first, j = 0; i < m; i++) {
+		struct nwrite *x = &wr[i];
+		int added = 1;
+
+		if (x->gap || !x->done) {
+			added = x->rs != GRB_NO_POS && !x->gap && (agree >> j & 1);
+			j++;
+		}
+		if (x->rs == GRB_NO_POS || x->discard)
+			continue; /* a flush; a record discarded, or being */
+		if (!added) {
+			(*died)++;
+		} else {
+			pl->pos[pl->n] = x->rs;
+			pl->len[pl->n++] = x->e - x->rs;
+		}
+	}
+	return DEAD_RESOLVED;
+}
+
+/* The first record of the plan pl in the packet at start from position
+ * from on, or -1. */
+static int plan_next(const struct dead_plan *pl, uint64_t start, uint64_t from, uint64_t sb)
+{
+	uint32_t i;
+
+	for (i = 0; i < pl->n; i++)
+		if (!pos_after(from, pl->pos[i]) && pl->pos[i] - start < sb)
+			return (int)i;
+	return -1;
+}
+
+/* Counts n records lost because the writer died with them reserved, once
+ * for the offset o of its tail. */
+static void count_died(struct grb_stream *s, uint64_t o, uint64_t n)
+{
 	/* relaxed: the consumer page's counter and its guard; one consuming
 	 * reader at a time ([R7]), read by the statistics only. */
-	at = _grb_load_relaxed(&s->cons->died_at);
-	if (at == o)
+	uint64_t at = _grb_load_relaxed(&s->cons->died_at);
+
+	if (at != o && __atomic_compare_exchange_n(&s->cons->died_at, &at, o, 0, __ATOMIC_RELAXED,
+						   __ATOMIC_RELAXED))
+		_grb_add_relaxed(&s->cons->died_records, n);
+}
+
+/*
+ * The verdict of the log on the dead writer's tail from the committed
+ * position t in the packet at start (k records of it below t): computed
+ * once for the tail (the mapping no longer moves), the records it proves
+ * committed then returned in place one by one (next_in_place()), and the
+ * packet claimed when the tail goes on in the next (dead_tail()).  Counts
+ * the records died when it resolves.  DEAD_NONE, DEAD_RESOLVED (r->dp
+ * holds the plan) or DEAD_DECLINED.
+ */
+static int dead_plan(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t k)
+{
+	struct grb_stream *s = r->s;
+	/* relaxed: as in lap_committed(). */
+	uint64_t o = _grb_load_relaxed(&s->shm->offset), died = 0;
+	int v;
+
+	if (r->dp.o == o && (start == r->dp.s0 || start == r->dp.s0 + s->sb_size))
+		return r->dp.verdict;
+	v = log_tail(r, start, t, k, &r->dp, &died);
+	if (v == DEAD_NONE)
+		return v;
+	r->dp.o = o;
+	r->dp.s0 = start;
+	r->dp.verdict = v;
+	if (v == DEAD_RESOLVED)
+		count_died(s, o, died);
+	return v;
+}
+
+/* The plan of the dead writer's tail that covers the packet at start, if
+ * this reader resolved one (dead_plan()). */
+static const struct dead_plan *plan_of(const struct grb_reader *r, uint64_t start)
+{
+	const struct grb_stream *s = r->s;
+
+	/* relaxed: as in lap_committed(); orphaned: this process's flag. */
+	if (!_grb_load_relaxed(&r->ch->priv->orphaned) || r->dp.o == GRB_NO_POS ||
+	    r->dp.verdict != DEAD_RESOLVED || r->dp.o != _grb_load_relaxed(&s->shm->offset) ||
+	    (start != r->dp.s0 && start != r->dp.s0 + s->sb_size))
+		return NULL;
+	return &r->dp;
+}
+
+/* dead_tail() without a nested write in the tail [t, o) of the packet at
+ * start: the single-record rule (below).  Return -ENODATA. */
+static int dead_single(struct grb_reader *r, uint64_t start, uint64_t t, uint64_t o)
+{
+	struct grb_stream *s = r->s;
+	const uint64_t phdr = r->cfg->packet_header_size, next = start + s->sb_size;
+	/* relaxed: as in lap_committed(). */
+	uint64_t flush = _grb_load_relaxed(&s->shm->flush_pos), b, died;
+
+	/* relaxed: as in count_died(). */
+	if (_grb_load_relaxed(&s->cons->died_at) == o)
 		return -ENODATA; /* counted already */
-	if (nest != GRB_NO_POS && !pos_after(t, nest))
-		return -ENODATA; /* a nested reservation may be in the tail */
 	/* What the counts say is committed of the tail: nothing, or the
 	 * packet header at t when the dead reservation opened the packet. */
 	b = lap_committed(s, start);
@@ -496,10 +853,64 @@ static int dead_tail(struct grb_reader *r, uint64_t start, uint64_t t)
 			return -ENODATA;
 		died = 1;
 	}
-	/* relaxed, as above. */
-	if (__atomic_compare_exchange_n(&s->cons->died_at, &at, o, 0, __ATOMIC_RELAXED,
-					__ATOMIC_RELAXED))
-		_grb_add_relaxed(&s->cons->died_records, died);
+	count_died(s, o, died);
+	return -ENODATA;
+}
+
+/*
+ * The writing process of a single-writer stream is gone, every record of
+ * the head packet (consumed c) below the committed position is read, and
+ * the offset o is past it: the dead writer's tail (doc/design.md, "A
+ * writer that exits or dies").  With nested writes in it, the log decides
+ * (dead_plan()): the records it proves committed are returned in place,
+ * this packet is claimed once they are when the tail goes on in the next
+ * ([R13]: as a delivered one), and the reservations it left open are
+ * counted lost (GRB_LOST_DIED).  Without any, the tail holds no committed
+ * record and at most one reserved record, the one being written at the
+ * death: it is that record (with the padding and the packet header of the
+ * switch it made), or only the padding of a flush (flush_pos is t and o
+ * the packet's end).  The commit counts must say that nothing of the tail
+ * is committed but that padding and header; otherwise nothing is trusted
+ * and the tail stays uncounted.  The died records are counted once for
+ * the stream.  Nothing of the tail is decoded but the plan's records.
+ * Return -EAGAIN (records of the plan to read here), 1 (look again: this
+ * packet claimed) or -ENODATA.
+ */
+static int dead_tail(struct grb_reader *r, uint64_t c)
+{
+	struct grb_stream *s = r->s;
+	uint64_t start = c & ~s->sb_mask, t = read_from(r, start), next = start + s->sb_size;
+	/* relaxed: as in lap_committed(). */
+	uint64_t o = _grb_load_relaxed(&s->shm->offset);
+
+	if (r->cfg->sync != GRB_SYNC_SINGLE_WRITER)
+		return -ENODATA;
+	/* Unless resolved earlier (the plan then goes on from t, which may
+	 * be the packet's end once the plan's records there are read). */
+	if (!plan_of(r, start)) {
+		if (!pos_after(o, t) || pos_after(start, t) || !pos_after(next, t) ||
+		    pos_after(o, next + s->sb_size))
+			return -ENODATA;
+		switch (dead_plan(r, start, t, c & s->sb_mask)) {
+		case DEAD_NONE:
+			return dead_single(r, start, t, o);
+		case DEAD_DECLINED:
+			return -ENODATA;
+		default:
+			break;
+		}
+	}
+	if (plan_next(&r->dp, start, t, s->sb_size) >= 0)
+		return -EAGAIN; /* next_in_place() returns them */
+	/* All of them read here, and the tail goes on in the next packet:
+	 * [R13] acq_rel CAS, as for a delivered packet. */
+	if (start == r->dp.s0 && pos_after(o, next)) {
+		if (_grb_cas_acqrel(&s->cons->consumed, &c, next)) {
+			_GRB_TP(CONSUMED);
+			r->ip_start = GRB_NO_POS;
+		}
+		return 1;
+	}
 	return -ENODATA;
 }
 
@@ -534,7 +945,7 @@ static int nothing_delivered(struct grb_reader *r, uint64_t c)
 			}
 			return 1;
 		}
-		return dead_tail(r, start, read_from(r, start));
+		return dead_tail(r, c);
 	}
 	return -EAGAIN;
 }
@@ -930,9 +1341,31 @@ static int get_snapshot(struct grb_reader *r, struct grb_packet *pkt)
 }
 
 /*
+ * Moves *off (relative to the packet at data) and *ts past up to n records
+ * (discarded ones not counted) below end; return how many of the n are
+ * left (the records ran out, or did not decode).
+ */
+static uint64_t skip_upto(const struct grb_reader *r, const char *data, uint64_t end, uint64_t n,
+			  uint64_t *off, uint64_t *ts)
+{
+	struct grb_record rec;
+
+	while (n && *off < end && !decode_at(r, data, *off, end - *off, *ts, &rec)) {
+		*off += rec.len;
+		*ts = rec.ts;
+		if (!rec.discarded)
+			n--;
+	}
+	return n;
+}
+
+/*
  * Consuming, nothing delivered: the next committed record of the open
  * packet at the head, returned in place and claimed by moving consumed's
- * record count ([R9]).  Return 0 and *rec; -EAGAIN none now; 1 to look
+ * record count ([R9]).  Once the writing process is gone, past the
+ * committed position, the records the log of nested writes proves
+ * committed (dead_tail()), each decoded where its write put it, never
+ * what lies between.  Return 0 and *rec; -EAGAIN none now; 1 to look
  * again (the packet was delivered or overwritten meanwhile); -EPROTO a
  * corrupt record (the rest of the packet waits for its delivery).
  */
@@ -940,6 +1373,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 {
 	struct grb_stream *s = r->s;
 	struct grb_shm_stream *shm = s->shm;
+	const uint64_t phdr = r->cfg->packet_header_size;
 	/* A consumer in another process copies in every mode: the bytes it
 	 * decodes are then its own (doc/design.md, "Sharing streams between
 	 * processes"). */
@@ -949,9 +1383,10 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		uint64_t c = _grb_load_acquire(&s->cons->consumed); /* [R0] */
 		uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
 		struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
-		uint64_t lim, id, o;
-		const char *data;
-		int ret = consumed_check(r, c, &o);
+		uint64_t lim, id, o, at, len, dc;
+		const struct dead_plan *pl;
+		const char *data, *mem;
+		int ret = consumed_check(r, c, &o), i, planned;
 
 		if (ret == 1)
 			continue;
@@ -960,12 +1395,16 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 		if (delivered(s, start, _grb_load_acquire(&x->done), o)) /* [R1] */
 			return 1; /* delivered: taken whole */
 		lim = committed_pos(r, start, read_from(r, start));
-		if (!pos_after(lim, start))
+		/* A dead writer's tail the log resolved: its records here. */
+		pl = plan_of(r, start);
+		if (!pos_after(lim, start) && !pl)
 			return -EAGAIN; /* nothing committed */
 		/* Committed past the packet: its delivery came between our
 		 * load of done and of the position (the position passes a
-		 * packet only after its done): take it whole. */
-		if (!pos_after(start + s->sb_size, lim) && lim != dead_complete(r, start)) {
+		 * packet only after its done): take it whole.  (0 from
+		 * dead_complete() says no: a position of 0 is no exception.) */
+		dc = dead_complete(r, start);
+		if (!pos_after(start + s->sb_size, lim) && (!dc || lim != dc)) {
 			/* A writer that is gone will deliver nothing more: the
 			 * packet never comes (a position that lies), unless
 			 * its delivery died (a full packet, read in place). */
@@ -973,6 +1412,10 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 				return consumed_move(r, c, start + s->sb_size);
 			return 1;
 		}
+		/* Read in order: the committed records, from the first one
+		 * (none when the committed position is before it). */
+		if (pos_after(start + phdr, lim))
+			lim = start + phdr;
 		/* [W9]-like acquire of the id: the sub-buffer the lap writes,
 		 * after the opener cleared NOREF (before [Q1] published). */
 		id = _grb_load_acquire(&x->id);
@@ -984,10 +1427,10 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			r->ip_k = k;
 			return -EPROTO;
 		}
-		data = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
+		mem = data = s->data + ((id & GRB_ID_INDEX_MASK) << s->sb_order);
 		if (r->ip_start != start) {
 			r->ip_start = start;
-			r->ip_off = start + r->cfg->packet_header_size;
+			r->ip_off = start + phdr;
 			/* relaxed: written before the header's commit, which
 			 * [Q2] acquired. */
 			r->ip_ts = _grb_load_relaxed(&x->ts_begin);
@@ -1022,11 +1465,25 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			lim = r->ip_copy_end;
 		}
 		if (r->ip_k != k) {
-			/* Records a previous reader returned: walk past them. */
-			uint64_t off = r->ip_off - start;
+			/* Records a previous reader returned: walk past them,
+			 * the committed ones in order, then the plan's. */
+			uint64_t off = r->ip_off - start, left = 0;
 
-			if (r->ip_k > k ||
-			    skip_records(r, data, lim - start, k - r->ip_k, &off, &r->ip_ts)) {
+			if (r->ip_k < k) {
+				left = skip_upto(r, data, lim - start, k - r->ip_k, &off,
+						 &r->ip_ts);
+				/* Past the committed position of a dead writer's
+				 * tail: its plan, resolved from there. */
+				if (left && off == lim - start && !pl && writer_gone(r) &&
+				    dead_plan(r, start, lim, k - left) == DEAD_RESOLVED)
+					pl = plan_of(r, start);
+				while (left && pl &&
+				       (i = plan_next(pl, start, start + off, s->sb_size)) >= 0) {
+					off = pl->pos[i] + pl->len[i] - start;
+					left--;
+				}
+			}
+			if (r->ip_k > k || left) {
 				/* Fewer records committed than consumed says were
 				 * returned: the committed position may not have
 				 * caught up yet, but from a writer that is gone (or
@@ -1044,9 +1501,32 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			r->ip_off = start + off;
 			r->ip_k = k;
 		}
-		if (!pos_after(lim, r->ip_off))
+		planned = 0;
+		if (pos_after(lim, r->ip_off)) {
+			at = r->ip_off;
+			len = lim - at;
+		} else if (pl && (i = plan_next(pl, start, r->ip_off, s->sb_size)) >= 0) {
+			planned = 1;
+			/* The plan's next record: decoded where its write put
+			 * it, whole, and nothing before it. */
+			at = pl->pos[i];
+			len = pl->len[i];
+			if (copying) {
+				copy_racy(r->copy + (at - start), mem + (at - start), len);
+				/* [R12] as above (the writer is gone: nothing
+				 * moves any more). */
+				_grb_copy_fence();
+				if (pos_after(__atomic_load_n(&shm->offset, __ATOMIC_SEQ_CST),
+					      start + _grb_buf_size(s))) {
+					r->ip_start = GRB_NO_POS;
+					return 1;
+				}
+			}
+		} else {
 			return -EAGAIN;
-		if (decode_at(r, data, r->ip_off - start, lim - r->ip_off, r->ip_ts, rec)) {
+		}
+		if (decode_at(r, data, at - start, len, r->ip_ts, rec) ||
+		    (planned && rec->len != len)) {
 			if (_grb_load_acquire(&s->cons->consumed) != c)
 				continue; /* overwritten: the copy was stale */
 			/* Committed bytes no client writes: leave the rest of
@@ -1054,6 +1534,7 @@ static int next_in_place(struct grb_reader *r, struct grb_record *rec)
 			r->ip_off = start + s->sb_size;
 			return -EPROTO;
 		}
+		r->ip_off = at;
 		if (rec->discarded) {
 			r->ip_off += rec->len;
 			r->ip_ts = rec->ts;
@@ -1087,9 +1568,15 @@ static int committed_unread(struct grb_reader *r)
 	uint64_t start = c & ~s->sb_mask;
 	uint64_t from = read_from(r, start);
 
+	const struct dead_plan *pl;
+
 	if (r->flags & GRB_READER_SNAPSHOT)
 		return 0;
-	return pos_after(committed_pos(r, start, from), from);
+	if (pos_after(committed_pos(r, start, from), from))
+		return 1;
+	/* A dead writer's tail: the records the log proved committed. */
+	pl = plan_of(r, start);
+	return pl && plan_next(pl, start, from, s->sb_size) >= 0;
 }
 
 void _grb_reader_annotate(struct grb_reader *r, struct grb_record *rec)

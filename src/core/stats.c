@@ -80,7 +80,7 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
  * when the positions are impossible.
  */
 struct consumed_look {
-	uint64_t c, o, d, ov, sum;
+	uint64_t c, o, d, ov, sum, tail;
 	int pending;
 };
 
@@ -100,9 +100,27 @@ static int consumed_look(const struct grb_stream *s, int gone, struct consumed_l
 	/* [A1] acquire, as above: the write position after c. */
 	v->o = _grb_load_acquire(&s->shm->offset);
 	v->sum = 0;
+	v->tail = 0;
 	v->pending = 0;
 	start = v->c & ~s->sb_mask;
 	end = (v->o + s->sb_mask) & ~s->sb_mask;
+	/* A dead writer's tail that the log of nested writes resolved is
+	 * read in place and its first packet claimed without a delivery
+	 * (reader.c, dead_tail()): the packet before S, never delivered,
+	 * its lap not complete.  Every record its count holds was returned
+	 * (those the log proved committed, after those below the committed
+	 * position); its reservations left open are counted died.  relaxed:
+	 * the writer is gone, nothing moves any more. */
+	if (gone) {
+		const struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start - s->sb_size)];
+		uint64_t cc = _grb_load_relaxed(&x->cc) + _grb_load_relaxed(&x->cc_remote);
+		uint64_t lap = ((uint64_t)_grb_lap_tag(s, start - s->sb_size) << s->sb_order) &
+			       GRB_CC_BYTES_MASK;
+
+		if (_grb_load_relaxed(&x->done) != start &&
+		    (((cc & GRB_CC_BYTES_MASK) - lap) & GRB_CC_BYTES_MASK) < s->sb_size)
+			v->tail = (cc - _grb_load_relaxed(&x->last_cc)) >> 40;
+	}
 	/* The ring from S holds the write position: writers do not pass a
 	 * packet not consumed (discard, blocking), or push consumed first
 	 * (overwrite: an opener moves the offset a moment before its push,
@@ -180,7 +198,7 @@ int grb_channel_consumed_records(const struct grb_channel *ch, uint32_t stream, 
 		if (ret)
 			break;
 		if (a.pending || b.pending || a.c != b.c || a.o != b.o || a.d != b.d ||
-		    a.ov != b.ov || a.sum != b.sum)
+		    a.ov != b.ov || a.sum != b.sum || a.tail != b.tail)
 			continue; /* writers or readers moved: look again */
 		k = a.c & s->sb_mask;
 		if (k > (s->sb_size - ch->cfg->packet_header_size) / ch->cfg->min_record_size ||
@@ -192,7 +210,7 @@ int grb_channel_consumed_records(const struct grb_channel *ch, uint32_t stream, 
 					   (unsigned long long)(a.sum + a.ov));
 			return -EPROTO;
 		}
-		*n = a.d + k - a.sum - a.ov;
+		*n = a.d + k - a.sum - a.ov + a.tail;
 		return 0;
 	}
 	if (ret) {

@@ -12,7 +12,8 @@
  * wake_pending with the positions wake_req, wake_done and wake_pos.
  * Version 7 added a cause to the loss counters (GRB_LOST_DIED), which moved
  * the fields after them by 8 bytes, and nest_pos and flush_pos in the rest
- * of the writers' line.
+ * of the writers' line.  Version 8 added the log of nested writes after the
+ * loss line, on lines of its own (nest_pos is unused since).
  */
 _Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
 		       offsetof(struct grb_shm_stream, last_ts) == 136 &&
@@ -24,6 +25,12 @@ _Static_assert(offsetof(struct grb_shm_stream, offset) == 128 &&
 		       offsetof(struct grb_shm_stream, lost) == 256 &&
 		       offsetof(struct grb_shm_stream, wake_req) == 368,
 	       "a field the writers' fast path reads moved");
+/* The log of nested writes, written by the slow path only, is off the
+ * lines the fast path and the readers use. */
+_Static_assert(offsetof(struct grb_shm_stream, nlog_count) % GRB_CACHELINE == 0 &&
+		       offsetof(struct grb_shm_stream, nlog_count) >=
+			       offsetof(struct grb_shm_stream, wake_pos) + sizeof(uint64_t),
+	       "the log of nested writes must have lines of its own");
 _Static_assert(offsetof(struct grb_shm_stream, nr_streams) + sizeof(uint32_t) <=
 		       offsetof(struct grb_shm_stream, offset),
 	       "the descriptive fields must stay before the writers' line");
@@ -111,8 +118,8 @@ int _grb_stream_init(struct grb_channel *ch, const struct grb_config *c, uint32_
 	shm->ts_bits = c->ts_bits;
 	shm->channel_uid = ch->uid;
 	shm->last_end = GRB_LAST_END_NONE; /* no record yet */
-	shm->nest_pos = GRB_NO_POS;
 	shm->flush_pos = GRB_NO_POS;
+	/* The log of nested writes is empty: zeros. */
 	s->shm = shm;
 	s->cons = (struct grb_shm_consumer *)((char *)shm + l.consumer_off);
 	s->cons->reader_spare = count;

@@ -357,6 +357,195 @@ uint64_t _grb_publish_again(struct grb_stream *s)
 	}
 }
 
+/*
+ * The log of nested writes of a single-writer stream (struct grb_shm_stream,
+ * nlog; doc/design.md, "A writer that exits or dies").  Each write at
+ * nesting depth 2 or more -- a reservation, or the flush one makes for
+ * flush_req -- appends its entry before its CAS on the offset and marks it
+ * done after its commit's add; a write whose CAS fails, or whose record a
+ * rollback gives back, marks it void.  The depth-1 paths never touch it.
+ * Only the owner thread and its signal handlers write it, and a consumer
+ * reads it only once the writing process is gone ([O3]): its stores are
+ * relaxed, ordered against the handlers and the death by signal fences,
+ * and changed with local atomics where a handler may change the same word
+ * in between ([N1], [N2]).
+ */
+
+/* The nesting depth an entry's info word records. */
+static uint32_t nlog_depth(uint64_t info)
+{
+	return (uint32_t)(info >> GRB_NLOG_DEPTH_SHIFT);
+}
+
+/*
+ * Before a nested write: when every byte below the offset is committed
+ * (the lap's bytes equal the offset's place in its packet) and the
+ * committed position reached the packet, publish the offset.  A record a
+ * lower depth is committing (its add made, its publication not yet) then
+ * never lies in a dead writer's tail with a nested write behind it.
+ */
+static void nlog_publish(const struct grb_config *cfg, struct grb_stream *s)
+{
+	struct grb_shm_stream *shm = s->shm;
+	/* relaxed: the owner thread's own words: only it and its handlers
+	 * change the offset, the counts and commit_pos while it owns the
+	 * stream. */
+	uint64_t o = _grb_load_relaxed(&shm->offset), in = o & s->sb_mask, cc, cp;
+
+	if (!in)
+		return;
+	cc = _grb_load_relaxed(&s->slots[_grb_slot_of(s, o)].cc); /* relaxed: as above */
+	if (_grb_lap_bytes(s->sb_mask, cc) != in)
+		return;
+	cp = _grb_load_relaxed(&shm->commit_pos); /* relaxed: as above */
+	if ((int64_t)(cp - (o - in)) < 0 || (int64_t)(o - cp) <= 0)
+		return;
+	/* [Q1] release: the records below o (stored earlier by this thread
+	 * and its handlers) before the position; pairs with [Q2]. */
+	_grb_store_release(&shm->commit_pos, o);
+	_GRB_TP(COMMIT_PUBLISHED);
+	if (cfg->wakeup == GRB_WAKEUP_WRITER)
+		_grb_wake_if(s, 0, 0, o, o);
+}
+
+/*
+ * Whether every write the log of count word w holds, and every write a full
+ * log did not record, ends at or below cp: a consumer's dead tail begins at
+ * the committed position or after it, so none of them can be in it.
+ */
+static int nlog_behind(const struct grb_shm_stream *shm, uint64_t w, uint64_t cp)
+{
+	uint32_t i, n = (uint32_t)(w & GRB_NLOG_COUNT);
+
+	/* relaxed: the thread's own words, as in nlog_publish(). */
+	if ((w & GRB_NLOG_FULL) && (int64_t)(_grb_load_relaxed(&shm->nlog_full_end) - cp) > 0)
+		return 0;
+	for (i = 0; i < n && i < GRB_NLOG_MAX; i++) {
+		/* relaxed: as above. */
+		uint64_t end = _grb_load_relaxed(&shm->nlog[i].start) +
+			       (_grb_load_relaxed(&shm->nlog[i].info) & GRB_NLOG_LEN);
+
+		if ((int64_t)(end - cp) > 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A write of [o, end) at nesting depth depth >= 2 (flags: GRB_NLOG_FLUSH for
+ * a flush's padding), before its CAS on the offset: publish what is
+ * committed, then append its entry.  A write at depth 2 first restarts the
+ * log when every write in it ends at or below the committed position.  Only
+ * depth 2 restarts: commit_pos steps back only when a handler's publication
+ * is interrupted between its load of the offset and its store by a deeper
+ * handler that publishes further, and no depth-2 write runs inside a
+ * handler, so the position a restart compared with is never set back below.
+ * A full log records nothing and marks itself (GRB_NLOG_FULL, with the
+ * farthest end it missed).  Nothing is appended either when a handler moved
+ * the offset since the caller loaded it: the caller's CAS then fails.
+ */
+static void nlog_begin(const struct grb_config *cfg, struct grb_stream *s, uint64_t o, uint64_t end,
+		       uint64_t flags, uint32_t depth)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint64_t info = (end - o) | flags | (uint64_t)depth << GRB_NLOG_DEPTH_SHIFT, w, nw;
+	uint32_t n;
+
+	nlog_publish(cfg, s);
+	for (;;) {
+		/* relaxed: the thread's own words, as in nlog_publish(). */
+		w = _grb_load_relaxed(&shm->nlog_count);
+		n = (uint32_t)(w & GRB_NLOG_COUNT);
+		nw = (((w >> GRB_NLOG_SEQ_SHIFT) + 1) << GRB_NLOG_SEQ_SHIFT) | (w & GRB_NLOG_FULL);
+		/* relaxed: as above. */
+		if (depth == 2 && (n || (w & GRB_NLOG_FULL)) &&
+		    nlog_behind(shm, w, _grb_load_relaxed(&shm->commit_pos))) {
+			n = 0;
+			nw &= ~GRB_NLOG_FULL;
+		}
+		/* relaxed: as above.  A handler reserved since the caller's
+		 * load (its write is logged): the caller's CAS fails. */
+		if (_grb_load_relaxed(&shm->offset) != o)
+			return;
+		if ((nw & GRB_NLOG_FULL) || n >= GRB_NLOG_MAX) {
+			/* [N1] relaxed store of the farthest end the log
+			 * misses, before the count that marks it full. */
+			if (!(nw & GRB_NLOG_FULL) ||
+			    (int64_t)(end - _grb_load_relaxed(&shm->nlog_full_end)) > 0)
+				_grb_store_relaxed(&shm->nlog_full_end, end);
+			nw |= GRB_NLOG_FULL | (n < GRB_NLOG_MAX ? n : GRB_NLOG_MAX);
+		} else {
+			/* [N1] relaxed stores of the entry, before the count. */
+			_grb_store_relaxed(&shm->nlog[n].start, o);
+			_grb_store_relaxed(&shm->nlog[n].info, info);
+			nw |= n + 1;
+		}
+		/* [N1] signal fence, then a local CAS of the count: a
+		 * handler that appended or restarted in between changed it
+		 * (every change bumps the sequence number), so it fails and
+		 * the entry is written again where the log now ends. */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (_grb_local_cas(&shm->nlog_count, &w, nw))
+			break;
+	}
+	/* [N1] signal fence: the entry before the caller's CAS. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	_GRB_TP(NESTED_LOGGED);
+}
+
+/*
+ * Sets flag on the entry of the calling writer's write at its nesting depth
+ * that ends at end, starts at start (GRB_NO_POS: anywhere) and is a flush
+ * or not as flush says: the last such entry neither done nor void.  A
+ * writer has at most one (its earlier ones are done or void), and only it
+ * marks its entries.  A handler may restart the log and reuse the entry in
+ * between; its entries are deeper, so the local CAS then fails and the
+ * entry is looked for again (and no longer found).
+ */
+static void nlog_mark(struct grb_stream *s, uint64_t start, uint64_t end, uint64_t flush,
+		      uint64_t flag)
+{
+	struct grb_shm_stream *shm = s->shm;
+	uint32_t depth = _grb_tls(_grb_tls_nesting);
+
+	for (;;) {
+		/* relaxed: the thread's own words, as in nlog_publish(). */
+		uint32_t i = (uint32_t)(_grb_load_relaxed(&shm->nlog_count) & GRB_NLOG_COUNT);
+		uint64_t st = 0, info = 0;
+
+		if (i > GRB_NLOG_MAX)
+			i = GRB_NLOG_MAX;
+		while (i--) {
+			/* relaxed: as above. */
+			st = _grb_load_relaxed(&shm->nlog[i].start);
+			info = _grb_load_relaxed(&shm->nlog[i].info);
+			if (nlog_depth(info) == depth &&
+			    !(info & (GRB_NLOG_DONE | GRB_NLOG_VOID)) &&
+			    (info & GRB_NLOG_FLUSH) == flush && st + (info & GRB_NLOG_LEN) == end &&
+			    (start == GRB_NO_POS || st == start))
+				break;
+		}
+		if (i == (uint32_t)-1)
+			return; /* not logged: the log was full */
+		/* [N2] local CAS of the entry's info word (relaxed stores
+		 * otherwise: the thread's own word). */
+		if (_grb_local_cas(&shm->nlog[i].info, &info, info | flag))
+			return;
+	}
+}
+
+/*
+ * The commit of a record reserved at nesting depth 2 or more on a
+ * single-writer stream, ending at end: after its add (_grb_commit_slot()),
+ * its entry is done.
+ */
+void _grb_nlog_done(struct grb_stream *s, uint64_t end)
+{
+	/* [N2] signal fence: the commit's add before the mark. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	nlog_mark(s, GRB_NO_POS, end, 0, GRB_NLOG_DONE);
+}
+
 /* Overwrite mode: move consumed past every sub-buffer the ring at begin
  * overwrites, counting their records but those a consuming reader already
  * returned (consumed's k). */
@@ -581,6 +770,8 @@ static int load_prev(const struct grb_config *cfg, struct grb_stream *s, uint64_
 	return _grb_tls(_grb_tls_nesting) == 1 && _grb_prev_mine(s, o, prev);
 }
 
+static int stream_flush(const struct grb_config *cfg, struct grb_stream *s, uint32_t depth);
+
 static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, struct grb_ctx *ctx,
 			uint64_t *deadlinep)
 {
@@ -588,8 +779,11 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 	const uint64_t sb = s->sb_size;
 	const uint32_t phdr = cfg->packet_header_size;
 	uint64_t o, ts, prev, in_sb, begin, end, slot_len, snap = 0, rec_pos, id;
-	uint32_t hdr;
+	uint32_t hdr, depth = _grb_tls(_grb_tls_nesting);
 	int open_new, close_old, exact_end, exact_prev, ret;
+	/* A write nested in a reservation of the thread (the single writer's
+	 * signal handlers): logged. */
+	int nested = _grb_single(cfg) && depth > 1;
 	char *base;
 
 	if (_grb_unlikely(_grb_load_relaxed(&shm->disabled))) {
@@ -601,18 +795,11 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		return -E2BIG;
 	}
 	if (_grb_single(cfg) && _grb_load_relaxed(&shm->flush_req)) {
-		/* A remote flush asked the owner thread to close its sub-buffer. */
+		/* A remote flush asked the owner thread to close its sub-buffer.
+		 * Nested in a reservation of the thread (a signal handler's),
+		 * the flush is a nested write: logged (stream_flush()). */
 		_grb_store_relaxed(&shm->flush_req, 0);
-		if (_grb_tls(_grb_tls_nesting) > 1) {
-			/* relaxed: as nest_pos below.  A flush nested in a
-			 * reservation of the thread (a signal handler's) is a
-			 * nested write too: its padding, committed or not, may
-			 * lie behind the record the thread was writing, from
-			 * the offset on (it only grows). */
-			_grb_store_relaxed(&shm->nest_pos, _grb_load_relaxed(&shm->offset));
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		}
-		_grb_stream_flush(cfg, s);
+		stream_flush(cfg, s, depth);
 	}
 	for (;;) {
 		o = _grb_load_acquire(&shm->offset); /* [W1], see writer.h */
@@ -664,19 +851,17 @@ static int reserve_slow(const struct grb_config *cfg, struct grb_stream *s, stru
 		}
 		if (close_old || exact_end)
 			snap = _grb_lost_snapshot(s);
-		if (_grb_single(cfg) && _grb_tls(_grb_tls_nesting) > 1) {
-			/* relaxed: read only by a consumer once the writing
-			 * process is gone (doc/design.md, "A writer that exits
-			 * or dies"): a reservation nested in another may be in
-			 * the tail from o on.  Before the CAS, so that a death
-			 * between them shows it too; the signal fence keeps
-			 * the compiler from sinking it. */
-			_grb_store_relaxed(&shm->nest_pos, o);
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		}
+		/* A reservation nested in another of the thread: its entry in
+		 * the log before the CAS, so that a death between them shows
+		 * it too (doc/design.md, "A writer that exits or dies"). */
+		if (nested)
+			nlog_begin(cfg, s, o, end, 0, depth);
 		ret = offset_cas(cfg, s, o, end, prev, ts);
 		if (ret > 0)
 			break;
+		/* A handler reserved in between: the entry, if any, is void. */
+		if (nested)
+			nlog_mark(s, o, end, 0, GRB_NLOG_VOID);
 		if (ret < 0)
 			return GRB_REPICK;
 	}
@@ -960,6 +1145,9 @@ check:
 int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 {
 	struct grb_stream *s = ctx->stream;
+	/* A record nested in a reservation of the thread: logged. */
+	int nested = _grb_single(cfg) && _grb_tls(_grb_tls_nesting) > 1;
+	uint64_t end = ctx->pos + ctx->slot_len;
 
 	/* The record reports no loss: a later one does. */
 	give_back_lost(s, ctx);
@@ -971,7 +1159,7 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 	 * predecessor.
 	 */
 	if (_grb_single(cfg) && !(ctx->flags & GRB_RFLAG_PACKET_START)) {
-		uint64_t expected = ctx->pos + ctx->slot_len;
+		uint64_t expected = end;
 
 		/* A record at depth 1 stored the stream's pair: the next
 		 * record must not trust it, whatever is reserved after the
@@ -986,23 +1174,42 @@ int _grb_discard_slow(const struct grb_config *cfg, struct grb_ctx *ctx)
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		}
 		/* [W7] local CAS, as [W2]. */
-		if (_grb_local_cas(&s->shm->offset, &expected, ctx->pos))
+		if (_grb_local_cas(&s->shm->offset, &expected, ctx->pos)) {
+			/* A nested record's entry is void once its space is
+			 * given back; until then its start is the offset, which
+			 * a consumer reads as a CAS never made. */
+			if (nested)
+				nlog_mark(s, ctx->pos, end, 0, GRB_NLOG_VOID);
 			return 0;
+		}
 	}
 	cfg->record_discard(cfg, ctx);
-	if (_grb_single(cfg))
+	if (_grb_single(cfg)) {
+		/* A nested record's entry says, before the add, that the
+		 * add counts no record; done after it. */
+		if (nested) {
+			nlog_mark(s, GRB_NO_POS, end, 0, GRB_NLOG_DISCARD);
+			/* [N2] signal fence: the mark before the add. */
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		}
 		_grb_commit_slot(cfg, s, ctx->slot, NULL, ctx->pos, ctx->slot_len,
 				 _grb_tls(_grb_tls_nesting) == 1);
-	else
+		if (nested)
+			_grb_nlog_done(s, end);
+	} else {
 		_grb_commit_bytes(cfg, s, ctx->pos, ctx->slot_len);
+	}
 	return 0;
 }
 
-/* _grb_stream_flush() itself. */
-static int stream_flush(const struct grb_config *cfg, struct grb_stream *s)
+/* _grb_stream_flush() itself; depth: the caller's nesting depth when it is
+ * the single writer's owner thread reserving (a flush at depth 2 or more is
+ * a nested write, logged), else 0. */
+static int stream_flush(const struct grb_config *cfg, struct grb_stream *s, uint32_t depth)
 {
 	struct grb_shm_stream *shm = s->shm;
-	uint64_t o, ts = 0, in_sb, snap = 0;
+	uint64_t o, ts = 0, in_sb, snap = 0, was;
+	int nested = _grb_single(cfg) && depth > 1;
 	int fenced = cfg->sync == GRB_SYNC_PER_CPU_RSEQ && s->rseq_cpu != GRB_RSEQ_NO_CPU;
 	int closed = 0;
 
@@ -1034,24 +1241,42 @@ static int stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 		ts = cfg->clock_read();
 		snap = _grb_lost_snapshot(s);
 		if (_grb_single(cfg)) {
-			/* relaxed: as nest_pos in reserve_slow(): the tail from
-			 * o to the packet's end may be this flush's padding. */
+			/* relaxed: read only by a consumer once the writing
+			 * process is gone (doc/design.md, "A writer that exits
+			 * or dies"): the tail from o to the packet's end may be
+			 * this flush's padding.  Before the CAS, so that a
+			 * death between them shows it too; the signal fence
+			 * keeps the compiler from sinking it. */
 			_grb_store_relaxed(&shm->flush_pos, o);
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			if (nested)
+				nlog_begin(cfg, s, o, o + (s->sb_size - in_sb), GRB_NLOG_FLUSH,
+					   depth);
 		}
+		was = o;
 		/* [W8] acq_rel CAS, as [W5]. */
 		if (_grb_cas_acqrel(&shm->offset, &o, o + (s->sb_size - in_sb))) {
 			closed = 1;
 			break;
 		}
+		if (nested)
+			nlog_mark(s, was, was + (s->sb_size - in_sb), GRB_NLOG_FLUSH,
+				  GRB_NLOG_VOID);
 	}
 	if (fenced) {
 		_grb_store_release(&shm->flush_req, 0); /* [F3] */
 		if (closed)
 			_grb_add_relaxed(&shm->fenced_flushes, 1); /* relaxed: a statistic */
 	}
-	if (closed)
+	if (closed) {
 		close_with_padding(cfg, s, o, ts, snap);
+		if (nested) {
+			/* [N2] signal fence: the padding's add before the
+			 * mark. */
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			nlog_mark(s, o, o + (s->sb_size - in_sb), GRB_NLOG_FLUSH, GRB_NLOG_DONE);
+		}
+	}
 	return closed;
 }
 
@@ -1065,7 +1290,7 @@ static void flush_call_fn(void *arg)
 {
 	struct flush_call *f = (struct flush_call *)arg;
 
-	f->closed = stream_flush(f->cfg, f->s);
+	f->closed = stream_flush(f->cfg, f->s, 0);
 }
 
 /*
@@ -1082,7 +1307,7 @@ int _grb_stream_flush(const struct grb_config *cfg, struct grb_stream *s)
 	struct flush_call f = { cfg, s, 0 };
 
 	if (cfg->sync != GRB_SYNC_PER_CPU_RSEQ || s->rseq_cpu == GRB_RSEQ_NO_CPU)
-		return stream_flush(cfg, s);
+		return stream_flush(cfg, s, 0);
 	if (_grb_env_on_cpu(s->rseq_cpu, flush_call_fn, &f))
 		return 0;
 	return f.closed;

@@ -15,8 +15,10 @@ thread before the hook); nothing beyond.  Per process: the summary's
 on-disk count is its events in the trace, its "written" is the commits
 made + its losses, its losses are those the writers' calls counted (a
 context killed by another thread inside a call may have counted one
-more), and the line says "exact" (then grb record exits 0).  --strict: no record reserved and never committed may be left
-uncounted (the goal; not reached, doc/design.md "Limits").
+more), and the line says "exact" (then grb record exits 0).  --strict: no
+record reserved and never committed may be left uncounted (the streams
+are per thread: each is counted died, doc/design.md "A writer that exits
+or dies").
 """
 
 import re

@@ -11,8 +11,10 @@
  * file: the input fuzz_attach reads.  Scenarios: a few records in an open
  * packet; a ring wrapped several times and finalized; records partly
  * consumed by a reader of this process (consumed = S + k, the spare
- * swapped); records nested by a signal handler inside a reservation; and
- * a reservation not yet committed.
+ * swapped); records nested by a signal handler inside a reservation; a
+ * reservation not yet committed; and two reservations open, one nested in
+ * the other, with a record committed behind each (the log of nested
+ * writes of a per-thread stream).
  *
  * session: CHANNEL messages as a traced program sends them: the struct
  * and the encoded event descriptions (doc/session.md).
@@ -132,9 +134,9 @@ static void dump(const char *dir, const char *name)
 		die(path);
 }
 
-enum scenario { FEW, WRAP, PARTIAL, NESTED, UNCOMMITTED, NR_SCENARIOS };
-static const char *const scenario_names[NR_SCENARIOS] = { "few", "wrap", "partial", "nested",
-							  "uncommitted" };
+enum scenario { FEW, WRAP, PARTIAL, NESTED, UNCOMMITTED, NESTED_OPEN, NR_SCENARIOS };
+static const char *const scenario_names[NR_SCENARIOS] = { "few",    "wrap",	   "partial",
+							  "nested", "uncommitted", "nested-open" };
 
 static void run(const char *dir, uint32_t c, enum scenario sc)
 {
@@ -209,6 +211,29 @@ static void run(const char *dir, uint32_t c, enum scenario sc)
 			return;
 		}
 		break;
+	case NESTED_OPEN:
+		write_threads(9);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.payload_len = 16;
+		if (grb_reserve(cur_cfg, cur_ch, &ctx) == 0) {
+			struct grb_ctx in;
+
+			write_one(); /* depth 2, committed behind it */
+			memset(&in, 0, sizeof(in));
+			in.payload_len = 24;
+			if (grb_reserve(cur_cfg, cur_ch, &in) == 0) {
+				write_one(); /* depth 3, committed behind both */
+				snprintf(name, sizeof(name), "%s-%s", cfg_names[c],
+					 scenario_names[sc]);
+				dump(dir, name);
+				grb_write(&in, "open at depth 2.........", 24);
+				grb_commit(cur_cfg, &in);
+			}
+			grb_write(&ctx, "uncommitted....", 16);
+			grb_commit(cur_cfg, &ctx);
+		}
+		grb_channel_destroy(cur_ch);
+		return;
 	default:
 		break;
 	}

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define GRB_SHM_MAGIC 0x31304d4853425247ull /* "GRBSHM01" in little-endian bytes */
-#define GRB_LAYOUT_VERSION 7u
+#define GRB_LAYOUT_VERSION 8u
 #define GRB_BYTE_ORDER_LITTLE 1u
 #define GRB_BYTE_ORDER_BIG 2u
 
@@ -68,8 +68,34 @@ extern "C" {
 /* No position (an empty taking). */
 #define GRB_NO_POS (~0ull)
 
+/*
+ * The log of nested writes of a single-writer stream (struct grb_shm_stream,
+ * nlog): its entries, and the fields of the count word and of an entry's
+ * info word.  A write is a record's reservation (with the padding and the
+ * packet header of the switch it makes) or a flush's padding (FLUSH).
+ * DONE: its commit's add was made; VOID: its CAS failed, or a rollback gave
+ * the space back; DISCARD: its record is committed as discarded (no record
+ * unit).  The depth is the writer's nesting depth.
+ */
+#define GRB_NLOG_MAX 16
+#define GRB_NLOG_COUNT 0xffull
+#define GRB_NLOG_FULL (1ull << 8)
+#define GRB_NLOG_SEQ_SHIFT 32
+#define GRB_NLOG_LEN 0xffffffffull
+#define GRB_NLOG_FLUSH (1ull << 32)
+#define GRB_NLOG_DONE (1ull << 33)
+#define GRB_NLOG_VOID (1ull << 34)
+#define GRB_NLOG_DISCARD (1ull << 35)
+#define GRB_NLOG_DEPTH_SHIFT 48
+
 /* last_end when no record's timestamp is known: no position equals it. */
 #define GRB_LAST_END_NONE UINT64_MAX
+
+/* An entry of the log of nested writes. */
+struct grb_shm_nlog {
+	uint64_t start; /* the offset before the write's CAS */
+	uint64_t info; /* GRB_NLOG_LEN bytes, the GRB_NLOG_* flags, the depth */
+};
 
 struct grb_shm_stream {
 	/* Written once at creation, then read-only. */
@@ -120,11 +146,11 @@ struct grb_shm_stream {
 	uint64_t lost_unreported;
 	/* Layout version 7, the rest of the line, for a consumer that drains
 	 * a dead writer's single-writer stream (doc/design.md, "A writer that
-	 * exits or dies"): the offset at which the slow path last reserved,
-	 * or tried to, at nesting depth 2 or more (nest_pos), and the offset
-	 * from which a flush last tried to pad its packet (flush_pos), each
-	 * stored before the offset's CAS.  GRB_NO_POS: none yet. */
-	uint64_t nest_pos;
+	 * exits or dies"): the offset from which a flush last tried to pad
+	 * its packet (flush_pos), stored before the offset's CAS (GRB_NO_POS:
+	 * none yet).  The word before it was version 7's nest_pos, replaced
+	 * by the log of nested writes (nlog, below) in version 8. */
+	uint64_t _reserved_nest;
 	uint64_t flush_pos;
 
 	/* Wake-up line (the reader's line up to layout version 4: the words a
@@ -156,6 +182,21 @@ struct grb_shm_stream {
 	uint64_t wake_req;
 	uint64_t wake_done;
 	uint64_t wake_pos;
+
+	/* Layout version 8, single-writer streams: the log of nested writes
+	 * (doc/design.md, "A writer that exits or dies").  Each write at
+	 * nesting depth 2 or more (a reservation, or the flush one makes
+	 * for flush_req) appends [start, start + len) before its CAS on the
+	 * offset and marks it done after its commit's add; a consumer that
+	 * drains the stream once the writing process is gone reads it with
+	 * the commit counts.  nlog_count: the entries (GRB_NLOG_COUNT), the
+	 * mark of a log that had no room (GRB_NLOG_FULL) and a sequence
+	 * number every change bumps; nlog_full_end: the farthest end of a
+	 * write the full log did not record.  Only the owner thread and its
+	 * signal handlers write them; all zeros is an empty log. */
+	uint64_t nlog_count __attribute__((aligned(GRB_CACHELINE)));
+	uint64_t nlog_full_end;
+	struct grb_shm_nlog nlog[GRB_NLOG_MAX];
 } __attribute__((aligned(GRB_CACHELINE)));
 
 /*

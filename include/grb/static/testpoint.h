@@ -25,6 +25,7 @@ extern "C" {
 
 /* The points, in the order a record meets them (doc/testpoints.md). */
 enum grb_tp {
+	GRB_TP_NESTED_LOGGED, /* a nested write's entry is in the log, its CAS not made */
 	GRB_TP_RESERVED, /* the offset moved over the record */
 	GRB_TP_HEADER_WRITTEN, /* the record header is written */
 	GRB_TP_COMMIT_ADDED, /* the commit's add to the slot's counter */

@@ -43,6 +43,7 @@ void _grb_wake_stream(struct grb_stream *s, int own, uint64_t bound, uint64_t pu
 void _grb_wake_later(struct grb_stream *s, uint64_t pos);
 void _grb_publish_behind(struct grb_stream *s, uint64_t pos, uint64_t o, int crossed);
 uint64_t _grb_publish_again(struct grb_stream *s);
+void _grb_nlog_done(struct grb_stream *s, uint64_t end);
 
 static _grb_always_inline int _grb_single(const struct grb_config *cfg)
 {
@@ -292,9 +293,12 @@ static _grb_always_inline void _grb_publish_exact(const struct grb_config *cfg,
 /*
  * Adds add (bytes, and a record) to x, the slot of pos; the add that
  * completes the sub-buffer for its lap delivers it.  rs: the calling
- * thread's rseq area (rseq sync only).  outer: the single writer's commit
- * at nesting depth 1 (_grb_publish_exact()); 0 for the slow paths' headers
- * and padding, committed while the record that made them is reserved.
+ * thread's rseq area (rseq sync only).  outer: 1 for the single writer's
+ * commit at nesting depth 1 (_grb_publish_exact()); 2 for its commit of a
+ * record reserved at depth 2 or more, whose entry in the log of nested
+ * writes is then done (_grb_nlog_done()); 0 for the other syncs, and for
+ * the slow paths' headers and padding, committed while the record that
+ * made them is reserved.
  */
 static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, struct grb_stream *s,
 						struct grb_shm_slot *x, struct _grb_rseq *rs,
@@ -330,7 +334,7 @@ static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, st
 		cc = old + add;
 	}
 	_GRB_TP(COMMIT_ADDED);
-	if (_grb_single(cfg) && outer) {
+	if (_grb_single(cfg) && outer == 1) {
 		if (_grb_unlikely(bytes == 0))
 			_grb_deliver(cfg, s, pos, cc);
 		_grb_publish_exact(cfg, s,
@@ -341,6 +345,9 @@ static _grb_always_inline void _grb_commit_slot(const struct grb_config *cfg, st
 	_grb_publish_committed(cfg, s, pos, mask, bytes, cc, add);
 	if (_grb_unlikely(bytes == 0))
 		_grb_deliver(cfg, s, pos, cc);
+	/* After the add (the record's end: the add's bytes). */
+	if (_grb_single(cfg) && outer == 2)
+		_grb_nlog_done(s, pos + (uint32_t)add);
 }
 
 /*
@@ -634,7 +641,7 @@ static _grb_always_inline void grb_commit(const struct grb_config *cfg, struct g
 	_grb_commit_slot(cfg, ctx->stream, ctx->slot,
 			 cfg->sync == GRB_SYNC_PER_CPU_RSEQ ? _grb_tls(_grb_tls_rseq_area) : NULL,
 			 ctx->pos, ctx->slot_len + GRB_CC_RECORD,
-			 _grb_single(cfg) && _grb_tls(_grb_tls_nesting) == 1);
+			 _grb_single(cfg) ? (_grb_tls(_grb_tls_nesting) == 1 ? 1 : 2) : 0);
 	_grb_barrier();
 	_grb_tls(_grb_tls_nesting)--;
 }
