@@ -5,6 +5,7 @@
  * sees a whole file or none; read back with every field checked, the
  * event descriptions by grb_session_events_decode().
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -258,4 +259,70 @@ void chanfile_free(struct chanfile *c)
 	c->events = NULL;
 	free(c->events_raw);
 	c->events_raw = NULL;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **chanfile_list_dir(const char *dir, uint32_t *nr)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL, **nv;
+	uint32_t n = 0;
+
+	*nr = 0;
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		nv = (char **)realloc(v, (n + 1) * sizeof(*v));
+		if (!nv)
+			break;
+		v = nv;
+		v[n] = strdup(e->d_name);
+		if (v[n])
+			n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), by_name);
+	*nr = n;
+	return v;
+}
+
+void chanfile_names_free(char **names, uint32_t nr)
+{
+	uint32_t i;
+
+	for (i = 0; i < nr; i++)
+		free(names[i]);
+	free(names);
+}
+
+int chanfile_is_desc(const char *name)
+{
+	size_t n = strlen(name), m = strlen(CHANFILE_SUFFIX);
+
+	return n > m && !strcmp(name + n - m, CHANFILE_SUFFIX);
+}
+
+int chanfile_described(char *const *names, uint32_t nr, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < nr; i++) {
+		size_t n = strlen(names[i]), m = strlen(CHANFILE_SUFFIX);
+
+		if (!chanfile_is_desc(names[i]))
+			continue;
+		n -= m;
+		if (!strncmp(name, names[i], n) && name[n] == '_' && name[n + 1] &&
+		    strspn(name + n + 1, "0123456789") == strlen(name + n + 1))
+			return 1;
+	}
+	return 0;
 }

@@ -74,4 +74,17 @@ int chanfile_claim(const char *dir, struct chanfile *c);
 
 void chanfile_free(struct chanfile *c);
 
+/* The names in dir, sorted, hidden ones (".") left out: *nr of them, to
+ * free with chanfile_names_free(); NULL (and *nr 0) when dir cannot be
+ * read or is empty. */
+char **chanfile_list_dir(const char *dir, uint32_t *nr);
+void chanfile_names_free(char **names, uint32_t nr);
+
+/* Does name end in CHANFILE_SUFFIX (a description)? */
+int chanfile_is_desc(const char *name);
+
+/* Is name a stream file <prefix>_<digits> of one of the descriptions
+ * <prefix>.chan among names? */
+int chanfile_described(char *const *names, uint32_t nr, const char *name);
+
 #endif /* GRB_TOOL_CHANFILE_H */

@@ -11,7 +11,6 @@
  * + taken before (by the dead recorder, grb_channel_consumed_records) +
  * lost + corrupt; then what could not be recovered, and why.
  */
-#include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -268,65 +267,6 @@ static int recover_one(struct recover *r, struct rproc *p)
 	return 0;
 }
 
-/* Is name <prefix>_<digits> for a description <prefix>.chan of names? */
-static int described(char **names, uint32_t nr, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < nr; i++) {
-		size_t n = strlen(names[i]), m = strlen(CHANFILE_SUFFIX);
-
-		if (n <= m || strcmp(names[i] + n - m, CHANFILE_SUFFIX))
-			continue;
-		n -= m;
-		if (!strncmp(name, names[i], n) && name[n] == '_' && name[n + 1] &&
-		    strspn(name + n + 1, "0123456789") == strlen(name + n + 1))
-			return 1;
-	}
-	return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in bufdir, sorted (hidden ones left out). */
-static char **list_dir(const char *dir, uint32_t *nr)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **v = NULL, **nv;
-	uint32_t n = 0;
-
-	*nr = 0;
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		nv = (char **)realloc(v, (n + 1) * sizeof(*v));
-		if (!nv)
-			break;
-		v = nv;
-		v[n] = strdup(e->d_name);
-		if (v[n])
-			n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), by_name);
-	*nr = n;
-	return v;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n > m && !strcmp(s + n - m, suffix);
-}
-
 /* The summary line of a process; 1 if its accounting is exact. */
 static int report_one(struct recover *r, const struct rproc *p, uint64_t *tot)
 {
@@ -420,7 +360,7 @@ int cmd_recover(int argc, char **argv)
 	if (bad)
 		return 2;
 	r.bufdir = argv[optind];
-	names = list_dir(r.bufdir, &nr_names);
+	names = chanfile_list_dir(r.bufdir, &nr_names);
 	if (!names && access(r.bufdir, R_OK | X_OK)) {
 		fprintf(stderr, "grb recover: %s: %s\n", r.bufdir, strerror(errno));
 		return 2;
@@ -431,7 +371,7 @@ int cmd_recover(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < nr_names; i++) {
-		if (!ends_with(names[i], CHANFILE_SUFFIX))
+		if (!chanfile_is_desc(names[i]))
 			continue;
 		if (chanfile_read(r.bufdir, names[i], &r.p[r.nr].cf, why, sizeof(why))) {
 			problem(&r, "%s: %s: its streams are not recovered", names[i], why);
@@ -530,7 +470,7 @@ int cmd_recover(int argc, char **argv)
 	/* Stream files no description covers (the recorder died before it
 	 * wrote one, or it was removed): not decodable. */
 	for (i = 0; i < nr_names; i++) {
-		if (ends_with(names[i], CHANFILE_SUFFIX) || described(names, nr_names, names[i]))
+		if (chanfile_is_desc(names[i]) || chanfile_described(names, nr_names, names[i]))
 			continue;
 		problem(&r, "%s: no description (.chan) for it: not recovered", names[i]);
 	}
@@ -556,9 +496,7 @@ int cmd_recover(int argc, char **argv)
 	for (i = 0; i < r.nr_problems; i++)
 		free(r.problems[i]);
 	free(r.problems);
-	for (i = 0; i < nr_names; i++)
-		free(names[i]);
-	free(names);
+	chanfile_names_free(names, nr_names);
 	free(r.p);
 	if (status || !exact)
 		return 1;

@@ -109,65 +109,6 @@ static void problem(struct takeover *r, const char *fmt, ...)
 		r->nr_problems++;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir, sorted, hidden ones left out. */
-static char **list_dir(const char *dir, uint32_t *nr)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **v = NULL, **nv;
-	uint32_t n = 0;
-
-	*nr = 0;
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		nv = (char **)realloc(v, (n + 1) * sizeof(*v));
-		if (!nv)
-			break;
-		v = nv;
-		v[n] = strdup(e->d_name);
-		if (v[n])
-			n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), by_name);
-	*nr = n;
-	return v;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n > m && !strcmp(s + n - m, suffix);
-}
-
-/* Is name <prefix>_<digits> of a description <prefix>.chan of names? */
-static int described(char **names, uint32_t nr, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < nr; i++) {
-		size_t n = strlen(names[i]), m = strlen(CHANFILE_SUFFIX);
-
-		if (n <= m || strcmp(names[i] + n - m, CHANFILE_SUFFIX))
-			continue;
-		n -= m;
-		if (!strncmp(name, names[i], n) && name[n] == '_' && name[n + 1] &&
-		    strspn(name + n + 1, "0123456789") == strlen(name + n + 1))
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * One take-over of a directory at a time: an exclusive lock on
  * BUFFERS_DIR/.grb-attach.lock, held until the end (the kernel releases it
@@ -698,9 +639,7 @@ static void free_all(struct takeover *r, char **names, uint32_t nr_names)
 	for (i = 0; i < r->nr_problems; i++)
 		free(r->problems[i]);
 	free(r->problems);
-	for (i = 0; i < nr_names; i++)
-		free(names[i]);
-	free(names);
+	chanfile_names_free(names, nr_names);
 	free(r->p);
 }
 
@@ -727,15 +666,13 @@ int record_attach(const char *bufdir, const char *out, double duration)
 	memset(&r, 0, sizeof(r));
 	r.bufdir = bufdir;
 	r.lock_fd = -1;
-	names = list_dir(bufdir, &nr_names);
+	names = chanfile_list_dir(bufdir, &nr_names);
 	if (!names && access(bufdir, R_OK | X_OK)) {
 		fprintf(stderr, "grb record --attach: %s: %s\n", bufdir, strerror(errno));
 		return 2;
 	}
 	if (lock_dir(&r)) {
-		for (i = 0; i < nr_names; i++)
-			free(names[i]);
-		free(names);
+		chanfile_names_free(names, nr_names);
 		return 2;
 	}
 	r.p = (struct tproc *)calloc(nr_names ? nr_names : 1, sizeof(*r.p));
@@ -747,7 +684,7 @@ int record_attach(const char *bufdir, const char *out, double duration)
 	for (i = 0; i < nr_names; i++) {
 		struct tproc *p = &r.p[r.nr];
 
-		if (!ends_with(names[i], CHANFILE_SUFFIX))
+		if (!chanfile_is_desc(names[i]))
 			continue;
 		for (j = 0; j < GRB_SESSION_MAX_STREAMS; j++)
 			p->fds[j] = -1;
@@ -763,7 +700,7 @@ int record_attach(const char *bufdir, const char *out, double duration)
 	}
 	/* Stream files no description covers: not decodable. */
 	for (i = 0; i < nr_names; i++)
-		if (!ends_with(names[i], CHANFILE_SUFFIX) && !described(names, nr_names, names[i]))
+		if (!chanfile_is_desc(names[i]) && !chanfile_described(names, nr_names, names[i]))
 			problem(&r, "%s: no description (.chan) for it: not taken over", names[i]);
 	if (!ok) {
 		if (r.recorder_alive)
