@@ -545,6 +545,48 @@ static const struct sessd_ops ftrec_ops = {
 	.ending = "the recording is ending",
 };
 
+int dat_tally(const char *prog, const char *path, struct dat_tally *t)
+{
+	struct grb_ftrace_file *f;
+	struct grb_ftrace_entry e;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	ret = grb_ftrace_file_load(path, &f);
+	if (ret) {
+		fprintf(stderr, "%s: reading %s back: %s\n", prog, path, grb_last_error());
+		return -1;
+	}
+	while ((ret = grb_ftrace_file_next(f, &e)) != -ENODATA) {
+		if (ret) {
+			fprintf(stderr, "%s: %s: %s\n", prog, path, grb_last_error());
+			grb_ftrace_file_close(f);
+			return -1;
+		}
+		if (e.missed == UINT64_MAX)
+			t->unknown = 1;
+		else
+			t->missed += e.missed;
+		if (e.id == GRB_FTRACE_ID_LOST && e.size >= 16) {
+			uint64_t n;
+
+			memcpy(&n, e.data + 8, 8);
+			t->in_band += n;
+		} else {
+			t->data++;
+		}
+	}
+	grb_ftrace_file_close(f);
+	return 0;
+}
+
+int dat_tally_exact(const struct dat_tally *t, uint64_t committed, const uint64_t *lost,
+		    uint64_t other)
+{
+	return !t->unknown && t->data == committed - lost[GRB_LOST_OVERWRITTEN] &&
+	       t->missed == lost[GRB_LOST_OVERWRITTEN] && t->in_band <= other;
+}
+
 /* Every record accounted for, from the file as written: its data records
  * are those committed and not overwritten, its missed events those
  * overwritten, its grb/lost_events counts the other losses (a loss that
@@ -552,11 +594,10 @@ static const struct sessd_ops ftrec_ops = {
  * Return 1 if exact. */
 static int report(struct ftrec *r)
 {
-	uint64_t committed = 0, lost[GRB_LOST_NR], other = 0, data = 0, in_band = 0, missed = 0;
-	struct grb_ftrace_file *f;
-	struct grb_ftrace_entry e;
+	uint64_t committed = 0, lost[GRB_LOST_NR], other = 0;
+	struct dat_tally t;
 	uint32_t i, s, procs = 0;
-	int k, ret, exact, unknown = 0;
+	int k, exact;
 
 	memset(lost, 0, sizeof(lost));
 	for (i = 0; i < r->sd.nr_conns; i++) {
@@ -578,41 +619,16 @@ static int report(struct ftrec *r)
 	for (k = 0; k < GRB_LOST_NR; k++)
 		if (k != GRB_LOST_OVERWRITTEN)
 			other += lost[k];
-	ret = grb_ftrace_file_load(r->out, &f);
-	if (ret) {
-		fprintf(stderr, "grb ftrace record: reading %s back: %s\n", r->out,
-			grb_last_error());
+	if (dat_tally("grb ftrace record", r->out, &t))
 		return 0;
-	}
-	while ((ret = grb_ftrace_file_next(f, &e)) != -ENODATA) {
-		if (ret) {
-			fprintf(stderr, "grb ftrace record: %s: %s\n", r->out, grb_last_error());
-			grb_ftrace_file_close(f);
-			return 0;
-		}
-		if (e.missed == UINT64_MAX)
-			unknown = 1;
-		else
-			missed += e.missed;
-		if (e.id == GRB_FTRACE_ID_LOST && e.size >= 16) {
-			uint64_t n;
-
-			memcpy(&n, e.data + 8, 8);
-			in_band += n;
-		} else {
-			data++;
-		}
-	}
-	grb_ftrace_file_close(f);
-	exact = !unknown && data == committed - lost[GRB_LOST_OVERWRITTEN] &&
-		missed == lost[GRB_LOST_OVERWRITTEN] && in_band <= other;
+	exact = dat_tally_exact(&t, committed, lost, other);
 	printf("\n%u processes: %" PRIu64 " records written = %" PRIu64 " in %s + %" PRIu64
 	       " overwritten (%" PRIu64 "%s missed events in the file) + %" PRIu64
 	       " lost (full %" PRIu64 ", no stream %" PRIu64 ", other %" PRIu64 "; %" PRIu64
 	       " reported in band): %s\n",
-	       procs, committed + other, data, r->out, lost[GRB_LOST_OVERWRITTEN], missed,
-	       unknown ? "+?" : "", other, lost[GRB_LOST_FULL], lost[GRB_LOST_NO_STREAM],
-	       other - lost[GRB_LOST_FULL] - lost[GRB_LOST_NO_STREAM], in_band,
+	       procs, committed + other, t.data, r->out, lost[GRB_LOST_OVERWRITTEN], t.missed,
+	       t.unknown ? "+?" : "", other, lost[GRB_LOST_FULL], lost[GRB_LOST_NO_STREAM],
+	       other - lost[GRB_LOST_FULL] - lost[GRB_LOST_NO_STREAM], t.in_band,
 	       exact ? "exact" : "MISMATCH");
 	if (r->sd.refused)
 		printf("refused registrations: %u\n", r->sd.refused);

@@ -81,6 +81,21 @@ int cmd_ftrace(int argc, char **argv);
 extern const char ftrec_usage[];
 int cmd_ftrace_record(int argc, char **argv);
 
+/* A trace.dat read back: its data records, its missed events (unknown
+ * when a page could not say), and the losses its grb/lost_events records
+ * report.  dat_tally: 0, or -1 after saying why (prog first). */
+struct dat_tally {
+	uint64_t data, missed, in_band;
+	int unknown;
+};
+int dat_tally(const char *prog, const char *path, struct dat_tally *t);
+/* 1 when the file accounts exactly for committed records and the losses
+ * by cause (other: every cause but overwritten): its data records are
+ * those not overwritten, its missed events those overwritten, and it
+ * reports no more losses in band than were counted. */
+int dat_tally_exact(const struct dat_tally *t, uint64_t committed, const uint64_t *lost,
+		    uint64_t other);
+
 /* workload.c: a simulated request-processing server whose writer threads
  * write typed events into a per-CPU channel as fast as they can. */
 

@@ -460,11 +460,10 @@ static void names_from_records(struct grb_ftrace_dat *d, const struct grb_ftrace
  * its grb/lost_events counts the other losses.  1 if exact. */
 static int report_ftrace(const char *out, const struct kchan *ks, uint32_t nk)
 {
-	uint64_t committed = 0, lost[GRB_LOST_NR], other = 0, data = 0, in_band = 0, missed = 0;
-	struct grb_ftrace_file *f;
-	struct grb_ftrace_entry e;
+	uint64_t committed = 0, lost[GRB_LOST_NR], other = 0;
+	struct dat_tally t;
 	uint32_t i;
-	int c, ret, exact, unknown = 0;
+	int c, exact;
 
 	memset(lost, 0, sizeof(lost));
 	for (i = 0; i < nk; i++) {
@@ -478,38 +477,14 @@ static int report_ftrace(const char *out, const struct kchan *ks, uint32_t nk)
 	for (c = 0; c < GRB_LOST_NR; c++)
 		if (c != GRB_LOST_OVERWRITTEN)
 			other += lost[c];
-	ret = grb_ftrace_file_load(out, &f);
-	if (ret) {
-		fprintf(stderr, "grb record: reading %s back: %s\n", out, grb_last_error());
+	if (dat_tally("grb record", out, &t))
 		return 0;
-	}
-	while ((ret = grb_ftrace_file_next(f, &e)) != -ENODATA) {
-		if (ret) {
-			fprintf(stderr, "grb record: %s: %s\n", out, grb_last_error());
-			grb_ftrace_file_close(f);
-			return 0;
-		}
-		if (e.missed == UINT64_MAX)
-			unknown = 1;
-		else
-			missed += e.missed;
-		if (e.id == GRB_FTRACE_ID_LOST && e.size >= 16) {
-			uint64_t n;
-
-			memcpy(&n, e.data + 8, 8);
-			in_band += n;
-		} else {
-			data++;
-		}
-	}
-	grb_ftrace_file_close(f);
-	exact = !unknown && data == committed - lost[GRB_LOST_OVERWRITTEN] &&
-		missed == lost[GRB_LOST_OVERWRITTEN] && in_band <= other;
+	exact = dat_tally_exact(&t, committed, lost, other);
 	printf("total: %" PRIu64 " written = %" PRIu64 " in %s + %" PRIu64 " overwritten (%" PRIu64
 	       "%s missed events in the file) + %" PRIu64 " lost (full %" PRIu64 "; %" PRIu64
 	       " reported in band): %s\n",
-	       committed + other, data, out, lost[GRB_LOST_OVERWRITTEN], missed,
-	       unknown ? "+?" : "", other, lost[GRB_LOST_FULL], in_band,
+	       committed + other, t.data, out, lost[GRB_LOST_OVERWRITTEN], t.missed,
+	       t.unknown ? "+?" : "", other, lost[GRB_LOST_FULL], t.in_band,
 	       exact ? "exact" : "MISMATCH");
 	if (lost[GRB_LOST_FULL])
 		printf("hint: %" PRIu64 " events found their ring full (the recorder was behind): "
