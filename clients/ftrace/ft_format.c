@@ -140,33 +140,6 @@ static int is_ident(const char *s, size_t max)
 	return 1;
 }
 
-/* Size and alignment of a field kind (the inline writers' placement). */
-static void kind_size(const struct grb_ftrace_field *f, uint32_t *size, uint32_t *align)
-{
-	switch (f->kind) {
-	case GRB_FTRACE_U8:
-	case GRB_FTRACE_S8:
-		*size = *align = 1;
-		break;
-	case GRB_FTRACE_U16:
-	case GRB_FTRACE_S16:
-		*size = *align = 2;
-		break;
-	case GRB_FTRACE_U32:
-	case GRB_FTRACE_S32:
-	case GRB_FTRACE_STRING:
-		*size = *align = 4;
-		break;
-	case GRB_FTRACE_CHARS:
-		*size = f->len;
-		*align = 1;
-		break;
-	default:
-		*size = *align = 8;
-		break;
-	}
-}
-
 int ft_event_validate(const struct grb_ftrace_event *ev)
 {
 	uint32_t i, j, off = GRB_FTRACE_COMMON_SIZE;
@@ -219,7 +192,7 @@ int ft_event_validate(const struct grb_ftrace_event *ev)
 					      ev->name, f->name);
 				return -EINVAL;
 			}
-		kind_size(f, &size, &align);
+		_grb_ftrace_field_size(f, &size, &align);
 		_grb_ftrace_place(&off, size, align);
 	}
 	if (off > GRB_FTRACE_DATA_SIZE - 16) {
@@ -253,7 +226,7 @@ char *grb_ftrace_event_format(const struct grb_ftrace_event *ev)
 		uint32_t size, align, at;
 		int sign = f->kind >= GRB_FTRACE_S8 && f->kind <= GRB_FTRACE_S64;
 
-		kind_size(f, &size, &align);
+		_grb_ftrace_field_size(f, &size, &align);
 		at = _grb_ftrace_place(&off, size, align);
 		if (f->kind == GRB_FTRACE_CHARS)
 			ft_buf_printf(&b, "\tfield:char %s[%u];\toffset:%u;\tsize:%u;\tsigned:1;\n",

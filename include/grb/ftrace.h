@@ -203,6 +203,35 @@ static _grb_ftrace_inline uint32_t _grb_ftrace_place(uint32_t *off, uint32_t siz
 	return at;
 }
 
+/* A field's size and alignment by its kind, as the inline writers place
+ * it: the format files and readers of the records use the same. */
+static _grb_ftrace_inline void _grb_ftrace_field_size(const struct grb_ftrace_field *f,
+						      uint32_t *size, uint32_t *align)
+{
+	switch (f->kind) {
+	case GRB_FTRACE_U8:
+	case GRB_FTRACE_S8:
+		*size = *align = 1;
+		break;
+	case GRB_FTRACE_U16:
+	case GRB_FTRACE_S16:
+		*size = *align = 2;
+		break;
+	case GRB_FTRACE_U32:
+	case GRB_FTRACE_S32:
+	case GRB_FTRACE_STRING:
+		*size = *align = 4;
+		break;
+	case GRB_FTRACE_CHARS:
+		*size = f->len;
+		*align = 1;
+		break;
+	default:
+		*size = *align = 8;
+		break;
+	}
+}
+
 static _grb_ftrace_inline uint32_t _grb_ftrace_align4(uint32_t n)
 {
 	return (n + 3u) & ~3u;

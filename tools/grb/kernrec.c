@@ -355,33 +355,6 @@ static void names_from_proc(struct tnames *tn)
 	closedir(proc);
 }
 
-/* A field's size and alignment, as the writers place it (<grb/ftrace.h>). */
-static void field_size(const struct grb_ftrace_field *f, uint32_t *size, uint32_t *align)
-{
-	switch (f->kind) {
-	case GRB_FTRACE_U8:
-	case GRB_FTRACE_S8:
-		*size = *align = 1;
-		break;
-	case GRB_FTRACE_U16:
-	case GRB_FTRACE_S16:
-		*size = *align = 2;
-		break;
-	case GRB_FTRACE_U32:
-	case GRB_FTRACE_S32:
-	case GRB_FTRACE_STRING:
-		*size = *align = 4;
-		break;
-	case GRB_FTRACE_CHARS:
-		*size = f->len;
-		*align = 1;
-		break;
-	default:
-		*size = *align = 8;
-		break;
-	}
-}
-
 /*
  * The names the records give: ftrace's convention of a char array
  * X_comm beside an int X_pid (sched_switch's prev_ and next_) names task
@@ -421,7 +394,7 @@ static void names_from_records(struct grb_ftrace_dat *d, const struct grb_ftrace
 			if (!x || x->nr_fields > 128)
 				continue;
 			for (i = 0, k = GRB_FTRACE_COMMON_SIZE; i < x->nr_fields; i++) {
-				field_size(&x->fields[i], &size[i], &align);
+				_grb_ftrace_field_size(&x->fields[i], &size[i], &align);
 				off[i] = _grb_ftrace_place(&k, size[i], align);
 			}
 			for (i = 0; i < x->nr_fields; i++) {
