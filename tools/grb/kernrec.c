@@ -568,15 +568,6 @@ static int drained(struct grb_ctf_trace *t, const struct kchan *ks, uint32_t nk)
 	return 1;
 }
 
-/* The relay was lost (said once). */
-static void say_relay_lost(struct relay *r, const struct kernel_opts *o, const char *how)
-{
-	if (relay_newly_lost(r))
-		fprintf(stderr,
-			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
-			o->rc->url, relay_error(r), how, o->dir);
-}
-
 int record_kernel(const struct kernel_opts *o)
 {
 	struct kchan ks[MAX_CHANNELS];
@@ -783,7 +774,7 @@ int record_kernel(const struct kernel_opts *o)
 		 * beacons. */
 		if (relay) {
 			relay_tick(relay);
-			say_relay_lost(relay, o, "goes on");
+			relay_say_lost(relay, "grb record", "the recording goes on", o->dir);
 		}
 		if ((t && grb_ctf_trace_error(t)[0]) || gone == nk)
 			break;
@@ -817,7 +808,7 @@ out:
 		/* The last packets are queued: the session ends on the relay. */
 		if (relay && stopped) {
 			relay_ok = !relay_finish(relay);
-			say_relay_lost(relay, o, "went");
+			relay_say_lost(relay, "grb record", "the recording went", o->dir);
 		}
 		if (streams) {
 			memset(&sum, 0, sizeof(sum));

@@ -238,15 +238,6 @@ static double seconds_since(uint64_t t0)
 	return (double)(now_ns() - t0) / 1e9;
 }
 
-/* The relay was lost (said once). */
-static void say_relay_lost(struct relay *r, const char *url, const char *how, const char *dir)
-{
-	if (relay_newly_lost(r))
-		fprintf(stderr,
-			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
-			url, relay_error(r), how, dir);
-}
-
 /* The loss causes the summary shows, in enum order. */
 #define NR_SHOWN_CAUSES 6
 
@@ -858,7 +849,7 @@ int cmd_record(int argc, char **argv)
 			grb_ctf_trace_poll(t);
 			if (relay) {
 				relay_tick(relay);
-				say_relay_lost(relay, rc.url, "goes on", dir);
+				relay_say_lost(relay, "grb record", "the recording goes on", dir);
 			}
 			if (now_ns() - t0 < next)
 				continue;
@@ -904,7 +895,7 @@ int cmd_record(int argc, char **argv)
 	/* The last packets are queued: the session ends on the relay. */
 	if (relay) {
 		relay_ok = !relay_finish(relay);
-		say_relay_lost(relay, rc.url, "went", dir);
+		relay_say_lost(relay, "grb record", "the recording went", dir);
 	}
 
 	print_summary(t, n, ch, chan_name, fed_pid, dir, secs, ok, failed);

@@ -451,10 +451,7 @@ int cmd_recover(int argc, char **argv)
 	/* Every packet is queued: the session ends on the relay. */
 	if (relay) {
 		relay_ok = !relay_finish(relay);
-		if (relay_newly_lost(relay))
-			fprintf(stderr,
-				"grb recover: the relay %s is lost (%s): the trace went into %s only\n",
-				rc.url, relay_error(relay), out);
+		relay_say_lost(relay, "grb recover", "the trace went", out);
 	}
 	printf("\n");
 	for (i = 0; i < r.nr; i++) {

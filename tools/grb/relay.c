@@ -1616,7 +1616,7 @@ static void beacon_round(struct relay *r)
 	}
 }
 
-int relay_newly_lost(struct relay *r)
+void relay_say_lost(struct relay *r, const char *prog, const char *how, const char *dir)
 {
 	int failed;
 
@@ -1624,9 +1624,10 @@ int relay_newly_lost(struct relay *r)
 	failed = r->failed;
 	pthread_mutex_unlock(&r->lock);
 	if (!failed || r->reported)
-		return 0;
+		return;
 	r->reported = 1;
-	return 1;
+	fprintf(stderr, "%s: the relay %s is lost (%s): %s into %s only\n", prog, r->url,
+		relay_error(r), how, dir);
 }
 
 void relay_tick(struct relay *r)

@@ -137,8 +137,10 @@ int relay_attach(struct relay *r, struct grb_ctf_trace *t, char *err, size_t siz
  * stream with nothing new. */
 void relay_tick(struct relay *r);
 
-/* 1 the first time it finds the relay lost (why: relay_error()), else 0. */
-int relay_newly_lost(struct relay *r);
+/* The first time it finds the relay lost, say so on standard error:
+ * "PROG: the relay URL is lost (why): HOW into DIR only" (how: "the
+ * recording goes on", ...). */
+void relay_say_lost(struct relay *r, const char *prog, const char *how, const char *dir);
 
 /* The relay was lost (""): why. */
 const char *relay_error(const struct relay *r);

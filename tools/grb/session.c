@@ -722,15 +722,6 @@ static int preload_paths(const char *list, char *paths, size_t size)
 	}
 }
 
-/* The relay was lost (said once). */
-static void say_lost(struct session *ss, const char *how)
-{
-	if (relay_newly_lost(ss->relay))
-		fprintf(stderr,
-			"grb record: the relay %s is lost (%s): the recording %s into %s only\n",
-			ss->o->rc->url, relay_error(ss->relay), how, ss->o->dir);
-}
-
 /* After each round of events: sources of ended processes end, drain,
  * then the waiters sleep again.  1 once every source ended, -1 if the
  * trace failed. */
@@ -747,7 +738,7 @@ static int on_tick(struct sessd *sd)
 	/* What the drain gave is on its way; the idle streams' beacons. */
 	if (ss->relay) {
 		relay_tick(ss->relay);
-		say_lost(ss, "goes on");
+		relay_say_lost(ss->relay, "grb record", "the recording goes on", ss->o->dir);
 	}
 	/* Drained: the waiters sleep again (or say it is there). */
 	ss->polled = waiters_arm(ss);
@@ -877,7 +868,7 @@ int record_program(const struct program_opts *o, char **argv)
 	/* The last packets are queued: the session ends on the relay. */
 	if (ss.relay) {
 		relay_ok = !relay_finish(ss.relay);
-		say_lost(&ss, "went");
+		relay_say_lost(ss.relay, "grb record", "the recording went", o->dir);
 	}
 	exact = print_report(&ss, o->dir);
 	if (ss.relay)
