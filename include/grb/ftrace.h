@@ -64,6 +64,7 @@
  * | grb_ftrace_tid                             | yes         | wait-free | the first call of a thread |
  * | grb_ftrace_record_decode / _discard        | yes         | wait-free | no                  |
  * | grb_ftrace_event_format                    | no          | blocking  | malloc              |
+ * | grb_ftrace_events_decode, _events_free     | no          | blocking  | malloc, free        |
  * | grb_ftrace_dat_*                           | no          | blocking  | malloc, memfd/open, read, write |
  * | grb_ftrace_file_*, grb_ftrace_show         | no          | blocking  | malloc (and open, read for grb_ftrace_file_load) |
  */
