@@ -420,7 +420,8 @@ int grb_perf_data_add_comm(struct grb_perf_data *w, uint32_t pid, uint32_t tid, 
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
 	c->tid = tid;
-	strncpy(c->comm, comm, 15);
+	/* At most 15 bytes, as the kernel's comm; memset ended it. */
+	memcpy(c->comm, comm, strnlen(comm, sizeof(c->comm) - 1));
 	if (w->synth_written)
 		write_comm(w, c);
 	return 0;
