@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,4 +326,39 @@ int chanfile_described(char *const *names, uint32_t nr, const char *name)
 			return 1;
 	}
 	return 0;
+}
+
+void chanfile_problem(struct chanfile_problems *p, const char *fmt, ...)
+{
+	char buf[512], **nl;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	nl = (char **)realloc(p->line, (p->nr + 1) * sizeof(*nl));
+	if (!nl)
+		return;
+	p->line = nl;
+	p->line[p->nr] = strdup(buf);
+	if (p->line[p->nr])
+		p->nr++;
+}
+
+void chanfile_problems_print(const struct chanfile_problems *p, const char *head)
+{
+	uint32_t i;
+
+	if (!p->nr)
+		return;
+	printf("%s\n", head);
+	for (i = 0; i < p->nr; i++)
+		printf("  %s\n", p->line[i]);
+}
+
+void chanfile_problems_free(struct chanfile_problems *p)
+{
+	chanfile_names_free(p->line, p->nr);
+	p->line = NULL;
+	p->nr = 0;
 }

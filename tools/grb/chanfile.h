@@ -87,4 +87,19 @@ int chanfile_is_desc(const char *name);
  * <prefix>.chan among names? */
 int chanfile_described(char *const *names, uint32_t nr, const char *name);
 
+/* What a reader of a buffers directory (grb recover, grb record --attach)
+ * could not read or drain, one line each, said at the end. */
+struct chanfile_problems {
+	char **line;
+	uint32_t nr;
+};
+
+/* Adds a line (dropped if memory runs out: the exit status still says
+ * something went wrong through the caller's own count). */
+void chanfile_problem(struct chanfile_problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* head, then each line indented; nothing when there is none. */
+void chanfile_problems_print(const struct chanfile_problems *p, const char *head);
+void chanfile_problems_free(struct chanfile_problems *p);
+
 #endif /* GRB_TOOL_CHANFILE_H */

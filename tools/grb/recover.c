@@ -75,28 +75,8 @@ struct recover {
 	struct grb_ctf_trace *t;
 	struct rproc *p;
 	uint32_t nr;
-	char **problems;
-	uint32_t nr_problems;
+	struct chanfile_problems problems;
 };
-
-static void problem(struct recover *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct recover *r, const char *fmt, ...)
-{
-	char buf[512], **np;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	np = (char **)realloc(r->problems, (r->nr_problems + 1) * sizeof(*np));
-	if (!np)
-		return;
-	r->problems = np;
-	r->problems[r->nr_problems] = strdup(buf);
-	if (r->problems[r->nr_problems])
-		r->nr_problems++;
-}
 
 /* A memory file holding a copy of bufdir/file, sealed against resizing;
  * -errno with why. */
@@ -185,7 +165,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 	int ret;
 
 	if (chanfile_proc_start(h->recorder_pid) == h->recorder_start) {
-		problem(r,
+		chanfile_problem(
+			&r->problems,
 			"process %d %s (%s_*): its recorder (pid %d) still runs and drains it: "
 			"not recovered",
 			h->pid, h->program, h->prefix, h->recorder_pid);
@@ -198,8 +179,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 		fds[i] = copy_to_memfd(r->bufdir, file, why, sizeof(why));
 		if (fds[i] < 0) {
 			fds[i] = -1;
-			problem(r, "process %d %s (%s_*): %s: not recovered", h->pid, h->program,
-				h->prefix, why);
+			chanfile_problem(&r->problems, "process %d %s (%s_*): %s: not recovered",
+					 h->pid, h->program, h->prefix, why);
 			close_fds(fds, h->nr_streams);
 			return -1;
 		}
@@ -208,20 +189,24 @@ static int recover_one(struct recover *r, struct rproc *p)
 	 * liveness, and what the dead recorder consumed. */
 	ch = grb_channel_attach(cfg, fds, h->nr_streams, NULL);
 	if (!ch) {
-		problem(r, "process %d %s (%s_*): a bad stream: %s: not recovered", h->pid,
-			h->program, h->prefix, grb_last_error());
+		chanfile_problem(&r->problems,
+				 "process %d %s (%s_*): a bad stream: %s: not recovered", h->pid,
+				 h->program, h->prefix, grb_last_error());
 		close_fds(fds, h->nr_streams);
 		return -1;
 	}
 	if (grb_channel_nr_streams(ch) != h->nr_streams) {
-		problem(r, "process %d %s (%s_*): %u streams, its description says %u", h->pid,
-			h->program, h->prefix, grb_channel_nr_streams(ch), h->nr_streams);
+		chanfile_problem(&r->problems,
+				 "process %d %s (%s_*): %u streams, its description says %u",
+				 h->pid, h->program, h->prefix, grb_channel_nr_streams(ch),
+				 h->nr_streams);
 		grb_channel_destroy(ch);
 		close_fds(fds, h->nr_streams);
 		return -1;
 	}
 	if (grb_channel_owner_alive(ch) != 0) {
-		problem(r,
+		chanfile_problem(
+			&r->problems,
 			"process %d %s (%s_*): still running: not recovered (its records are "
 			"still being written; recover it once it has ended)",
 			h->pid, h->program, h->prefix);
@@ -239,7 +224,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 		if (!ret)
 			ret = grb_channel_read_stream_stats(ch, i, &st);
 		if (ret || st.corrupt_records > n) {
-			problem(r,
+			chanfile_problem(
+				&r->problems,
 				"process %d %s (%s_%u): what its recorder took is not known (%s): not "
 				"recovered",
 				h->pid, h->program, h->prefix, i,
@@ -258,8 +244,8 @@ static int recover_one(struct recover *r, struct rproc *p)
 				       h->nr_events);
 	close_fds(fds, h->nr_streams);
 	if (ret < 0) {
-		problem(r, "process %d %s (%s_*): %s: not recovered", h->pid, h->program, h->prefix,
-			grb_last_error());
+		chanfile_problem(&r->problems, "process %d %s (%s_*): %s: not recovered", h->pid,
+				 h->program, h->prefix, grb_last_error());
 		return -1;
 	}
 	p->src = ret;
@@ -326,7 +312,7 @@ int cmd_recover(int argc, char **argv)
 	const char *out = NULL, *hostname;
 	char **names, why[384], host[256];
 	uint64_t tot[6] = { 0 };
-	uint32_t i, nr_names, procs = 0;
+	uint32_t i, nr_names, procs = 0, unrecovered;
 	int c, exact = 1, tries, status, ret, bad, unreached = 0, relay_ok = 1, existed;
 	struct stat sb;
 
@@ -374,7 +360,8 @@ int cmd_recover(int argc, char **argv)
 		if (!chanfile_is_desc(names[i]))
 			continue;
 		if (chanfile_read(r.bufdir, names[i], &r.p[r.nr].cf, why, sizeof(why))) {
-			problem(&r, "%s: %s: its streams are not recovered", names[i], why);
+			chanfile_problem(&r.problems, "%s: %s: its streams are not recovered",
+					 names[i], why);
 			continue;
 		}
 		r.p[r.nr].src = -1;
@@ -469,13 +456,10 @@ int cmd_recover(int argc, char **argv)
 	for (i = 0; i < nr_names; i++) {
 		if (chanfile_is_desc(names[i]) || chanfile_described(names, nr_names, names[i]))
 			continue;
-		problem(&r, "%s: no description (.chan) for it: not recovered", names[i]);
+		chanfile_problem(&r.problems, "%s: no description (.chan) for it: not recovered",
+				 names[i]);
 	}
-	if (r.nr_problems) {
-		printf("could not recover:\n");
-		for (i = 0; i < r.nr_problems; i++)
-			printf("  %s\n", r.problems[i]);
-	}
+	chanfile_problems_print(&r.problems, "could not recover:");
 	if (relay)
 		relay_report(relay, stdout);
 	else if (unreached)
@@ -486,16 +470,15 @@ int cmd_recover(int argc, char **argv)
 	if (status)
 		fprintf(stderr, "grb recover: %s\n", grb_ctf_trace_error(r.t));
 	printf("\nTrace written to %s\n", out);
+	unrecovered = r.problems.nr;
 	relay_free(relay);
 	grb_ctf_trace_destroy(r.t);
 	for (i = 0; i < r.nr; i++)
 		chanfile_free(&r.p[i].cf);
-	for (i = 0; i < r.nr_problems; i++)
-		free(r.problems[i]);
-	free(r.problems);
+	chanfile_problems_free(&r.problems);
 	chanfile_names_free(names, nr_names);
 	free(r.p);
 	if (status || !exact)
 		return 1;
-	return r.nr_problems || !relay_ok ? 3 : 0;
+	return unrecovered || !relay_ok ? 3 : 0;
 }

@@ -83,31 +83,11 @@ struct takeover {
 	struct grb_ctf_trace *t;
 	struct tproc *p;
 	uint32_t nr;
-	char **problems;
-	uint32_t nr_problems;
+	struct chanfile_problems problems;
 	int lock_fd;
 	int recorder_alive; /* a description's recorder still runs */
 	int interrupted;
 };
-
-static void problem(struct takeover *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct takeover *r, const char *fmt, ...)
-{
-	char buf[512], **np;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	np = (char **)realloc(r->problems, (r->nr_problems + 1) * sizeof(*np));
-	if (!np)
-		return;
-	r->problems = np;
-	r->problems[r->nr_problems] = strdup(buf);
-	if (r->problems[r->nr_problems])
-		r->nr_problems++;
-}
 
 /*
  * One take-over of a directory at a time: an exclusive lock on
@@ -277,7 +257,8 @@ static int look(struct takeover *r, struct tproc *p)
 	pid_t reader;
 
 	if (chanfile_proc_start(h->recorder_pid) == h->recorder_start) {
-		problem(r,
+		chanfile_problem(
+			&r->problems,
 			"process %d %s (%s_*): its recorder (pid %d) still runs and drains it: not "
 			"taken over",
 			h->pid, h->program, h->prefix, h->recorder_pid);
@@ -288,9 +269,10 @@ static int look(struct takeover *r, struct tproc *p)
 		snprintf(path, sizeof(path), "%s/%s_%u", r->bufdir, h->prefix, i);
 		p->fds[i] = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (p->fds[i] < 0 || fstat(p->fds[i], &st) || !S_ISREG(st.st_mode)) {
-			problem(r, "process %d %s (%s_*): %s_%u: %s: not taken over", h->pid,
-				h->program, h->prefix, h->prefix, i,
-				p->fds[i] < 0 ? strerror(errno) : "not a regular file");
+			chanfile_problem(&r->problems,
+					 "process %d %s (%s_*): %s_%u: %s: not taken over", h->pid,
+					 h->program, h->prefix, h->prefix, i,
+					 p->fds[i] < 0 ? strerror(errno) : "not a regular file");
 			close_fds(p);
 			return -1;
 		}
@@ -301,14 +283,17 @@ static int look(struct takeover *r, struct tproc *p)
 	}
 	p->view = grb_channel_attach(p->cfg, p->fds, h->nr_streams, NULL);
 	if (!p->view) {
-		problem(r, "process %d %s (%s_*): a bad stream: %s: not taken over", h->pid,
-			h->program, h->prefix, grb_last_error());
+		chanfile_problem(&r->problems,
+				 "process %d %s (%s_*): a bad stream: %s: not taken over", h->pid,
+				 h->program, h->prefix, grb_last_error());
 		close_fds(p);
 		return -1;
 	}
 	if (grb_channel_nr_streams(p->view) != h->nr_streams) {
-		problem(r, "process %d %s (%s_*): %u streams, its description says %u", h->pid,
-			h->program, h->prefix, grb_channel_nr_streams(p->view), h->nr_streams);
+		chanfile_problem(&r->problems,
+				 "process %d %s (%s_*): %u streams, its description says %u",
+				 h->pid, h->program, h->prefix, grb_channel_nr_streams(p->view),
+				 h->nr_streams);
 		goto refuse;
 	}
 	/* A consuming reader's claim: the dead recorder's, or a live
@@ -320,12 +305,13 @@ static int look(struct takeover *r, struct tproc *p)
 			continue;
 		}
 		if (errno != EBUSY) {
-			problem(r, "process %d %s (%s_%u): %s: not taken over", h->pid, h->program,
-				h->prefix, i, grb_last_error());
+			chanfile_problem(&r->problems, "process %d %s (%s_%u): %s: not taken over",
+					 h->pid, h->program, h->prefix, i, grb_last_error());
 			goto refuse;
 		}
 		if (!fstat(p->fds[i], &st) && (reader = live_reader(st.st_dev, st.st_ino))) {
-			problem(r,
+			chanfile_problem(
+				&r->problems,
 				"process %d %s (%s_%u): a live reader (pid %d) consumes its "
 				"streams: not taken over",
 				h->pid, h->program, h->prefix, i, (int)reader);
@@ -381,7 +367,8 @@ static int take(struct takeover *r, struct tproc *p)
 		if (!ret)
 			ret = grb_channel_read_stream_stats(p->view, i, &st);
 		if (ret || st.corrupt_records > n) {
-			problem(r,
+			chanfile_problem(
+				&r->problems,
 				"process %d %s (%s_%u): what its recorder took is not known (%s): "
 				"not taken over",
 				h->pid, h->program, h->prefix, i,
@@ -398,8 +385,8 @@ static int take(struct takeover *r, struct tproc *p)
 				       p->cf.events, h->nr_events);
 	close_fds(p);
 	if (ret < 0) {
-		problem(r, "process %d %s (%s_*): %s: not taken over", h->pid, h->program,
-			h->prefix, grb_last_error());
+		chanfile_problem(&r->problems, "process %d %s (%s_*): %s: not taken over", h->pid,
+				 h->program, h->prefix, grb_last_error());
 		return -1;
 	}
 	p->src = ret;
@@ -636,22 +623,9 @@ static void free_all(struct takeover *r, char **names, uint32_t nr_names)
 		close_fds(&r->p[i]);
 		chanfile_free(&r->p[i].cf);
 	}
-	for (i = 0; i < r->nr_problems; i++)
-		free(r->problems[i]);
-	free(r->problems);
+	chanfile_problems_free(&r->problems);
 	chanfile_names_free(names, nr_names);
 	free(r->p);
-}
-
-static void print_problems(const struct takeover *r, const char *head)
-{
-	uint32_t i;
-
-	if (!r->nr_problems)
-		return;
-	printf("%s\n", head);
-	for (i = 0; i < r->nr_problems; i++)
-		printf("  %s\n", r->problems[i]);
 }
 
 int record_attach(const char *bufdir, const char *out, double duration)
@@ -660,7 +634,7 @@ int record_attach(const char *bufdir, const char *out, double duration)
 	struct takeover r;
 	char **names, why[384];
 	uint64_t tot[6] = { 0 };
-	uint32_t i, j, nr_names, ok = 0, procs = 0;
+	uint32_t i, j, nr_names, ok = 0, procs = 0, unrecovered;
 	int exact = 1, status, ran, running = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -690,7 +664,8 @@ int record_attach(const char *bufdir, const char *out, double duration)
 			p->fds[j] = -1;
 		p->src = -1;
 		if (chanfile_read(bufdir, names[i], &p->cf, why, sizeof(why))) {
-			problem(&r, "%s: %s: its streams are not taken over", names[i], why);
+			chanfile_problem(&r.problems, "%s: %s: its streams are not taken over",
+					 names[i], why);
 			continue;
 		}
 		p->cfg = p->cf.h.mode == GRB_MODE_OVERWRITE ? &attach_cfg_overwrite : &attach_cfg;
@@ -701,7 +676,9 @@ int record_attach(const char *bufdir, const char *out, double duration)
 	/* Stream files no description covers: not decodable. */
 	for (i = 0; i < nr_names; i++)
 		if (!chanfile_is_desc(names[i]) && !chanfile_described(names, nr_names, names[i]))
-			problem(&r, "%s: no description (.chan) for it: not taken over", names[i]);
+			chanfile_problem(&r.problems,
+					 "%s: no description (.chan) for it: not taken over",
+					 names[i]);
 	if (!ok) {
 		if (r.recorder_alive)
 			fprintf(stderr,
@@ -710,7 +687,7 @@ int record_attach(const char *bufdir, const char *out, double duration)
 				bufdir);
 		else
 			fprintf(stderr, "grb record --attach: %s: nothing to take over\n", bufdir);
-		print_problems(&r, "not taken over:");
+		chanfile_problems_print(&r.problems, "not taken over:");
 		free_all(&r, names, nr_names);
 		unlock_dir(&r);
 		return 2;
@@ -770,14 +747,15 @@ int record_attach(const char *bufdir, const char *out, double duration)
 			printf("process %d: its buffers stay in %s (%s_*, described in %s%s)\n",
 			       r.p[i].cf.h.pid, bufdir, r.p[i].cf.h.prefix, r.p[i].cf.h.prefix,
 			       CHANFILE_SUFFIX);
-	print_problems(&r, "not taken over:");
+	chanfile_problems_print(&r.problems, "not taken over:");
 	if (status || ran)
 		fprintf(stderr, "grb record --attach: %s\n", grb_ctf_trace_error(r.t));
 	printf("\nTrace written to %s\n", out);
 	grb_ctf_trace_destroy(r.t);
+	unrecovered = r.problems.nr;
 	free_all(&r, names, nr_names);
 	unlock_dir(&r);
 	if (status || ran || !exact)
 		return 1;
-	return r.nr_problems ? 3 : 0;
+	return unrecovered ? 3 : 0;
 }
