@@ -17,8 +17,10 @@ pair's figures are left out.
 
 Per case: the median kernel and user ns/event over every repetition of
 every boot, with [min - max]; kernel / user, the ratio of those medians;
-and the range of the per-boot ratios (each boot's kernel median over its
-user median), which says how far one boot can be trusted.  With --insn, the
+the range of the per-boot ratios (each boot's kernel median over its user
+median), which says how far one boot can be trusted; and the median of
+the pairs' ratios (each kernel run over the user run right after it,
+seconds apart: what a slow phase of a shared host spoils least).  With --insn, the
 instructions per event bench/kernel.sh counted with bench/insn_count.py.
 Parseable lines: KTABLE (one per case) and KINSN (one per loop).
 """
@@ -61,10 +63,12 @@ def parse(paths, problems):
                 if side not in p:
                     problems.append(f"boot {b}, {p['key']}: no {side} figure")
             if "kernel" in p and "user" in p:
-                d = data.setdefault(p["key"], {}).setdefault(b, {"kernel": [], "user": []})
+                d = data.setdefault(p["key"], {}).setdefault(b, {"kernel": [], "user": [],
+                                                                 "pair": []})
                 for side in ("kernel", "user"):
                     d[side].append(p[side]["ns"])
                     rows.append((b, p["rep"], *p["key"], side, p[side]))
+                d["pair"].append(p["kernel"]["ns"] / p["user"]["ns"])
 
         for line in lines:
             m = INFO.search(line)
@@ -150,7 +154,8 @@ def main():
             print(f"{k.replace('guest CPU', 'guest CPU model')}: {', '.join(sorted(info[k]))}")
     print()
     hdr = (f"{'sync':<7} {'clock':<5} {'P':>3} {'reader':<6} {'kernel ns/ev [min - max]':>28}"
-           f" {'user ns/ev [min - max]':>28} {'kernel/user':>11} {'per boot':>15} {'runs':>5}")
+           f" {'user ns/ev [min - max]':>28} {'kernel/user':>11} {'per boot':>15}"
+           f" {'pairs':>6} {'runs':>5}")
     print(hdr)
     summary = []
     for key in sorted(data, key=lambda k: (k[0] != "percpu", k[0], k[2], k[1] != "tsc", -k[3])):
@@ -162,19 +167,22 @@ def main():
         per_boot = [statistics.median(d["kernel"]) / statistics.median(d["user"])
                     for d in boots.values() if d["user"]]
         ratio = km / um
+        pairs = statistics.median(v for d in boots.values() for v in d["pair"])
         kr = f"{fmt(km)} [{fmt(min(kern))} - {fmt(max(kern))}]"
         ur = f"{fmt(um)} [{fmt(min(user))} - {fmt(max(user))}]"
         pb = f"[{min(per_boot):.2f} - {max(per_boot):.2f}]"
         print(f"{sync:<7} {clock:<5} {payload:>3} {'yes' if reader else 'no':<6} {kr:>28}"
-              f" {ur:>28} {ratio:>11.2f} {pb:>15} {len(kern):>5}")
+              f" {ur:>28} {ratio:>11.2f} {pb:>15} {pairs:>6.2f} {len(kern):>5}")
         summary.append(f"KTABLE sync={sync} clock={clock} payload={payload} reader={reader} "
                        f"kernel_ns={km:.2f} user_ns={um:.2f} ratio={ratio:.3f} "
                        f"ratio_boot_min={min(per_boot):.3f} ratio_boot_max={max(per_boot):.3f} "
+                       f"ratio_pairs={pairs:.3f} "
                        f"boots={len(boots)} runs={len(kern)}")
     print()
     print("(ns/ev: per event of the one writer, the median of every run of every boot, "
           "[min - max];\n kernel/user: the ratio of the medians; per boot: the range of "
-          "each boot's ratio of medians)")
+          "each boot's ratio of medians;\n pairs: the median of the ratios of each kernel "
+          "run to the user run right after it)")
     lost = {}
     for b, rep, sync, clock, payload, reader, side, r in rows:
         k = (sync, clock, payload, reader, side)
