@@ -29,7 +29,7 @@
 #   make bench-kernel  the kernel's write fast path beside user space's in
 #                 one VM: grb_bench.ko and bench_write under qemu TCG,
 #                 booted 5 times, ns/event and their ratio (bench/kernel.sh,
-#                 ~4 min; not a test; needs the kernel test's packages)
+#                 ~6 min; not a test; needs the kernel test's packages)
 #   make soak     grb_soak for SECONDS (default 1800): writer processes
 #                 exiting, killed and crashing, consumers detaching, killed
 #                 and taken over, the accounting checked (doc/guarantees.md;

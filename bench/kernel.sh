@@ -23,29 +23,29 @@
 #           geometry (32 x 256 KiB sub-buffers a stream), warm-up (one
 #           ring's worth) and event count
 #
-# A case is (clock, reader, payload[, sync]): the clocks tsc (rdtsc_ordered()
-# in the kernel, lfence; rdtsc in user space) and mono
-# (ktime_get_mono_fast_ns(), and CLOCK_MONOTONIC through the vDSO), with a
-# concurrent reader and without.  --syncs "percpu atomic" adds the atomic
-# sync on both sides (percpu-atomic-discard: lock-prefixed atomics in both
-# worlds).  Absolute figures under emulation mean little; the ratio kernel /
-# user of the same boot is the result.
+# A case is (sync, clock, reader, payload): the per-CPU sync (above) and the
+# atomic sync (sync=atomic against percpu-atomic-discard: lock-prefixed
+# atomics in both worlds, so that only the environment differs); the clocks
+# tsc (rdtsc_ordered() in the kernel, lfence; rdtsc in user space) and mono
+# (ktime_get_mono_fast_ns(), and CLOCK_MONOTONIC through the vDSO); with a
+# concurrent reader and without.  Absolute figures under emulation mean
+# little; the ratio kernel / user of the same boot is the result.
 #
 # Each side checks its accounting (delivered + lost == written, every failed
 # reservation counted): the module prints no figure otherwise
 # (KBENCH_FAIL), bench_write says accounting=FAIL; either fails the script.
 # The table (bench/kernel_table.py): per case, the median kernel and user
-# ns/event over every repetition of every boot, their ratio, and the range of
-# the per-boot ratios; then bench/insn_count.py's instructions per event of
+# ns/event over every repetition of every boot, their ratio, the range of
+# the per-boot ratios and the median of the pairs' ratios; then bench/insn_count.py's instructions per event of
 # both loops, from grb_bench.ko's and bench_write's machine code.
 #
-#	bench/kernel.sh                  # 5 boots, about 4 minutes on 2 shared CPUs
+#	bench/kernel.sh                  # 5 boots, about 6 minutes on 2 loaded CPUs
 #	bench/kernel.sh --boots 1 --reps 1 --events 50000 --clocks tsc --readers 1
 #	make bench-kernel                # BENCH_ARGS='--boots 5'
 #
-# Options: --boots K (5), --reps R (3), --events N (1,000,000), --payloads
+# Options: --boots K (5), --reps R (5), --events N (1,000,000), --payloads
 # "16" (any of 8 16 64 256), --clocks "tsc mono", --readers "1 0", --syncs
-# "percpu", --build-dir DIR (build), --out DIR (build/bench-kernel),
+# "percpu atomic", --build-dir DIR (build), --out DIR (build/bench-kernel),
 # --timeout S per boot (900), --no-build (take bench_write as it is),
 # --clocksource tsc|default (the guest's: tsc, with tsc=reliable, by
 # default; default leaves the kernel's choice, the HPET under TCG).
