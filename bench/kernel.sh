@@ -41,6 +41,7 @@
 #
 #	bench/kernel.sh                  # 5 boots, about 6 minutes on 2 loaded CPUs
 #	bench/kernel.sh --boots 1 --reps 1 --events 50000 --clocks tsc --readers 1
+#	                                 # a minute: that it runs, not a measurement
 #	make bench-kernel                # BENCH_ARGS='--boots 5'
 #
 # Options: --boots K (5), --reps R (5), --events N (1,000,000), --payloads
