@@ -26,6 +26,10 @@
 #                 relay (with and without a live viewer) against LTTng-UST,
 #                 throughput, losses and live delay (bench/relay.sh, ~5 min;
 #                 not a test; BENCH_ARGS=--smoke: seconds)
+#   make bench-kernel  the kernel's write fast path beside user space's in
+#                 one VM: grb_bench.ko and bench_write under qemu TCG,
+#                 booted 5 times, ns/event and their ratio (bench/kernel.sh,
+#                 ~6 min; not a test; needs the kernel test's packages)
 #   make soak     grb_soak for SECONDS (default 1800): writer processes
 #                 exiting, killed and crashing, consumers detaching, killed
 #                 and taken over, the accounting checked (doc/guarantees.md;
@@ -98,7 +102,8 @@ $(RUN_CTEST) $(1) --output-on-failure -j$(JOBS) $(2)
 endef
 
 .PHONY: all build demo check asan tsan clang fuzz kernel format format-check bench bench-quick \
-	bench-latency bench-latency-quick bench-xproc bench-profile bench-relay soak clean
+	bench-latency bench-latency-quick bench-xproc bench-profile bench-relay bench-kernel soak \
+	clean
 
 all: build
 
@@ -183,6 +188,9 @@ bench-profile:
 
 bench-relay:
 	bench/relay.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
+
+bench-kernel:
+	bench/kernel.sh --build-dir $(BUILD_DIR) $(BENCH_ARGS)
 
 # The soak test for a given time (doc/guarantees.md): a summary line a
 # minute, exit status 1 on any accounting error.

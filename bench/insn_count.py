@@ -4,6 +4,7 @@ counted in its disassembly.
 
     python3 bench/insn_count.py BENCH_WRITE [--case NAME] [--clock C] [--payload P] [--path]
     python3 bench/insn_count.py FILE --function SYMBOL [--path]
+    python3 bench/insn_count.py grb_bench.ko --function loop_local_discard_tsc_16
 
 Valgrind cannot run restartable sequences, so callgrind gives no instruction
 count for the per-CPU rseq cases of bench_write.  This script counts, for
@@ -49,6 +50,24 @@ At a conditional branch it decides by these rules, in order:
     of the branch arrives too.  If the side chosen cannot get back to the
     loop head under rules 1-3, the other is taken.
 
+A relocatable file -- a kernel module such as grb_bench.ko, whose loops
+bench/kernel.sh counts -- has no addresses yet: each code section gets a
+base of its own, and the branches its relocations fill (every call, a jump
+to another section) go where the relocation says (objdump -r): a function
+or a place of the file, or a symbol outside it.  A call outside the file
+(the kernel's functions, grb.ko's exports) is counted as one instruction
+and named in `external=`, as a shared library's call is; grb.ko's
+out-of-line functions are slow paths by their `_grb_` names, and so is the
+scheduler's entry from preempt_enable() (`__SCT__preempt_schedule`: taken
+only when a reschedule is due).  A jump to the kernel's return thunk
+(`__x86_return_thunk`) is a return; an indirect call through a retpoline
+thunk an indirect call (a slow path, as in user space); any other jump out
+of the file on the path fails the count.  The file holds the code as it
+was compiled, before the kernel patches it at load: the one-byte `nop`s of
+an alternative's padding are counted and their number given as `nops=`
+(rdtsc_ordered() is `rdtsc` and three of them in the file, `lfence; rdtsc`
+or `rdtscp` and a nop once loaded).
+
 The rseq abort handlers are entered by the kernel, never by a jump, so the
 path does not reach them (the script fails if it runs into an rseq
 signature).  A call to a function of the file that is not a slow path is
@@ -61,7 +80,10 @@ and the count leaves them out.
 The script fails -- exit status 1, an INSN_FAIL line and a message on
 stderr, no count -- when it cannot find or follow the loop: no such
 function, no loop or two candidate loops, an indirect jump, an undecodable
-or rep-prefixed instruction on the path, no path back to the loop head, a
+instruction on the path, a rep-prefixed one whose count is not a constant
+the path loads into %rcx before it (such a one, a fixed-size object zeroed
+or copied, counts as one instruction, its iterations given as `rep=`), no
+path back to the loop head, a
 path through an inner loop that is not a retry (its iteration count is not
 in the code), or, for a bench_write write or floor case, a path that does
 not read the clock exactly once.  The common path of a disabled event site
@@ -72,7 +94,8 @@ Output, one line per loop:
 
     INSN case=... kind=... clock=... payload=... function=... insn=N external=NAMES
 
-(external=- when the path calls nothing outside the file).  --path prints
+(external=- when the path calls nothing outside the file; rep= and nops= as
+above, when there are any and for a relocatable file).  --path prints
 the path, one instruction a line, with the rule that decided each branch.
 """
 
@@ -93,6 +116,17 @@ RSEQ_SIG = bytes.fromhex("53300553")
 LINE = re.compile(r"^\s*([0-9a-f]+):\t([0-9a-f ]+)\t(.*)$")
 TARGET = re.compile(r"^([0-9a-f]+)(?:\s+<([^>]*)>)?$")
 COMMENT_ADDR = re.compile(r"#\s*([0-9a-f]+)")
+# objdump -r -w: a relocation at the end of its instruction's line.
+RELOC = re.compile(r"\t([0-9a-f]+): (R_X86_64_\w+)\t(\S+)\s*$")
+# objdump -t -w: value, flags, section, size, name.
+SYMLINE = re.compile(r"^([0-9a-f]+) (.{7}) (\S+)\t([0-9a-f]+) +(.*)$")
+# The kernel's: the return thunk a function returns through (ret at run
+# time on a CPU that needs none), the retpolines of indirect calls, and the
+# scheduler's entry from preempt_enable() when a reschedule is due (a slow
+# path: taken only then).
+RETURN_THUNKS = {"__x86_return_thunk"}
+INDIRECT_THUNK = "__x86_indirect_thunk_"
+KERNEL_SLOW = ("__SCT__preempt_schedule", "preempt_schedule", "__preempt_schedule")
 
 
 class CountError(Exception):
@@ -102,9 +136,9 @@ class CountError(Exception):
 class Insn:
     """One instruction as objdump decodes it."""
 
-    __slots__ = ("addr", "size", "raw", "text", "mnem", "ops", "rep", "kind", "target")
+    __slots__ = ("addr", "size", "raw", "text", "mnem", "ops", "rep", "kind", "target", "ext")
 
-    def __init__(self, addr, raw, text):
+    def __init__(self, addr, raw, text, base=0):
         self.addr = addr
         self.raw = raw
         self.size = len(raw)
@@ -119,6 +153,7 @@ class Insn:
         self.mnem = mnem
         self.ops = ops
         self.target = None
+        self.ext = None  # the symbol outside the file a relocated branch goes to
         m = TARGET.match(ops)
         if mnem == "jmp":
             self.kind = "jmp" if m else "ijmp"
@@ -133,7 +168,7 @@ class Insn:
         else:
             self.kind = "insn"
         if m and self.kind in ("jmp", "jcc", "call"):
-            self.target = int(m.group(1), 16)
+            self.target = base + int(m.group(1), 16)
 
     def __str__(self):
         return f"{self.addr:x}: {self.text}"
@@ -153,7 +188,14 @@ def pure(i):
 
 
 class Binary:
-    """An ELF file's symbols, sections and instructions (decoded on demand)."""
+    """An ELF file's symbols, sections and instructions (decoded on demand).
+
+    A relocatable file (a kernel module, an object file) has no addresses:
+    each of its code sections is given a base of its own (section k at
+    (k + 1) << 32), its symbols and instructions the base plus their offset,
+    and the branches that relocations resolve (calls, jumps to another
+    section) the target the relocation names: a function of the file, a
+    place in one of its sections, or a symbol outside the file (ext)."""
 
     def __init__(self, path):
         self.path = path
@@ -162,6 +204,18 @@ class Binary:
         self.by_addr = []  # sorted (address, size, name)
         self.plt = []  # [start, end) of the PLT sections
         self.rseq = []  # [start, end) of sections named like __grb_rseq_cs
+        self.sections = {}  # relocatable: code section -> (base, size)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(18)
+        except OSError as e:
+            raise CountError(f"{path}: {e}")
+        if head[:4] != b"\x7fELF":
+            raise CountError(f"{path}: not an ELF file")
+        self.relocatable = int.from_bytes(head[16:18], "little") == 1  # ET_REL
+        if self.relocatable:
+            self._read_relocatable()
+            return
         try:
             nm = subprocess.run(["nm", "-S", "--defined-only", path], capture_output=True,
                                 text=True, check=True).stdout
@@ -185,6 +239,53 @@ class Binary:
                 if "rseq" in name:
                     self.rseq.append((vma, vma + size))
 
+    def _read_relocatable(self):
+        try:
+            hdr = subprocess.run(["objdump", "-h", "-w", self.path], capture_output=True,
+                                 text=True, check=True).stdout
+            tab = subprocess.run(["objdump", "-t", "-w", self.path], capture_output=True,
+                                 text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise CountError(f"{self.path}: {e}")
+        for line in hdr.splitlines():
+            w = line.split()
+            if len(w) >= 4 and w[0].isdigit() and "CODE" in line:
+                self.sections[w[1]] = ((len(self.sections) + 1) << 32, int(w[2], 16))
+        for line in tab.splitlines():
+            m = SYMLINE.match(line)
+            if not m or "F" not in m.group(2) or m.group(3) not in self.sections:
+                continue
+            name = m.group(5).split()[-1]
+            addr = self.sections[m.group(3)][0] + int(m.group(1), 16)
+            size = int(m.group(4), 16)
+            self.syms.setdefault(name, (addr, size))
+            self.by_addr.append((addr, size, name))
+        self.by_addr.sort()
+
+    def _section_of(self, addr):
+        for name, (base, size) in self.sections.items():
+            if base <= addr < base + size:
+                return name, base
+        raise CountError(f"{self.path}: no code section holds {addr:#x}")
+
+    def _resolve(self, i, sym):
+        """The target of a branch whose displacement a relocation fills:
+        S + A + 4 (a 32-bit PC-relative displacement ends the instruction)."""
+        m = re.match(r"^(.*?)([+-]0x[0-9a-f]+)?$", sym)
+        name, addend = m.group(1), int(m.group(2) or "0", 16)
+        if name in self.sections:
+            i.target = self.sections[name][0] + addend + 4
+        elif name in self.syms:
+            i.target = self.syms[name][0] + addend + 4
+        else:
+            i.target, i.ext = None, name
+            if i.kind == "jmp" and name in RETURN_THUNKS:
+                i.kind = "ret"  # the return, through the kernel's return thunk
+            elif i.kind == "jmp":
+                i.kind = "tailcall"
+            elif i.kind == "call" and name.startswith(INDIRECT_THUNK):
+                i.kind = "icall"  # an indirect call through a retpoline
+
     def symbol_at(self, addr):
         """The function that holds addr, and its start."""
         k = bisect.bisect_right(self.by_addr, (addr, 1 << 64, "")) - 1
@@ -207,19 +308,34 @@ class Binary:
     def decode(self, start, stop):
         """Decode [start, stop) linearly; an address decoded before keeps its
         instruction."""
-        out = subprocess.run(["objdump", "-d", "-w", "--insn-width=16",
-                              f"--start-address={start:#x}", f"--stop-address={stop:#x}",
-                              self.path], capture_output=True, text=True)
+        base, cmd = 0, ["objdump", "-d", "-w", "--insn-width=16"]
+        if self.relocatable:
+            sec, base = self._section_of(start)
+            cmd += ["-r", "-j", sec]
+        cmd += [f"--start-address={start - base:#x}", f"--stop-address={stop - base:#x}",
+                self.path]
+        out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode:
             raise CountError(f"objdump {self.path}: {out.stderr.strip()}")
         for line in out.stdout.splitlines():
             m = LINE.match(line)
             if not m:
                 continue
-            addr = int(m.group(1), 16)
+            addr = base + int(m.group(1), 16)
             raw = bytes.fromhex(m.group(2).replace(" ", ""))
-            if raw and addr + len(raw) <= stop:  # not cut by --stop-address
-                self.insns.setdefault(addr, Insn(addr, raw, m.group(3)))
+            text, sym = m.group(3), None
+            r = RELOC.search(text)
+            if r:
+                text = text[:r.start()]
+                off = base + int(r.group(1), 16)
+                if addr <= off < addr + len(raw) and r.group(2) in ("R_X86_64_PLT32",
+                                                                     "R_X86_64_PC32"):
+                    sym = r.group(3)
+            if raw and addr + len(raw) <= stop and addr not in self.insns:
+                i = Insn(addr, raw, text, base)
+                if sym is not None and i.kind in ("jmp", "jcc", "call"):
+                    self._resolve(i, sym)
+                self.insns[addr] = i
 
     def insn(self, addr, limit):
         """The instruction at addr.  A linear decode can run off the
@@ -289,13 +405,17 @@ class Function:
                 name = self.callee_name(i) if i.kind == "call" else "*"
                 self.calls[a] = name
                 s = [] if name.split("@")[0] in NORETURN else [nxt]
-            else:  # ijmp, ret, stop
+            elif i.kind == "jcc" and i.target is None:
+                s = [nxt]  # a conditional tail call: its other side leaves
+            else:  # ijmp, ret, stop, tailcall
                 s = []
             # a jump out of the function (a tail call) has no successor here
             self.succ[a] = [t for t in s if self.inside(t)]
             todo.extend(self.succ[a])
 
     def callee_name(self, i):
+        if i.ext is not None:
+            return i.ext
         name, _ = self.bin.symbol_at(i.target)
         if name is None:
             m = re.search(r"<([^>+]*)", i.ops)
@@ -379,7 +499,22 @@ class Function:
 
 def slow_call(name):
     base = name.split("@")[0]
-    return name == "*" or base.startswith("_grb_") or base in NORETURN
+    return name == "*" or base.startswith("_grb_") or base in NORETURN or \
+        base.startswith(KERNEL_SLOW)
+
+
+def writes_rcx(i):
+    """Whether an instruction may change %rcx (the count of a rep prefix)."""
+    if i.kind in ("call", "icall") or i.rep or i.mnem.startswith(("rdtscp", "cpuid", "loop",
+                                                                 "xchg", "cmpxchg", "xadd")):
+        return True
+    if i.mnem.startswith(("cmp", "test", "bt", "push")):
+        return False
+    last = i.ops.rsplit(",", 1)[-1].strip()
+    return last in ("%rcx", "%ecx", "%cx", "%cl", "%ch")
+
+
+IMM_RCX = re.compile(r"^mov[lq]?$")
 
 
 class Walker:
@@ -389,6 +524,22 @@ class Walker:
         self.bin = binary
         self.depth = depth
         self.external = []  # shared-library functions the path calls
+        self.rep_iterations = 0  # of the rep-prefixed instructions on the path
+
+    def rep_count(self, fn, path, i):
+        """The iteration count of the rep-prefixed instruction i at the end of
+        path: the constant the path last loaded into %rcx, or an error."""
+        for a in reversed(path[:-1]):
+            x = self.bin.insns[a]
+            if not writes_rcx(x):
+                continue
+            ops = [o.strip() for o in x.ops.split(",")]
+            if IMM_RCX.match(x.mnem) and len(ops) == 2 and ops[0].startswith("$") and \
+                    ops[1] in ("%rcx", "%ecx"):
+                return int(ops[0][1:], 0)
+            break
+        raise CountError(f"{fn.name}: '{i}' on the path: its iteration count is not a "
+                         "constant loaded on the path")
 
     def count(self, fn, start, body, loop):
         """The instructions from start back to start (loop) or to a `ret`
@@ -434,9 +585,10 @@ class Walker:
                 raise CountError(f"{fn.name}: the path runs into an rseq signature at {a:#x}")
             if i.kind in ("ijmp", "stop"):
                 raise CountError(f"{fn.name}: '{i}' on the path")
+            if i.kind == "tailcall":
+                raise CountError(f"{fn.name}: '{i}' on the path: a jump out of the file")
             if i.rep:
-                raise CountError(f"{fn.name}: '{i}' on the path: its iteration count is not "
-                                 "in the code")
+                self.rep_count(fn, [x for x, _ in stack], i)
             if not loop and is_end(a):
                 break
             nxt = next((t for t in it if (loop and t == start) or t not in on_path), None)
@@ -477,6 +629,10 @@ class Walker:
                 n, ext = self.callee(fn, a, fn.calls[a])
                 total += n
                 note = f"call: +{n} in {fn.calls[a]}" + (f", and {ext}" if ext else "")
+            if i.rep:
+                k = self.rep_count(fn, path[:index[a] + 1], i)
+                self.rep_iterations += k
+                note = f"rep: {k} iterations, counted as one instruction"
             notes.append((a, note))
         return total, notes
 
@@ -515,6 +671,11 @@ class Walker:
         shared library's function (named in external=), the callee's common
         path for a function of the file."""
         i = self.bin.insns[a]
+        if i.ext is not None:
+            # Outside the file (the kernel's, another module's): the call
+            # alone, as a shared library's through the PLT.
+            self.external.append(i.ext)
+            return 0, i.ext
         if self.bin.in_plt(i.target):
             n, x = 0, self.bin.insn(i.target, i.target + 32)
             while x.kind == "insn" and n < 3:  # endbr64 before the jump
@@ -534,6 +695,7 @@ class Walker:
         sub = Walker(self.bin, self.depth + 1)
         n, _ = sub.count(callee, callee.entry, set(callee.succ), False)
         self.external.extend(sub.external)
+        self.rep_iterations += sub.rep_iterations
         return n, None
 
 
@@ -561,13 +723,14 @@ def count_loop(binary, name):
                 binary.refers_to_rseq_cs(binary.insns[a]) for a in b):
             raise CountError(f"{fn.name}: the path runs through an inner loop at {h:#x} "
                              "that is not a retry: its iteration count is not in the code")
-    return fn, head, total, notes, w.external
+    return fn, head, total, notes, w.external, w.rep_iterations
 
 
 def clock_reads(binary, notes, external):
-    """The clock reads on a path: rdtsc instructions and clock_gettime calls."""
+    """The clock reads on a path: rdtsc instructions and clock_gettime calls
+    (the kernel's ktime_get_mono_fast_ns)."""
     n = sum(1 for a, _ in notes if binary.insns[a].mnem.startswith("rdtsc"))
-    return n + sum(1 for e in external if "clock_gettime" in e)
+    return n + sum(1 for e in external if "clock_gettime" in e or e == "ktime_get_mono_fast_ns")
 
 
 def list_loops(path):
@@ -624,7 +787,7 @@ def main():
                   "refusal, which the code's layout does not tell")
             continue
         try:
-            fn, head, total, notes, ext = count_loop(binary, j["function"])
+            fn, head, total, notes, ext, reps = count_loop(binary, j["function"])
             want = {"write": 1, "floor": 1, "floor-bare": 1, "empty": 0}.get(j.get("kind"))
             got = clock_reads(binary, notes, ext)
             if want is not None and got != want:
@@ -635,7 +798,13 @@ def main():
             print(f"insn_count: {j['function']}: {e}", file=sys.stderr)
             failed = 1
             continue
-        print(f"INSN {label} insn={total} external={','.join(sorted(set(ext))) or '-'}")
+        extra = f" rep={reps}" if reps else ""
+        if binary.relocatable:
+            # One-byte nops: the padding of the kernel's alternatives
+            # (rdtsc_ordered()'s rdtsc becomes lfence; rdtsc or rdtscp at
+            # load), which the file holds as they were compiled.
+            extra += f" nops={sum(1 for a, _ in notes if binary.insns[a].mnem == 'nop')}"
+        print(f"INSN {label} insn={total} external={','.join(sorted(set(ext))) or '-'}{extra}")
         if args.path:
             for a, note in notes:
                 i = binary.insns[a]

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 #
 # run_vm.sh SOURCE_DIR WORK_DIR KDEV_CHECK GRB - the kernel test (CTest
-# label kernel): builds grb.ko, grb_sched.ko, grb_selftest.ko and
-# grb_devtest.ko against Debian's kernel headers, boots Debian's matching
-# kernel under qemu with software emulation (TCG, 2 CPUs) on a busybox
-# initramfs whose /init loads them, runs KDEV_CHECK (kdev_check, built by
-# CMake: /dev/grb read from user space) and `GRB record --kernel` (the
-# grb tool: sched_switch into a CTF trace for 3 s, then into a trace.dat
-# until SIGTERM, while shell loops keep both CPUs switching), and checks
-# what they printed on the serial console (doc/kernel.md):
+# label kernel): builds grb.ko, grb_sched.ko, grb_selftest.ko,
+# grb_devtest.ko and grb_bench.ko against Debian's kernel headers, boots
+# Debian's matching kernel under qemu with software emulation (TCG, 2
+# CPUs) on a busybox initramfs whose /init loads them, runs KDEV_CHECK
+# (kdev_check, built by CMake: /dev/grb read from user space) and `GRB
+# record --kernel` (the grb tool: sched_switch into a CTF trace for 3 s,
+# then into a trace.dat until SIGTERM, while shell loops keep both CPUs
+# switching), and checks what they printed on the serial console
+# (doc/kernel.md):
 #
 #   grb_selftest: discard: ...: PASS       exact accounting, discard mode
 #   grb_selftest: overwrite: ...: PASS     the same, overwrite mode
@@ -17,6 +18,10 @@
 #   grb_selftest: wake-up: ...: PASS       a delivery wakes a sleeping reader
 #   grb_selftest: memory: ...: PASS        the test freed what it allocated
 #   grb_selftest: result: PASS
+#   grb_bench: KBENCH ... accounting=ok    the benchmark module, tiny runs
+#                                          (both syncs, with and without a
+#                                          reader): its line parses and its
+#                                          accounting holds; no timing judged
 #   kdev_check: PASS: ...                  the device: mappings, poll, a
 #                                          consumer's records, the module
 #                                          removed under its mappings
@@ -83,7 +88,7 @@ built=$(date +%s)
 vm_root_init
 root=$vm_root
 cp "$work/modules/grb.ko" "$work/modules/grb_selftest.ko" "$work/modules/grb_devtest.ko" \
-	"$work/modules/grb_sched.ko" "$root/"
+	"$work/modules/grb_sched.ko" "$work/modules/grb_bench.ko" "$root/"
 # The virtio disk the trace leaves on: its driver and what it needs, in
 # the order they load.
 vm_add_virtio
@@ -125,6 +130,14 @@ echo "grb-vm: insmod grb: \$?"
 insmod /grb_selftest.ko $params
 echo "grb-vm: insmod grb_selftest: \$?"
 grep -q '^grb_selftest ' /proc/modules && rmmod grb_selftest
+# The benchmark module on rings of 4 x 4 KiB that overflow: its lines and
+# their accounting (bench/kernel.sh times it; nothing is timed here).
+insmod /grb_bench.ko events=20000 subbuf_size=4096 subbuf_count=4 clock=tsc sync=percpu reader=1
+echo "grb-vm: insmod grb_bench: \$?"
+grep -q '^grb_bench ' /proc/modules && rmmod grb_bench
+insmod /grb_bench.ko events=20000 subbuf_size=4096 subbuf_count=4 clock=mono sync=atomic reader=0
+echo "grb-vm: insmod grb_bench: \$?"
+grep -q '^grb_bench ' /proc/modules && rmmod grb_bench
 insmod /grb_devtest.ko
 echo "grb-vm: insmod grb_devtest: \$?"
 /bin/kdev_check --unload grb_devtest
@@ -164,7 +177,7 @@ tar cf /dev/vda -C /tmp/ship ktrace trace.dat && sync
 echo "grb-vm: trace shipped: \$?"
 rmmod grb
 echo "grb-vm: rmmod grb: \$?"
-dmesg | grep -E 'grb(_selftest|_devtest|_sched)?: '
+dmesg | grep -E 'grb(_selftest|_devtest|_sched|_bench)?: '
 echo "grb-vm: done"
 poweroff -f
 EOF
@@ -192,7 +205,7 @@ need() { # pattern what
 	fi
 }
 echo "kernel_vm: the guest's lines:"
-grep -E 'grb-vm: |grb-rec: |grb-ftr: |grb_selftest: |grb_devtest: |grb_sched: |kdev_check: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
+grep -E 'grb-vm: |grb-rec: |grb-ftr: |grb_selftest: |grb_devtest: |grb_sched: |grb_bench: |kdev_check: |grb: |Kernel panic|BUG: |WARNING: |Oops' "$log.txt" |
 	sed 's/^\[ *[0-9.]*\] //; s/^.*\(grb-vm: \)/\1/' | awk '!seen[$0]++' | sed 's/^/  /'
 if [ "$qrc" -eq 124 ]; then
 	echo "kernel_vm: FAIL: the guest did not power off within ${timeout_s} s"
@@ -213,6 +226,10 @@ need 'grb_selftest: wake-up: .*: PASS' "no passing wake-up check"
 need 'grb_selftest: memory: .*: PASS' "no passing memory check"
 need 'grb_selftest: result: PASS' "the self-test did not pass"
 need 'grb-vm: insmod grb_selftest: 0' "grb_selftest.ko failed to load"
+need 'grb_bench: KBENCH case=percpu-local-discard clock=tsc payload=16 reader=1 .* ns_per_event=[0-9]+\.[0-9]{2} written=[0-9]+ .*accounting=ok' \
+	"no grb_bench.ko line of the per-CPU sync with a reader, accounting ok"
+need 'grb_bench: KBENCH case=percpu-atomic-discard clock=mono payload=16 reader=0 .* ns_per_event=[0-9]+\.[0-9]{2} written=[0-9]+ .*lost=[1-9][0-9]* .*accounting=ok' \
+	"no grb_bench.ko line of the atomic sync without a reader, losses counted, accounting ok"
 need 'grb-vm: insmod grb_devtest: 0' "grb_devtest.ko failed to load"
 need 'kdev_check: PASS' "the device's test did not pass"
 need 'grb-vm: kdev_check: 0' "kdev_check failed"
