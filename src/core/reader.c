@@ -1600,15 +1600,22 @@ void _grb_reader_annotate(struct grb_reader *r, struct grb_record *rec)
 int _grb_reader_ready(struct grb_reader *r)
 {
 	struct grb_stream *s = r->s;
-	uint64_t c, start;
+	uint64_t c, start, done;
 
 	if (r->flags & GRB_READER_SNAPSHOT)
 		return 0;
 	c = __atomic_load_n(&s->cons->consumed, __ATOMIC_SEQ_CST);
 	start = c & ~s->sb_mask;
-	if (__atomic_load_n(&s->slots[_grb_slot_of(s, start)].done, __ATOMIC_SEQ_CST) ==
-		    start + s->sb_size ||
-	    _grb_load_acquire(&s->shm->finalized))
+	done = __atomic_load_n(&s->slots[_grb_slot_of(s, start)].done, __ATOMIC_SEQ_CST);
+	/* [R14] acquire load of the offset after the done that says the
+	 * packet is delivered: the write position had passed the packet
+	 * before its last commit delivered it, so a delivery of a packet the
+	 * offset has not passed is a lie of shared memory, and a consumer
+	 * woken by it would find nothing and wait again at once. */
+	if (done == start + s->sb_size &&
+	    !pos_after(start + s->sb_size, _grb_load_acquire(&s->shm->offset)))
+		return 1;
+	if (_grb_load_acquire(&s->shm->finalized))
 		return 1;
 	return committed_unread(r);
 }

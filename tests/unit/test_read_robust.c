@@ -6,7 +6,9 @@
  * back once) is reported, counted and skipped, by consuming and snapshot
  * readers, while the stream stays writable and the accounting exact.
  * And what another process that maps a stream writes on its consumer
- * page cannot make the reader hand the writers a sub-buffer in use.
+ * page cannot make the reader hand the writers a sub-buffer in use, nor,
+ * written into a slot, make a waiting consumer see records that are not
+ * there.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -339,11 +341,73 @@ static void test_spare_not_shared(void)
 	grb_channel_destroy(ch);
 }
 
+/*
+ * A slot's done forged to say the open packet is delivered, while the
+ * write position is still inside it: the merge's readiness must not
+ * believe it (the consumer would wake, find nothing and wait again at
+ * once, for ever), and the records written after it are still read.
+ */
+static void test_forged_delivery_not_ready(void)
+{
+	static const struct grb_config cfg =
+		GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
+					 grb_clock_monotonic, GRB_WAKEUP_WRITER);
+	struct grb_channel_attr a;
+	struct grb_stream_shm shm;
+	struct grb_shm_stream *h;
+	struct grb_shm_slot *slots;
+	struct grb_channel *ch;
+	struct grb_merge *m;
+	struct grb_record rec;
+	uint64_t i, got = 0;
+	char *map;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = 256;
+	a.subbuf_count = 4;
+	a.backing = GRB_BACKING_MEMFD;
+	ch = grb_channel_create(&cfg, &a);
+	CHECK(ch != NULL);
+	if (!ch)
+		return;
+	CHECK(grb_channel_stream_shm(ch, 0, &shm) == 0);
+	map = (char *)mmap(NULL, shm.size, PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd, 0);
+	CHECK(map != MAP_FAILED);
+	m = grb_merge_create(ch, 0);
+	CHECK(m != NULL);
+	if (map == MAP_FAILED || !m)
+		goto out;
+	h = (struct grb_shm_stream *)map;
+	slots = (struct grb_shm_slot *)(map + h->slots_offset);
+	/* Two records in the first packet, read in place. */
+	for (i = 0; i < 2; i++)
+		CHECK(grb_write_record(&cfg, ch, 0, &i, sizeof(i)) == 0);
+	while (grb_merge_next(m, &rec) == 0)
+		got++;
+	CHECK(got == 2);
+	CHECK(grb_merge_arm(m) == 0);
+	/* The lie: the packet at 0, still open, delivered. */
+	__atomic_store_n(&slots[0].done, (uint64_t)a.subbuf_size, __ATOMIC_SEQ_CST);
+	CHECK(grb_merge_arm(m) == 0);
+	CHECK(grb_merge_wait(m, 20 * 1000 * 1000) == -ETIMEDOUT);
+	CHECK(grb_merge_next(m, &rec) == -EAGAIN);
+	/* A record written after it is seen. */
+	CHECK(grb_write_record(&cfg, ch, 0, &i, sizeof(i)) == 0);
+	CHECK(grb_merge_arm(m) == 1);
+out:
+	if (m)
+		grb_merge_destroy(m);
+	if (map != MAP_FAILED)
+		munmap(map, shm.size);
+	grb_channel_destroy(ch);
+}
+
 int main(void)
 {
 	test_geometry();
 	test_clock_back_consuming();
 	test_clock_back_snapshot();
 	test_spare_not_shared();
+	test_forged_delivery_not_ready();
 	return check_exit("test_read_robust");
 }
