@@ -131,6 +131,13 @@ static uint64_t committed_pos(struct grb_reader *r, uint64_t start, uint64_t fro
 	 * saw any position, may be past an offset far from it. */
 	if (pos_after(r->cp_max, o))
 		r->cp_max = o;
+	/* Nor one outside [start, o] that the signed comparison cannot
+	 * place: 2^63 from the offset, it is neither after it nor before it,
+	 * yet after a reader's position just past it.  Nothing of this packet
+	 * is known committed by it (one legitimately behind start says
+	 * nothing of this packet either). */
+	if (!pos_after(start, o) && r->cp_max - start > o - start)
+		r->cp_max = start;
 	if (!pos_after(r->cp_max, from) && quiescent_pos(r, start, &q) && pos_after(q, r->cp_max))
 		r->cp_max = q;
 	/* A dead writer's packet whose delivery died: committed to its
