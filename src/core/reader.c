@@ -988,6 +988,43 @@ static int writer_gone(const struct grb_reader *r)
 }
 
 /*
+ * Overwrite mode, the writing process gone, consumed c over a ring behind
+ * the offset o: an opener moved the offset into the next lap of the packet
+ * at c and died before its push ([P3]) moved consumed past it and counted
+ * its records overwritten.  The packet was delivered (an opener pushes
+ * only a delivered one), yet its memory may hold the next lap's first
+ * bytes: it is not read.  The push is finished here, its records (but the
+ * k returned in place) counted on the consumer page; anything else is a
+ * lie of shared memory (consumed_move() to the oldest packet of the ring),
+ * and so is consumed more than a ring behind that packet (each opener that
+ * died before its push leaves one packet behind).  Return 1 (look again)
+ * or as consumed_move().
+ */
+static int dead_push(struct grb_reader *r, uint64_t c, uint64_t o)
+{
+	struct grb_stream *s = r->s;
+	uint64_t start = c & ~s->sb_mask, k = c & s->sb_mask;
+	uint64_t oldest = ((o + s->sb_mask) & ~s->sb_mask) - _grb_buf_size(s);
+	const struct grb_shm_slot *x = &s->slots[_grb_slot_of(s, start)];
+	/* relaxed: the writer is gone, nothing of its part moves any more
+	 * (its last stores were made before this process saw it gone). */
+	uint64_t done = _grb_load_relaxed(&x->done), records = _grb_load_relaxed(&x->records);
+
+	if (r->cfg->mode != GRB_MODE_OVERWRITE || done != start + s->sb_size || k > records ||
+	    oldest - start > _grb_buf_size(s))
+		return consumed_move(r, c, oldest);
+	/* [R14] acq_rel CAS, as consumed_move(): one of it, the claims and
+	 * other readers' pushes moves consumed from c. */
+	if (_grb_cas_acqrel(&s->cons->consumed, &c, start + s->sb_size)) {
+		_GRB_TP(CONSUMED);
+		/* relaxed: a counter, as the loss counters. */
+		_grb_add_relaxed(&s->cons->overwritten_dead, records - k);
+		r->ip_start = GRB_NO_POS;
+	}
+	return 1;
+}
+
+/*
  * Checks the consumed position c a consuming reader loaded ([R0]): the
  * consumer page is writable by every process that maps the stream, so c
  * may be a value no writer or reader leaves.  It must name a packet not
@@ -1015,7 +1052,7 @@ static int consumed_check(struct grb_reader *r, uint64_t c, uint64_t *op)
 	if (pos_after(start, open))
 		return consumed_move(r, c, open);
 	if (pos_after(oldest, start) && writer_gone(r))
-		return consumed_move(r, c, oldest);
+		return dead_push(r, c, o);
 	if ((c & s->sb_mask) > kmax)
 		return consumed_move(r, c, start);
 	return 0;

@@ -51,6 +51,10 @@ int grb_channel_read_stream_stats(const struct grb_channel *ch, uint32_t stream,
 		 * what the dead writer left counted it on its page. */
 		if (i == GRB_LOST_DIED)
 			st->lost[i] += _grb_load_relaxed(&s->cons->died_records);
+		/* Nor finish the push of an opener that died: the consumer
+		 * that did counted the records on its page. */
+		if (i == GRB_LOST_OVERWRITTEN)
+			st->lost[i] += _grb_load_relaxed(&s->cons->overwritten_dead);
 		st->lost_total += st->lost[i];
 	}
 	st->write_pos = _grb_load_relaxed(&shm->offset);
@@ -174,7 +178,8 @@ static int consumed_look(const struct grb_stream *s, int gone, struct consumed_l
 	 * seen there, and after [A4], so ov holds the count of every opener
 	 * whose commits it saw. */
 	v->d = _grb_load_relaxed(&s->shm->delivered_records);
-	v->ov = _grb_load_relaxed(&s->shm->lost[GRB_LOST_OVERWRITTEN]);
+	v->ov = _grb_load_relaxed(&s->shm->lost[GRB_LOST_OVERWRITTEN]) +
+		_grb_load_relaxed(&s->cons->overwritten_dead);
 	return 0;
 }
 

@@ -233,6 +233,12 @@ struct grb_shm_consumer {
 	 * (GRB_NO_POS: none), so that they are counted once. */
 	uint64_t died_records;
 	uint64_t died_at;
+	/* Overwrite mode: the records of packets a consuming reader moved
+	 * consumed past for a writing process that died between an opener's
+	 * move of the offset into their next lap and its push ([P3]), which
+	 * would have counted them overwritten (GRB_LOST_OVERWRITTEN).  In
+	 * the page's padding: zero on every stream that never needed it. */
+	uint64_t overwritten_dead;
 } __attribute__((aligned(GRB_CACHELINE)));
 
 struct grb_shm_slot {

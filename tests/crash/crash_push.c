@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/*
+ * crash_push.c - a writer process killed in overwrite mode between the
+ * move of the offset into a packet's next lap and the push that moves
+ * consumed past the packet and counts its records overwritten (SIGKILL at
+ * GRB_TP_RESERVED of the reservation that opens the packet).  The
+ * consumer in this process finishes the push: it must not read the
+ * packet (its memory may hold the next lap's first bytes), must count its
+ * records overwritten, find nothing corrupt, and read every other record
+ * the ring still holds, once each: committed == read + overwritten, and
+ * the record being reserved counted died on a per-thread stream.
+ *
+ *   crash_push [--kills N]
+ *
+ * For each sync (the single writer on per-thread streams, the atomic sync
+ * on a global stream) N children write records into memory files with no
+ * reader, each sizing records so that one ends a packet exactly, until the
+ * packet to open is of the second lap or later (a packet chosen by the
+ * child's number); the reservation that opens it dies.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grb/grb.h>
+#include <grb/native.h>
+
+#include "../unit/shm_pass.h"
+
+#ifndef GRB_TEST_POINTS
+#error "crash_push needs the test points (link grb_tp)"
+#endif
+
+#define SB 4096u
+#define COUNT 4u
+#define MAX_SEQ 100000u
+
+static const struct grb_config cfg_thread =
+	GRB_NATIVE_CONFIG(GRB_ALLOC_PER_THREAD, GRB_SYNC_SINGLE_WRITER, GRB_MODE_OVERWRITE);
+static const struct grb_config cfg_global =
+	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
+
+/* Shared with the parent: the record whose reservation the kill stops. */
+struct shared {
+	volatile uint64_t armed_seq;
+	volatile uint32_t armed;
+};
+
+static struct shared *sh;
+
+static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
+{
+	(void)pass;
+	(void)arg;
+	if (p == GRB_TP_RESERVED && sh->armed)
+		kill(getpid(), SIGKILL);
+}
+
+/* The child: writes until the record to reserve opens packet `target`
+ * (of lap 1 or later, so that its opener pushes), then dies in that
+ * reservation, after its move of the offset. */
+static void child(const struct grb_config *cfg, int sock, uint32_t target)
+{
+	struct grb_channel_attr a;
+	struct grb_channel *ch;
+	uint32_t len = 8;
+	uint64_t seq, end = 0;
+	char go, buf[256];
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = SB;
+	a.subbuf_count = COUNT;
+	a.nr_streams = 1;
+	a.backing = GRB_BACKING_MEMFD;
+	ch = grb_channel_create(cfg, &a);
+	if (!ch || shm_send_channel(sock, ch) || read(sock, &go, 1) != 1)
+		_exit(3);
+	grb_tp_set_hook(tp_hook, NULL);
+	memset(buf, 0x5a, sizeof(buf));
+	for (seq = 0; seq < MAX_SEQ; seq++) {
+		struct grb_ctx ctx = { .payload_len = len };
+		uint64_t rem;
+
+		if (end && !(end & (SB - 1)) && end / SB >= target) {
+			sh->armed_seq = seq;
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+			sh->armed = 1;
+		}
+		if (grb_reserve(cfg, ch, &ctx))
+			_exit(4); /* overwrite mode never refuses these */
+		memcpy(buf, &seq, sizeof(seq));
+		grb_write(&ctx, buf, len);
+		end = ctx.pos + ctx.slot_len;
+		grb_commit(cfg, &ctx);
+		/* The next record fills the packet when what is left fits
+		 * one with the same header and 8 to 255 bytes of payload. */
+		rem = SB - (end & (SB - 1));
+		len = 8;
+		if (rem >= ctx.header_len + 8 && rem < ctx.header_len + sizeof(buf))
+			len = (uint32_t)(rem - ctx.header_len);
+	}
+	_exit(5);
+}
+
+/* One child: fork, attach, drain after the kill, check.  Return 0 if
+ * the consumer got exactly what it must. */
+static int one(const struct grb_config *cfg, const char *name, uint32_t n, uint64_t died)
+{
+	int sv[2], fds[SHM_MAX_FDS], nfd, status, ret, bad = 0;
+	uint8_t *seen = calloc(MAX_SEQ, 1);
+	struct grb_stream_stats ss;
+	struct grb_channel *ch;
+	struct grb_record rec;
+	struct grb_iter *it;
+	uint64_t tag, read = 0, dups = 0, q, first = UINT64_MAX, last, consumed = 0;
+	time_t t0;
+	pid_t pid;
+
+	if (!seen || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return 1;
+	memset((void *)sh, 0, sizeof(*sh));
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		child(cfg, sv[1], COUNT + n % 5);
+	}
+	close(sv[1]);
+	nfd = shm_recv_fds(sv[0], fds, SHM_MAX_FDS, &tag);
+	ch = nfd > 0 ? grb_channel_attach(cfg, fds, (uint32_t)nfd, NULL) : NULL;
+	for (q = 0; q < (uint64_t)(nfd > 0 ? nfd : 0); q++)
+		close(fds[q]);
+	if (!ch || write(sv[0], "g", 1) != 1) {
+		fprintf(stderr, "crash_push: attach: %s\n", grb_last_error());
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return 1;
+	}
+	waitpid(pid, &status, 0);
+	close(sv[0]);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !sh->armed) {
+		fprintf(stderr,
+			"crash_push: %s child %u: status %d, not killed in its reservation\n", name,
+			n, status);
+		grb_channel_destroy(ch);
+		free(seen);
+		return 1;
+	}
+	(void)grb_channel_owner_alive(ch);
+	it = grb_iter_create(ch, 0, 0);
+	t0 = time(NULL);
+	while ((ret = grb_iter_next(it, &rec)) != -ENODATA) {
+		uint64_t s;
+
+		if (ret == -EAGAIN) {
+			if (time(NULL) - t0 > 10) {
+				fprintf(stderr, "crash_push: the reader did not end\n");
+				bad = 1;
+				break;
+			}
+			continue;
+		}
+		if (ret || rec.payload_len < sizeof(s)) {
+			fprintf(stderr, "crash_push: %s child %u: grb_iter_next %d\n", name, n,
+				ret);
+			bad = 1;
+			break;
+		}
+		memcpy(&s, rec.payload, sizeof(s));
+		if (s >= MAX_SEQ) {
+			bad = 1;
+			continue;
+		}
+		if (s < first)
+			first = s;
+		dups += seen[s];
+		seen[s] = 1;
+		read++;
+	}
+	grb_channel_read_stream_stats(ch, 0, &ss);
+	last = sh->armed_seq; /* reserved, never committed */
+	/* The ring keeps the newest packets: from the first record read on,
+	 * every committed one. */
+	for (q = first; q < last; q++)
+		if (!seen[q]) {
+			fprintf(stderr,
+				"crash_push: %s child %u: record %" PRIu64 " of %" PRIu64
+				"..%" PRIu64 " not read\n",
+				name, n, q, first, last - 1);
+			bad = 1;
+			break;
+		}
+	if (grb_channel_consumed_records(ch, 0, &consumed))
+		fprintf(stderr, "crash_push: %s child %u: consumed records: %s\n", name, n,
+			grb_last_error());
+	if (first == UINT64_MAX || dups || ss.corrupt_packets || ss.committed != last ||
+	    ss.committed != read + ss.lost[GRB_LOST_OVERWRITTEN] || consumed != read ||
+	    ss.lost[GRB_LOST_DIED] != died ||
+	    ss.lost_total != ss.lost[GRB_LOST_OVERWRITTEN] + ss.lost[GRB_LOST_DIED]) {
+		fprintf(stderr,
+			"crash_push: %s child %u: committed %" PRIu64 " (commits made %" PRIu64
+			"), read %" PRIu64 " (%" PRIu64 " twice, from %" PRIu64
+			"), overwritten %" PRIu64 ", died %" PRIu64 " (expected %" PRIu64
+			"), lost %" PRIu64 ", corrupt packets %" PRIu64
+			", consumed records %" PRIu64 "\n",
+			name, n, ss.committed, last, read, dups, first,
+			ss.lost[GRB_LOST_OVERWRITTEN], ss.lost[GRB_LOST_DIED], died, ss.lost_total,
+			ss.corrupt_packets, consumed);
+		bad = 1;
+	}
+	grb_iter_destroy(it);
+	grb_channel_destroy(ch);
+	free(seen);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t kills = 5, n, failed = 0, runs = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--kills"))
+		kills = (uint32_t)strtoul(argv[2], NULL, 0);
+	else if (argc != 1) {
+		fprintf(stderr, "usage: crash_push [--kills N]\n");
+		return 2;
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 1;
+	for (n = 0; n < kills; n++) {
+		/* The reservation left open is counted died on a per-thread
+		 * stream, not on a shared one (doc/design.md, "Limits"). */
+		failed += (uint32_t)one(&cfg_thread, "per-thread", n, 1);
+		failed += (uint32_t)one(&cfg_global, "global atomic", n, 0);
+		runs += 2;
+	}
+	printf("crash_push: %u of %u runs failed\n", failed, runs);
+	return failed != 0;
+}
