@@ -15,22 +15,11 @@
  * until a record ends a packet exactly at a packet chosen by the child's
  * number; the child sizes the packet's last record to fill it.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <grb/grb.h>
 #include <grb/native.h>
 
-#include "../unit/shm_pass.h"
+#include "dead_child.h"
 
 #ifndef GRB_TEST_POINTS
 #error "crash_delivery needs the test points (link grb_tp)"
@@ -64,20 +53,11 @@ static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
  * (or a later one) exactly is committing, then dies in its commit. */
 static void child(const struct grb_config *cfg, int sock, uint32_t target)
 {
-	struct grb_channel_attr a;
-	struct grb_channel *ch;
+	struct grb_channel *ch = dead_child_channel(cfg, sock, SB, 4);
 	uint32_t len = 8;
 	uint64_t seq;
-	char go, buf[256];
+	char buf[256];
 
-	grb_channel_attr_init(&a);
-	a.subbuf_size = SB;
-	a.subbuf_count = 4;
-	a.nr_streams = 1;
-	a.backing = GRB_BACKING_MEMFD;
-	ch = grb_channel_create(cfg, &a);
-	if (!ch || shm_send_channel(sock, ch) || read(sock, &go, 1) != 1)
-		_exit(3);
 	grb_tp_set_hook(tp_hook, NULL);
 	memset(buf, 0x5a, sizeof(buf));
 	for (seq = 0; seq < MAX_SEQ; seq++) {
@@ -112,38 +92,21 @@ static void child(const struct grb_config *cfg, int sock, uint32_t target)
  * the consumer got exactly what it must. */
 static int one(const struct grb_config *cfg, const char *name, uint32_t n)
 {
-	int sv[2], fds[SHM_MAX_FDS], nfd, status, ret, bad = 0;
 	uint8_t *seen = calloc(MAX_SEQ, 1);
 	struct grb_channel_stats cs;
 	struct grb_channel *ch;
-	struct grb_record rec;
-	struct grb_iter *it;
-	uint64_t tag, read = 0, dups = 0, q, last;
-	time_t t0;
-	pid_t pid;
+	struct dead_drain d;
+	uint64_t q, last;
+	int status = 0, bad;
 
-	if (!seen || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+	if (!seen)
 		return 1;
 	memset((void *)sh, 0, sizeof(*sh));
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		child(cfg, sv[1], 1 + n % 3);
-	}
-	close(sv[1]);
-	nfd = shm_recv_fds(sv[0], fds, SHM_MAX_FDS, &tag);
-	ch = nfd > 0 ? grb_channel_attach(cfg, fds, (uint32_t)nfd, NULL) : NULL;
-	for (q = 0; q < (uint64_t)(nfd > 0 ? nfd : 0); q++)
-		close(fds[q]);
-	if (!ch || write(sv[0], "g", 1) != 1) {
-		fprintf(stderr, "crash_delivery: attach: %s\n", grb_last_error());
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	ch = dead_child_run("crash_delivery", cfg, child, 1 + n % 3, &status);
+	if (!ch) {
+		free(seen);
 		return 1;
 	}
-	waitpid(pid, &status, 0);
-	close(sv[0]);
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !sh->armed) {
 		fprintf(stderr,
 			"crash_delivery: %s child %u: status %d, not killed in its commit\n", name,
@@ -152,34 +115,7 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n)
 		free(seen);
 		return 1;
 	}
-	(void)grb_channel_owner_alive(ch);
-	it = grb_iter_create(ch, 0, 0);
-	t0 = time(NULL);
-	while ((ret = grb_iter_next(it, &rec)) != -ENODATA) {
-		uint64_t s;
-
-		if (ret == -EAGAIN) {
-			if (time(NULL) - t0 > 10) {
-				fprintf(stderr, "crash_delivery: the reader did not end\n");
-				bad = 1;
-				break;
-			}
-			continue;
-		}
-		if (ret || rec.payload_len < sizeof(s)) {
-			fprintf(stderr, "crash_delivery: grb_iter_next %d\n", ret);
-			bad = 1;
-			break;
-		}
-		memcpy(&s, rec.payload, sizeof(s));
-		if (s >= MAX_SEQ) {
-			bad = 1;
-			continue;
-		}
-		dups += seen[s];
-		seen[s] = 1;
-		read++;
-	}
+	bad = dead_child_drain("crash_delivery", name, n, ch, seen, MAX_SEQ, &d);
 	grb_channel_read_stats(ch, &cs);
 	last = sh->armed_seq;
 	for (q = 0; q <= last; q++)
@@ -191,14 +127,14 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n)
 			bad = 1;
 			break;
 		}
-	if (read != last + 1 || dups || cs.lost[GRB_LOST_DIED] || cs.corrupt_packets) {
+	if (d.read != last + 1 || d.dups || cs.lost[GRB_LOST_DIED] || cs.corrupt_packets) {
 		fprintf(stderr,
 			"crash_delivery: %s child %u: read %" PRIu64 " of %" PRIu64 ", %" PRIu64
 			" twice, %" PRIu64 " died, %" PRIu64 " corrupt packets\n",
-			name, n, read, last + 1, dups, cs.lost[GRB_LOST_DIED], cs.corrupt_packets);
+			name, n, d.read, last + 1, d.dups, cs.lost[GRB_LOST_DIED],
+			cs.corrupt_packets);
 		bad = 1;
 	}
-	grb_iter_destroy(it);
 	grb_channel_destroy(ch);
 	free(seen);
 	return bad;

@@ -18,22 +18,11 @@
  * packet to open is of the second lap or later (a packet chosen by the
  * child's number); the reservation that opens it dies.
  */
-#include <errno.h>
-#include <inttypes.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <grb/grb.h>
 #include <grb/native.h>
 
-#include "../unit/shm_pass.h"
+#include "dead_child.h"
 
 #ifndef GRB_TEST_POINTS
 #error "crash_push needs the test points (link grb_tp)"
@@ -69,20 +58,11 @@ static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
  * reservation, after its move of the offset. */
 static void child(const struct grb_config *cfg, int sock, uint32_t target)
 {
-	struct grb_channel_attr a;
-	struct grb_channel *ch;
+	struct grb_channel *ch = dead_child_channel(cfg, sock, SB, COUNT);
 	uint32_t len = 8;
 	uint64_t seq, end = 0;
-	char go, buf[256];
+	char buf[256];
 
-	grb_channel_attr_init(&a);
-	a.subbuf_size = SB;
-	a.subbuf_count = COUNT;
-	a.nr_streams = 1;
-	a.backing = GRB_BACKING_MEMFD;
-	ch = grb_channel_create(cfg, &a);
-	if (!ch || shm_send_channel(sock, ch) || read(sock, &go, 1) != 1)
-		_exit(3);
 	grb_tp_set_hook(tp_hook, NULL);
 	memset(buf, 0x5a, sizeof(buf));
 	for (seq = 0; seq < MAX_SEQ; seq++) {
@@ -114,38 +94,21 @@ static void child(const struct grb_config *cfg, int sock, uint32_t target)
  * the consumer got exactly what it must. */
 static int one(const struct grb_config *cfg, const char *name, uint32_t n, uint64_t died)
 {
-	int sv[2], fds[SHM_MAX_FDS], nfd, status, ret, bad = 0;
 	uint8_t *seen = calloc(MAX_SEQ, 1);
 	struct grb_stream_stats ss;
 	struct grb_channel *ch;
-	struct grb_record rec;
-	struct grb_iter *it;
-	uint64_t tag, read = 0, dups = 0, q, first = UINT64_MAX, last, consumed = 0;
-	time_t t0;
-	pid_t pid;
+	struct dead_drain d;
+	uint64_t q, last, consumed = 0;
+	int status = 0, bad;
 
-	if (!seen || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+	if (!seen)
 		return 1;
 	memset((void *)sh, 0, sizeof(*sh));
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		child(cfg, sv[1], COUNT + n % 5);
-	}
-	close(sv[1]);
-	nfd = shm_recv_fds(sv[0], fds, SHM_MAX_FDS, &tag);
-	ch = nfd > 0 ? grb_channel_attach(cfg, fds, (uint32_t)nfd, NULL) : NULL;
-	for (q = 0; q < (uint64_t)(nfd > 0 ? nfd : 0); q++)
-		close(fds[q]);
-	if (!ch || write(sv[0], "g", 1) != 1) {
-		fprintf(stderr, "crash_push: attach: %s\n", grb_last_error());
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	ch = dead_child_run("crash_push", cfg, child, COUNT + n % 5, &status);
+	if (!ch) {
+		free(seen);
 		return 1;
 	}
-	waitpid(pid, &status, 0);
-	close(sv[0]);
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !sh->armed) {
 		fprintf(stderr,
 			"crash_push: %s child %u: status %d, not killed in its reservation\n", name,
@@ -154,55 +117,25 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n, uint6
 		free(seen);
 		return 1;
 	}
-	(void)grb_channel_owner_alive(ch);
-	it = grb_iter_create(ch, 0, 0);
-	t0 = time(NULL);
-	while ((ret = grb_iter_next(it, &rec)) != -ENODATA) {
-		uint64_t s;
-
-		if (ret == -EAGAIN) {
-			if (time(NULL) - t0 > 10) {
-				fprintf(stderr, "crash_push: the reader did not end\n");
-				bad = 1;
-				break;
-			}
-			continue;
-		}
-		if (ret || rec.payload_len < sizeof(s)) {
-			fprintf(stderr, "crash_push: %s child %u: grb_iter_next %d\n", name, n,
-				ret);
-			bad = 1;
-			break;
-		}
-		memcpy(&s, rec.payload, sizeof(s));
-		if (s >= MAX_SEQ) {
-			bad = 1;
-			continue;
-		}
-		if (s < first)
-			first = s;
-		dups += seen[s];
-		seen[s] = 1;
-		read++;
-	}
+	bad = dead_child_drain("crash_push", name, n, ch, seen, MAX_SEQ, &d);
 	grb_channel_read_stream_stats(ch, 0, &ss);
 	last = sh->armed_seq; /* reserved, never committed */
 	/* The ring keeps the newest packets: from the first record read on,
 	 * every committed one. */
-	for (q = first; q < last; q++)
+	for (q = d.first; q < last; q++)
 		if (!seen[q]) {
 			fprintf(stderr,
 				"crash_push: %s child %u: record %" PRIu64 " of %" PRIu64
 				"..%" PRIu64 " not read\n",
-				name, n, q, first, last - 1);
+				name, n, q, d.first, last - 1);
 			bad = 1;
 			break;
 		}
 	if (grb_channel_consumed_records(ch, 0, &consumed))
 		fprintf(stderr, "crash_push: %s child %u: consumed records: %s\n", name, n,
 			grb_last_error());
-	if (first == UINT64_MAX || dups || ss.corrupt_packets || ss.committed != last ||
-	    ss.committed != read + ss.lost[GRB_LOST_OVERWRITTEN] || consumed != read ||
+	if (d.first == UINT64_MAX || d.dups || ss.corrupt_packets || ss.committed != last ||
+	    ss.committed != d.read + ss.lost[GRB_LOST_OVERWRITTEN] || consumed != d.read ||
 	    ss.lost[GRB_LOST_DIED] != died ||
 	    ss.lost_total != ss.lost[GRB_LOST_OVERWRITTEN] + ss.lost[GRB_LOST_DIED]) {
 		fprintf(stderr,
@@ -211,12 +144,11 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n, uint6
 			"), overwritten %" PRIu64 ", died %" PRIu64 " (expected %" PRIu64
 			"), lost %" PRIu64 ", corrupt packets %" PRIu64
 			", consumed records %" PRIu64 "\n",
-			name, n, ss.committed, last, read, dups, first,
+			name, n, ss.committed, last, d.read, d.dups, d.first,
 			ss.lost[GRB_LOST_OVERWRITTEN], ss.lost[GRB_LOST_DIED], died, ss.lost_total,
 			ss.corrupt_packets, consumed);
 		bad = 1;
 	}
-	grb_iter_destroy(it);
 	grb_channel_destroy(ch);
 	free(seen);
 	return bad;
