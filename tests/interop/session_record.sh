@@ -273,8 +273,16 @@ print("files", len(mine))
 	"$grb" record -o "$trace" --preload libc --buffers "$bufs" -- "$py" -c "$until_orphaned" \
 		>"$work/summary.txt" 2>"$work/stderr.txt" &
 	gpid=$!
-	wait_for_stream "$bufs"
-	sleep 0.2
+	# Killed once registered: a recorder killed before its answer makes
+	# the registration fail, and the program removes its files.  The
+	# description is written just before the answer; the answer, once
+	# sent, reaches the program whatever becomes of the recorder.
+	i=0
+	while [ $i -lt 600 ] && ! ls "$bufs" 2>/dev/null | grep -q '^libc_.*\.chan$'; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.5
 	kill -KILL $gpid
 	wait $gpid || true
 	# The program notices its new parent, prints, exits.
