@@ -15,8 +15,6 @@
  * until a record ends a packet exactly at a packet chosen by the child's
  * number; the child sizes the packet's last record to fill it.
  */
-#include <sys/mman.h>
-
 #include <grb/native.h>
 
 #include "dead_child.h"
@@ -33,22 +31,6 @@ static const struct grb_config cfg_thread =
 static const struct grb_config cfg_global =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
 
-/* Shared with the parent: the record whose commit the kill interrupts. */
-struct shared {
-	volatile uint64_t armed_seq;
-	volatile uint32_t armed;
-};
-
-static struct shared *sh;
-
-static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
-{
-	(void)pass;
-	(void)arg;
-	if (p == GRB_TP_COMMIT_ADDED && sh->armed)
-		kill(getpid(), SIGKILL);
-}
-
 /* The child: writes until a record that ends the packet number `target`
  * (or a later one) exactly is committing, then dies in its commit. */
 static void child(const struct grb_config *cfg, int sock, uint32_t target)
@@ -58,7 +40,6 @@ static void child(const struct grb_config *cfg, int sock, uint32_t target)
 	uint64_t seq;
 	char buf[256];
 
-	grb_tp_set_hook(tp_hook, NULL);
 	memset(buf, 0x5a, sizeof(buf));
 	for (seq = 0; seq < MAX_SEQ; seq++) {
 		struct grb_ctx ctx = { .payload_len = len };
@@ -73,9 +54,7 @@ static void child(const struct grb_config *cfg, int sock, uint32_t target)
 		grb_write(&ctx, buf, len);
 		end = ctx.pos + ctx.slot_len;
 		if (!(end & (SB - 1)) && end / SB > target) {
-			sh->armed_seq = seq;
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-			sh->armed = 1;
+			dead_arm(seq);
 		}
 		grb_commit(cfg, &ctx);
 		/* The next record fills the packet when what is left fits
@@ -101,13 +80,12 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n)
 
 	if (!seen)
 		return 1;
-	memset((void *)sh, 0, sizeof(*sh));
 	ch = dead_child_run("crash_delivery", cfg, child, 1 + n % 3, &status);
 	if (!ch) {
 		free(seen);
 		return 1;
 	}
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !sh->armed) {
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !dead_sh->armed) {
 		fprintf(stderr,
 			"crash_delivery: %s child %u: status %d, not killed in its commit\n", name,
 			n, status);
@@ -117,7 +95,7 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n)
 	}
 	bad = dead_child_drain("crash_delivery", name, n, ch, seen, MAX_SEQ, &d);
 	grb_channel_read_stats(ch, &cs);
-	last = sh->armed_seq;
+	last = dead_sh->armed_seq;
 	for (q = 0; q <= last; q++)
 		if (!seen[q]) {
 			fprintf(stderr,
@@ -150,8 +128,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: crash_delivery [--kills N]\n");
 		return 2;
 	}
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
+	if (dead_shared_init(GRB_TP_COMMIT_ADDED))
 		return 1;
 	for (n = 0; n < kills; n++) {
 		failed += (uint32_t)one(&cfg_thread, "per-thread", n);

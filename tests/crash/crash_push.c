@@ -18,8 +18,6 @@
  * packet to open is of the second lap or later (a packet chosen by the
  * child's number); the reservation that opens it dies.
  */
-#include <sys/mman.h>
-
 #include <grb/native.h>
 
 #include "dead_child.h"
@@ -37,22 +35,6 @@ static const struct grb_config cfg_thread =
 static const struct grb_config cfg_global =
 	GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_OVERWRITE);
 
-/* Shared with the parent: the record whose reservation the kill stops. */
-struct shared {
-	volatile uint64_t armed_seq;
-	volatile uint32_t armed;
-};
-
-static struct shared *sh;
-
-static void tp_hook(enum grb_tp p, uint64_t pass, void *arg)
-{
-	(void)pass;
-	(void)arg;
-	if (p == GRB_TP_RESERVED && sh->armed)
-		kill(getpid(), SIGKILL);
-}
-
 /* The child: writes until the record to reserve opens packet `target`
  * (of lap 1 or later, so that its opener pushes), then dies in that
  * reservation, after its move of the offset. */
@@ -63,16 +45,13 @@ static void child(const struct grb_config *cfg, int sock, uint32_t target)
 	uint64_t seq, end = 0;
 	char buf[256];
 
-	grb_tp_set_hook(tp_hook, NULL);
 	memset(buf, 0x5a, sizeof(buf));
 	for (seq = 0; seq < MAX_SEQ; seq++) {
 		struct grb_ctx ctx = { .payload_len = len };
 		uint64_t rem;
 
 		if (end && !(end & (SB - 1)) && end / SB >= target) {
-			sh->armed_seq = seq;
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-			sh->armed = 1;
+			dead_arm(seq);
 		}
 		if (grb_reserve(cfg, ch, &ctx))
 			_exit(4); /* overwrite mode never refuses these */
@@ -103,13 +82,12 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n, uint6
 
 	if (!seen)
 		return 1;
-	memset((void *)sh, 0, sizeof(*sh));
 	ch = dead_child_run("crash_push", cfg, child, COUNT + n % 5, &status);
 	if (!ch) {
 		free(seen);
 		return 1;
 	}
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !sh->armed) {
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !dead_sh->armed) {
 		fprintf(stderr,
 			"crash_push: %s child %u: status %d, not killed in its reservation\n", name,
 			n, status);
@@ -119,7 +97,7 @@ static int one(const struct grb_config *cfg, const char *name, uint32_t n, uint6
 	}
 	bad = dead_child_drain("crash_push", name, n, ch, seen, MAX_SEQ, &d);
 	grb_channel_read_stream_stats(ch, 0, &ss);
-	last = sh->armed_seq; /* reserved, never committed */
+	last = dead_sh->armed_seq; /* reserved, never committed */
 	/* The ring keeps the newest packets: from the first record read on,
 	 * every committed one. */
 	for (q = d.first; q < last; q++)
@@ -164,8 +142,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: crash_push [--kills N]\n");
 		return 2;
 	}
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
+	if (dead_shared_init(GRB_TP_RESERVED))
 		return 1;
 	for (n = 0; n < kills; n++) {
 		/* The reservation left open is counted died on a per-thread

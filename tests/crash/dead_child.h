@@ -16,18 +16,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <grb/grb.h>
+#include <grb/static/testpoint.h>
 
 #include "../unit/shm_pass.h"
 
+/* Shared with the parent (MAP_SHARED): the record whose call the kill
+ * stops, and whether the child armed the kill. */
+struct dead_shared {
+	volatile uint64_t armed_seq;
+	volatile uint32_t armed;
+};
+
+static struct dead_shared *dead_sh;
+/* The test point the armed child dies at. */
+static enum grb_tp dead_kill_at;
+
+static void dead_tp_hook(enum grb_tp p, uint64_t pass, void *arg)
+{
+	(void)pass;
+	(void)arg;
+	if (p == dead_kill_at && dead_sh->armed)
+		kill(getpid(), SIGKILL);
+}
+
+/* Arms the kill for record seq: the child dies at its next pass of
+ * dead_kill_at. */
+static inline void dead_arm(uint64_t seq)
+{
+	dead_sh->armed_seq = seq;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	dead_sh->armed = 1;
+}
+
 /* The child's channel: one stream of count sub-buffers of sb bytes in
- * memory files, sent over sock; returns once this process says go.  NULL
- * (the child exits 3) on failure. */
+ * memory files, sent over sock; returns once this process says go, with
+ * the kill's hook set (the child exits 3 on failure). */
 static inline struct grb_channel *dead_child_channel(const struct grb_config *cfg, int sock,
 						     uint32_t sb, uint32_t count)
 {
@@ -43,11 +73,12 @@ static inline struct grb_channel *dead_child_channel(const struct grb_config *cf
 	ch = grb_channel_create(cfg, &a);
 	if (!ch || shm_send_channel(sock, ch) || read(sock, &go, 1) != 1)
 		_exit(3);
+	grb_tp_set_hook(dead_tp_hook, NULL);
 	return ch;
 }
 
-/* Forks child(cfg, sock, arg), attaches the channel it passes, lets it go
- * and waits for it.  The channel, its writer declared gone, or NULL after
+/* Forks child(cfg, sock, arg) (dead_sh cleared), attaches the channel it
+ * passes, lets it go and waits for it.  The channel, its writer declared gone, or NULL after
  * saying why; *status is the child's wait status. */
 static inline struct grb_channel *
 dead_child_run(const char *prog, const struct grb_config *cfg,
@@ -61,6 +92,7 @@ dead_child_run(const char *prog, const struct grb_config *cfg,
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return NULL;
+	memset((void *)dead_sh, 0, sizeof(*dead_sh));
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -140,6 +172,15 @@ static inline int dead_child_drain(const char *prog, const char *name, uint32_t 
 	}
 	grb_iter_destroy(it);
 	return bad;
+}
+
+/* dead_sh, in memory the children share: 0 or -1. */
+static inline int dead_shared_init(enum grb_tp kill_at)
+{
+	dead_kill_at = kill_at;
+	dead_sh = (struct dead_shared *)mmap(NULL, sizeof(*dead_sh), PROT_READ | PROT_WRITE,
+					     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return dead_sh == MAP_FAILED ? -1 : 0;
 }
 
 #endif /* GRB_TEST_DEAD_CHILD_H */
