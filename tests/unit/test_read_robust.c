@@ -272,13 +272,42 @@ static void test_clock_back_snapshot(void)
  * that a slot still uses into the ring, which would have two slots'
  * writers share one sub-buffer.
  */
+/*
+ * A channel of one stream of 4 sub-buffers of sb bytes in a memory file,
+ * and another process's view of it: the whole file mapped read-write
+ * (*map, *size bytes).  NULL, nothing left mapped, when either fails.
+ */
+static struct grb_channel *make_mapped(const struct grb_config *cfg, uint32_t sb, char **map,
+				       size_t *size)
+{
+	struct grb_channel_attr a;
+	struct grb_stream_shm shm;
+	struct grb_channel *ch;
+
+	grb_channel_attr_init(&a);
+	a.subbuf_size = sb;
+	a.subbuf_count = 4;
+	a.backing = GRB_BACKING_MEMFD;
+	ch = grb_channel_create(cfg, &a);
+	CHECK(ch != NULL);
+	if (!ch)
+		return NULL;
+	CHECK(grb_channel_stream_shm(ch, 0, &shm) == 0);
+	*size = shm.size;
+	*map = (char *)mmap(NULL, shm.size, PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd, 0);
+	CHECK(*map != MAP_FAILED);
+	if (*map == MAP_FAILED) {
+		grb_channel_destroy(ch);
+		return NULL;
+	}
+	return ch;
+}
+
 static void test_spare_not_shared(void)
 {
 	static const struct grb_config cfg =
 		GRB_NATIVE_CONFIG(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD);
-	struct grb_channel_attr a;
 	struct grb_stream_stats ss;
-	struct grb_stream_shm shm;
 	struct grb_shm_stream *h;
 	struct grb_shm_consumer *cons;
 	struct grb_shm_slot *slots;
@@ -287,24 +316,12 @@ static void test_spare_not_shared(void)
 	unsigned char seen[NR];
 	uint64_t i, next = 0;
 	int eproto = 0, round;
+	size_t size;
 	char *map;
 
-	grb_channel_attr_init(&a);
-	a.subbuf_size = 128;
-	a.subbuf_count = 4;
-	a.backing = GRB_BACKING_MEMFD;
-	ch = grb_channel_create(&cfg, &a);
-	CHECK(ch != NULL);
+	ch = make_mapped(&cfg, 128, &map, &size);
 	if (!ch)
 		return;
-	CHECK(grb_channel_stream_shm(ch, 0, &shm) == 0);
-	/* The other process's view: the whole memory file, read-write. */
-	map = (char *)mmap(NULL, shm.size, PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd, 0);
-	CHECK(map != MAP_FAILED);
-	if (map == MAP_FAILED) {
-		grb_channel_destroy(ch);
-		return;
-	}
 	h = (struct grb_shm_stream *)map;
 	cons = (struct grb_shm_consumer *)(map + h->consumer_offset);
 	slots = (struct grb_shm_slot *)(map + h->slots_offset);
@@ -337,7 +354,7 @@ static void test_spare_not_shared(void)
 	CHECK(ss.disabled == 0 && ss.invariant_failures == 0 && ss.lost_total == 0);
 	if (r)
 		grb_reader_destroy(r);
-	munmap(map, shm.size);
+	munmap(map, size);
 	grb_channel_destroy(ch);
 }
 
@@ -352,30 +369,22 @@ static void test_forged_delivery_not_ready(void)
 	static const struct grb_config cfg =
 		GRB_NATIVE_CONFIG_WAKEUP(GRB_ALLOC_GLOBAL, GRB_SYNC_ATOMIC, GRB_MODE_DISCARD,
 					 grb_clock_monotonic, GRB_WAKEUP_WRITER);
-	struct grb_channel_attr a;
-	struct grb_stream_shm shm;
+	const uint32_t sb = 256;
 	struct grb_shm_stream *h;
 	struct grb_shm_slot *slots;
 	struct grb_channel *ch;
 	struct grb_merge *m;
 	struct grb_record rec;
 	uint64_t i, got = 0;
+	size_t size;
 	char *map;
 
-	grb_channel_attr_init(&a);
-	a.subbuf_size = 256;
-	a.subbuf_count = 4;
-	a.backing = GRB_BACKING_MEMFD;
-	ch = grb_channel_create(&cfg, &a);
-	CHECK(ch != NULL);
+	ch = make_mapped(&cfg, sb, &map, &size);
 	if (!ch)
 		return;
-	CHECK(grb_channel_stream_shm(ch, 0, &shm) == 0);
-	map = (char *)mmap(NULL, shm.size, PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd, 0);
-	CHECK(map != MAP_FAILED);
 	m = grb_merge_create(ch, 0);
 	CHECK(m != NULL);
-	if (map == MAP_FAILED || !m)
+	if (!m)
 		goto out;
 	h = (struct grb_shm_stream *)map;
 	slots = (struct grb_shm_slot *)(map + h->slots_offset);
@@ -387,7 +396,7 @@ static void test_forged_delivery_not_ready(void)
 	CHECK(got == 2);
 	CHECK(grb_merge_arm(m) == 0);
 	/* The lie: the packet at 0, still open, delivered. */
-	__atomic_store_n(&slots[0].done, (uint64_t)a.subbuf_size, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&slots[0].done, (uint64_t)sb, __ATOMIC_SEQ_CST);
 	CHECK(grb_merge_arm(m) == 0);
 	CHECK(grb_merge_wait(m, 20 * 1000 * 1000) == -ETIMEDOUT);
 	CHECK(grb_merge_next(m, &rec) == -EAGAIN);
@@ -397,8 +406,7 @@ static void test_forged_delivery_not_ready(void)
 out:
 	if (m)
 		grb_merge_destroy(m);
-	if (map != MAP_FAILED)
-		munmap(map, shm.size);
+	munmap(map, size);
 	grb_channel_destroy(ch);
 }
 
